@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+type migrateOptions struct {
+	f       *factory
+	Cluster string
+	Print   bool
+}
+
+func newCmdMigrate(f *factory, runF func(*migrateOptions) error) *cobra.Command {
+	opts := &migrateOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or upgrade Steadystate's tables and views in ClickHouse",
+		Long: `migrate applies the versioned schema embedded from queries/schema to the
+database, recording each version in schema_migrations. Running it again
+applies only what is new; it is the only command that writes DDL.
+
+With --print it prints the DDL instead of running it. With --cluster NAME
+the DDL uses ON CLUSTER and Replicated engines, for a ClickHouse cluster.`,
+		Example: `  analyze migrate
+  analyze migrate --print --cluster prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return migrateRun(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "render ON CLUSTER DDL with Replicated engines for this cluster")
+	cmd.Flags().BoolVar(&opts.Print, "print", false, "print the DDL instead of applying it")
+	return cmd
+}
+
+func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
+	cfg := opts.f.StoreConfig()
+	out := opts.f.IO.Out
+	if opts.Print {
+		stmts, err := store.RenderMigrations(cfg.Database, opts.Cluster)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, strings.Join(stmts, ";\n\n")+";")
+		return nil
+	}
+	c, err := store.Open(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Migrate(cmd.Context(), store.MigrateOptions{Cluster: opts.Cluster})
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Applied {
+		fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	fmt.Fprintf(out, "schema of %s at version %d (%d applied now)\n", cfg.Database, res.Current, len(res.Applied))
+	return nil
+}

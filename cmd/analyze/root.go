@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+// factory holds what subcommands share, built lazily.
+type factory struct {
+	IO          *cliutil.IOStreams
+	StoreConfig func() store.Config
+}
+
+func newRootCmd(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "analyze",
+		Short: "Analyze chaos experiments stored in ClickHouse",
+		Long: `analyze reads the events Steadystate stored in ClickHouse.
+
+It owns the schema (migrate), compares the experiment cohort with control,
+checks that business flows complete within their windows, and writes
+findings reports.
+
+ClickHouse is found at $STEADYSTATE_CLICKHOUSE_ADDR (default 127.0.0.1:9000),
+database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.AddCommand(newCmdMigrate(f, nil))
+	return root
+}
+
+func run(args []string, ios *cliutil.IOStreams) cliutil.ExitCode {
+	f := &factory{IO: ios, StoreConfig: store.NewDefaultConfig}
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	ctx, cancel := cliutil.SignalContext()
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var fe *cliutil.FlagError
+		if errors.As(err, &fe) {
+			fmt.Fprintf(ios.ErrOut, "error: %v\n", err)
+		} else {
+			fmt.Fprintf(ios.ErrOut, "analyze: %v\n", err)
+		}
+	}
+	return cliutil.Code(err)
+}

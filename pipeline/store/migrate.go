@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/steadystate/steadystate/queries"
+)
+
+// MigrateResult says what Migrate did.
+type MigrateResult struct {
+	Applied []queries.Migration // newly applied, in order
+	Current int                 // schema version after the run
+}
+
+// MigrateOptions tune Migrate.
+type MigrateOptions struct {
+	// Cluster renders ON CLUSTER DDL with Replicated engines.
+	Cluster string
+}
+
+// Migrate creates the database and applies every migration not yet recorded
+// in schema_migrations, in version order. It is idempotent: statements use
+// IF NOT EXISTS, so a run that died halfway is completed by the next one.
+// An applied migration whose text changed since is an error, not a silent
+// divergence. Run it from one process at a time (`analyze migrate`).
+func (c *Client) Migrate(ctx context.Context, opts MigrateOptions) (MigrateResult, error) {
+	var res MigrateResult
+	data := queries.Data{DB: c.DB, Cluster: opts.Cluster}
+	stmts := []string{
+		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", c.DB, data.OnCluster()),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations%s
+(
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime
+)
+ENGINE = %s
+ORDER BY version`, c.DB, data.OnCluster(), migrationsEngine(data)),
+	}
+	for _, s := range stmts {
+		if err := c.Conn.Exec(ctx, s); err != nil {
+			return res, fmt.Errorf("prepare schema_migrations: %w", err)
+		}
+	}
+	applied, err := c.appliedMigrations(ctx)
+	if err != nil {
+		return res, err
+	}
+	migs, err := queries.Migrations()
+	if err != nil {
+		return res, err
+	}
+	for _, m := range migs {
+		text, err := queries.Render(m.Up, data)
+		if err != nil {
+			return res, err
+		}
+		sum := checksum(text)
+		if prev, ok := applied[m.Version]; ok {
+			if prev != sum && opts.Cluster == "" {
+				return res, fmt.Errorf("migration %04d_%s was applied with checksum %s but the file now gives %s: add a new migration instead of editing an applied one", m.Version, m.Name, prev, sum)
+			}
+			res.Current = m.Version
+			continue
+		}
+		for i, stmt := range splitStatements(text) {
+			if err := c.Conn.Exec(ctx, stmt); err != nil {
+				return res, fmt.Errorf("apply %s statement %d: %w", m.Up, i+1, err)
+			}
+		}
+		if err := c.recordMigration(ctx, m, sum); err != nil {
+			return res, err
+		}
+		res.Applied = append(res.Applied, m)
+		res.Current = m.Version
+	}
+	return res, nil
+}
+
+func (c *Client) recordMigration(ctx context.Context, m queries.Migration, sum string) error {
+	batch, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, checksum, applied_at)", c.DB))
+	if err != nil {
+		return fmt.Errorf("record migration %04d: %w", m.Version, err)
+	}
+	defer func() { _ = batch.Close() }()
+	if err := batch.Append(uint32(m.Version), m.Name, sum, time.Now()); err != nil { //nolint:gosec // versions are 4 digits
+		return fmt.Errorf("record migration %04d: %w", m.Version, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record migration %04d: %w", m.Version, err)
+	}
+	return nil
+}
+
+func migrationsEngine(d queries.Data) string {
+	if d.Cluster == "" {
+		return "MergeTree()"
+	}
+	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/{shard}/%s/schema_migrations', '{replica}')", d.DB)
+}
+
+func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {
+	rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT version, argMax(checksum, applied_at) FROM %s.schema_migrations GROUP BY version", c.DB))
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]string{}
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, fmt.Errorf("scan schema_migrations: %w", err)
+		}
+		out[int(v)] = sum
+	}
+	return out, rows.Err()
+}
+
+// RenderMigrations returns the DDL Migrate would run, for review or for
+// running by hand on a cluster (`analyze migrate --print`).
+func RenderMigrations(db, cluster string) ([]string, error) {
+	migs, err := queries.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	data := queries.Data{DB: db, Cluster: cluster}
+	out := []string{fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", db, data.OnCluster())}
+	for _, m := range migs {
+		text, err := queries.Render(m.Up, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, splitStatements(text)...)
+	}
+	return out, nil
+}
+
+// splitStatements splits a migration on semicolons at line ends; comments
+// stay with their statement.
+func splitStatements(text string) []string {
+	var out []string
+	for _, part := range strings.Split(text, ";\n") {
+		p := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), ";"))
+		if p != "" && !onlyComments(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		l := strings.TrimSpace(line)
+		if l != "" && !strings.HasPrefix(l, "--") {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+// Package queries holds every SQL statement Steadystate runs against
+// ClickHouse, embedded from the .sql files beside this file:
+//
+//   - schema/NNNN_name.up.sql and .down.sql: versioned migrations, applied by
+//     `analyze migrate` (the only writer of DDL);
+//   - analyze/*.sql: the read side of compare, live and report;
+//   - alerts/*.sql: flow completeness and absence checks;
+//   - ingest/*.sql: what the sink reads back (watermarks, replay fences).
+//
+// Every file is a text/template rendered with Data (database, cluster) and
+// may use @name placeholders bound to literal values by Bind. Every
+// statement must run on ClickHouse 18.16 and on current releases; the
+// cross-check test runs them on both.
+package queries
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql
+var FS embed.FS
+
+// Data is what every template sees.
+type Data struct {
+	// DB is the database name, already validated; templates write {{.DB}}.
+	DB string
+	// Cluster, when set, renders ON CLUSTER clauses and Replicated engines.
+	Cluster string
+}
+
+// OnCluster renders " ON CLUSTER name" or nothing.
+func (d Data) OnCluster() string {
+	if d.Cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + quoteIdent(d.Cluster)
+}
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	// engine renders a MergeTree-family engine, replicated when the
+	// template is rendered for a cluster (the zookeeper path follows the
+	// {shard}/{replica} macros convention of ClickHouse clusters).
+	"engine": func(table, family, args string) string { return "" },
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql"))
+
+// Render renders the named file (e.g. "analyze/cohort_summary.sql").
+func Render(name string, d Data) (string, error) {
+	if err := validateIdent(d.DB); err != nil {
+		return "", fmt.Errorf("database name: %w", err)
+	}
+	if d.Cluster != "" {
+		if err := validateIdent(d.Cluster); err != nil {
+			return "", fmt.Errorf("cluster name: %w", err)
+		}
+	}
+	t := templates.Lookup(path.Base(name))
+	if t == nil {
+		return "", fmt.Errorf("no query file %q", name)
+	}
+	t, err := t.Clone()
+	if err != nil {
+		return "", fmt.Errorf("clone template %s: %w", name, err)
+	}
+	t.Funcs(template.FuncMap{"engine": func(table, family, args string) string {
+		if d.Cluster == "" {
+			return family + "(" + args + ")"
+		}
+		zk := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s', '{replica}'", d.DB, table)
+		if args != "" {
+			zk += ", " + args
+		}
+		return "Replicated" + family + "(" + zk + ")"
+	}})
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+// Migration is one versioned schema change.
+type Migration struct {
+	Version int
+	Name    string
+	Up      string // file name of the up script
+	Down    string // file name of the down script
+}
+
+var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$`)
+
+// Migrations lists schema/ in version order. Every up file must have a down
+// file and versions must be unique.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(FS, "schema")
+	if err != nil {
+		return nil, fmt.Errorf("read schema dir: %w", err)
+	}
+	byVersion := map[int]*Migration{}
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("schema/%s: name must be NNNN_title.up.sql or .down.sql", e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		mig := byVersion[v]
+		if mig == nil {
+			mig = &Migration{Version: v, Name: m[2]}
+			byVersion[v] = mig
+		}
+		if mig.Name != m[2] {
+			return nil, fmt.Errorf("schema/%s: version %d is also named %q", e.Name(), v, mig.Name)
+		}
+		if m[3] == "up" {
+			mig.Up = "schema/" + e.Name()
+		} else {
+			mig.Down = "schema/" + e.Name()
+		}
+	}
+	out := make([]Migration, 0, len(byVersion))
+	for _, m := range byVersion {
+		if m.Up == "" || m.Down == "" {
+			return nil, fmt.Errorf("schema: migration %04d_%s needs both an up and a down file", m.Version, m.Name)
+		}
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Names lists the query files of a directory ("analyze", "alerts", "ingest").
+func Names(dir string) ([]string, error) {
+	entries, err := fs.ReadDir(FS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			out = append(out, dir+"/"+e.Name())
+		}
+	}
+	return out, nil
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+func validateIdent(s string) error {
+	if !identRE.MatchString(s) {
+		return fmt.Errorf("%q: want 1-64 characters of [A-Za-z0-9_], not starting with a digit", s)
+	}
+	return nil
+}
+
+func quoteIdent(s string) string { return "`" + s + "`" }
