@@ -87,7 +87,7 @@ func (c *Client) recordMigration(ctx context.Context, m queries.Migration, sum s
 		return fmt.Errorf("record migration %04d: %w", m.Version, err)
 	}
 	defer func() { _ = batch.Close() }()
-	if err := batch.Append(uint32(m.Version), m.Name, sum, time.Now()); err != nil { //nolint:gosec // versions are 4 digits
+	if err := batch.Append(uint32(m.Version), m.Name, sum, time.Now()); err != nil {
 		return fmt.Errorf("record migration %04d: %w", m.Version, err)
 	}
 	if err := batch.Send(); err != nil {

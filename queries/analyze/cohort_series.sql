@@ -1,6 +1,7 @@
 -- Per bucket of @step_s seconds (a multiple of 10) and cohort: distinct
 -- events, distinct errors and latency quantiles (t-digest, approximate),
 -- for charts and the live view.
+-- crosscheck: approx p50_ms p99_ms
 SELECT
     toDateTime(intDiv(toUInt32(bucket), @step_s) * @step_s) AS t,
     toString(cohort) AS cohort,

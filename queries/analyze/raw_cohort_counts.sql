@@ -3,8 +3,7 @@
 SELECT
     toString(cohort) AS cohort,
     uniqExact(event_id) AS events,
-    uniqExactIf(event_id, is_error = 1) AS errors,
-    count() - uniqExact(event_id) AS raw_duplicates
+    uniqExactIf(event_id, is_error = 1) AS errors
 FROM {{.DB}}.events
 WHERE experiment_id = @experiment_id
   AND event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)

@@ -5,7 +5,7 @@ SELECT
     argMax(committed_offset, updated_ns) AS committed_offset,
     argMax(max_event_ns, updated_ns) AS max_event_ns,
     argMax(caught_up, updated_ns) AS caught_up,
-    max(updated_ns) AS updated_ns
+    max(updated_ns) AS last_update_ns
 FROM {{.DB}}.sink_progress
 WHERE consumer_group = @consumer_group
 GROUP BY topic, partition

@@ -1,0 +1,61 @@
+# Steadystate developer commands. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO          ?= go
+PYTHON      ?= python3
+GOTESTFLAGS ?= -race -timeout 14m
+GOLANGCI    ?= $(shell command -v golangci-lint || echo $(HOME)/go/bin/golangci-lint)
+GOLANGCI_VERSION := v2.15.0
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: up
+up: ## install (when missing) and start Kafka and ClickHouse on loopback
+	@bash deploy/local/up.sh
+
+.PHONY: down
+down: ## stop what `make up` started (WIPE=1 also deletes the data)
+	@bash deploy/local/down.sh
+
+.PHONY: status
+status: ## show whether Kafka and ClickHouse run and answer
+	@bash deploy/local/status.sh
+
+.PHONY: pydeps
+pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
+	@bash scripts/pydeps.sh
+
+.PHONY: build
+build: ## build bin/ingest and bin/analyze
+	$(GO) build -o bin/ ./cmd/...
+
+.PHONY: migrate
+migrate: up build ## apply the ClickHouse schema
+	bin/analyze migrate
+
+.PHONY: unit
+unit: ## unit tests only (no Kafka or ClickHouse needed)
+	$(GO) test $(GOTESTFLAGS) ./...
+
+.PHONY: test
+test: up pydeps ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
+	$(GO) test $(GOTESTFLAGS) -tags integration ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet and golangci-lint
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet -tags integration ./...
+	@test -x "$(GOLANGCI)" || GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	$(GOLANGCI) run --build-tags integration ./...
+
+.PHONY: tidy
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+.PHONY: clean
+clean: ## remove build output (not the stack's state: see `make down WIPE=1`)
+	rm -rf bin out

@@ -1,0 +1,323 @@
+package telemetry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Event is one row of the events table: a span, a log record, a structured
+// JSON event or an alert notification, normalized and tagged at ingest.
+//
+// Its wire form (Kafka record value) is one JSON object whose keys are the
+// events table's column names, so ClickHouse's own Kafka engine can read the
+// same topic with FORMAT JSONEachRow.
+type Event struct {
+	ID           string   `json:"event_id"`
+	TimeNs       int64    `json:"event_time_ns"`
+	IngestNs     int64    `json:"ingest_time_ns"`
+	Kind         Kind     `json:"kind"`
+	Service      string   `json:"service"`
+	Name         string   `json:"name"`
+	TraceID      string   `json:"trace_id"`
+	SpanID       string   `json:"span_id"`
+	ParentSpanID string   `json:"parent_span_id"`
+	Flow         string   `json:"flow"`
+	FlowKey      string   `json:"flow_key"`
+	Stage        string   `json:"stage"`
+	ExperimentID string   `json:"experiment_id"`
+	Cohort       Cohort   `json:"cohort"`
+	Synthetic    bool     `json:"synthetic"`
+	Status       Status   `json:"status"`
+	IsError      bool     `json:"is_error"`
+	ErrorType    string   `json:"error_type"`
+	HTTPStatus   uint16   `json:"http_status"`
+	DurationNs   uint64   `json:"duration_ns"`
+	SubjectID    string   `json:"subject_id"`
+	Severity     string   `json:"severity"`
+	AttrKeys     []string `json:"attr_keys"`
+	AttrValues   []string `json:"attr_values"`
+	ResKeys      []string `json:"res_keys"`
+	ResValues    []string `json:"res_values"`
+	Body         string   `json:"body"`
+}
+
+// Columns is the events table's insert column list, in the order of Values.
+var Columns = []string{
+	"event_id", "event_time", "event_time_ns", "ingest_time", "ingest_time_ns", "kind", "service", "name",
+	"trace_id", "span_id", "parent_span_id", "flow", "flow_key", "stage", "experiment_id", "cohort",
+	"synthetic", "status", "is_error", "error_type", "http_status", "duration_ns", "subject_id", "severity",
+	"attr_keys", "attr_values", "res_keys", "res_values", "body", "kafka_partition", "kafka_offset",
+}
+
+// Values returns the row for a clickhouse-go batch Append, in Columns order.
+// dst is reused when it has the capacity.
+func (e *Event) Values(dst []any, partition int32, offset int64) []any {
+	dst = append(dst[:0],
+		e.ID, time.Unix(0, e.TimeNs).UTC(), uint64(e.TimeNs), time.Unix(0, e.IngestNs).UTC(), uint64(e.IngestNs),
+		e.Kind.String(), e.Service, e.Name, e.TraceID, e.SpanID, e.ParentSpanID, e.Flow, e.FlowKey, e.Stage,
+		e.ExperimentID, e.Cohort.String(), b2u(e.Synthetic), e.Status.String(), b2u(e.IsError), e.ErrorType,
+		e.HTTPStatus, e.DurationNs, e.SubjectID, e.Severity, nonNil(e.AttrKeys), nonNil(e.AttrValues),
+		nonNil(e.ResKeys), nonNil(e.ResValues), e.Body, partition, offset)
+	return dst
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Attr returns the value of a record attribute.
+func (e *Event) Attr(key string) (string, bool) {
+	for i, k := range e.AttrKeys {
+		if k == key {
+			return e.AttrValues[i], true
+		}
+	}
+	return "", false
+}
+
+// SetAttr sets or replaces a record attribute.
+func (e *Event) SetAttr(key, value string) {
+	for i, k := range e.AttrKeys {
+		if k == key {
+			e.AttrValues[i] = value
+			return
+		}
+	}
+	e.AttrKeys = append(e.AttrKeys, key)
+	e.AttrValues = append(e.AttrValues, value)
+}
+
+// AppendJSON appends the wire form of e to dst. It is hand-written because
+// it runs once per event on the ingest hot path.
+func (e *Event) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"event_id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"event_time":`...)
+	dst = strconv.AppendInt(dst, floorDiv(e.TimeNs, 1e9), 10)
+	dst = append(dst, `,"event_time_ns":`...)
+	dst = strconv.AppendInt(dst, e.TimeNs, 10)
+	dst = append(dst, `,"ingest_time":`...)
+	dst = strconv.AppendInt(dst, floorDiv(e.IngestNs, 1e9), 10)
+	dst = append(dst, `,"ingest_time_ns":`...)
+	dst = strconv.AppendInt(dst, e.IngestNs, 10)
+	dst = append(dst, `,"kind":"`...)
+	dst = append(dst, e.Kind.String()...)
+	dst = append(dst, `","service":`...)
+	dst = appendString(dst, e.Service)
+	dst = append(dst, `,"name":`...)
+	dst = appendString(dst, e.Name)
+	dst = append(dst, `,"trace_id":`...)
+	dst = appendString(dst, e.TraceID)
+	dst = append(dst, `,"span_id":`...)
+	dst = appendString(dst, e.SpanID)
+	dst = append(dst, `,"parent_span_id":`...)
+	dst = appendString(dst, e.ParentSpanID)
+	dst = append(dst, `,"flow":`...)
+	dst = appendString(dst, e.Flow)
+	dst = append(dst, `,"flow_key":`...)
+	dst = appendString(dst, e.FlowKey)
+	dst = append(dst, `,"stage":`...)
+	dst = appendString(dst, e.Stage)
+	dst = append(dst, `,"experiment_id":`...)
+	dst = appendString(dst, e.ExperimentID)
+	dst = append(dst, `,"cohort":"`...)
+	dst = append(dst, e.Cohort.String()...)
+	dst = append(dst, `","synthetic":`...)
+	dst = strconv.AppendUint(dst, uint64(b2u(e.Synthetic)), 10)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, e.Status.String()...)
+	dst = append(dst, `","is_error":`...)
+	dst = strconv.AppendUint(dst, uint64(b2u(e.IsError)), 10)
+	dst = append(dst, `,"error_type":`...)
+	dst = appendString(dst, e.ErrorType)
+	dst = append(dst, `,"http_status":`...)
+	dst = strconv.AppendUint(dst, uint64(e.HTTPStatus), 10)
+	dst = append(dst, `,"duration_ns":`...)
+	dst = strconv.AppendUint(dst, e.DurationNs, 10)
+	dst = append(dst, `,"subject_id":`...)
+	dst = appendString(dst, e.SubjectID)
+	dst = append(dst, `,"severity":`...)
+	dst = appendString(dst, e.Severity)
+	dst = append(dst, `,"attr_keys":`...)
+	dst = appendStrings(dst, e.AttrKeys)
+	dst = append(dst, `,"attr_values":`...)
+	dst = appendStrings(dst, e.AttrValues)
+	dst = append(dst, `,"res_keys":`...)
+	dst = appendStrings(dst, e.ResKeys)
+	dst = append(dst, `,"res_values":`...)
+	dst = appendStrings(dst, e.ResValues)
+	dst = append(dst, `,"body":`...)
+	dst = appendString(dst, e.Body)
+	return append(dst, '}')
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// wireEvent mirrors the wire form for decoding; event_time and ingest_time
+// are derived columns and ignored on the way in.
+type wireEvent struct {
+	Event
+	EventTime  *int64 `json:"event_time"`
+	IngestTime *int64 `json:"ingest_time"`
+	// The wire carries the flags as 0/1 for ClickHouse's UInt8 columns.
+	Synthetic uint8 `json:"synthetic"`
+	IsError   uint8 `json:"is_error"`
+}
+
+var errTrailing = errors.New("trailing data after the JSON object")
+
+// DecodeJSON parses the wire form strictly: unknown keys, wrong types and
+// invalid enum values are errors (the sink dead-letters such records).
+func DecodeJSON(data []byte, e *Event) error {
+	var w wireEvent
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return fmt.Errorf("decode event: %w", err)
+	}
+	if dec.More() {
+		return fmt.Errorf("decode event: %w", errTrailing)
+	}
+	*e = w.Event
+	e.Synthetic, e.IsError = w.Synthetic == 1, w.IsError == 1
+	if w.Synthetic > 1 || w.IsError > 1 {
+		return errors.New("decode event: synthetic and is_error must be 0 or 1")
+	}
+	if e.ID == "" {
+		return errors.New("decode event: event_id is empty")
+	}
+	if len(e.AttrKeys) != len(e.AttrValues) || len(e.ResKeys) != len(e.ResValues) {
+		return errors.New("decode event: attribute key and value arrays differ in length")
+	}
+	return nil
+}
+
+// MarshalJSON writes the name of the kind.
+func (k Kind) MarshalJSON() ([]byte, error) { return []byte(`"` + k.String() + `"`), nil }
+
+// UnmarshalJSON reads the name of a kind.
+func (k *Kind) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	for _, c := range []Kind{KindSpan, KindLog, KindEvent, KindAlert} {
+		if c.String() == s {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("kind %q: want span, log, event or alert", truncate(s))
+}
+
+// MarshalJSON writes the name of the cohort.
+func (c Cohort) MarshalJSON() ([]byte, error) { return []byte(`"` + c.String() + `"`), nil }
+
+// UnmarshalJSON reads the name of a cohort.
+func (c *Cohort) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("cohort: %w", err)
+	}
+	v, err := ParseCohort(s)
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+// MarshalJSON writes the name of the status.
+func (s Status) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// UnmarshalJSON reads the name of a status.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	for _, c := range []Status{StatusUnset, StatusOK, StatusError} {
+		if c.String() == str {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("status %q: want unset, ok or error", truncate(str))
+}

@@ -1,0 +1,85 @@
+package telemetry
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sampleEvent() Event {
+	return Event{
+		ID: "e1", TimeNs: 1_700_000_000_123_456_789, IngestNs: 1_700_000_001_000_000_000, Kind: KindSpan,
+		Service: "checkout", Name: "GET /checkout", TraceID: "0af7651916cd43dd8448eb211c80319c", SpanID: "b7ad6b7169203331",
+		Flow: "publish", FlowKey: "p-1", Stage: "publish.received", ExperimentID: "exp-1", Cohort: CohortExperiment,
+		Synthetic: true, Status: StatusError, IsError: true, ErrorType: "500", HTTPStatus: 500, DurationNs: 1234,
+		SubjectID: "u\"1", Severity: "ERROR", AttrKeys: []string{"a", "ctl\x01"}, AttrValues: []string{"line\nbreak", "bad\xffutf8"},
+		ResKeys: []string{}, ResValues: []string{}, Body: "tab\there \\ \u2028",
+	}
+}
+
+func TestEventJSONRoundTrip(t *testing.T) {
+	e := sampleEvent()
+	b := e.AppendJSON(nil)
+	require.True(t, json.Valid(b), "%s", b)
+
+	var got Event
+	require.NoError(t, DecodeJSON(b, &got))
+	want := e
+	want.AttrValues = []string{"line\nbreak", "bad\ufffdutf8"}
+	assert.Equal(t, want, got)
+
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(b, &generic))
+	assert.InDelta(t, 1_700_000_000, generic["event_time"], 0)
+	assert.InDelta(t, 1, generic["synthetic"], 0)
+	assert.Equal(t, "experiment", generic["cohort"])
+	assert.Len(t, generic, len(Columns)-2, "wire keys are the table columns minus kafka_partition/offset")
+}
+
+func TestDecodeJSONRejects(t *testing.T) {
+	tests := []struct{ name, in, err string }{
+		{"unknown key", `{"event_id":"a","nope":1}`, `unknown field "nope"`},
+		{"wrong type", `{"event_id":"a","duration_ns":"x"}`, "cannot unmarshal string"},
+		{"bad cohort", `{"event_id":"a","cohort":"treatment"}`, `cohort "treatment"`},
+		{"bad kind", `{"event_id":"a","kind":"metric"}`, `kind "metric"`},
+		{"no id", `{"service":"a"}`, "event_id is empty"},
+		{"trailing", `{"event_id":"a"} {}`, "trailing data"},
+		{"flag range", `{"event_id":"a","is_error":2}`, "must be 0 or 1"},
+		{"uneven attrs", `{"event_id":"a","attr_keys":["k"],"attr_values":[]}`, "differ in length"},
+		{"not json", `garbage`, "invalid character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Event
+			assert.ErrorContains(t, DecodeJSON([]byte(tt.in), &e), tt.err)
+		})
+	}
+}
+
+func TestValuesMatchColumns(t *testing.T) {
+	e := sampleEvent()
+	v := e.Values(nil, 3, 42)
+	require.Len(t, v, len(Columns))
+	assert.Equal(t, int32(3), v[len(v)-2])
+	assert.Equal(t, int64(42), v[len(v)-1])
+}
+
+func TestValidateID(t *testing.T) {
+	for _, ok := range []string{"a", "checkout-payment-500", "exp_1.v2:b"} {
+		require.NoError(t, ValidateID(ok), ok)
+	}
+	for _, bad := range []string{"", "-a", "a b", "a'b", "a\x00", "a\r\nb", string(make([]byte, 10_000))} {
+		assert.Error(t, ValidateID(bad), "%q", bad)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	e := sampleEvent()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendJSON(buf[:0])
+	}
+}

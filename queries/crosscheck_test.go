@@ -1,0 +1,245 @@
+//go:build integration
+
+package queries_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/chtest"
+	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
+)
+
+// crossParams gives every query file the parameters it runs with on the
+// fixture. A query file without an entry fails the test: every statement in
+// queries/ is cross-checked.
+func crossParams(fx fixture.Options) map[string]queries.Params {
+	since := fx.Start.Unix()
+	until := fx.Start.Add(fx.Run).Unix()
+	return map[string]queries.Params{
+		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
+		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
+		"analyze/latency_sample.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
+		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
+		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
+		"alerts/flow_items.sql": {
+			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),
+			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),
+			"watermark_ns": fx.Start.Add(fx.Run - 3*time.Minute).UnixNano(),
+		},
+		"ingest/watermark.sql": {"consumer_group": "steadystate-sink"},
+	}
+}
+
+func TestCrossCheckOldAndCurrentClickHouse(t *testing.T) {
+	fx := fixture.DefaultOptions()
+	gen := fixture.Generate(fx)
+	params := crossParams(fx)
+
+	var names []string
+	for _, dir := range []string{"analyze", "alerts", "ingest"} {
+		n, err := queries.Names(dir)
+		require.NoError(t, err)
+		names = append(names, n...)
+	}
+	for _, n := range names {
+		require.Contains(t, params, n, "every query file needs cross-check parameters")
+	}
+
+	// ClickHouse 18.16: migrate with the real migrator, insert with the
+	// sink's batch path.
+	c := chtest.Open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	insertEvents(ctx, t, c, gen.Events)
+	insertAux(ctx, t, c, fx)
+
+	// Current ClickHouse (chDB): the same DDL and the same rows, as JSON.
+	ddl, err := store.RenderMigrations(c.DB, "")
+	require.NoError(t, err)
+	rowsFile := filepath.Join(t.TempDir(), "events.ndjson")
+	var buf []byte
+	for i := range gen.Events {
+		buf = gen.Events[i].AppendJSON(buf)
+		buf = append(buf, '\n')
+	}
+	require.NoError(t, os.WriteFile(rowsFile, buf, 0o600))
+
+	job := map[string]any{
+		"setup":   append(ddl, auxSQL(c.DB, fx)...),
+		"insert":  fmt.Sprintf("INSERT INTO %s.events (%s)", c.DB, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")),
+		"rows":    rowsFile,
+		"queries": map[string]string{},
+	}
+	rendered := map[string]string{}
+	for _, n := range names {
+		sql, err := c.SQL(n, params[n])
+		require.NoError(t, err, n)
+		rendered[n] = sql
+		job["queries"].(map[string]string)[n] = sql
+	}
+	current := runChDB(t, job)
+	t.Logf("current engine: chDB %s", current.Version)
+
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			require.Empty(t, current.Errors[n], "query fails on the current engine")
+			old := httpQuery(ctx, t, rendered[n])
+			assertSameTSV(t, old, current.Results[n], approxColumns(rendered[n]))
+			require.NotEmpty(t, strings.TrimSpace(old), "the fixture must give every query rows to compare")
+		})
+	}
+
+	// The fixture's known answers hold on 18.16 too, so "same" also means right.
+	raw := httpQuery(ctx, t, rendered["analyze/raw_cohort_counts.sql"])
+	assert.Contains(t, raw, "control\t")
+	items := httpQuery(ctx, t, rendered["alerts/flow_items.sql"])
+	stuck := 0
+	for _, line := range strings.Split(strings.TrimSpace(items), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		if f[len(f)-1] == "stuck" {
+			stuck++
+			assert.Equal(t, gen.Stuck[f[0]], f[len(f)-2], "last stage of %s", f[0])
+		}
+	}
+	assert.Positive(t, stuck)
+}
+
+func insertEvents(ctx context.Context, t *testing.T, c *store.Client, events []telemetry.Event) {
+	t.Helper()
+	batch, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.events (%s)", c.DB, strings.Join(telemetry.Columns, ", ")))
+	require.NoError(t, err)
+	var row []any
+	for i := range events {
+		row = events[i].Values(row, 0, int64(i))
+		require.NoError(t, batch.Append(row...))
+	}
+	require.NoError(t, batch.Send())
+}
+
+func auxSQL(db string, fx fixture.Options) []string {
+	s := fx.Start.UnixNano()
+	return []string{
+		fmt.Sprintf("INSERT INTO %s.runs (run_id, experiment_id, started_ns, ended_ns, operator, note, updated_ns) VALUES ('r1', '%s', %d, 0, 'alice', 'first', 1), ('r1', '%s', %d, %d, 'alice', 'stopped', 2), ('r0', '%s', %d, %d, 'bob', 'dry run', 1)",
+			db, fx.ExperimentID, s, fx.ExperimentID, s, s+int64(fx.Run), fx.ExperimentID, s-int64(time.Hour), s-int64(50*time.Minute)),
+		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
+			db, s, s+1, s+2),
+	}
+}
+
+func insertAux(ctx context.Context, t *testing.T, c *store.Client, fx fixture.Options) {
+	t.Helper()
+	for _, stmt := range auxSQL(c.DB, fx) {
+		httpQuery(ctx, t, stmt)
+	}
+}
+
+// httpQuery runs SQL on the 18.16 server's HTTP interface and returns TSV.
+// (clickhouse-go's HTTP transport does not work with 18.16; plain HTTP does.)
+func httpQuery(ctx context.Context, t *testing.T, sql string) string {
+	t.Helper()
+	addr := os.Getenv("STEADYSTATE_CLICKHOUSE_HTTP_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8123"
+	}
+	u := "http://" + addr + "/?" + url.Values{"default_format": {"TSVWithNames"}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(sql))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "ClickHouse HTTP at %s (start it with `make up`)", addr)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "18.16 rejected:\n%s\n%s", sql, body)
+	return string(body)
+}
+
+type chdbResult struct {
+	Version string            `json:"version"`
+	Results map[string]string `json:"results"`
+	Errors  map[string]string `json:"errors"`
+}
+
+func runChDB(t *testing.T, job map[string]any) chdbResult {
+	t.Helper()
+	in, err := json.Marshal(job)
+	require.NoError(t, err)
+	py := os.Getenv("PYTHON")
+	if py == "" {
+		py = "python3"
+	}
+	cmd := exec.Command(py, "testdata/chdb_run.py")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "chDB runner failed (pip install chdb): %s", stderr.String())
+	var res chdbResult
+	require.NoError(t, json.Unmarshal(out, &res))
+	return res
+}
+
+// approxColumns reads a query's "-- crosscheck: approx col ..." line: the
+// columns whose values are estimates (t-digest quantiles), whose algorithm
+// changed between releases.
+func approxColumns(sql string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(sql, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "-- crosscheck: approx "); ok {
+			for _, c := range strings.Fields(rest) {
+				out[c] = true
+			}
+		}
+	}
+	return out
+}
+
+// assertSameTSV compares two TSVWithNames results cell by cell. Numbers
+// must agree to 1e-9 relative; estimates in approx columns to 15 %.
+func assertSameTSV(t *testing.T, old, cur string, approx map[string]bool) {
+	t.Helper()
+	ol := strings.Split(strings.TrimRight(old, "\n"), "\n")
+	cl := strings.Split(strings.TrimRight(cur, "\n"), "\n")
+	require.Len(t, cl, len(ol), "row count\n18.16:\n%s\ncurrent:\n%s", old, cur)
+	require.Equal(t, ol[0], cl[0], "column names")
+	header := strings.Split(ol[0], "\t")
+	for i := 1; i < len(ol); i++ {
+		of, cf := strings.Split(ol[i], "\t"), strings.Split(cl[i], "\t")
+		require.Len(t, cf, len(of), "row %d column count", i)
+		for j := range of {
+			if of[j] == cf[j] {
+				continue
+			}
+			a, errA := strconv.ParseFloat(of[j], 64)
+			b, errB := strconv.ParseFloat(cf[j], 64)
+			tol := 1e-9
+			if approx[header[j]] {
+				tol = 0.15
+			}
+			if errA == nil && errB == nil && math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b)) {
+				continue
+			}
+			t.Errorf("row %d column %d: 18.16 %q, current %q\n18.16 row: %s\ncurrent row: %s", i, j, of[j], cf[j], ol[i], cl[i])
+		}
+	}
+}
