@@ -1,0 +1,5 @@
+package produce
+
+import "os"
+
+var getenv = os.Getenv

@@ -1,0 +1,138 @@
+package receive
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// PartialError reports records a converter refused while it converted the
+// rest; Err names each refused record.
+type PartialError struct {
+	Rejected int
+	Err      error
+}
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+var errTooLarge = errors.New("request body too large")
+
+// limit enforces bearer tokens and the body cap on the public HTTP port.
+func (r *Receiver) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := r.tokens.Check(req.Header.Get("Authorization")); err != nil {
+			r.m.requests.WithLabelValues("http", "unauthorized").Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="steadystate"`)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if req.ContentLength > r.cfg.MaxRequestBytes {
+			r.m.requests.WithLabelValues("http", "too_large").Inc()
+			http.Error(w, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", req.ContentLength, r.cfg.MaxRequestBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, r.cfg.MaxRequestBytes)
+		next.ServeHTTP(w, req)
+	})
+}
+
+// readBody reads a (possibly compressed) body, capped after decompression.
+func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
+	var body io.Reader = req.Body
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(req.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	case "zstd":
+		zr, err := zstd.NewReader(req.Body, zstd.WithDecoderMaxMemory(uint64(r.cfg.MaxRequestBytes)), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("zstd body: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q: use gzip, zstd or none", enc)
+	}
+	data, err := io.ReadAll(io.LimitReader(body, r.cfg.MaxRequestBytes+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || int64(len(data)) > r.cfg.MaxRequestBytes {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return data, nil
+}
+
+type eventsResponse struct {
+	Accepted int    `json:"accepted"`
+	Rejected int    `json:"rejected"`
+	Errors   string `json:"errors,omitempty"`
+}
+
+// handleEvents serves POST /v1/events: one JSON object, an array, or NDJSON.
+// Valid records are published even when others are refused; the answer
+// names the refused lines. 200 means every accepted record is in Kafka.
+func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
+	body, err := r.readBody(req)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, errTooLarge) {
+			code = http.StatusRequestEntityTooLarge
+			err = fmt.Errorf("%w: limit is %d bytes after decompression", err, r.cfg.MaxRequestBytes)
+		}
+		r.m.requests.WithLabelValues("json_events", "rejected").Inc()
+		http.Error(w, err.Error(), code)
+		return
+	}
+	events, convErr := r.conv.JSONEvents(body)
+	resp := eventsResponse{Accepted: len(events)}
+	if convErr != nil {
+		var pe *PartialError
+		if errors.As(convErr, &pe) {
+			resp.Rejected = pe.Rejected
+		} else {
+			resp.Rejected = 1
+		}
+		resp.Errors = convErr.Error()
+	}
+	if len(events) == 0 {
+		r.m.requests.WithLabelValues("json_events", "rejected").Inc()
+		if resp.Errors == "" {
+			resp.Errors = "no events in the request body"
+		}
+		writeJSON(w, http.StatusBadRequest, resp)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.RequestTimeout)
+	defer cancel()
+	if err := r.next.Publish(ctx, events); err != nil {
+		r.m.requests.WithLabelValues("json_events", "unavailable").Inc()
+		r.log.Warn("publish failed; answering 503", "events", len(events), "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "events not durable yet, retry", http.StatusServiceUnavailable)
+		return
+	}
+	r.m.requests.WithLabelValues("json_events", "ok").Inc()
+	r.m.events.WithLabelValues("json_events").Add(float64(len(events)))
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

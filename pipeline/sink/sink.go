@@ -1,0 +1,419 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// Settings carry what the sink reports to.
+type Settings struct {
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Sink consumes the events topic into ClickHouse.
+type Sink struct {
+	cfg   Config
+	log   *slog.Logger
+	m     *metrics
+	store *store.Client
+	dlq   *produce.Producer
+	seen  *recentIDs
+
+	mu       sync.Mutex
+	maxEvent map[int]int64 // newest event time committed, per partition
+
+	insertSQL   string
+	progressSQL string
+}
+
+// New builds a sink. It does not dial; Run does.
+func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sink config: %w", err)
+	}
+	if set.Logger == nil {
+		set.Logger = slog.New(slog.DiscardHandler)
+	}
+	pcfg := produce.NewDefaultConfig()
+	pcfg.Brokers, pcfg.Topic, pcfg.Partitions = cfg.Brokers, cfg.deadLetterTopic(), 1
+	dlq, err := produce.New(pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter producer: %w", err)
+	}
+	return &Sink{
+		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 20), maxEvent: map[int]int64{},
+		insertSQL:   fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", ")),
+		progressSQL: fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns)", st.DB),
+	}, nil
+}
+
+// batch is a set of decoded rows plus, per partition, the last record it
+// covers (inserted or dead-lettered): what to commit after the insert.
+type batch struct {
+	events  []telemetry.Event
+	parts   []int32
+	offsets []int64
+	bytes   int
+	first   time.Time
+	last    map[int]kafka.Message
+	maxTime map[int]int64
+}
+
+func newBatch() *batch {
+	return &batch{last: map[int]kafka.Message{}, maxTime: map[int]int64{}}
+}
+
+// Run consumes until ctx is cancelled, then stops fetching, flushes and
+// commits what it holds (bounded by ShutdownTimeout) and returns nil. It
+// returns an error only when it cannot start or cannot finish cleanly.
+func (s *Sink) Run(ctx context.Context) error {
+	if err := produce.EnsureTopic(ctx, s.cfg.Brokers, s.cfg.Topic, 6); err != nil {
+		return err
+	}
+	if err := produce.EnsureTopic(ctx, s.cfg.Brokers, s.cfg.deadLetterTopic(), 1); err != nil {
+		return err
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
+		CommitInterval: 0, // synchronous commits, after inserts
+		StartOffset:    kafka.FirstOffset,
+		QueueCapacity:  1000,
+		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
+		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
+	})
+	defer func() {
+		if err := r.Close(); err != nil {
+			s.log.Warn("close kafka reader", "err", err)
+		}
+		_ = s.dlq.Close()
+	}()
+
+	// One batch is inserted while the next fills: memory stays at about two
+	// batches, and fetching pauses (the handoff blocks) when both are full.
+	flushes := make(chan *batch)
+	flushDone := make(chan error, 1)
+	// The flusher outlives ctx so the final batch is still inserted after a
+	// SIGTERM; stopCtx bounds that tail.
+	stopCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var firstErr error
+		for b := range flushes {
+			if err := s.flush(stopCtx, r, b); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		flushDone <- firstErr
+	}()
+
+	cur := newBatch()
+	lastFetch := time.Now()
+	lastBeat := time.Now()
+	known := map[int]kafka.Message{}
+	var loopErr error
+	for {
+		wait := s.cfg.Heartbeat
+		if len(cur.last) > 0 {
+			wait = time.Until(cur.first.Add(s.cfg.MaxAge))
+		}
+		fetchCtx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
+		msg, err := r.FetchMessage(fetchCtx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				break // shutdown
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("fetch", "err", err)
+				time.Sleep(100 * time.Millisecond)
+			}
+			if len(cur.last) > 0 && time.Since(cur.first) >= s.cfg.MaxAge {
+				select {
+				case flushes <- cur:
+					cur = newBatch()
+				case <-ctx.Done():
+				}
+			} else if len(cur.last) == 0 && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
+				s.heartbeat(ctx, known)
+				lastBeat = time.Now()
+			}
+			continue
+		}
+		lastFetch = time.Now()
+		known[msg.Partition] = msg
+		s.m.lag.WithLabelValues(strconv.Itoa(msg.Partition)).Set(float64(max(msg.HighWaterMark-msg.Offset-1, 0)))
+		if err := s.accept(ctx, cur, msg); err != nil {
+			loopErr = err
+			break
+		}
+		if len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || time.Since(cur.first) >= s.cfg.MaxAge {
+			select {
+			case flushes <- cur:
+				cur = newBatch()
+			case <-ctx.Done():
+			}
+		}
+	}
+
+	// Shutdown: no more fetching; flush what we hold, then commit.
+	timer := time.AfterFunc(s.cfg.ShutdownTimeout, stop)
+	defer timer.Stop()
+	if len(cur.last) > 0 {
+		flushes <- cur
+	}
+	close(flushes)
+	wg.Wait()
+	if err := <-flushDone; err != nil {
+		return errors.Join(loopErr, err)
+	}
+	return loopErr
+}
+
+// accept decodes one record into the batch, or dead-letters it.
+func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
+	if len(b.last) == 0 {
+		b.first = time.Now()
+	}
+	var e telemetry.Event
+	err := s.decode(msg, &e)
+	if err != nil {
+		if dlqErr := s.deadLetter(ctx, msg, err); dlqErr != nil {
+			return dlqErr
+		}
+	} else {
+		if s.seen.seenOrAdd(e.ID) {
+			s.m.duplicates.Inc()
+		}
+		b.events = append(b.events, e)
+		b.parts = append(b.parts, int32(msg.Partition))
+		b.offsets = append(b.offsets, msg.Offset)
+		b.bytes += len(msg.Value)
+		if e.TimeNs > b.maxTime[msg.Partition] {
+			b.maxTime[msg.Partition] = e.TimeNs
+		}
+	}
+	b.last[msg.Partition] = msg
+	return nil
+}
+
+var errTooLarge = errors.New("record too large")
+
+// Oldest and newest event times ClickHouse's DateTime can hold.
+var (
+	minEventNs = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	maxEventNs = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC).UnixNano()
+)
+
+func (s *Sink) decode(msg kafka.Message, e *telemetry.Event) error {
+	if len(msg.Value) > s.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(msg.Value), s.cfg.MaxEventBytes)
+	}
+	if err := telemetry.DecodeJSON(msg.Value, e); err != nil {
+		return err
+	}
+	if e.TimeNs < minEventNs || e.TimeNs > maxEventNs || e.IngestNs < 0 {
+		return fmt.Errorf("event_time_ns %d: outside what ClickHouse DateTime holds (1971..2105)", e.TimeNs)
+	}
+	return nil
+}
+
+// deadLetter writes a record that can never be inserted to the dead-letter
+// topic, retrying until Kafka takes it or ctx ends: a record is committed
+// only once it is inserted or dead-lettered.
+func (s *Sink) deadLetter(ctx context.Context, msg kafka.Message, cause error) error {
+	errText := cause.Error()
+	if len(errText) > 1024 {
+		errText = errText[:1024]
+	}
+	dl := kafka.Message{
+		Key: msg.Key, Value: msg.Value,
+		Headers: append(append([]kafka.Header(nil), msg.Headers...),
+			kafka.Header{Key: "steadystate.source.topic", Value: []byte(msg.Topic)},
+			kafka.Header{Key: "steadystate.source.partition", Value: []byte(strconv.Itoa(msg.Partition))},
+			kafka.Header{Key: "steadystate.source.offset", Value: []byte(strconv.FormatInt(msg.Offset, 10))},
+			kafka.Header{Key: "steadystate.error", Value: []byte(errText)},
+			kafka.Header{Key: "steadystate.time", Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+		),
+	}
+	if len(dl.Value) > 900<<10 {
+		dl.Value = dl.Value[:900<<10] // the broker's message limit; the headers say where the original is
+		dl.Headers = append(dl.Headers, kafka.Header{Key: "steadystate.truncated", Value: []byte("true")})
+	}
+	delay := s.cfg.RetryInitial
+	for {
+		err := s.dlq.WriteMessages(ctx, dl)
+		if err == nil {
+			s.m.records.WithLabelValues("dead_lettered").Inc()
+			s.log.Debug("dead-lettered", "partition", msg.Partition, "offset", msg.Offset, "err", cause)
+			return nil
+		}
+		s.log.Warn("dead-letter write failed; retrying", "err", err, "retry_in", delay)
+		if !sleep(ctx, jitter(delay)) {
+			return fmt.Errorf("dead-letter partition %d offset %d: %w", msg.Partition, msg.Offset, ctx.Err())
+		}
+		delay = min(delay*2, s.cfg.RetryMax)
+	}
+}
+
+// flush inserts a batch (retrying transient failures, isolating rows the
+// server rejects), then commits its offsets and records progress.
+func (s *Sink) flush(ctx context.Context, r *kafka.Reader, b *batch) error {
+	s.m.batchAge.Observe(time.Since(b.first).Seconds())
+	if len(b.events) > 0 {
+		if err := s.insertAll(ctx, b, 0, len(b.events)); err != nil {
+			return fmt.Errorf("batch of %d rows not inserted, offsets not committed: %w", len(b.events), err)
+		}
+		s.m.batches.Inc()
+		s.m.batchRows.Observe(float64(len(b.events)))
+		s.m.batchBytes.Observe(float64(b.bytes))
+	}
+	commits := make([]kafka.Message, 0, len(b.last))
+	for _, m := range b.last {
+		commits = append(commits, m)
+	}
+	if err := r.CommitMessages(ctx, commits...); err != nil {
+		// The rows are stored; a redelivery is deduplicated by event id.
+		s.m.commitErrors.Inc()
+		s.log.Warn("commit offsets", "err", err)
+		return nil
+	}
+	s.m.commits.Inc()
+	s.recordProgress(ctx, b)
+	return nil
+}
+
+// insertAll inserts rows [lo, hi) of b. A server rejection of the data is
+// split in halves until the bad rows are isolated and dead-lettered;
+// anything else is retried with backoff until ctx ends.
+func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
+	delay := s.cfg.RetryInitial
+	for {
+		start := time.Now()
+		err := s.insert(ctx, b, lo, hi)
+		if err == nil {
+			s.m.insertTime.Observe(time.Since(start).Seconds())
+			s.m.records.WithLabelValues("inserted").Add(float64(hi - lo))
+			return nil
+		}
+		if isDataError(err) {
+			if hi-lo == 1 {
+				msg := kafka.Message{Topic: s.cfg.Topic, Partition: int(b.parts[lo]), Offset: b.offsets[lo], Value: b.events[lo].AppendJSON(nil)}
+				return s.deadLetter(ctx, msg, fmt.Errorf("clickhouse rejected the row: %w", err))
+			}
+			mid := lo + (hi-lo)/2
+			if err := s.insertAll(ctx, b, lo, mid); err != nil {
+				return err
+			}
+			return s.insertAll(ctx, b, mid, hi)
+		}
+		s.m.retries.Inc()
+		s.log.Warn("insert failed; retrying the same rows", "rows", hi-lo, "err", err, "retry_in", delay)
+		if !sleep(ctx, jitter(delay)) {
+			return fmt.Errorf("insert %d rows: %w (last error: %w)", hi-lo, ctx.Err(), err)
+		}
+		delay = min(delay*2, s.cfg.RetryMax)
+	}
+}
+
+func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int) error {
+	ib, err := s.store.Conn.PrepareBatch(ctx, s.insertSQL)
+	if err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	defer func() { _ = ib.Close() }()
+	if err := appendColumns(ib, b, lo, hi); err != nil {
+		return err
+	}
+	if err := ib.Send(); err != nil {
+		return fmt.Errorf("send insert: %w", err)
+	}
+	return nil
+}
+
+// isDataError says whether ClickHouse refused the data itself, so the same
+// rows would fail again.
+func isDataError(err error) bool {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		switch ex.Code {
+		case 6, 27, 36, 38, 41, 53, 69, 70, 72, 117, 131, 349:
+			return true
+		}
+	}
+	var ce *columnError
+	return errors.As(err, &ce)
+}
+
+func (s *Sink) recordProgress(ctx context.Context, b *batch) {
+	pb, err := s.store.Conn.PrepareBatch(ctx, s.progressSQL)
+	if err != nil {
+		s.log.Warn("record progress", "err", err)
+		return
+	}
+	defer func() { _ = pb.Close() }()
+	now := uint64(time.Now().UnixNano())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p, m := range b.last {
+		s.maxEvent[p] = max(s.maxEvent[p], b.maxTime[p])
+		caught := uint8(0)
+		if m.Offset+1 >= m.HighWaterMark {
+			caught = 1
+		}
+		if err := pb.Append(s.cfg.Group, s.cfg.Topic, int32(p), m.Offset+1, uint64(max(s.maxEvent[p], 0)), caught, now); err != nil {
+			s.log.Warn("record progress", "err", err)
+			return
+		}
+	}
+	if err := pb.Send(); err != nil {
+		s.log.Warn("record progress", "err", err)
+	}
+}
+
+// heartbeat records, while idle, that the partitions this sink last read
+// are caught up, so the watermark keeps moving when no events arrive.
+func (s *Sink) heartbeat(ctx context.Context, known map[int]kafka.Message) {
+	if len(known) == 0 {
+		return
+	}
+	b := newBatch()
+	for p, m := range known {
+		b.last[p] = m
+	}
+	s.recordProgress(ctx, b)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) //nolint:gosec // G404: jitter needs no crypto
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
