@@ -147,7 +147,9 @@ func New(cfg Config, set Settings, conv Converter, next Publisher) (*Receiver, e
 }
 
 // host gives the embedded receiver our bearer-token authenticator.
-type host struct{ ext map[component.ID]component.Component }
+type host struct {
+	ext map[component.ID]component.Component
+}
 
 func (h host) GetExtensions() map[component.ID]component.Component { return h.ext }
 
