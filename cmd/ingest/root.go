@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+)
+
+type factory struct {
+	IO *cliutil.IOStreams
+}
+
+func (f *factory) logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, cliutil.FlagErrorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: l})), nil
+}
+
+func newRootCmd(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ingest",
+		Short: "Receive telemetry into Kafka and sink it into ClickHouse",
+		Long: `ingest is Steadystate's data path.
+
+  serve  receives OTLP traces and logs (gRPC 4317, HTTP 4318) and JSON events
+         (POST /v1/events), tags each with its experiment and cohort, and
+         writes them to Kafka; a request is answered 200 only once Kafka
+         acknowledged every record.
+  sink   consumes Kafka into ClickHouse at least once, committing offsets
+         only after the insert; undecodable records go to a dead-letter topic.
+
+Kafka is found at $STEADYSTATE_KAFKA_BROKERS (default 127.0.0.1:9092) and
+ClickHouse at $STEADYSTATE_CLICKHOUSE_ADDR (default 127.0.0.1:9000). The
+schema is created by "analyze migrate".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.AddCommand(newCmdServe(f, nil), newCmdSink(f, nil))
+	return root
+}
+
+func run(args []string, ios *cliutil.IOStreams) cliutil.ExitCode {
+	f := &factory{IO: ios}
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	ctx, cancel := cliutil.SignalContext()
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(ios.ErrOut, "ingest: %v\n", err)
+	}
+	return cliutil.Code(err)
+}

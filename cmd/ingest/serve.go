@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/receive"
+	"github.com/steadystate/steadystate/pipeline/tag"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// EnvTokens holds bearer tokens, comma separated (kept off the command
+// line, where ps would show them).
+const EnvTokens = "STEADYSTATE_INGEST_TOKENS" //nolint:gosec // G101: the name of a variable
+
+type serveOptions struct {
+	f           *factory
+	Receive     receive.Config
+	Produce     produce.Config
+	Experiments string
+	Admin       string
+	LogLevel    string
+}
+
+func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
+	opts := &serveOptions{f: f, Receive: receive.NewDefaultConfig(), Produce: produce.NewDefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Receive OTLP and JSON events, tag them, and write them to Kafka",
+		Long: `serve embeds the OpenTelemetry Collector's OTLP receiver (traces and logs
+over gRPC and HTTP) and serves structured JSON events at POST /v1/events on
+the HTTP port. Every record is tagged with its experiment and cohort (record
+attributes, then resource attributes, then JSON fields, then the cohort rules
+of the experiment definitions in --experiments) and given a deterministic
+event id, so a retried request never creates a new event.
+
+A request is answered 200 only after Kafka acknowledged all its records
+(acks=all). While Kafka cannot acknowledge, OTLP/gRPC gets UNAVAILABLE and
+HTTP gets 503 with Retry-After. Bearer tokens come from
+$STEADYSTATE_INGEST_TOKENS (comma separated) and --token-file (one per line,
+re-read when it changes).`,
+		Example: `  ingest serve --experiments experiments/examples
+  STEADYSTATE_INGEST_TOKENS=s3cret ingest serve --http 0.0.0.0:4318`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if v := os.Getenv(EnvTokens); v != "" {
+				opts.Receive.Tokens = strings.Split(v, ",")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Receive.GRPCEndpoint, "grpc", opts.Receive.GRPCEndpoint, "OTLP/gRPC listen address")
+	fl.StringVar(&opts.Receive.HTTPEndpoint, "http", opts.Receive.HTTPEndpoint, "OTLP/HTTP and JSON events listen address")
+	fl.Int64Var(&opts.Receive.MaxRequestBytes, "max-request-bytes", opts.Receive.MaxRequestBytes, "request body cap after decompression")
+	fl.StringVar(&opts.Receive.TokenFile, "token-file", "", "file of accepted bearer tokens, one per line")
+	fl.StringVar(&opts.Produce.Topic, "topic", opts.Produce.Topic, "Kafka topic for events")
+	fl.IntVar(&opts.Produce.Partitions, "partitions", opts.Produce.Partitions, "partition count when the topic is created")
+	fl.DurationVar(&opts.Produce.BatchTimeout, "batch-timeout", opts.Produce.BatchTimeout, "how long the Kafka writer waits to fill a batch")
+	fl.StringVar(&opts.Experiments, "experiments", "", "directory of experiment and flow definitions (cohort rules, flow stages)")
+	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// converter adapts the tagger's rejection error to the receiver's.
+type converter struct{ t *tag.Tagger }
+
+func (c converter) Traces(td ptrace.Traces) ([]telemetry.Event, error) { return wrap(c.t.Traces(td)) }
+func (c converter) Logs(ld plog.Logs) ([]telemetry.Event, error)       { return wrap(c.t.Logs(ld)) }
+func (c converter) JSONEvents(b []byte) ([]telemetry.Event, error)     { return wrap(c.t.JSONEvents(b)) }
+
+func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
+	var re *tag.RejectError
+	if errors.As(err, &re) {
+		return events, &receive.PartialError{Rejected: re.Rejected, Err: err}
+	}
+	return events, err
+}
+
+func serveRun(ctx context.Context, opts *serveOptions) error {
+	log, err := opts.f.logger(opts.LogLevel)
+	if err != nil {
+		return err
+	}
+	var spec *experiment.Spec
+	if opts.Experiments != "" {
+		if spec, err = experiment.LoadDir(opts.Experiments); err != nil {
+			return err
+		}
+	}
+	tagger, err := tag.New(tag.Config{}, spec)
+	if err != nil {
+		return err
+	}
+	prod, err := produce.New(opts.Produce)
+	if err != nil {
+		return err
+	}
+	defer prod.Close()
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := prod.EnsureTopic(startCtx); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	rcv, err := receive.New(opts.Receive, receive.Settings{Logger: log, Registry: reg}, converter{tagger}, prod)
+	if err != nil {
+		return err
+	}
+	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+		return produce.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.Topic, opts.Produce.Partitions)
+	}, log)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	if err := rcv.Start(startCtx); err != nil {
+		_ = admin.Shutdown(context.Background())
+		return err
+	}
+	log.Info("ingest serving", "grpc", opts.Receive.GRPCEndpoint, "http", opts.Receive.HTTPEndpoint,
+		"topic", opts.Produce.Topic, "auth", len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != "", "admin", opts.Admin)
+	<-ctx.Done()
+
+	// Stop the receiver before the producer: in-flight requests finish and
+	// get their answer, then the writer flushes and closes.
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancelShutdown()
+	errs := []error{rcv.Shutdown(shutdownCtx), prod.Close(), admin.Shutdown(shutdownCtx)}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("ingest stopped cleanly")
+	return nil
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/sink"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+type sinkOptions struct {
+	f        *factory
+	Sink     sink.Config
+	Admin    string
+	LogLevel string
+}
+
+func newCmdSink(f *factory, runF func(*sinkOptions) error) *cobra.Command {
+	opts := &sinkOptions{f: f, Sink: sink.NewDefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "sink",
+		Short: "Consume events from Kafka into ClickHouse, at least once",
+		Long: `sink reads the events topic as a consumer group, batches records by rows,
+bytes and age, inserts each batch into ClickHouse and commits the offsets only
+after the insert succeeded. A failed insert is retried with the same rows
+until it succeeds; records that can never be inserted go to the dead-letter
+topic with their source partition, offset and error. On SIGTERM it stops
+fetching, flushes, commits and exits 0.
+
+Run "analyze migrate" first. Several sinks with one --group share the
+partitions.`,
+		Example: `  ingest sink
+  ingest sink --group steadystate-sink --max-age 500ms`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return sinkRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Sink.Topic, "topic", opts.Sink.Topic, "Kafka topic to consume")
+	fl.StringVar(&opts.Sink.Group, "group", opts.Sink.Group, "consumer group")
+	fl.StringVar(&opts.Sink.DeadLetterTopic, "dead-letter-topic", "", "dead-letter topic (default <topic>.dlq)")
+	fl.IntVar(&opts.Sink.MaxRows, "max-rows", opts.Sink.MaxRows, "flush a batch at this many rows")
+	fl.IntVar(&opts.Sink.MaxBytes, "max-bytes", opts.Sink.MaxBytes, "flush a batch at this many bytes")
+	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
+	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
+	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func sinkRun(ctx context.Context, opts *sinkOptions) error {
+	log, err := opts.f.logger(opts.LogLevel)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.NewDefaultConfig())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := newRegistry()
+	s, err := sink.New(opts.Sink, sink.Settings{Logger: log, Registry: reg}, st)
+	if err != nil {
+		return err
+	}
+	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+		if err := st.Conn.Ping(ctx); err != nil {
+			return fmt.Errorf("clickhouse: %w", err)
+		}
+		conn, err := kafka.DialContext(ctx, "tcp", opts.Sink.Brokers[0])
+		if err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		return conn.Close()
+	}, log)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "admin", opts.Admin)
+	runErr := s.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = admin.Shutdown(shutdownCtx)
+	if runErr != nil {
+		return runErr
+	}
+	log.Info("sink stopped cleanly")
+	return nil
+}

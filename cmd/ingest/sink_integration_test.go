@@ -1,0 +1,395 @@
+//go:build integration
+
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/chtest"
+	"github.com/steadystate/steadystate/internal/faultproxy"
+	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+var ingestBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ingest-bin")
+	if err != nil {
+		panic(err)
+	}
+	ingestBin = filepath.Join(dir, "ingest")
+	if out, err := exec.Command("go", "build", "-race", "-o", ingestBin, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build ingest: %v\n%s", err, out))
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// eventsN scales the fault tests: about 100k in `make test`, more in
+// `make soak` (STEADYSTATE_SOAK_EVENTS=1000000).
+func eventsN(t *testing.T) int {
+	t.Helper()
+	if v := os.Getenv("STEADYSTATE_SOAK_EVENTS"); v != "" {
+		var n int
+		_, err := fmt.Sscan(v, &n)
+		require.NoError(t, err)
+		return n
+	}
+	return 100_000
+}
+
+func genEvents(n int, exp string) []telemetry.Event {
+	base := time.Now().Add(-time.Hour).UnixNano()
+	out := make([]telemetry.Event, n)
+	for i := range out {
+		cohort := telemetry.CohortControl
+		if i%2 == 1 {
+			cohort = telemetry.CohortExperiment
+		}
+		out[i] = telemetry.Event{
+			ID: fmt.Sprintf("%s-%08d", exp, i), TimeNs: base + int64(i)*int64(time.Millisecond), IngestNs: time.Now().UnixNano(),
+			Kind: telemetry.KindSpan, Service: "checkout", Name: "GET /checkout", TraceID: fmt.Sprintf("%032x", i),
+			ExperimentID: exp, Cohort: cohort, Status: telemetry.StatusOK, HTTPStatus: 200, DurationNs: uint64(i % 1000 * 1000),
+			AttrKeys: []string{"i"}, AttrValues: []string{fmt.Sprint(i)},
+		}
+	}
+	return out
+}
+
+func publish(ctx context.Context, t *testing.T, topic string, events []telemetry.Event) {
+	t.Helper()
+	cfg := produce.NewDefaultConfig()
+	cfg.Topic, cfg.Brokers = topic, kafkatest.Brokers()
+	p, err := produce.New(cfg)
+	require.NoError(t, err)
+	defer p.Close()
+	for lo := 0; lo < len(events); lo += 5000 {
+		require.NoError(t, p.Publish(ctx, events[lo:min(lo+5000, len(events))]))
+	}
+}
+
+// sinkProc runs `ingest sink` as a child process.
+type sinkProc struct {
+	cmd  *exec.Cmd
+	logs *strings.Builder
+	mu   *sync.Mutex
+	done chan error
+}
+
+func startSink(t *testing.T, db, chAddr, topic, group string, extra ...string) *sinkProc {
+	t.Helper()
+	args := append([]string{"sink", "--topic", topic, "--group", group, "--admin", "127.0.0.1:0", "--max-age", "200ms", "--max-rows", "20000"}, extra...)
+	cmd := exec.Command(ingestBin, args...)
+	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db, store.EnvAddr+"="+chAddr)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &sinkProc{cmd: cmd, logs: &strings.Builder{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return p
+}
+
+func (p *sinkProc) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func distinctCount(ctx context.Context, t *testing.T, c *store.Client, exp string) (distinct, raw uint64) {
+	t.Helper()
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id), count() FROM %s.events WHERE experiment_id = '%s'", c.DB, exp)).Scan(&distinct, &raw))
+	return distinct, raw
+}
+
+// analysisCount is what the analysis queries report: the sum over cohorts
+// of analyze/cohort_summary.sql (the view) over the whole day.
+func analysisCount(ctx context.Context, t *testing.T, c *store.Client, exp string) uint64 {
+	t.Helper()
+	now := time.Now()
+	rows, err := c.Query(ctx, "analyze/cohort_summary.sql", map[string]any{
+		"experiment_id": exp, "since_s": now.Add(-24 * time.Hour).Unix(), "until_s": now.Add(time.Hour).Unix(), "service": "", "operation": "",
+	})
+	require.NoError(t, err)
+	defer rows.Close()
+	var total uint64
+	for rows.Next() {
+		var cohort string
+		var n, e uint64
+		require.NoError(t, rows.Scan(&cohort, &n, &e))
+		total += n
+	}
+	require.NoError(t, rows.Err())
+	return total
+}
+
+func waitCount(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got uint64
+	for time.Now().Before(deadline) {
+		got, _ = distinctCount(ctx, t, c, exp)
+		if got >= want {
+			return got
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return got
+}
+
+func committedOffsets(ctx context.Context, t *testing.T, topic, group string) map[int]int64 {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	require.NoError(t, err)
+	var parts []int
+	for _, p := range md.Topics[0].Partitions {
+		parts = append(parts, p.ID)
+	}
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	require.NoError(t, err)
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
+
+func endOffsets(ctx context.Context, t *testing.T, topic string) map[int]int64 {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	require.NoError(t, err)
+	req := map[string][]kafka.OffsetRequest{}
+	for _, p := range md.Topics[0].Partitions {
+		req[topic] = append(req[topic], kafka.LastOffsetOf(p.ID))
+	}
+	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	require.NoError(t, err)
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		out[p.Partition] = p.LastOffset
+	}
+	return out
+}
+
+// SIGKILL the sink five times mid-run: nothing the producer got
+// acknowledged is lost, and no duplicate reaches an analysis answer.
+func TestSinkSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
+	n := eventsN(t)
+	c := chtest.Open(t)
+	topic := kafkatest.Topic(t, 6)
+	group := topic + ".sink"
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	events := genEvents(n, "kill")
+	publish(ctx, t, topic, events)
+
+	r := rand.New(rand.NewPCG(1, 2))
+	kills := 0
+	for kills < 5 {
+		p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
+		// Kill after a random moment: before the first fetch, mid-batch,
+		// mid-insert or between insert and commit.
+		time.Sleep(time.Duration(1500+r.IntN(2500)) * time.Millisecond)
+		got, _ := distinctCount(ctx, t, c, "kill")
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		<-p.done
+		kills++
+		t.Logf("kill %d: %d distinct rows stored so far", kills, got)
+	}
+	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
+	got := waitCount(ctx, t, c, "kill", uint64(n), 3*time.Minute)
+	distinct, raw := distinctCount(ctx, t, c, "kill")
+	t.Logf("after 5 kills: %d distinct of %d sent, %d raw rows (%d replayed duplicates, invisible to queries)", distinct, n, raw, raw-distinct)
+	assert.Equal(t, uint64(n), got, "every acknowledged event is stored")
+	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "kill"), "the analysis view counts each event once")
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-p.done, p.Logs())
+}
+
+// SIGTERM under load flushes, commits and exits 0; a restarted sink has
+// nothing left to redeliver.
+func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
+	t.Parallel()
+	n := eventsN(t) / 2
+	c := chtest.Open(t)
+	topic := kafkatest.Topic(t, 6)
+	group := topic + ".sink"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	publish(ctx, t, topic, genEvents(n, "term"))
+
+	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-age", "2s", "--max-rows", "1000000")
+	for {
+		got, _ := distinctCount(ctx, t, c, "term")
+		if got > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "exit 0 after SIGTERM\n%s", p.Logs())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sink did not exit within 30s of SIGTERM\n%s", p.Logs())
+	}
+	assert.Contains(t, p.Logs(), "sink stopped cleanly")
+
+	// Everything fetched before the signal is stored and committed.
+	committed := committedOffsets(ctx, t, topic, group)
+	var committedTotal int64
+	for _, o := range committed {
+		committedTotal += max(o, 0)
+	}
+	distinct, raw := distinctCount(ctx, t, c, "term")
+	assert.Equal(t, uint64(committedTotal), raw, "rows stored = offsets committed: nothing stored is uncommitted")
+	assert.Equal(t, distinct, raw)
+
+	// A restart continues where the first stopped: no record twice.
+	p2 := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
+	got := waitCount(ctx, t, c, "term", uint64(n), 2*time.Minute)
+	assert.Equal(t, uint64(n), got)
+	_, raw = distinctCount(ctx, t, c, "term")
+	assert.Equal(t, uint64(n), raw, "nothing was redelivered after the clean restart")
+	require.NoError(t, p2.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-p2.done)
+	assert.Equal(t, endOffsets(ctx, t, topic), committedOffsets(ctx, t, topic, group))
+}
+
+// Poison records go to the dead-letter topic with their provenance; good
+// records on the same partitions keep flowing.
+func TestSinkDeadLettersPoison(t *testing.T) {
+	t.Parallel()
+	n := eventsN(t) / 2
+	c := chtest.Open(t)
+	topic := kafkatest.Topic(t, 3)
+	group := topic + ".sink"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	good := genEvents(n, "poison")
+	var msgs []kafka.Message
+	poison := 0
+	kinds := []func(i int) []byte{
+		func(i int) []byte { return []byte(`{"event_id": "broken`) },                                            // malformed JSON
+		func(i int) []byte { return []byte(fmt.Sprintf(`{"event_id":"p%d","duration_ns":"slow"}`, i)) },         // wrong type
+		func(i int) []byte { return []byte(`{"event_id":"big","body":"` + strings.Repeat("x", 70<<10) + `"}`) }, // oversize
+		func(i int) []byte { return []byte(fmt.Sprintf(`{"event_id":"p%d","event_time_ns":1}`, i)) },            // rejected row: time out of range
+	}
+	for i := range good {
+		msgs = append(msgs, kafka.Message{Key: []byte(good[i].TraceID), Value: good[i].AppendJSON(nil)})
+		if i%1000 == 999 { // 0.1 %
+			msgs = append(msgs, kafka.Message{Key: []byte(good[i].TraceID), Value: kinds[poison%len(kinds)](i)})
+			poison++
+		}
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(kafkatest.Brokers()...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+	require.NoError(t, w.Close())
+
+	dlq := topic + ".dlq"
+	t.Cleanup(func() { _ = produce.DeleteTopic(context.Background(), kafkatest.Brokers(), dlq) })
+	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-event-bytes", "65536")
+	got := waitCount(ctx, t, c, "poison", uint64(n), 3*time.Minute)
+	assert.Equal(t, uint64(n), got, "every good record is stored")
+
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: kafkatest.Brokers(), Topic: dlq, Partition: 0, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	dead := 0
+	for dead < poison {
+		rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+		m, err := r.ReadMessage(rctx)
+		rcancel()
+		require.NoError(t, err, "dead letters so far: %d of %d", dead, poison)
+		headers := map[string]string{}
+		for _, h := range m.Headers {
+			headers[h.Key] = string(h.Value)
+		}
+		assert.Equal(t, topic, headers["steadystate.source.topic"])
+		assert.NotEmpty(t, headers["steadystate.source.partition"])
+		assert.NotEmpty(t, headers["steadystate.source.offset"])
+		assert.NotEmpty(t, headers["steadystate.error"])
+		assert.NotEmpty(t, headers["steadystate.time"])
+		dead++
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+	_, err := r.ReadMessage(rctx)
+	rcancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded, "no more dead letters than poison records")
+	t.Logf("%d good records stored, %d poison records dead-lettered", got, dead)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-p.done, p.Logs())
+	assert.Equal(t, endOffsets(ctx, t, topic), committedOffsets(ctx, t, topic, group), "poison never blocks commits")
+}
+
+// ClickHouse unreachable for a minute: no offsets are committed during the
+// outage, retries back off (capped), and the sink recovers by itself.
+func TestSinkRidesOutClickHouseOutage(t *testing.T) {
+	t.Parallel()
+	n := eventsN(t) / 2
+	outage := 60 * time.Second
+	if testing.Short() {
+		outage = 15 * time.Second
+	}
+	c := chtest.Open(t)
+	proxy := faultproxy.Start(t, store.NewDefaultConfig().Addr)
+	topic := kafkatest.Topic(t, 3)
+	group := topic + ".sink"
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	events := genEvents(n, "chdown")
+	publish(ctx, t, topic, events[:n/2])
+
+	p := startSink(t, c.DB, proxy.Addr(), topic, group)
+	require.Equal(t, uint64(n/2), waitCount(ctx, t, c, "chdown", uint64(n/2), 2*time.Minute))
+	time.Sleep(time.Second) // let the commit after the last insert land
+	before := committedOffsets(ctx, t, topic, group)
+
+	proxy.SetDown(true)
+	publish(ctx, t, topic, events[n/2:])
+	time.Sleep(outage)
+	during := committedOffsets(ctx, t, topic, group)
+	assert.Equal(t, before, during, "no offset committed while ClickHouse was unreachable")
+	got, _ := distinctCount(ctx, t, c, "chdown")
+	assert.Equal(t, uint64(n/2), got)
+	proxy.SetDown(false)
+
+	got = waitCount(ctx, t, c, "chdown", uint64(n), 2*time.Minute)
+	assert.Equal(t, uint64(n), got, "full recovery without a restart")
+	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "chdown"))
+	logs := p.Logs()
+	assert.Contains(t, logs, "insert failed; retrying the same rows")
+	assert.NotContains(t, logs, "retry_in=1m", "backoff is capped at 30s")
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-p.done, logs)
+}
