@@ -45,6 +45,18 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 test: up pydeps ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
 	$(GO) test $(GOTESTFLAGS) -tags integration ./...
 
+.PHONY: soak
+soak: up pydeps ## the ingest fault tests at about 1M events
+	STEADYSTATE_SOAK_EVENTS=1000000 $(GO) test -tags integration -timeout 60m -run 'TestSink|TestServe' -v ./cmd/ingest/
+
+.PHONY: bench-ingest
+bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
+	$(GO) run ./internal/bench/ingestbench
+
+.PHONY: stats-harness
+stats-harness: ## A/A false-positive rate, power and time to detect of the live monitor (1000 runs)
+	$(GO) run ./cmd/statsharness
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -1,6 +1,7 @@
 package receive
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -44,37 +45,111 @@ func (r *Receiver) limit(next http.Handler) http.Handler {
 	})
 }
 
-// readBody reads a (possibly compressed) body, capped after decompression.
-func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
-	var body io.Reader = req.Body
-	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+// decompressor opens a reader for a Content-Encoding ("" for none).
+func (r *Receiver) decompressor(enc string, src io.Reader) (io.ReadCloser, error) {
+	switch enc {
 	case "", "identity":
+		return io.NopCloser(src), nil
 	case "gzip":
-		zr, err := gzip.NewReader(req.Body)
+		zr, err := gzip.NewReader(src)
 		if err != nil {
 			return nil, fmt.Errorf("gzip body: %w", err)
 		}
-		defer zr.Close()
-		body = zr
+		return zr, nil
 	case "zstd":
-		zr, err := zstd.NewReader(req.Body, zstd.WithDecoderMaxMemory(uint64(r.cfg.MaxRequestBytes)), zstd.WithDecoderConcurrency(1))
+		zr, err := zstd.NewReader(src, zstd.WithDecoderMaxMemory(uint64(r.cfg.MaxRequestBytes)), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, fmt.Errorf("zstd body: %w", err)
 		}
-		defer zr.Close()
-		body = zr
+		return zr.IOReadCloser(), nil
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q: use gzip, zstd or none", enc)
 	}
-	data, err := io.ReadAll(io.LimitReader(body, r.cfg.MaxRequestBytes+1))
+}
+
+func encoding(req *http.Request) string {
+	return strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+}
+
+// checkCompressed buffers a compressed body and measures its decompressed
+// size without keeping the output, so a decompression bomb is refused
+// before anything the size of its output is allocated.
+func (r *Receiver) checkCompressed(req *http.Request) ([]byte, int64, error) {
+	compressed, err := io.ReadAll(req.Body)
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(len(data)) > r.cfg.MaxRequestBytes {
-		return nil, errTooLarge
+	if errors.As(err, &mbe) {
+		return nil, 0, errTooLarge
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, 0, fmt.Errorf("read body: %w", err)
+	}
+	zr, err := r.decompressor(encoding(req), bytes.NewReader(compressed))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer zr.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, r.cfg.MaxRequestBytes+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("decompress body: %w", err)
+	}
+	if n > r.cfg.MaxRequestBytes {
+		return nil, 0, errTooLarge
+	}
+	return compressed, n, nil
+}
+
+// readBody reads a (possibly compressed) body, capped after decompression,
+// allocating only what the decompressed body needs.
+func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
+	if enc := encoding(req); enc == "" || enc == "identity" {
+		data, err := io.ReadAll(req.Body)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return data, nil
+	}
+	compressed, size, err := r.checkCompressed(req)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := r.decompressor(encoding(req), bytes.NewReader(compressed))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(zr, data); err != nil {
+		return nil, fmt.Errorf("decompress body: %w", err)
 	}
 	return data, nil
+}
+
+// guardCompressed refuses compressed OTLP bodies whose decompressed size
+// is over the cap before they reach the embedded receiver.
+func (r *Receiver) guardCompressed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if enc := encoding(req); enc == "" || enc == "identity" {
+			next.ServeHTTP(w, req)
+			return
+		}
+		compressed, _, err := r.checkCompressed(req)
+		if err != nil {
+			code := http.StatusBadRequest
+			if errors.Is(err, errTooLarge) {
+				code = http.StatusRequestEntityTooLarge
+			}
+			r.m.requests.WithLabelValues("otlp_http", "rejected").Inc()
+			http.Error(w, err.Error(), code)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(compressed))
+		req.ContentLength = int64(len(compressed))
+		next.ServeHTTP(w, req)
+	})
 }
 
 type eventsResponse struct {

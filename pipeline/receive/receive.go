@@ -116,12 +116,12 @@ type Receiver struct {
 	tokens *Tokens
 	m      *metrics
 
-	traces, logs, metricsRcv receiver.Traces
-	logsRcv                  receiver.Logs
-	metricsR                 receiver.Metrics
-	front                    *http.Server
-	frontLn                  net.Listener
-	wg                       sync.WaitGroup
+	traces   receiver.Traces
+	logsRcv  receiver.Logs
+	metricsR receiver.Metrics
+	front    *http.Server
+	frontLn  net.Listener
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	started bool
@@ -233,9 +233,10 @@ func (r *Receiver) Start(ctx context.Context) error {
 		http.Error(w, "otlp receiver unavailable", http.StatusServiceUnavailable)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/traces", r.limit(proxy))
-	mux.Handle("POST /v1/logs", r.limit(proxy))
-	mux.Handle("POST /v1/metrics", r.limit(proxy))
+	otlp := r.limit(r.guardCompressed(proxy))
+	mux.Handle("POST /v1/traces", otlp)
+	mux.Handle("POST /v1/logs", otlp)
+	mux.Handle("POST /v1/metrics", otlp)
 	mux.Handle("POST /v1/events", r.limit(http.HandlerFunc(r.handleEvents)))
 	ln, err := net.Listen("tcp", r.cfg.HTTPEndpoint)
 	if err != nil {

@@ -96,7 +96,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		StartOffset:    kafka.FirstOffset,
 		QueueCapacity:  1000,
 		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
-		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
+		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
 	})
 	defer func() {
 		if err := r.Close(); err != nil {
