@@ -21,7 +21,7 @@ import (
 
 // EnvTokens holds bearer tokens, comma separated (kept off the command
 // line, where ps would show them).
-const EnvTokens = "STEADYSTATE_INGEST_TOKENS" //nolint:gosec // G101: the name of a variable
+const EnvTokens = "STEADYSTATE_INGEST_TOKENS"
 
 type serveOptions struct {
 	f           *factory

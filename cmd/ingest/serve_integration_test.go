@@ -292,4 +292,3 @@ func TestServeDuringKafkaOutage(t *testing.T) {
 	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id), count() FROM %s.events FINAL WHERE experiment_id = 'outage'", c.DB)).Scan(&distinct, &raw))
 	assert.Equal(t, distinct, raw, "stored exactly once after FINAL")
 }
-

@@ -228,10 +228,10 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 		}
 		time.Sleep(time.Duration(r.IntN(600)) * time.Millisecond)
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		<-p.done
+		exitErr := <-p.done // "signal: killed" is expected; only that the sink exited matters
 		kills++
 		last, _ = distinctCount(ctx, t, c, "kill")
-		t.Logf("kill %d: %d distinct rows stored so far", kills, last)
+		t.Logf("kill %d (%v): %d distinct rows stored so far", kills, exitErr, last)
 	}
 	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "kill", uint64(n), 3*time.Minute)

@@ -46,9 +46,10 @@ func run(w *os.File, runs int, seed uint64, tau, alpha float64) error {
 			Monitor:                mon,
 		}
 	}
-	srm := func(expected, actual, expPerMin, ctrlPerMin float64) compare.SimConfig {
-		c := base(0.01, 0.01, 0)
-		c.ExperimentEventsPerMin = expPerMin
+	// SRM scenarios keep the experiment cohort at 1000/min; ctrlPerMin sets
+	// the split.
+	srm := func(expected, actual, ctrlPerMin float64) compare.SimConfig {
+		c := base(0.01, 0.01, 1000)
 		c.ControlEventsPerMin = ctrlPerMin
 		c.ExpectedExperimentShare = expected
 		c.ActualExperimentShare = actual
@@ -64,10 +65,10 @@ func run(w *os.File, runs int, seed uint64, tau, alpha float64) error {
 		{"A/A 0.1% vs 0.1%, 1000/min (low counts)", base(0.001, 0.001, 1000), func(r compare.SimResult) (string, bool) {
 			return "fail share <= 5%", r.FailShare() <= 0.05
 		}},
-		{"A/A 1%, random 50/50 split, 2000/min", srm(0.5, 0.5, 1000, 1000), func(r compare.SimResult) (string, bool) {
+		{"A/A 1%, random 50/50 split, 2000/min", srm(0.5, 0.5, 1000), func(r compare.SimResult) (string, bool) {
 			return "fail <= 5%, SRM seq <= 1%", r.FailShare() <= 0.05 && r.SRMShare() <= 0.01
 		}},
-		{"A/A 1%, random 5/95 split, 20000/min", srm(0.05, 0.05, 1000, 19000), func(r compare.SimResult) (string, bool) {
+		{"A/A 1%, random 5/95 split, 20000/min", srm(0.05, 0.05, 19000), func(r compare.SimResult) (string, bool) {
 			return "fail <= 5%, SRM seq <= 1%", r.FailShare() <= 0.05 && r.SRMShare() <= 0.01
 		}},
 		{"1% -> 2%, 1000/min", base(0.01, 0.02, 1000), func(r compare.SimResult) (string, bool) {
@@ -77,10 +78,10 @@ func run(w *os.File, runs int, seed uint64, tau, alpha float64) error {
 		{"1% -> 2%, 5000/min", base(0.01, 0.02, 5000), func(r compare.SimResult) (string, bool) {
 			return ">= 90% by 2m", r.FailedWithin(2*time.Minute) >= 0.9
 		}},
-		{"SRM 50/50 planned, 55/45 actual, 2000/min", srm(0.5, 0.55, 1000, 1000), func(r compare.SimResult) (string, bool) {
+		{"SRM 50/50 planned, 55/45 actual, 2000/min", srm(0.5, 0.55, 1000), func(r compare.SimResult) (string, bool) {
 			return "SRM flagged (sequential)", r.SRMShare() >= 0.99
 		}},
-		{"SRM 5/95 planned, 5.5/94.5 actual, 20000/min", srm(0.05, 0.055, 1000, 19000), func(r compare.SimResult) (string, bool) {
+		{"SRM 5/95 planned, 5.5/94.5 actual, 20000/min", srm(0.05, 0.055, 19000), func(r compare.SimResult) (string, bool) {
 			return "SRM flagged (sequential)", r.SRMShare() >= 0.99
 		}},
 	}

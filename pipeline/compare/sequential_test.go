@@ -14,8 +14,8 @@ func TestAlwaysValidPProvisionalAndMonotone(t *testing.T) {
 	m, err := NewAlwaysValidP(MonitorConfig{})
 	require.NoError(t, err)
 	cfg := m.Config()
-	assert.Equal(t, DefaultMonitorAlpha, cfg.Alpha)
-	assert.Equal(t, DefaultTauRelative, cfg.TauRelative)
+	assert.InDelta(t, DefaultMonitorAlpha, cfg.Alpha, 0)
+	assert.InDelta(t, DefaultTauRelative, cfg.TauRelative, 0)
 
 	tests := []struct {
 		name           string
@@ -41,7 +41,7 @@ func TestAlwaysValidPProvisionalAndMonotone(t *testing.T) {
 		requireFinite(t, r.ControlRate, r.ExperimentRate, r.Difference, r.PValue, r.PWorse, r.PBetter, r.Lower, r.Upper, r.Tau)
 		assert.Equal(t, tt.provisional, r.Provisional, tt.name)
 		if tt.provisional {
-			assert.Equal(t, 1.0, r.PWorse, tt.name)
+			assert.InDelta(t, 1.0, r.PWorse, 0, tt.name)
 			assert.Equal(t, VerdictInsufficientData, mustDecide(t, r.Evidence()), tt.name)
 		}
 		assert.LessOrEqual(t, r.PWorse, tt.maxPWorse, tt.name)
@@ -85,7 +85,7 @@ func TestAlwaysValidPConfigErrors(t *testing.T) {
 	r, err := m.Update(0, 1, 0, 1)
 	require.NoError(t, err)
 	assert.False(t, r.Provisional)
-	assert.Equal(t, 0.005, r.Tau)
+	assert.InDelta(t, 0.005, r.Tau, 0)
 	requireFinite(t, r.PValue, r.Lower, r.Upper)
 }
 
@@ -95,7 +95,7 @@ func TestAlwaysValidPIdenticalCohortsNeverFail(t *testing.T) {
 	for i := int64(1); i <= 500; i++ {
 		r, err := m.Update(i, 100*i, i, 100*i)
 		require.NoError(t, err)
-		assert.Equal(t, 1.0, r.PWorse)
+		assert.InDelta(t, 1.0, r.PWorse, 0)
 		assert.NotEqual(t, VerdictFail, mustDecide(t, r.Evidence()))
 	}
 }
@@ -128,7 +128,7 @@ func TestSRMCheck(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.mismatch, r.Mismatch)
 			assert.Equal(t, tt.noData, r.NoData)
-			assert.Equal(t, DefaultSRMThreshold, r.Threshold)
+			assert.InDelta(t, DefaultSRMThreshold, r.Threshold, 0)
 			requireFinite(t, r.ChiSquare, r.PValue)
 			assert.InDeltaSlice(t, tt.ratios, r.Ratios, 1e-12)
 		})
@@ -154,7 +154,7 @@ func TestSequentialSRM(t *testing.T) {
 	require.NoError(t, err)
 	r, err := s.Update([]int64{0, 0})
 	require.NoError(t, err)
-	assert.Equal(t, 1.0, r.PValue)
+	assert.InDelta(t, 1.0, r.PValue, 0)
 	assert.False(t, r.Mismatch)
 
 	// 55/45 split arriving 2000 events per minute is flagged within minutes.

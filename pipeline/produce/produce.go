@@ -97,7 +97,6 @@ type Producer struct {
 
 	mu     sync.Mutex
 	closed bool
-	bufs   sync.Pool
 }
 
 // New builds a producer. It does not dial; EnsureTopic does.

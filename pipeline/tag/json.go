@@ -517,7 +517,7 @@ func hexField(raw json.RawMessage, name string, n int) (string, *RecordError) {
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 			return "", fieldErr(name, "want %d hex digits, got %s", 2*n, quoteTrunc(v))
 		}
 		if c >= 'A' && c <= 'F' {

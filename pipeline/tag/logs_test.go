@@ -50,6 +50,7 @@ func TestLogConversion(t *testing.T) {
 			lr.SetTraceID(traceID)
 			lr.SetSpanID(spanID)
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, telemetry.KindLog, e.Kind)
 			assert.Equal(t, "publisher", e.Service)
 			assert.Equal(t, "publish.received", e.Name)
@@ -71,6 +72,7 @@ func TestLogConversion(t *testing.T) {
 			lr.SetSeverityNumber(plog.SeverityNumberError2)
 			lr.Attributes().PutStr("chaos.experiment.cohort", "control")
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, now.Add(-time.Second).UnixNano(), e.TimeNs)
 			assert.Equal(t, "content.stored", e.Name)
 			assert.Equal(t, "ERROR", e.Severity)
@@ -84,6 +86,7 @@ func TestLogConversion(t *testing.T) {
 			lr.SetSeverityText("WARN")
 			lr.Attributes().PutStr("chaos.experiment.cohort", "control")
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, now.UnixNano(), e.TimeNs)
 			assert.Equal(t, "WARN", e.Name)
 		}},
@@ -91,6 +94,7 @@ func TestLogConversion(t *testing.T) {
 			lr.Attributes().PutStr("error.type", "timeout")
 			lr.Attributes().PutStr("chaos.experiment.cohort", "control")
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.True(t, e.IsError)
 			assert.Equal(t, "timeout", e.ErrorType)
 		}},
@@ -99,6 +103,7 @@ func TestLogConversion(t *testing.T) {
 			lr.SetSeverityText("error")
 			lr.Attributes().PutStr("chaos.experiment.cohort", "control")
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.True(t, e.IsError)
 		}},
 		{"map body as JSON", func(lr plog.LogRecord) {
@@ -107,7 +112,9 @@ func TestLogConversion(t *testing.T) {
 			m.PutInt("a", 2)
 			lr.Attributes().PutStr("chaos.experiment.cohort", "control")
 		}, func(t *testing.T, e telemetry.Event) {
-			assert.Equal(t, `{"a":2,"z":"1"}`, e.Body)
+			t.Helper()
+			// Byte-exact, not JSONEq: the body feeds the event id, so key order and spacing matter.
+			assert.Equal(t, `{"a":2,"z":"1"}`, e.Body) //nolint:testifylint // encoded-compare: exact encoding is the contract
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package tag
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,20 +47,20 @@ flows:
     within: 2m
 `
 
-func loadSpec(t testing.TB) *experiment.Spec {
-	t.Helper()
+func loadSpec(tb testing.TB) *experiment.Spec {
+	tb.Helper()
 	spec, err := experiment.Load([]byte(specYAML), "test.yaml")
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	return spec
 }
 
-func newTagger(t testing.TB, cfg Config) *Tagger {
-	t.Helper()
+func newTagger(tb testing.TB, cfg Config) *Tagger {
+	tb.Helper()
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return now }
 	}
-	tg, err := New(cfg, loadSpec(t))
-	require.NoError(t, err)
+	tg, err := New(cfg, loadSpec(tb))
+	require.NoError(tb, err)
 	return tg
 }
 
@@ -189,18 +188,22 @@ func TestSpanFields(t *testing.T) {
 		check func(*testing.T, telemetry.Event)
 	}{
 		{"legacy http status as string, 503 is an error", attrs("http.status_code", "503"), func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, uint16(503), e.HTTPStatus)
 			assert.True(t, e.IsError)
 			assert.Equal(t, telemetry.StatusUnset, e.Status)
 		}},
 		{"404 is not an error", attrs("http.response.status_code", 404), func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, uint16(404), e.HTTPStatus)
 			assert.False(t, e.IsError)
 		}},
 		{"garbage http status ignored", attrs("http.response.status_code", "teapot"), func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Zero(t, e.HTTPStatus)
 		}},
 		{"status ok", func(sp ptrace.Span) { sp.Status().SetCode(ptrace.StatusCodeOk) }, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, telemetry.StatusOK, e.Status)
 			assert.False(t, e.IsError)
 		}},
@@ -209,23 +212,27 @@ func TestSpanFields(t *testing.T) {
 			ev.SetName("exception")
 			ev.Attributes().PutStr("exception.type", "java.io.IOException")
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, "java.io.IOException", e.ErrorType)
 		}},
 		{"negative duration is zero", func(sp ptrace.Span) {
 			sp.SetEndTimestamp(sp.StartTimestamp() - 5)
 		}, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Zero(t, e.DurationNs)
 		}},
 		{"no start time: ingest time", func(sp ptrace.Span) { sp.SetStartTimestamp(0) }, func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, now.UnixNano(), e.TimeNs)
 			assert.Zero(t, e.DurationNs)
 		}},
 		{"user.id as subject", attrs("user.id", "u9"), func(t *testing.T, e telemetry.Event) {
+			t.Helper()
 			assert.Equal(t, "u9", e.SubjectID)
 		}},
-		{"synthetic 1", attrs("chaos.synthetic", "1"), func(t *testing.T, e telemetry.Event) { assert.True(t, e.Synthetic) }},
-		{"synthetic bool", attrs("chaos.synthetic", true), func(t *testing.T, e telemetry.Event) { assert.True(t, e.Synthetic) }},
-		{"synthetic false", attrs("chaos.synthetic", "false"), func(t *testing.T, e telemetry.Event) { assert.False(t, e.Synthetic) }},
+		{"synthetic 1", attrs("chaos.synthetic", "1"), func(t *testing.T, e telemetry.Event) { t.Helper(); assert.True(t, e.Synthetic) }},
+		{"synthetic bool", attrs("chaos.synthetic", true), func(t *testing.T, e telemetry.Event) { t.Helper(); assert.True(t, e.Synthetic) }},
+		{"synthetic false", attrs("chaos.synthetic", "false"), func(t *testing.T, e telemetry.Event) { t.Helper(); assert.False(t, e.Synthetic) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			events, err := tg.Traces(traces(map[string]any{"service.name": "checkout"}, tc.span))
@@ -523,7 +530,7 @@ func TestRejectErrorMessage(t *testing.T) {
 	assert.True(t, strings.HasSuffix(msg, "; and 5 more"), msg)
 	assert.Equal(t, "record 4: oops", (&RecordError{Index: 4, Msg: "oops"}).Error())
 	var target *RecordError
-	require.True(t, errors.As(error(re), &target))
+	require.ErrorAs(t, re, &target)
 	assert.Equal(t, 1, target.Index)
 }
 

@@ -63,7 +63,7 @@ func clickhousePid() int {
 	if state == "" {
 		state = ".state"
 	}
-	b, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid"))
+	b, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid")) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
 	if err != nil {
 		return 0
 	}
@@ -165,7 +165,7 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
@@ -227,7 +227,6 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 	// 2. Latency at a fixed rate: batches of rate/100 every 10 ms.
 	fmt.Fprintf(os.Stderr, "latency run at %d events/s for %s...\n", rate, latFor)
 	per := max(rate/100, 1)
-	type sent struct{ at time.Time }
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -268,7 +267,7 @@ loop:
 				visible[name] = seen.Sub(sentAt[name])
 			}
 		}
-		rows.Close()
+		_ = rows.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
 	var lats []time.Duration
