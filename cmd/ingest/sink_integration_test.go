@@ -3,7 +3,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,11 +85,10 @@ func publish(ctx context.Context, t *testing.T, topic string, events []telemetry
 	}
 }
 
-// sinkProc runs `ingest sink` as a child process.
+// sinkProc runs `ingest sink` as a child process, its stderr in a file.
 type sinkProc struct {
 	cmd  *exec.Cmd
-	logs *strings.Builder
-	mu   *sync.Mutex
+	log  string
 	done chan error
 }
 
@@ -100,27 +97,23 @@ func startSink(t *testing.T, db, chAddr, topic, group string, extra ...string) *
 	args := append([]string{"sink", "--topic", topic, "--group", group, "--admin", "127.0.0.1:0", "--max-age", "200ms", "--max-rows", "5000"}, extra...)
 	cmd := exec.Command(ingestBin, args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db, store.EnvAddr+"="+chAddr)
-	stderr, err := cmd.StderrPipe()
+	f, err := os.CreateTemp(t.TempDir(), "sink-*.log")
 	require.NoError(t, err)
+	cmd.Stderr = f
 	require.NoError(t, cmd.Start())
-	p := &sinkProc{cmd: cmd, logs: &strings.Builder{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	p := &sinkProc{cmd: cmd, log: f.Name(), done: make(chan error, 1)}
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-		p.done <- cmd.Wait()
+		err := cmd.Wait()
+		_ = f.Close()
+		p.done <- err
 	}()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	return p
 }
 
 func (p *sinkProc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
+	b, _ := os.ReadFile(p.log)
+	return string(b)
 }
 
 func distinctCount(ctx context.Context, t *testing.T, c *store.Client, exp string) (distinct, raw uint64) {
@@ -289,7 +282,7 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	_, raw = distinctCount(ctx, t, c, "term")
 	assert.Equal(t, uint64(n), raw, "nothing was redelivered after the clean restart")
 	require.NoError(t, p2.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, <-p2.done)
+	require.NoError(t, <-p2.done, p2.Logs())
 	assert.Equal(t, endOffsets(ctx, t, topic), committedOffsets(ctx, t, topic, group))
 }
 
