@@ -111,6 +111,18 @@ func startSink(t *testing.T, db, chAddr, topic, group string, extra ...string) *
 	return p
 }
 
+// waitRunning waits until the sink logged that it runs (its signal
+// handler is installed from then on).
+func (p *sinkProc) waitRunning(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(p.Logs(), "sink running") {
+			return
+		}
+	}
+	t.Fatalf("sink did not start:\n%s", p.Logs())
+}
+
 func (p *sinkProc) Logs() string {
 	b, _ := os.ReadFile(p.log)
 	return string(b)
@@ -281,6 +293,7 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	assert.Equal(t, uint64(n), got)
 	_, raw = distinctCount(ctx, t, c, "term")
 	assert.Equal(t, uint64(n), raw, "nothing was redelivered after the clean restart")
+	p2.waitRunning(t)
 	require.NoError(t, p2.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-p2.done, p2.Logs())
 	assert.Equal(t, endOffsets(ctx, t, topic), committedOffsets(ctx, t, topic, group))

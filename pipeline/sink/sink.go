@@ -83,11 +83,16 @@ func newBatch() *batch {
 // commits what it holds (bounded by ShutdownTimeout) and returns nil. It
 // returns an error only when it cannot start or cannot finish cleanly.
 func (s *Sink) Run(ctx context.Context) error {
-	if err := produce.EnsureTopic(ctx, s.cfg.Brokers, s.cfg.Topic, 6); err != nil {
-		return err
-	}
-	if err := produce.EnsureTopic(ctx, s.cfg.Brokers, s.cfg.deadLetterTopic(), 1); err != nil {
-		return err
+	for _, t := range []struct {
+		name       string
+		partitions int
+	}{{s.cfg.Topic, 6}, {s.cfg.deadLetterTopic(), 1}} {
+		if err := produce.EnsureTopic(ctx, s.cfg.Brokers, t.name, t.partitions); err != nil {
+			if ctx.Err() != nil {
+				return nil // asked to stop while starting: nothing fetched, nothing to flush
+			}
+			return err
+		}
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
