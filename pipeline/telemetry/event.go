@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,35 +229,17 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// wireEvent mirrors the wire form for decoding; event_time and ingest_time
-// are derived columns and ignored on the way in.
-type wireEvent struct {
-	Event
-	EventTime  *int64 `json:"event_time"`
-	IngestTime *int64 `json:"ingest_time"`
-	// The wire carries the flags as 0/1 for ClickHouse's UInt8 columns.
-	Synthetic uint8 `json:"synthetic"`
-	IsError   uint8 `json:"is_error"`
-}
-
 var errTrailing = errors.New("trailing data after the JSON object")
 
-// DecodeJSON parses the wire form strictly: unknown keys, wrong types and
-// invalid enum values are errors (the sink dead-letters such records).
+// DecodeJSON parses the wire form strictly: unknown keys, wrong types,
+// trailing data and invalid enum values are errors (the sink dead-letters
+// such records).
 func DecodeJSON(data []byte, e *Event) error {
-	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return fmt.Errorf("decode event: %w", err)
-	}
-	if dec.More() {
-		return fmt.Errorf("decode event: %w", errTrailing)
-	}
-	*e = w.Event
-	e.Synthetic, e.IsError = w.Synthetic == 1, w.IsError == 1
-	if w.Synthetic > 1 || w.IsError > 1 {
-		return errors.New("decode event: synthetic and is_error must be 0 or 1")
+	if err := decodeWire(data, e); err != nil {
+		if errors.Is(err, errSyntax) {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		return err
 	}
 	if e.ID == "" {
 		return errors.New("decode event: event_id is empty")

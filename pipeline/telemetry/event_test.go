@@ -41,14 +41,19 @@ func TestEventJSONRoundTrip(t *testing.T) {
 func TestDecodeJSONRejects(t *testing.T) {
 	tests := []struct{ name, in, err string }{
 		{"unknown key", `{"event_id":"a","nope":1}`, `unknown field "nope"`},
-		{"wrong type", `{"event_id":"a","duration_ns":"x"}`, "cannot unmarshal string"},
+		{"wrong type", `{"event_id":"a","duration_ns":"x"}`, `field "duration_ns": want an integer`},
+		{"fraction", `{"event_id":"a","http_status":200.5}`, "got a fraction"},
+		{"out of range", `{"event_id":"a","http_status":70000}`, "value out of range"},
+		{"array of numbers", `{"event_id":"a","attr_keys":[1]}`, "want an array of strings"},
+		{"unterminated", `{"event_id":"a`, "unterminated string"},
+		{"bad escape", `{"event_id":"a\q"}`, "bad escape"},
 		{"bad cohort", `{"event_id":"a","cohort":"treatment"}`, `cohort "treatment"`},
 		{"bad kind", `{"event_id":"a","kind":"metric"}`, `kind "metric"`},
 		{"no id", `{"service":"a"}`, "event_id is empty"},
 		{"trailing", `{"event_id":"a"} {}`, "trailing data"},
 		{"flag range", `{"event_id":"a","is_error":2}`, "must be 0 or 1"},
 		{"uneven attrs", `{"event_id":"a","attr_keys":["k"],"attr_values":[]}`, "differ in length"},
-		{"not json", `garbage`, "invalid character"},
+		{"not json", `garbage`, "invalid JSON at byte 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,4 +87,36 @@ func BenchmarkAppendJSON(b *testing.B) {
 	for b.Loop() {
 		buf = e.AppendJSON(buf[:0])
 	}
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	e := sampleEvent()
+	buf := e.AppendJSON(nil)
+	b.ReportAllocs()
+	var out Event
+	for b.Loop() {
+		if err := DecodeJSON(buf, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The hand-written decoder reads back whatever AppendJSON writes, for any
+// string content (escapes, control bytes, invalid UTF-8, surrogates).
+func FuzzWireRoundTrip(f *testing.F) {
+	f.Add("svc", "a\"b\\c\n\u2028", "\xff\xfe", int64(1_700_000_000_000_000_000))
+	f.Add("", "", "\U0001F600", int64(-5))
+	f.Fuzz(func(t *testing.T, a, b, c string, ts int64) {
+		e := Event{ID: "id" + a, TimeNs: ts, Service: a, Name: b, Body: c, AttrKeys: []string{a, b}, AttrValues: []string{c, ""},
+			Kind: KindLog, Cohort: CohortControl, Status: StatusOK, HTTPStatus: 503, IsError: true}
+		data := e.AppendJSON(nil)
+		var ref map[string]any
+		require.NoError(t, json.Unmarshal(data, &ref), "wire form is valid JSON")
+		var got Event
+		require.NoError(t, DecodeJSON(data, &got))
+		assert.Equal(t, ref["name"], got.Name, "decoder agrees with encoding/json")
+		assert.Equal(t, ref["body"], got.Body)
+		assert.Equal(t, ref["service"], got.Service)
+		assert.Equal(t, e.TimeNs, got.TimeNs)
+	})
 }

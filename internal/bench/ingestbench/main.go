@@ -133,7 +133,11 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 	start := func(name string, args ...string) *proc {
 		cmd := exec.Command(filepath.Join(bin, "ingest"), args...)
 		cmd.Env = env
-		cmd.Stderr = io.Discard
+		logf, err := os.Create(filepath.Join(bin, strings.ReplaceAll(name, " ", "-")+".log"))
+		if err != nil {
+			panic(err)
+		}
+		cmd.Stderr = logf
 		if err := cmd.Start(); err != nil {
 			panic(err)
 		}
@@ -153,7 +157,8 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 			break
 		}
 		if i > 300 {
-			return fmt.Errorf("ingest serve did not start")
+			out, _ := os.ReadFile(filepath.Join(bin, "ingest-serve.log"))
+			return fmt.Errorf("ingest serve did not start:\n%s", out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -224,11 +229,46 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 		"clickhouse-server": cpuSeconds(chPid) - cpu0["clickhouse-server"],
 	}
 
+	fmt.Fprintf(os.Stderr, "steadystate end to end: %d events in %s (%.0f events/s)\n", n, e2e.Round(time.Millisecond), float64(n)/e2e.Seconds())
+
 	// 2. Latency at a fixed rate: batches of rate/100 every 10 ms.
 	fmt.Fprintf(os.Stderr, "latency run at %d events/s for %s...\n", rate, latFor)
 	per := max(rate/100, 1)
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
+	// The poller runs during the run: a batch's latency is from the start of
+	// its request to the first poll that sees it in ClickHouse.
+	visible := map[string]time.Duration{}
+	pollDone := make(chan struct{})
+	var sendingDone atomic.Bool
+	go func() {
+		defer close(pollDone)
+		deadline := time.Now().Add(latFor + time.Minute)
+		for time.Now().Before(deadline) {
+			rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT name FROM %s.events WHERE experiment_id = 'lat' AND event_time >= now() - 600", db))
+			if err != nil {
+				continue
+			}
+			seen := time.Now()
+			mu.Lock()
+			for rows.Next() {
+				var name string
+				_ = rows.Scan(&name)
+				if _, ok := visible[name]; !ok {
+					if at, ok := sentAt[name]; ok {
+						visible[name] = seen.Sub(at)
+					}
+				}
+			}
+			all := sendingDone.Load() && len(visible) == len(sentAt)
+			mu.Unlock()
+			_ = rows.Close()
+			if all {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	tick := time.NewTicker(10 * time.Millisecond)
 	stop := time.After(latFor)
 	seq := 0
@@ -252,24 +292,8 @@ loop:
 	}
 	tick.Stop()
 	lwg.Wait()
-	visible := map[string]time.Duration{}
-	deadline := time.Now().Add(time.Minute)
-	for len(visible) < len(sentAt) && time.Now().Before(deadline) {
-		rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT name FROM %s.events WHERE experiment_id = 'lat'", db))
-		if err != nil {
-			return err
-		}
-		seen := time.Now()
-		for rows.Next() {
-			var name string
-			_ = rows.Scan(&name)
-			if _, ok := visible[name]; !ok {
-				visible[name] = seen.Sub(sentAt[name])
-			}
-		}
-		_ = rows.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
+	sendingDone.Store(true)
+	<-pollDone
 	var lats []time.Duration
 	for _, d := range visible {
 		lats = append(lats, d)
@@ -297,12 +321,14 @@ loop:
 		colDefs = append(colDefs, col+" "+columnType(col))
 	}
 	ddl := []string{
-		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka(%s, %s, 'bench-ch-engine', 'JSONEachRow', '', 2)",
+		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, "+
+			"kafka_group_name = 'bench-ch-engine', kafka_format = 'JSONEachRow', kafka_num_consumers = 2",
 			kdb, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(brokers, ",")), queries.QuoteString(topic)),
 	}
 	kcpu0 := cpuSeconds(chPid)
 	kt0 := time.Now()
-	ddl = append(ddl, fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s) AS SELECT %s FROM %s.kafka_events",
+	// 18.16 wants every column of the target table from the view.
+	ddl = append(ddl, fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
 		kdb, kdb, strings.Join(colDefs, ", "), strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", "), kdb))
 	for _, s := range ddl {
 		if err := c.Conn.Exec(ctx, s); err != nil {
@@ -317,8 +343,8 @@ loop:
 			kdone = time.Since(kt0)
 			break
 		}
-		if time.Since(kt0) > 10*time.Minute {
-			return fmt.Errorf("kafka engine stored only %d of %d", got, total)
+		if time.Since(kt0) > 4*time.Minute {
+			return fmt.Errorf("kafka engine stored only %d of %d in 4 minutes (see the clickhouse-server error log)", got, total)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

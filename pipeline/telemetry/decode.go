@@ -1,0 +1,410 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decoder is a strict parser for the wire form only: one object whose keys
+// are events columns, with string, integer, boolean-as-0/1 and string-array
+// values. It is about ten times faster than encoding/json, which matters
+// because the sink decodes every event. Anything else is an error.
+type decoder struct {
+	data []byte
+	pos  int
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+func (d *decoder) fail(format string, args ...any) error {
+	return fmt.Errorf("%w at byte %d: %s", errSyntax, d.pos, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) expect(c byte) error {
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != c {
+		return d.fail("want %q", c)
+	}
+	d.pos++
+	return nil
+}
+
+func (d *decoder) peek() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+func (d *decoder) null() bool {
+	if d.peek() == 'n' && strings.HasPrefix(string(d.data[d.pos:min(d.pos+4, len(d.data))]), "null") {
+		d.pos += 4
+		return true
+	}
+	return false
+}
+
+func (d *decoder) str() (string, error) {
+	if err := d.expect('"'); err != nil {
+		return "", err
+	}
+	start := d.pos
+	// Fast path: no escapes.
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			s := string(d.data[start:d.pos])
+			d.pos++
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+			}
+			return s, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", d.fail("control character in string")
+		}
+		d.pos++
+	}
+	var b []byte
+	b = append(b, d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			s := string(b)
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+			}
+			return s, nil
+		case c < 0x20:
+			return "", d.fail("control character in string")
+		case c != '\\':
+			b = append(b, c)
+			d.pos++
+			continue
+		}
+		d.pos++
+		if d.pos >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos]
+		d.pos++
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", d.fail("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+					d.pos += 2
+					var ok2 bool
+					if r2, ok2 = d.hex4(); !ok2 {
+						return "", d.fail("bad \\u escape")
+					}
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+				} else {
+					r = utf8.RuneError
+					if r2 >= 0 {
+						b = utf8.AppendRune(b, r)
+						r = r2
+						if utf16.IsSurrogate(r) {
+							r = utf8.RuneError
+						}
+					}
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", d.fail("bad escape \\%c", e)
+		}
+	}
+	return "", d.fail("unterminated string")
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 16)
+	if err != nil {
+		return 0, false
+	}
+	d.pos += 4
+	return rune(v), true
+}
+
+// integer reads a JSON integer literal (no fraction or exponent).
+func (d *decoder) integer(field string) (string, error) {
+	d.ws()
+	start := d.pos
+	if d.pos < len(d.data) && d.data[d.pos] == '-' {
+		d.pos++
+	}
+	digits := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	if d.pos == digits {
+		return "", fmt.Errorf("decode event: field %q: want an integer", field)
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == '.' || d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		return "", fmt.Errorf("decode event: field %q: want an integer, got a fraction", field)
+	}
+	return string(d.data[start:d.pos]), nil
+}
+
+func (d *decoder) int64(field string) (int64, error) {
+	if d.null() {
+		return 0, nil
+	}
+	s, err := d.integer(field)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("decode event: field %q: %w", field, err)
+	}
+	return v, nil
+}
+
+func (d *decoder) uint(field string, bits int) (uint64, error) {
+	if d.null() {
+		return 0, nil
+	}
+	s, err := d.integer(field)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(s, 10, bits)
+	if err != nil {
+		return 0, fmt.Errorf("decode event: field %q: %w", field, err)
+	}
+	return v, nil
+}
+
+func (d *decoder) strField(field string) (string, error) {
+	if d.null() {
+		return "", nil
+	}
+	if d.peek() != '"' {
+		return "", fmt.Errorf("decode event: field %q: want a string", field)
+	}
+	return d.str()
+}
+
+func (d *decoder) strArray(field string) ([]string, error) {
+	if d.null() {
+		return nil, nil
+	}
+	if d.peek() != '[' {
+		return nil, fmt.Errorf("decode event: field %q: want an array of strings", field)
+	}
+	d.pos++
+	out := []string{}
+	if d.peek() == ']' {
+		d.pos++
+		return out, nil
+	}
+	for {
+		if d.peek() != '"' {
+			return nil, fmt.Errorf("decode event: field %q: want an array of strings", field)
+		}
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return out, nil
+		default:
+			return nil, d.fail("want , or ] in %q", field)
+		}
+	}
+}
+
+func (d *decoder) enum(field string, parse func(string) error) error {
+	s, err := d.strField(field)
+	if err != nil {
+		return err
+	}
+	if err := parse(s); err != nil {
+		return fmt.Errorf("decode event: %w", err)
+	}
+	return nil
+}
+
+// decodeWire parses the wire form into e.
+func decodeWire(data []byte, e *Event) error {
+	d := decoder{data: data}
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	*e = Event{}
+	var synthetic, isError uint64
+	if d.peek() == '}' {
+		d.pos++
+	} else {
+		for {
+			key, err := d.str()
+			if err != nil {
+				return err
+			}
+			if err := d.expect(':'); err != nil {
+				return err
+			}
+			if err := d.field(key, e, &synthetic, &isError); err != nil {
+				return err
+			}
+			c := d.peek()
+			if c == ',' {
+				d.pos++
+				continue
+			}
+			if c == '}' {
+				d.pos++
+				break
+			}
+			return d.fail("want , or }")
+		}
+	}
+	if d.peek() != 0 {
+		return fmt.Errorf("decode event: %w", errTrailing)
+	}
+	if synthetic > 1 || isError > 1 {
+		return errors.New("decode event: synthetic and is_error must be 0 or 1")
+	}
+	e.Synthetic, e.IsError = synthetic == 1, isError == 1
+	return nil
+}
+
+func (d *decoder) field(key string, e *Event, synthetic, isError *uint64) error {
+	var err error
+	switch key {
+	case "event_id":
+		e.ID, err = d.strField(key)
+	case "event_time", "ingest_time":
+		_, err = d.int64(key) // derived columns
+	case "event_time_ns":
+		e.TimeNs, err = d.int64(key)
+	case "ingest_time_ns":
+		e.IngestNs, err = d.int64(key)
+	case "kind":
+		err = d.enum(key, func(s string) error { return e.Kind.parse(s) })
+	case "service":
+		e.Service, err = d.strField(key)
+	case "name":
+		e.Name, err = d.strField(key)
+	case "trace_id":
+		e.TraceID, err = d.strField(key)
+	case "span_id":
+		e.SpanID, err = d.strField(key)
+	case "parent_span_id":
+		e.ParentSpanID, err = d.strField(key)
+	case "flow":
+		e.Flow, err = d.strField(key)
+	case "flow_key":
+		e.FlowKey, err = d.strField(key)
+	case "stage":
+		e.Stage, err = d.strField(key)
+	case "experiment_id":
+		e.ExperimentID, err = d.strField(key)
+	case "cohort":
+		err = d.enum(key, func(s string) error {
+			c, perr := ParseCohort(s)
+			e.Cohort = c
+			return perr
+		})
+	case "synthetic":
+		*synthetic, err = d.uint(key, 8)
+	case "status":
+		err = d.enum(key, func(s string) error { return e.Status.parse(s) })
+	case "is_error":
+		*isError, err = d.uint(key, 8)
+	case "error_type":
+		e.ErrorType, err = d.strField(key)
+	case "http_status":
+		var v uint64
+		v, err = d.uint(key, 16)
+		e.HTTPStatus = uint16(v)
+	case "duration_ns":
+		e.DurationNs, err = d.uint(key, 64)
+	case "subject_id":
+		e.SubjectID, err = d.strField(key)
+	case "severity":
+		e.Severity, err = d.strField(key)
+	case "attr_keys":
+		e.AttrKeys, err = d.strArray(key)
+	case "attr_values":
+		e.AttrValues, err = d.strArray(key)
+	case "res_keys":
+		e.ResKeys, err = d.strArray(key)
+	case "res_values":
+		e.ResValues, err = d.strArray(key)
+	case "body":
+		e.Body, err = d.strField(key)
+	default:
+		return fmt.Errorf("decode event: unknown field %q", truncate(key))
+	}
+	return err
+}
+
+func (k *Kind) parse(s string) error {
+	for _, c := range []Kind{KindSpan, KindLog, KindEvent, KindAlert} {
+		if c.String() == s {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("kind %q: want span, log, event or alert", truncate(s))
+}
+
+func (s *Status) parse(str string) error {
+	for _, c := range []Status{StatusUnset, StatusOK, StatusError} {
+		if c.String() == str {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("status %q: want unset, ok or error", truncate(str))
+}
