@@ -53,11 +53,11 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {
-	if err := validateIdent(d.DB); err != nil {
+	if err := ValidateIdent(d.DB); err != nil {
 		return "", fmt.Errorf("database name: %w", err)
 	}
 	if d.Cluster != "" {
-		if err := validateIdent(d.Cluster); err != nil {
+		if err := ValidateIdent(d.Cluster); err != nil {
 			return "", fmt.Errorf("cluster name: %w", err)
 		}
 	}
@@ -152,7 +152,9 @@ func Names(dir string) ([]string, error) {
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-func validateIdent(s string) error {
+// ValidateIdent checks a database or cluster name: 1-64 characters of
+// [A-Za-z0-9_], not starting with a digit. Names reach DDL unquoted.
+func ValidateIdent(s string) error {
 	if !identRE.MatchString(s) {
 		return fmt.Errorf("%q: want 1-64 characters of [A-Za-z0-9_], not starting with a digit", s)
 	}

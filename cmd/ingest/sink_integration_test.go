@@ -169,7 +169,9 @@ func waitCount(ctx context.Context, t *testing.T, c *store.Client, exp string, w
 	return got
 }
 
-func committedOffsets(ctx context.Context, t *testing.T, topic, group string) map[int]int64 {
+// partitionsOf returns a client for the shared broker and the partition
+// ids of a topic.
+func partitionsOf(ctx context.Context, t *testing.T, topic string) (*kafka.Client, []int) {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
@@ -178,6 +180,12 @@ func committedOffsets(ctx context.Context, t *testing.T, topic, group string) ma
 	for _, p := range md.Topics[0].Partitions {
 		parts = append(parts, p.ID)
 	}
+	return client, parts
+}
+
+func committedOffsets(ctx context.Context, t *testing.T, topic, group string) map[int]int64 {
+	t.Helper()
+	client, parts := partitionsOf(ctx, t, topic)
 	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
 	require.NoError(t, err)
 	out := map[int]int64{}
@@ -189,12 +197,10 @@ func committedOffsets(ctx context.Context, t *testing.T, topic, group string) ma
 
 func endOffsets(ctx context.Context, t *testing.T, topic string) map[int]int64 {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	require.NoError(t, err)
+	client, parts := partitionsOf(ctx, t, topic)
 	req := map[string][]kafka.OffsetRequest{}
-	for _, p := range md.Topics[0].Partitions {
-		req[topic] = append(req[topic], kafka.LastOffsetOf(p.ID))
+	for _, p := range parts {
+		req[topic] = append(req[topic], kafka.LastOffsetOf(p))
 	}
 	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
 	require.NoError(t, err)

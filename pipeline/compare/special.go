@@ -206,28 +206,21 @@ func betaContinuedFraction(x, a, b float64) float64 {
 	for m := 1; m < specialMaxIter; m++ {
 		fm := float64(m)
 		m2 := 2 * fm
-		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tinyFloat {
-			d = tinyFloat
+		// Modified Lentz: one step for the even term, one for the odd.
+		step := func(aa float64) float64 {
+			d = 1 + aa*d
+			if math.Abs(d) < tinyFloat {
+				d = tinyFloat
+			}
+			c = 1 + aa/c
+			if math.Abs(c) < tinyFloat {
+				c = tinyFloat
+			}
+			d = 1 / d
+			return d * c
 		}
-		c = 1 + aa/c
-		if math.Abs(c) < tinyFloat {
-			c = tinyFloat
-		}
-		d = 1 / d
-		h *= d * c
-		aa = -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tinyFloat {
-			d = tinyFloat
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tinyFloat {
-			c = tinyFloat
-		}
-		d = 1 / d
-		del := d * c
+		h *= step(fm * (b - fm) * x / ((qam + m2) * (a + m2)))
+		del := step(-(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2)))
 		h *= del
 		if math.Abs(del-1) < specialEps {
 			break

@@ -67,7 +67,7 @@ func (c Config) Validate() error {
 	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
 		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
 	}
-	if _, err := queries.Render("schema/0004_runs.up.sql", queries.Data{DB: c.Database}); err != nil {
+	if err := queries.ValidateIdent(c.Database); err != nil {
 		errs = append(errs, fmt.Errorf("database: %w", err))
 	}
 	if c.DialTimeout <= 0 {
