@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -14,6 +17,23 @@ import (
 type factory struct {
 	IO          *cliutil.IOStreams
 	StoreConfig func() store.Config
+	// ExperimentsDir is where experiment and flow definitions live
+	// (--experiments, $STEADYSTATE_EXPERIMENTS, default "experiments").
+	ExperimentsDir string
+}
+
+// Spec loads every definition file under ExperimentsDir. A missing
+// directory is an empty spec, so commands that can work from telemetry
+// alone (compare with default SLIs) still run.
+func (f *factory) Spec() (*experiment.Spec, error) {
+	if _, err := os.Stat(f.ExperimentsDir); errors.Is(err, fs.ErrNotExist) {
+		return &experiment.Spec{}, nil
+	}
+	spec, err := experiment.LoadDir(f.ExperimentsDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading definitions from %s: %w", f.ExperimentsDir, err)
+	}
+	return spec, nil
 }
 
 func newRootCmd(f *factory) *cobra.Command {
@@ -31,6 +51,12 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	defDir := os.Getenv("STEADYSTATE_EXPERIMENTS")
+	if defDir == "" {
+		defDir = "experiments"
+	}
+	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
+		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
