@@ -1,6 +1,7 @@
 // Package receive is the front door of ingest: it embeds the OpenTelemetry
 // Collector's otlpreceiver for OTLP traces and logs over gRPC and HTTP, serves
-// structured JSON events at POST /v1/events on the same HTTP port, and hands
+// structured JSON events at POST /v1/events and Alertmanager webhook
+// notifications at POST /v1/alerts/alertmanager on the same HTTP port, and hands
 // converted events to the next stage. A request is answered 200 only after
 // the next stage (Kafka) acknowledged every record; when it cannot, OTLP gets
 // UNAVAILABLE / HTTP 503 with Retry-After, never 200 and never 500.
@@ -105,6 +106,9 @@ type Publisher interface {
 type Settings struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// Now gives the time alert notifications are received at; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Receiver serves OTLP and JSON events.
@@ -115,6 +119,7 @@ type Receiver struct {
 	next   Publisher
 	tokens *Tokens
 	m      *metrics
+	now    func() time.Time
 
 	traces   receiver.Traces
 	logsRcv  receiver.Logs
@@ -143,7 +148,10 @@ func New(cfg Config, set Settings, conv Converter, next Publisher) (*Receiver, e
 	if err != nil {
 		return nil, err
 	}
-	return &Receiver{cfg: cfg, log: set.Logger, conv: conv, next: next, tokens: tokens, m: newMetrics(set.Registry)}, nil
+	if set.Now == nil {
+		set.Now = time.Now
+	}
+	return &Receiver{cfg: cfg, log: set.Logger, conv: conv, next: next, tokens: tokens, m: newMetrics(set.Registry), now: set.Now}, nil
 }
 
 // host gives the embedded receiver our bearer-token authenticator.
@@ -238,6 +246,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	mux.Handle("POST /v1/logs", otlp)
 	mux.Handle("POST /v1/metrics", otlp)
 	mux.Handle("POST /v1/events", r.limit(http.HandlerFunc(r.handleEvents)))
+	mux.Handle("POST /v1/alerts/alertmanager", r.limit(http.HandlerFunc(r.handleAlertmanager)))
 	ln, err := net.Listen("tcp", r.cfg.HTTPEndpoint)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen %s: %w", r.cfg.HTTPEndpoint, err), r.shutdownLocked(ctx))
