@@ -42,6 +42,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
 		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/export_events.sql":     {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
+		"analyze/export_count.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
 		"alerts/flow_items.sql": {
 			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),

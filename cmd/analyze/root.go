@@ -60,6 +60,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdExport(f, nil))
 	return root
 }
 

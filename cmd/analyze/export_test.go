@@ -1,0 +1,80 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+)
+
+func TestExportFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, o *exportOptions)
+	}{
+		{name: "defaults", args: []string{"checkout-payment-500"}, check: func(t *testing.T, o *exportOptions) {
+			t.Helper()
+			assert.Equal(t, "checkout-payment-500", o.ExperimentID)
+			assert.Equal(t, "parquet", o.Format)
+			assert.Equal(t, 65536, o.BatchRows)
+			assert.False(t, o.Untagged)
+		}},
+		{name: "window", args: []string{"x", "--run", "r2", "--since", "1h", "--format", "arrow-stream", "--out", "-", "--untagged"},
+			check: func(t *testing.T, o *exportOptions) {
+				t.Helper()
+				assert.Equal(t, windowFlags{Run: "r2", Since: "1h"}, o.Window)
+				assert.Equal(t, "-", o.Out)
+				assert.True(t, o.Untagged)
+			}},
+		{name: "bad format", args: []string{"x", "--format", "csv"}, wantErr: `--format: format "csv": want parquet, arrow or arrow-stream`},
+		{name: "bad id", args: []string{"x'y"}, wantErr: "experiment id:"},
+		{name: "bad batch", args: []string{"x", "--batch-rows", "0"}, wantErr: "--batch-rows 0: must be positive"},
+		{name: "no experiment", args: []string{}, wantErr: "accepts 1 arg(s), received 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := cliutil.Test()
+			var got *exportOptions
+			cmd := newCmdExport(&factory{IO: ios}, func(o *exportOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(ios.Out)
+			cmd.SetErr(ios.ErrOut)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, got)
+		})
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	got, err := parseWhen("2026-11-21T10:00:00+01:00", now)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), got)
+	got, err = parseWhen("90m", now)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC), got)
+	_, err = parseWhen("yesterday", now)
+	assert.EqualError(t, err, `"yesterday": want an RFC 3339 time (2026-11-21T10:00:00Z) or a duration before now (30m)`)
+}
+
+func TestProgressBar(t *testing.T) {
+	ios, _, _, errOut := cliutil.Test()
+	p := newProgressBar(ios.ErrOut, 200, "events")
+	p.Set(50)
+	p.Set(60) // within 100 ms: not redrawn
+	p.Done(200)
+	assert.Equal(t, "\r[#######.......................]  25%  50/200 events\r[##############################] 100%  200/200 events\n", errOut.String())
+	var nilBar *progressBar
+	nilBar.Set(1)
+	nilBar.Done(1)
+}
