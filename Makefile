@@ -29,6 +29,10 @@ status: ## show whether Kafka and ClickHouse run and answer
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
 	@bash scripts/pydeps.sh
 
+.PHONY: sysdeps
+sysdeps: ## install the Debian packages the tests use (chromium for the report screenshot test)
+	@bash scripts/sysdeps.sh
+
 .PHONY: build
 build: ## build bin/ingest and bin/analyze
 	$(GO) build -o bin/ ./cmd/...
@@ -42,7 +46,7 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 	$(GO) test $(GOTESTFLAGS) ./...
 
 .PHONY: test
-test: up pydeps ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
+test: up pydeps sysdeps ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
 	$(GO) test $(GOTESTFLAGS) -tags integration ./...
 
 .PHONY: soak

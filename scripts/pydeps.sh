@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Python packages the test suite uses, when missing: chDB (a
-# current ClickHouse engine, in-process) for the SQL cross-check.
+# Installs the Python packages the test suite uses, when missing, pinned:
+# chDB (a current ClickHouse engine, in-process) for the SQL cross-check;
+# pyarrow and pandas to read exports back; Jupyter's nbconvert, ipykernel and
+# matplotlib to execute the notebooks.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 want=()
 "$PYTHON" -c 'import chdb' 2>/dev/null || want+=("chdb==4.4.0")
+for pin in pyarrow==26.0.1 pandas==3.1.1 nbconvert==7.17.2 ipykernel==7.4.0 matplotlib==3.11.2; do
+  "$PYTHON" -c "import importlib.metadata as m; m.version('${pin%%==*}')" 2>/dev/null || want+=("$pin")
+done
 if [ ${#want[@]} -gt 0 ]; then
   echo "[pydeps] installing ${want[*]}" >&2
   "$PYTHON" -m pip install --quiet --disable-pip-version-check "${want[@]}" >&2
+fi
+# The notebooks run on the kernel named python3; register it for this
+# interpreter when Jupyter does not know one.
+if ! "$PYTHON" -m jupyter kernelspec list 2>/dev/null | grep -q '^ *python3 '; then
+  "$PYTHON" -m ipykernel install --user --name python3 >&2
 fi
