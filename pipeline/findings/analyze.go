@@ -417,7 +417,7 @@ func (a *analysis) flowFindings() {
 			Title: fmt.Sprintf("Flow %s: %d of %d items stuck after %s", fl.Name, stuck, items, fl.Stages[worst]),
 			Summary: fmt.Sprintf("Items of %s stopped after %s and never reached %s within %s, so the work they stand for was not finished.",
 				fl.Name, fl.Stages[worst], next, fmtDuration(time.Duration(fl.WithinSeconds*float64(time.Second)))),
-			Evidence: ev, Chart: ChartFlowFunnel, Query: "alerts/flow_items.sql", Owner: owner,
+			Evidence: ev, Chart: ChartFlowFunnel + "_" + fl.Name, Query: "alerts/flow_items.sql", Owner: owner,
 			Labels: []string{"chaos", "flow:" + fl.Name, "stage:" + fl.Stages[worst]},
 			Risk:   newRisk(ratio(stuck, items), a.runMinutes(), 1, a.objective),
 		})
@@ -642,12 +642,28 @@ func (a *analysis) expectations() {
 		subject := r.SLI + r.Flow
 		a.res.Findings = append(a.res.Findings, Finding{
 			ID: KindExpectationMiss + ":" + r.Who + ":" + subject, Kind: KindExpectationMiss, Severity: Info,
-			Title:    fmt.Sprintf("%s expected %s to be %s; it %s", r.Who, subject, r.Outcome, pastTense(r.Actual)),
+			Title:    fmt.Sprintf("%s expected %s to %s; it %s", r.Who, subject, infinitive(r.Outcome), pastTense(r.Actual)),
 			Summary:  "A prediction recorded before the run was wrong: the system behaves differently from how this person pictured it.",
 			Evidence: []string{r.Evidence, "note: " + orNone(r.Note)},
 			Labels:   []string{"chaos", "learning"},
 		})
 	}
+}
+
+func infinitive(outcome string) string {
+	switch outcome {
+	case "unaffected":
+		return "be unaffected"
+	case "degrades":
+		return "degrade"
+	case "fails":
+		return "fail"
+	case "completes":
+		return "complete"
+	case "stuck":
+		return "get stuck"
+	}
+	return outcome
 }
 
 func pastTense(outcome string) string {
