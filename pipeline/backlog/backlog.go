@@ -1,0 +1,143 @@
+// Package backlog writes ranked backlog items (findings.Item) for the
+// trackers teams use: Markdown, GitHub issues (payloads, and creation
+// through the REST API that is idempotent thanks to a fingerprint in each
+// body), and a Jira CSV import file.
+package backlog
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strings"
+
+	"github.com/steadystate/steadystate/pipeline/findings"
+)
+
+// Label is put on every issue Steadystate creates, so its issues can be
+// listed and told apart.
+const Label = "steadystate"
+
+// Markdown lists the items, ranked, with their descriptions.
+func Markdown(experimentID string, items []findings.Item) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Backlog from game day %s\n\n", experimentID)
+	if len(items) == 0 {
+		b.WriteString("Nothing to do: the run produced no findings that need work.\n")
+		return b.String()
+	}
+	b.WriteString("Ranked by risk: bad minutes per user if the failure happened in production as in the game day.\n\n")
+	b.WriteString("| rank | item | severity | owner | bad min/user | error budget |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, it := range items {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", it.Rank, cell(it.Title), it.Severity, cell(orDash(it.Owner)),
+			num(it.Risk.BadMinutesPerUser), findings.Pct(it.Risk.BudgetShare))
+	}
+	for _, it := range items {
+		fmt.Fprintf(&b, "\n## %d. %s\n\n", it.Rank, it.Title)
+		fmt.Fprintf(&b, "Severity **%s** · owner %s · labels %s · fingerprint `%s`\n\n", it.Severity, orDash(it.Owner), strings.Join(it.Labels, ", "), it.Fingerprint)
+		b.WriteString(it.Description)
+	}
+	return b.String()
+}
+
+func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func num(v float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// Issue is a GitHub "create an issue" request body.
+type Issue struct {
+	Title  string   `json:"title"`
+	Body   string   `json:"body"`
+	Labels []string `json:"labels"`
+}
+
+// FingerprintMarker is the hidden line in an issue body that identifies
+// the item it was created from.
+func FingerprintMarker(fp string) string { return "<!-- steadystate-fingerprint: " + fp + " -->" }
+
+// GitHubIssues builds one issue per item. The body ends with the
+// fingerprint, visible and as a hidden marker, so a later run finds it.
+func GitHubIssues(items []findings.Item) []Issue {
+	out := make([]Issue, 0, len(items))
+	for _, it := range items {
+		var b strings.Builder
+		b.WriteString(it.Description)
+		if it.Owner != "" {
+			fmt.Fprintf(&b, "\nSuggested owner: %s\n", it.Owner)
+		}
+		fmt.Fprintf(&b, "\nRank %d in the game day's backlog · severity %s · fingerprint `%s`\n\n%s\n", it.Rank, it.Severity, it.Fingerprint, FingerprintMarker(it.Fingerprint))
+		labels := append([]string{Label}, it.Labels...)
+		out = append(out, Issue{Title: it.Title, Body: b.String(), Labels: labels})
+	}
+	return out
+}
+
+// JiraPriority maps a severity to Jira's default priorities.
+func JiraPriority(s findings.Severity) string {
+	switch s {
+	case findings.Critical:
+		return "Highest"
+	case findings.High:
+		return "High"
+	case findings.Medium:
+		return "Medium"
+	case findings.Low:
+		return "Low"
+	}
+	return "Lowest"
+}
+
+// JiraCSV is a CSV file for Jira's CSV importer: Summary, Issue Type,
+// Priority, Description (line endings as LF), one Labels column per label (Jira's way of
+// importing several), and Fingerprint. Fields are quoted as RFC 4180 says
+// (commas, quotes and newlines in descriptions survive); labels cannot
+// hold spaces in Jira, so spaces become dashes.
+func JiraCSV(items []findings.Item) ([]byte, error) {
+	maxLabels := 1
+	for _, it := range items {
+		maxLabels = max(maxLabels, len(it.Labels)+1)
+	}
+	header := []string{"Summary", "Issue Type", "Priority", "Description"}
+	for i := 0; i < maxLabels; i++ {
+		header = append(header, "Labels")
+	}
+	header = append(header, "Fingerprint")
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(header); err != nil {
+		return nil, fmt.Errorf("jira csv header: %w", err)
+	}
+	for _, it := range items {
+		// One line ending: CSV readers turn CRLF inside a field into LF.
+		desc := strings.ReplaceAll(it.Description, "\r\n", "\n")
+		if it.Owner != "" {
+			desc += "\nSuggested owner: " + it.Owner + "\n"
+		}
+		row := []string{it.Title, "Task", JiraPriority(it.Severity), desc}
+		labels := append([]string{Label}, it.Labels...)
+		for i := 0; i < maxLabels; i++ {
+			l := ""
+			if i < len(labels) {
+				l = strings.ReplaceAll(labels[i], " ", "-")
+			}
+			row = append(row, l)
+		}
+		row = append(row, it.Fingerprint)
+		if err := w.Write(row); err != nil {
+			return nil, fmt.Errorf("jira csv item %d: %w", it.Rank, err)
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("jira csv: %w", err)
+	}
+	return buf.Bytes(), nil
+}
