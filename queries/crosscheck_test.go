@@ -36,14 +36,17 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 	since := fx.Start.Unix()
 	until := fx.Start.Add(fx.Run).Unix()
 	return map[string]queries.Params{
-		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
-		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
-		"analyze/latency_sample.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
-		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
-		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
-		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
-		"analyze/export_events.sql":     {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
-		"analyze/export_count.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
+		"analyze/cohort_summary.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
+		"analyze/cohort_series.sql":      {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
+		"analyze/latency_sample.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
+		"analyze/raw_cohort_counts.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/blast_radius.sql":       {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
+		"analyze/runs.sql":               {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/export_events.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
+		"analyze/bubbleup.sql":           {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20},
+		"analyze/bubbleup_exemplars.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "key": "http_status", "value": "500", "limit": 3},
+		"analyze/alert_events.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/export_count.sql":       {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
 		"alerts/flow_items.sql": {
 			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),
@@ -144,6 +147,10 @@ func auxSQL(db string, fx fixture.Options) []string {
 	return []string{
 		fmt.Sprintf("INSERT INTO %s.runs (run_id, experiment_id, started_ns, ended_ns, operator, note, updated_ns) VALUES ('r1', '%s', %d, 0, 'alice', 'first', 1), ('r1', '%s', %d, %d, 'alice', 'stopped', 2), ('r0', '%s', %d, %d, 'bob', 'dry run', 1)",
 			db, fx.ExperimentID, s, fx.ExperimentID, s, s+int64(fx.Run), fx.ExperimentID, s-int64(time.Hour), s-int64(50*time.Minute)),
+		// Two notifications of one alert (firing, resolved) and a retry of the
+		// firing one, for analyze/alert_events.sql.
+		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, experiment_id, status, severity, attr_keys, attr_values) VALUES ('am-1', toDateTime(%d), %d, 'alert', 'payment', 'PaymentDependencyErrors', '%s', 'error', 'ticket', ['alert.fingerprint'], ['f1']), ('am-1', toDateTime(%d), %d, 'alert', 'payment', 'PaymentDependencyErrors', '%s', 'error', 'ticket', ['alert.fingerprint'], ['f1']), ('am-2', toDateTime(%d), %d, 'alert', 'payment', 'PaymentDependencyErrors', '', 'ok', 'ticket', ['alert.fingerprint'], ['f1'])",
+			db, (s+int64(2*time.Minute))/1e9, s+int64(2*time.Minute), fx.ExperimentID, (s+int64(2*time.Minute))/1e9, s+int64(2*time.Minute), fx.ExperimentID, (s+int64(7*time.Minute))/1e9, s+int64(7*time.Minute)),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
 	}
