@@ -19,7 +19,7 @@ import (
 type exportOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       windowFlags
+	Window       postRunWindowFlags
 	Format       string
 	Out          string
 	Untagged     bool
@@ -69,9 +69,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Window.Run, "run", "", "run id (default: the latest run)")
-	fl.StringVar(&opts.Window.Since, "since", "", "window start: RFC 3339 time or duration before now (instead of a run)")
-	fl.StringVar(&opts.Window.Until, "until", "", "window end: RFC 3339 time or duration before now (default: now)")
+	addPostRunWindowFlags(cmd, &opts.Window)
 	fl.StringVar(&opts.Format, "format", string(export.Parquet), "parquet, arrow or arrow-stream")
 	fl.StringVar(&opts.Out, "out", "", "output file, - for stdout (default: <experiment>-<run>.<format>)")
 	fl.BoolVar(&opts.Untagged, "untagged", false, "also export untagged traffic (experiment_id '') of the same window")
@@ -83,7 +81,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 type exportResult struct {
 	Path   string
 	Rows   int64
-	Window runWindow
+	Window postRunWindow
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
@@ -108,7 +106,7 @@ func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (ex
 	if err != nil {
 		return exportResult{}, err
 	}
-	win, err := resolveRunWindow(ctx, c, opts.ExperimentID, opts.Window, opts.Now())
+	win, err := resolvePostRunWindow(ctx, c, opts.ExperimentID, opts.Window, opts.Now())
 	if err != nil {
 		return exportResult{}, err
 	}

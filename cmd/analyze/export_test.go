@@ -27,7 +27,7 @@ func TestExportFlags(t *testing.T) {
 		{name: "window", args: []string{"x", "--run", "r2", "--since", "1h", "--format", "arrow-stream", "--out", "-", "--untagged"},
 			check: func(t *testing.T, o *exportOptions) {
 				t.Helper()
-				assert.Equal(t, windowFlags{Run: "r2", Since: "1h"}, o.Window)
+				assert.Equal(t, postRunWindowFlags{Run: "r2", Since: "1h"}, o.Window)
 				assert.Equal(t, "-", o.Out)
 				assert.True(t, o.Untagged)
 			}},

@@ -61,6 +61,8 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdExport(f, nil))
+	root.AddCommand(newCmdReport(f, nil))
+	root.AddCommand(newCmdBacklog(f, nil))
 	return root
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
-// runWindow is the time range a post-run command looks at.
-type runWindow struct {
+// postRunWindow is the time range a post-run command looks at.
+type postRunWindow struct {
 	RunID    string
 	Start    time.Time
 	End      time.Time
@@ -22,8 +22,8 @@ type runWindow struct {
 	Open bool
 }
 
-// windowFlags are the --run / --since / --until flags of post-run commands.
-type windowFlags struct {
+// postRunWindowFlags are the --run / --since / --until flags of post-run commands.
+type postRunWindowFlags struct {
 	Run   string
 	Since string
 	Until string
@@ -40,43 +40,43 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time (2026-11-21T10:00:00Z) or a duration before now (30m)", s)
 }
 
-// resolveRunWindow picks the window: --since/--until when given, else the
+// resolvePostRunWindow picks the window: --since/--until when given, else the
 // run named by --run, else the experiment's latest run.
-func resolveRunWindow(ctx context.Context, c *store.Client, experimentID string, fl windowFlags, now time.Time) (runWindow, error) {
+func resolvePostRunWindow(ctx context.Context, c *store.Client, experimentID string, fl postRunWindowFlags, now time.Time) (postRunWindow, error) {
 	if err := telemetry.ValidateID(experimentID); err != nil {
-		return runWindow{}, fmt.Errorf("experiment id: %w", err)
+		return postRunWindow{}, fmt.Errorf("experiment id: %w", err)
 	}
 	if fl.Since != "" || fl.Until != "" {
 		if fl.Since == "" {
-			return runWindow{}, errors.New("--until needs --since")
+			return postRunWindow{}, errors.New("--until needs --since")
 		}
 		start, err := parseWhen(fl.Since, now)
 		if err != nil {
-			return runWindow{}, fmt.Errorf("--since %w", err)
+			return postRunWindow{}, fmt.Errorf("--since %w", err)
 		}
 		end := now.UTC()
 		if fl.Until != "" {
 			if end, err = parseWhen(fl.Until, now); err != nil {
-				return runWindow{}, fmt.Errorf("--until %w", err)
+				return postRunWindow{}, fmt.Errorf("--until %w", err)
 			}
 		}
 		if !end.After(start) {
-			return runWindow{}, fmt.Errorf("--until %s is not after --since %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
+			return postRunWindow{}, fmt.Errorf("--until %s is not after --since %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 		}
-		return runWindow{RunID: fl.Run, Start: start, End: end}, nil
+		return postRunWindow{RunID: fl.Run, Start: start, End: end}, nil
 	}
 	rows, err := c.Query(ctx, "analyze/runs.sql", map[string]any{"experiment_id": experimentID, "limit": 1000})
 	if err != nil {
-		return runWindow{}, err
+		return postRunWindow{}, err
 	}
 	defer rows.Close()
 	var ids []string
 	for rows.Next() {
-		var w runWindow
+		var w postRunWindow
 		var exp string
 		var startNs, endNs uint64
 		if err := rows.Scan(&w.RunID, &exp, &startNs, &endNs, &w.Operator, &w.Note); err != nil {
-			return runWindow{}, fmt.Errorf("read runs of %s: %w", experimentID, err)
+			return postRunWindow{}, fmt.Errorf("read runs of %s: %w", experimentID, err)
 		}
 		ids = append(ids, w.RunID)
 		if fl.Run != "" && w.RunID != fl.Run {
@@ -91,13 +91,13 @@ func resolveRunWindow(ctx context.Context, c *store.Client, experimentID string,
 		return w, nil
 	}
 	if err := rows.Err(); err != nil {
-		return runWindow{}, fmt.Errorf("read runs of %s: %w", experimentID, err)
+		return postRunWindow{}, fmt.Errorf("read runs of %s: %w", experimentID, err)
 	}
 	if fl.Run != "" {
 		if len(ids) == 0 {
-			return runWindow{}, fmt.Errorf("experiment %s has no runs; record one with `analyze run start %s` or give --since/--until", experimentID, experimentID)
+			return postRunWindow{}, fmt.Errorf("experiment %s has no runs; record one with `analyze run start %s` or give --since/--until", experimentID, experimentID)
 		}
-		return runWindow{}, fmt.Errorf("experiment %s has no run %q (runs: %s)", experimentID, fl.Run, strings.Join(ids, ", "))
+		return postRunWindow{}, fmt.Errorf("experiment %s has no run %q (runs: %s)", experimentID, fl.Run, strings.Join(ids, ", "))
 	}
-	return runWindow{}, fmt.Errorf("experiment %s has no runs; record one with `analyze run start %s` or give --since/--until", experimentID, experimentID)
+	return postRunWindow{}, fmt.Errorf("experiment %s has no runs; record one with `analyze run start %s` or give --since/--until", experimentID, experimentID)
 }

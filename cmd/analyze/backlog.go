@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/backlog"
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+type backlogOptions struct {
+	f            *factory
+	ExperimentID string
+	Window       postRunWindowFlags
+	Format       string
+	Create       bool
+	Repo         string
+	GitHubAPI    string
+	Now          func() time.Time
+	Getenv       func(string) string
+}
+
+func newCmdBacklog(f *factory, runF func(*backlogOptions) error) *cobra.Command {
+	opts := &backlogOptions{f: f, Now: time.Now, Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "backlog <experiment>",
+		Short: "Turn a run's findings into backlog items ranked by risk",
+		Long: `backlog computes the findings of a run (as analyze report does) and writes
+the ones that need work as backlog items, most urgent first. Each item has
+a title, a description with the evidence, a suggested owner, labels, a risk
+estimate (bad minutes per user: impact x duration x share of users
+affected; and the share of a 30-day error budget one occurrence burns) and
+a fingerprint that stays the same for the same finding of the experiment.
+
+Formats:
+  md      Markdown (default)
+  github  the GitHub "create an issue" request bodies, as a JSON array; with
+          --create --repo owner/name the issues are created with the token
+          in $GITHUB_TOKEN, skipping every item whose fingerprint is already
+          on an issue of the repository (labelled steadystate), so running it
+          again creates nothing new. Without --create nothing is sent.
+  jira    a CSV file for Jira's importer (Summary, Issue Type, Priority,
+          Description, Labels..., Fingerprint)`,
+		Example: `  analyze backlog checkout-payment-500
+  analyze backlog checkout-payment-500 --format jira > backlog.csv
+  analyze backlog checkout-payment-500 --format github                       # dry run: the payloads
+  GITHUB_TOKEN=... analyze backlog checkout-payment-500 --format github --create --repo acme/shop`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ExperimentID = args[0]
+			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
+				return cliutil.FlagErrorf("experiment id: %w", err)
+			}
+			switch opts.Format {
+			case "md", "github", "jira":
+			default:
+				return cliutil.FlagErrorf("--format %q: want md, github or jira", opts.Format)
+			}
+			if opts.Create {
+				if opts.Format != "github" {
+					return cliutil.FlagErrorf("--create works with --format github")
+				}
+				if err := backlog.ValidateRepo(opts.Repo); err != nil {
+					return cliutil.FlagErrorf("--repo: %w", err)
+				}
+				if opts.Getenv("GITHUB_TOKEN") == "" {
+					return cliutil.FlagErrorf("--create needs a token in $GITHUB_TOKEN")
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return backlogRun(cmd.Context(), opts)
+		},
+	}
+	addPostRunWindowFlags(cmd, &opts.Window)
+	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
+	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
+	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")
+	cmd.Flags().StringVar(&opts.GitHubAPI, "github-api", backlog.DefaultGitHubAPI, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
+	return cmd
+}
+
+func backlogRun(ctx context.Context, opts *backlogOptions) error {
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	if err != nil {
+		return err
+	}
+	return writeBacklog(ctx, opts, findings.Analyze(in).Backlog)
+}
+
+func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
+	out := opts.f.IO.Out
+	switch opts.Format {
+	case "jira":
+		data, err := backlog.JiraCSV(items)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(data)
+		return err
+	case "github":
+		issues := backlog.GitHubIssues(items)
+		if !opts.Create {
+			return writeIndentedJSON(out, issues)
+		}
+		gh := &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
+		res, err := gh.Sync(ctx, issues)
+		for _, r := range res {
+			fmt.Fprintf(opts.f.IO.ErrOut, "%-7s #%d %s\n", r.Action, r.Number, r.Title)
+		}
+		if err != nil {
+			return err
+		}
+		return writeIndentedJSON(out, res)
+	default:
+		_, err := fmt.Fprint(out, backlog.Markdown(opts.ExperimentID, items))
+		return err
+	}
+}
+
+func writeIndentedJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
