@@ -5,7 +5,10 @@
 //     `analyze migrate` (the only writer of DDL);
 //   - analyze/*.sql: the read side of compare, live and report;
 //   - alerts/*.sql: flow completeness and absence checks;
-//   - ingest/*.sql: what the sink reads back (watermarks, replay fences).
+//   - ingest/*.sql: what the sink reads back (watermarks, replay fences);
+//   - dashboards/*.sql: the panels of the provisioned Grafana game-day
+//     dashboard (deploy/compose/grafana), with Grafana's time range and
+//     variables in place of the parameters.
 //
 // Every file is a text/template rendered with Data (database, cluster) and
 // may use @name placeholders bound to literal values by Bind. Schema files
@@ -30,7 +33,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -93,7 +96,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {
@@ -179,7 +182,8 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
-// Names lists the query files of a directory ("analyze", "alerts", "ingest").
+// Names lists the query files of a directory ("analyze", "alerts", "ingest",
+// "dashboards").
 func Names(dir string) ([]string, error) {
 	entries, err := fs.ReadDir(FS, dir)
 	if err != nil {
