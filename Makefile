@@ -33,8 +33,12 @@ pydeps: ## install the Python packages the tests use (chDB for the SQL cross-che
 sysdeps: ## install the Debian packages the tests use (chromium for the report screenshot test)
 	@bash scripts/sysdeps.sh
 
+.PHONY: demo
+demo: ## the whole game day on this machine: stack, ingest, a simulated system, live view, report and backlog (out/demo)
+	@bash scripts/demo.sh
+
 .PHONY: build
-build: ## build bin/ingest and bin/analyze
+build: ## build bin/ingest, bin/analyze and bin/demo
 	$(GO) build -o bin/ ./cmd/...
 
 .PHONY: migrate
