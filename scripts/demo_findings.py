@@ -17,6 +17,8 @@ def from_json(path):
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
     findings = doc.get("findings") if isinstance(doc, dict) else None
+    if findings is None and isinstance(doc, dict) and isinstance(doc.get("analysis"), dict):
+        findings = doc["analysis"].get("findings")  # analyze report's report.json: worst first
     if not isinstance(findings, list):
         return []
     def rank(x):
