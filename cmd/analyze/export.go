@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/pipeline/cliutil"
@@ -182,9 +183,15 @@ func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (ex
 	return exportResult{Path: path, Rows: w.Rows(), Window: win}, nil
 }
 
+// exportBlockRows is the ClickHouse block size of the export query.
+const exportBlockRows = 8192
+
 // streamEvents reads the export query row by row (clickhouse-go streams
 // blocks) into the writer, which flushes a batch every BatchRows rows.
 func streamEvents(ctx context.Context, c *store.Client, params map[string]any, w *export.Writer, bar *progressBar) error {
+	// Small blocks: the driver buffers a few decoded blocks ahead of the
+	// reader, so the block size is what bounds memory, not the run.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_block_size": exportBlockRows}))
 	rows, err := c.Query(ctx, "analyze/export_events.sql", params)
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ type testDB struct {
 	cfg store.Config
 }
 
-func newTestDB(t *testing.T) *testDB {
+func newTestDB(t testing.TB) *testDB {
 	t.Helper()
 	cfg := chtest.Config(t)
 	return &testDB{c: chtest.OpenConfig(t, cfg), cfg: cfg}
@@ -38,7 +38,7 @@ func (d *testDB) factory(experimentsDir string) (*factory, *cliutil.IOStreams) {
 }
 
 // insert stores events with the sink's batch path.
-func (d *testDB) insert(ctx context.Context, t *testing.T, events []telemetry.Event) {
+func (d *testDB) insert(ctx context.Context, t testing.TB, events []telemetry.Event) {
 	t.Helper()
 	for lo := 0; lo < len(events); lo += 100_000 {
 		batch, err := d.c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.events (%s)", d.c.DB, strings.Join(telemetry.Columns, ", ")))
@@ -53,7 +53,7 @@ func (d *testDB) insert(ctx context.Context, t *testing.T, events []telemetry.Ev
 }
 
 // run records a finished run of an experiment.
-func (d *testDB) run(ctx context.Context, t *testing.T, experimentID, runID string, start, end time.Time) {
+func (d *testDB) run(ctx context.Context, t testing.TB, experimentID, runID string, start, end time.Time) {
 	t.Helper()
 	// clickhouse-go sends INSERT ... VALUES as a batch; 18.16 wants the
 	// explicit column list and the rows through the batch API.
