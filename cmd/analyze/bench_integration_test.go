@@ -27,7 +27,7 @@ func bigRun(ctx context.Context, b *testing.B, db *testDB, n int) fixture.Option
 	fx := fixture.DefaultOptions()
 	fx.ExperimentID = "bench-exp"
 	fx.Run, fx.Before = time.Hour, time.Hour
-	r := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // test data
+	r := rand.New(rand.NewPCG(1, 2))
 	start := fx.Start.Add(-fx.Before)
 	span := fx.Run + fx.Before
 	batch := make([]telemetry.Event, 0, 100_000)

@@ -26,10 +26,10 @@ type testDB struct {
 	cfg store.Config
 }
 
-func newTestDB(t testing.TB) *testDB {
-	t.Helper()
-	cfg := chtest.Config(t)
-	return &testDB{c: chtest.OpenConfig(t, cfg), cfg: cfg}
+func newTestDB(tb testing.TB) *testDB {
+	tb.Helper()
+	cfg := chtest.Config(tb)
+	return &testDB{c: chtest.OpenConfig(tb, cfg), cfg: cfg}
 }
 
 func (d *testDB) factory(experimentsDir string) (*factory, *cliutil.IOStreams) {
@@ -38,29 +38,29 @@ func (d *testDB) factory(experimentsDir string) (*factory, *cliutil.IOStreams) {
 }
 
 // insert stores events with the sink's batch path.
-func (d *testDB) insert(ctx context.Context, t testing.TB, events []telemetry.Event) {
-	t.Helper()
+func (d *testDB) insert(ctx context.Context, tb testing.TB, events []telemetry.Event) {
+	tb.Helper()
 	for lo := 0; lo < len(events); lo += 100_000 {
 		batch, err := d.c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.events (%s)", d.c.DB, strings.Join(telemetry.Columns, ", ")))
-		require.NoError(t, err)
+		require.NoError(tb, err)
 		var row []any
 		for i := lo; i < min(lo+100_000, len(events)); i++ {
 			row = events[i].Values(row, 0, int64(i))
-			require.NoError(t, batch.Append(row...))
+			require.NoError(tb, batch.Append(row...))
 		}
-		require.NoError(t, batch.Send())
+		require.NoError(tb, batch.Send())
 	}
 }
 
 // run records a finished run of an experiment.
-func (d *testDB) run(ctx context.Context, t testing.TB, experimentID, runID string, start, end time.Time) {
-	t.Helper()
+func (d *testDB) run(ctx context.Context, tb testing.TB, experimentID, runID string, start, end time.Time) {
+	tb.Helper()
 	// clickhouse-go sends INSERT ... VALUES as a batch; 18.16 wants the
 	// explicit column list and the rows through the batch API.
 	batch, err := d.c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.runs (run_id, experiment_id, started_ns, ended_ns, operator, note, updated_ns)", d.c.DB))
-	require.NoError(t, err)
-	require.NoError(t, batch.Append(runID, experimentID, uint64(start.UnixNano()), uint64(end.UnixNano()), "alice", "game day", uint64(1)))
-	require.NoError(t, batch.Send())
+	require.NoError(tb, err)
+	require.NoError(tb, batch.Append(runID, experimentID, uint64(start.UnixNano()), uint64(end.UnixNano()), "alice", "game day", uint64(1)))
+	require.NoError(tb, batch.Send())
 }
 
 func (d *testDB) scalar(ctx context.Context, t *testing.T, sql string) uint64 {
