@@ -47,6 +47,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),
 			"watermark_ns": fx.Start.Add(fx.Run - 3*time.Minute).UnixNano(),
 		},
+		"alerts/flow_sweep.sql": {
+			"flow": "publish", "stages": fixture.PublishStages, "full_mask": uint64(1)<<len(fixture.PublishStages) - 1,
+			"since_ns": fx.Start.Add(-time.Hour).UnixNano(), "report_since_ns": fx.Start.Add(fx.Run / 2).UnixNano(),
+			"until_ns": fx.Start.Add(fx.Run).UnixNano(),
+		},
 		"ingest/watermark.sql": {"consumer_group": "steadystate-sink"},
 	}
 }
