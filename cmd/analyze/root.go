@@ -60,6 +60,8 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdFlows(f))
+	root.AddCommand(newCmdWatch(f, nil))
 	return root
 }
 
