@@ -13,6 +13,10 @@
 -- stages); @full_mask has every stage's bit. in_report is 1 for items that
 -- started at or after @report_since_ns; older rows are read only to judge
 -- absence (when was the last item started or completed).
+--
+-- Rows come in no particular order (sorting 100k keys costs more than the
+-- rest of the check; the caller sorts what it lists).
+-- crosscheck: unordered
 SELECT
     if(item_mask = @full_mask, '', flow_key) AS item_key,
     item_exp AS experiment_id,
@@ -26,27 +30,21 @@ SELECT
     any(item_mask) AS stage_mask
 FROM
 (
+    -- One level of grouping is enough: min, max and bit-or are idempotent,
+    -- so the per-stage states of a key merge straight into the item.
     SELECT
         flow_key,
-        min(first) AS item_first,
-        max(last) AS item_last,
+        minMerge(first_ns) AS item_first,
+        maxMerge(last_ns) AS item_last,
         groupBitOr(bitShiftLeft(toUInt64(1), toUInt64(indexOf(@stages, stage) - 1))) AS item_mask,
-        max(exp) AS item_exp,
-        max(coh) AS item_cohort,
-        max(syn) AS item_synthetic
-    FROM
-    (
-        SELECT flow_key, stage,
-               minMerge(first_ns) AS first, maxMerge(last_ns) AS last,
-               maxMerge(experiment_id) AS exp, maxMerge(cohort) AS coh, maxMerge(synthetic) AS syn
-        FROM {{.DB}}.flow_stages
-        WHERE flow = @flow
-          AND day >= toDate(toDateTime(intDiv(@since_ns, 1000000000))) - 1
-          AND has(@stages, stage)
-        GROUP BY flow_key, stage
-    )
+        maxMerge(experiment_id) AS item_exp,
+        maxMerge(cohort) AS item_cohort,
+        maxMerge(synthetic) AS item_synthetic
+    FROM {{.DB}}.flow_stages
+    WHERE flow = @flow
+      AND day >= toDate(toDateTime(intDiv(@since_ns, 1000000000))) - 1
+      AND has(@stages, stage)
     GROUP BY flow_key
 )
 WHERE item_first >= @since_ns AND item_first < @until_ns
 GROUP BY item_key, experiment_id, cohort, synthetic, in_report
-ORDER BY item_key, experiment_id, cohort, synthetic, in_report
