@@ -45,19 +45,25 @@ func main() {
 	interval := flag.Duration("interval", time.Second, "analyze watch --interval in the detection-delay run")
 	skipDelay := flag.Bool("sweep-only", false, "skip the detection-delay run")
 	flag.Parse()
+	if err := run(*items, *rounds, *stuck, *window, *interval, *skipDelay); err != nil {
+		fmt.Fprintln(os.Stderr, "flowsbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(items, rounds, stuck int, window, interval time.Duration, skipDelay bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	if err := sweep(ctx, *items, *rounds); err != nil {
-		fmt.Fprintln(os.Stderr, "flowsbench: sweep:", err)
-		os.Exit(1)
+	if err := sweep(ctx, items, rounds); err != nil {
+		return fmt.Errorf("sweep: %w", err)
 	}
-	if *skipDelay {
-		return
+	if skipDelay {
+		return nil
 	}
-	if err := detection(ctx, *stuck, *window, *interval); err != nil {
-		fmt.Fprintln(os.Stderr, "flowsbench: detection delay:", err)
-		os.Exit(1)
+	if err := detection(ctx, stuck, window, interval); err != nil {
+		return fmt.Errorf("detection delay: %w", err)
 	}
+	return nil
 }
 
 var stages = []string{"publish.received", "content.transformed", "content.stored", "cache.purged"}
