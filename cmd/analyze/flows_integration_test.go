@@ -144,7 +144,11 @@ func TestFlowsNoFalseStuckWhileSinkPaused(t *testing.T) {
 		}
 	}()
 
-	time.Sleep(4 * time.Second)
+	// Pause only once the sink has committed items, so some items have
+	// their first stages in ClickHouse and their last ones held back.
+	s.checkUntil(60*time.Second, "flowing", func(r *flows.Report) bool {
+		return r.Pipeline.State == flows.PipelineOK && len(r.Flows) == 1 && r.Flows[0].Counts.Complete >= 10
+	})
 	require.NoError(t, s.sink.cmd.Process.Signal(syscall.SIGSTOP))
 	paused := time.Now()
 	t.Log("sink paused")
