@@ -53,7 +53,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"since_ns": fx.Start.Add(-time.Hour).UnixNano(), "report_since_ns": fx.Start.Add(fx.Run / 2).UnixNano(),
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(),
 		},
-		"ingest/watermark.sql": {"consumer_group": "steadystate-sink"},
+		"ingest/watermark.sql":                {"consumer_group": "steadystate-sink"},
+		"dashboards/game_day_cohorts.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "step_s": 60},
+		"dashboards/game_day_flow_stages.sql": {"flow": "publish", "since_s": since, "until_s": until},
+		"dashboards/game_day_alerts.sql":      {"since_s": since, "until_s": until},
 	}
 }
 
@@ -63,7 +66,7 @@ func TestCrossCheckOldAndCurrentClickHouse(t *testing.T) {
 	params := crossParams(fx)
 
 	var names []string
-	for _, dir := range []string{"analyze", "alerts", "ingest"} {
+	for _, dir := range []string{"analyze", "alerts", "ingest", "dashboards"} {
 		n, err := queries.Names(dir)
 		require.NoError(t, err)
 		names = append(names, n...)
@@ -153,6 +156,9 @@ func auxSQL(db string, fx fixture.Options) []string {
 			db, fx.ExperimentID, s, fx.ExperimentID, s, s+int64(fx.Run), fx.ExperimentID, s-int64(time.Hour), s-int64(50*time.Minute)),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
+		// Two alert notifications (Alertmanager webhooks) during the run.
+		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, severity, experiment_id, body) VALUES ('alert-1', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'firing'), ('alert-2', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'resolved')",
+			db, fx.Start.Unix()+60, s+int64(time.Minute), fx.Start.Unix()+300, s+int64(5*time.Minute)),
 	}
 }
 
