@@ -79,3 +79,7 @@ tidy: ## go mod tidy
 .PHONY: clean
 clean: ## remove build output (not the stack's state: see `make down WIPE=1`)
 	rm -rf bin out
+
+.PHONY: bench-flows
+bench-flows: up migrate ## flow check: sweep over 100k in-flight items, detection delay to a real Alertmanager
+	$(GO) run ./internal/bench/flowsbench

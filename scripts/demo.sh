@@ -124,7 +124,7 @@ wait_http "http://$SINK_ADMIN/healthz" sink
 LAST_PIDS+=("${PIDS[-1]}")
 unset 'PIDS[-1]'
 if has bin/analyze watch; then
-  start watch bin/analyze watch --interval 5s --webhook "http://$HTTP/v1/alerts/alertmanager"
+  start watch bin/analyze watch --interval 5s --consumer-group steadystate-demo-sink --webhook "http://$HTTP/v1/alerts/alertmanager"
 else
   echo "(analyze watch is not available in this build: skipped)"
 fi
@@ -169,7 +169,7 @@ sleep 35
 
 step "flows check"
 set +e # exit 3 means stuck items were found, which is the point
-maybe 3 bin/analyze flows check --since 5m --output table | tee "$OUT/flows.txt"
+maybe 3 bin/analyze flows check --since 5m --consumer-group steadystate-demo-sink --output table | tee "$OUT/flows.txt"
 set -e
 
 step "report and backlog"

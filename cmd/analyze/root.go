@@ -63,6 +63,8 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))
 	root.AddCommand(newCmdBacklog(f, nil))
+	root.AddCommand(newCmdFlows(f))
+	root.AddCommand(newCmdWatch(f, nil))
 	return root
 }
 
