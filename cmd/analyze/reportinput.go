@@ -11,7 +11,9 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // reportSource gathers what a report needs from ClickHouse and the
@@ -178,9 +180,10 @@ func (s *reportSource) alerts(ctx context.Context, until time.Time) ([]findings.
 	return out, nil
 }
 
-// flow judges the flow's items that started during the run: complete,
-// stuck (their window passed before the data were read) or in flight,
-// per cohort, with the stages each reached.
+// flow judges the flow's items that started during the run the way
+// `analyze flows check` does (pipeline/flows: each stage's deadline, the
+// time the data were read as the watermark), once per cohort, so the
+// report has each cohort's funnel and where its stuck items stopped.
 func (s *reportSource) flow(ctx context.Context, fl *experiment.Flow) (findings.FlowResult, error) {
 	stages := make([]string, len(fl.Stages))
 	for i, st := range fl.Stages {
@@ -188,66 +191,41 @@ func (s *reportSource) flow(ctx context.Context, fl *experiment.Flow) (findings.
 	}
 	res := findings.FlowResult{Name: fl.Name, Owner: fl.Owner, Severity: string(fl.Severity), RunbookURL: fl.RunbookURL,
 		Stages: stages, WithinSeconds: fl.Within.Seconds()}
-	rows, err := s.c.Query(ctx, "alerts/flow_items.sql", map[string]any{
-		"flow": fl.Name, "stages": stages, "since_ns": s.win.Start.UnixNano(), "until_ns": s.win.End.UnixNano(),
-		"within_ns": int64(fl.Within), "watermark_ns": s.now.UnixNano(),
-	})
+	chk, err := flows.NewChecker(flows.NewDefaultConfig(), s.c, []experiment.Flow{*fl})
 	if err != nil {
 		return res, err
 	}
-	defer rows.Close()
-	byCohort := map[string]*findings.FlowCohort{}
-	type stuckItem struct {
-		key   string
-		first uint64
+	rows, err := chk.Items(ctx, fl, s.win.Start, s.win.Start, s.win.End)
+	if err != nil {
+		return res, err
 	}
-	var stuck []stuckItem
-	for rows.Next() {
-		var key, exp, cohort, last, state string
-		var seen []string
-		var first, lastNs uint64
-		var synthetic uint8
-		if err := rows.Scan(&key, &seen, &first, &lastNs, &exp, &cohort, &synthetic, &last, &state); err != nil {
-			return res, fmt.Errorf("read items of flow %s: %w", fl.Name, err)
+	byCohort := map[telemetry.Cohort][]flows.ItemRow{}
+	for _, r := range rows {
+		if !r.Synthetic {
+			byCohort[r.Cohort] = append(byCohort[r.Cohort], r)
 		}
-		if synthetic != 0 {
+	}
+	wm := s.now
+	var stuck []flows.StuckItem
+	for _, cohort := range []telemetry.Cohort{telemetry.CohortExperiment, telemetry.CohortControl, telemetry.CohortNone} {
+		if len(byCohort[cohort]) == 0 {
 			continue
 		}
-		c := byCohort[cohort]
-		if c == nil {
-			c = &findings.FlowCohort{Cohort: cohort, Reached: make([]int64, len(stages)), StuckAfter: make([]int64, len(stages))}
-			byCohort[cohort] = c
+		rep := flows.Evaluate(fl, byCohort[cohort], flows.EvalSettings{Now: s.now, Watermark: &wm})
+		c := findings.FlowCohort{Cohort: cohort.String(), Items: int64(rep.Counts.Items), Complete: int64(rep.Counts.Complete),
+			InFlight: int64(rep.Counts.InFlight), Stuck: int64(rep.Counts.Stuck),
+			Reached: make([]int64, len(stages)), StuckAfter: make([]int64, len(stages))}
+		for i, st := range rep.Funnel {
+			c.Reached[i], c.StuckAfter[i] = int64(st.Reached), int64(st.StuckHere)
 		}
-		c.Items++
-		for i, st := range stages {
-			if slices.Contains(seen, st) {
-				c.Reached[i]++
-			}
-		}
-		switch state {
-		case "complete":
-			c.Complete++
-		case "in_flight":
-			c.InFlight++
-		case "stuck":
-			c.Stuck++
-			if i := slices.Index(stages, last); i >= 0 {
-				c.StuckAfter[i]++
-			}
-			stuck = append(stuck, stuckItem{key, first})
-		}
+		res.Cohorts = append(res.Cohorts, c)
+		stuck = append(stuck, rep.Stuck...)
 	}
-	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("read items of flow %s: %w", fl.Name, err)
-	}
-	for _, name := range []string{"experiment", "control", "none"} {
-		if c := byCohort[name]; c != nil {
-			res.Cohorts = append(res.Cohorts, *c)
-		}
-	}
-	slices.SortFunc(stuck, func(a, b stuckItem) int { return cmp.Or(cmp.Compare(a.first, b.first), cmp.Compare(a.key, b.key)) })
+	slices.SortFunc(stuck, func(a, b flows.StuckItem) int {
+		return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), cmp.Compare(a.Key, b.Key))
+	})
 	for i := 0; i < len(stuck) && i < 5; i++ {
-		res.StuckExamples = append(res.StuckExamples, stuck[i].key)
+		res.StuckExamples = append(res.StuckExamples, stuck[i].Key)
 	}
 	return res, nil
 }
