@@ -60,6 +60,10 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdExperiments(f))
+	root.AddCommand(newCmdRun(f))
+	root.AddCommand(newCmdCompare(f, nil))
+	root.AddCommand(newCmdLive(f, nil))
 	return root
 }
 

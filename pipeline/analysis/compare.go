@@ -420,7 +420,6 @@ func blastRadius(before, during []BucketRow, tol compare.Tolerance, alpha float6
 	return out, nil
 }
 
-
 // stopStatuses evaluates the experiment's stop conditions on the
 // experiment cohort's value of each SLI: recent[name] when given (live:
 // the last max(for, 30s)), else the metric's value over the window.

@@ -139,7 +139,7 @@ func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sl
 	out := map[telemetry.Cohort]RawCounts{}
 	for rows.Next() {
 		var (
-			cohort            string
+			cohort             string
 			events, errs, good uint64
 		)
 		if err := rows.Scan(&cohort, &events, &errs, &good); err != nil {
