@@ -42,6 +42,16 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
 		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/cohort_buckets.sql":    {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
+		"analyze/sli_counts.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
+		},
+		"analyze/sli_latency_sample.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
+			"attr_pairs": []string{}, "control_ppm": 300000, "experiment_ppm": 1000000,
+		},
 		"alerts/flow_items.sql": {
 			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),

@@ -23,4 +23,5 @@ WHERE cohort != 'none'
   AND (@operation = '' OR name = @operation)
   AND hasAll(arrayConcat(arrayMap((k, v) -> concat(k, '\x1F', v), attr_keys, attr_values),
                          arrayMap((k, v) -> concat(k, '\x1F', v), res_keys, res_values)), @attr_pairs)
+ORDER BY cohort, event_id
 LIMIT 1 BY event_id
