@@ -43,6 +43,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
 		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
 		"analyze/cohort_buckets.sql":    {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
+		"analyze/cohort_tally.sql":      {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
+		"analyze/cohort_settled.sql":    {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
 		"analyze/sli_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
@@ -152,6 +154,8 @@ func auxSQL(db string, fx fixture.Options) []string {
 	return []string{
 		fmt.Sprintf("INSERT INTO %s.runs (run_id, experiment_id, started_ns, ended_ns, operator, note, updated_ns) VALUES ('r1', '%s', %d, 0, 'alice', 'first', 1), ('r1', '%s', %d, %d, 'alice', 'stopped', 2), ('r0', '%s', %d, %d, 'bob', 'dry run', 1)",
 			db, fx.ExperimentID, s, fx.ExperimentID, s, s+int64(fx.Run), fx.ExperimentID, s-int64(time.Hour), s-int64(50*time.Minute)),
+		fmt.Sprintf("INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns) VALUES ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 10, 1, 11, 1), ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 12, 2, 13, 2), ('%s', toDateTime(%d), 'experiment', 'checkout', 'GET /checkout', 9, 3, 9, 1)",
+			db, fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix()+10),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
 	}

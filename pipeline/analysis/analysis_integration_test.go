@@ -211,3 +211,47 @@ func TestRunsStartStopLatest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, r2.ID, latest.ID)
 }
+
+// The cached distinct counts (cohort_settled) stay exact: a late event and
+// a duplicate row in an already cached bucket change the answer by exactly
+// one event.
+func TestBucketsCacheStaysExact(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	gen := fixture.Generate(fx)
+	load(ctx, t, c, gen.Events)
+	src := &analysis.Store{C: c}
+	w := analysis.Window{Since: fx.Start, Until: fx.Start.Add(fx.Run)}
+	sum := func() (n int64) {
+		rows, err := src.Buckets(ctx, fx.ExperimentID, w.Since, w.Until, false)
+		require.NoError(t, err)
+		for _, r := range rows {
+			n += r.Events
+		}
+		return n
+	}
+	truth := distinct(ctx, t, c, fx.ExperimentID, w, "1")
+	first := sum()
+	assert.Equal(t, truth["control"][0]+truth["experiment"][0], first)
+	var cached uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.cohort_settled", c.DB)).Scan(&cached))
+	assert.Positive(t, cached, "old buckets are cached")
+	assert.Equal(t, first, sum(), "served from the cache")
+
+	var ev telemetry.Event
+	for _, e := range gen.Events {
+		if e.Cohort == telemetry.CohortControl && !e.Synthetic {
+			ev = e
+			break
+		}
+	}
+	late := ev
+	late.ID = "late-event"
+	load(ctx, t, c, []telemetry.Event{ev, late}) // a duplicate and a new event in a cached bucket
+	assert.Equal(t, first+1, sum(), "the duplicate does not count, the late event does")
+	truth = distinct(ctx, t, c, fx.ExperimentID, w, "1")
+	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
+}

@@ -4,8 +4,10 @@
 -- the sample-ratio check and, with @untagged_id = '', the untagged traffic
 -- for the blast radius (pass the experiment id again to leave it out).
 -- Synthetic traffic never counts. Per-bucket rows let live cache buckets
--- that have settled and re-read only the recent ones.
+-- that have settled and re-read only the recent ones; Store.Buckets reads
+-- it only for buckets whose cached counts (cohort_settled.sql) are stale.
 SELECT
+    experiment_id,
     toUInt32(bucket) AS bucket_s,
     toString(cohort) AS cohort,
     service,
@@ -16,5 +18,5 @@ FROM {{.DB}}.cohort_stats
 WHERE experiment_id IN (@experiment_id, @untagged_id)
   AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
   AND synthetic = 0
-GROUP BY bucket, cohort, service, name
-ORDER BY bucket_s, cohort, service, name
+GROUP BY experiment_id, bucket, cohort, service, name
+ORDER BY experiment_id, bucket_s, cohort, service, name
