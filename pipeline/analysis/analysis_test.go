@@ -286,8 +286,10 @@ func TestGoodEventsAndThroughputFromRawCounts(t *testing.T) {
 
 func TestSampleRate(t *testing.T) {
 	r := sampleRate(5000, 2_000_000, 10000)
-	assert.Equal(t, int64(1_000_000), r.ControlPPM)
-	assert.Equal(t, int64(5000), r.ExperimentPPM)
+	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 1_000_000, ExperimentPPM: 5000}, r, "control is kept whole, so every second is")
+	r = sampleRate(100_000, 2_000_000, 10000)
+	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 100_000, ExperimentPPM: 5000}, r)
+	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 1_000_000, ExperimentPPM: 1_000_000}, sampleRate(10, 0, 10000))
 }
 
 func TestMonitorCachesSettledBucketsAndIsAnytimeValid(t *testing.T) {

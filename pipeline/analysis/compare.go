@@ -223,7 +223,7 @@ func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, d
 		raw[k] = r
 		return r, nil
 	}
-	samples := map[string]Sample{}
+	samples := map[string]*latencySample{}
 	obs := make([]observation, len(slis))
 	for i := range slis {
 		s := &slis[i]
@@ -250,11 +250,11 @@ func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, d
 			k := s.Filter.Service + "\x00" + s.Filter.Operation + "\x00" + attrPairsKey(s.Filter.Attributes)
 			smp, ok := samples[k]
 			if !ok {
-				var err error
-				smp, err = src.LatencySample(ctx, id, w, s, sampleRate(c.Events, e.Events, set.SamplePerCohort))
+				got, err := src.LatencySample(ctx, id, w, s, sampleRate(c.Events, e.Events, set.SamplePerCohort))
 				if err != nil {
 					return nil, fmt.Errorf("sli %q: latency sample: %w", s.Name, err)
 				}
+				smp = &latencySample{Sample: got}
 				samples[k] = smp
 			}
 			o.sample = smp
@@ -283,16 +283,25 @@ func viewCounts(rows []BucketRow, f *experiment.Filter) (c, e RawCounts) {
 	return c, e
 }
 
-// sampleRate picks per-cohort slice shares so each cohort's sample is
-// about target events (all events when fewer).
+// secondsOversample is how many more seconds the latency sample keeps than
+// the sampled share needs, so the sample spreads over many seconds.
+const secondsOversample = 20
+
+// sampleRate picks the two-stage sample so each cohort's sample is about
+// target events (all events when fewer): seconds are kept at
+// secondsOversample times the larger cohort share, events within them at
+// the rest.
 func sampleRate(cEvents, eEvents int64, target int) SampleRate {
-	ppm := func(n int64) int64 {
+	frac := func(n int64) float64 {
 		if n <= int64(target) {
-			return 1_000_000
+			return 1
 		}
-		return min(1_000_000, int64(math.Ceil(float64(target)/float64(n)*1e6)))
+		return float64(target) / float64(n)
 	}
-	return SampleRate{ControlPPM: ppm(cEvents), ExperimentPPM: ppm(eEvents)}
+	fc, fe := frac(cEvents), frac(eEvents)
+	sec := math.Min(1, secondsOversample*math.Max(fc, fe))
+	ppm := func(f float64) int64 { return min(1_000_000, int64(math.Ceil(f*1e6))) }
+	return SampleRate{SecondPPM: ppm(sec), ControlPPM: ppm(fc / sec), ExperimentPPM: ppm(fe / sec)}
 }
 
 // decide judges every metric, adjusts the p-values across metrics and sets

@@ -26,11 +26,30 @@ type observation struct {
 	// Ratio and throughput SLIs: x of n per cohort (x = errors for
 	// error_rate, good events for good_events, n = events).
 	cx, cn, ex, en int64
-	// Latency: the sample and the cohorts' event counts in the filter.
-	sample           Sample
+	// Latency: the sample (shared by SLIs with the same filter) and the
+	// cohorts' event counts in the filter.
+	sample           *latencySample
 	cEvents, eEvents int64
 	// note is added to the metric.
 	note string
+}
+
+// latencySample is one filter's sample with its rank test, computed once
+// for all quantiles of that filter.
+type latencySample struct {
+	Sample
+	mw *compare.MannWhitneyResult
+}
+
+func (l *latencySample) mannWhitney() (compare.MannWhitneyResult, error) {
+	if l.mw == nil {
+		mw, err := compare.MannWhitneyU(l.Control, l.Experiment, compare.MannWhitneyAuto)
+		if err != nil {
+			return mw, err
+		}
+		l.mw = &mw
+	}
+	return *l.mw, nil
 }
 
 // seqState is the anytime-valid state of one metric across live looks.
@@ -161,7 +180,7 @@ func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Me
 	if err != nil {
 		return compare.Evidence{}, err
 	}
-	mw, err := compare.MannWhitneyU(o.sample.Control, o.sample.Experiment, compare.MannWhitneyAuto)
+	mw, err := o.sample.mannWhitney()
 	if err != nil {
 		return compare.Evidence{}, err
 	}
@@ -207,7 +226,7 @@ func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Me
 		m.Note = joinNote(m.Note, "a cohort has no latency sample")
 	}
 	if o.cEvents > int64(len(o.sample.Control)) || o.eEvents > int64(len(o.sample.Experiment)) {
-		m.Note = joinNote(m.Note, "values from a deterministic sample of 100 ms time slices")
+		m.Note = joinNote(m.Note, "values from a deterministic sample (seconds, then events within them)")
 	}
 	return ev, nil
 }

@@ -15,6 +15,10 @@ import (
 // few seconds, so older buckets are final.
 const DefaultSettleAfter = 30 * time.Second
 
+// DefaultLiveSamplePerCohort is the latency sample per cohort of a live
+// look (half of compare's: a look every 5 s re-ranks it).
+const DefaultLiveSamplePerCohort = 5000
+
 // bucketWidth is the cohort_stats bucket.
 const bucketWidth = 10 * time.Second
 
@@ -48,6 +52,9 @@ type Monitor struct {
 // NewMonitor prepares a live comparison from req.Window.Since; a zero
 // req.Window.Until means "until now" on every look.
 func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
+	if set.SamplePerCohort == 0 {
+		set.SamplePerCohort = DefaultLiveSamplePerCohort
+	}
 	set = set.withDefaults()
 	if err := set.validate(); err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)

@@ -39,10 +39,11 @@ type Sample struct {
 	Control, Experiment []float64
 }
 
-// SampleRate is the share of 100 ms time slices kept per cohort, in parts
-// per million (1,000,000 keeps everything).
+// SampleRate is the two-stage latency sample, in parts per million
+// (1,000,000 keeps everything): the share of seconds kept, and within
+// them the share of each cohort's events.
 type SampleRate struct {
-	ControlPPM, ExperimentPPM int64
+	SecondPPM, ControlPPM, ExperimentPPM int64
 }
 
 // Source is where the analysis reads its numbers. *Store reads ClickHouse;
@@ -276,7 +277,7 @@ func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sl
 // LatencySample implements Source with analyze/sli_latency_sample.sql.
 func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
 	p := filterParams(experimentID, w, sli)
-	p["control_ppm"], p["experiment_ppm"] = rate.ControlPPM, rate.ExperimentPPM
+	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
 	rows, err := s.C.Query(ctx, "analyze/sli_latency_sample.sql", p)
 	if err != nil {
 		return Sample{}, err
