@@ -52,7 +52,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		},
 		"analyze/sli_latency_sample.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
-			"attr_pairs": []string{}, "second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
+			"second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
+		},
+		"analyze/sli_latency_sample_attrs.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{"region\x1fus"}, "second_ppm": 1000000, "control_ppm": 700000, "experiment_ppm": 1000000,
 		},
 		"alerts/flow_items.sql": {
 			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),

@@ -12,6 +12,9 @@ import (
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
+// maxLiveFailures is how many looks in a row may fail before live gives up.
+const maxLiveFailures = 10
+
 type liveOptions struct {
 	f            *factory
 	Experiment   string
@@ -114,14 +117,28 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 	alerted := false
+	failures := 0
 	for {
 		res, err := mon.Look(ctx, opts.Now())
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			return err
+			// A slow or restarting ClickHouse must not end the watch:
+			// say so and try again at the next interval.
+			failures++
+			if failures >= maxLiveFailures {
+				return fmt.Errorf("%d looks in a row failed, the last: %w", failures, err)
+			}
+			fmt.Fprintf(ios.ErrOut, "analyze live: look failed (%d in a row, retrying in %s): %v\n", failures, opts.Interval, err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ticker.C:
+			}
+			continue
 		}
+		failures = 0
 		if ios.OutTTY {
 			fmt.Fprint(ios.Out, "\x1b[H\x1b[2J")
 			if err := analysis.WriteTable(ios.Out, res); err != nil {

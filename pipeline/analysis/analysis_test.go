@@ -288,7 +288,7 @@ func TestSampleRate(t *testing.T) {
 	r := sampleRate(5000, 2_000_000, 10000)
 	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 1_000_000, ExperimentPPM: 5000}, r, "control is kept whole, so every second is")
 	r = sampleRate(100_000, 2_000_000, 10000)
-	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 100_000, ExperimentPPM: 5000}, r)
+	assert.Equal(t, SampleRate{SecondPPM: 200_000, ControlPPM: 500_000, ExperimentPPM: 25_000}, r)
 	assert.Equal(t, SampleRate{SecondPPM: 1_000_000, ControlPPM: 1_000_000, ExperimentPPM: 1_000_000}, sampleRate(10, 0, 10000))
 }
 

@@ -285,7 +285,7 @@ func viewCounts(rows []BucketRow, f *experiment.Filter) (c, e RawCounts) {
 
 // secondsOversample is how many more seconds the latency sample keeps than
 // the sampled share needs, so the sample spreads over many seconds.
-const secondsOversample = 20
+const secondsOversample = 2
 
 // sampleRate picks the two-stage sample so each cohort's sample is about
 // target events (all events when fewer): seconds are kept at

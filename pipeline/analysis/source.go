@@ -274,11 +274,17 @@ func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sl
 	return out, nil
 }
 
-// LatencySample implements Source with analyze/sli_latency_sample.sql.
+// LatencySample implements Source with analyze/sli_latency_sample.sql
+// (sli_latency_sample_attrs.sql with an attribute filter).
 func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
 	p := filterParams(experimentID, w, sli)
+	name := "analyze/sli_latency_sample_attrs.sql"
+	if len(sli.Filter.Attributes) == 0 {
+		name = "analyze/sli_latency_sample.sql"
+		delete(p, "attr_pairs")
+	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	rows, err := s.C.Query(ctx, "analyze/sli_latency_sample.sql", p)
+	rows, err := s.C.Query(ctx, name, p)
 	if err != nil {
 		return Sample{}, err
 	}

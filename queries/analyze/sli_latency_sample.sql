@@ -8,7 +8,8 @@
 -- refresh sees the same events, duplicates (same time) are kept or dropped
 -- together, and both cohorts of a second are sampled alike, so under "no
 -- difference" the cohort labels stay exchangeable and the rank test stays
--- valid. Filters as in sli_counts.sql; deduplicated by event_id.
+-- valid. Filters as in sli_counts.sql but without attributes (see
+-- sli_latency_sample_attrs.sql); deduplicated by event_id.
 SELECT
     toString(cohort) AS cohort,
     event_id,
@@ -23,7 +24,5 @@ WHERE experiment_id = @experiment_id
   AND kind IN ('span', 'event')
   AND (@service = '' OR service = @service)
   AND (@operation = '' OR name = @operation)
-  AND hasAll(arrayConcat(arrayMap((k, v) -> concat(k, '\x1F', v), attr_keys, attr_values),
-                         arrayMap((k, v) -> concat(k, '\x1F', v), res_keys, res_values)), @attr_pairs)
 ORDER BY cohort, event_id
 LIMIT 1 BY event_id

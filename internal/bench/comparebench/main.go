@@ -161,7 +161,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 			return err
 		}},
 		{"latency sample (2 x 10k events, raw table)", 0, func() error {
-			_, err := st.LatencySample(ctx, "bench-main", w, &slis[1], analysis.SampleRate{SecondPPM: 220_000, ControlPPM: 5500, ExperimentPPM: 50_000})
+			_, err := st.LatencySample(ctx, "bench-main", w, &slis[1], analysis.SampleRate{SecondPPM: 22_000, ControlPPM: 50_000, ExperimentPPM: 500_000})
 			return err
 		}},
 		{"whole comparison (analysis.Compare, 4 SLIs + SRM + blast radius)", 300 * time.Millisecond, func() error {
