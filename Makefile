@@ -59,6 +59,10 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
 	$(GO) run ./internal/bench/ingestbench
 
+.PHONY: bench-compare
+bench-compare: up ## analyze compare over 10M events (view part, sample, whole) and the CPU of 20 live watchers
+	$(GO) run ./internal/bench/comparebench
+
 .PHONY: stats-harness
 stats-harness: ## A/A false-positive rate, power and time to detect of the live monitor (1000 runs)
 	$(GO) run ./cmd/statsharness

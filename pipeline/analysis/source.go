@@ -292,10 +292,10 @@ func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window
 	var out Sample
 	for rows.Next() {
 		var (
-			cohort, id string
-			ns         uint64
+			cohort string
+			ns     uint64
 		)
-		if err := rows.Scan(&cohort, &id, &ns); err != nil {
+		if err := rows.Scan(&cohort, &ns); err != nil {
 			return Sample{}, fmt.Errorf("scan sli_latency_sample: %w", err)
 		}
 		switch cohort {

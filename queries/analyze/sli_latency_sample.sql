@@ -12,7 +12,6 @@
 -- sli_latency_sample_attrs.sql); deduplicated by event_id.
 SELECT
     toString(cohort) AS cohort,
-    event_id,
     duration_ns
 FROM {{.DB}}.events
 PREWHERE event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)

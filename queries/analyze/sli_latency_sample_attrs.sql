@@ -13,7 +13,6 @@
 -- that per-row work.
 SELECT
     toString(cohort) AS cohort,
-    event_id,
     duration_ns
 FROM {{.DB}}.events
 PREWHERE event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
