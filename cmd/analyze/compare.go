@@ -50,7 +50,7 @@ A terminal gets a table, --output json the documented JSON (README,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
 			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return flagErr("experiment", err)
+				return badExperimentID(err)
 			}
 			if err := checkOutput(opts.Output); err != nil {
 				return err
@@ -77,8 +77,9 @@ func addWindowFlags(cmd *cobra.Command, wf *windowFlags) {
 	cmd.Flags().StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default now)")
 }
 
-func flagErr(what string, err error) error {
-	return cliutil.FlagErrorf("%s: %v", what, err)
+// badExperimentID is the usage error for an invalid experiment id.
+func badExperimentID(err error) error {
+	return cliutil.FlagErrorf("experiment: %v", err)
 }
 
 func compareRun(cmd *cobra.Command, opts *compareOptions) error {

@@ -55,7 +55,7 @@ live says so at the top, posts it once to --webhook (JSON) and
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
 			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return flagErr("experiment", err)
+				return badExperimentID(err)
 			}
 			if opts.Interval < 100*time.Millisecond {
 				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)

@@ -40,7 +40,7 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
 			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return flagErr("experiment", err)
+				return badExperimentID(err)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -73,7 +73,7 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
 			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return flagErr("experiment", err)
+				return badExperimentID(err)
 			}
 			if runF != nil {
 				return runF(opts)

@@ -120,7 +120,7 @@ func TestCompareZeroErrorsInControl(t *testing.T) {
 	assert.Zero(t, m.Control.Value)
 	// Fisher's exact one-sided p for 0/400 vs 7/400 is 0.0076 (scipy).
 	assert.InDelta(t, 0.0076, m.PValue, 0.0005)
-	assert.True(t, m.CI.Lower > 0, "the Newcombe interval excludes zero: %+v", m.CI)
+	assert.Positive(t, m.CI.Lower, "the Newcombe interval excludes zero: %+v", m.CI)
 	// The allowance is max(0.001, 10% of 0) = 0.001, the lower bound of
 	// the interval is above it and p <= alpha: fail, honestly.
 	assert.Equal(t, compare.VerdictFail, m.Verdict)
@@ -331,7 +331,7 @@ func TestMonitorCachesSettledBucketsAndIsAnytimeValid(t *testing.T) {
 	// After the first look, only buckets from the settle cutoff on are
 	// re-read (plus the growing baseline).
 	last := src.windows[len(src.windows)-1]
-	assert.True(t, !last[0].Before(t0.Add(10*time.Minute-DefaultSettleAfter-bucketWidth)), "last read from %s", last[0])
+	assert.False(t, last[0].Before(t0.Add(10*time.Minute-DefaultSettleAfter-bucketWidth)), "last read from %s", last[0])
 }
 
 func TestMonitorProvisionalBelowMinimumSample(t *testing.T) {

@@ -278,11 +278,12 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 		ev.NoUpperBound = true
 	}
 	lower := s.Tolerance.Direction == compare.HigherIsBetter // harm: experiment has fewer
-	if lower {
+	switch {
+	case lower:
 		ev.PHarm, err = compare.BinomialCDF(o.en, n, share)
-	} else if o.en == 0 {
+	case o.en == 0:
 		ev.PHarm = 1
-	} else {
+	default:
 		var c float64
 		c, err = compare.BinomialCDF(o.en-1, n, share)
 		ev.PHarm = 1 - c

@@ -223,7 +223,7 @@ func liveCPU(db string, liveN int, liveFor time.Duration, start time.Time) error
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "analyze")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
-		return fmt.Errorf("build analyze: %v\n%s", err, out)
+		return fmt.Errorf("build analyze: %w\n%s", err, out)
 	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
@@ -292,7 +292,7 @@ func clickhousePid() int {
 	if dir == "" {
 		dir = ".state"
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "clickhouse", "clickhouse.pid"))
+	b, err := os.ReadFile(filepath.Join(dir, "clickhouse", "clickhouse.pid")) //nolint:gosec // G703: the operator's own state directory
 	if err != nil {
 		return 0
 	}
