@@ -31,8 +31,12 @@ status: ## show whether Kafka and ClickHouse run and answer
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
 	@bash scripts/pydeps.sh
 
+.PHONY: demo
+demo: ## the whole game day on this machine: stack, ingest, a simulated system, live view, report and backlog (out/demo)
+	@bash scripts/demo.sh
+
 .PHONY: build
-build: ## build bin/ingest and bin/analyze
+build: ## build bin/ingest, bin/analyze and bin/demo
 	$(GO) build -o bin/ ./cmd/...
 
 .PHONY: migrate
@@ -81,3 +85,7 @@ tidy: ## go mod tidy
 .PHONY: clean
 clean: ## remove build output (not the stack's state: see `make down WIPE=1`)
 	rm -rf bin out
+
+.PHONY: bench-flows
+bench-flows: up migrate ## flow check: sweep over 100k in-flight items, detection delay to a real Alertmanager
+	$(GO) run ./internal/bench/flowsbench

@@ -5,10 +5,18 @@
 //     `analyze migrate` (the only writer of DDL);
 //   - analyze/*.sql: the read side of compare, live and report;
 //   - alerts/*.sql: flow completeness and absence checks;
-//   - ingest/*.sql: what the sink reads back (watermarks, replay fences).
+//   - ingest/*.sql: what the sink reads back (watermarks, replay fences);
+//   - dashboards/*.sql: the panels of the provisioned Grafana game-day
+//     dashboard (deploy/compose/grafana), with Grafana's time range and
+//     variables in place of the parameters.
 //
 // Every file is a text/template rendered with Data (database, cluster) and
-// may use @name placeholders bound to literal values by Bind. Every
+// may use @name placeholders bound to literal values by Bind. Schema files
+// create tables through {{.Local "t"}} and follow them with
+// {{.Distributed "t" "key"}}: on a cluster (`analyze migrate --cluster`)
+// the replicated table is t_local on every node and t a Distributed table
+// over it, so read queries keep naming {{.DB}}.t and read the whole
+// cluster; on a single server both render the plain {{.DB}}.t. Every
 // statement must run on ClickHouse 18.16 and on current releases; the
 // cross-check test runs them on both.
 package queries
@@ -25,7 +33,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -34,6 +42,45 @@ type Data struct {
 	DB string
 	// Cluster, when set, renders ON CLUSTER clauses and Replicated engines.
 	Cluster string
+}
+
+// Local names a table as stored on every node: DB.table on a single
+// server; on a cluster DB.table_local, while DB.table is the Distributed
+// table over it (see Distributed), so that queries written against
+// DB.table read and write the whole cluster. Materialized views read
+// their source through Local, as inserts arrive on each shard's local table.
+func (d Data) Local(table string) string {
+	if d.Cluster == "" {
+		return d.DB + "." + table
+	}
+	return d.DB + "." + table + "_local"
+}
+
+// Distributed renders, on a cluster only, the end of the current statement
+// and a Distributed table DB.table over DB.table_local on every node,
+// sharded by shardingKey ("" for a table that is only read through it).
+// Rows with the same sharding key land on the same shard, so a
+// ReplacingMergeTree sharded by its identity collapses duplicates per
+// shard. On a single server it renders nothing.
+func (d Data) Distributed(table, shardingKey string) string {
+	if d.Cluster == "" {
+		return ""
+	}
+	args := fmt.Sprintf("'%s', '%s', '%s_local'", d.Cluster, d.DB, table)
+	if shardingKey != "" {
+		args += ", " + shardingKey
+	}
+	return fmt.Sprintf(";\n\nCREATE TABLE IF NOT EXISTS %s.%s%s AS %s\nENGINE = Distributed(%s)",
+		d.DB, table, d.OnCluster(), d.Local(table), args)
+}
+
+// DropDistributed renders, on a cluster only, the statement that drops
+// the Distributed table DB.table, ended by a semicolon and a newline.
+func (d Data) DropDistributed(table string) string {
+	if d.Cluster == "" {
+		return ""
+	}
+	return fmt.Sprintf("DROP TABLE IF EXISTS %s.%s%s;\n", d.DB, table, d.OnCluster())
 }
 
 // OnCluster renders " ON CLUSTER name" or nothing.
@@ -49,7 +96,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {
@@ -135,7 +182,8 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
-// Names lists the query files of a directory ("analyze", "alerts", "ingest").
+// Names lists the query files of a directory ("analyze", "alerts", "ingest",
+// "dashboards").
 func Names(dir string) ([]string, error) {
 	entries, err := fs.ReadDir(FS, dir)
 	if err != nil {

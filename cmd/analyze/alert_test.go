@@ -14,9 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/notify"
 )
 
-func TestStopAlertPostsWebhookAndAlertmanager(t *testing.T) {
+func TestStopAlertsPostToWebhookAndAlertmanager(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string][]byte{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,25 +33,23 @@ func TestStopAlertPostsWebhookAndAlertmanager(t *testing.T) {
 		{SLI: "errors", Op: "above", Threshold: 0.2, For: "30s", Value: 0.31, Crossed: true, Holds: true, Since: &since},
 		{SLI: "latency", Op: "above", Threshold: 1, Value: 0.2},
 	}}
-	a := &stopAlert{Webhook: srv.URL + "/hook", Alertmanager: srv.URL + "/"}
-	require.NoError(t, a.post(context.Background(), res))
+	ns, err := stopNotifiers(srv.URL+"/hook", srv.URL)
+	require.NoError(t, err)
+	require.NoError(t, postStop(context.Background(), ns, res))
 
-	var hook webhookPayload
+	var hook notify.WebhookMessage
 	require.NoError(t, json.Unmarshal(got["/hook"], &hook))
-	assert.Equal(t, "stop_condition", hook.Event)
-	assert.Equal(t, "stop experiment exp-1: errors is 0.31, above 0.2 for 30s", hook.Summary)
-	var alerts []amAlert
+	require.Len(t, hook.Alerts, 1, "only conditions that hold")
+	assert.Equal(t, "firing", hook.Status)
+	assert.Equal(t, "stop experiment exp-1: errors is 0.31, above 0.2 for 30s", hook.Alerts[0].Annotations["summary"])
+	var alerts []map[string]any
 	require.NoError(t, json.Unmarshal(got["/api/v2/alerts"], &alerts))
-	require.Len(t, alerts, 1, "only conditions that hold")
-	assert.Equal(t, "SteadystateStopCondition", alerts[0].Labels["alertname"])
-	assert.Equal(t, "errors", alerts[0].Labels["sli"])
-	assert.True(t, alerts[0].StartsAt.Equal(since))
+	require.Len(t, alerts, 1)
+	labels := alerts[0]["labels"].(map[string]any)
+	assert.Equal(t, stopAlertName, labels["alertname"])
+	assert.Equal(t, "errors", labels["sli"])
+	assert.Equal(t, "exp-1", labels["experiment_id"])
 
-	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "nope", http.StatusBadGateway)
-	}))
-	defer bad.Close()
-	err := (&stopAlert{Webhook: bad.URL}).post(context.Background(), res)
+	_, err = stopNotifiers("not a url", "")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "502")
 }

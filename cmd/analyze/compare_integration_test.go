@@ -26,31 +26,9 @@ import (
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
-// TelemetrygenVersion is the independent OTLP client the acceptance test
+// telemetrygenModule is the independent OTLP client the acceptance test
 // sends traces with (`make tools` installs it).
 const telemetrygenModule = "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0"
-
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "analyze-bin")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
-	for _, p := range []string{"../ingest", "."} {
-		name := filepath.Base(filepath.Clean(p))
-		if p == "." {
-			name = "analyze"
-		}
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), p).CombinedOutput(); err != nil {
-			panic(fmt.Sprintf("build %s: %v\n%s", p, err, out))
-		}
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // telemetrygen finds the telemetrygen binary, installing the pinned
 // version when it is missing. A missing client fails the test: it never
@@ -75,15 +53,7 @@ func telemetrygen(t *testing.T) string {
 	return p
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func startProc(t *testing.T, env []string, name string, args ...string) *exec.Cmd {
+func startChild(t *testing.T, env []string, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -185,8 +155,8 @@ func TestCompareTelemetryThroughIngest(t *testing.T) {
 	topic := kafkatest.Topic(t, 3)
 	env := []string{kafkatest.EnvBrokers + "=" + strings.Join(kafkatest.Brokers(), ","), store.EnvDatabase + "=" + c.DB}
 	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
-	startProc(t, env, "ingest", "serve", "--grpc", grpcAddr, "--http", httpAddr, "--admin", freeAddr(t), "--topic", topic, "--partitions", "3", "--batch-timeout", "10ms")
-	startProc(t, env, "ingest", "sink", "--topic", topic, "--group", "g-"+c.DB, "--admin", freeAddr(t), "--max-age", "200ms")
+	startChild(t, env, "ingest", "serve", "--grpc", grpcAddr, "--http", httpAddr, "--admin", freeAddr(t), "--topic", topic, "--partitions", "3", "--batch-timeout", "10ms")
+	startChild(t, env, "ingest", "sink", "--topic", topic, "--group", "g-"+c.DB, "--admin", freeAddr(t), "--max-age", "200ms")
 	waitListen(t, grpcAddr)
 
 	since := time.Now().Add(-time.Minute)

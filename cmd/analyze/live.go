@@ -47,7 +47,7 @@ are re-read each time.
 A terminal gets a table redrawn in place, a pipe one JSON object per line
 (the same format as compare --output json). When a stop condition holds
 live says so at the top, posts it once to --webhook (JSON) and
---alertmanager (a v2 alert), and with --exit-on-stop exits 3.`,
+--alertmanager (a v2 alert, through pipeline/notify), and with --exit-on-stop exits 3.`,
 		Example: `  analyze live checkout-payment-500
   analyze live checkout-payment-500 --interval 10s --exit-on-stop --alertmanager http://127.0.0.1:9093
   analyze live checkout-payment-500 --duration 15m | jq .verdict`,
@@ -111,7 +111,10 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	if err != nil {
 		return err
 	}
-	alert := &stopAlert{Webhook: opts.Webhook, Alertmanager: opts.Alertmanager}
+	notifiers, err := stopNotifiers(opts.Webhook, opts.Alertmanager)
+	if err != nil {
+		return cliutil.FlagErrorf("%v", err)
+	}
 	ios := opts.f.IO
 	enc := json.NewEncoder(ios.Out)
 	ticker := time.NewTicker(opts.Interval)
@@ -150,8 +153,8 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		}
 		if res.Stop && !alerted {
 			alerted = true
-			if opts.Webhook != "" || opts.Alertmanager != "" {
-				if err := alert.post(ctx, res); err != nil {
+			if len(notifiers) > 0 {
+				if err := postStop(ctx, notifiers, res); err != nil {
 					fmt.Fprintf(ios.ErrOut, "analyze live: posting the stop alert: %v\n", err)
 				}
 			}

@@ -25,7 +25,13 @@ database, recording each version in schema_migrations. Running it again
 applies only what is new; it is the only command that writes DDL.
 
 With --print it prints the DDL instead of running it. With --cluster NAME
-the DDL uses ON CLUSTER and Replicated engines, for a ClickHouse cluster.`,
+the DDL is for a ClickHouse cluster: every statement runs ON CLUSTER, the
+tables and views are Replicated*MergeTree named <table>_local on every node
+(ZooKeeper path /clickhouse/tables/{shard}/<db>/<table>, replica {replica}:
+define both macros on every server), and <table> is a Distributed table over
+them, so writes spread over the shards (events by cityHash64(event_id)) and
+reads see the whole cluster. See deploy/k8s/README.md for the settings the
+sink and analyze need there.`,
 		Example: `  analyze migrate
   analyze migrate --print --cluster prod`,
 		Args: cobra.NoArgs,

@@ -64,6 +64,8 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdRun(f))
 	root.AddCommand(newCmdCompare(f, nil))
 	root.AddCommand(newCmdLive(f, nil))
+	root.AddCommand(newCmdFlows(f))
+	root.AddCommand(newCmdWatch(f, nil))
 	return root
 }
 

@@ -43,6 +43,7 @@ schema is created by "analyze migrate".`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdServe(f, nil), newCmdSink(f, nil))
+	root.AddCommand(newCmdSynth(f, nil))
 	return root
 }
 

@@ -22,6 +22,8 @@ ensure_tools() {
   command -v mvn >/dev/null || want+=(maven)
   command -v clickhouse-server >/dev/null || [ -x /usr/sbin/clickhouse-server ] || want+=(clickhouse-server)
   command -v clickhouse-client >/dev/null || want+=(clickhouse-client)
+  # Flow alert tests and `make bench-flows` start a real Alertmanager.
+  [ -x /usr/bin/prometheus-alertmanager ] || command -v alertmanager >/dev/null || want+=(prometheus-alertmanager)
   if [ ${#want[@]} -gt 0 ]; then apt_install "${want[@]}"; fi
   PATH=$PATH:/usr/sbin
 }

@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.DB}}.events{{.OnCluster}}
+{{.DropDistributed "events"}}DROP TABLE IF EXISTS {{.Local "events"}}{{.OnCluster}}

@@ -5,7 +5,7 @@
 -- event_id, so duplicates never reach an answer before the merge either.
 -- Portable to ClickHouse 18.16: DateTime plus integer nanoseconds instead of
 -- DateTime64, parallel key/value arrays instead of Map, no TTL.
-CREATE TABLE IF NOT EXISTS {{.DB}}.events{{.OnCluster}}
+CREATE TABLE IF NOT EXISTS {{.Local "events"}}{{.OnCluster}}
 (
     event_id        String,
     event_time      DateTime,
@@ -42,3 +42,4 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.events{{.OnCluster}}
 ENGINE = {{engine "events" "ReplacingMergeTree" ""}}
 PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (experiment_id, event_time, event_id)
+{{.Distributed "events" "cityHash64(event_id)"}}

@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.DB}}.cohort_stats{{.OnCluster}}
+{{.DropDistributed "cohort_stats"}}DROP TABLE IF EXISTS {{.Local "cohort_stats"}}{{.OnCluster}}

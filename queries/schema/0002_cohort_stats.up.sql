@@ -4,7 +4,7 @@
 -- uniqExact states keyed by event_id: an event's time is part of its
 -- identity, so a duplicate always lands in the same bucket and the per-bucket
 -- distinct counts add up exactly.
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.cohort_stats{{.OnCluster}}
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Local "cohort_stats"}}{{.OnCluster}}
 ENGINE = {{engine "cohort_stats" "AggregatingMergeTree" ""}}
 PARTITION BY toYYYYMMDD(bucket)
 ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
@@ -18,6 +18,7 @@ AS SELECT
     uniqExactState(event_id) AS events,
     uniqExactIfState(event_id, is_error = 1) AS errors,
     quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(duration_ns / 1000000.) AS latency_ms
-FROM {{.DB}}.events
+FROM {{.Local "events"}}
 WHERE kind IN ('span', 'event', 'log')
 GROUP BY experiment_id, bucket, cohort, service, name, synthetic
+{{.Distributed "cohort_stats" ""}}

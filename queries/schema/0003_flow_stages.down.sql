@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.DB}}.flow_stages{{.OnCluster}}
+{{.DropDistributed "flow_stages"}}DROP TABLE IF EXISTS {{.Local "flow_stages"}}{{.OnCluster}}

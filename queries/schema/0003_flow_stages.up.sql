@@ -2,7 +2,7 @@
 -- experiment, cohort and synthetic marker. min/max states are idempotent, so
 -- duplicate events change nothing. The completeness query merges the stages
 -- of an item and judges it against the flow's window.
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.flow_stages{{.OnCluster}}
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Local "flow_stages"}}{{.OnCluster}}
 ENGINE = {{engine "flow_stages" "AggregatingMergeTree" ""}}
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (flow, day, flow_key, stage)
@@ -16,6 +16,7 @@ AS SELECT
     maxState(experiment_id) AS experiment_id,
     maxState(toUInt8(cohort)) AS cohort,
     maxState(synthetic) AS synthetic
-FROM {{.DB}}.events
+FROM {{.Local "events"}}
 WHERE flow != '' AND flow_key != '' AND stage != ''
 GROUP BY flow, day, flow_key, stage
+{{.Distributed "flow_stages" ""}}

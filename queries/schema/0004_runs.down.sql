@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.DB}}.runs{{.OnCluster}}
+{{.DropDistributed "runs"}}DROP TABLE IF EXISTS {{.Local "runs"}}{{.OnCluster}}

@@ -1,6 +1,6 @@
 -- Experiment runs written by `analyze run start|stop`. A stop rewrites the
 -- row with a newer updated_ns; readers use FINAL or argMax.
-CREATE TABLE IF NOT EXISTS {{.DB}}.runs{{.OnCluster}}
+CREATE TABLE IF NOT EXISTS {{.Local "runs"}}{{.OnCluster}}
 (
     run_id        String,
     experiment_id String,
@@ -12,3 +12,4 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.runs{{.OnCluster}}
 )
 ENGINE = {{engine "runs" "ReplacingMergeTree" "updated_ns"}}
 ORDER BY (experiment_id, run_id)
+{{.Distributed "runs" "cityHash64(run_id)"}}

@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.DB}}.sink_progress{{.OnCluster}}
+{{.DropDistributed "sink_progress"}}DROP TABLE IF EXISTS {{.Local "sink_progress"}}{{.OnCluster}}

@@ -2,7 +2,7 @@
 -- the newest event time committed, and whether the partition was caught up
 -- when the row was written. Flow checks judge only windows older than the
 -- watermark these rows give, so a paused sink never produces stuck items.
-CREATE TABLE IF NOT EXISTS {{.DB}}.sink_progress{{.OnCluster}}
+CREATE TABLE IF NOT EXISTS {{.Local "sink_progress"}}{{.OnCluster}}
 (
     consumer_group   String,
     topic            String,
@@ -14,3 +14,4 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.sink_progress{{.OnCluster}}
 )
 ENGINE = {{engine "sink_progress" "ReplacingMergeTree" "updated_ns"}}
 ORDER BY (consumer_group, topic, partition)
+{{.Distributed "sink_progress" "cityHash64(consumer_group, topic, partition)"}}

@@ -1,2 +1,2 @@
-DROP TABLE IF EXISTS {{.DB}}.cohort_settled{{.OnCluster}};
-DROP TABLE IF EXISTS {{.DB}}.cohort_tally{{.OnCluster}}
+{{.DropDistributed "cohort_settled"}}DROP TABLE IF EXISTS {{.Local "cohort_settled"}}{{.OnCluster}};
+{{.DropDistributed "cohort_tally"}}DROP TABLE IF EXISTS {{.Local "cohort_tally"}}{{.OnCluster}}

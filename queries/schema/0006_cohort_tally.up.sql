@@ -13,7 +13,7 @@
 -- The view name sorts after cohort_stats, so ClickHouse pushes an insert
 -- to cohort_stats before cohort_tally, and a reader that reads the tally
 -- before the states never caches a count older than its row count.
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.cohort_tally{{.OnCluster}}
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Local "cohort_tally"}}{{.OnCluster}}
 ENGINE = {{engine "cohort_tally" "SummingMergeTree" ""}}
 PARTITION BY toYYYYMMDD(bucket)
 ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
@@ -26,11 +26,12 @@ AS SELECT
     name,
     synthetic,
     count() AS rows
-FROM {{.DB}}.events
+FROM {{.Local "events"}}
 WHERE kind IN ('span', 'event', 'log')
-GROUP BY experiment_id, bucket, cohort, service, name, synthetic;
+GROUP BY experiment_id, bucket, cohort, service, name, synthetic
+{{.Distributed "cohort_tally" ""}};
 
-CREATE TABLE IF NOT EXISTS {{.DB}}.cohort_settled{{.OnCluster}}
+CREATE TABLE IF NOT EXISTS {{.Local "cohort_settled"}}{{.OnCluster}}
 (
     experiment_id String,
     bucket        DateTime,
@@ -45,3 +46,4 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.cohort_settled{{.OnCluster}}
 ENGINE = {{engine "cohort_settled" "ReplacingMergeTree" "computed_ns"}}
 PARTITION BY toYYYYMMDD(bucket)
 ORDER BY (experiment_id, bucket, cohort, service, name)
+{{.Distributed "cohort_settled" "cityHash64(experiment_id)"}}

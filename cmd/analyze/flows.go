@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+func newCmdFlows(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "flows",
+		Short: "Check that business flows complete within their windows",
+		Long: `flows checks the business flows defined beside the experiments (see
+experiments/README.md): every item of a flow must pass all its stages within
+the flow's window, judged against the ingest watermark.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newCmdFlowsCheck(f, nil))
+	return cmd
+}
+
+// checkFlags are the flags flows check and watch share.
+type checkFlags struct {
+	Flow   string
+	Since  time.Duration
+	Config flows.Config
+}
+
+func (c *checkFlags) register(fl *pflag.FlagSet) {
+	c.Config = flows.NewDefaultConfig()
+	fl.StringVar(&c.Flow, "flow", "", "check only this flow (default: every defined flow)")
+	fl.DurationVar(&c.Since, "since", time.Hour, "check items whose first event is at most this old")
+	fl.StringVar(&c.Config.ConsumerGroup, "consumer-group", c.Config.ConsumerGroup, "the sink's consumer group, whose progress gives the watermark")
+	fl.DurationVar(&c.Config.Watermark.Grace, "grace", c.Config.Watermark.Grace, "subtracted from the watermark for events not yet committed")
+	fl.DurationVar(&c.Config.Watermark.LagAfter, "lag-after", c.Config.Watermark.LagAfter, "report the pipeline lagging when the watermark is this far behind")
+	fl.DurationVar(&c.Config.Watermark.StallAfter, "stall-after", c.Config.Watermark.StallAfter, "report the pipeline stalled after this long without sink progress")
+}
+
+// checker validates the flags, picks the flows and opens ClickHouse.
+func (c *checkFlags) checker(cmd *cobra.Command, f *factory) (*flows.Checker, *store.Client, error) {
+	if c.Since <= 0 {
+		return nil, nil, cliutil.FlagErrorf("--since %s: must be positive", c.Since)
+	}
+	if err := c.Config.Validate(); err != nil {
+		return nil, nil, cliutil.FlagErrorf("%v", err)
+	}
+	spec, err := f.Spec()
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := pickFlows(spec, c.Flow, f.ExperimentsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(cmd.Context(), f.StoreConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := flows.NewChecker(c.Config, st, list)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return ch, st, nil
+}
+
+func pickFlows(spec *experiment.Spec, name, dir string) ([]experiment.Flow, error) {
+	if len(spec.Flows) == 0 {
+		return nil, fmt.Errorf("no flows defined in %s (see experiments/README.md, \"Flow reference\")", dir)
+	}
+	if name == "" {
+		return spec.Flows, nil
+	}
+	fl, ok := spec.Flow(name)
+	if !ok {
+		names := make([]string, len(spec.Flows))
+		for i := range spec.Flows {
+			names[i] = spec.Flows[i].Name
+		}
+		return nil, cliutil.FlagErrorf("--flow %q: no such flow in %s; defined: %s", name, dir, strings.Join(names, ", "))
+	}
+	return []experiment.Flow{*fl}, nil
+}
+
+type flowsCheckOptions struct {
+	f        *factory
+	Check    checkFlags
+	Output   string
+	MaxStuck int
+}
+
+func newCmdFlowsCheck(f *factory, runF func(*flowsCheckOptions) error) *cobra.Command {
+	opts := &flowsCheckOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Report items complete, in flight and stuck per flow, once",
+		Long: `check evaluates every flow (or --flow) once over the items whose first
+event lies in the last --since, and reports per flow: counts of complete,
+in-flight and stuck items (real items; synthetic ones apart), per cohort
+and per stage (a funnel), each stuck item with its key, the last stage it
+reached, what is missing and how long ago its deadline passed, and the
+flow's status: healthy, idle (no real items; synthetic ones complete) or
+broken (items stuck, or the flow went silent).
+
+Items are judged only up to the ingest watermark, the event time the sink
+has committed (table sink_progress), never against the wall clock: a paused
+or lagging pipeline keeps items in flight and is reported by itself under
+"pipeline" (state ok, lagging, stalled or unknown).
+
+--output json prints one object, stable for scripts:
+
+  {"generated_at", "since", "until",
+   "pipeline": {"state", "message", "consumer_group", "watermark",
+                "lag_seconds", "last_progress", "progress_age_seconds",
+                "partitions": [...]},
+   "flows": [{"flow", "status", "reason", "stages", "within_seconds",
+              "severity", "owner", "runbook_url",
+              "counts": {"items", "complete", "in_flight", "stuck"},
+              "synthetic": {...same...},
+              "cohorts": [{"experiment_id", "cohort", "counts"}],
+              "funnel": [{"stage", "reached", "stuck_here"}],
+              "stuck": [{"key", "last_stage", "last_stage_index", "stuck_at",
+                         "missing", "first_seen", "last_seen", "deadline",
+                         "stuck_for_seconds", "last_seen_seconds_ago",
+                         "experiment_id", "cohort", "synthetic"}],
+              "stuck_omitted", "last_started", "last_synthetic_completed",
+              "absence": {"period_seconds", "synthetic_only", "firing",
+                          "last", "message"}}]}
+
+Times are RFC 3339 UTC. Exit status: 0 when every flow is healthy or idle
+and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
+1 on errors, 2 on bad flags.`,
+		Example: `  analyze flows check
+  analyze flows check --flow publish --since 30m --output json | jq '.flows[0].stuck[].key'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Output != "table" && opts.Output != "json" {
+				return cliutil.FlagErrorf("--output %q: want table or json", opts.Output)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return flowsCheckRun(cmd, opts)
+		},
+	}
+	opts.Check.register(cmd.Flags())
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().IntVar(&opts.MaxStuck, "max-stuck", 1000, "list at most this many stuck items per flow (0: all); the rest are counted in stuck_omitted")
+	return cmd
+}
+
+func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
+	ch, st, err := opts.Check.checker(cmd, opts.f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := ch.Check(cmd.Context(), time.Now(), opts.Check.Since)
+	if err != nil {
+		return err
+	}
+	if opts.MaxStuck > 0 {
+		for i := range rep.Flows {
+			if fr := &rep.Flows[i]; len(fr.Stuck) > opts.MaxStuck {
+				fr.StuckOmitted = len(fr.Stuck) - opts.MaxStuck
+				fr.Stuck = fr.Stuck[:opts.MaxStuck]
+			}
+		}
+	}
+	out := opts.f.IO.Out
+	if opts.Output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else if err := writeFlowsTable(out, rep); err != nil {
+		return err
+	}
+	return verdict(rep)
+}
+
+// verdict is exit status 3 when a flow is broken or the pipeline not ok.
+func verdict(rep *flows.Report) error {
+	var msgs []string
+	if rep.Pipeline.State != flows.PipelineOK {
+		msgs = append(msgs, "pipeline "+string(rep.Pipeline.State))
+	}
+	for i := range rep.Flows {
+		if rep.Flows[i].Status == flows.StatusBroken {
+			msgs = append(msgs, "flow "+rep.Flows[i].Flow+" broken")
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &cliutil.VerdictError{Msg: strings.Join(msgs, "; ")}
+}
+
+func writeFlowsTable(w io.Writer, rep *flows.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := rep.Pipeline
+	fmt.Fprintf(tw, "pipeline\t%s\t%s\n", p.State, p.Message)
+	if p.Watermark != nil {
+		fmt.Fprintf(tw, "watermark\t%s\t(%.1fs behind now)\n", p.Watermark.Format(time.RFC3339), p.LagSeconds)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "FLOW\tSTATUS\tITEMS\tCOMPLETE\tIN FLIGHT\tSTUCK\tSYNTHETIC OK/STUCK\tREASON")
+	for i := range rep.Flows {
+		f := &rep.Flows[i]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%s\n", f.Flow, f.Status, f.Counts.Items, f.Counts.Complete, f.Counts.InFlight, f.Counts.Stuck, f.Synthetic.Complete, f.Synthetic.Stuck, f.Reason)
+	}
+	for i := range rep.Flows {
+		f := &rep.Flows[i]
+		if len(f.Stuck) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\nstuck in %s\nKEY\tLAST STAGE\tMISSING\tSTUCK FOR\tCOHORT\n", f.Flow)
+		for _, s := range f.Stuck {
+			key := s.Key
+			if s.Synthetic {
+				key += " (synthetic)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", key, s.LastStage, strings.Join(s.Missing, ", "), time.Duration(s.StuckForSeconds*float64(time.Second)).Round(time.Second), s.Cohort)
+		}
+		if f.StuckOmitted > 0 {
+			fmt.Fprintf(tw, "... and %d more\n", f.StuckOmitted)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	return nil
+}

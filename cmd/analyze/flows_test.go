@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+func testFactory(t *testing.T) (*factory, *bytes.Buffer) {
+	t.Helper()
+	ios, _, out, _ := cliutil.Test()
+	return &factory{IO: ios, StoreConfig: store.NewDefaultConfig}, out
+}
+
+func TestFlowsCheckFlags(t *testing.T) {
+	f, _ := testFactory(t)
+	var got *flowsCheckOptions
+	cmd := newCmdFlowsCheck(f, func(o *flowsCheckOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--flow", "publish", "--since", "30m", "--output", "json", "--grace", "5s", "--consumer-group", "g1"})
+	require.NoError(t, cmd.Execute())
+	assert.Equal(t, "publish", got.Check.Flow)
+	assert.Equal(t, 30*time.Minute, got.Check.Since)
+	assert.Equal(t, "json", got.Output)
+	assert.Equal(t, 5*time.Second, got.Check.Config.Watermark.Grace)
+	assert.Equal(t, "g1", got.Check.Config.ConsumerGroup)
+
+	cmd = newCmdFlowsCheck(f, func(*flowsCheckOptions) error { return nil })
+	cmd.SetArgs([]string{"--output", "yaml"})
+	err := cmd.Execute()
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
+	assert.ErrorContains(t, err, `--output "yaml": want table or json`)
+}
+
+func TestPickFlows(t *testing.T) {
+	dir := t.TempDir()
+	// The issue's minimal example, as-is.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "flows.yaml"), []byte(`flows:
+  - name: publish
+    key: publish_id
+    stages: [publish.received, content.transformed, content.stored, cache.purged]
+    within: 2m
+`), 0o600))
+	spec, err := experiment.LoadDir(dir)
+	require.NoError(t, err)
+	got, err := pickFlows(spec, "", dir)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, experiment.SeverityTicket, got[0].Severity)
+
+	_, err = pickFlows(spec, "orders", dir)
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
+	require.ErrorContains(t, err, `--flow "orders": no such flow in `+dir+"; defined: publish")
+
+	_, err = pickFlows(&experiment.Spec{}, "", dir)
+	assert.ErrorContains(t, err, "no flows defined in "+dir)
+}
+
+func TestVerdictAndTable(t *testing.T) {
+	wm := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	rep := &flows.Report{
+		Pipeline: flows.Pipeline{State: flows.PipelineOK, Message: "caught up", Watermark: &wm},
+		Flows:    []flows.FlowReport{{Flow: "publish", Status: flows.StatusHealthy, Counts: flows.Counts{Items: 3, Complete: 3}}},
+	}
+	require.NoError(t, verdict(rep))
+	rep.Flows[0].Status = flows.StatusBroken
+	rep.Flows[0].Stuck = []flows.StuckItem{{Key: "p-1", LastStage: "content.transformed", Missing: []string{"content.stored"}, StuckForSeconds: 61, Cohort: "control"}}
+	err := verdict(rep)
+	assert.Equal(t, cliutil.ExitVerdict, cliutil.Code(err))
+	require.EqualError(t, err, "flow publish broken")
+	rep.Pipeline.State = flows.PipelineStalled
+	require.EqualError(t, verdict(rep), "pipeline stalled; flow publish broken")
+
+	var b bytes.Buffer
+	require.NoError(t, writeFlowsTable(&b, rep))
+	assert.Contains(t, b.String(), "p-1")
+	assert.Contains(t, b.String(), "content.transformed")
+	assert.Contains(t, b.String(), "1m1s")
+}
+
+func TestWatchFlags(t *testing.T) {
+	f, _ := testFactory(t)
+	var got *watchOptions
+	cmd := newCmdWatch(f, func(o *watchOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--interval", "2s", "--alertmanager", "http://a:9093", "--alertmanager", "http://b:9093", "--webhook", "http://w/x", "--slack-webhook", "https://hooks.slack.com/x"})
+	require.NoError(t, cmd.Execute())
+	assert.Equal(t, 2*time.Second, got.Interval)
+	assert.Equal(t, []string{"http://a:9093", "http://b:9093"}, got.Alertmanager)
+	assert.Equal(t, time.Minute, got.Resend)
+
+	cmd = newCmdWatch(f, func(*watchOptions) error { return nil })
+	cmd.SetArgs([]string{"--interval", "0s"})
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(cmd.Execute()))
+}

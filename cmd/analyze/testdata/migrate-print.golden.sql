@@ -1,0 +1,172 @@
+CREATE DATABASE IF NOT EXISTS steadystate;
+
+-- One wide table for spans, logs, JSON events and alert notifications.
+-- event_id is deterministic at the ingest edge, so a retried request or a
+-- replayed Kafka record produces the same row; ReplacingMergeTree collapses
+-- such rows during merges and every analysis query counts distinct
+-- event_id, so duplicates never reach an answer before the merge either.
+-- Portable to ClickHouse 18.16: DateTime plus integer nanoseconds instead of
+-- DateTime64, parallel key/value arrays instead of Map, no TTL.
+CREATE TABLE IF NOT EXISTS steadystate.events
+(
+    event_id        String,
+    event_time      DateTime,
+    event_time_ns   UInt64,
+    ingest_time     DateTime,
+    ingest_time_ns  UInt64,
+    kind            Enum8('span' = 1, 'log' = 2, 'event' = 3, 'alert' = 4),
+    service         String,
+    name            String,
+    trace_id        String,
+    span_id         String,
+    parent_span_id  String,
+    flow            String,
+    flow_key        String,
+    stage           String,
+    experiment_id   String,
+    cohort          Enum8('none' = 0, 'control' = 1, 'experiment' = 2),
+    synthetic       UInt8,
+    status          Enum8('unset' = 0, 'ok' = 1, 'error' = 2),
+    is_error        UInt8,
+    error_type      String,
+    http_status     UInt16,
+    duration_ns     UInt64,
+    subject_id      String,
+    severity        String,
+    attr_keys       Array(String),
+    attr_values     Array(String),
+    res_keys        Array(String),
+    res_values      Array(String),
+    body            String,
+    kafka_partition Int32,
+    kafka_offset    Int64
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY toYYYYMMDD(event_time)
+ORDER BY (experiment_id, event_time, event_id);
+
+-- Per experiment, cohort, service, operation and 10-second bucket: distinct
+-- events, distinct errors and latency digests. Live comparison reads these
+-- small states instead of scanning raw events. Distinct counts come from
+-- uniqExact states keyed by event_id: an event's time is part of its
+-- identity, so a duplicate always lands in the same bucket and the per-bucket
+-- distinct counts add up exactly.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.cohort_stats
+ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    synthetic,
+    uniqExactState(event_id) AS events,
+    uniqExactIfState(event_id, is_error = 1) AS errors,
+    quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(duration_ns / 1000000.) AS latency_ms
+FROM steadystate.events
+WHERE kind IN ('span', 'event', 'log')
+GROUP BY experiment_id, bucket, cohort, service, name, synthetic;
+
+-- Per flow item and stage: first and last time seen, and the item's
+-- experiment, cohort and synthetic marker. min/max states are idempotent, so
+-- duplicate events change nothing. The completeness query merges the stages
+-- of an item and judges it against the flow's window.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.flow_stages
+ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMMDD(day)
+ORDER BY (flow, day, flow_key, stage)
+AS SELECT
+    flow,
+    toDate(event_time) AS day,
+    flow_key,
+    stage,
+    minState(event_time_ns) AS first_ns,
+    maxState(event_time_ns) AS last_ns,
+    maxState(experiment_id) AS experiment_id,
+    maxState(toUInt8(cohort)) AS cohort,
+    maxState(synthetic) AS synthetic
+FROM steadystate.events
+WHERE flow != '' AND flow_key != '' AND stage != ''
+GROUP BY flow, day, flow_key, stage;
+
+-- Experiment runs written by `analyze run start|stop`. A stop rewrites the
+-- row with a newer updated_ns; readers use FINAL or argMax.
+CREATE TABLE IF NOT EXISTS steadystate.runs
+(
+    run_id        String,
+    experiment_id String,
+    started_ns    UInt64,
+    ended_ns      UInt64,
+    operator      String,
+    note          String,
+    updated_ns    UInt64
+)
+ENGINE = ReplacingMergeTree(updated_ns)
+ORDER BY (experiment_id, run_id);
+
+-- What the sink has committed, per consumer group and partition: the offset,
+-- the newest event time committed, and whether the partition was caught up
+-- when the row was written. Flow checks judge only windows older than the
+-- watermark these rows give, so a paused sink never produces stuck items.
+CREATE TABLE IF NOT EXISTS steadystate.sink_progress
+(
+    consumer_group   String,
+    topic            String,
+    partition        Int32,
+    committed_offset Int64,
+    max_event_ns     UInt64,
+    caught_up        UInt8,
+    updated_ns       UInt64
+)
+ENGINE = ReplacingMergeTree(updated_ns)
+ORDER BY (consumer_group, topic, partition);
+
+-- Exact distinct counts without reading every event id on every look.
+--
+-- cohort_tally counts raw rows (duplicates included) per key of
+-- cohort_stats: a few bytes per bucket, summed in no time. Any insert into
+-- a bucket, a late event or a duplicate, changes its row count.
+--
+-- cohort_settled caches the exact distinct counts of a bucket (from
+-- cohort_stats' uniqExact states) with the row count they were computed at.
+-- A reader uses the cache only while the bucket's row count is unchanged,
+-- so the answer stays exact: analysis/Store.Buckets re-reads cohort_stats
+-- only for buckets that changed (the last few seconds during a run) and
+-- writes their counts back once they are older than two minutes.
+-- The view name sorts after cohort_stats, so ClickHouse pushes an insert
+-- to cohort_stats before cohort_tally, and a reader that reads the tally
+-- before the states never caches a count older than its row count.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.cohort_tally
+ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    synthetic,
+    count() AS rows
+FROM steadystate.events
+WHERE kind IN ('span', 'event', 'log')
+GROUP BY experiment_id, bucket, cohort, service, name, synthetic;
+
+CREATE TABLE IF NOT EXISTS steadystate.cohort_settled
+(
+    experiment_id String,
+    bucket        DateTime,
+    cohort        Enum8('none' = 0, 'control' = 1, 'experiment' = 2),
+    service       String,
+    name          String,
+    events        UInt64,
+    errors        UInt64,
+    rows_at       UInt64,
+    computed_ns   UInt64
+)
+ENGINE = ReplacingMergeTree(computed_ns)
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name);
