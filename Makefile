@@ -8,6 +8,8 @@ PYTHON      ?= python3
 GOTESTFLAGS ?= -race -timeout 14m
 GOLANGCI    ?= $(shell command -v golangci-lint || echo $(HOME)/go/bin/golangci-lint)
 GOLANGCI_VERSION := v2.15.0
+# The independent OTLP client of the compare acceptance test.
+TELEMETRYGEN := github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 
 .PHONY: help
 help: ## list the targets
@@ -50,8 +52,12 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 	$(GO) test $(GOTESTFLAGS) ./...
 
 .PHONY: test
-test: up pydeps sysdeps ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
+test: up pydeps sysdeps tools ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
 	$(GO) test $(GOTESTFLAGS) -tags integration ./...
+
+.PHONY: tools
+tools: ## install the pinned test tools (telemetrygen) when missing
+	@command -v telemetrygen >/dev/null || test -x "$$($(GO) env GOPATH)/bin/telemetrygen" || GOFLAGS= $(GO) install $(TELEMETRYGEN)
 
 .PHONY: soak
 soak: up pydeps ## the ingest fault tests at about 1M events
@@ -60,6 +66,10 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 .PHONY: bench-ingest
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
 	$(GO) run ./internal/bench/ingestbench
+
+.PHONY: bench-compare
+bench-compare: up ## analyze compare over 10M events (view part, sample, whole) and the CPU of 20 live watchers
+	$(GO) run ./internal/bench/comparebench
 
 .PHONY: stats-harness
 stats-harness: ## A/A false-positive rate, power and time to detect of the live monitor (1000 runs)

@@ -48,6 +48,22 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/bubbleup_exemplars.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "key": "http_status", "value": "500", "limit": 3},
 		"analyze/alert_events.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/export_count.sql":       {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
+		"analyze/cohort_buckets.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
+		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
+		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
+		"analyze/sli_counts.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
+		},
+		"analyze/sli_latency_sample.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
+			"second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
+		},
+		"analyze/sli_latency_sample_attrs.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{"region\x1fus"}, "second_ppm": 1000000, "control_ppm": 700000, "experiment_ppm": 1000000,
+		},
 		"alerts/flow_items.sql": {
 			"flow": "publish", "stages": fixture.PublishStages, "since_ns": fx.Start.UnixNano(),
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(), "within_ns": int64(2 * time.Minute),
@@ -164,6 +180,8 @@ func auxSQL(db string, fx fixture.Options) []string {
 		// that is tested through ingest in cmd/ingest).
 		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, experiment_id, status, severity, attr_keys, attr_values) VALUES ('am-1', toDateTime(%d), %d, 'alert', 'payment', 'PaymentDependencyErrors', '%s', 'error', 'ticket', ['alert.fingerprint'], ['f1']), ('am-2', toDateTime(%d), %d, 'alert', 'payment', 'PaymentDependencyErrors', '', 'ok', 'ticket', ['alert.fingerprint'], ['f1'])",
 			db, (s+int64(2*time.Minute))/1e9, s+int64(2*time.Minute), fx.ExperimentID, (s+int64(7*time.Minute))/1e9, s+int64(7*time.Minute)),
+		fmt.Sprintf("INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns) VALUES ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 10, 1, 11, 1), ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 12, 2, 13, 2), ('%s', toDateTime(%d), 'experiment', 'checkout', 'GET /checkout', 9, 3, 9, 1)",
+			db, fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix()+10),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
 		// Two alert notifications (Alertmanager webhooks) during the run.

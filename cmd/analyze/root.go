@@ -63,6 +63,10 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))
 	root.AddCommand(newCmdBacklog(f, nil))
+	root.AddCommand(newCmdExperiments(f))
+	root.AddCommand(newCmdRun(f))
+	root.AddCommand(newCmdCompare(f, nil))
+	root.AddCommand(newCmdLive(f, nil))
 	root.AddCommand(newCmdFlows(f))
 	root.AddCommand(newCmdWatch(f, nil))
 	return root

@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -33,7 +34,7 @@ type scenario struct {
 	check func(compare.SimResult) (string, bool)
 }
 
-func run(w *os.File, runs int, seed uint64, tau, alpha float64) error {
+func run(w io.Writer, runs int, seed uint64, tau, alpha float64) error {
 	mon := compare.MonitorConfig{Alpha: alpha, TauRelative: tau}
 	base := func(ctrlRate, expRate, perMin float64) compare.SimConfig {
 		return compare.SimConfig{

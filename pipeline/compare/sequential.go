@@ -313,3 +313,18 @@ func (r AlwaysValidResult) Evidence() Evidence {
 		Insufficient: r.Provisional,
 	}
 }
+
+// MixtureP returns the one-sided normal-mixture likelihood-ratio p-value
+// (1/Λ⁺, capped at 1) of H0: d <= 0 for an estimate d̂ ~ N(d, v), mixing
+// over a half-normal with standard deviation tau on d > 0. It is the
+// building block of AlwaysValidP for statistics other than two
+// proportions (a rank-test probability index, a binomial share): the
+// running minimum over looks of MixtureP is an always-valid p-value when
+// d̂ is approximately a Gaussian random walk normalised by its sample
+// size. Non-positive or non-finite v or tau give 1.
+func MixtureP(d, v, tau float64) float64 {
+	if !(v > 0) || !(tau > 0) || math.IsInf(v, 0) || math.IsInf(tau, 0) || math.IsNaN(d) {
+		return 1
+	}
+	return expNeg(logOneSidedLR(d, v, tau*tau))
+}

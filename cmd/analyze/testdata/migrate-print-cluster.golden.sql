@@ -137,3 +137,57 @@ ORDER BY (consumer_group, topic, partition);
 
 CREATE TABLE IF NOT EXISTS steadystate.sink_progress ON CLUSTER `prod` AS steadystate.sink_progress_local
 ENGINE = Distributed('prod', 'steadystate', 'sink_progress_local', cityHash64(consumer_group, topic, partition));
+
+-- Exact distinct counts without reading every event id on every look.
+--
+-- cohort_tally counts raw rows (duplicates included) per key of
+-- cohort_stats: a few bytes per bucket, summed in no time. Any insert into
+-- a bucket, a late event or a duplicate, changes its row count.
+--
+-- cohort_settled caches the exact distinct counts of a bucket (from
+-- cohort_stats' uniqExact states) with the row count they were computed at.
+-- A reader uses the cache only while the bucket's row count is unchanged,
+-- so the answer stays exact: analysis/Store.Buckets re-reads cohort_stats
+-- only for buckets that changed (the last few seconds during a run) and
+-- writes their counts back once they are older than two minutes.
+-- The view name sorts after cohort_stats, so ClickHouse pushes an insert
+-- to cohort_stats before cohort_tally, and a reader that reads the tally
+-- before the states never caches a count older than its row count.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.cohort_tally_local ON CLUSTER `prod`
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/cohort_tally', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    synthetic,
+    count() AS rows
+FROM steadystate.events_local
+WHERE kind IN ('span', 'event', 'log')
+GROUP BY experiment_id, bucket, cohort, service, name, synthetic;
+
+CREATE TABLE IF NOT EXISTS steadystate.cohort_tally ON CLUSTER `prod` AS steadystate.cohort_tally_local
+ENGINE = Distributed('prod', 'steadystate', 'cohort_tally_local');
+
+CREATE TABLE IF NOT EXISTS steadystate.cohort_settled_local ON CLUSTER `prod`
+(
+    experiment_id String,
+    bucket        DateTime,
+    cohort        Enum8('none' = 0, 'control' = 1, 'experiment' = 2),
+    service       String,
+    name          String,
+    events        UInt64,
+    errors        UInt64,
+    rows_at       UInt64,
+    computed_ns   UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/steadystate/cohort_settled', '{replica}', computed_ns)
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name);
+
+CREATE TABLE IF NOT EXISTS steadystate.cohort_settled ON CLUSTER `prod` AS steadystate.cohort_settled_local
+ENGINE = Distributed('prod', 'steadystate', 'cohort_settled_local', cityHash64(experiment_id));

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+type compareOptions struct {
+	f          *factory
+	Experiment string
+	Window     windowFlags
+	Output     string
+	ExitCode   bool
+	Alpha      float64
+	Now        func() time.Time
+}
+
+func newCmdCompare(f *factory, runF func(*compareOptions) error) *cobra.Command {
+	opts := &compareOptions{f: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "compare <experiment>",
+		Short: "Compare the experiment cohort with control, once",
+		Long: `compare judges every SLI of the experiment, experiment cohort against
+control, over one window: the latest run's (analyze run start|stop), the run
+given with --run, --since/--until, or else the definition's window.
+
+Without a definition in --experiments it compares the default SLIs (error
+rate; latency p50, p95, p99) of whatever telemetry carries the id.
+
+Counts come from the cohort_stats view, latency from a deterministic sample
+of the raw events. Error rates use Fisher's exact test and Newcombe
+intervals, latency Mann-Whitney U and order-statistic intervals, with Holm's
+adjustment across SLIs. A metric's verdict is pass, fail, inconclusive or
+insufficient_data; the overall verdict is untrusted when the cohort sizes
+do not match the planned split (sample-ratio mismatch).
+
+A terminal gets a table, --output json the documented JSON (README,
+"Comparing cohorts"). With --exit-code a fail verdict exits 3.`,
+		Example: `  analyze compare checkout-payment-500
+  analyze compare checkout-payment-500 --run run-20261121T100000.000Z --output json
+  analyze compare some-experiment --since 30m --exit-code`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Experiment = args[0]
+			if err := telemetry.ValidateID(opts.Experiment); err != nil {
+				return badExperimentID(err)
+			}
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
+				return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", opts.Alpha)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return compareRun(cmd, opts)
+		},
+	}
+	addWindowFlags(cmd, &opts.Window)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 3 when the verdict is fail")
+	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "significance level of every test")
+	return cmd
+}
+
+func addWindowFlags(cmd *cobra.Command, wf *windowFlags) {
+	cmd.Flags().StringVar(&wf.RunID, "run", "", "compare this run's window (default: the latest run)")
+	cmd.Flags().StringVar(&wf.Since, "since", "", "window start: RFC 3339 time or a duration before now (30m)")
+	cmd.Flags().StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default now)")
+}
+
+// badExperimentID is the usage error for an invalid experiment id.
+func badExperimentID(err error) error {
+	return cliutil.FlagErrorf("experiment: %v", err)
+}
+
+func compareRun(cmd *cobra.Command, opts *compareOptions) error {
+	ctx := cmd.Context()
+	e, err := lookupExperiment(opts.f, opts.Experiment)
+	if err != nil {
+		return err
+	}
+	c, err := openStore(ctx, opts.f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st := &analysis.Store{C: c}
+	now := opts.Now()
+	w, run, err := resolveWindow(ctx, st, opts.Experiment, e, opts.Window, now)
+	if err != nil {
+		return err
+	}
+	res, err := analysis.Compare(ctx, st, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: run},
+		analysis.Settings{Alpha: opts.Alpha}, now)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		err = writeJSON(opts.f.IO, res)
+	} else {
+		err = analysis.WriteTable(opts.f.IO.Out, res)
+	}
+	if err != nil {
+		return err
+	}
+	if opts.ExitCode && res.Verdict == compare.VerdictFail {
+		return &cliutil.VerdictError{Msg: fmt.Sprintf("experiment %s: verdict fail", opts.Experiment)}
+	}
+	return nil
+}

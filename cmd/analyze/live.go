@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// maxLiveFailures is how many looks in a row may fail before live gives up.
+const maxLiveFailures = 10
+
+type liveOptions struct {
+	f            *factory
+	Experiment   string
+	Window       windowFlags
+	Interval     time.Duration
+	Duration     time.Duration
+	ExitOnStop   bool
+	Alertmanager string
+	Webhook      string
+	Alpha        float64
+	Now          func() time.Time
+}
+
+func newCmdLive(f *factory, runF func(*liveOptions) error) *cobra.Command {
+	opts := &liveOptions{f: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "live <experiment>",
+		Short: "Watch the cohort comparison refresh every few seconds",
+		Long: `live compares the experiment cohort with control every --interval, from
+the start of the latest run (or --run, --since) until now: per-SLI values
+per cohort, effects with intervals, verdicts, the sample-ratio and
+blast-radius status, and the stop conditions.
+
+The tests are anytime-valid (a mixture sequential probability ratio test
+and a confidence sequence), so looking every 5 s keeps the false-fail rate
+at --alpha; results are marked provisional (*) below the minimum sample.
+Counts come from the cohort_stats view; only buckets younger than 30 s
+are re-read each time.
+
+A terminal gets a table redrawn in place, a pipe one JSON object per line
+(the same format as compare --output json). When a stop condition holds
+live says so at the top, posts it once to --webhook (JSON) and
+--alertmanager (a v2 alert, through pipeline/notify), and with --exit-on-stop exits 3.`,
+		Example: `  analyze live checkout-payment-500
+  analyze live checkout-payment-500 --interval 10s --exit-on-stop --alertmanager http://127.0.0.1:9093
+  analyze live checkout-payment-500 --duration 15m | jq .verdict`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Experiment = args[0]
+			if err := telemetry.ValidateID(opts.Experiment); err != nil {
+				return badExperimentID(err)
+			}
+			if opts.Interval < 100*time.Millisecond {
+				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)
+			}
+			if opts.Duration < 0 {
+				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
+			}
+			if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
+				return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", opts.Alpha)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return liveRun(cmd, opts)
+		},
+	}
+	addWindowFlags(cmd, &opts.Window)
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
+	cmd.Flags().DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
+	cmd.Flags().BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
+	cmd.Flags().StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
+	cmd.Flags().StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
+	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
+	return cmd
+}
+
+func liveRun(cmd *cobra.Command, opts *liveOptions) error {
+	ctx := cmd.Context()
+	if opts.Duration > 0 {
+		var cancel func()
+		ctx, cancel = contextWithTimeout(ctx, opts.Duration)
+		defer cancel()
+	}
+	e, err := lookupExperiment(opts.f, opts.Experiment)
+	if err != nil {
+		return err
+	}
+	c, err := openStore(ctx, opts.f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st := &analysis.Store{C: c}
+	w, run, err := resolveWindow(ctx, st, opts.Experiment, e, opts.Window, opts.Now())
+	if err != nil {
+		return err
+	}
+	// A run still going on (or an open --since) is watched until now.
+	if (run != nil && run.End == nil) || (opts.Window.Since != "" && opts.Window.Until == "") {
+		w.Until = time.Time{}
+	}
+	mon, err := analysis.NewMonitor(st, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: run}, analysis.Settings{Alpha: opts.Alpha})
+	if err != nil {
+		return err
+	}
+	notifiers, err := stopNotifiers(opts.Webhook, opts.Alertmanager)
+	if err != nil {
+		return cliutil.FlagErrorf("%v", err)
+	}
+	ios := opts.f.IO
+	enc := json.NewEncoder(ios.Out)
+	ticker := time.NewTicker(opts.Interval)
+	defer ticker.Stop()
+	alerted := false
+	failures := 0
+	for {
+		res, err := mon.Look(ctx, opts.Now())
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			// A slow or restarting ClickHouse must not end the watch:
+			// say so and try again at the next interval.
+			failures++
+			if failures >= maxLiveFailures {
+				return fmt.Errorf("%d looks in a row failed, the last: %w", failures, err)
+			}
+			fmt.Fprintf(ios.ErrOut, "analyze live: look failed (%d in a row, retrying in %s): %v\n", failures, opts.Interval, err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ticker.C:
+			}
+			continue
+		}
+		failures = 0
+		if ios.OutTTY {
+			fmt.Fprint(ios.Out, "\x1b[H\x1b[2J")
+			if err := analysis.WriteTable(ios.Out, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(ios.Out, "\nrefreshed %s, every %s; Ctrl-C to quit\n", res.GeneratedAt.Local().Format("15:04:05"), opts.Interval)
+		} else if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write json line: %w", err)
+		}
+		if res.Stop && !alerted {
+			alerted = true
+			if len(notifiers) > 0 {
+				if err := postStop(ctx, notifiers, res); err != nil {
+					fmt.Fprintf(ios.ErrOut, "analyze live: posting the stop alert: %v\n", err)
+				}
+			}
+			if opts.ExitOnStop {
+				return &cliutil.VerdictError{Msg: stopSummary(res)}
+			}
+		}
+		if !res.Stop {
+			alerted = false
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}

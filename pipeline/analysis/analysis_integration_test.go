@@ -1,0 +1,257 @@
+//go:build integration
+
+package analysis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/chtest"
+	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+func load(ctx context.Context, t *testing.T, c *store.Client, events []telemetry.Event) {
+	t.Helper()
+	batch, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.events (%s)", c.DB, strings.Join(telemetry.Columns, ", ")))
+	require.NoError(t, err)
+	var row []any
+	for i := range events {
+		row = events[i].Values(row, 0, int64(i))
+		require.NoError(t, batch.Append(row...))
+	}
+	require.NoError(t, batch.Send())
+}
+
+// distinct asks ClickHouse itself: distinct events and errors per cohort.
+func distinct(ctx context.Context, t *testing.T, c *store.Client, exp string, w analysis.Window, where string) map[string][2]int64 {
+	t.Helper()
+	rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toString(cohort), uniqExact(event_id), uniqExactIf(event_id, is_error = 1)
+		FROM %s.events WHERE experiment_id = '%s' AND synthetic = 0 AND cohort != 'none'
+		AND event_time >= toDateTime(%d) AND event_time < toDateTime(%d) AND (%s) GROUP BY cohort`, c.DB, exp, w.Since.Unix(), w.Until.Unix(), where))
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string][2]int64{}
+	for rows.Next() {
+		var co string
+		var n, e uint64
+		require.NoError(t, rows.Scan(&co, &n, &e))
+		out[co] = [2]int64{int64(n), int64(e)}
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func noNaN(t *testing.T, r *analysis.Result) {
+	t.Helper()
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "NaN")
+	assert.NotContains(t, string(b), "Inf")
+}
+
+func TestCompareOnClickHouseMatchesDistinctCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	load(ctx, t, c, fixture.Generate(fx).Events)
+	w := analysis.Window{Since: fx.Start, Until: fx.Start.Add(fx.Run)}
+	src := &analysis.Store{C: c}
+
+	res, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	truth := distinct(ctx, t, c, fx.ExperimentID, w, "1")
+	require.Positive(t, truth["control"][0])
+	assert.Equal(t, truth["control"][0], res.Cohorts.Control, "control size is ClickHouse's distinct count (duplicates and synthetic excluded)")
+	assert.Equal(t, truth["experiment"][0], res.Cohorts.Experiment)
+	er := res.Metrics[0]
+	require.Equal(t, "error_rate", er.Name)
+	assert.Equal(t, truth["control"][0], er.Control.N)
+	assert.Equal(t, truth["control"][1], *er.Control.Bad)
+	assert.Equal(t, truth["experiment"][1], *er.Experiment.Bad)
+	assert.Positive(t, er.Effect.Absolute, "20% vs 1% errors")
+	assert.Equal(t, compare.VerdictFail, er.Verdict)
+	// Latency: the whole (small) population is the sample; spans and
+	// events only, as in the sample query.
+	spans := distinct(ctx, t, c, fx.ExperimentID, w, "kind IN ('span', 'event')")
+	p95 := res.Metrics[2]
+	assert.Equal(t, spans["control"][0], p95.Control.N)
+	assert.Equal(t, spans["experiment"][0], p95.Experiment.N)
+	assert.Positive(t, p95.Effect.Absolute, "90 ms vs 40 ms")
+	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	require.NotNil(t, res.BlastRadius)
+	assert.Positive(t, res.BlastRadius.Before.Events, "untagged traffic before the run is the baseline")
+	assert.False(t, res.BlastRadius.Degraded, "control and untagged traffic keep their 1%% error rate")
+
+	// A good-event SLI with an attribute filter, served by SQL on the raw
+	// table, and a throughput SLI.
+	abs := 0.01
+	e := &experiment.Experiment{
+		ID: fx.ExperimentID, Title: "fixture",
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.5, Control: 0.5}},
+		SLIs: []experiment.SLI{
+			{Name: "good_eu", Type: experiment.SLIGoodEvents, Filter: experiment.Filter{Service: "checkout", Attributes: map[string]string{"region": "eu"}},
+				Good:      &experiment.GoodCriteria{Status: telemetry.StatusOK, MaxDuration: 60 * time.Millisecond, HTTPStatus: experiment.HTTPStatusSet{{Min: 200, Max: 299}}},
+				Tolerance: experiment.Tolerance{Absolute: &abs, Direction: experiment.HigherIsBetter}},
+			{Name: "checkout_rate", Type: experiment.SLIThroughput, Filter: experiment.Filter{Service: "checkout"},
+				Tolerance: experiment.Tolerance{Relative: &abs, Direction: experiment.HigherIsBetter}},
+		},
+	}
+	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	euWhere := "service = 'checkout' AND kind IN ('span','event') AND attr_values[indexOf(attr_keys, 'region')] = 'eu'"
+	eu := distinct(ctx, t, c, fx.ExperimentID, w, euWhere)
+	good := distinct(ctx, t, c, fx.ExperimentID, w, euWhere+" AND is_error = 0 AND duration_ns <= 60000000 AND http_status >= 200 AND http_status <= 299")
+	g := res.Metrics[0]
+	assert.Equal(t, eu["control"][0], g.Control.N)
+	assert.Equal(t, eu["experiment"][0], g.Experiment.N)
+	assert.Equal(t, eu["control"][0]-good["control"][0], *g.Control.Bad, "bad = events that are not good")
+	assert.Equal(t, eu["experiment"][0]-good["experiment"][0], *g.Experiment.Bad)
+	assert.Less(t, g.Experiment.Value, g.Control.Value, "the experiment cohort is slower and fails more")
+	assert.Equal(t, compare.VerdictFail, g.Verdict)
+	thr := res.Metrics[1]
+	assert.Equal(t, analysis.TestBinomial, thr.Test)
+	assert.NotEqual(t, compare.VerdictFail, thr.Verdict, "both cohorts get 60 spans a minute")
+	assert.False(t, res.SRM.Mismatch, "the fixture splits 50/50 as planned")
+	assert.Equal(t, "chi_square", res.SRM.Test)
+
+	// The same traffic judged against a planned 20/80 split: untrusted.
+	e.Cohorts.ExpectedSplit = experiment.Split{Experiment: 0.2, Control: 0.8}
+	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, compare.VerdictUntrusted, res.Verdict)
+	assert.Contains(t, res.Reason, "sample-ratio mismatch")
+}
+
+func TestCompareOnClickHouseEdgeCases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	src := &analysis.Store{C: c}
+
+	// Identical cohorts: no fail.
+	same := fixture.DefaultOptions()
+	same.ExperimentID, same.ExperimentErrorRate, same.ExperimentLatency = "exp-same", same.ControlErrorRate, same.ControlLatency
+	same.FlowItems = 0
+	load(ctx, t, c, fixture.Generate(same).Events)
+	w := analysis.Window{Since: same.Start, Until: same.Start.Add(same.Run)}
+	res, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: same.ExperimentID, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	assert.NotEqual(t, compare.VerdictFail, res.Verdict)
+	for _, m := range res.Metrics {
+		assert.NotEqual(t, compare.VerdictFail, m.Verdict, m.Name)
+	}
+
+	// Zero errors in control, a few in the experiment: exact test, no NaN,
+	// no relative change against zero.
+	zero := same
+	zero.ExperimentID, zero.Seed, zero.ControlErrorRate, zero.ExperimentErrorRate = "exp-zero", 11, 0, 0.03
+	load(ctx, t, c, fixture.Generate(zero).Events)
+	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: zero.ExperimentID, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	er := res.Metrics[0]
+	assert.Equal(t, int64(0), *er.Control.Bad)
+	assert.Positive(t, *er.Experiment.Bad)
+	assert.Equal(t, analysis.TestFisherExact, er.Test)
+	assert.Nil(t, er.Effect.Relative)
+	assert.Contains(t, []compare.Verdict{compare.VerdictFail, compare.VerdictInconclusive}, er.Verdict)
+
+	// An experiment nobody tagged: insufficient data, never an error.
+	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: "exp-nobody", Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	assert.Equal(t, compare.VerdictInsufficientData, res.Verdict)
+}
+
+func TestRunsStartStopLatest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := &analysis.Store{C: chtest.Open(t)}
+	_, err := st.LatestRun(ctx, "exp-r")
+	require.ErrorIs(t, err, analysis.ErrNoRun)
+	start := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	r, err := st.StartRun(ctx, "exp-r", "alice", "game day", start)
+	require.NoError(t, err)
+	_, err = st.StartRun(ctx, "exp-r", "bob", "", start.Add(time.Minute))
+	require.ErrorIs(t, err, analysis.ErrRunOpen)
+	latest, err := st.LatestRun(ctx, "exp-r")
+	require.NoError(t, err)
+	assert.Equal(t, r.ID, latest.ID)
+	assert.Nil(t, latest.End)
+	stopped, err := st.StopRun(ctx, "exp-r", start.Add(30*time.Minute))
+	require.NoError(t, err)
+	latest, err = st.LatestRun(ctx, "exp-r")
+	require.NoError(t, err)
+	require.NotNil(t, latest.End)
+	assert.Equal(t, start.Add(30*time.Minute), *latest.End)
+	assert.Equal(t, stopped.ID, latest.ID)
+	assert.Equal(t, "alice", latest.Operator)
+	assert.Equal(t, analysis.Window{Since: start, Until: start.Add(30 * time.Minute)}, analysis.RunWindow(latest, time.Now()))
+	_, err = st.StopRun(ctx, "exp-r", start.Add(time.Hour))
+	require.Error(t, err, "already stopped")
+	r2, err := st.StartRun(ctx, "exp-r", "bob", "", start.Add(time.Hour))
+	require.NoError(t, err)
+	latest, err = st.LatestRun(ctx, "exp-r")
+	require.NoError(t, err)
+	assert.Equal(t, r2.ID, latest.ID)
+}
+
+// The cached distinct counts (cohort_settled) stay exact: a late event and
+// a duplicate row in an already cached bucket change the answer by exactly
+// one event.
+func TestBucketsCacheStaysExact(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	gen := fixture.Generate(fx)
+	load(ctx, t, c, gen.Events)
+	src := &analysis.Store{C: c}
+	w := analysis.Window{Since: fx.Start, Until: fx.Start.Add(fx.Run)}
+	sum := func() (n int64) {
+		rows, err := src.Buckets(ctx, fx.ExperimentID, w.Since, w.Until, false)
+		require.NoError(t, err)
+		for _, r := range rows {
+			n += r.Events
+		}
+		return n
+	}
+	truth := distinct(ctx, t, c, fx.ExperimentID, w, "1")
+	first := sum()
+	assert.Equal(t, truth["control"][0]+truth["experiment"][0], first)
+	var cached uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.cohort_settled", c.DB)).Scan(&cached))
+	assert.Positive(t, cached, "old buckets are cached")
+	assert.Equal(t, first, sum(), "served from the cache")
+
+	var ev telemetry.Event
+	for _, e := range gen.Events {
+		if e.Cohort == telemetry.CohortControl && !e.Synthetic {
+			ev = e
+			break
+		}
+	}
+	late := ev
+	late.ID = "late-event"
+	load(ctx, t, c, []telemetry.Event{ev, late}) // a duplicate and a new event in a cached bucket
+	assert.Equal(t, first+1, sum(), "the duplicate does not count, the late event does")
+	truth = distinct(ctx, t, c, fx.ExperimentID, w, "1")
+	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
+}

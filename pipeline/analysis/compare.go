@@ -1,0 +1,476 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// Defaults for Settings.
+const (
+	DefaultAlpha            = 0.05
+	DefaultSamplePerCohort  = 10000
+	DefaultMinLatencySample = 50
+)
+
+// Settings tune the analysis; zero fields take the defaults.
+type Settings struct {
+	// Alpha is the significance level (default 0.05). Intervals are
+	// two-sided at 1-2*alpha.
+	Alpha float64
+	// Adjustment across metrics (default Holm).
+	Adjustment compare.Adjustment
+	// SamplePerCohort is the target latency sample per cohort (default
+	// 10,000).
+	SamplePerCohort int
+	// Monitor configures the live error-rate monitor (compare defaults).
+	Monitor compare.MonitorConfig
+	// MinLatencySample is the sample per cohort below which live latency
+	// results are provisional (default 50).
+	MinLatencySample int
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.Alpha == 0 {
+		s.Alpha = DefaultAlpha
+	}
+	if s.Adjustment == "" {
+		s.Adjustment = compare.AdjustHolm
+	}
+	if s.SamplePerCohort <= 0 {
+		s.SamplePerCohort = DefaultSamplePerCohort
+	}
+	if s.MinLatencySample <= 0 {
+		s.MinLatencySample = DefaultMinLatencySample
+	}
+	if s.Monitor.Alpha == 0 {
+		s.Monitor.Alpha = s.Alpha
+	}
+	return s
+}
+
+func (s Settings) validate() error {
+	if !(s.Alpha > 0 && s.Alpha < 0.5) {
+		return fmt.Errorf("alpha %v: want a value in (0, 0.5)", s.Alpha)
+	}
+	return nil
+}
+
+// Request says what to compare.
+type Request struct {
+	// ExperimentID is the experiment as tagged in telemetry (required).
+	ExperimentID string
+	// Experiment is its definition; nil compares the default SLIs and
+	// skips the sample-ratio check (no expected split is known).
+	Experiment *experiment.Experiment
+	// Window is the interval to compare.
+	Window Window
+	// Run is the run the window comes from, if any (reported as is).
+	Run *Run
+}
+
+func (r Request) validate() error {
+	var errs []error
+	if err := telemetry.ValidateID(r.ExperimentID); err != nil {
+		errs = append(errs, fmt.Errorf("experiment id: %w", err))
+	}
+	if !r.Window.Until.After(r.Window.Since) {
+		errs = append(errs, fmt.Errorf("window %s .. %s: until must be after since",
+			r.Window.Since.Format(time.RFC3339), r.Window.Until.Format(time.RFC3339)))
+	}
+	return errors.Join(errs...)
+}
+
+// Compare runs a fixed-horizon (one-look) comparison of the experiment's
+// cohorts over the request's window: counts from the cohort_stats view
+// (raw events for SLIs the view cannot serve), the latency sample from the
+// raw table, the sample-ratio check, the blast radius against the same
+// length of time before the window, and the stop conditions.
+func Compare(ctx context.Context, src Source, req Request, set Settings, now time.Time) (*Result, error) {
+	set = set.withDefaults()
+	if err := set.validate(); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	if err := req.validate(); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	w := req.Window
+	dur := w.Duration()
+	rows, err := src.Buckets(ctx, req.ExperimentID, w.Since.Add(-dur), w.Until, true)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
+	}
+	before, during := splitRows(rows, w.Since)
+	slis := SLIsOf(req.Experiment)
+	obs, err := observe(ctx, src, req.ExperimentID, w, slis, during, set)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
+	}
+	res := newResult(req, now, set, ModeFixedHorizon)
+	res.Cohorts = cohortSizes(during)
+	res.SRM, err = srmFixed(req.Experiment, res.Cohorts)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
+	}
+	if err := decide(res, slis, obs, nil, judgeSettings{alpha: set.Alpha, share: expectedShare(req.Experiment), dur: dur}, set); err != nil {
+		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
+	}
+	res.BlastRadius, err = blastRadius(before, during, blastTolerance(slis), set.Alpha)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: blast radius: %w", req.ExperimentID, err)
+	}
+	res.StopConditions = stopStatuses(req.Experiment, res.Metrics, nil, nil, now)
+	for _, s := range res.StopConditions {
+		res.Stop = res.Stop || s.Holds
+	}
+	res.Sanitize()
+	return res, nil
+}
+
+func newResult(req Request, now time.Time, set Settings, mode string) *Result {
+	res := &Result{
+		ExperimentID: req.ExperimentID, FromSpec: req.Experiment != nil && len(req.Experiment.SLIs) > 0,
+		Run: req.Run, Window: Window{Since: req.Window.Since.UTC(), Until: req.Window.Until.UTC()},
+		GeneratedAt: now.UTC(), Mode: mode, Alpha: set.Alpha, Adjustment: string(set.Adjustment),
+		Metrics: []Metric{},
+	}
+	if req.Experiment != nil {
+		res.Title = req.Experiment.Title
+	}
+	return res
+}
+
+// splitRows splits view rows at t: before t (blast-radius baseline, only
+// traffic outside the experiment cohort) and from t on.
+func splitRows(rows []BucketRow, t time.Time) (before, during []BucketRow) {
+	for _, r := range rows {
+		if r.Bucket.Before(t) {
+			if r.Cohort != telemetry.CohortExperiment {
+				before = append(before, r)
+			}
+			continue
+		}
+		during = append(during, r)
+	}
+	return before, during
+}
+
+func cohortSizes(rows []BucketRow) CohortSizes {
+	var c CohortSizes
+	for _, r := range rows {
+		switch r.Cohort {
+		case telemetry.CohortControl:
+			c.Control += r.Events
+		case telemetry.CohortExperiment:
+			c.Experiment += r.Events
+		}
+	}
+	return c
+}
+
+func expectedShare(e *experiment.Experiment) float64 {
+	if e == nil || !(e.Cohorts.ExpectedSplit.Experiment > 0) {
+		return 0.5
+	}
+	return e.Cohorts.ExpectedSplit.Experiment
+}
+
+// srmFixed runs the chi-square check against the definition's split; with
+// no definition there is no expected split and the check is skipped.
+func srmFixed(e *experiment.Experiment, sizes CohortSizes) (SRM, error) {
+	out := SRM{Test: "none", PValue: 1, Threshold: compare.DefaultSRMThreshold}
+	out.ObservedExperimentShare = share(sizes)
+	if e == nil || !(e.Cohorts.ExpectedSplit.Experiment > 0) || !(e.Cohorts.ExpectedSplit.Control > 0) {
+		return out, nil
+	}
+	out.ExpectedExperimentShare = e.Cohorts.ExpectedSplit.Experiment
+	r, err := compare.SRMCheck([]int64{sizes.Control, sizes.Experiment},
+		[]float64{e.Cohorts.ExpectedSplit.Control, e.Cohorts.ExpectedSplit.Experiment}, 0)
+	if err != nil {
+		return out, fmt.Errorf("srm: %w", err)
+	}
+	out.Test, out.PValue, out.Mismatch = "chi_square", r.PValue, r.Mismatch
+	return out, nil
+}
+
+func share(s CohortSizes) float64 {
+	if t := s.Control + s.Experiment; t > 0 {
+		return float64(s.Experiment) / float64(t)
+	}
+	return 0
+}
+
+// observe gathers each SLI's numbers: view rows where the view can serve
+// them, raw counts otherwise, and the latency samples.
+func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings) ([]observation, error) {
+	raw := map[string]map[telemetry.Cohort]RawCounts{}
+	rawCounts := func(s *SLI) (map[telemetry.Cohort]RawCounts, error) {
+		k := s.key()
+		if r, ok := raw[k]; ok {
+			return r, nil
+		}
+		r, err := src.SLICounts(ctx, id, w, s)
+		if err != nil {
+			return nil, fmt.Errorf("sli %q: %w", s.Name, err)
+		}
+		raw[k] = r
+		return r, nil
+	}
+	samples := map[string]*latencySample{}
+	obs := make([]observation, len(slis))
+	for i := range slis {
+		s := &slis[i]
+		o := &obs[i]
+		var c, e RawCounts
+		if s.fromView() {
+			c, e = viewCounts(during, &s.Filter)
+		} else {
+			r, err := rawCounts(s)
+			if err != nil {
+				return nil, err
+			}
+			c, e = r[telemetry.CohortControl], r[telemetry.CohortExperiment]
+		}
+		switch s.Type {
+		case experiment.SLIErrorRate:
+			o.cx, o.cn, o.ex, o.en = c.Errors, c.Events, e.Errors, e.Events
+		case experiment.SLIGoodEvents:
+			o.cx, o.cn, o.ex, o.en = c.Good, c.Events, e.Good, e.Events
+		case experiment.SLIThroughput:
+			o.cn, o.en = c.Events, e.Events
+		case experiment.SLILatency:
+			o.cEvents, o.eEvents = c.Events, e.Events
+			k := s.Filter.Service + "\x00" + s.Filter.Operation + "\x00" + attrPairsKey(s.Filter.Attributes)
+			smp, ok := samples[k]
+			if !ok {
+				got, err := src.LatencySample(ctx, id, w, s, sampleRate(c.Events, e.Events, set.SamplePerCohort))
+				if err != nil {
+					return nil, fmt.Errorf("sli %q: latency sample: %w", s.Name, err)
+				}
+				smp = &latencySample{Sample: got}
+				samples[k] = smp
+			}
+			o.sample = smp
+		}
+	}
+	return obs, nil
+}
+
+// viewCounts sums the view rows that pass a filter, per cohort. Good is
+// events minus errors (the only good-event definition the view serves).
+func viewCounts(rows []BucketRow, f *experiment.Filter) (c, e RawCounts) {
+	for _, r := range rows {
+		if !filterMatches(f, r.Service, r.Operation) {
+			continue
+		}
+		switch r.Cohort {
+		case telemetry.CohortControl:
+			c.Events += r.Events
+			c.Errors += r.Errors
+		case telemetry.CohortExperiment:
+			e.Events += r.Events
+			e.Errors += r.Errors
+		}
+	}
+	c.Good, e.Good = c.Events-c.Errors, e.Events-e.Errors
+	return c, e
+}
+
+// secondsOversample is how many more seconds the latency sample keeps than
+// the sampled share needs, so the sample spreads over many seconds.
+const secondsOversample = 2
+
+// sampleRate picks the two-stage sample so each cohort's sample is about
+// target events (all events when fewer): seconds are kept at
+// secondsOversample times the larger cohort share, events within them at
+// the rest.
+func sampleRate(cEvents, eEvents int64, target int) SampleRate {
+	frac := func(n int64) float64 {
+		if n <= int64(target) {
+			return 1
+		}
+		return float64(target) / float64(n)
+	}
+	fc, fe := frac(cEvents), frac(eEvents)
+	sec := math.Min(1, secondsOversample*math.Max(fc, fe))
+	ppm := func(f float64) int64 { return min(1_000_000, int64(math.Ceil(f*1e6))) }
+	return SampleRate{SecondPPM: ppm(sec), ControlPPM: ppm(fc / sec), ExperimentPPM: ppm(fe / sec)}
+}
+
+// decide judges every metric, adjusts the p-values across metrics and sets
+// the verdicts.
+func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js judgeSettings, set Settings) error {
+	inputs := make([]compare.MetricInput, len(slis))
+	res.Metrics = make([]Metric, len(slis))
+	for i := range slis {
+		var seq *seqState
+		if seqs != nil {
+			seq = seqs[i]
+		}
+		m, ev, err := judge(&slis[i], &obs[i], js, seq)
+		if err != nil {
+			return err
+		}
+		res.Metrics[i] = m
+		res.Provisional = res.Provisional || m.Provisional
+		inputs[i] = compare.MetricInput{Name: slis[i].Name, Evidence: ev, Tolerance: slis[i].Tolerance}
+	}
+	d, err := compare.Decide(inputs, set.Alpha, set.Adjustment, res.SRM.Mismatch)
+	if err != nil {
+		return err
+	}
+	for i := range res.Metrics {
+		res.Metrics[i].Verdict = d.Metrics[i].Verdict
+		res.Metrics[i].AdjustedPValue = d.Metrics[i].AdjustedP
+	}
+	res.Verdict = d.Overall
+	switch {
+	case res.SRM.Mismatch:
+		res.Reason = fmt.Sprintf("sample-ratio mismatch: the experiment cohort has %.2f%% of the events, %.2f%% were planned (%s p = %.2g < %g); the cohorts are not comparable, so no metric verdict can be trusted",
+			100*res.SRM.ObservedExperimentShare, 100*res.SRM.ExpectedExperimentShare, res.SRM.Test, res.SRM.PValue, res.SRM.Threshold)
+	case res.Verdict == compare.VerdictInsufficientData:
+		res.Reason = "not enough data in at least one metric: see the metrics' notes"
+		if res.Cohorts.Control == 0 || res.Cohorts.Experiment == 0 {
+			res.Reason = "a cohort has no events in the window: is the experiment tagged, and is the window right?"
+		}
+	}
+	return nil
+}
+
+// blastTolerance is the tolerance of the first error-rate SLI, else the
+// default.
+func blastTolerance(slis []SLI) compare.Tolerance {
+	for _, s := range slis {
+		if s.Type == experiment.SLIErrorRate && s.Tolerance.Direction == compare.LowerIsBetter {
+			return s.Tolerance
+		}
+	}
+	return DefaultErrorRateTolerance
+}
+
+// maxBlastServices bounds the services listed in a blast radius.
+const maxBlastServices = 10
+
+// blastRadius compares the error rate of everyone outside the experiment
+// cohort before and during the window (fixed horizon, exact test).
+func blastRadius(before, during []BucketRow, tol compare.Tolerance, alpha float64) (*BlastRadius, error) {
+	type pair struct{ b, d Tally }
+	per := map[string]*pair{}
+	var tb, td Tally
+	add := func(rows []BucketRow, isBefore bool) {
+		for _, r := range rows {
+			if r.Cohort == telemetry.CohortExperiment {
+				continue
+			}
+			p := per[r.Service]
+			if p == nil {
+				p = &pair{}
+				per[r.Service] = p
+			}
+			t := Tally{Events: r.Events, Errors: r.Errors}
+			if isBefore {
+				p.b.Events += t.Events
+				p.b.Errors += t.Errors
+				tb.Events += t.Events
+				tb.Errors += t.Errors
+			} else {
+				p.d.Events += t.Events
+				p.d.Errors += t.Errors
+				td.Events += t.Events
+				td.Errors += t.Errors
+			}
+		}
+	}
+	add(before, true)
+	add(during, false)
+	pc, err := compare.CompareProportions(compare.Counts{Bad: tb.Errors, Total: tb.Events}, compare.Counts{Bad: td.Errors, Total: td.Events}, 1-2*alpha)
+	if err != nil {
+		return nil, err
+	}
+	ev := pc.Evidence(compare.LowerIsBetter)
+	v, err := compare.DecideMetric(ev, tol, alpha)
+	if err != nil {
+		return nil, err
+	}
+	out := &BlastRadius{
+		Before: tb, During: td, ErrorRateBefore: pc.ControlRate, ErrorRateDuring: pc.ExperimentRate,
+		Effect: Effect{Absolute: pc.Difference, Relative: relative(pc.Difference, pc.ControlRate)},
+		CI:     Interval{Lower: ev.Lower, Upper: ev.Upper, Level: 1 - 2*alpha, LowerBounded: !pc.DifferenceInterval.Uninformative, UpperBounded: !pc.DifferenceInterval.Uninformative},
+		PValue: ev.PHarm, Verdict: v, Degraded: v == compare.VerdictFail,
+	}
+	for svc, p := range per {
+		br, _ := compare.Counts{Bad: p.b.Errors, Total: p.b.Events}.Rate()
+		dr, _ := compare.Counts{Bad: p.d.Errors, Total: p.d.Events}.Rate()
+		if p.b.Events == 0 || p.d.Events == 0 || dr <= br {
+			continue
+		}
+		f, err := compare.FisherExact(compare.Counts{Bad: p.b.Errors, Total: p.b.Events}, compare.Counts{Bad: p.d.Errors, Total: p.d.Events})
+		if err != nil {
+			return nil, err
+		}
+		out.Services = append(out.Services, ServiceBlast{Service: svc, Before: p.b, During: p.d, ErrorRateBefore: br, ErrorRateDuring: dr, PValue: f.PGreater})
+	}
+	sort.Slice(out.Services, func(i, j int) bool {
+		if out.Services[i].PValue != out.Services[j].PValue {
+			return out.Services[i].PValue < out.Services[j].PValue
+		}
+		return out.Services[i].Service < out.Services[j].Service
+	})
+	if len(out.Services) > maxBlastServices {
+		out.Services = out.Services[:maxBlastServices]
+	}
+	return out, nil
+}
+
+// stopStatuses evaluates the experiment's stop conditions on the
+// experiment cohort's value of each SLI: recent[name] when given (live:
+// the last max(for, 30s)), else the metric's value over the window.
+// crossedSince tracks, across live looks, when each condition first
+// crossed; nil in a one-shot comparison, where crossing over the whole
+// window counts as holding.
+func stopStatuses(e *experiment.Experiment, metrics []Metric, recent map[string]float64, crossedSince map[int]time.Time, now time.Time) []StopStatus {
+	if e == nil {
+		return nil
+	}
+	out := make([]StopStatus, 0, len(e.StopConditions))
+	for i, sc := range e.StopConditions {
+		st := StopStatus{SLI: sc.SLI, Op: string(sc.Op), Threshold: sc.Threshold}
+		if sc.For > 0 {
+			st.For = sc.For.String()
+		}
+		val, ok := recent[sc.SLI]
+		if !ok {
+			for _, m := range metrics {
+				if m.Name == sc.SLI {
+					val, ok = m.Experiment.Value, m.Experiment.N > 0
+				}
+			}
+		}
+		st.Value = val
+		st.Crossed = ok && sc.Tripped(val)
+		switch {
+		case crossedSince == nil:
+			st.Holds = st.Crossed
+		case st.Crossed:
+			since, seen := crossedSince[i]
+			if !seen {
+				since = now
+				crossedSince[i] = now
+			}
+			s := since.UTC()
+			st.Since = &s
+			st.Holds = now.Sub(since) >= sc.For
+		default:
+			delete(crossedSince, i)
+		}
+		out = append(out, st)
+	}
+	return out
+}

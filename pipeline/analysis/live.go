@@ -1,0 +1,233 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// DefaultSettleAfter is how old a 10-second bucket must be before the
+// monitor stops re-reading it: ingest, Kafka and the sink deliver within a
+// few seconds, so older buckets are final.
+const DefaultSettleAfter = 30 * time.Second
+
+// DefaultLiveSamplePerCohort is the latency sample per cohort of a live
+// look (half of compare's: a look every 5 s re-ranks it).
+const DefaultLiveSamplePerCohort = 5000
+
+// bucketWidth is the cohort_stats bucket.
+const bucketWidth = 10 * time.Second
+
+// Monitor is the live comparison: every Look re-reads only the buckets of
+// the cohort_stats view that have not settled, adds the cached settled
+// ones, and judges the cumulative counts with anytime-valid tests (the
+// mixture SPRT of compare.AlwaysValidP for ratios, a mixture test on the
+// rank-test probability index for latency), so looking every few seconds
+// keeps the false-fail rate at alpha. The sample-ratio check uses the
+// sequential Dirichlet-multinomial test. A Monitor is not safe for
+// concurrent use.
+type Monitor struct {
+	src  Source
+	req  Request
+	set  Settings
+	slis []SLI
+	seqs []*seqState
+	srm  *compare.SequentialSRM
+	last CohortSizes
+
+	// SettleAfter overrides DefaultSettleAfter (tests, benchmarks).
+	SettleAfter time.Duration
+
+	settled      []BucketRow // [Since, settledUntil)
+	settledUntil time.Time
+	before       []BucketRow // [beforeFrom, Since), outside the experiment cohort
+	beforeFrom   time.Time
+	crossed      map[int]time.Time
+}
+
+// NewMonitor prepares a live comparison from req.Window.Since; a zero
+// req.Window.Until means "until now" on every look.
+func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
+	if set.SamplePerCohort == 0 {
+		set.SamplePerCohort = DefaultLiveSamplePerCohort
+	}
+	set = set.withDefaults()
+	if err := set.validate(); err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	if err := telemetry.ValidateID(req.ExperimentID); err != nil {
+		return nil, fmt.Errorf("monitor: experiment id: %w", err)
+	}
+	m := &Monitor{
+		src: src, req: req, set: set, slis: SLIsOf(req.Experiment), SettleAfter: DefaultSettleAfter,
+		settledUntil: req.Window.Since, beforeFrom: req.Window.Since, crossed: map[int]time.Time{},
+	}
+	for _, s := range m.slis {
+		st := &seqState{minP: 1}
+		if s.Type.IsRatio() {
+			avp, err := compare.NewAlwaysValidP(set.Monitor)
+			if err != nil {
+				return nil, fmt.Errorf("monitor sli %q: %w", s.Name, err)
+			}
+			st.avp = avp
+		}
+		m.seqs = append(m.seqs, st)
+	}
+	if e := req.Experiment; e != nil && e.Cohorts.ExpectedSplit.Experiment > 0 && e.Cohorts.ExpectedSplit.Control > 0 {
+		srm, err := compare.NewSequentialSRM([]float64{e.Cohorts.ExpectedSplit.Control, e.Cohorts.ExpectedSplit.Experiment}, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("monitor: %w", err)
+		}
+		m.srm = srm
+	}
+	return m, nil
+}
+
+// Look reads the current numbers and returns the live result at now.
+func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
+	id := m.req.ExperimentID
+	since := m.req.Window.Since
+	until := now
+	if !m.req.Window.Until.IsZero() && m.req.Window.Until.Before(now) {
+		until = m.req.Window.Until
+	}
+	if !until.After(since) {
+		until = since.Add(time.Second)
+	}
+	recent, err := m.src.Buckets(ctx, id, m.settledUntil, until, true)
+	if err != nil {
+		return nil, fmt.Errorf("live %s: %w", id, err)
+	}
+	// Buckets older than SettleAfter are final: cache them.
+	cutoff := now.Add(-m.SettleAfter).Truncate(bucketWidth)
+	var fresh []BucketRow
+	for _, r := range recent {
+		if r.Bucket.Before(cutoff) {
+			m.settled = append(m.settled, r)
+		} else {
+			fresh = append(fresh, r)
+		}
+	}
+	if cutoff.After(m.settledUntil) {
+		m.settledUntil = cutoff
+	}
+	// The blast-radius baseline grows backwards with the elapsed time.
+	elapsed := until.Sub(since)
+	if from := since.Add(-elapsed).Truncate(bucketWidth); from.Before(m.beforeFrom) {
+		rows, err := m.src.Buckets(ctx, id, from, m.beforeFrom, true)
+		if err != nil {
+			return nil, fmt.Errorf("live %s: baseline: %w", id, err)
+		}
+		for _, r := range rows {
+			if r.Cohort != telemetry.CohortExperiment {
+				m.before = append(m.before, r)
+			}
+		}
+		m.beforeFrom = from
+	}
+	during := make([]BucketRow, 0, len(m.settled)+len(fresh))
+	during = append(append(during, m.settled...), fresh...)
+
+	w := Window{Since: since, Until: until}
+	obs, err := observe(ctx, m.src, id, w, m.slis, during, m.set)
+	if err != nil {
+		return nil, fmt.Errorf("live %s: %w", id, err)
+	}
+	req := m.req
+	req.Window = w
+	res := newResult(req, now, m.set, ModeSequential)
+	res.Cohorts = cohortSizes(during)
+	res.SRM, err = m.srmLook(res.Cohorts)
+	if err != nil {
+		return nil, fmt.Errorf("live %s: %w", id, err)
+	}
+	js := judgeSettings{alpha: m.set.Alpha, share: expectedShare(m.req.Experiment), dur: w.Duration(), monitor: m.set.Monitor, minSample: m.set.MinLatencySample}
+	if err := decide(res, m.slis, obs, m.seqs, js, m.set); err != nil {
+		return nil, fmt.Errorf("live %s: %w", id, err)
+	}
+	baseline := baselineRows(m.before, since.Add(-elapsed))
+	res.BlastRadius, err = blastRadius(baseline, during, blastTolerance(m.slis), m.set.Alpha)
+	if err != nil {
+		return nil, fmt.Errorf("live %s: blast radius: %w", id, err)
+	}
+	res.StopConditions = stopStatuses(m.req.Experiment, res.Metrics, m.recentValues(during, until), m.crossed, now)
+	for _, s := range res.StopConditions {
+		res.Stop = res.Stop || s.Holds
+	}
+	res.Sanitize()
+	return res, nil
+}
+
+func baselineRows(rows []BucketRow, from time.Time) []BucketRow {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if !r.Bucket.Before(from) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (m *Monitor) srmLook(sizes CohortSizes) (SRM, error) {
+	out := SRM{Test: "none", PValue: 1, Threshold: compare.DefaultSRMThreshold, ObservedExperimentShare: share(sizes)}
+	if m.srm == nil {
+		return out, nil
+	}
+	sizes.Control = max(sizes.Control, m.last.Control)
+	sizes.Experiment = max(sizes.Experiment, m.last.Experiment)
+	m.last = sizes
+	r, err := m.srm.Update([]int64{sizes.Control, sizes.Experiment})
+	if err != nil {
+		return out, fmt.Errorf("srm: %w", err)
+	}
+	out.ExpectedExperimentShare = m.req.Experiment.Cohorts.ExpectedSplit.Experiment
+	out.Test, out.PValue, out.Mismatch = "sequential_dirichlet", r.PValue, r.Mismatch
+	return out, nil
+}
+
+// minStopWindow is the shortest recent window a stop condition is judged
+// over, so one quiet bucket does not decide.
+const minStopWindow = 30 * time.Second
+
+// recentValues computes, for stop conditions on view-served ratio SLIs,
+// the experiment cohort's value over the last max(for, 30s).
+func (m *Monitor) recentValues(during []BucketRow, until time.Time) map[string]float64 {
+	e := m.req.Experiment
+	if e == nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, sc := range e.StopConditions {
+		var s *SLI
+		for i := range m.slis {
+			if m.slis[i].Name == sc.SLI {
+				s = &m.slis[i]
+			}
+		}
+		if s == nil || !s.fromView() || !s.Type.IsRatio() {
+			continue
+		}
+		from := until.Add(-max(sc.For, minStopWindow))
+		var n, bad int64
+		for _, r := range during {
+			if r.Cohort != telemetry.CohortExperiment || r.Bucket.Before(from) || !filterMatches(&s.Filter, r.Service, r.Operation) {
+				continue
+			}
+			n += r.Events
+			bad += r.Errors
+		}
+		if n == 0 {
+			continue
+		}
+		x := bad
+		if s.Type == experiment.SLIGoodEvents {
+			x = n - bad
+		}
+		out[sc.SLI] = float64(x) / float64(n)
+	}
+	return out
+}

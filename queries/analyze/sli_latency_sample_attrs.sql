@@ -1,0 +1,30 @@
+-- Per-event durations of both cohorts for one SLI, on a deterministic
+-- two-stage sample: whole seconds are kept when the hash of the second is
+-- below @second_ppm (of a million), and within them events are kept when
+-- the hash of their nanosecond time is below the cohort's share
+-- (@control_ppm / @experiment_ppm). The PREWHERE reads only event_time,
+-- which is sorted within an experiment and compresses to almost nothing;
+-- the wide columns are read only for granules of kept seconds. Every
+-- refresh sees the same events, duplicates (same time) are kept or dropped
+-- together, and both cohorts of a second are sampled alike, so under "no
+-- difference" the cohort labels stay exchangeable and the rank test stays
+-- valid. Filters as in sli_counts.sql; deduplicated by event_id.
+-- This variant also matches attributes (@attr_pairs); the plain one skips
+-- that per-row work.
+SELECT
+    toString(cohort) AS cohort,
+    duration_ns
+FROM {{.DB}}.events
+PREWHERE event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
+  AND intHash64(toUInt32(event_time)) % 1000000 < @second_ppm
+WHERE experiment_id = @experiment_id
+  AND cohort != 'none'
+  AND intHash64(event_time_ns) % 1000000 < if(cohort = 'experiment', @experiment_ppm, @control_ppm)
+  AND synthetic = 0
+  AND kind IN ('span', 'event')
+  AND (@service = '' OR service = @service)
+  AND (@operation = '' OR name = @operation)
+  AND hasAll(arrayConcat(arrayMap((k, v) -> concat(k, '\x1F', v), attr_keys, attr_values),
+                         arrayMap((k, v) -> concat(k, '\x1F', v), res_keys, res_values)), @attr_pairs)
+ORDER BY cohort, event_id
+LIMIT 1 BY event_id
