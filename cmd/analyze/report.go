@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/report"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -135,28 +137,56 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 }
 
 // compareForReport fills the cohort comparison into in: verdict, cohort
-// sizes, SLIs, SRM, stop conditions and blast radius.
+// sizes, SLIs, SRM, stop conditions and blast radius, from the same
+// fixed-horizon comparison `analyze compare` prints.
 var compareForReport = func(ctx context.Context, s *reportSource, in *findings.Input) error {
-	rows, err := s.c.Query(ctx, "analyze/cohort_summary.sql", map[string]any{
-		"experiment_id": s.exp.ID, "since_s": s.win.Start.Unix(), "until_s": s.win.End.Unix(), "service": "", "operation": "",
-	})
+	req := analysis.Request{ExperimentID: s.exp.ID, Experiment: s.exp, Window: analysis.Window{Since: s.win.Start, Until: s.win.End}}
+	if s.win.RunID != "" {
+		run := &analysis.Run{ID: s.win.RunID, ExperimentID: s.exp.ID, Start: s.win.Start, Operator: s.win.Operator, Note: s.win.Note}
+		if !s.win.Open {
+			end := s.win.End
+			run.End = &end
+		}
+		req.Run = run
+	}
+	res, err := analysis.Compare(ctx, &analysis.Store{C: s.c}, req, analysis.Settings{}, s.now)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var cohort string
-		var n, e uint64
-		if err := rows.Scan(&cohort, &n, &e); err != nil {
-			return fmt.Errorf("read cohort sizes: %w", err)
+	fillComparison(in, s.exp, res)
+	return nil
+}
+
+// fillComparison copies a comparison result into a report input.
+func fillComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
+	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
+	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
+	in.SRM = &findings.SRM{Expected: res.SRM.ExpectedExperimentShare, Observed: res.SRM.ObservedExperimentShare, PValue: res.SRM.PValue, Mismatch: res.SRM.Mismatch}
+	for _, m := range res.Metrics {
+		sli := findings.SLIResult{
+			Name: m.Name, Type: m.Type, Unit: m.Unit, Direction: m.Direction, Quantile: m.Quantile,
+			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad},
+			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad},
+			Effect:     m.Effect.Absolute, Relative: m.Effect.Relative,
+			CILower: m.CI.Lower, CIUpper: m.CI.Upper, CILevel: m.CI.Level,
+			Test: m.Test, PValue: m.AdjustedPValue, Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
 		}
-		switch cohort {
-		case "experiment":
-			in.Cohorts.Experiment = int64(n)
-		case "control":
-			in.Cohorts.Control = int64(n)
+		if d, ok := e.SLI(m.Name); ok {
+			sli.Objective = d.Objective
 		}
+		in.SLIs = append(in.SLIs, sli)
 	}
-	in.Verdict, in.VerdictReason = "inconclusive", "the cohort comparison is not part of this build"
-	return rows.Err()
+	for _, st := range res.StopConditions {
+		in.StopConditions = append(in.StopConditions, findings.StopCondition{SLI: st.SLI, Op: st.Op, Threshold: st.Threshold, Value: st.Value, Holds: st.Holds, Since: st.Since})
+	}
+	if b := res.BlastRadius; b != nil {
+		br := &findings.BlastRadius{
+			BeforeEvents: b.Before.Events, BeforeErrors: b.Before.Errors, DuringEvents: b.During.Events, DuringErrors: b.During.Errors,
+			ErrorRateBefore: b.ErrorRateBefore, ErrorRateDuring: b.ErrorRateDuring, PValue: b.PValue, Verdict: string(b.Verdict), Degraded: b.Degraded,
+		}
+		for _, sv := range b.Services {
+			br.Services = append(br.Services, sv.Service)
+		}
+		in.BlastRadius = br
+	}
 }

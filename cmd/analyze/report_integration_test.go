@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/report"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -75,6 +76,42 @@ func TestReportAndBacklogOnAGameDay(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(js, &rep))
 	an := rep.Analysis
+
+	// Verdict and numbers match the data: the fixture's page loads of the
+	// run, counted here from the generated events.
+	assert.Equal(t, "fail", rep.Input.Verdict)
+	var expN, expErr, ctlN, ctlErr int64
+	seen := map[string]bool{}
+	for _, e := range fixture.Generate(fx).Events {
+		if seen[e.ID] || e.Synthetic || e.Name != "GET /checkout" || e.ExperimentID != fx.ExperimentID ||
+			e.TimeNs < fx.Start.UnixNano() || e.TimeNs >= fx.Start.Add(fx.Run).UnixNano() {
+			continue
+		}
+		seen[e.ID] = true
+		switch e.Cohort {
+		case telemetry.CohortExperiment:
+			expN++
+			if e.IsError {
+				expErr++
+			}
+		case telemetry.CohortControl:
+			ctlN++
+			if e.IsError {
+				ctlErr++
+			}
+		}
+	}
+	require.NotEmpty(t, rep.Input.SLIs)
+	errs := rep.Input.SLIs[0]
+	assert.Equal(t, "checkout_errors", errs.Name)
+	assert.Equal(t, "fail", errs.Verdict)
+	assert.Equal(t, expN, errs.Experiment.N)
+	assert.Equal(t, ctlN, errs.Control.N)
+	assert.InDelta(t, float64(expErr)/float64(expN), errs.Experiment.Value, 1e-9)
+	assert.InDelta(t, float64(ctlErr)/float64(ctlN), errs.Control.Value, 1e-9)
+	require.Len(t, rep.Input.StopConditions, 1)
+	assert.True(t, rep.Input.StopConditions[0].Holds, "20%% errors trips the 15%% stop condition")
+	assert.True(t, ids0(an.Findings)["sli_regression:checkout_errors"], "the regression is a finding")
 
 	// Alert coverage: one fired in time, the page never did.
 	require.Len(t, an.AlertCoverage, 2)
@@ -150,6 +187,14 @@ func TestReportAndBacklogOnAGameDay(t *testing.T) {
 	for i, it := range an.Backlog {
 		assert.Equal(t, it.Title, recs[i+1][0])
 	}
+}
+
+func ids0(fs []findings.Finding) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range fs {
+		out[f.ID] = true
+	}
+	return out
 }
 
 func fixtureStuck(fx fixture.Options) map[string]string {
