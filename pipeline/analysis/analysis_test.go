@@ -361,3 +361,41 @@ func TestSanitizeRemovesNonFinite(t *testing.T) {
 	assert.False(t, r.Metrics[0].CI.LowerBounded)
 	assert.Nil(t, r.Metrics[0].Effect.Relative)
 }
+
+// A fault that stops the experiment cohort's requests from reaching
+// downstream services leaves it with fewer events per user. The split is
+// judged on the SLI's entry-point events, so the fault itself is not
+// mistaken for a broken assignment; a real imbalance there still is.
+func TestSRMCountsEntryPointEventsNotDownstreamOnes(t *testing.T) {
+	downstream := func(rows []BucketRow) []BucketRow {
+		for i := range rows {
+			rows[i].Service, rows[i].Operation = "payment", "POST /pay"
+		}
+		return rows
+	}
+	src := &fakeSource{}
+	// Entry point at the planned 50/50; downstream the experiment cohort
+	// produces a fifth of control's events.
+	src.rows = append(src.rows, spread(telemetry.CohortControl, t0, 10*time.Minute, 5000, 50)...)
+	src.rows = append(src.rows, spread(telemetry.CohortExperiment, t0, 10*time.Minute, 5000, 50)...)
+	src.rows = append(src.rows, downstream(spread(telemetry.CohortControl, t0, 10*time.Minute, 5000, 0))...)
+	src.rows = append(src.rows, downstream(spread(telemetry.CohortExperiment, t0, 10*time.Minute, 1000, 0))...)
+	res, err := Compare(context.Background(), src, Request{ExperimentID: "exp-1", Experiment: spec(0.5), Window: window()}, Settings{}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.False(t, res.SRM.Mismatch, "reason: %s", res.Reason)
+	assert.Equal(t, int64(5000), res.SRM.Control)
+	assert.Equal(t, int64(5000), res.SRM.Experiment)
+	assert.Contains(t, res.SRM.Basis, "service checkout")
+	assert.Equal(t, CohortSizes{Control: 10000, Experiment: 6000}, res.Cohorts)
+
+	// 45/55 at the entry point is a mismatch whatever happens downstream.
+	src = &fakeSource{}
+	src.rows = append(src.rows, spread(telemetry.CohortControl, t0, 10*time.Minute, 4500, 45)...)
+	src.rows = append(src.rows, spread(telemetry.CohortExperiment, t0, 10*time.Minute, 5500, 55)...)
+	src.rows = append(src.rows, downstream(spread(telemetry.CohortControl, t0, 10*time.Minute, 5500, 0))...)
+	src.rows = append(src.rows, downstream(spread(telemetry.CohortExperiment, t0, 10*time.Minute, 4500, 0))...)
+	res, err = Compare(context.Background(), src, Request{ExperimentID: "exp-1", Experiment: spec(0.5), Window: window()}, Settings{}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.True(t, res.SRM.Mismatch)
+	assert.Equal(t, compare.VerdictUntrusted, res.Verdict)
+}

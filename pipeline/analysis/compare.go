@@ -115,7 +115,9 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	}
 	res := newResult(req, now, set, ModeFixedHorizon)
 	res.Cohorts = cohortSizes(during)
-	res.SRM, err = srmFixed(req.Experiment, res.Cohorts)
+	basis, exposures := srmSizes(slis, during)
+	res.SRM, err = srmFixed(req.Experiment, exposures)
+	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
@@ -173,6 +175,31 @@ func cohortSizes(rows []BucketRow) CohortSizes {
 		}
 	}
 	return c
+}
+
+// srmSizes picks what the sample-ratio check counts: the events of the
+// first SLI whose filter the view can serve (service and operation, the
+// entry point users hit once per exposure), else every event. Counting
+// every event would mistake the fault for a broken split: a failing page
+// calls fewer downstream services, so the experiment cohort emits fewer
+// events per user than control.
+func srmSizes(slis []SLI, during []BucketRow) (basis string, sizes CohortSizes) {
+	for i := range slis {
+		f := &slis[i].Filter
+		if len(f.Attributes) > 0 || (f.Service == "" && f.Operation == "") {
+			continue
+		}
+		c, e := viewCounts(during, f)
+		basis = "events of"
+		if f.Service != "" {
+			basis += " service " + f.Service
+		}
+		if f.Operation != "" {
+			basis += " operation " + f.Operation
+		}
+		return basis + " (SLI " + slis[i].Name + ")", CohortSizes{Control: c.Events, Experiment: e.Events}
+	}
+	return "all events", cohortSizes(during)
 }
 
 func expectedShare(e *experiment.Experiment) float64 {

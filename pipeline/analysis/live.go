@@ -141,7 +141,9 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	req.Window = w
 	res := newResult(req, now, m.set, ModeSequential)
 	res.Cohorts = cohortSizes(during)
-	res.SRM, err = m.srmLook(res.Cohorts)
+	basis, exposures := srmSizes(m.slis, during)
+	res.SRM, err = m.srmLook(exposures)
+	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}

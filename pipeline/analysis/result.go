@@ -100,6 +100,15 @@ type SRM struct {
 	Threshold float64 `json:"threshold"`
 	// Mismatch makes the overall verdict untrusted.
 	Mismatch bool `json:"mismatch"`
+	// Basis says which events were counted: the first SLI's filter (the
+	// requests users make, one per exposure) when it can be served from the
+	// view, else "all events". A fault changes how many downstream events a
+	// request produces (a failed page calls fewer services), so counting
+	// every event would flag the fault itself as a broken split.
+	Basis string `json:"basis"`
+	// Control and Experiment are the counts the test used.
+	Control    int64 `json:"control"`
+	Experiment int64 `json:"experiment"`
 }
 
 // BlastRadius compares the control cohort and untagged traffic during the

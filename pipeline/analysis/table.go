@@ -44,14 +44,18 @@ func WriteTable(w io.Writer, r *Result) error {
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "         %s\n", r.Reason)
 	}
-	fmt.Fprintf(&b, "cohorts  control %d, experiment %d events (%.2f%% experiment", r.Cohorts.Control, r.Cohorts.Experiment, 100*r.SRM.ObservedExperimentShare)
+	fmt.Fprintf(&b, "cohorts  control %d, experiment %d events\n", r.Cohorts.Control, r.Cohorts.Experiment)
+	fmt.Fprintf(&b, "split    %.2f%% experiment", 100*r.SRM.ObservedExperimentShare)
+	if r.SRM.Basis != "" {
+		fmt.Fprintf(&b, " of %s", r.SRM.Basis)
+	}
 	switch {
 	case r.SRM.Test == "none":
-		b.WriteString("; no expected split, SRM not checked)\n")
+		b.WriteString("; no expected split, SRM not checked\n")
 	case r.SRM.Mismatch:
-		fmt.Fprintf(&b, ", planned %.2f%%: SAMPLE RATIO MISMATCH, p=%.2g)\n", 100*r.SRM.ExpectedExperimentShare, r.SRM.PValue)
+		fmt.Fprintf(&b, ", planned %.2f%%: SAMPLE RATIO MISMATCH, p=%.2g\n", 100*r.SRM.ExpectedExperimentShare, r.SRM.PValue)
 	default:
-		fmt.Fprintf(&b, ", planned %.2f%%: ok, p=%.2g)\n", 100*r.SRM.ExpectedExperimentShare, r.SRM.PValue)
+		fmt.Fprintf(&b, ", planned %.2f%%: ok, p=%.2g\n", 100*r.SRM.ExpectedExperimentShare, r.SRM.PValue)
 	}
 	if br := r.BlastRadius; br != nil {
 		status := "ok"
