@@ -263,41 +263,68 @@ func excessBad(s SLIResult) float64 {
 	return 0
 }
 
+// sliFindings turns the failing SLIs into one finding: SLIs of one
+// experiment usually fail together for one cause (a page that errors is
+// also not a good event), and one cause is one backlog item. Each SLI keeps
+// its own evidence lines.
 func (a *analysis) sliFindings() {
+	var failed []SLIResult
 	for _, s := range a.in.SLIs {
-		if s.Verdict != "fail" {
-			continue
+		if s.Verdict == "fail" {
+			failed = append(failed, s)
 		}
-		sev := High
+	}
+	if len(failed) == 0 {
+		return
+	}
+	first := failed[0]
+	f := Finding{
+		ID: KindSLIRegression + ":" + first.Name, Kind: KindSLIRegression, Severity: High,
+		Chart: chartFor(first), Query: "analyze/sli_counts.sql",
+		Owner:  a.in.Experiment.Owner,
+		Labels: []string{"chaos", "resilience"},
+	}
+	var titles, summaries []string
+	var impact float64
+	for _, s := range failed {
 		stop := a.stopFor(s.Name)
 		if stop != nil || outcomeOf(s, nil) == "fails" {
-			sev = Critical
+			f.Severity = Critical
 		}
-		f := Finding{
-			ID: KindSLIRegression + ":" + s.Name, Kind: KindSLIRegression, Severity: sev,
-			Title: fmt.Sprintf("%s: the experiment cohort is worse than control (%s vs %s)", s.Name, fmtValue(s.Unit, s.Experiment.Value), fmtValue(s.Unit, s.Control.Value)),
-			Summary: fmt.Sprintf("The hypothesis did not hold for %s: with the fault injected, the experiment cohort's %s was %s against %s for control, more than the %s the experiment allowed.",
-				s.Name, describeSLI(s), fmtValue(s.Unit, s.Experiment.Value), fmtValue(s.Unit, s.Control.Value), fmtValue(s.Unit, s.Allowed)),
-			Evidence: []string{
-				fmt.Sprintf("experiment: %s over %d events; control: %s over %d events", fmtValue(s.Unit, s.Experiment.Value), s.Experiment.N, fmtValue(s.Unit, s.Control.Value), s.Control.N),
-				fmt.Sprintf("effect %s (%.0f%% interval %s to %s), tolerance %s", fmtSigned(s.Unit, s.Effect), s.CILevel*100, fmtValue(s.Unit, s.CILower), fmtValue(s.Unit, s.CIUpper), fmtValue(s.Unit, s.Allowed)),
-				fmt.Sprintf("test %s, one-sided p = %s", s.Test, fmtP(s.PValue)),
-			},
-			Chart: chartFor(s), Query: "analyze/sli_counts.sql",
-			Owner:  a.in.Experiment.Owner,
-			Labels: []string{"chaos", "resilience", "sli:" + s.Name},
+		titles = append(titles, fmt.Sprintf("%s %s vs %s", s.Name, fmtValue(s.Unit, s.Experiment.Value), fmtValue(s.Unit, s.Control.Value)))
+		summaries = append(summaries, fmt.Sprintf("the %s (%s) was %s against %s for control, more than the %s allowed",
+			describeSLI(s), s.Name, fmtValue(s.Unit, s.Experiment.Value), fmtValue(s.Unit, s.Control.Value), fmtValue(s.Unit, s.Allowed)))
+		prefix := ""
+		if len(failed) > 1 {
+			prefix = s.Name + ": "
 		}
+		f.Evidence = append(f.Evidence,
+			fmt.Sprintf("%sexperiment: %s over %d events; control: %s over %d events", prefix, fmtValue(s.Unit, s.Experiment.Value), s.Experiment.N, fmtValue(s.Unit, s.Control.Value), s.Control.N),
+			fmt.Sprintf("%seffect %s (%.0f%% interval %s to %s), tolerance %s", prefix, fmtSigned(s.Unit, s.Effect), s.CILevel*100, fmtValue(s.Unit, s.CILower), fmtValue(s.Unit, s.CIUpper), fmtValue(s.Unit, s.Allowed)),
+			fmt.Sprintf("%stest %s, one-sided p = %s", prefix, s.Test, fmtP(s.PValue)),
+		)
 		if stop != nil {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("stop condition met: %s %s %s (value %s)", stop.SLI, stop.Op, fmtValue(s.Unit, stop.Threshold), fmtValue(s.Unit, stop.Value)))
 		}
-		impact := excessBad(s)
-		if impact == 0 && s.Type == "latency" && s.Control.Value > 0 {
+		f.Labels = append(f.Labels, "sli:"+s.Name)
+		i := excessBad(s)
+		if i == 0 && s.Type == "latency" && s.Control.Value > 0 {
 			// Slower, not failed: count the relative slowdown, capped.
-			impact = math.Min(1, math.Max(0, s.Effect/s.Control.Value)) * 0.1
+			i = math.Min(1, math.Max(0, s.Effect/s.Control.Value)) * 0.1
 		}
-		f.Risk = newRisk(impact, a.runMinutes(), a.experimentShare(), a.objective)
-		a.res.Findings = append(a.res.Findings, f)
+		impact = math.Max(impact, i)
 	}
+	f.Title = "The experiment cohort is worse than control: " + strings.Join(titles, ", ")
+	if len(failed) == 1 {
+		f.Title = fmt.Sprintf("%s: the experiment cohort is worse than control (%s vs %s)", first.Name, fmtValue(first.Unit, first.Experiment.Value), fmtValue(first.Unit, first.Control.Value))
+	}
+	f.Summary = "The hypothesis did not hold: with the fault injected, " + strings.Join(summaries, "; ") + "."
+	if len(failed) == 1 {
+		f.Summary = fmt.Sprintf("The hypothesis did not hold for %s: with the fault injected, the experiment cohort's %s was %s against %s for control, more than the %s the experiment allowed.",
+			first.Name, describeSLI(first), fmtValue(first.Unit, first.Experiment.Value), fmtValue(first.Unit, first.Control.Value), fmtValue(first.Unit, first.Allowed))
+	}
+	f.Risk = newRisk(impact, a.runMinutes(), a.experimentShare(), a.objective)
+	a.res.Findings = append(a.res.Findings, f)
 }
 
 func chartFor(s SLIResult) string {

@@ -188,3 +188,33 @@ func TestBlastRadiusAndSRMFindings(t *testing.T) {
 	s := byID(t, res.Findings, "sample_ratio_mismatch")
 	assert.Equal(t, "Cohort assignment is off: 8% of traffic in the experiment cohort, 5% planned", s.Title)
 }
+
+// Two SLIs failing for one cause (the page errors, so it is also not a
+// good event) are one finding and one backlog item, with the evidence of
+// both.
+func TestFailingSLIsOfOneRunAreOneFinding(t *testing.T) {
+	in := findingstest.GameDay()
+	good := in.SLIs[0]
+	good.Name, good.Type, good.Direction = "checkout_good", "good_events", "higher_is_better"
+	good.Control.Value, good.Experiment.Value = 0.99, 0.62
+	in.SLIs = append(in.SLIs, good)
+	res := findings.Analyze(in)
+
+	var regressions []findings.Finding
+	for _, f := range res.Findings {
+		if f.Kind == findings.KindSLIRegression {
+			regressions = append(regressions, f)
+		}
+	}
+	require.Len(t, regressions, 1)
+	f := regressions[0]
+	assert.Equal(t, "sli_regression:checkout_errors", f.ID)
+	assert.Equal(t, findings.Critical, f.Severity)
+	assert.Contains(t, f.Title, "checkout_errors 38% vs 1%")
+	assert.Contains(t, f.Title, "checkout_good 62% vs 99%")
+	assert.Contains(t, f.Evidence, "checkout_good: experiment: 62% over 1000 events; control: 99% over 19000 events")
+	assert.Contains(t, f.Labels, "sli:checkout_good")
+	assert.Contains(t, f.Labels, "sli:checkout_errors")
+	require.NotNil(t, f.Risk)
+	assert.InDelta(t, 0.37, f.Risk.Impact, 1e-9, "the worst SLI's excess bad share")
+}
