@@ -16,6 +16,7 @@ type sinkOptions struct {
 	f        *factory
 	Sink     sink.Config
 	Admin    string
+	Pprof    bool
 	LogLevel string
 }
 
@@ -53,6 +54,7 @@ partitions.`,
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	return cmd
 }
 
@@ -80,7 +82,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return conn.Close()
-	}, log)
+	}, opts.Pprof, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
