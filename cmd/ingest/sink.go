@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -59,6 +61,11 @@ partitions.`,
 }
 
 func sinkRun(ctx context.Context, opts *sinkOptions) error {
+	if os.Getenv("GOGC") == "" {
+		// The live heap is the batches in flight (bounded by --max-bytes);
+		// collecting at 3x instead of 2x of it spends a fifth less CPU on GC.
+		debug.SetGCPercent(200)
+	}
 	log, err := opts.f.logger(opts.LogLevel)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -155,6 +156,21 @@ func analysisCount(ctx context.Context, t *testing.T, c *store.Client, exp strin
 	return total
 }
 
+// waitAnalysis polls analysisCount until it reaches want: an insert makes
+// its events rows visible a moment before its cohort_stats rows.
+func waitAnalysis(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got uint64
+	for time.Now().Before(deadline) {
+		if got = analysisCount(ctx, t, c, exp); got >= want {
+			return got
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return got
+}
+
 func waitCount(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) uint64 {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -244,12 +260,16 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 		last, _ = distinctCount(ctx, t, c, "kill")
 		t.Logf("kill %d (%v): %d distinct rows stored so far", kills, exitErr, last)
 	}
+	// Whether a kill landed between insert and commit is up to timing; a
+	// producer retry is not: publish the first 1 % again, so duplicate rows
+	// are certainly inserted and the analysis count below must dedupe them.
+	publish(ctx, t, topic, events[:n/100])
 	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "kill", uint64(n), 3*time.Minute)
 	distinct, raw := distinctCount(ctx, t, c, "kill")
-	t.Logf("after 5 kills: %d distinct of %d sent, %d raw rows (%d replayed duplicates, invisible to queries)", distinct, n, raw, raw-distinct)
+	t.Logf("after 5 kills and a 1 %% re-publish: %d distinct of %d sent, %d raw rows (%d duplicates not yet merged away, invisible to queries)", distinct, n, raw, raw-distinct)
 	assert.Equal(t, uint64(n), got, "every acknowledged event is stored")
-	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "kill"), "the analysis view counts each event once")
+	assert.Equal(t, uint64(n), waitAnalysis(ctx, t, c, "kill", uint64(n), 30*time.Second), "the analysis view counts each event once")
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-p.done, p.Logs())
 }
@@ -264,15 +284,26 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	group := topic + ".sink"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	publish(ctx, t, topic, genEvents(n, "term"))
-
-	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-age", "2s", "--max-rows", "1000000")
-	for {
-		got, _ := distinctCount(ctx, t, c, "term")
-		if got > 0 {
-			break
+	// Load keeps arriving (10k events/s for about 5 s) so the batch being
+	// filled when the signal lands is never empty.
+	events := genEvents(n, "term")
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for lo := 0; lo < n && ctx.Err() == nil; lo += 500 {
+			publish(ctx, t, topic, events[lo:min(lo+500, n)])
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+
+	// Batches flush every 2 s: the signal goes out right after the first
+	// insert, so the rows fetched since then are only stored if SIGTERM
+	// flushes them.
+	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-age", "2s", "--max-rows", "1000000")
+	var before uint64
+	for before == 0 {
+		_, before = distinctCount(ctx, t, c, "term")
+		time.Sleep(20 * time.Millisecond)
 	}
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	select {
@@ -281,6 +312,9 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("sink did not exit within 30s of SIGTERM\n%s", p.Logs())
 	}
+	_, after := distinctCount(ctx, t, c, "term")
+	t.Logf("rows stored at the signal %d, after the exit %d", before, after)
+	assert.Greater(t, after, before, "the batch being filled at SIGTERM was flushed")
 	assert.Contains(t, p.Logs(), "sink stopped cleanly")
 
 	// Everything fetched before the signal is stored and committed.
@@ -294,6 +328,7 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	assert.Equal(t, distinct, raw)
 
 	// A restart continues where the first stopped: no record twice.
+	<-published
 	p2 := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "term", uint64(n), 2*time.Minute)
 	assert.Equal(t, uint64(n), got)
@@ -405,10 +440,21 @@ func TestSinkRidesOutClickHouseOutage(t *testing.T) {
 
 	got = waitCount(ctx, t, c, "chdown", uint64(n), 2*time.Minute)
 	assert.Equal(t, uint64(n), got, "full recovery without a restart")
-	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "chdown"))
+	assert.Equal(t, uint64(n), waitAnalysis(ctx, t, c, "chdown", uint64(n), 30*time.Second), "the analysis view counts each event once")
 	logs := p.Logs()
 	assert.Contains(t, logs, "insert failed; retrying the same rows")
-	assert.NotContains(t, logs, "retry_in=1m", "backoff is capped at 30s")
+	// Every backoff the sink announced is at most the 30 s cap (an uncapped
+	// doubling from 200 ms reaches 51.2 s within the outage).
+	delays := regexp.MustCompile(`retry_in=(\S+)`).FindAllStringSubmatch(logs, -1)
+	require.NotEmpty(t, delays)
+	var longest time.Duration
+	for _, m := range delays {
+		d, err := time.ParseDuration(m[1])
+		require.NoError(t, err, m[0])
+		longest = max(longest, d)
+	}
+	t.Logf("%d retries announced, longest backoff %s", len(delays), longest)
+	assert.LessOrEqual(t, longest, 30*time.Second, "backoff is capped at 30s")
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-p.done, logs)
 }

@@ -235,7 +235,7 @@ var errTrailing = errors.New("trailing data after the JSON object")
 // trailing data and invalid enum values are errors (the sink dead-letters
 // such records). e's strings share one copy of data.
 func DecodeJSON(data []byte, e *Event) error {
-	return decodeJSON(data, e, nil)
+	return decodeJSON(string(data), e, nil)
 }
 
 // Decoder decodes wire records like DecodeJSON, carving the string arrays
@@ -248,6 +248,12 @@ type Decoder struct {
 
 // Decode decodes one record into e, as DecodeJSON does.
 func (d *Decoder) Decode(data []byte, e *Event) error {
+	return decodeJSON(string(data), e, &d.arena)
+}
+
+// DecodeString is Decode for a record already held as a string: e's
+// strings are substrings of data, with no copy at all.
+func (d *Decoder) DecodeString(data string, e *Event) error {
 	return decodeJSON(data, e, &d.arena)
 }
 
@@ -257,8 +263,8 @@ func (d *Decoder) Reset() {
 	d.arena = d.arena[:0]
 }
 
-func decodeJSON(data []byte, e *Event, arena *[]string) error {
-	if err := decodeWire(string(data), e, arena); err != nil {
+func decodeJSON(data string, e *Event, arena *[]string) error {
+	if err := decodeWire(data, e, arena); err != nil {
 		if errors.Is(err, errSyntax) {
 			return fmt.Errorf("decode event: %w", err)
 		}

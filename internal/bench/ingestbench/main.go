@@ -113,6 +113,23 @@ func waitDistinct(ctx context.Context, c *store.Client, db string, want uint64, 
 	}
 }
 
+// quiesce drops a path's database once it is counted and waits until
+// ClickHouse has no merge running, so one path's background merges are
+// not charged to the next path's time and CPU.
+func quiesce(ctx context.Context, c *store.Client, drop string) {
+	if drop != "" {
+		_ = c.Conn.Exec(ctx, "DROP DATABASE IF EXISTS "+drop)
+	}
+	for i := 0; i < 600; i++ {
+		var merges uint64
+		if err := c.Conn.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&merges); err != nil || merges == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+}
+
 // cpuMeter reads the CPU seconds of a set of processes.
 type cpuMeter map[string]int
 
@@ -384,6 +401,7 @@ loop:
 	}
 	stopProc(serve)
 	stopProc(sink)
+	quiesce(ctx, c, db)
 
 	// 3. The sink alone on the pre-filled topic: a fresh consumer group
 	// from the earliest offset into a fresh database, timed from process
@@ -416,6 +434,7 @@ loop:
 		sinkCPU[k] = v
 	}
 	stopProc(sinkOnly)
+	quiesce(ctx, c, sinkDB)
 
 	// 4. ClickHouse's Kafka engine on the same topic (the wire form is
 	// JSONEachRow of the events columns) into the same table shape.
@@ -446,6 +465,7 @@ loop:
 	kcpu := chkMeter.since(kcpu0, want)
 	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", kafkaDB))
 	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", kafkaDB))
+	quiesce(ctx, c, kafkaDB)
 
 	// 5. clickhouse-client inserting the same records (the topic's values,
 	// byte for byte) from a file.
@@ -490,7 +510,8 @@ loop:
 	fmt.Printf("ingestbench: %d events (%d per request, %d senders), Kafka %s, ClickHouse %s, 2 cores, all co-located\n",
 		n, batchSize, workers, strings.Join(brokers, ","), cfg.Addr)
 	fmt.Printf("pre-filled topic for the last three rows: %d records, %d distinct events (the end-to-end and latency runs' events)\n", len(records), want)
-	fmt.Printf("every figure is distinct event ids counted in ClickHouse, into a fresh database with the same events table\n\n")
+	fmt.Printf("every figure is distinct event ids counted in ClickHouse, into a fresh database with the same events table;\n")
+	fmt.Printf("before each of the last three rows the previous database is dropped and ClickHouse has no merge running\n\n")
 	fmt.Printf("%-55s %10s %10s  %s\n", "path", "events/s", "wall", "CPU s per 1M events")
 	fmt.Printf("%-55s %10.0f %10s  %s\n", "steadystate end to end (HTTP->serve->Kafka->sink->CH)", e2eRate, e2e.Round(time.Millisecond), fmtCPU(e2eCPU, "serve", "sink", "clickhouse", "kafka"))
 	fmt.Printf("%-55s %10.0f %10s\n", "  of which generator->serve->Kafka acked", ackRate, acked.Round(time.Millisecond))
