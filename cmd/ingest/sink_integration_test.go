@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,14 +58,19 @@ func eventsN(t *testing.T) int {
 }
 
 func genEvents(n int, exp string) []telemetry.Event {
-	base := time.Now().Add(-time.Hour).UnixNano()
-	out := make([]telemetry.Event, n)
-	for i := range out {
+	return genRange(0, n, exp, time.Now().Add(-time.Hour).UnixNano())
+}
+
+// genRange makes events lo..hi-1 of a run whose first event is at base.
+func genRange(lo, hi int, exp string, base int64) []telemetry.Event {
+	out := make([]telemetry.Event, hi-lo)
+	for j := range out {
+		i := lo + j
 		cohort := telemetry.CohortControl
 		if i%2 == 1 {
 			cohort = telemetry.CohortExperiment
 		}
-		out[i] = telemetry.Event{
+		out[j] = telemetry.Event{
 			ID: fmt.Sprintf("%s-%08d", exp, i), TimeNs: base + int64(i)*int64(time.Millisecond), IngestNs: time.Now().UnixNano(),
 			Kind: telemetry.KindSpan, Service: "checkout", Name: "GET /checkout", TraceID: fmt.Sprintf("%032x", i),
 			ExperimentID: exp, Cohort: cohort, Status: telemetry.StatusOK, HTTPStatus: 200, DurationNs: uint64(i % 1000 * 1000),
@@ -76,14 +82,23 @@ func genEvents(n int, exp string) []telemetry.Event {
 
 func publish(ctx context.Context, t *testing.T, topic string, events []telemetry.Event) {
 	t.Helper()
+	require.NoError(t, publishErr(ctx, topic, events))
+}
+
+func publishErr(ctx context.Context, topic string, events []telemetry.Event) error {
 	cfg := produce.NewDefaultConfig()
 	cfg.Topic, cfg.Brokers = topic, kafkatest.Brokers()
 	p, err := produce.New(cfg)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer p.Close()
 	for lo := 0; lo < len(events); lo += 5000 {
-		require.NoError(t, p.Publish(ctx, events[lo:min(lo+5000, len(events))]))
+		if err := p.Publish(ctx, events[lo:min(lo+5000, len(events))]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // sinkProc runs `ingest sink` as a child process, its stderr in a file.
@@ -284,15 +299,26 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	group := topic + ".sink"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// Load keeps arriving (10k events/s for about 5 s) so the batch being
-	// filled when the signal lands is never empty.
-	events := genEvents(n, "term")
-	published := make(chan struct{})
+	// Load keeps arriving (10k events/s) until a second after the signal
+	// and at least n events, so the batch being filled when the signal lands is never empty.
+	base := time.Now().Add(-time.Hour).UnixNano()
+	var sent atomic.Int64
+	stopLoad := make(chan struct{})
+	loadDone := make(chan error, 1)
 	go func() {
-		defer close(published)
-		for lo := 0; lo < n && ctx.Err() == nil; lo += 500 {
-			publish(ctx, t, topic, events[lo:min(lo+500, n)])
-			time.Sleep(50 * time.Millisecond)
+		for {
+			select {
+			case <-stopLoad:
+				loadDone <- nil
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			lo := int(sent.Load())
+			if err := publishErr(ctx, topic, genRange(lo, lo+500, "term", base)); err != nil {
+				loadDone <- err
+				return
+			}
+			sent.Add(500)
 		}
 	}()
 
@@ -327,8 +353,16 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	assert.Equal(t, uint64(committedTotal), raw, "rows stored = offsets committed: nothing stored is uncommitted")
 	assert.Equal(t, distinct, raw)
 
+	time.Sleep(time.Second)
+	for int(sent.Load()) < n { // at least the run's size (about 500k in make soak)
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stopLoad)
+	require.NoError(t, <-loadDone)
+	n = int(sent.Load())
+	t.Logf("%d events published under load", n)
+
 	// A restart continues where the first stopped: no record twice.
-	<-published
 	p2 := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "term", uint64(n), 2*time.Minute)
 	assert.Equal(t, uint64(n), got)
