@@ -111,7 +111,7 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 		c.u64[2][i], c.u16[i] = e.DurationNs, e.HTTPStatus
 		c.u8[0][i], c.u8[1][i] = b2u(e.Synthetic), b2u(e.IsError)
 		// The Go constants are the Enum8 values of the events table.
-		c.enums[0][i], c.enums[1][i], c.enums[2][i] = int8(e.Kind), int8(e.Cohort), int8(e.Status) //nolint:gosec // G115: small enum constants
+		c.enums[0][i], c.enums[1][i], c.enums[2][i] = int8(e.Kind), int8(e.Cohort), int8(e.Status)
 		c.arrs[0][i], c.arrs[1][i] = nonNil(e.AttrKeys), nonNil(e.AttrValues)
 		c.arrs[2][i], c.arrs[3][i] = nonNil(e.ResKeys), nonNil(e.ResValues)
 	}
@@ -122,14 +122,26 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 	cols[1], cols[2], cols[3], cols[4], cols[5] = c.times[0], c.u64[0], c.times[1], c.u64[1], c.enums[0]
 	cols[15], cols[16], cols[17], cols[18] = c.enums[1], c.u8[0], c.enums[2], c.u8[1]
 	cols[20], cols[21] = c.u16, c.u64[2]
-	cols[24], cols[25], cols[26], cols[27] = c.arrs[0], c.arrs[1], c.arrs[2], c.arrs[3]
 	cols[29], cols[30] = c.parts, c.offsets
 	for f, sf := range stringFields {
 		cols[sf.col] = c.strs[f]
 	}
 	for i, col := range cols {
+		if col == nil {
+			continue
+		}
 		if err := ib.Column(i).Append(col); err != nil {
 			return &columnError{column: telemetry.Columns[i], err: err}
+		}
+	}
+	// Array(String) columns row by row: the driver's slice-of-slices
+	// Append goes through reflection per row, AppendRow of a []string not.
+	for a, col := range [4]int{24, 25, 26, 27} {
+		bc := ib.Column(col)
+		for _, row := range c.arrs[a] {
+			if err := bc.AppendRow(row); err != nil {
+				return &columnError{column: telemetry.Columns[col], err: err}
+			}
 		}
 	}
 	return nil
