@@ -253,13 +253,18 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	events := genEvents(n, "kill")
-	publish(ctx, t, topic, events)
+	// The sink drains 100k records in about a second, so the topic fills
+	// a sixth at a time, one sixth per sink life, and the sinks insert
+	// 1000 rows at a time: every kill lands while records are in flight.
+	sixth := n / 6
+	publish(ctx, t, topic, events[:sixth])
 
 	r := rand.New(rand.NewPCG(1, 2))
 	kills := 0
 	var last uint64
 	for kills < 5 {
-		p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
+		p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-rows", "1000")
+		publish(ctx, t, topic, events[(kills+1)*sixth:(kills+2)*sixth])
 		// Wait until this sink inserts (the group has rebalanced), then kill
 		// it at a random moment of its 200 ms batch cycle: mid-batch,
 		// mid-insert, or between insert and commit.
@@ -278,6 +283,7 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 	// Whether a kill landed between insert and commit is up to timing; a
 	// producer retry is not: publish the first 1 % again, so duplicate rows
 	// are certainly inserted and the analysis count below must dedupe them.
+	publish(ctx, t, topic, events[6*sixth:])
 	publish(ctx, t, topic, events[:n/100])
 	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "kill", uint64(n), 3*time.Minute)
