@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +27,10 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-func startAdmin(addr string, reg *prometheus.Registry, ready func(context.Context) error, log *slog.Logger) (*adminServer, error) {
+// startAdmin listens on addr. With withPprof it also serves the runtime
+// profiles under /debug/pprof/ (CPU, heap, allocs, goroutines), for
+// profiling a running process; the admin address is loopback by default.
+func startAdmin(addr string, reg *prometheus.Registry, ready func(context.Context) error, withPprof bool, log *slog.Logger) (*adminServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +43,12 @@ func startAdmin(addr string, reg *prometheus.Registry, ready func(context.Contex
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if withPprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

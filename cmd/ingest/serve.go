@@ -29,6 +29,7 @@ type serveOptions struct {
 	Produce     produce.Config
 	Experiments string
 	Admin       string
+	Pprof       bool
 	LogLevel    string
 }
 
@@ -73,6 +74,7 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Experiments, "experiments", "", "directory of experiment and flow definitions (cohort rules, flow stages)")
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	return cmd
 }
 
@@ -123,7 +125,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
 		return produce.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.Topic, opts.Produce.Partitions)
-	}, log)
+	}, opts.Pprof, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -16,6 +18,7 @@ type sinkOptions struct {
 	f        *factory
 	Sink     sink.Config
 	Admin    string
+	Pprof    bool
 	LogLevel string
 }
 
@@ -53,10 +56,16 @@ partitions.`,
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	return cmd
 }
 
 func sinkRun(ctx context.Context, opts *sinkOptions) error {
+	if os.Getenv("GOGC") == "" {
+		// The live heap is the batches in flight (bounded by --max-bytes);
+		// collecting at 3x instead of 2x of it spends a fifth less CPU on GC.
+		debug.SetGCPercent(200)
+	}
 	log, err := opts.f.logger(opts.LogLevel)
 	if err != nil {
 		return err
@@ -80,7 +89,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return conn.Close()
-	}, log)
+	}, opts.Pprof, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,14 +58,19 @@ func eventsN(t *testing.T) int {
 }
 
 func genEvents(n int, exp string) []telemetry.Event {
-	base := time.Now().Add(-time.Hour).UnixNano()
-	out := make([]telemetry.Event, n)
-	for i := range out {
+	return genRange(0, n, exp, time.Now().Add(-time.Hour).UnixNano())
+}
+
+// genRange makes events lo..hi-1 of a run whose first event is at base.
+func genRange(lo, hi int, exp string, base int64) []telemetry.Event {
+	out := make([]telemetry.Event, hi-lo)
+	for j := range out {
+		i := lo + j
 		cohort := telemetry.CohortControl
 		if i%2 == 1 {
 			cohort = telemetry.CohortExperiment
 		}
-		out[i] = telemetry.Event{
+		out[j] = telemetry.Event{
 			ID: fmt.Sprintf("%s-%08d", exp, i), TimeNs: base + int64(i)*int64(time.Millisecond), IngestNs: time.Now().UnixNano(),
 			Kind: telemetry.KindSpan, Service: "checkout", Name: "GET /checkout", TraceID: fmt.Sprintf("%032x", i),
 			ExperimentID: exp, Cohort: cohort, Status: telemetry.StatusOK, HTTPStatus: 200, DurationNs: uint64(i % 1000 * 1000),
@@ -75,14 +82,23 @@ func genEvents(n int, exp string) []telemetry.Event {
 
 func publish(ctx context.Context, t *testing.T, topic string, events []telemetry.Event) {
 	t.Helper()
+	require.NoError(t, publishErr(ctx, topic, events))
+}
+
+func publishErr(ctx context.Context, topic string, events []telemetry.Event) error {
 	cfg := produce.NewDefaultConfig()
 	cfg.Topic, cfg.Brokers = topic, kafkatest.Brokers()
 	p, err := produce.New(cfg)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer p.Close()
 	for lo := 0; lo < len(events); lo += 5000 {
-		require.NoError(t, p.Publish(ctx, events[lo:min(lo+5000, len(events))]))
+		if err := p.Publish(ctx, events[lo:min(lo+5000, len(events))]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // sinkProc runs `ingest sink` as a child process, its stderr in a file.
@@ -155,6 +171,21 @@ func analysisCount(ctx context.Context, t *testing.T, c *store.Client, exp strin
 	return total
 }
 
+// waitAnalysis polls analysisCount until it reaches want: an insert makes
+// its events rows visible a moment before its cohort_stats rows.
+func waitAnalysis(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got uint64
+	for time.Now().Before(deadline) {
+		if got = analysisCount(ctx, t, c, exp); got >= want {
+			return got
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return got
+}
+
 func waitCount(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) uint64 {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -222,13 +253,18 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	events := genEvents(n, "kill")
-	publish(ctx, t, topic, events)
+	// The sink drains 100k records in about a second, so the topic fills
+	// a sixth at a time, one sixth per sink life, and the sinks insert
+	// 1000 rows at a time: every kill lands while records are in flight.
+	sixth := n / 6
+	publish(ctx, t, topic, events[:sixth])
 
 	r := rand.New(rand.NewPCG(1, 2))
 	kills := 0
 	var last uint64
 	for kills < 5 {
-		p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
+		p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-rows", "1000")
+		publish(ctx, t, topic, events[(kills+1)*sixth:(kills+2)*sixth])
 		// Wait until this sink inserts (the group has rebalanced), then kill
 		// it at a random moment of its 200 ms batch cycle: mid-batch,
 		// mid-insert, or between insert and commit.
@@ -244,12 +280,17 @@ func TestSinkSurvivesSIGKILL(t *testing.T) {
 		last, _ = distinctCount(ctx, t, c, "kill")
 		t.Logf("kill %d (%v): %d distinct rows stored so far", kills, exitErr, last)
 	}
+	// Whether a kill landed between insert and commit is up to timing; a
+	// producer retry is not: publish the first 1 % again, so duplicate rows
+	// are certainly inserted and the analysis count below must dedupe them.
+	publish(ctx, t, topic, events[6*sixth:])
+	publish(ctx, t, topic, events[:n/100])
 	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
 	got := waitCount(ctx, t, c, "kill", uint64(n), 3*time.Minute)
 	distinct, raw := distinctCount(ctx, t, c, "kill")
-	t.Logf("after 5 kills: %d distinct of %d sent, %d raw rows (%d replayed duplicates, invisible to queries)", distinct, n, raw, raw-distinct)
+	t.Logf("after 5 kills and a 1 %% re-publish: %d distinct of %d sent, %d raw rows (%d duplicates not yet merged away, invisible to queries)", distinct, n, raw, raw-distinct)
 	assert.Equal(t, uint64(n), got, "every acknowledged event is stored")
-	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "kill"), "the analysis view counts each event once")
+	assert.Equal(t, uint64(n), waitAnalysis(ctx, t, c, "kill", uint64(n), 30*time.Second), "the analysis view counts each event once")
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-p.done, p.Logs())
 }
@@ -264,15 +305,37 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	group := topic + ".sink"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	publish(ctx, t, topic, genEvents(n, "term"))
-
-	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-age", "2s", "--max-rows", "1000000")
-	for {
-		got, _ := distinctCount(ctx, t, c, "term")
-		if got > 0 {
-			break
+	// Load keeps arriving (10k events/s) until a second after the signal
+	// and at least n events, so the batch being filled when the signal lands is never empty.
+	base := time.Now().Add(-time.Hour).UnixNano()
+	var sent atomic.Int64
+	stopLoad := make(chan struct{})
+	loadDone := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stopLoad:
+				loadDone <- nil
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			lo := int(sent.Load())
+			if err := publishErr(ctx, topic, genRange(lo, lo+500, "term", base)); err != nil {
+				loadDone <- err
+				return
+			}
+			sent.Add(500)
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+
+	// Batches flush every 2 s: the signal goes out right after the first
+	// insert, so the rows fetched since then are only stored if SIGTERM
+	// flushes them.
+	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-age", "2s", "--max-rows", "1000000")
+	var before uint64
+	for before == 0 {
+		_, before = distinctCount(ctx, t, c, "term")
+		time.Sleep(20 * time.Millisecond)
 	}
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	select {
@@ -281,6 +344,9 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("sink did not exit within 30s of SIGTERM\n%s", p.Logs())
 	}
+	_, after := distinctCount(ctx, t, c, "term")
+	t.Logf("rows stored at the signal %d, after the exit %d", before, after)
+	assert.Greater(t, after, before, "the batch being filled at SIGTERM was flushed")
 	assert.Contains(t, p.Logs(), "sink stopped cleanly")
 
 	// Everything fetched before the signal is stored and committed.
@@ -292,6 +358,15 @@ func TestSinkSIGTERMFlushesAndCommits(t *testing.T) {
 	distinct, raw := distinctCount(ctx, t, c, "term")
 	assert.Equal(t, uint64(committedTotal), raw, "rows stored = offsets committed: nothing stored is uncommitted")
 	assert.Equal(t, distinct, raw)
+
+	time.Sleep(time.Second)
+	for int(sent.Load()) < n { // at least the run's size (about 500k in make soak)
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stopLoad)
+	require.NoError(t, <-loadDone)
+	n = int(sent.Load())
+	t.Logf("%d events published under load", n)
 
 	// A restart continues where the first stopped: no record twice.
 	p2 := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group)
@@ -405,10 +480,21 @@ func TestSinkRidesOutClickHouseOutage(t *testing.T) {
 
 	got = waitCount(ctx, t, c, "chdown", uint64(n), 2*time.Minute)
 	assert.Equal(t, uint64(n), got, "full recovery without a restart")
-	assert.Equal(t, uint64(n), analysisCount(ctx, t, c, "chdown"))
+	assert.Equal(t, uint64(n), waitAnalysis(ctx, t, c, "chdown", uint64(n), 30*time.Second), "the analysis view counts each event once")
 	logs := p.Logs()
 	assert.Contains(t, logs, "insert failed; retrying the same rows")
-	assert.NotContains(t, logs, "retry_in=1m", "backoff is capped at 30s")
+	// Every backoff the sink announced is at most the 30 s cap (an uncapped
+	// doubling from 200 ms reaches 51.2 s within the outage).
+	delays := regexp.MustCompile(`retry_in=(\S+)`).FindAllStringSubmatch(logs, -1)
+	require.NotEmpty(t, delays)
+	var longest time.Duration
+	for _, m := range delays {
+		d, err := time.ParseDuration(m[1])
+		require.NoError(t, err, m[0])
+		longest = max(longest, d)
+	}
+	t.Logf("%d retries announced, longest backoff %s", len(delays), longest)
+	assert.LessOrEqual(t, longest, 30*time.Second, "backoff is capped at 30s")
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-p.done, logs)
 }

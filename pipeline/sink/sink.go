@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +58,7 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
 	return &Sink{
-		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 20), maxEvent: map[int]int64{},
+		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
 		insertSQL:   fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", ")),
 		progressSQL: fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns)", st.DB),
 	}, nil
@@ -65,6 +66,8 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 
 // batch is a set of decoded rows plus, per partition, the last record it
 // covers (inserted or dead-lettered): what to commit after the insert.
+// Batches are recycled: their slices, decoder arena and insert columns keep
+// their capacity, so a steady stream allocates little beyond the records.
 type batch struct {
 	events  []telemetry.Event
 	parts   []int32
@@ -73,10 +76,23 @@ type batch struct {
 	first   time.Time
 	last    map[int]kafka.Message
 	maxTime map[int]int64
+	dec     telemetry.Decoder
+	cols    columns
 }
 
 func newBatch() *batch {
 	return &batch{last: map[int]kafka.Message{}, maxTime: map[int]int64{}}
+}
+
+// reset empties b for reuse and drops its references to the records.
+func (b *batch) reset() {
+	clear(b.events)
+	b.events, b.parts, b.offsets = b.events[:0], b.parts[:0], b.offsets[:0]
+	b.bytes, b.first = 0, time.Time{}
+	clear(b.last)
+	clear(b.maxTime)
+	b.dec.Reset()
+	b.cols.release()
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, flushes and
@@ -96,10 +112,14 @@ func (s *Sink) Run(ctx context.Context) error {
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
+		// MinBytes 1 answers a fetch as soon as anything arrives (latency);
+		// under load each fetch still returns up to MaxBytes.
 		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
 		CommitInterval: 0, // synchronous commits, after inserts
 		StartOffset:    kafka.FirstOffset,
-		QueueCapacity:  1000,
+		// Decoded-but-unread records: enough to keep the fetcher busy while
+		// a batch is handed off, small next to MaxBytes of batch memory.
+		QueueCapacity:  10_000,
 		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
 		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
 	})
@@ -111,8 +131,10 @@ func (s *Sink) Run(ctx context.Context) error {
 	}()
 
 	// One batch is inserted while the next fills: memory stays at about two
-	// batches, and fetching pauses (the handoff blocks) when both are full.
+	// batches (three with the recycled one), and fetching pauses (the
+	// handoff blocks) when both are full.
 	flushes := make(chan *batch)
+	free := make(chan *batch, 1)
 	flushDone := make(chan error, 1)
 	// The flusher outlives ctx so the final batch is still inserted after a
 	// SIGTERM; stopCtx bounds that tail.
@@ -127,23 +149,42 @@ func (s *Sink) Run(ctx context.Context) error {
 			if err := s.flush(stopCtx, r, b); err != nil && firstErr == nil {
 				firstErr = err
 			}
+			b.reset()
+			select {
+			case free <- b:
+			default:
+			}
 		}
 		flushDone <- firstErr
 	}()
 
-	cur := newBatch()
+	nextBatch := func() *batch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return newBatch()
+		}
+	}
+	cur := nextBatch()
 	lastFetch := time.Now()
 	lastBeat := time.Now()
 	known := map[int]kafka.Message{}
+	lag := map[int]prometheus.Gauge{}
+	// One fetch context per deadline, not per record: the deadline is the
+	// current batch's flush time, or the heartbeat while idle.
+	var fetch fetchDeadline
+	defer fetch.stop()
 	var loopErr error
 	for {
-		wait := s.cfg.Heartbeat
+		want := fetch.deadline
 		if len(cur.last) > 0 {
-			wait = time.Until(cur.first.Add(s.cfg.MaxAge))
+			want = cur.first.Add(s.cfg.MaxAge)
+		} else if fetch.ctx == nil || fetch.ctx.Err() != nil {
+			want = time.Now().Add(s.cfg.Heartbeat)
 		}
-		fetchCtx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
+		fetchCtx := fetch.at(ctx, want)
 		msg, err := r.FetchMessage(fetchCtx)
-		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				break // shutdown
@@ -155,7 +196,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			if len(cur.last) > 0 && time.Since(cur.first) >= s.cfg.MaxAge {
 				select {
 				case flushes <- cur:
-					cur = newBatch()
+					cur = nextBatch()
 				case <-ctx.Done():
 				}
 			} else if len(cur.last) == 0 && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
@@ -166,7 +207,12 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		lastFetch = time.Now()
 		known[msg.Partition] = msg
-		s.m.lag.WithLabelValues(strconv.Itoa(msg.Partition)).Set(float64(max(msg.HighWaterMark-msg.Offset-1, 0)))
+		g, ok := lag[msg.Partition]
+		if !ok {
+			g = s.m.lag.WithLabelValues(strconv.Itoa(msg.Partition))
+			lag[msg.Partition] = g
+		}
+		g.Set(float64(max(msg.HighWaterMark-msg.Offset-1, 0)))
 		if err := s.accept(ctx, cur, msg); err != nil {
 			loopErr = err
 			break
@@ -174,7 +220,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		if len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || time.Since(cur.first) >= s.cfg.MaxAge {
 			select {
 			case flushes <- cur:
-				cur = newBatch()
+				cur = nextBatch()
 			case <-ctx.Done():
 			}
 		}
@@ -199,9 +245,18 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
 	if len(b.last) == 0 {
 		b.first = time.Now()
 	}
-	var e telemetry.Event
-	err := s.decode(msg, &e)
+	// Decode in place into the next slot; a record that fails leaves the
+	// slot unused.
+	n := len(b.events)
+	if n < cap(b.events) {
+		b.events = b.events[:n+1]
+	} else {
+		b.events = append(b.events, telemetry.Event{})
+	}
+	e := &b.events[n]
+	err := s.decode(msg, e, &b.dec)
 	if err != nil {
+		b.events = b.events[:n]
 		if dlqErr := s.deadLetter(ctx, msg, err); dlqErr != nil {
 			return dlqErr
 		}
@@ -209,7 +264,6 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
 		if s.seen.seenOrAdd(e.ID) {
 			s.m.duplicates.Inc()
 		}
-		b.events = append(b.events, e)
 		b.parts = append(b.parts, int32(msg.Partition))
 		b.offsets = append(b.offsets, msg.Offset)
 		b.bytes += len(msg.Value)
@@ -221,6 +275,29 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
 	return nil
 }
 
+// fetchDeadline keeps one context for as long as the fetch deadline stays
+// the same: a context per record costs more than decoding it.
+type fetchDeadline struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline time.Time
+}
+
+func (f *fetchDeadline) at(parent context.Context, deadline time.Time) context.Context {
+	if f.ctx == nil || !deadline.Equal(f.deadline) || f.ctx.Err() != nil {
+		f.stop()
+		f.deadline = deadline
+		f.ctx, f.cancel = context.WithDeadline(parent, deadline)
+	}
+	return f.ctx
+}
+
+func (f *fetchDeadline) stop() {
+	if f.cancel != nil {
+		f.cancel()
+	}
+}
+
 var errTooLarge = errors.New("record too large")
 
 // Oldest and newest event times ClickHouse's DateTime can hold.
@@ -229,11 +306,15 @@ var (
 	maxEventNs = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC).UnixNano()
 )
 
-func (s *Sink) decode(msg kafka.Message, e *telemetry.Event) error {
+func (s *Sink) decode(msg kafka.Message, e *telemetry.Event, dec *telemetry.Decoder) error {
 	if len(msg.Value) > s.cfg.MaxEventBytes {
 		return fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(msg.Value), s.cfg.MaxEventBytes)
 	}
-	if err := telemetry.DecodeJSON(msg.Value, e); err != nil {
+	// kafka-go allocates every record value afresh and never touches it
+	// again, and nothing here writes to it, so the decoded strings can share
+	// its memory instead of copying each record once more.
+	value := unsafe.String(unsafe.SliceData(msg.Value), len(msg.Value)) //nolint:gosec // G103: read-only view of a buffer we own, see above
+	if err := dec.DecodeString(value, e); err != nil {
 		return err
 	}
 	if e.TimeNs < minEventNs || e.TimeNs > maxEventNs || e.IngestNs < 0 {

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -35,8 +37,9 @@ func main() {
 	latFor := flag.Duration("latency-for", 20*time.Second, "length of the latency run")
 	workers := flag.Int("workers", 8, "concurrent HTTP senders")
 	batch := flag.Int("batch", 1000, "events per request")
+	pprofDir := flag.String("pprof-dir", "", "write CPU profiles of serve and sink (end to end) and of the sink-only run here")
 	flag.Parse()
-	if err := run(*n, *rate, *latFor, *workers, *batch); err != nil {
+	if err := run(*n, *rate, *latFor, *workers, *batch, *pprofDir); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
 	}
@@ -56,19 +59,6 @@ func cpuSeconds(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ
-}
-
-func clickhousePid() int {
-	state := os.Getenv("STEADYSTATE_STATE_DIR")
-	if state == "" {
-		state = ".state"
-	}
-	b, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid")) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
 
 func freeAddr() string {
@@ -93,16 +83,87 @@ func ndjson(exp string, from, to int, now time.Time) []byte {
 	return b.Bytes()
 }
 
-func count(ctx context.Context, c *store.Client, db, exp string) uint64 {
+// rows counts rows in db.events; distinct counts distinct event ids.
+func rows(ctx context.Context, c *store.Client, db string) uint64 {
 	var n uint64
-	_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events WHERE experiment_id = '%s'", db, exp)).Scan(&n)
+	_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events", db)).Scan(&n)
 	return n
 }
 
-func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
+func distinct(ctx context.Context, c *store.Client, db string) uint64 {
+	var n uint64
+	_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", db)).Scan(&n)
+	return n
+}
+
+// waitDistinct polls until db.events holds want distinct event ids and
+// returns the time from t0 to the poll that first saw them. It polls the
+// cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
+// never counts as an event.
+func waitDistinct(ctx context.Context, c *store.Client, db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
+	for {
+		at := time.Since(t0)
+		if rows(ctx, c, db) >= want && distinct(ctx, c, db) >= want {
+			return at, nil
+		}
+		if at > limit {
+			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, distinct(ctx, c, db), want, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// quiesce drops a path's database once it is counted and waits until
+// ClickHouse has no merge running, so one path's background merges are
+// not charged to the next path's time and CPU.
+func quiesce(ctx context.Context, c *store.Client, drop string) {
+	if drop != "" {
+		_ = c.Conn.Exec(ctx, "DROP DATABASE IF EXISTS "+drop)
+	}
+	for i := 0; i < 600; i++ {
+		var merges uint64
+		if err := c.Conn.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&merges); err != nil || merges == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+}
+
+// cpuMeter reads the CPU seconds of a set of processes.
+type cpuMeter map[string]int
+
+func (m cpuMeter) read() map[string]float64 {
+	out := map[string]float64{}
+	for name, pid := range m {
+		out[name] = cpuSeconds(pid)
+	}
+	return out
+}
+
+// since returns the CPU seconds per million events of each process since before.
+func (m cpuMeter) since(before map[string]float64, events uint64) map[string]float64 {
+	now := m.read()
+	out := map[string]float64{}
+	for name := range m {
+		out[name] = (now[name] - before[name]) / float64(events) * 1e6
+	}
+	return out
+}
+
+func fmtCPU(cpu map[string]float64, names ...string) string {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f", n, cpu[n]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func run(n, rate int, latFor time.Duration, workers, batchSize int, pprofDir string) error {
 	ctx := context.Background()
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	db, topic := "bench_"+stamp, "bench.events."+stamp
+	sinkDB, kafkaDB, directDB := db+"_sink", db+"_kafka", db+"_direct"
 	bin, err := os.MkdirTemp("", "ingestbench")
 	if err != nil {
 		return err
@@ -118,10 +179,16 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
-		return err
+	// Four databases with the same migrated schema: one per path, so each
+	// path's count is its own.
+	for _, name := range []string{db, sinkDB, kafkaDB, directDB} {
+		mc := *c
+		mc.DB = name
+		if _, err := mc.Migrate(ctx, store.MigrateOptions{}); err != nil {
+			return err
+		}
+		defer func() { _ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name) }()
 	}
-	defer func() { _ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
 	brokers := produce.DefaultBrokers()
 	if err := produce.EnsureTopic(ctx, brokers, topic, 6); err != nil {
 		return err
@@ -129,10 +196,9 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 	defer func() { _ = produce.DeleteTopic(context.Background(), brokers, topic) }()
 
 	httpAddr := freeAddr()
-	env := append(os.Environ(), store.EnvDatabase+"="+db)
-	start := func(name string, args ...string) *proc {
+	start := func(name, database string, args ...string) *proc {
 		cmd := exec.Command(filepath.Join(bin, "ingest"), args...)
-		cmd.Env = env
+		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
 		logf, err := os.Create(filepath.Join(bin, strings.ReplaceAll(name, " ", "-")+".log"))
 		if err != nil {
 			panic(err)
@@ -143,14 +209,37 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 		}
 		return &proc{name: name, cmd: cmd}
 	}
-	serve := start("ingest serve", "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", freeAddr(), "--topic", topic, "--log-level", "warn")
-	sink := start("ingest sink", "sink", "--topic", topic, "--group", "bench-sink", "--admin", freeAddr(), "--log-level", "warn")
-	defer func() {
-		for _, p := range []*proc{serve, sink} {
+	stopProc := func(p *proc) {
+		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Signal(os.Interrupt)
 			_ = p.cmd.Wait()
 		}
-	}()
+	}
+	profile := func(name, admin string, d time.Duration) {
+		if pprofDir == "" {
+			return
+		}
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(d.Seconds())))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(pprofDir, name+".pprof"))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+				return
+			}
+			_, _ = io.Copy(f, resp.Body)
+			_ = f.Close()
+		}()
+	}
+	serveAdmin, sinkAdmin := freeAddr(), freeAddr()
+	serve := start("ingest serve", db, "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof")
+	sink := start("ingest sink", db, "sink", "--topic", topic, "--group", "bench-sink", "--admin", sinkAdmin, "--log-level", "warn", "--pprof")
+	defer stopProc(serve)
+	defer stopProc(sink)
 	for i := 0; ; i++ {
 		if conn, err := net.Dial("tcp", httpAddr); err == nil {
 			_ = conn.Close()
@@ -177,15 +266,18 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 		return nil
 	}
 
-	// 1. Throughput end to end.
+	// 1. Throughput end to end: generator -> serve -> Kafka -> sink -> ClickHouse.
 	fmt.Fprintf(os.Stderr, "preparing %d events...\n", n)
 	now := time.Now()
 	var bodies [][]byte
 	for lo := 0; lo < n; lo += batchSize {
 		bodies = append(bodies, ndjson("tput", lo, min(lo+batchSize, n), now))
 	}
-	chPid := clickhousePid()
-	cpu0 := map[string]float64{"ingest serve": cpuSeconds(serve.cmd.Process.Pid), "ingest sink": cpuSeconds(sink.cmd.Process.Pid), "clickhouse-server": cpuSeconds(chPid)}
+	chPid, kafkaPid := statePid("clickhouse", "clickhouse.pid"), statePid("kafka", "kafka.pid")
+	e2eMeter := cpuMeter{"serve": serve.cmd.Process.Pid, "sink": sink.cmd.Process.Pid, "clickhouse": chPid, "kafka": kafkaPid}
+	cpu0 := e2eMeter.read()
+	profile("e2e-serve", serveAdmin, 8*time.Second)
+	profile("e2e-sink", sinkAdmin, 8*time.Second)
 	t0 := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -216,19 +308,11 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int) error {
 		return fmt.Errorf("send: %w", err)
 	}
 	acked := time.Since(t0)
-	for count(ctx, c, db, "tput") < uint64(n) {
-		if time.Since(t0) > 10*time.Minute {
-			return fmt.Errorf("only %d of %d events arrived", count(ctx, c, db, "tput"), n)
-		}
-		time.Sleep(50 * time.Millisecond)
+	e2e, err := waitDistinct(ctx, c, db, uint64(n), t0, 10*time.Minute)
+	if err != nil {
+		return err
 	}
-	e2e := time.Since(t0)
-	cpu := map[string]float64{
-		"ingest serve":      cpuSeconds(serve.cmd.Process.Pid) - cpu0["ingest serve"],
-		"ingest sink":       cpuSeconds(sink.cmd.Process.Pid) - cpu0["ingest sink"],
-		"clickhouse-server": cpuSeconds(chPid) - cpu0["clickhouse-server"],
-	}
-
+	e2eCPU := e2eMeter.since(cpu0, uint64(n))
 	fmt.Fprintf(os.Stderr, "steadystate end to end: %d events in %s (%.0f events/s)\n", n, e2e.Round(time.Millisecond), float64(n)/e2e.Seconds())
 
 	// 2. Latency at a fixed rate: batches of rate/100 every 10 ms.
@@ -305,17 +389,56 @@ loop:
 		}
 		return lats[min(int(q*float64(len(lats))), len(lats)-1)]
 	}
-
-	// 3. ClickHouse's Kafka engine on the same topic (the wire form is
-	// JSONEachRow of the events columns) into the same table shape.
-	fmt.Fprintf(os.Stderr, "kafka engine run...\n")
-	kdb := db + "_kafka"
-	kc := *c
-	kc.DB = kdb
-	if _, err := kc.Migrate(ctx, store.MigrateOptions{}); err != nil {
+	// The topic now holds every event of both runs; the paths below all
+	// consume exactly these records. Wait until the end-to-end sink stored
+	// them all, then stop it and serve so they cost no CPU below.
+	records, want, err := topicRecords(ctx, brokers, topic)
+	if err != nil {
 		return err
 	}
-	defer func() { _ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+kdb) }()
+	if _, err := waitDistinct(ctx, c, db, want, time.Now(), time.Minute); err != nil {
+		return err
+	}
+	stopProc(serve)
+	stopProc(sink)
+	quiesce(ctx, c, db)
+
+	// 3. The sink alone on the pre-filled topic: a fresh consumer group
+	// from the earliest offset into a fresh database, timed from process
+	// start to the last distinct event visible, exactly like the Kafka
+	// engine below.
+	fmt.Fprintf(os.Stderr, "sink-only run over %d records (%d distinct events)...\n", len(records), want)
+	sinkAdmin2 := freeAddr()
+	chkMeter := cpuMeter{"clickhouse": chPid, "kafka": kafkaPid}
+	scpu0 := chkMeter.read()
+	st0 := time.Now()
+	sinkOnly := start("ingest sink only", sinkDB, "sink", "--topic", topic, "--group", "bench-sink-only", "--admin", sinkAdmin2, "--log-level", "warn", "--pprof")
+	defer stopProc(sinkOnly)
+	sinkMeter := cpuMeter{"sink": sinkOnly.cmd.Process.Pid}
+	go func() {
+		for i := 0; i < 100; i++ {
+			if conn, err := net.Dial("tcp", sinkAdmin2); err == nil {
+				_ = conn.Close()
+				profile("sink-only", sinkAdmin2, 5*time.Second)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	sdone, err := waitDistinct(ctx, c, sinkDB, want, st0, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	sinkCPU := sinkMeter.since(map[string]float64{"sink": 0}, want) // the whole process life
+	for k, v := range chkMeter.since(scpu0, want) {
+		sinkCPU[k] = v
+	}
+	stopProc(sinkOnly)
+	quiesce(ctx, c, sinkDB)
+
+	// 4. ClickHouse's Kafka engine on the same topic (the wire form is
+	// JSONEachRow of the events columns) into the same table shape.
+	fmt.Fprintf(os.Stderr, "kafka engine run...\n")
 	var colDefs []string
 	for _, col := range telemetry.Columns[:len(telemetry.Columns)-2] {
 		colDefs = append(colDefs, col+" "+columnType(col))
@@ -323,81 +446,151 @@ loop:
 	ddl := []string{
 		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, "+
 			"kafka_group_name = 'bench-ch-engine', kafka_format = 'JSONEachRow', kafka_num_consumers = 2",
-			kdb, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(brokers, ",")), queries.QuoteString(topic)),
+			kafkaDB, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(brokers, ",")), queries.QuoteString(topic)),
+		// 18.16 wants every column of the target table from the view.
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
+			kafkaDB, kafkaDB, strings.Join(colDefs, ", "), strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", "), kafkaDB),
 	}
-	kcpu0 := cpuSeconds(chPid)
+	kcpu0 := chkMeter.read()
 	kt0 := time.Now()
-	// 18.16 wants every column of the target table from the view.
-	ddl = append(ddl, fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
-		kdb, kdb, strings.Join(colDefs, ", "), strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", "), kdb))
 	for _, s := range ddl {
 		if err := c.Conn.Exec(ctx, s); err != nil {
 			return fmt.Errorf("kafka engine ddl: %w", err)
 		}
 	}
-	total := uint64(n + seq*per)
-	var kdone time.Duration
-	for {
-		got := count(ctx, c, kdb, "tput") + count(ctx, c, kdb, "lat")
-		if got >= total {
-			kdone = time.Since(kt0)
-			break
-		}
-		if time.Since(kt0) > 4*time.Minute {
-			return fmt.Errorf("kafka engine stored only %d of %d in 4 minutes (see the clickhouse-server error log)", got, total)
-		}
-		time.Sleep(50 * time.Millisecond)
+	kdone, err := waitDistinct(ctx, c, kafkaDB, want, kt0, 5*time.Minute)
+	if err != nil {
+		return fmt.Errorf("%w (see the clickhouse-server error log)", err)
 	}
-	kcpu := cpuSeconds(chPid) - kcpu0
-	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", kdb))
-	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", kdb))
+	kcpu := chkMeter.since(kcpu0, want)
+	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", kafkaDB))
+	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", kafkaDB))
+	quiesce(ctx, c, kafkaDB)
 
-	// 4. clickhouse-client inserting the same events from a file.
+	// 5. clickhouse-client inserting the same records (the topic's values,
+	// byte for byte) from a file.
 	fmt.Fprintf(os.Stderr, "clickhouse-client JSONEachRow run...\n")
 	file := filepath.Join(bin, "events.ndjson")
 	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
-	var buf []byte
-	for i := 0; i < n; i++ {
-		e := telemetry.Event{ID: fmt.Sprintf("tput-%09d", i), TimeNs: now.UnixNano() + int64(i), IngestNs: now.UnixNano(), Kind: telemetry.KindEvent,
-			Service: "checkout", Name: "GET /checkout", ExperimentID: "direct", Cohort: telemetry.CohortControl, HTTPStatus: 200,
-			DurationNs: uint64(i%700) * 1e6, TraceID: fmt.Sprintf("%032x", i), AttrKeys: []string{"region", "tenant"}, AttrValues: []string{"eu", "t" + strconv.Itoa(i%50)}}
-		buf = append(e.AppendJSON(buf[:0]), '\n')
-		if _, err := f.Write(buf); err != nil {
+	for _, r := range records {
+		if _, err := f.Write(append(r, '\n')); err != nil {
 			return err
 		}
 	}
-	_ = f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
 	host, port, _ := net.SplitHostPort(cfg.Addr)
-	dcpu0 := cpuSeconds(chPid)
+	dcpu0 := chkMeter.read()
 	dt0 := time.Now()
 	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query",
-		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", kdb, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
-	in, _ := os.Open(file)
+		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", directDB, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
+	in, err := os.Open(file)
+	if err != nil {
+		return err
+	}
 	cmd.Stdin = in
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("clickhouse-client insert: %w\n%s", err, out)
 	}
 	_ = in.Close()
-	ddone := time.Since(dt0)
-	dcpu := cpuSeconds(chPid) - dcpu0
+	ddone, err := waitDistinct(ctx, c, directDB, want, dt0, time.Minute)
+	if err != nil {
+		return err
+	}
+	dcpu := chkMeter.since(dcpu0, want)
+	dcpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
 
-	perM := func(sec float64, events int) float64 { return sec / float64(events) * 1e6 }
-	fmt.Printf("ingestbench: %d events (%d per request, %d senders), Kafka %s, ClickHouse %s, 2 cores, all co-located\n\n",
+	rate2 := func(events uint64, d time.Duration) float64 { return float64(events) / d.Seconds() }
+	e2eRate, ackRate := rate2(uint64(n), e2e), rate2(uint64(n), acked)
+	sinkRate, engRate, dirRate := rate2(want, sdone), rate2(want, kdone), rate2(want, ddone)
+	fmt.Printf("ingestbench: %d events (%d per request, %d senders), Kafka %s, ClickHouse %s, 2 cores, all co-located\n",
 		n, batchSize, workers, strings.Join(brokers, ","), cfg.Addr)
-	fmt.Printf("%-44s %12s %14s %s\n", "path", "events/s", "wall", "CPU s per 1M events")
-	fmt.Printf("%-44s %12.0f %14s serve %.1f, sink %.1f, clickhouse %.1f\n", "steadystate (HTTP->serve->Kafka->sink->CH)",
-		float64(n)/e2e.Seconds(), e2e.Round(time.Millisecond), perM(cpu["ingest serve"], n), perM(cpu["ingest sink"], n), perM(cpu["clickhouse-server"], n))
-	fmt.Printf("%-44s %12.0f %14s (acknowledged by Kafka: %.0f events/s)\n", "  of which generator->serve->Kafka acked", float64(n)/acked.Seconds(), acked.Round(time.Millisecond), float64(n)/acked.Seconds())
-	fmt.Printf("%-44s %12.0f %14s clickhouse %.1f\n", "ClickHouse Kafka engine (same topic)", float64(total)/kdone.Seconds(), kdone.Round(time.Millisecond), perM(kcpu, int(total)))
-	fmt.Printf("%-44s %12.0f %14s clickhouse %.1f\n", "clickhouse-client FORMAT JSONEachRow (file)", float64(n)/ddone.Seconds(), ddone.Round(time.Millisecond), perM(dcpu, n))
-	fmt.Printf("\nratios: vs Kafka engine %.2fx (target >= 1.0), vs direct insert %.2fx (target >= 0.5)\n",
-		(float64(n)/e2e.Seconds())/(float64(total)/kdone.Seconds()), (float64(n)/e2e.Seconds())/(float64(n)/ddone.Seconds()))
+	fmt.Printf("pre-filled topic for the last three rows: %d records, %d distinct events (the end-to-end and latency runs' events)\n", len(records), want)
+	fmt.Printf("every figure is distinct event ids counted in ClickHouse, into a fresh database with the same events table;\n")
+	fmt.Printf("before each of the last three rows the previous database is dropped and ClickHouse has no merge running\n\n")
+	fmt.Printf("%-55s %10s %10s  %s\n", "path", "events/s", "wall", "CPU s per 1M events")
+	fmt.Printf("%-55s %10.0f %10s  %s\n", "steadystate end to end (HTTP->serve->Kafka->sink->CH)", e2eRate, e2e.Round(time.Millisecond), fmtCPU(e2eCPU, "serve", "sink", "clickhouse", "kafka"))
+	fmt.Printf("%-55s %10.0f %10s\n", "  of which generator->serve->Kafka acked", ackRate, acked.Round(time.Millisecond))
+	fmt.Printf("%-55s %10.0f %10s  %s\n", "steadystate sink only (Kafka -> CH, topic pre-filled)", sinkRate, sdone.Round(time.Millisecond), fmtCPU(sinkCPU, "sink", "clickhouse", "kafka"))
+	fmt.Printf("%-55s %10.0f %10s  %s\n", "ClickHouse Kafka engine (same pre-filled topic)", engRate, kdone.Round(time.Millisecond), fmtCPU(kcpu, "clickhouse", "kafka"))
+	fmt.Printf("%-55s %10.0f %10s  %s\n", "clickhouse-client FORMAT JSONEachRow (same records, file)", dirRate, ddone.Round(time.Millisecond), fmtCPU(dcpu, "client", "clickhouse"))
+	fmt.Printf("\nratios, like for like (sink only, same pre-filled topic):\n")
+	fmt.Printf("  sink only / Kafka engine      %.2fx (target >= 1.0)\n", sinkRate/engRate)
+	fmt.Printf("  sink only / direct insert     %.2fx (target >= 0.5)\n", sinkRate/dirRate)
+	fmt.Printf("ratios, end to end (generator, serve and sink share the 2 cores; the other paths have no generator or serve):\n")
+	fmt.Printf("  end to end / Kafka engine     %.2fx\n", e2eRate/engRate)
+	fmt.Printf("  end to end / direct insert    %.2fx\n", e2eRate/dirRate)
+	fmt.Printf("end to end: %.0f events/s (target >= 50000, aim 100000)\n", e2eRate)
 	fmt.Printf("ingest-to-queryable at %d events/s for %s: p50 %s, p99 %s, max %s over %d batches (target p99 <= 1s)\n",
 		rate, latFor, pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond), len(lats))
 	return nil
+}
+
+// topicRecords reads every record value of topic, partition by partition,
+// and counts the distinct event ids among them.
+func topicRecords(ctx context.Context, brokers []string, topic string) ([][]byte, uint64, error) {
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return nil, 0, fmt.Errorf("dial kafka: %w", err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	_ = conn.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	var out [][]byte
+	for _, p := range parts {
+		pc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
+		if err != nil {
+			return nil, 0, fmt.Errorf("dial partition %d: %w", p.ID, err)
+		}
+		first, last, err := pc.ReadOffsets()
+		if err != nil {
+			_ = pc.Close()
+			return nil, 0, fmt.Errorf("offsets of partition %d: %w", p.ID, err)
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MinBytes: 1, MaxBytes: 16 << 20})
+		_ = pc.Close()
+		if err := r.SetOffset(first); err != nil {
+			return nil, 0, err
+		}
+		for off := first; off < last; {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				_ = r.Close()
+				return nil, 0, fmt.Errorf("read partition %d: %w", p.ID, err)
+			}
+			out = append(out, m.Value)
+			off = m.Offset + 1
+		}
+		_ = r.Close()
+	}
+	ids := make(map[string]struct{}, len(out))
+	var e telemetry.Event
+	for _, v := range out {
+		if err := telemetry.DecodeJSON(v, &e); err != nil {
+			return nil, 0, fmt.Errorf("a record on %s does not decode: %w", topic, err)
+		}
+		ids[e.ID] = struct{}{}
+	}
+	return out, uint64(len(ids)), nil
+}
+
+func statePid(dir, file string) int {
+	state := os.Getenv("STEADYSTATE_STATE_DIR")
+	if state == "" {
+		state = ".state"
+	}
+	b, err := os.ReadFile(filepath.Join(state, dir, file)) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
 }
 
 func columnType(col string) string {

@@ -1,0 +1,84 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// Every column gets its own field, in telemetry.Columns order, for each
+// row of the range, also after the batch was recycled.
+func TestAppendColumnsMapsEveryField(t *testing.T) {
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 10)}
+	b := newBatch()
+	for round := 0; round < 2; round++ {
+		e := telemetry.Event{
+			ID: fmt.Sprintf("id-%d", round), TimeNs: 1_700_000_000_123_456_789, IngestNs: 1_700_000_001_000_000_000, Kind: telemetry.KindLog,
+			Service: "svc", Name: "op", TraceID: "t", SpanID: "s", ParentSpanID: "p", Flow: "f", FlowKey: "fk", Stage: "st",
+			ExperimentID: "exp", Cohort: telemetry.CohortExperiment, Synthetic: true, Status: telemetry.StatusError, IsError: true,
+			ErrorType: "et", HTTPStatus: 503, DurationNs: 42, SubjectID: "sub", Severity: "WARN",
+			AttrKeys: []string{"a", "b"}, AttrValues: []string{"1", "2"}, Body: "body",
+		}
+		other := telemetry.Event{ID: "other", TimeNs: e.TimeNs, IngestNs: e.IngestNs, Kind: telemetry.KindSpan}
+		for i, ev := range []telemetry.Event{other, e, other} {
+			require.NoError(t, s.accept(context.Background(), b, kafka.Message{Partition: 2, Offset: int64(10 + i), Value: ev.AppendJSON(nil)}))
+		}
+		ap := newBlockAppender(t)
+		require.NoError(t, appendColumns(ap, b, 1, 2))
+		want := map[string]any{
+			"event_id": e.ID, "event_time": time.Unix(1_700_000_000, 0).UTC(), "event_time_ns": uint64(e.TimeNs),
+			"ingest_time": time.Unix(1_700_000_001, 0).UTC(), "ingest_time_ns": uint64(e.IngestNs), "kind": "log",
+			"service": "svc", "name": "op", "trace_id": "t", "span_id": "s", "parent_span_id": "p", "flow": "f", "flow_key": "fk",
+			"stage": "st", "experiment_id": "exp", "cohort": "experiment", "synthetic": uint8(1), "status": "error", "is_error": uint8(1),
+			"error_type": "et", "http_status": uint16(503), "duration_ns": uint64(42), "subject_id": "sub", "severity": "WARN",
+			"attr_keys": []string{"a", "b"}, "attr_values": []string{"1", "2"}, "res_keys": []string{}, "res_values": []string{},
+			"body": "body", "kafka_partition": int32(2), "kafka_offset": int64(11),
+		}
+		require.Len(t, want, len(telemetry.Columns))
+		for i, name := range telemetry.Columns {
+			col := ap.block.Columns[i]
+			require.Equal(t, 1, col.Rows(), name)
+			got := col.Row(0, false)
+			if tm, ok := got.(time.Time); ok {
+				got = tm.UTC()
+			}
+			assert.Equal(t, want[name], got, "round %d column %s", round, name)
+		}
+		b.reset()
+	}
+}
+
+func TestRecentIDsCountsRepeatsWithinTheWindow(t *testing.T) {
+	r := newRecentIDs(1000)
+	for i := 0; i < 1000; i++ {
+		require.False(t, r.seenOrAdd(fmt.Sprint(i)), "first sight of %d", i)
+	}
+	for i := 0; i < 1000; i++ {
+		require.True(t, r.seenOrAdd(fmt.Sprint(i)), "repeat of %d", i)
+	}
+	// Two more generations push the first ids out of the window.
+	for i := 1000; i < 3001; i++ {
+		r.seenOrAdd(fmt.Sprint(i))
+	}
+	assert.False(t, r.seenOrAdd("0"), "ids older than two generations are forgotten (memory stays fixed)")
+	assert.True(t, r.seenOrAdd("3000"))
+}
+
+func BenchmarkRecentIDs(b *testing.B) {
+	r := newRecentIDs(1 << 19)
+	ids := make([]string, 1<<16)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("tput-%09d", i)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.seenOrAdd(ids[i&(len(ids)-1)])
+	}
+}
