@@ -418,6 +418,9 @@ func (s *System) call(ctx context.Context, from, method, url string, hdr http.He
 func (s *System) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s.pages.Add(1)
+	// The user, as OpenTelemetry's enduser.id: ingest stores it as the
+	// event's subject, so cohorts can be counted in users too.
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String(telemetry.AttrSubjectID, r.Header.Get("X-User-Id")))
 	_, exp, _ := chaoshttp.FromBaggage(baggage.FromContext(ctx))
 	inExp := exp == telemetry.CohortExperiment
 	if inExp {
