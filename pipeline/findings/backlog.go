@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Item is one backlog item: a finding turned into work, ranked by risk.
@@ -70,7 +72,7 @@ func actionTitle(f Finding) string {
 	subject := f.ID[strings.IndexByte(f.ID, ':')+1:]
 	switch f.Kind {
 	case KindSLIRegression:
-		return fmt.Sprintf("Degrade gracefully: %s", f.Title)
+		return "Degrade gracefully: " + lowerFirst(f.Title)
 	case KindAlertMissing:
 		return fmt.Sprintf("Make alert %s fire for a partial outage (it never fired during the game day)", subject)
 	case KindAlertLate:
@@ -83,6 +85,16 @@ func actionTitle(f Finding) string {
 		return "Fix the cohort assignment: " + f.Title
 	}
 	return f.Title
+}
+
+// lowerFirst lowers the first letter of a sentence placed after a colon;
+// identifiers such as SLI names are lower case already.
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 func description(exp Experiment, f Finding) string {
