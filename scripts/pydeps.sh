@@ -6,9 +6,10 @@
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 want=()
-"$PYTHON" -c 'import chdb' 2>/dev/null || want+=("chdb==4.4.0")
-for pin in pyarrow==26.0.1 pandas==3.1.1 nbconvert==7.17.2 ipykernel==7.4.0 matplotlib==3.11.2; do
-  "$PYTHON" -c "import importlib.metadata as m; m.version('${pin%%==*}')" 2>/dev/null || want+=("$pin")
+# A package counts as present only at its pinned version, read from its
+# installed metadata: "import chdb" can succeed on a half-removed install.
+for pin in chdb==4.4.0 pyarrow==26.0.1 pandas==3.1.1 nbconvert==7.17.2 ipykernel==7.4.0 matplotlib==3.11.2; do
+  "$PYTHON" -c "import importlib.metadata as m, sys; sys.exit(m.version('${pin%%==*}') != '${pin#*==}')" 2>/dev/null || want+=("$pin")
 done
 if [ ${#want[@]} -gt 0 ]; then
   echo "[pydeps] installing ${want[*]}" >&2
