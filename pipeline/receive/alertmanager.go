@@ -2,7 +2,6 @@ package receive
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -250,41 +249,8 @@ func truncateValue(s string, n int) string {
 // every accepted alert is in Kafka; 503 asks Alertmanager to retry, which
 // it does for 5xx answers.
 func (r *Receiver) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
-	body, err := r.readBody(req)
-	if err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, errTooLarge) {
-			code = http.StatusRequestEntityTooLarge
-			err = fmt.Errorf("%w: limit is %d bytes after decompression", err, r.cfg.MaxRequestBytes)
-		}
-		r.m.requests.WithLabelValues("alertmanager", "rejected").Inc()
-		http.Error(w, err.Error(), code)
-		return
-	}
-	events, convErr := ParseAlertmanager(body, r.now())
-	resp := eventsResponse{Accepted: len(events)}
-	if convErr != nil {
-		var pe *PartialError
-		if errors.As(convErr, &pe) {
-			resp.Rejected = pe.Rejected
-		}
-		resp.Errors = convErr.Error()
-	}
-	if len(events) == 0 {
-		r.m.requests.WithLabelValues("alertmanager", "rejected").Inc()
-		writeJSON(w, http.StatusBadRequest, resp)
-		return
-	}
-	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.RequestTimeout)
-	defer cancel()
-	if err := r.next.Publish(ctx, events); err != nil {
-		r.m.requests.WithLabelValues("alertmanager", "unavailable").Inc()
-		r.log.Warn("publish failed; answering 503", "source", "alertmanager", "events", len(events), "err", err)
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "alerts not durable yet, retry", http.StatusServiceUnavailable)
-		return
-	}
-	r.m.requests.WithLabelValues("alertmanager", "ok").Inc()
-	r.m.events.WithLabelValues("alertmanager").Add(float64(len(events)))
-	writeJSON(w, http.StatusOK, resp)
+	now := r.now()
+	r.handleJSON(w, req, "alertmanager", "alerts", func(body []byte) ([]telemetry.Event, error) {
+		return ParseAlertmanager(body, now)
+	})
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // PartialError reports records a converter refused while it converted the
@@ -162,6 +164,15 @@ type eventsResponse struct {
 // Valid records are published even when others are refused; the answer
 // names the refused lines. 200 means every accepted record is in Kafka.
 func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
+	r.handleJSON(w, req, "json_events", "events", r.conv.JSONEvents)
+}
+
+// handleJSON is the shared path of the JSON endpoints: read the body under
+// the decompressed-size cap, convert it (a PartialError keeps the valid
+// records and names the others), publish what was accepted and answer 200
+// only once Kafka acknowledged all of it; 503 with Retry-After otherwise.
+// source labels the metrics; what names the records in messages.
+func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, what string, convert func([]byte) ([]telemetry.Event, error)) {
 	body, err := r.readBody(req)
 	if err != nil {
 		code := http.StatusBadRequest
@@ -169,11 +180,11 @@ func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 			code = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("%w: limit is %d bytes after decompression", err, r.cfg.MaxRequestBytes)
 		}
-		r.m.requests.WithLabelValues("json_events", "rejected").Inc()
+		r.m.requests.WithLabelValues(source, "rejected").Inc()
 		http.Error(w, err.Error(), code)
 		return
 	}
-	events, convErr := r.conv.JSONEvents(body)
+	events, convErr := convert(body)
 	resp := eventsResponse{Accepted: len(events)}
 	if convErr != nil {
 		var pe *PartialError
@@ -185,9 +196,9 @@ func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 		resp.Errors = convErr.Error()
 	}
 	if len(events) == 0 {
-		r.m.requests.WithLabelValues("json_events", "rejected").Inc()
+		r.m.requests.WithLabelValues(source, "rejected").Inc()
 		if resp.Errors == "" {
-			resp.Errors = "no events in the request body"
+			resp.Errors = "no " + what + " in the request body"
 		}
 		writeJSON(w, http.StatusBadRequest, resp)
 		return
@@ -195,14 +206,14 @@ func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.RequestTimeout)
 	defer cancel()
 	if err := r.next.Publish(ctx, events); err != nil {
-		r.m.requests.WithLabelValues("json_events", "unavailable").Inc()
-		r.log.Warn("publish failed; answering 503", "events", len(events), "err", err)
+		r.m.requests.WithLabelValues(source, "unavailable").Inc()
+		r.log.Warn("publish failed; answering 503", "source", source, "events", len(events), "err", err)
 		w.Header().Set("Retry-After", "1")
-		http.Error(w, "events not durable yet, retry", http.StatusServiceUnavailable)
+		http.Error(w, what+" not durable yet, retry", http.StatusServiceUnavailable)
 		return
 	}
-	r.m.requests.WithLabelValues("json_events", "ok").Inc()
-	r.m.events.WithLabelValues("json_events").Add(float64(len(events)))
+	r.m.requests.WithLabelValues(source, "ok").Inc()
+	r.m.events.WithLabelValues(source).Add(float64(len(events)))
 	writeJSON(w, http.StatusOK, resp)
 }
 
