@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/internal/wait"
 	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -236,7 +237,7 @@ func (s *synthesizer) item(ctx context.Context, key string) error {
 		if st.Name == s.opts.DropStage {
 			continue
 		}
-		if !first && !sleepCtx(ctx, s.opts.StageGap) {
+		if !first && !wait.Sleep(ctx, s.opts.StageGap) {
 			return ctx.Err()
 		}
 		first = false
@@ -298,7 +299,7 @@ func (s *synthesizer) post(ctx context.Context, u string, body []byte, h http.He
 			return err
 		}
 		s.log.Debug("post failed; retrying", "url", u, "err", err, "retry_in", delay)
-		if !sleepCtx(ctx, delay) {
+		if !wait.Sleep(ctx, delay) {
 			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		}
 		delay *= 2
@@ -327,19 +328,5 @@ func (s *synthesizer) postOnce(ctx context.Context, u string, body []byte, h htt
 		return fmt.Errorf("POST %s: HTTP %d: %s", u, resp.StatusCode, strings.TrimSpace(string(msg)))
 	default:
 		return &permanentError{fmt.Errorf("POST %s: HTTP %d: %s", u, resp.StatusCode, strings.TrimSpace(string(msg)))}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

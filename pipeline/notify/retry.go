@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/steadystate/steadystate/internal/wait"
 )
 
 // RetryConfig bounds the retries of one delivery.
@@ -113,27 +114,13 @@ func retry(ctx context.Context, cfg RetryConfig, fn func(context.Context) error)
 		if attempt >= cfg.MaxAttempts {
 			return fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
-		wait := delay/2 + rand.N(delay/2+1) //nolint:gosec // G404: jitter needs no crypto
+		pause := wait.Jitter(delay)
 		if se != nil && se.RetryAfter > 0 {
-			wait = min(se.RetryAfter, cfg.Max)
+			pause = min(se.RetryAfter, cfg.Max)
 		}
-		if !sleep(ctx, wait) {
+		if !wait.Sleep(ctx, pause) {
 			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		}
 		delay = min(delay*2, cfg.Max)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/steadystate/steadystate/internal/wait"
 )
 
 // Slack posts alerts to a Slack incoming webhook, one message per Notify
@@ -78,7 +80,7 @@ func (s *Slack) send(ctx context.Context, body []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := retry(ctx, s.retry, func(ctx context.Context) error {
-		if !sleep(ctx, time.Until(s.last.Add(s.interval))) {
+		if !wait.Sleep(ctx, time.Until(s.last.Add(s.interval))) {
 			return ctx.Err()
 		}
 		s.last = time.Now()

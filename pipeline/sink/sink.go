@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/steadystate/steadystate/internal/wait"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -354,7 +354,7 @@ func (s *Sink) deadLetter(ctx context.Context, msg kafka.Message, cause error) e
 			return nil
 		}
 		s.log.Warn("dead-letter write failed; retrying", "err", err, "retry_in", delay)
-		if !sleep(ctx, jitter(delay)) {
+		if !wait.Sleep(ctx, wait.Jitter(delay)) {
 			return fmt.Errorf("dead-letter partition %d offset %d: %w", msg.Partition, msg.Offset, ctx.Err())
 		}
 		delay = min(delay*2, s.cfg.RetryMax)
@@ -414,7 +414,7 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 		}
 		s.m.retries.Inc()
 		s.log.Warn("insert failed; retrying the same rows", "rows", hi-lo, "err", err, "retry_in", delay)
-		if !sleep(ctx, jitter(delay)) {
+		if !wait.Sleep(ctx, wait.Jitter(delay)) {
 			return fmt.Errorf("insert %d rows: %w (last error: %w)", hi-lo, ctx.Err(), err)
 		}
 		delay = min(delay*2, s.cfg.RetryMax)
@@ -487,19 +487,4 @@ func (s *Sink) heartbeat(ctx context.Context, known map[int]kafka.Message) {
 		b.last[p] = m
 	}
 	s.recordProgress(ctx, b)
-}
-
-func jitter(d time.Duration) time.Duration {
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) //nolint:gosec // G404: jitter needs no crypto
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
