@@ -5,7 +5,7 @@ SHELL := bash
 
 GO          ?= go
 PYTHON      ?= python3
-GOTESTFLAGS ?= -race -timeout 14m
+GOTESTFLAGS ?= -race -count=1 -timeout 14m
 GOLANGCI    ?= $(shell command -v golangci-lint || echo $(HOME)/go/bin/golangci-lint)
 GOLANGCI_VERSION := v2.15.0
 # The independent OTLP client of the compare acceptance test.
