@@ -71,7 +71,7 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Produce.Topic, "topic", opts.Produce.Topic, "Kafka topic for events")
 	fl.IntVar(&opts.Produce.Partitions, "partitions", opts.Produce.Partitions, "partition count when the topic is created")
 	fl.DurationVar(&opts.Produce.BatchTimeout, "batch-timeout", opts.Produce.BatchTimeout, "how long the Kafka writer waits to fill a batch")
-	fl.StringVar(&opts.Experiments, "experiments", "", "directory of experiment and flow definitions (cohort rules, flow stages)")
+	fl.StringVar(&opts.Experiments, "experiments", os.Getenv("STEADYSTATE_EXPERIMENTS"), "directory of experiment and flow definitions: cohort rules, flow stages ($STEADYSTATE_EXPERIMENTS; none by default)")
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
