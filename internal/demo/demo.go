@@ -73,7 +73,9 @@ type Config struct {
 	// Admin serves POST /chaos (body "on" or "off") and GET /status.
 	// Default: 127.0.0.1:8089.
 	Admin string
-	// CheckoutRate is page loads per second. Default: 20.
+	// CheckoutRate is page loads per second. Default: 60, so the 5% cohort
+	// reaches the live monitor's minimum sample (100 per cohort) within
+	// the demo's minute.
 	CheckoutRate float64
 	// Users is the number of distinct users. Default: 100000, so the flag's
 	// hash split of the pool is close to its nominal share (4.88% for 5%;
@@ -103,7 +105,7 @@ func NewDefaultConfig() Config {
 		OTLPEndpoint:   "127.0.0.1:4317",
 		AlertWebhook:   "http://127.0.0.1:4318/v1/alerts/alertmanager",
 		Admin:          "127.0.0.1:8089",
-		CheckoutRate:   20,
+		CheckoutRate:   60,
 		Users:          100000,
 		PublishRate:    2,
 		SyntheticEvery: 5 * time.Second,
