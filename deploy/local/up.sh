@@ -162,7 +162,7 @@ main() {
   wait_clickhouse
   wait_kafka
   local kv chv
-  kv=$(grep -oE 'Kafka version: [^ ]+' "$KAFKA_DIR/log/server.log" 2>/dev/null | tail -n1 | cut -d' ' -f3)
+  kv=$(grep -oE 'Kafka version: [^ ]+' "$KAFKA_DIR/log/server.log" 2>/dev/null | tail -n1 | cut -d' ' -f3 || true)
   chv=$(ch_client --query 'SELECT version()')
   printf 'kafka       %-10s %s\n' "${kv:-external}" "$KAFKA_HOST:$KAFKA_PORT"
   printf 'clickhouse  %-10s %s (native)\n' "$chv" "$CH_HOST:$CH_PORT"
