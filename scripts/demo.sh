@@ -15,7 +15,7 @@
 #   DEMO_OUT       output directory                 (out/demo)
 #   DEMO_BASELINE  traffic before the run starts    (15s)
 #   DEMO_LIVE      how long `analyze live` runs, in seconds with "s" (60s)
-#   DEMO_RATE      checkout page loads per second   (20)
+#   DEMO_RATE      checkout page loads per second   (60)
 #   DEMO_PORT_BASE ports used: BASE+17 OTLP/gRPC, +18 HTTP, +64/+65 admin, +89 demo (14300)
 #   STEADYSTATE_CLICKHOUSE_DATABASE                 (steadystate_demo)
 set -euo pipefail
@@ -28,7 +28,7 @@ export STEADYSTATE_EXPERIMENTS=${STEADYSTATE_EXPERIMENTS:-$ROOT/experiments/exam
 OUT=${DEMO_OUT:-$ROOT/out/demo}
 BASELINE=${DEMO_BASELINE:-15s}
 LIVE=${DEMO_LIVE:-60s}
-RATE=${DEMO_RATE:-20}
+RATE=${DEMO_RATE:-60}
 BASE=${DEMO_PORT_BASE:-14300}
 EXP=checkout-payment-500
 TOPIC=steadystate.demo.events
