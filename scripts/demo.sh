@@ -17,13 +17,15 @@
 #   DEMO_LIVE      how long `analyze live` runs, in seconds with "s" (60s)
 #   DEMO_RATE      checkout page loads per second   (60)
 #   DEMO_PORT_BASE ports used: BASE+17 OTLP/gRPC, +18 HTTP, +64/+65 admin, +89 demo (14300)
-#   STEADYSTATE_CLICKHOUSE_DATABASE                 (steadystate_demo)
+#   DEMO_DATABASE  the ClickHouse database the demo drops and re-creates (steadystate_demo);
+#                  never taken from STEADYSTATE_CLICKHOUSE_DATABASE, so the demo cannot drop your data
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 export STEADYSTATE_STATE_DIR=${STEADYSTATE_STATE_DIR:-$ROOT/.state}
-export STEADYSTATE_CLICKHOUSE_DATABASE=${STEADYSTATE_CLICKHOUSE_DATABASE:-steadystate_demo}
+DEMO_DATABASE=${DEMO_DATABASE:-steadystate_demo}
+export STEADYSTATE_CLICKHOUSE_DATABASE=$DEMO_DATABASE
 export STEADYSTATE_EXPERIMENTS=${STEADYSTATE_EXPERIMENTS:-$ROOT/experiments/examples}
 OUT=${DEMO_OUT:-$ROOT/out/demo}
 BASELINE=${DEMO_BASELINE:-15s}
@@ -112,7 +114,9 @@ bash deploy/local/up.sh
 step "build"
 go build -o bin/ ./cmd/...
 
-step "migrate database $STEADYSTATE_CLICKHOUSE_DATABASE"
+step "migrate database $STEADYSTATE_CLICKHOUSE_DATABASE (a fresh one: each demo's report covers only its own run)"
+# shellcheck source=deploy/local/env.sh
+( . deploy/local/env.sh && ch_client --query "DROP DATABASE IF EXISTS $STEADYSTATE_CLICKHOUSE_DATABASE" )
 bin/analyze migrate
 
 step "start ingest serve and sink"

@@ -197,13 +197,47 @@ func (ch *Chart) drawLines(cv canvas, ypos func(float64) float64) {
 	}
 	cv.text(marginL+plotW, marginT+plotH+32, "UTC", colorAxis, anchorEnd, false)
 	for _, l := range ch.Lines {
-		xs := make([]float64, len(l.Points))
-		ys := make([]float64, len(l.Points))
-		for i, p := range l.Points {
-			xs[i], ys[i] = xpos(p.T), ypos(p.Y)
+		for _, seg := range segments(l.Points) {
+			xs := make([]float64, len(seg))
+			ys := make([]float64, len(seg))
+			for i, p := range seg {
+				xs[i], ys[i] = xpos(p.T), ypos(p.Y)
+			}
+			if len(seg) == 1 {
+				// A lone bucket: a short tick, so it is visible.
+				xs, ys = []float64{xs[0] - 2, xs[0] + 2}, []float64{ys[0], ys[0]}
+			}
+			cv.polyline(xs, ys, l.Color, 2)
 		}
-		cv.polyline(xs, ys, l.Color, 2)
 	}
+}
+
+// segments splits a series where buckets are missing (a gap longer than
+// twice its usual spacing), so a line never bridges time without data:
+// an experiment cohort that exists only during the run is not drawn
+// across the time before it.
+func segments(pts []Point) [][]Point {
+	if len(pts) < 2 {
+		if len(pts) == 1 {
+			return [][]Point{pts}
+		}
+		return nil
+	}
+	var step time.Duration
+	for i := 1; i < len(pts); i++ {
+		if d := pts[i].T.Sub(pts[i-1].T); d > 0 && (step == 0 || d < step) {
+			step = d
+		}
+	}
+	var out [][]Point
+	start := 0
+	for i := 1; i < len(pts); i++ {
+		if step > 0 && pts[i].T.Sub(pts[i-1].T) > 2*step {
+			out = append(out, pts[start:i])
+			start = i
+		}
+	}
+	return append(out, pts[start:])
 }
 
 func (ch *Chart) drawBars(cv canvas, ypos func(float64) float64) {
