@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
@@ -20,16 +19,14 @@ type windowFlags struct {
 	Until string
 }
 
-// parseTime reads RFC 3339 or a duration before now ("30m" = 30 minutes
-// ago).
+// parseTime reads a --since/--until value (see parseWhen) and names the
+// flag in the usage error.
 func parseTime(flag, v string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+	t, err := parseWhen(v, now)
+	if err != nil {
+		return time.Time{}, cliutil.FlagErrorf("--%s %v", flag, err)
 	}
-	if d, err := time.ParseDuration(strings.TrimPrefix(v, "-")); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, cliutil.FlagErrorf("--%s %q: want an RFC 3339 time (2026-11-21T10:00:00Z) or a duration before now (30m)", flag, v)
+	return t, nil
 }
 
 // openStore connects to ClickHouse.
