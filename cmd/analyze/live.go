@@ -142,6 +142,11 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 			continue
 		}
 		failures = 0
+		// The verdict history must not end the watch either: a failed
+		// write is said and the next look writes again.
+		if err := st.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryLive)); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(ios.ErrOut, "analyze live: recording the verdict history: %v\n", err)
+		}
 		if ios.OutTTY {
 			fmt.Fprint(ios.Out, "\x1b[H\x1b[2J")
 			if err := analysis.WriteTable(ios.Out, res); err != nil {

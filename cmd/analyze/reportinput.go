@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/flows"
@@ -73,7 +74,29 @@ func (s *reportSource) gather(ctx context.Context) (findings.Input, error) {
 	if in.Differences, err = s.differences(ctx); err != nil {
 		return in, err
 	}
+	if in.VerdictHistory, err = s.verdictHistory(ctx); err != nil {
+		return in, err
+	}
 	return in, nil
+}
+
+// verdictHistory is every look `analyze live` wrote during the window (a
+// second of slack at the end: the last look is stamped after it).
+func (s *reportSource) verdictHistory(ctx context.Context) ([]findings.VerdictPoint, error) {
+	rows, err := (&analysis.Store{C: s.c}).VerdictHistory(ctx, s.exp.ID, analysis.HistoryLive, s.win.Start, s.win.End.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]findings.VerdictPoint, 0, len(rows))
+	for _, r := range rows {
+		if s.win.RunID != "" && r.RunID != "" && r.RunID != s.win.RunID {
+			continue
+		}
+		out = append(out, findings.VerdictPoint{Time: r.Time, SLI: r.SLI, Verdict: r.Verdict, Provisional: r.Provisional,
+			PValue: r.AdjustedPValue, Effect: r.Effect, CILower: r.CILower, CIUpper: r.CIUpper,
+			StopCondition: r.StopCondition, StopHolds: r.StopHolds, StopValue: r.StopValue})
+	}
+	return out, nil
 }
 
 // each runs a query and calls scan for every row.
