@@ -43,6 +43,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/raw_cohort_counts.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/blast_radius.sql":       {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
 		"analyze/runs.sql":               {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/run_list.sql":           {"experiment_id": "", "limit": 10},
 		"analyze/export_events.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
 		"analyze/bubbleup.sql":           {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20},
 		"analyze/bubbleup_exemplars.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "key": "http_status", "value": "500", "limit": 3},

@@ -106,15 +106,19 @@ func orUnknown(s string) string {
 }
 
 // loadReportInput reads the definitions, resolves the run and gathers
-// everything the report and the backlog are computed from.
+// everything the report and the backlog are computed from. An experiment
+// known only from telemetry (no definition) is reported like compare
+// compares it: on the default SLIs, with no flows or expected alerts.
+// With a recorded run, the experiment's earlier runs are gathered too,
+// for the run-history section.
 func loadReportInput(ctx context.Context, f *factory, experimentID string, wf postRunWindowFlags, now time.Time) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
 	}
-	e, ok := spec.Experiment(experimentID)
-	if !ok {
-		return findings.Input{}, fmt.Errorf("experiment %s is not defined in %s (see analyze experiments list)", experimentID, f.ExperimentsDir)
+	e, defined := spec.Experiment(experimentID)
+	if !defined {
+		e = &experiment.Experiment{ID: experimentID}
 	}
 	c, err := store.Open(ctx, f.StoreConfig())
 	if err != nil {
@@ -125,15 +129,67 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 	if err != nil {
 		return findings.Input{}, err
 	}
-	src := &reportSource{c: c, spec: spec, exp: e, win: win, now: now}
-	in, err := src.gather(ctx)
+	src := &reportSource{c: c, spec: spec, exp: e, adhoc: !defined, win: win, now: now}
+	in, err := src.input(ctx)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	if err := compareForReport(ctx, src, &in); err != nil {
+	if win.RunID != "" && wf.Since == "" {
+		if in.History, err = runHistory(ctx, src, in, historyRuns); err != nil {
+			return findings.Input{}, err
+		}
+	}
+	return in, nil
+}
+
+// historyRuns is how many runs the report's history section shows.
+const historyRuns = 5
+
+// input gathers and compares one window.
+func (s *reportSource) input(ctx context.Context) (findings.Input, error) {
+	in, err := s.gather(ctx)
+	if err != nil {
+		return findings.Input{}, err
+	}
+	if s.adhoc {
+		in.Experiment.Hypothesis = "No definition: an ad-hoc experiment known only from its telemetry, compared on the default SLIs (error rate and latency p50/p95/p99 of all its events)."
+	}
+	if err := compareForReport(ctx, s, &in); err != nil {
 		return findings.Input{}, err
 	}
 	return in, nil
+}
+
+// runHistory analyses up to n runs of the experiment that started no
+// later than the run of cur (cur included, as the newest) and sets them
+// side by side; nil with only one run.
+func runHistory(ctx context.Context, s *reportSource, cur findings.Input, n int) (*findings.History, error) {
+	runs, err := (&analysis.Store{C: s.c}).Runs(ctx, s.exp.ID, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var earlier []analysis.Run
+	for _, r := range runs { // newest first
+		if r.ID != cur.Run.ID && r.Start.Before(cur.Run.Start) && r.End != nil && len(earlier) < n-1 {
+			earlier = append(earlier, r)
+		}
+	}
+	if len(earlier) == 0 {
+		return nil, nil
+	}
+	list := make([]findings.RunAnalysis, 0, len(earlier)+1)
+	for i := len(earlier) - 1; i >= 0; i-- {
+		r := earlier[i]
+		rs := *s
+		rs.win = postRunWindow{RunID: r.ID, Start: r.Start, End: *r.End, Operator: r.Operator, Note: r.Note}
+		in, err := rs.input(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		list = append(list, findings.RunAnalysis{Input: in, Result: findings.Analyze(in)})
+	}
+	list = append(list, findings.RunAnalysis{Input: cur, Result: findings.Analyze(cur)})
+	return findings.BuildHistory(list), nil
 }
 
 // compareForReport fills the cohort comparison into in: verdict, cohort
@@ -141,6 +197,9 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 // fixed-horizon comparison `analyze compare` prints.
 var compareForReport = func(ctx context.Context, s *reportSource, in *findings.Input) error {
 	req := analysis.Request{ExperimentID: s.exp.ID, Experiment: s.exp, Window: analysis.Window{Since: s.win.Start, Until: s.win.End}}
+	if s.adhoc {
+		req.Experiment = nil // the default SLIs, as compare uses
+	}
 	if s.win.RunID != "" {
 		run := &analysis.Run{ID: s.win.RunID, ExperimentID: s.exp.ID, Start: s.win.Start, Operator: s.win.Operator, Note: s.win.Note}
 		if !s.win.Open {

@@ -23,8 +23,10 @@ type reportSource struct {
 	c    *store.Client
 	spec *experiment.Spec
 	exp  *experiment.Experiment
-	win  postRunWindow
-	now  time.Time
+	// adhoc is true when exp has no definition (only its id).
+	adhoc bool
+	win   postRunWindow
+	now   time.Time
 }
 
 // gather fills everything but the comparison (SLIs, verdict, SRM, stop

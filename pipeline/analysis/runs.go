@@ -126,3 +126,45 @@ func RunWindow(r *Run, now time.Time) Window {
 	}
 	return Window{Since: r.Start, Until: end}
 }
+
+// RunListing is one row of `analyze run list`: a run and the last overall
+// verdict recorded for it in the verdict history.
+type RunListing struct {
+	Run
+	// LastVerdict is the last overall verdict live or compare recorded
+	// for the run ("" when none); Looks how many evaluations recorded it.
+	LastVerdict string `json:"last_verdict,omitempty"`
+	Looks       int64  `json:"looks"`
+}
+
+// RunList returns recorded runs, newest first, of one experiment or of
+// every experiment ("") (analyze/run_list.sql).
+func (s *Store) RunList(ctx context.Context, experimentID string, limit int) ([]RunListing, error) {
+	rows, err := s.C.Query(ctx, "analyze/run_list.sql", queries.Params{"experiment_id": experimentID, "limit": limit})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RunListing
+	for rows.Next() {
+		var (
+			r              RunListing
+			started, ended uint64
+			looks          uint64
+		)
+		if err := rows.Scan(&r.ID, &r.ExperimentID, &started, &ended, &r.Operator, &r.Note, &r.LastVerdict, &looks); err != nil {
+			return nil, fmt.Errorf("scan run list: %w", err)
+		}
+		r.Start = time.Unix(0, int64(started)).UTC()
+		if ended > 0 {
+			e := time.Unix(0, int64(ended)).UTC()
+			r.End = &e
+		}
+		r.Looks = int64(looks)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read run list: %w", err)
+	}
+	return out, nil
+}

@@ -1,8 +1,11 @@
 package findings
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -158,4 +161,82 @@ func exercised(in Input, findingID string) bool {
 	default:
 		return in.Cohorts.Experiment > 0 && in.Cohorts.Control > 0
 	}
+}
+
+// WriteHistory prints the history as two aligned tables: the runs side by
+// side (verdict, key SLI values, findings) and each backlog item's status
+// per run.
+func WriteHistory(w io.Writer, h *History) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	head := []string{"RUN"}
+	for _, r := range h.Runs {
+		head = append(head, orID(r))
+	}
+	row(head...)
+	cells := []string{"started"}
+	for _, r := range h.Runs {
+		cells = append(cells, r.Start.UTC().Format("2006-01-02 15:04"))
+	}
+	row(cells...)
+	cells = []string{"verdict"}
+	for _, r := range h.Runs {
+		cells = append(cells, strings.ToUpper(orDashStr(r.Verdict)))
+	}
+	row(cells...)
+	var names []string
+	for _, r := range h.Runs {
+		for _, s := range r.SLIs {
+			if !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	for _, n := range names {
+		cells = []string{n + " exp/ctl"}
+		for _, r := range h.Runs {
+			c := "-"
+			for _, s := range r.SLIs {
+				if s.Name == n {
+					c = FormatValue(s.Unit, s.Experiment) + " / " + FormatValue(s.Unit, s.Control)
+				}
+			}
+			cells = append(cells, c)
+		}
+		row(cells...)
+	}
+	cells = []string{"findings"}
+	for _, r := range h.Runs {
+		cells = append(cells, fmt.Sprint(len(r.Findings)))
+	}
+	row(cells...)
+	if len(h.Items) > 0 {
+		row()
+		row(append([]string{"BACKLOG ITEM", "FINGERPRINT"}, head[1:]...)...)
+		for _, it := range h.Items {
+			cells = []string{it.Title, it.Fingerprint}
+			for _, st := range it.Status {
+				cells = append(cells, orDashStr(strings.ReplaceAll(st, "_", " ")))
+			}
+			row(cells...)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	return nil
+}
+
+func orID(r RunSummary) string {
+	if r.RunID != "" {
+		return r.RunID
+	}
+	return r.Start.UTC().Format("2006-01-02T15:04")
+}
+
+func orDashStr(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
