@@ -37,15 +37,18 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 	since := fx.Start.Unix()
 	until := fx.Start.Add(fx.Run).Unix()
 	return map[string]queries.Params{
-		"analyze/cohort_summary.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
-		"analyze/cohort_series.sql":      {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
-		"analyze/latency_sample.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
-		"analyze/raw_cohort_counts.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
-		"analyze/blast_radius.sql":       {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
-		"analyze/runs.sql":               {"experiment_id": fx.ExperimentID, "limit": 5},
-		"analyze/run_list.sql":           {"experiment_id": "", "limit": 10},
-		"analyze/export_events.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
-		"analyze/bubbleup.sql":           {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20},
+		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
+		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
+		"analyze/latency_sample.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
+		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
+		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/run_list.sql":          {"experiment_id": "", "limit": 10},
+		"analyze/export_events.sql":     {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
+		"analyze/bubbleup.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20,
+			"excluded": []string{"chaos.experiment.cohort", "http.response.status_code"}, "noise": `(^|[._])(id|port)$`,
+		},
 		"analyze/bubbleup_exemplars.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "key": "http_status", "value": "500", "limit": 3},
 		"analyze/alert_events.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/export_count.sql":       {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},

@@ -99,7 +99,7 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		in, err := loadReportInput(ctx, f, fx.ExperimentID, postRunWindowFlags{}, now)
+		in, err := loadReportInput(ctx, f, fx.ExperimentID, postRunWindowFlags{}, now, false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -22,7 +22,10 @@ type reportOptions struct {
 	ExperimentID string
 	Window       postRunWindowFlags
 	Out          string
-	Now          func() time.Time
+	// AllAttributes keeps per-process and per-request attributes (ports,
+	// ids, timestamps) in "what is different".
+	AllAttributes bool
+	Now           func() time.Time
 }
 
 func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
@@ -66,6 +69,7 @@ ranked backlog. The same data always give the same files.`,
 	}
 	addPostRunWindowFlags(cmd, &opts.Window)
 	cmd.Flags().StringVar(&opts.Out, "out", "report", "directory to write the report into")
+	cmd.Flags().BoolVar(&opts.AllAttributes, "all-attributes", false, "keep per-process and per-request attributes (ports, ids, timestamps) in \"what is different\"")
 	return cmd
 }
 
@@ -76,7 +80,7 @@ func addPostRunWindowFlags(cmd *cobra.Command, w *postRunWindowFlags) {
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), opts.AllAttributes)
 	if err != nil {
 		return err
 	}
@@ -111,7 +115,7 @@ func orUnknown(s string) string {
 // compares it: on the default SLIs, with no flows or expected alerts.
 // With a recorded run, the experiment's earlier runs are gathered too,
 // for the run-history section.
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf postRunWindowFlags, now time.Time) (findings.Input, error) {
+func loadReportInput(ctx context.Context, f *factory, experimentID string, wf postRunWindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
@@ -129,7 +133,7 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 	if err != nil {
 		return findings.Input{}, err
 	}
-	src := &reportSource{c: c, spec: spec, exp: e, adhoc: !defined, win: win, now: now}
+	src := &reportSource{c: c, spec: spec, exp: e, adhoc: !defined, allAttributes: allAttributes, win: win, now: now}
 	in, err := src.input(ctx)
 	if err != nil {
 		return findings.Input{}, err

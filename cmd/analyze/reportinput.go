@@ -25,8 +25,11 @@ type reportSource struct {
 	exp  *experiment.Experiment
 	// adhoc is true when exp has no definition (only its id).
 	adhoc bool
-	win   postRunWindow
-	now   time.Time
+	// allAttributes keeps per-process and per-request attributes in
+	// "what is different".
+	allAttributes bool
+	win           postRunWindow
+	now           time.Time
 }
 
 // gather fills everything but the comparison (SLIs, verdict, SRM, stop
@@ -255,10 +258,17 @@ func (s *reportSource) flow(ctx context.Context, fl *experiment.Flow) (findings.
 	return res, nil
 }
 
-// differences is the BubbleUp table with exemplar traces for the top rows.
+// differences is the "what is different" table: candidates from
+// analyze/bubbleup.sql without the cohort tags, the attributes a column
+// came from and (unless allAttributes) per-process or per-request noise,
+// ranked by a significance-aware score, each with exemplar traces.
 func (s *reportSource) differences(ctx context.Context) ([]findings.Difference, error) {
 	base := map[string]any{"experiment_id": s.exp.ID, "since_s": s.win.Start.Unix(), "until_s": s.win.End.Unix() + 1}
-	params := map[string]any{"limit": 10}
+	noise := findings.DifferenceNoiseKeys
+	if s.allAttributes {
+		noise = ""
+	}
+	params := map[string]any{"limit": 500, "excluded": findings.DifferenceExcludedKeys, "noise": noise}
 	for k, v := range base {
 		params[k] = v
 	}
@@ -276,7 +286,8 @@ func (s *reportSource) differences(ctx context.Context) ([]findings.Difference, 
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < len(out) && i < 3; i++ {
+	out = findings.RankDifferences(out, 10)
+	for i := range out {
 		p := map[string]any{"key": out[i].Key, "value": out[i].Value, "limit": 3}
 		for k, v := range base {
 			p[k] = v

@@ -272,6 +272,9 @@ type Difference struct {
 	ControlTotal int64 `json:"control_total"`
 	// Exemplars are trace ids of bad events with the value.
 	Exemplars []string `json:"exemplars,omitempty"`
+	// Rank is the significance-aware score the rows are ordered by
+	// (Score: the lower 95% bound of the lift); 0 when not ranked.
+	Rank float64 `json:"score,omitempty"`
 }
 
 // BadShare is Bad / BadTotal.

@@ -208,13 +208,14 @@ func (r *Report) sections() []section {
 
 	wd := section{id: "different", title: "What is different"}
 	if len(in.Differences) > 0 {
-		wd.blocks = append(wd.blocks, para{text: "Attribute values of the experiment cohort's failed requests compared with control's requests, most over-represented first."})
-		t := table{header: []string{"attribute", "failed (experiment)", "control", "lift", "exemplar traces"}}
+		wd.blocks = append(wd.blocks, para{text: "Attribute values of the experiment cohort's failed events (spans, logs and events with an error, of every service) compared with all of control's events, " +
+			"ranked by the lower 95% bound of the lift, so a value shared by many failures outranks a rare one. The cohort tags, the attributes a column came from and per-process or per-request values (ports, ids, timestamps) are left out."})
+		t := table{header: []string{"attribute", "failed events (experiment)", "events (control)", "lift", "score (lower bound)", "exemplar traces"}}
 		for _, d := range in.Differences {
 			t.rows = append(t.rows, []string{d.Key + "=" + d.Value,
 				fmt.Sprintf("%d of %d (%s)", d.Bad, d.BadTotal, findings.Pct(d.BadShare())),
 				fmt.Sprintf("%d of %d (%s)", d.Control, d.ControlTotal, findings.Pct(d.ControlShare())),
-				signedPct(d.Lift()), orDash(strings.Join(d.Exemplars, ", "))})
+				signedPct(d.Lift()), signedPct(d.Score()), orDash(strings.Join(d.Exemplars, ", "))})
 		}
 		wd.blocks = append(wd.blocks, t)
 	} else {
