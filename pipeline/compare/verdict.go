@@ -358,17 +358,14 @@ func Decide(metrics []MetricInput, alpha float64, adj Adjustment, srm bool) (Dec
 		e := m.Evidence
 		d := &out.Metrics[i]
 		e.PHarm = d.AdjustedP
-		if e.Bounds != nil && !e.Insufficient {
-			lo, hi := e.Bounds(alpha)
-			if d.Level < alpha {
-				alo, ahi := e.Bounds(d.Level)
-				if m.Tolerance.Direction == HigherIsBetter {
-					hi = ahi
-				} else {
-					lo = alo
-				}
+		// Lower and Upper are at alpha; the harm side moves to Level.
+		if e.Bounds != nil && !e.Insufficient && d.Level < alpha {
+			alo, ahi := e.Bounds(d.Level)
+			if m.Tolerance.Direction == HigherIsBetter {
+				e.Upper = math.Max(ahi, e.Effect)
+			} else {
+				e.Lower = math.Min(alo, e.Effect)
 			}
-			e.Lower, e.Upper = math.Min(lo, e.Effect), math.Max(hi, e.Effect)
 			d.Lower, d.Upper = e.Lower, e.Upper
 		}
 		v, err := DecideMetric(e, m.Tolerance, alpha)
