@@ -1,7 +1,7 @@
 // Package demo is the simulated system `make demo` runs: a handful of small
 // services on loopback, instrumented with the OpenTelemetry Go SDK and
 // exporting OTLP to `ingest serve`, tagged and broken with
-// pipeline/chaoshttp.
+// chaoshttp.
 //
 //   - checkout (GET /checkout) renders a page from recommendations (a soft
 //     dependency: the page renders without it) and payment (a hard one
@@ -49,7 +49,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/steadystate/steadystate/pipeline/chaoshttp"
+	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 

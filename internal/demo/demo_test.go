@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/steadystate/steadystate/pipeline/chaoshttp"
+	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 

@@ -27,7 +27,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/chtest"
 	"github.com/steadystate/steadystate/internal/kafkatest"
-	"github.com/steadystate/steadystate/pipeline/chaoshttp"
+	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 

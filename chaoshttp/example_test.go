@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/steadystate/steadystate/pipeline/chaoshttp"
+	"github.com/steadystate/steadystate/chaoshttp"
 )
 
 // A game day in the style of Stitch Fix's: the payment API returns 500 for
