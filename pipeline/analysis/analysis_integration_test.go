@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 )
 
 // The local broker accepts a topic, a produce with acks=all and a group
