@@ -1,4 +1,4 @@
-// Package demo is the simulated system `make demo` runs: a handful of small
+// Package demosystem is the simulated system `make demo` runs: a handful of small
 // services on loopback, instrumented with the OpenTelemetry Go SDK and
 // exporting OTLP to `ingest serve`, tagged and broken with
 // chaoshttp.
@@ -22,7 +22,7 @@
 // The feature flag payment-chaos starts "off" for everyone (every request
 // is control) and is switched on through the admin endpoint when the run
 // starts; then it is "on" for CohortPerMille of users and publishes.
-package demo
+package demosystem
 
 import (
 	"bytes"
