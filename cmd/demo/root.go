@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/internal/demosystem"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 )
 
 type options struct {
