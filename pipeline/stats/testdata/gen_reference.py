@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Generate reference.json: expected values for pipeline/compare tests.
+"""Generate reference.json: expected values for pipeline/stats tests.
 
 How reference.json was generated:
-    python3 pipeline/compare/testdata/gen_reference.py
+    python3 pipeline/stats/testdata/gen_reference.py
 with Python 3, SciPy 1.17.1 and NumPy 2.4.6 (the versions are also written
 into the JSON). Only SciPy and NumPy are needed. Formulas that SciPy does not
 provide (Wilson interval as in statsmodels' proportion_confint(method="wilson"),
@@ -80,7 +80,7 @@ def quantile_ci_indices(n, q, conf):
 def main():
     rng = np.random.default_rng(20240601)
     ref = {
-        "generated_by": "pipeline/compare/testdata/gen_reference.py",
+        "generated_by": "pipeline/stats/testdata/gen_reference.py",
         "python": platform.python_version(),
         "scipy": scipy.__version__,
         "numpy": np.__version__,

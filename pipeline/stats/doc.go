@@ -1,4 +1,4 @@
-// Package compare holds the pure statistics behind Steadystate verdicts:
+// Package stats holds the pure statistics behind Steadystate verdicts:
 // experiment vs control, control vs baseline, SLO good/bad ratios, burn
 // rate and stop conditions.
 //
@@ -27,4 +27,4 @@
 // Control vs baseline uses the same functions with the baseline in the
 // control position and the current control cohort in the experiment
 // position.
-package compare
+package stats
