@@ -93,7 +93,7 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeBacklog(ctx, opts, findings.Analyze(in).Backlog)
+	return writeBacklog(ctx, opts, findings.Derive(in).Backlog)
 }
 
 func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {

@@ -27,7 +27,7 @@ func byID(t *testing.T, fs []findings.Finding, id string) findings.Finding {
 }
 
 func TestGameDayFindings(t *testing.T) {
-	res := findings.Analyze(findingstest.GameDay())
+	res := findings.Derive(findingstest.GameDay())
 
 	sli := byID(t, res.Findings, "sli_regression:checkout_errors")
 	assert.Equal(t, findings.Critical, sli.Severity, "a met stop condition makes the regression critical")
@@ -58,7 +58,7 @@ func TestGameDayFindings(t *testing.T) {
 }
 
 func TestAlertCoverage(t *testing.T) {
-	res := findings.Analyze(findingstest.GameDay())
+	res := findings.Derive(findingstest.GameDay())
 	require.Len(t, res.AlertCoverage, 2)
 	fired := res.AlertCoverage[0]
 	assert.Equal(t, "PaymentDependencyErrors", fired.Name)
@@ -72,7 +72,7 @@ func TestAlertCoverage(t *testing.T) {
 	// Fired, but after its expected time: late, a medium finding.
 	in := findingstest.GameDay()
 	in.Alerts[0].Time = findingstest.Start.Add(8 * time.Minute)
-	res = findings.Analyze(in)
+	res = findings.Derive(in)
 	assert.True(t, res.AlertCoverage[0].Late)
 	late := byID(t, res.Findings, "alert_late:PaymentDependencyErrors")
 	assert.Equal(t, "Alert PaymentDependencyErrors fired 3m late", late.Title)
@@ -82,14 +82,14 @@ func TestAlertCoverage(t *testing.T) {
 	in = findingstest.GameDay()
 	in.Alerts[0].Time = findingstest.Start.Add(-time.Minute)
 	in.Alerts = append(in.Alerts, findings.AlertEvent{Name: "DiskFull", Status: "firing", Time: findingstest.Start.Add(time.Minute)})
-	res = findings.Analyze(in)
+	res = findings.Derive(in)
 	assert.False(t, res.AlertCoverage[0].Fired)
 	assert.Equal(t, []string{"DiskFull"}, res.UnexpectedAlerts)
 	assert.Equal(t, findings.Info, byID(t, res.Findings, "unexpected_alert:DiskFull").Severity)
 }
 
 func TestExpectationsAndAlignment(t *testing.T) {
-	res := findings.Analyze(findingstest.GameDay())
+	res := findings.Derive(findingstest.GameDay())
 	marks := map[string]string{}
 	actual := map[string]string{}
 	for _, e := range res.Expectations {
@@ -110,7 +110,7 @@ func TestExpectationsAndAlignment(t *testing.T) {
 	// Degrades where fails was predicted: partly right.
 	in := findingstest.GameDay()
 	in.StopConditions = nil
-	res = findings.Analyze(in)
+	res = findings.Derive(in)
 	for _, e := range res.Expectations {
 		if e.Who == "dave" {
 			assert.Equal(t, "degrades", e.Actual)
@@ -120,7 +120,7 @@ func TestExpectationsAndAlignment(t *testing.T) {
 }
 
 func TestBacklogRanking(t *testing.T) {
-	res := findings.Analyze(findingstest.GameDay())
+	res := findings.Derive(findingstest.GameDay())
 	require.Len(t, res.Backlog, 3)
 	got := []string{}
 	for i, it := range res.Backlog {
@@ -144,7 +144,7 @@ func TestBacklogRanking(t *testing.T) {
 }
 
 func TestBurnTimelineSummary(t *testing.T) {
-	res := findings.Analyze(findingstest.GameDay())
+	res := findings.Derive(findingstest.GameDay())
 	require.Len(t, res.Burn, 20, "one point per bucket of the run")
 	// 19 errors of 50 a minute against 0.1% of 1000 events: the budget of
 	// the whole run is gone in the first minute, 380x by the end.
@@ -164,11 +164,11 @@ func TestBurnTimelineSummary(t *testing.T) {
 }
 
 func TestAnalyzeIsDeterministicAndTotal(t *testing.T) {
-	a := findings.Analyze(findingstest.GameDay())
-	b := findings.Analyze(findingstest.GameDay())
+	a := findings.Derive(findingstest.GameDay())
+	b := findings.Derive(findingstest.GameDay())
 	assert.Equal(t, a, b)
 
-	empty := findings.Analyze(findings.Input{Experiment: findings.Experiment{ID: "x"}, Verdict: "insufficient_data"})
+	empty := findings.Derive(findings.Input{Experiment: findings.Experiment{ID: "x"}, Verdict: "insufficient_data"})
 	assert.Empty(t, empty.Findings)
 	assert.NotNil(t, empty.Backlog)
 	assert.Contains(t, empty.Summary, "The data are not enough")
@@ -180,7 +180,7 @@ func TestBlastRadiusAndSRMFindings(t *testing.T) {
 	in.BlastRadius.Degraded, in.BlastRadius.Verdict, in.BlastRadius.ErrorRateDuring = true, "fail", 0.03
 	in.BlastRadius.Services = []string{"checkout"}
 	in.SRM.Mismatch, in.SRM.Observed = true, 0.08
-	res := findings.Analyze(in)
+	res := findings.Derive(in)
 	b := byID(t, res.Findings, "blast_radius")
 	assert.Equal(t, findings.Critical, b.Severity)
 	assert.Equal(t, "The fault reached users outside the experiment: errors rose from 1% to 3%", b.Title)
@@ -198,7 +198,7 @@ func TestFailingSLIsOfOneRunAreOneFinding(t *testing.T) {
 	good.Name, good.Type, good.Direction = "checkout_good", "good_events", "higher_is_better"
 	good.Control.Value, good.Experiment.Value = 0.99, 0.62
 	in.SLIs = append(in.SLIs, good)
-	res := findings.Analyze(in)
+	res := findings.Derive(in)
 
 	var regressions []findings.Finding
 	for _, f := range res.Findings {

@@ -189,9 +189,9 @@ type Result struct {
 	Backlog   []Item      `json:"backlog"`
 }
 
-// Analyze computes the findings of a run. It does not modify in.
-func Analyze(in Input) Result {
-	a := analysis{in: in, objective: objective(in)}
+// Derive computes the findings of a run. It does not modify in.
+func Derive(in Input) Result {
+	a := derivation{in: in, objective: objective(in)}
 	a.res.Objective = a.objective
 	a.sliFindings()
 	a.srmFinding()
@@ -210,7 +210,7 @@ func Analyze(in Input) Result {
 	return a.res
 }
 
-type analysis struct {
+type derivation struct {
 	in        Input
 	objective float64
 	res       Result
@@ -229,7 +229,7 @@ func objective(in Input) float64 {
 }
 
 // experimentShare is the share of users in the experiment cohort.
-func (a *analysis) experimentShare() float64 {
+func (a *derivation) experimentShare() float64 {
 	if s := a.in.Experiment.ExpectedExperimentShare; s > 0 {
 		return s
 	}
@@ -239,10 +239,10 @@ func (a *analysis) experimentShare() float64 {
 	return 0
 }
 
-func (a *analysis) runMinutes() float64 { return a.in.Run.Duration().Minutes() }
+func (a *derivation) runMinutes() float64 { return a.in.Run.Duration().Minutes() }
 
 // stopFor returns the stop condition on an SLI that held, if any.
-func (a *analysis) stopFor(sli string) *StopCondition {
+func (a *derivation) stopFor(sli string) *StopCondition {
 	for i := range a.in.StopConditions {
 		if s := &a.in.StopConditions[i]; s.SLI == sli && s.Holds {
 			return s
@@ -267,7 +267,7 @@ func excessBad(s SLIResult) float64 {
 // experiment usually fail together for one cause (a page that errors is
 // also not a good event), and one cause is one backlog item. Each SLI keeps
 // its own evidence lines.
-func (a *analysis) sliFindings() {
+func (a *derivation) sliFindings() {
 	var failed []SLIResult
 	for _, s := range a.in.SLIs {
 		if s.Verdict == "fail" {
@@ -348,7 +348,7 @@ func describeSLI(s SLIResult) string {
 	return s.Type
 }
 
-func (a *analysis) srmFinding() {
+func (a *derivation) srmFinding() {
 	s := a.in.SRM
 	if s == nil || !s.Mismatch {
 		return
@@ -366,7 +366,7 @@ func (a *analysis) srmFinding() {
 	})
 }
 
-func (a *analysis) blastFinding() {
+func (a *derivation) blastFinding() {
 	b := a.in.BlastRadius
 	if b == nil || !b.Degraded {
 		return
@@ -389,7 +389,7 @@ func (a *analysis) blastFinding() {
 	})
 }
 
-func (a *analysis) flowFindings() {
+func (a *derivation) flowFindings() {
 	for _, fl := range a.in.Flows {
 		var items, stuck int64
 		stuckAfter := make([]int64, len(fl.Stages))
@@ -451,7 +451,7 @@ func (a *analysis) flowFindings() {
 	}
 }
 
-func (a *analysis) alertCoverage() {
+func (a *derivation) alertCoverage() {
 	expected := map[string]bool{}
 	worst := 0.0
 	for _, s := range a.in.SLIs {
@@ -578,7 +578,7 @@ func impactClass(outcome string) string {
 	return "unknown"
 }
 
-func (a *analysis) expectations() {
+func (a *derivation) expectations() {
 	groups := map[string][]string{}
 	byClass := map[string][]string{}
 	for _, e := range a.in.Expectations {
@@ -709,7 +709,7 @@ func pastTense(outcome string) string {
 	return "is unknown"
 }
 
-func (a *analysis) burn() {
+func (a *derivation) burn() {
 	var total int64
 	for _, p := range a.in.Series {
 		if p.Cohort == "experiment" && inRun(a.in.Run, p.Time) {
@@ -732,7 +732,7 @@ func (a *analysis) burn() {
 
 func inRun(r Run, t time.Time) bool { return !t.Before(r.Start) && t.Before(r.End) }
 
-func (a *analysis) timeline() {
+func (a *derivation) timeline() {
 	add := func(t time.Time, kind, text string) {
 		a.res.Timeline = append(a.res.Timeline, TimelineEntry{Time: t.UTC(), Kind: kind, Text: text})
 	}
@@ -780,7 +780,7 @@ func (a *analysis) timeline() {
 	})
 }
 
-func (a *analysis) summary() string {
+func (a *derivation) summary() string {
 	in := a.in
 	var b strings.Builder
 	name := in.Experiment.Title
