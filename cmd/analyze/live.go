@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -18,7 +20,7 @@ const maxLiveFailures = 10
 type liveOptions struct {
 	f            *factory
 	Experiment   string
-	Window       windowFlags
+	Window       query.WindowFlags
 	Interval     time.Duration
 	Duration     time.Duration
 	ExitOnStop   bool
@@ -72,7 +74,7 @@ live says so at the top, posts it once to --webhook (JSON) and
 			return liveRun(cmd, opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window)
+	addWindowFlags(cmd, &opts.Window, "compare this run's window (default: the latest run)")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
 	cmd.Flags().DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
 	cmd.Flags().BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
@@ -86,28 +88,28 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	ctx := cmd.Context()
 	if opts.Duration > 0 {
 		var cancel func()
-		ctx, cancel = contextWithTimeout(ctx, opts.Duration)
+		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
 	e, err := lookupExperiment(opts.f, opts.Experiment)
 	if err != nil {
 		return err
 	}
-	c, err := openStore(ctx, opts.f)
+	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st := &analysis.Store{C: c}
-	w, run, err := resolveWindow(ctx, st, opts.Experiment, e, opts.Window, opts.Now())
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, opts.Now())
 	if err != nil {
 		return err
 	}
 	// A run still going on (or an open --since) is watched until now.
-	if (run != nil && run.End == nil) || (opts.Window.Since != "" && opts.Window.Until == "") {
+	w := win.Window
+	if win.Open() || (opts.Window.Since != "" && opts.Window.Until == "") {
 		w.Until = time.Time{}
 	}
-	mon, err := analysis.NewMonitor(st, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: run}, analysis.Settings{Alpha: opts.Alpha})
+	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: win.Run}, analysis.Settings{Alpha: opts.Alpha})
 	if err != nil {
 		return err
 	}

@@ -58,26 +58,6 @@ type Result struct {
 	Stop bool `json:"stop"`
 }
 
-// Run is one recorded run of an experiment (`analyze run start|stop`).
-type Run struct {
-	ID           string    `json:"id"`
-	ExperimentID string    `json:"experiment_id"`
-	Start        time.Time `json:"start"`
-	// End is nil while the run is going on.
-	End      *time.Time `json:"end,omitempty"`
-	Operator string     `json:"operator,omitempty"`
-	Note     string     `json:"note,omitempty"`
-}
-
-// Window is the closed-open interval [Since, Until).
-type Window struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
-}
-
-// Duration is Until - Since.
-func (w Window) Duration() time.Duration { return w.Until.Sub(w.Since) }
-
 // CohortSizes are distinct event counts per cohort.
 type CohortSizes struct {
 	Control    int64 `json:"control"`
