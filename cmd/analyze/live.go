@@ -10,6 +10,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -113,7 +114,7 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	if err != nil {
 		return err
 	}
-	notifiers, err := stopNotifiers(opts.Webhook, opts.Alertmanager)
+	targets, err := notify.Targets(stopDestinations(opts.Alertmanager, opts.Webhook))
 	if err != nil {
 		return cliutil.FlagErrorf("%v", err)
 	}
@@ -155,13 +156,13 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		}
 		if res.Stop && !alerted {
 			alerted = true
-			if len(notifiers) > 0 {
-				if err := postStop(ctx, notifiers, res); err != nil {
+			if len(targets) > 0 {
+				if err := notify.Send(ctx, targets, analysis.StopAlerts(res)); err != nil {
 					fmt.Fprintf(ios.ErrOut, "analyze live: posting the stop alert: %v\n", err)
 				}
 			}
 			if opts.ExitOnStop {
-				return &cliutil.VerdictError{Msg: stopSummary(res)}
+				return &cliutil.VerdictError{Msg: analysis.StopSummary(res)}
 			}
 		}
 		if !res.Stop {
@@ -173,4 +174,17 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		case <-ticker.C:
 		}
 	}
+}
+
+// stopDestinations are live's --alertmanager and --webhook (each at most
+// one).
+func stopDestinations(alertmanager, webhook string) notify.Destinations {
+	var d notify.Destinations
+	if alertmanager != "" {
+		d.Alertmanager = []string{alertmanager}
+	}
+	if webhook != "" {
+		d.Webhook = []string{webhook}
+	}
+	return d
 }
