@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
 	"github.com/steadystate/steadystate/pipeline/report"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )

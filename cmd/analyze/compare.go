@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -112,7 +112,7 @@ func compareRun(cmd *cobra.Command, opts *compareOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.ExitCode && res.Verdict == compare.VerdictFail {
+	if opts.ExitCode && res.Verdict == stats.VerdictFail {
 		return &cliutil.VerdictError{Msg: fmt.Sprintf("experiment %s: verdict fail", opts.Experiment)}
 	}
 	return nil

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/notify"
 )

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/store"
 )

@@ -6,16 +6,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // Default tolerances of the default SLIs (used when an experiment has no
 // definition): an error rate may rise by max(0.1 percentage point, 10% of
 // control), a latency quantile by max(5 ms, 10% of control).
 var (
-	DefaultErrorRateTolerance = compare.Tolerance{Direction: compare.LowerIsBetter, Absolute: 0.001, Relative: 0.10}
-	DefaultLatencyTolerance   = compare.Tolerance{Direction: compare.LowerIsBetter, Absolute: 0.005, Relative: 0.10}
+	DefaultErrorRateTolerance = stats.Tolerance{Direction: stats.LowerIsBetter, Absolute: 0.001, Relative: 0.10}
+	DefaultLatencyTolerance   = stats.Tolerance{Direction: stats.LowerIsBetter, Absolute: 0.005, Relative: 0.10}
 )
 
 // SLI is one indicator as the analysis runs it: the definition's SLI with
@@ -32,7 +32,7 @@ type SLI struct {
 	// Good defines a good event (good_events only).
 	Good *experiment.GoodCriteria
 	// Tolerance is the allowed harm.
-	Tolerance compare.Tolerance
+	Tolerance stats.Tolerance
 }
 
 // fromView reports whether the cohort_stats view can serve the SLI's
@@ -93,9 +93,9 @@ func SLIsOf(e *experiment.Experiment) []SLI {
 	out := make([]SLI, 0, len(e.SLIs))
 	for i := range e.SLIs {
 		s := &e.SLIs[i]
-		tol := compare.Tolerance{Direction: compare.LowerIsBetter}
+		tol := stats.Tolerance{Direction: stats.LowerIsBetter}
 		if s.Better() == experiment.HigherIsBetter {
-			tol.Direction = compare.HigherIsBetter
+			tol.Direction = stats.HigherIsBetter
 		}
 		if s.Tolerance.Absolute != nil {
 			tol.Absolute = *s.Tolerance.Absolute

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/steadystate/steadystate/internal/wait"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/pipeline/wait"
 )
 
 // Settings carry what the sink reports to.
