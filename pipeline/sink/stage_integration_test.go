@@ -12,8 +12,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
