@@ -1,5 +1,5 @@
 // Command statsharness runs the Monte Carlo acceptance study of the live
-// verdict loop (pipeline/compare) on simulated game-day traffic: users
+// verdict loop (pipeline/stats) on simulated game-day traffic: users
 // with a geometric number of requests each and correlated errors within a
 // user, unequal splits (50/50, 5/95, 1/99), faults that start 0, 3 and 8
 // minutes in, four SLIs judged as one family (Holm on the tolerance
@@ -28,7 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // ReportingSeed is the default seed of `make stats-harness`; TuningSeed is
@@ -61,40 +61,40 @@ const (
 // family returns the four SLIs: errors 1%, timeouts 2%, availability
 // (good events, bad 1%), slow requests 5%, with the experiment's bad rate
 // at control × (1 + mult[i]) and tolerances of tol × the control rate.
-func family(mult [4]float64, tol float64) []compare.SimSLI {
+func family(mult [4]float64, tol float64) []stats.SimSLI {
 	names := []string{"errors", "timeouts", "availability(good)", "slow"}
 	rates := []float64{0.01, 0.02, 0.01, 0.05}
-	out := make([]compare.SimSLI, 4)
+	out := make([]stats.SimSLI, 4)
 	for i := range out {
-		out[i] = compare.SimSLI{Name: names[i], ControlRate: rates[i], ExperimentRate: rates[i] * (1 + mult[i]),
-			Good: i == 2, Tolerance: compare.Tolerance{Absolute: tol * rates[i]}}
+		out[i] = stats.SimSLI{Name: names[i], ControlRate: rates[i], ExperimentRate: rates[i] * (1 + mult[i]),
+			Good: i == 2, Tolerance: stats.Tolerance{Absolute: tol * rates[i]}}
 	}
 	return out
 }
 
 type target struct {
 	what   string
-	rate   func(compare.UnitSimResult) int // count of runs
+	rate   func(stats.UnitSimResult) int // count of runs
 	limit  float64
 	atMost bool
 }
 
 type scenario struct {
 	name    string
-	cfg     compare.UnitSimConfig
+	cfg     stats.UnitSimConfig
 	targets []target
 	info    bool // informational (no target)
 }
 
-func failCount(r compare.UnitSimResult) int { return len(r.FailTimes) }
-func srmCount(r compare.UnitSimResult) int  { return len(r.SRMTimes) }
-func within(d time.Duration) func(compare.UnitSimResult) int {
-	return func(r compare.UnitSimResult) int { return int(math.Round(r.FailedWithin(d) * float64(r.Runs))) }
+func failCount(r stats.UnitSimResult) int { return len(r.FailTimes) }
+func srmCount(r stats.UnitSimResult) int  { return len(r.SRMTimes) }
+func within(d time.Duration) func(stats.UnitSimResult) int {
+	return func(r stats.UnitSimResult) int { return int(math.Round(r.FailedWithin(d) * float64(r.Runs))) }
 }
-func everPass(i int) func(compare.UnitSimResult) int {
-	return func(r compare.UnitSimResult) int { return r.SLIEverPass[i] }
+func everPass(i int) func(stats.UnitSimResult) int {
+	return func(r stats.UnitSimResult) int { return r.SLIEverPass[i] }
 }
-func anyEverPass(r compare.UnitSimResult) int {
+func anyEverPass(r stats.UnitSimResult) int {
 	m := 0
 	for _, v := range r.SLIEverPass {
 		m = max(m, v)
@@ -103,8 +103,8 @@ func anyEverPass(r compare.UnitSimResult) int {
 }
 
 func scenarios(runs int, seed uint64) []scenario {
-	base := func(share float64, perMin float64, slis []compare.SimSLI) compare.UnitSimConfig {
-		return compare.UnitSimConfig{Runs: runs, Seed: seed, UsersPerMin: perMin, ExperimentShare: share,
+	base := func(share float64, perMin float64, slis []stats.SimSLI) stats.UnitSimConfig {
+		return stats.UnitSimConfig{Runs: runs, Seed: seed, UsersPerMin: perMin, ExperimentShare: share,
 			EventsPerUser: eventsPerUser, ICC: icc, SLIs: slis}
 	}
 	aa := family([4]float64{}, 0)
@@ -149,7 +149,7 @@ func scenarios(runs int, seed uint64) []scenario {
 		},
 	})
 	// Detection: 1% -> 2% errors, 1000 users/min per cohort.
-	fault := func(start time.Duration, good bool) compare.UnitSimConfig {
+	fault := func(start time.Duration, good bool) stats.UnitSimConfig {
 		m := [4]float64{1, 0, 0, 0}
 		if good {
 			m = [4]float64{0, 0, 1, 0}
@@ -183,7 +183,7 @@ func run(w io.Writer, runs int, seed uint64) error {
 	fmt.Fprintf(w, "statsharness: %d runs/scenario, reporting seed %d (tuning seed %d), 10 min at one look per 5 s (120 looks)\n", runs, seed, TuningSeed)
 	fmt.Fprintf(w, "traffic: users Poisson per tick, geometric requests/user (mean %d), intra-user error correlation ICC %.2g\n", eventsPerUser, icc)
 	fmt.Fprintf(w, "monitor: unit-level mSPRT (cluster-robust variance, max of own and null-constrained; pass bound at its boundary), alpha %.3g, tau %.3g x pooled rate;\n",
-		compare.DefaultMonitorAlpha, compare.DefaultTauRelative)
+		stats.DefaultMonitorAlpha, stats.DefaultTauRelative)
 	fmt.Fprintf(w, "         4 SLIs as one family, Holm on p(harm <= allowance) with matching adjusted bounds; fail is final, pass provisional; SRM on distinct users\n")
 	fmt.Fprintf(w, "met: one-sided 95%% Clopper-Pearson bound of the observed rate on the target's side\n\n")
 
@@ -191,7 +191,7 @@ func run(w io.Writer, runs int, seed uint64) error {
 	fmt.Fprintln(tw, "scenario\tfail\tmedian TTF\t<=5m\t<=8m\twrong/false pass\tfinal pass\tSRM\ttarget\tobserved [95% bound]\tmet")
 	allMet := true
 	for _, s := range scenarios(runs, seed) {
-		r, err := compare.SimulateUnits(s.cfg)
+		r, err := stats.SimulateUnits(s.cfg)
 		if err != nil {
 			return fmt.Errorf("scenario %q: %w", s.name, err)
 		}
@@ -223,19 +223,19 @@ func run(w io.Writer, runs int, seed uint64) error {
 	}
 	qs := []struct {
 		name   string
-		cfg    compare.QuantileSimConfig
+		cfg    stats.QuantileSimConfig
 		target float64
 		atMost bool
-		count  func(compare.QuantileSimResult) int
+		count  func(stats.QuantileSimResult) int
 		what   string
 	}{
-		{"p99 tail-only: 1% of requests +2 s, 10k requests/cohort", compare.QuantileSimConfig{Runs: runs, Seed: seed, N: 10000, Quantile: 0.99, Median: 0.1, Sigma: 0.5, TailShare: 0.01, TailShift: 2},
-			0.9, false, func(r compare.QuantileSimResult) int { return r.Fails }, "fail >= 90%"},
-		{"p99 A/A, 10k requests/cohort", compare.QuantileSimConfig{Runs: runs, Seed: seed, N: 10000, Quantile: 0.99, Median: 0.1, Sigma: 0.5},
-			0.05, true, func(r compare.QuantileSimResult) int { return r.Fails }, "fail <= 5%"},
+		{"p99 tail-only: 1% of requests +2 s, 10k requests/cohort", stats.QuantileSimConfig{Runs: runs, Seed: seed, N: 10000, Quantile: 0.99, Median: 0.1, Sigma: 0.5, TailShare: 0.01, TailShift: 2},
+			0.9, false, func(r stats.QuantileSimResult) int { return r.Fails }, "fail >= 90%"},
+		{"p99 A/A, 10k requests/cohort", stats.QuantileSimConfig{Runs: runs, Seed: seed, N: 10000, Quantile: 0.99, Median: 0.1, Sigma: 0.5},
+			0.05, true, func(r stats.QuantileSimResult) int { return r.Fails }, "fail <= 5%"},
 	}
 	for _, q := range qs {
-		r, err := compare.SimulateQuantile(q.cfg)
+		r, err := stats.SimulateQuantile(q.cfg)
 		if err != nil {
 			return fmt.Errorf("scenario %q: %w", q.name, err)
 		}
@@ -272,7 +272,7 @@ func clopperPearson(k, n int, upper bool) float64 {
 		var tail float64
 		if upper {
 			// P(X <= k | mid) falls with mid; the bound is where it is a.
-			c, _ := compare.BinomialCDF(int64(k), int64(n), mid)
+			c, _ := stats.BinomialCDF(int64(k), int64(n), mid)
 			tail = c
 			if tail > a {
 				lo = mid
@@ -281,7 +281,7 @@ func clopperPearson(k, n int, upper bool) float64 {
 			}
 		} else {
 			// P(X >= k | mid) rises with mid.
-			c, _ := compare.BinomialCDF(int64(k-1), int64(n), mid)
+			c, _ := stats.BinomialCDF(int64(k-1), int64(n), mid)
 			tail = 1 - c
 			if tail < a {
 				lo = mid
