@@ -15,17 +15,23 @@ TELEMETRYGEN := github.com/open-telemetry/opentelemetry-collector-contrib/cmd/te
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# CLUSTER=1: the up/down/status targets manage the local scale-out cluster
+# (deploy/local/cluster: ZooKeeper, 3 Kafka brokers, ClickHouse 2 shards x 2
+# replicas, 2 serves, 2 sinks) instead of the single-node stack.
+CLUSTER ?=
+
 .PHONY: up
-up: ## install (when missing) and start Kafka and ClickHouse on loopback
+up: ## install (when missing) and start Kafka and ClickHouse on loopback (CLUSTER=1: the scale-out cluster)
 	@bash deploy/local/up.sh
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/up.sh; fi
 
 .PHONY: down
-down: ## stop what `make up` started (WIPE=1 also deletes the data)
-	@bash deploy/local/down.sh
+down: ## stop what `make up` started (WIPE=1 also deletes the data; CLUSTER=1: only the cluster)
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/down.sh; else bash deploy/local/down.sh; fi
 
 .PHONY: status
-status: ## show whether Kafka and ClickHouse run and answer
-	@bash deploy/local/status.sh
+status: ## show whether Kafka and ClickHouse run and answer (CLUSTER=1: every process of the cluster)
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/status.sh; else bash deploy/local/status.sh; fi
 
 .PHONY: pydeps
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
