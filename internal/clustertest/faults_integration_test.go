@@ -116,7 +116,13 @@ func TestClusterKafkaLeaderStopped(t *testing.T) {
 	httpAddr := freeAddr(t)
 	serve := startProc(t, env, "ingest", "serve", "--http", httpAddr, "--grpc", freeAddr(t), "--admin", freeAddr(t), "--topic", topic, "--partitions", "6")
 	startSink(t, env, topic, "leader-sink")
-	serve.waitLog(t, "serve", 30*time.Second)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if c, err := net.Dial("tcp", httpAddr); err == nil {
+			_ = c.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "ingest serve did not listen:\n%s", serve.Logs())
+	}
 	url := "http://" + httpAddr + "/v1/events"
 
 	var (

@@ -233,5 +233,3 @@ func insertRun(ctx context.Context, t *testing.T, c *store.Client, exp string, s
 	require.NoError(t, batch.Append("r1", exp, uint64(start.UnixNano()), uint64(end.UnixNano()), "alice", "game day", uint64(1)))
 	require.NoError(t, batch.Send())
 }
-
-
