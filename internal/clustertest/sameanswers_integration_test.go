@@ -98,6 +98,16 @@ func TestClusterSameAnswers(t *testing.T) {
 		}, 2*time.Minute, time.Second, "replica %d caught up", n)
 	}
 
+	logDisk(ctx, t, single, "single node", uint64(len(gen.Events)))
+	for n := range clustertest.CHAddrs {
+		cfg := store.NewDefaultConfig()
+		cfg.Addr, cfg.Database = clustertest.CHAddrs[n], cl.Cfg.Database
+		c, err := store.Open(ctx, cfg)
+		require.NoError(t, err)
+		logDisk(ctx, t, c, fmt.Sprintf("cluster server %d (shard %d replica %d)", n, n/2+1, n%2+1), uint64(len(gen.Events)))
+		_ = c.Close()
+	}
+
 	for _, c := range []*store.Client{single, cl.Client} {
 		insertRun(ctx, t, c, fx.ExperimentID, fx.Start, fx.Start.Add(fx.Run))
 	}
@@ -232,4 +242,24 @@ func insertRun(ctx context.Context, t *testing.T, c *store.Client, exp string, s
 	require.NoError(t, err)
 	require.NoError(t, batch.Append("r1", exp, uint64(start.UnixNano()), uint64(end.UnixNano()), "alice", "game day", uint64(1)))
 	require.NoError(t, batch.Send())
+}
+
+// logDisk logs the bytes on disk of a database's tables on one server, per
+// million events received (for disk sizing; parts not yet merged included).
+func logDisk(ctx context.Context, t *testing.T, c *store.Client, where string, events uint64) {
+	t.Helper()
+	rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts WHERE database = '%s' AND active GROUP BY table ORDER BY table", c.DB))
+	require.NoError(t, err)
+	defer rows.Close()
+	var total uint64
+	var parts []string
+	for rows.Next() {
+		var table string
+		var bytes, n uint64
+		require.NoError(t, rows.Scan(&table, &bytes, &n))
+		total += bytes
+		parts = append(parts, fmt.Sprintf("%s %.1f MB", table, float64(bytes)*1e6/float64(events)/1e6))
+	}
+	require.NoError(t, rows.Err())
+	t.Logf("disk on %s: %.1f MB per million events received (%s)", where, float64(total)*1e6/float64(events)/1e6, strings.Join(parts, ", "))
 }
