@@ -73,6 +73,11 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
 	$(GO) run ./internal/bench/ingestbench
 
+.PHONY: bench-cluster
+bench-cluster: up ## ingest events/s and CPU-s per 1M events: single node vs the cluster with 1/2 serves and 1/2 sinks (starts the cluster)
+	@bash deploy/local/cluster/up.sh
+	$(GO) run ./internal/bench/clusterbench
+
 .PHONY: bench-compare
 bench-compare: up ## analyze compare over 10M events (view part, sample, whole) and the CPU of 20 live watchers
 	$(GO) run ./internal/bench/comparebench

@@ -137,7 +137,10 @@ type DB struct {
 
 // Config is the store config of a uniquely named database on the cluster,
 // reaching it through all four servers.
-func Config(tb testing.TB) store.Config {
+func Config(tb testing.TB) store.Config { return ConfigNamed(tb.Name()) }
+
+// ConfigNamed is Config for a name other than a test's.
+func ConfigNamed(testName string) store.Config {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := strings.Map(func(r rune) rune {
@@ -145,7 +148,7 @@ func Config(tb testing.TB) store.Config {
 			return r
 		}
 		return '_'
-	}, strings.ToLower(tb.Name()))
+	}, strings.ToLower(testName))
 	if len(name) > 30 {
 		name = name[:30]
 	}
