@@ -8,19 +8,19 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
-	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type reportOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       postRunWindowFlags
+	Window       query.WindowFlags
 	Out          string
 	// AllAttributes keeps per-process and per-request attributes (ports,
 	// ids, timestamps) in "what is different".
@@ -73,10 +73,8 @@ ranked backlog. The same data always give the same files.`,
 	return cmd
 }
 
-func addPostRunWindowFlags(cmd *cobra.Command, w *postRunWindowFlags) {
-	cmd.Flags().StringVar(&w.Run, "run", "", "run id (default: the latest run)")
-	cmd.Flags().StringVar(&w.Since, "since", "", "window start: RFC 3339 time or duration before now (instead of a run)")
-	cmd.Flags().StringVar(&w.Until, "until", "", "window end: RFC 3339 time or duration before now (default: now)")
+func addPostRunWindowFlags(cmd *cobra.Command, w *query.WindowFlags) {
+	addWindowFlags(cmd, w, "run id (default: the latest run); with --since/--until it only names the window")
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
@@ -115,7 +113,7 @@ func orUnknown(s string) string {
 // compares it: on the default SLIs, with no flows or expected alerts.
 // With a recorded run, the experiment's earlier runs are gathered too,
 // for the run-history section.
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf postRunWindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
+func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
@@ -124,22 +122,22 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 	if !defined {
 		e = &experiment.Experiment{ID: experimentID}
 	}
-	c, err := store.Open(ctx, f.StoreConfig())
+	r, c, err := openReader(ctx, f)
 	if err != nil {
 		return findings.Input{}, err
 	}
 	defer c.Close()
-	win, err := resolvePostRunWindow(ctx, c, experimentID, wf, now)
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: experimentID, Flags: wf, LabelRun: true}, now)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	src := &reportSource{c: c, spec: spec, exp: e, adhoc: !defined, allAttributes: allAttributes, win: win, now: now}
-	in, err := src.input(ctx)
+	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined, AllAttributes: allAttributes}
+	in, err := gather.Input(ctx, r, req)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	if win.RunID != "" && wf.Since == "" {
-		if in.History, err = runHistory(ctx, src, in, historyRuns); err != nil {
+	if win.Run != nil {
+		if in.History, err = gather.History(ctx, r, req, in, historyRuns); err != nil {
 			return findings.Input{}, err
 		}
 	}
@@ -148,108 +146,3 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf po
 
 // historyRuns is how many runs the report's history section shows.
 const historyRuns = 5
-
-// input gathers and compares one window.
-func (s *reportSource) input(ctx context.Context) (findings.Input, error) {
-	in, err := s.gather(ctx)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	if s.adhoc {
-		in.Experiment.Hypothesis = "No definition: an ad-hoc experiment known only from its telemetry, compared on the default SLIs (error rate and latency p50/p95/p99 of all its events)."
-	}
-	if err := compareForReport(ctx, s, &in); err != nil {
-		return findings.Input{}, err
-	}
-	return in, nil
-}
-
-// runHistory analyses up to n runs of the experiment that started no
-// later than the run of cur (cur included, as the newest) and sets them
-// side by side; nil with only one run.
-func runHistory(ctx context.Context, s *reportSource, cur findings.Input, n int) (*findings.History, error) {
-	runs, err := (&analysis.Store{C: s.c}).Runs(ctx, s.exp.ID, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var earlier []analysis.Run
-	for _, r := range runs { // newest first
-		if r.ID != cur.Run.ID && r.Start.Before(cur.Run.Start) && r.End != nil && len(earlier) < n-1 {
-			earlier = append(earlier, r)
-		}
-	}
-	if len(earlier) == 0 {
-		return nil, nil
-	}
-	list := make([]findings.RunAnalysis, 0, len(earlier)+1)
-	for i := len(earlier) - 1; i >= 0; i-- {
-		r := earlier[i]
-		rs := *s
-		rs.win = postRunWindow{RunID: r.ID, Start: r.Start, End: *r.End, Operator: r.Operator, Note: r.Note}
-		in, err := rs.input(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("run %s: %w", r.ID, err)
-		}
-		list = append(list, findings.RunAnalysis{Input: in, Result: findings.Analyze(in)})
-	}
-	list = append(list, findings.RunAnalysis{Input: cur, Result: findings.Analyze(cur)})
-	return findings.BuildHistory(list), nil
-}
-
-// compareForReport fills the cohort comparison into in: verdict, cohort
-// sizes, SLIs, SRM, stop conditions and blast radius, from the same
-// fixed-horizon comparison `analyze compare` prints.
-var compareForReport = func(ctx context.Context, s *reportSource, in *findings.Input) error {
-	req := analysis.Request{ExperimentID: s.exp.ID, Experiment: s.exp, Window: analysis.Window{Since: s.win.Start, Until: s.win.End}}
-	if s.adhoc {
-		req.Experiment = nil // the default SLIs, as compare uses
-	}
-	if s.win.RunID != "" {
-		run := &analysis.Run{ID: s.win.RunID, ExperimentID: s.exp.ID, Start: s.win.Start, Operator: s.win.Operator, Note: s.win.Note}
-		if !s.win.Open {
-			end := s.win.End
-			run.End = &end
-		}
-		req.Run = run
-	}
-	res, err := analysis.Compare(ctx, &analysis.Store{C: s.c}, req, analysis.Settings{}, s.now)
-	if err != nil {
-		return err
-	}
-	fillComparison(in, s.exp, res)
-	return nil
-}
-
-// fillComparison copies a comparison result into a report input.
-func fillComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
-	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
-	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
-	in.SRM = &findings.SRM{Expected: res.SRM.ExpectedExperimentShare, Observed: res.SRM.ObservedExperimentShare, PValue: res.SRM.PValue, Mismatch: res.SRM.Mismatch}
-	for _, m := range res.Metrics {
-		sli := findings.SLIResult{
-			Name: m.Name, Type: m.Type, Unit: m.Unit, Direction: m.Direction, Quantile: m.Quantile,
-			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad},
-			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad},
-			Effect:     m.Effect.Absolute, Relative: m.Effect.Relative,
-			CILower: m.CI.Lower, CIUpper: m.CI.Upper, CILevel: m.CI.Level,
-			Test: m.Test, PValue: m.AdjustedPValue, Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
-		}
-		if d, ok := e.SLI(m.Name); ok {
-			sli.Objective = d.Objective
-		}
-		in.SLIs = append(in.SLIs, sli)
-	}
-	for _, st := range res.StopConditions {
-		in.StopConditions = append(in.StopConditions, findings.StopCondition{SLI: st.SLI, Op: st.Op, Threshold: st.Threshold, Value: st.Value, Holds: st.Holds, Since: st.Since})
-	}
-	if b := res.BlastRadius; b != nil {
-		br := &findings.BlastRadius{
-			BeforeEvents: b.Before.Events, BeforeErrors: b.Before.Errors, DuringEvents: b.During.Events, DuringErrors: b.During.Errors,
-			ErrorRateBefore: b.ErrorRateBefore, ErrorRateDuring: b.ErrorRateDuring, PValue: b.PValue, Verdict: string(b.Verdict), Degraded: b.Degraded,
-		}
-		for _, sv := range b.Services {
-			br.Services = append(br.Services, sv.Service)
-		}
-		in.BlastRadius = br
-	}
-}

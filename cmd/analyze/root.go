@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -69,6 +69,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdLive(f, nil))
 	root.AddCommand(newCmdFlows(f))
 	root.AddCommand(newCmdWatch(f, nil))
+	root.AddCommand(newCmdRetention(f))
 	return root
 }
 

@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -61,18 +61,18 @@ evaluations recorded it.`,
 }
 
 func runListRun(ctx context.Context, opts *runListOptions) error {
-	c, err := openStore(ctx, opts.f)
+	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	runs, err := (&analysis.Store{C: c}).RunList(ctx, opts.Experiment, opts.Limit)
+	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
 	if err != nil {
 		return err
 	}
 	if opts.Output == "json" {
 		if runs == nil {
-			runs = []analysis.RunListing{}
+			runs = []query.RunListing{}
 		}
 		return writeJSON(opts.f.IO, runs)
 	}
@@ -162,27 +162,30 @@ func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
 	if !defined {
 		e = &experiment.Experiment{ID: opts.Experiment}
 	}
-	c, err := store.Open(ctx, opts.f.StoreConfig())
+	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	now := opts.Now()
-	win, err := resolvePostRunWindow(ctx, c, opts.Experiment, postRunWindowFlags{}, now)
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, LabelRun: true}, now)
 	if err != nil {
 		return err
 	}
-	src := &reportSource{c: c, spec: spec, exp: e, adhoc: !defined, win: win, now: now}
-	cur, err := src.input(ctx)
+	if win.Run == nil {
+		return fmt.Errorf("experiment %s has no recorded run (analyze run start %s)", opts.Experiment, opts.Experiment)
+	}
+	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined}
+	cur, err := gather.Input(ctx, r, req)
 	if err != nil {
 		return err
 	}
-	h, err := runHistory(ctx, src, cur, opts.Runs)
+	h, err := gather.History(ctx, r, req, cur, opts.Runs)
 	if err != nil {
 		return err
 	}
 	if h == nil {
-		h = findings.BuildHistory([]findings.RunAnalysis{{Input: cur, Result: findings.Analyze(cur)}})
+		h = findings.BuildHistory([]findings.RunAnalysis{{Input: cur, Result: findings.Derive(cur)}})
 	}
 	if opts.Output == "json" {
 		return writeJSON(opts.f.IO, h)

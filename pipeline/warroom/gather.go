@@ -2,17 +2,15 @@ package warroom
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
-	"github.com/steadystate/steadystate/pipeline/store"
-	"github.com/steadystate/steadystate/queries"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
-// seriesStep is the chart bucket: the cohort_stats bucket.
+// seriesStep is the chart bucket in seconds: the cohort_stats bucket.
 const seriesStep = 10
 
 // maxLookback bounds the traffic shown before the run.
@@ -20,7 +18,7 @@ const maxLookback = 5 * time.Minute
 
 // Gatherer reads what the page shows besides the comparison.
 type Gatherer struct {
-	C *store.Client
+	R *query.Reader
 	// Experiment is the definition (nil for an ad-hoc experiment: no
 	// flows, no expected alerts, all traffic charted).
 	Experiment *experiment.Experiment
@@ -56,33 +54,17 @@ func (g *Gatherer) Gather(ctx context.Context, res *analysis.Result, now time.Ti
 }
 
 func (g *Gatherer) series(ctx context.Context, since, until time.Time) ([]SeriesPoint, error) {
-	service, operation := "", ""
+	req := query.SeriesRequest{ExperimentID: g.ID, Since: since, Until: until.Add(time.Second), Step: seriesStep * time.Second}
 	if e := g.Experiment; e != nil && len(e.SLIs) > 0 {
-		service, operation = e.SLIs[0].Filter.Service, e.SLIs[0].Filter.Operation
+		req.Service, req.Operation = e.SLIs[0].Filter.Service, e.SLIs[0].Filter.Operation
 	}
-	rows, err := g.C.Query(ctx, "analyze/cohort_series.sql", queries.Params{
-		"experiment_id": g.ID, "since_s": since.Unix() / seriesStep * seriesStep, "until_s": until.Unix() + 1,
-		"service": service, "operation": operation, "step_s": seriesStep,
-	})
+	rows, err := g.R.Series(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []SeriesPoint{}
-	for rows.Next() {
-		var (
-			t        time.Time
-			cohort   string
-			n, e     uint64
-			p50, p99 float32
-		)
-		if err := rows.Scan(&t, &cohort, &n, &e, &p50, &p99); err != nil {
-			return nil, fmt.Errorf("scan cohort series: %w", err)
-		}
-		out = append(out, SeriesPoint{Time: t.UTC(), Cohort: cohort, Events: int64(n), Errors: int64(e), P99ms: float64(p99)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read cohort series: %w", err)
+	out := make([]SeriesPoint, 0, len(rows))
+	for _, p := range rows {
+		out = append(out, SeriesPoint{Time: p.Time, Cohort: p.Cohort, Events: p.Events, Errors: p.Errors, P99ms: p.P99ms})
 	}
 	return out, nil
 }
@@ -92,7 +74,7 @@ func (g *Gatherer) flows(ctx context.Context, now time.Time, since time.Duration
 	if g.ConsumerGroup != "" {
 		cfg.ConsumerGroup = g.ConsumerGroup
 	}
-	chk, err := flows.NewChecker(cfg, g.C, g.Flows)
+	chk, err := flows.NewChecker(cfg, g.R.C, g.Flows)
 	if err != nil {
 		return nil, err
 	}
@@ -117,28 +99,17 @@ func (g *Gatherer) alerts(ctx context.Context, since, until time.Time) ([]AlertS
 	for _, a := range g.Experiment.ExpectedAlerts {
 		out = append(out, AlertStatus{Name: a.Name, Severity: a.Severity, WithinSeconds: a.Within.Seconds()})
 	}
-	rows, err := g.C.Query(ctx, "analyze/alert_events.sql", queries.Params{"experiment_id": g.ID, "since_s": since.Unix(), "until_s": until.Unix() + 1})
+	rows, err := g.R.AlertEvents(ctx, g.ID, since, until)
 	if err != nil {
 		return out, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			name, severity, state, cohort, fingerprint string
-			ns                                         uint64
-		)
-		if err := rows.Scan(&name, &severity, &state, &ns, &cohort, &fingerprint); err != nil {
-			return out, fmt.Errorf("scan alert events: %w", err)
-		}
+	for _, ev := range rows {
 		for i := range out {
-			if out[i].Name == name && state == "firing" && !out[i].Fired {
-				t := time.Unix(0, int64(ns)).UTC()
+			if out[i].Name == ev.Name && ev.Status == "firing" && !out[i].Fired {
+				t := ev.Time
 				out[i].Fired, out[i].FiredAt = true, &t
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("read alert events: %w", err)
 	}
 	return out, nil
 }
