@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/receive"
 	"github.com/steadystate/steadystate/pipeline/tag"
@@ -31,6 +32,7 @@ type serveOptions struct {
 	Admin       string
 	Pprof       bool
 	LogLevel    string
+	Insecure    bool
 }
 
 func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
@@ -75,6 +77,7 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -96,6 +99,9 @@ func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
 func serveRun(ctx context.Context, opts *serveOptions) error {
 	log, err := opts.f.logger(opts.LogLevel)
 	if err != nil {
+		return err
+	}
+	if err := checkServeListeners(opts); err != nil {
 		return err
 	}
 	var spec *experiment.Spec
@@ -147,4 +153,17 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	log.Info("ingest stopped cleanly")
 	return nil
+}
+
+// checkServeListeners refuses, before anything listens, an OTLP or events
+// port beyond loopback without tokens and an admin port beyond loopback
+// (it has no tokens), unless --insecure-listen was given.
+func checkServeListeners(opts *serveOptions) error {
+	authed := len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != ""
+	hint := "set bearer tokens with $" + EnvTokens + " or --token-file"
+	return errors.Join(
+		listen.Check(listen.Listener{Name: "ingest OTLP/gRPC", Flag: "--grpc", Addr: opts.Receive.GRPCEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest OTLP/HTTP and events", Flag: "--http", Addr: opts.Receive.HTTPEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure),
+	)
 }
