@@ -135,6 +135,10 @@ type state struct {
 	types, resTypes  []byte
 	resCanon         []byte
 	scopeCanon       []byte
+	// evals are the flag evaluation span events of the current span (see
+	// evals.go); decider is the index of the one whose rule matched, or -1.
+	evals   []attrList
+	decider int
 
 	canon []byte
 	idx   []int32
@@ -149,7 +153,7 @@ type state struct {
 }
 
 func newState() *state {
-	s := &state{h: sha256.New(), sum: make([]byte, 0, sha256.Size)}
+	s := &state{h: sha256.New(), sum: make([]byte, 0, sha256.Size), decider: -1}
 	s.lay = layered{rec: &s.rec, res: &s.res}
 	return s
 }
@@ -167,6 +171,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	events, errs := s.events, s.errs
 	s.events, s.errs = nil, nil
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
+	s.resetEvals()
 	s.jl = jsonLookup{}
 	clear(s.ents)
 	s.ents = s.ents[:0]
@@ -273,7 +278,9 @@ func (s *state) tagExperiment(e *telemetry.Event, id, cohort cand, n *tagNames, 
 	if !id.ok && !cohort.ok {
 		if x, c, ok := s.t.assigner.Assign(e.Service, attrs); ok {
 			e.ExperimentID, e.Cohort = x, c
+			return nil
 		}
+		s.assignFromEvals(e, attrs)
 		return nil
 	}
 	if id.ok {
