@@ -45,13 +45,13 @@ const (
 	// whose experiment and cohort were taken from another event of the
 	// same trace; events tagged by their own record, resource or the
 	// cohort rules do not carry it.
-	AttrCohortSource  = "chaos.cohort.source"
-	CohortSourceTrace = "trace"
-	AttrServiceName            = "service.name"
-	AttrHTTPStatusCode         = "http.response.status_code"
-	AttrHTTPStatusCodeOld      = "http.status_code"
-	AttrErrorType              = "error.type"
-	AttrEventName              = "event.name"
+	AttrCohortSource      = "chaos.cohort.source"
+	CohortSourceTrace     = "trace"
+	AttrServiceName       = "service.name"
+	AttrHTTPStatusCode    = "http.response.status_code"
+	AttrHTTPStatusCodeOld = "http.status_code"
+	AttrErrorType         = "error.type"
+	AttrEventName         = "event.name"
 )
 
 // Cohort is the side of an experiment an event belongs to.
