@@ -51,6 +51,9 @@ type Config struct {
 	MaxEventBytes int
 	// Now gives the ingest time; nil means time.Now.
 	Now func() time.Time
+	// Traces, when set, tags untagged spans and log records with the
+	// experiment and cohort of their trace (see TraceCohorts). Nil: off.
+	Traces *TraceCohorts
 }
 
 // Tagger converts and tags telemetry. Build it with New; it is immutable and
@@ -59,6 +62,7 @@ type Tagger struct {
 	maxAttr  int
 	maxEvent int
 	now      func() time.Time
+	traces   *TraceCohorts
 	assigner *experiment.Assigner
 	flows    []*experiment.Flow          // spec flows with a key, in spec order
 	byName   map[string]*experiment.Flow // every spec flow
@@ -71,7 +75,7 @@ type Tagger struct {
 // names must pass telemetry.ValidateID); load spec with experiment.Load* for
 // the full validation.
 func New(cfg Config, spec *experiment.Spec) (*Tagger, error) {
-	t := &Tagger{maxAttr: cfg.MaxAttrValueBytes, maxEvent: cfg.MaxEventBytes, now: cfg.Now}
+	t := &Tagger{maxAttr: cfg.MaxAttrValueBytes, maxEvent: cfg.MaxEventBytes, now: cfg.Now, traces: cfg.Traces}
 	switch {
 	case t.maxAttr == 0:
 		t.maxAttr = DefaultMaxAttrValueBytes
@@ -170,6 +174,9 @@ func (t *Tagger) getState(capacity int) *state {
 func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	events, errs := s.events, s.errs
 	s.events, s.errs = nil, nil
+	if t.traces != nil {
+		t.traces.applyTraces(events)
+	}
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()
 	s.jl = jsonLookup{}
