@@ -33,6 +33,8 @@ type serveOptions struct {
 	Pprof       bool
 	LogLevel    string
 	Insecure    bool
+	TraceCache  int
+	TraceTTL    time.Duration
 }
 
 func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
@@ -77,6 +79,8 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")
+	fl.DurationVar(&opts.TraceTTL, "trace-cache-ttl", tag.DefaultTraceCacheTTL, "a generation of the trace cache is retired after this long")
 	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
@@ -110,7 +114,11 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 			return err
 		}
 	}
-	tagger, err := tag.New(tag.Config{}, spec)
+	tcfg := tag.Config{}
+	if opts.TraceCache > 0 {
+		tcfg.Traces = tag.NewTraceCohorts(opts.TraceCache, opts.TraceTTL, nil)
+	}
+	tagger, err := tag.New(tcfg, spec)
 	if err != nil {
 		return err
 	}
