@@ -149,6 +149,11 @@ func (s *Store) Buckets(ctx context.Context, experimentID string, since, until t
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
 			Events: int64(v.events), Errors: int64(v.errors)})
 	}
+	if experimentID != "" {
+		if out, err = s.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
+			return nil, err
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
 	if err := s.settle(ctx, fresh); err != nil {
 		return nil, err
@@ -248,30 +253,46 @@ func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sl
 			p["good_http"], p["good_codes"] = 1, codes
 		}
 	}
-	rows, err := s.C.Query(ctx, "analyze/sli_counts.sql", p)
-	if err != nil {
+	out := map[telemetry.Cohort]RawCounts{}
+	if err := s.sliCounts(ctx, "analyze/sli_counts.sql", p, out); err != nil {
 		return nil, err
 	}
+	if err := s.sliCounts(ctx, "analyze/sli_counts_by_trace.sql", byTraceParams(p, sli), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sliCounts adds the per-cohort counts of one of the sli_counts queries to
+// out.
+func (s *Store) sliCounts(ctx context.Context, name string, p queries.Params, out map[telemetry.Cohort]RawCounts) error {
+	rows, err := s.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	out := map[telemetry.Cohort]RawCounts{}
 	for rows.Next() {
 		var (
 			cohort             string
 			events, errs, good uint64
 		)
 		if err := rows.Scan(&cohort, &events, &errs, &good); err != nil {
-			return nil, fmt.Errorf("scan sli_counts: %w", err)
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
 		c, err := telemetry.ParseCohort(cohort)
 		if err != nil {
-			return nil, fmt.Errorf("sli_counts: %w", err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		out[c] = RawCounts{Events: int64(events), Errors: int64(errs), Good: int64(good)}
+		r := out[c]
+		r.Events += int64(events)
+		r.Errors += int64(errs)
+		r.Good += int64(good)
+		out[c] = r
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_counts: %w", err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	return out, nil
+	return nil
 }
 
 // LatencySample implements Source with analyze/sli_latency_sample.sql
@@ -284,19 +305,31 @@ func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window
 		delete(p, "attr_pairs")
 	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	rows, err := s.C.Query(ctx, name, p)
-	if err != nil {
+	var out Sample
+	if err := s.latencySample(ctx, name, p, &out); err != nil {
 		return Sample{}, err
 	}
+	if err := s.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
+		return Sample{}, err
+	}
+	return out, nil
+}
+
+// latencySample appends the durations one of the latency sample queries
+// returns to out.
+func (s *Store) latencySample(ctx context.Context, name string, p queries.Params, out *Sample) error {
+	rows, err := s.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	var out Sample
 	for rows.Next() {
 		var (
 			cohort string
 			ns     uint64
 		)
 		if err := rows.Scan(&cohort, &ns); err != nil {
-			return Sample{}, fmt.Errorf("scan sli_latency_sample: %w", err)
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
 		switch cohort {
 		case "control":
@@ -306,13 +339,138 @@ func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Sample{}, fmt.Errorf("read sli_latency_sample: %w", err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	return out, nil
+	return nil
 }
 
 // filterMatches reports whether a view row passes an SLI's service and
 // operation filter (attributes are never served from the view).
 func filterMatches(f *experiment.Filter, service, operation string) bool {
 	return (f.Service == "" || f.Service == service) && (f.Operation == "" || f.Operation == operation)
+}
+
+// TraceSlack is how far from a window a trace's deciding event may be for
+// the window's untagged spans of that trace to take its cohort in
+// ClickHouse (the by-trace queries).
+const TraceSlack = time.Hour
+
+// addByTrace adds to rows the untagged events whose trace was decided for
+// the experiment in trace_cohorts (trace_buckets.sql), and, when the
+// untagged traffic is part of rows, takes them out of it: each event is
+// counted once, in its trace's cohort.
+func (s *Store) addByTrace(ctx context.Context, rows []BucketRow, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
+	type key struct {
+		bucket             int64
+		cohort             telemetry.Cohort
+		service, operation string
+	}
+	at := make(map[key]int, len(rows))
+	for i, r := range rows {
+		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
+	}
+	p := queries.Params{"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second)}
+	var errs []error
+	err := s.scan(ctx, "analyze/trace_buckets.sql", p, func(k bucketKey, v []uint64) {
+		c, err := telemetry.ParseCohort(k.cohort)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trace buckets: %w", err))
+			return
+		}
+		b := int64(k.bucket)
+		if i, ok := at[key{b, c, k.service, k.operation}]; ok {
+			rows[i].Events += int64(v[0])
+			rows[i].Errors += int64(v[1])
+		} else {
+			at[key{b, c, k.service, k.operation}] = len(rows)
+			rows = append(rows, BucketRow{Bucket: time.Unix(b, 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
+				Events: int64(v[0]), Errors: int64(v[1])})
+		}
+		if untagged {
+			if i, ok := at[key{b, telemetry.CohortNone, k.service, k.operation}]; ok {
+				rows[i].Events = max(0, rows[i].Events-int64(v[0]))
+				rows[i].Errors = max(0, rows[i].Errors-int64(v[1]))
+			}
+		}
+	}, 2)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return rows, nil
+}
+
+// byTraceParams adds what the by-trace queries need to an SLI's params.
+func byTraceParams(p queries.Params, sli *SLI) queries.Params {
+	q := make(queries.Params, len(p)+2)
+	for k, v := range p {
+		q[k] = v
+	}
+	q["slack_s"] = int64(TraceSlack / time.Second)
+	if _, ok := q["attr_pairs"]; !ok {
+		q["attr_pairs"] = attrPairs(sli.Filter.Attributes)
+	}
+	if ps, _ := q["attr_pairs"].([]string); ps == nil {
+		q["attr_pairs"] = []string{}
+	}
+	return q
+}
+
+// TaggingCounts says how the experiment's events in a window got their
+// cohort: directly (their own attributes, resource, the cohort rules or a
+// flag evaluation), by their trace at ingest, or by their trace in
+// ClickHouse (trace_cohorts), per cohort.
+type TaggingCounts struct {
+	Direct          CohortSizes `json:"direct"`
+	TraceIngest     CohortSizes `json:"trace_ingest"`
+	TraceClickHouse CohortSizes `json:"trace_clickhouse"`
+}
+
+// TaggingSource is implemented by sources that can tell how events got
+// their cohort (*Store); Compare reports it when the source can.
+type TaggingSource interface {
+	Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error)
+}
+
+// Tagging implements TaggingSource with analyze/cohort_sources.sql.
+func (s *Store) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
+	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until), "slack_s": int64(TraceSlack / time.Second)}
+	rows, err := s.C.Query(ctx, "analyze/cohort_sources.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := &TaggingCounts{}
+	for rows.Next() {
+		var (
+			cohort, source string
+			n              uint64
+		)
+		if err := rows.Scan(&cohort, &source, &n); err != nil {
+			return nil, fmt.Errorf("scan cohort_sources: %w", err)
+		}
+		var dst *CohortSizes
+		switch source {
+		case "direct":
+			dst = &out.Direct
+		case "trace_ingest":
+			dst = &out.TraceIngest
+		case "trace_clickhouse":
+			dst = &out.TraceClickHouse
+		default:
+			continue
+		}
+		switch cohort {
+		case "control":
+			dst.Control += int64(n)
+		case "experiment":
+			dst.Experiment += int64(n)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cohort_sources: %w", err)
+	}
+	return out, nil
 }
