@@ -9,16 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/backlog"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type backlogOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       postRunWindowFlags
+	Window       query.WindowFlags
 	Format       string
 	Create       bool
 	Repo         string
@@ -93,7 +94,7 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeBacklog(ctx, opts, findings.Analyze(in).Backlog)
+	return writeBacklog(ctx, opts, findings.Derive(in).Backlog)
 }
 
 func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/backlog"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/findings/findingstest"
 )
@@ -49,7 +49,7 @@ func TestBacklogFlags(t *testing.T) {
 }
 
 func TestWriteBacklogFormats(t *testing.T) {
-	items := findings.Analyze(findingstest.GameDay()).Backlog
+	items := findings.Derive(findingstest.GameDay()).Backlog
 	for _, format := range []string{"md", "github", "jira"} {
 		ios, _, out, _ := cliutil.Test()
 		opts := &backlogOptions{f: &factory{IO: ios}, ExperimentID: "checkout-payment-500", Format: format}

@@ -19,10 +19,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -188,7 +188,7 @@ func TestCompareTelemetryThroughIngest(t *testing.T) {
 
 	res, code := runCompare(t, env, "tg-diff", since, until)
 	assert.Equal(t, 3, code, "--exit-code exits 3 on fail")
-	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
 	assert.Equal(t, diff["control"][0], res.Cohorts.Control, "sizes are ClickHouse's distinct counts")
 	assert.Equal(t, diff["experiment"][0], res.Cohorts.Experiment)
 	byName := map[string]analysis.Metric{}
@@ -201,18 +201,18 @@ func TestCompareTelemetryThroughIngest(t *testing.T) {
 	assert.InDelta(t, 0.01, er.Control.Value, 1e-9)
 	assert.InDelta(t, 0.15, er.Experiment.Value, 1e-9)
 	assert.Positive(t, er.Effect.Absolute, "the experiment cohort errs more")
-	assert.Equal(t, compare.VerdictFail, er.Verdict)
+	assert.Equal(t, stats.VerdictFail, er.Verdict)
 	p50 := byName["latency_p50"]
 	assert.Equal(t, diff["control"][0], p50.Control.N, "small populations are sampled whole")
 	assert.InDelta(t, 0.050, p50.Effect.Absolute, 0.005, "90 ms vs 40 ms spans")
-	assert.Equal(t, compare.VerdictFail, p50.Verdict)
+	assert.Equal(t, stats.VerdictFail, p50.Verdict)
 
 	res, code = runCompare(t, env, "tg-same", since, until)
 	assert.Equal(t, 0, code)
-	assert.NotEqual(t, compare.VerdictFail, res.Verdict)
+	assert.NotEqual(t, stats.VerdictFail, res.Verdict)
 	assert.Equal(t, same["control"][0], res.Cohorts.Control)
 	assert.Equal(t, same["experiment"][0], res.Cohorts.Experiment)
 	for _, m := range res.Metrics {
-		assert.NotEqual(t, compare.VerdictFail, m.Verdict, m.Name)
+		assert.NotEqual(t, stats.VerdictFail, m.Verdict, m.Name)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
 )
 
 // The export holds exactly the distinct events ClickHouse has for the run

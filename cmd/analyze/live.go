@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/pipeline/notify"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -18,7 +21,7 @@ const maxLiveFailures = 10
 type liveOptions struct {
 	f            *factory
 	Experiment   string
-	Window       windowFlags
+	Window       query.WindowFlags
 	Interval     time.Duration
 	Duration     time.Duration
 	ExitOnStop   bool
@@ -72,7 +75,7 @@ live says so at the top, posts it once to --webhook (JSON) and
 			return liveRun(cmd, opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window)
+	addWindowFlags(cmd, &opts.Window, "compare this run's window (default: the latest run)")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
 	cmd.Flags().DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
 	cmd.Flags().BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
@@ -86,32 +89,32 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	ctx := cmd.Context()
 	if opts.Duration > 0 {
 		var cancel func()
-		ctx, cancel = contextWithTimeout(ctx, opts.Duration)
+		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
 	e, err := lookupExperiment(opts.f, opts.Experiment)
 	if err != nil {
 		return err
 	}
-	c, err := openStore(ctx, opts.f)
+	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st := &analysis.Store{C: c}
-	w, run, err := resolveWindow(ctx, st, opts.Experiment, e, opts.Window, opts.Now())
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, opts.Now())
 	if err != nil {
 		return err
 	}
 	// A run still going on (or an open --since) is watched until now.
-	if (run != nil && run.End == nil) || (opts.Window.Since != "" && opts.Window.Until == "") {
+	w := win.Window
+	if win.Open() || (opts.Window.Since != "" && opts.Window.Until == "") {
 		w.Until = time.Time{}
 	}
-	mon, err := analysis.NewMonitor(st, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: run}, analysis.Settings{Alpha: opts.Alpha})
+	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: win.Run}, analysis.Settings{Alpha: opts.Alpha})
 	if err != nil {
 		return err
 	}
-	notifiers, err := stopNotifiers(opts.Webhook, opts.Alertmanager)
+	targets, err := notify.Targets(stopDestinations(opts.Alertmanager, opts.Webhook))
 	if err != nil {
 		return cliutil.FlagErrorf("%v", err)
 	}
@@ -153,13 +156,13 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		}
 		if res.Stop && !alerted {
 			alerted = true
-			if len(notifiers) > 0 {
-				if err := postStop(ctx, notifiers, res); err != nil {
+			if len(targets) > 0 {
+				if err := notify.Send(ctx, targets, analysis.StopAlerts(res)); err != nil {
 					fmt.Fprintf(ios.ErrOut, "analyze live: posting the stop alert: %v\n", err)
 				}
 			}
 			if opts.ExitOnStop {
-				return &cliutil.VerdictError{Msg: stopSummary(res)}
+				return &cliutil.VerdictError{Msg: analysis.StopSummary(res)}
 			}
 		}
 		if !res.Stop {
@@ -171,4 +174,17 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		case <-ticker.C:
 		}
 	}
+}
+
+// stopDestinations are live's --alertmanager and --webhook (each at most
+// one).
+func stopDestinations(alertmanager, webhook string) notify.Destinations {
+	var d notify.Destinations
+	if alertmanager != "" {
+		d.Alertmanager = []string{alertmanager}
+	}
+	if webhook != "" {
+		d.Webhook = []string{webhook}
+	}
+	return d
 }

@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 )
 
 func main() {

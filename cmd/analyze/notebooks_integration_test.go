@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -45,12 +44,12 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			c, err := openStore(cmd.Context(), f)
+			rd, c, err := openReader(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			r, err := (&analysis.Store{C: c}).StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
 			if err != nil {
 				return err
 			}
@@ -78,12 +77,12 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			c, err := openStore(cmd.Context(), f)
+			rd, c, err := openReader(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			r, err := (&analysis.Store{C: c}).StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
 			if err != nil {
 				return err
 			}

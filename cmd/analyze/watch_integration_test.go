@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/amtest"
+	"github.com/steadystate/steadystate/internal/testkit/amtest"
 	"github.com/steadystate/steadystate/pipeline/flows"
 )
 

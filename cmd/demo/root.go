@@ -8,18 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/internal/demo"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/internal/demosystem"
 )
 
 type options struct {
 	IO       *cliutil.IOStreams
-	Config   demo.Config
+	Config   demosystem.Config
 	Duration time.Duration
 }
 
 func newRootCmd(ios *cliutil.IOStreams, runF func(context.Context, *options) error) *cobra.Command {
-	opts := &options{IO: ios, Config: demo.NewDefaultConfig()}
+	opts := &options{IO: ios, Config: demosystem.NewDefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the simulated system of the game-day demo",
@@ -72,7 +72,7 @@ It runs until interrupted (or for --duration), then flushes its spans.`,
 func runDemo(ctx context.Context, opts *options) error {
 	log := slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
 	log.Info("demo starting", "otlp", opts.Config.OTLPEndpoint, "admin", opts.Config.Admin, "rate", opts.Config.CheckoutRate)
-	st, err := demo.Run(ctx, opts.Config, log)
+	st, err := demosystem.Run(ctx, opts.Config, log)
 	fmt.Fprintf(opts.IO.Out, "pages %d (failed %d; experiment cohort %d, failed %d), payment errors %d, publishes %d (synthetic %d, lost %d)\n",
 		st.Pages, st.PagesFailed, st.PagesExperiment, st.PagesExperimentFailed, st.PaymentErrors, st.Publishes, st.PublishesSynthetic, st.PublishesLost)
 	return err

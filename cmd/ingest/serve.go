@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/produce"
@@ -101,7 +102,7 @@ func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -132,14 +133,14 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := prod.EnsureTopic(startCtx); err != nil {
 		return err
 	}
-	reg := newRegistry()
+	reg := cliutil.NewRegistry()
 	rcv, err := receive.New(opts.Receive, receive.Settings{Logger: log, Registry: reg}, converter{tagger}, prod)
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
 		return produce.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.Topic, opts.Produce.Partitions)
-	}, opts.Pprof, log)
+	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

@@ -31,8 +31,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 

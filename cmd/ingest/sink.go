@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/sink"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -69,7 +70,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		// collecting at 3x instead of 2x of it spends a fifth less CPU on GC.
 		debug.SetGCPercent(200)
 	}
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -81,12 +82,12 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		return err
 	}
 	defer st.Close()
-	reg := newRegistry()
+	reg := cliutil.NewRegistry()
 	s, err := sink.New(opts.Sink, sink.Settings{Logger: log, Registry: reg}, st)
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
 		if err := st.Conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
 		}
@@ -95,7 +96,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return conn.Close()
-	}, opts.Pprof, log)
+	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

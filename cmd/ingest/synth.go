@@ -20,10 +20,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/internal/wait"
-	"github.com/steadystate/steadystate/pipeline/cliutil"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/pipeline/wait"
 )
 
 // EnvSynthToken is the bearer token synth sends to ingest in emit mode.
@@ -157,7 +157,7 @@ type synthesizer struct {
 }
 
 func synthRun(ctx context.Context, opts *synthOptions) error {
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // TestHarnessMeetsAcceptanceTargets is the small seeded version of `make
@@ -19,7 +19,7 @@ import (
 // instead of 1000.
 func TestHarnessMeetsAcceptanceTargets(t *testing.T) {
 	var out bytes.Buffer
-	err := run(&out, 300, 20240601, compare.DefaultTauRelative, compare.DefaultMonitorAlpha)
+	err := run(&out, 300, 20240601, stats.DefaultTauRelative, stats.DefaultMonitorAlpha)
 	t.Log("\n" + out.String())
 	require.NoError(t, err, "a target was missed")
 	assert.Contains(t, out.String(), "all targets met: yes")

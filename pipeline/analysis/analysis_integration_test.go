@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -83,7 +83,7 @@ func TestCompareOnClickHouseMatchesDistinctCounts(t *testing.T) {
 	assert.Equal(t, truth["control"][1], *er.Control.Bad)
 	assert.Equal(t, truth["experiment"][1], *er.Experiment.Bad)
 	assert.Positive(t, er.Effect.Absolute, "20% vs 1% errors")
-	assert.Equal(t, compare.VerdictFail, er.Verdict)
+	assert.Equal(t, stats.VerdictFail, er.Verdict)
 	// Latency: the whole (small) population is the sample; spans and
 	// events only, as in the sample query.
 	spans := distinct(ctx, t, c, fx.ExperimentID, w, "kind IN ('span', 'event')")
@@ -91,7 +91,7 @@ func TestCompareOnClickHouseMatchesDistinctCounts(t *testing.T) {
 	assert.Equal(t, spans["control"][0], p95.Control.N)
 	assert.Equal(t, spans["experiment"][0], p95.Experiment.N)
 	assert.Positive(t, p95.Effect.Absolute, "90 ms vs 40 ms")
-	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
 	require.NotNil(t, res.BlastRadius)
 	assert.Positive(t, res.BlastRadius.Before.Events, "untagged traffic before the run is the baseline")
 	assert.False(t, res.BlastRadius.Degraded, "control and untagged traffic keep their 1%% error rate")
@@ -122,10 +122,10 @@ func TestCompareOnClickHouseMatchesDistinctCounts(t *testing.T) {
 	assert.Equal(t, eu["control"][0]-good["control"][0], *g.Control.Bad, "bad = events that are not good")
 	assert.Equal(t, eu["experiment"][0]-good["experiment"][0], *g.Experiment.Bad)
 	assert.Less(t, g.Experiment.Value, g.Control.Value, "the experiment cohort is slower and fails more")
-	assert.Equal(t, compare.VerdictFail, g.Verdict)
+	assert.Equal(t, stats.VerdictFail, g.Verdict)
 	thr := res.Metrics[1]
 	assert.Equal(t, analysis.TestBinomial, thr.Test)
-	assert.NotEqual(t, compare.VerdictFail, thr.Verdict, "both cohorts get 60 spans a minute")
+	assert.NotEqual(t, stats.VerdictFail, thr.Verdict, "both cohorts get 60 spans a minute")
 	assert.False(t, res.SRM.Mismatch, "the fixture splits 50/50 as planned")
 	assert.Equal(t, "chi_square", res.SRM.Test)
 
@@ -133,7 +133,7 @@ func TestCompareOnClickHouseMatchesDistinctCounts(t *testing.T) {
 	e.Cohorts.ExpectedSplit = experiment.Split{Experiment: 0.2, Control: 0.8}
 	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, compare.VerdictUntrusted, res.Verdict)
+	assert.Equal(t, stats.VerdictUntrusted, res.Verdict)
 	assert.Contains(t, res.Reason, "sample-ratio mismatch")
 }
 
@@ -152,9 +152,9 @@ func TestCompareOnClickHouseEdgeCases(t *testing.T) {
 	res, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: same.ExperimentID, Window: w}, analysis.Settings{}, time.Now())
 	require.NoError(t, err)
 	noNaN(t, res)
-	assert.NotEqual(t, compare.VerdictFail, res.Verdict)
+	assert.NotEqual(t, stats.VerdictFail, res.Verdict)
 	for _, m := range res.Metrics {
-		assert.NotEqual(t, compare.VerdictFail, m.Verdict, m.Name)
+		assert.NotEqual(t, stats.VerdictFail, m.Verdict, m.Name)
 	}
 
 	// Zero errors in control, a few in the experiment: exact test, no NaN,
@@ -170,13 +170,13 @@ func TestCompareOnClickHouseEdgeCases(t *testing.T) {
 	assert.Positive(t, *er.Experiment.Bad)
 	assert.Equal(t, analysis.TestFisherExact, er.Test)
 	assert.Nil(t, er.Effect.Relative)
-	assert.Contains(t, []compare.Verdict{compare.VerdictFail, compare.VerdictInconclusive}, er.Verdict)
+	assert.Contains(t, []stats.Verdict{stats.VerdictFail, stats.VerdictInconclusive}, er.Verdict)
 
 	// An experiment nobody tagged: insufficient data, never an error.
 	res, err = analysis.Compare(ctx, src, analysis.Request{ExperimentID: "exp-nobody", Window: w}, analysis.Settings{}, time.Now())
 	require.NoError(t, err)
 	noNaN(t, res)
-	assert.Equal(t, compare.VerdictInsufficientData, res.Verdict)
+	assert.Equal(t, stats.VerdictInsufficientData, res.Verdict)
 }
 
 func TestRunsStartStopLatest(t *testing.T) {

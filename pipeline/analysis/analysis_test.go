@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -123,12 +123,12 @@ func TestCompareZeroErrorsInControl(t *testing.T) {
 	assert.Positive(t, m.CI.Lower, "the Newcombe interval excludes zero: %+v", m.CI)
 	// The allowance is max(0.001, 10% of 0) = 0.001, the lower bound of
 	// the interval is above it and p <= alpha: fail, honestly.
-	assert.Equal(t, compare.VerdictFail, m.Verdict)
+	assert.Equal(t, stats.VerdictFail, m.Verdict)
 	// Latency with one experiment value: no bounds, never a NaN.
 	for _, lm := range res.Metrics[1:] {
-		assert.NotEqual(t, compare.VerdictFail, lm.Verdict, lm.Name)
+		assert.NotEqual(t, stats.VerdictFail, lm.Verdict, lm.Name)
 	}
-	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
 }
 
 func TestCompareNoDataIsInsufficientNotNaN(t *testing.T) {
@@ -136,10 +136,10 @@ func TestCompareNoDataIsInsufficientNotNaN(t *testing.T) {
 	res, err := Compare(context.Background(), src, Request{ExperimentID: "exp-1", Window: window()}, Settings{}, t0.Add(time.Hour))
 	require.NoError(t, err)
 	mustJSON(t, res)
-	assert.Equal(t, compare.VerdictInsufficientData, res.Verdict)
+	assert.Equal(t, stats.VerdictInsufficientData, res.Verdict)
 	assert.Contains(t, res.Reason, "a cohort has no events")
 	for _, m := range res.Metrics {
-		assert.Equal(t, compare.VerdictInsufficientData, m.Verdict, m.Name)
+		assert.Equal(t, stats.VerdictInsufficientData, m.Verdict, m.Name)
 		assert.Equal(t, TestNone, m.Test, m.Name)
 		assert.InDelta(t, 1.0, m.PValue, 0, m.Name)
 	}
@@ -169,7 +169,7 @@ func TestCompareIdenticalCohortsNeverFail(t *testing.T) {
 		res, err := Compare(context.Background(), src, Request{ExperimentID: "exp-1", Window: window()}, Settings{}, t0.Add(time.Hour))
 		require.NoError(t, err)
 		mustJSON(t, res)
-		if res.Verdict == compare.VerdictFail {
+		if res.Verdict == stats.VerdictFail {
 			fails++
 		}
 	}
@@ -186,9 +186,9 @@ func TestCompareDetectsWorseCohorts(t *testing.T) {
 	res, err := Compare(context.Background(), src, Request{ExperimentID: "exp-1", Window: window()}, Settings{}, t0.Add(time.Hour))
 	require.NoError(t, err)
 	mustJSON(t, res)
-	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
 	for _, m := range res.Metrics {
-		assert.Equal(t, compare.VerdictFail, m.Verdict, m.Name)
+		assert.Equal(t, stats.VerdictFail, m.Verdict, m.Name)
 		assert.Positive(t, m.Effect.Absolute, m.Name)
 	}
 	assert.Equal(t, TestMannWhitney, res.Metrics[1].Test)
@@ -206,7 +206,7 @@ func TestCompareSRMIsUntrusted(t *testing.T) {
 	mustJSON(t, res)
 	assert.True(t, res.SRM.Mismatch)
 	assert.Equal(t, "chi_square", res.SRM.Test)
-	assert.Equal(t, compare.VerdictUntrusted, res.Verdict)
+	assert.Equal(t, stats.VerdictUntrusted, res.Verdict)
 	assert.Contains(t, res.Reason, "sample-ratio mismatch")
 	assert.Contains(t, res.Reason, "55.00%")
 
@@ -214,7 +214,7 @@ func TestCompareSRMIsUntrusted(t *testing.T) {
 	res, err = Compare(context.Background(), src, Request{ExperimentID: "exp-1", Experiment: spec(0.55), Window: window()}, Settings{}, t0.Add(time.Hour))
 	require.NoError(t, err)
 	assert.False(t, res.SRM.Mismatch)
-	assert.NotEqual(t, compare.VerdictUntrusted, res.Verdict)
+	assert.NotEqual(t, stats.VerdictUntrusted, res.Verdict)
 }
 
 func TestBlastRadiusAndStopConditions(t *testing.T) {
@@ -273,14 +273,14 @@ func TestGoodEventsAndThroughputFromRawCounts(t *testing.T) {
 	assert.InDelta(t, 7900.0/8000, good.Control.Value, 1e-12)
 	assert.InDelta(t, 1100.0/1500, good.Experiment.Value, 1e-12)
 	assert.Equal(t, int64(400), *good.Experiment.Bad)
-	assert.Equal(t, compare.VerdictFail, good.Verdict)
+	assert.Equal(t, stats.VerdictFail, good.Verdict)
 	// 8000 control at 80% and 1500 experiment at 20% in 600 s: 16.7/s vs
 	// 12.5/s normalised; the experiment completes 25% fewer.
 	assert.InDelta(t, 8000.0/600/0.8, thr.Control.Value, 1e-9)
 	assert.InDelta(t, 1500.0/600/0.2, thr.Experiment.Value, 1e-9)
 	assert.InDelta(t, -0.25, *thr.Effect.Relative, 1e-9)
 	assert.Equal(t, TestBinomial, thr.Test)
-	assert.Equal(t, compare.VerdictFail, thr.Verdict)
+	assert.Equal(t, stats.VerdictFail, thr.Verdict)
 	assert.Less(t, thr.CI.Upper, 0.0)
 }
 
@@ -316,7 +316,7 @@ func TestMonitorCachesSettledBucketsAndIsAnytimeValid(t *testing.T) {
 		assert.Equal(t, TestMSPRT, m.Test)
 		assert.LessOrEqual(t, m.PValue, lastP, "the always-valid p-value never rises")
 		lastP = m.PValue
-		if m.Verdict == compare.VerdictFail && firstFail == 0 {
+		if m.Verdict == stats.VerdictFail && firstFail == 0 {
 			firstFail = now.Sub(t0)
 		}
 		if tick == 3 {
@@ -346,7 +346,7 @@ func TestMonitorProvisionalBelowMinimumSample(t *testing.T) {
 	assert.True(t, res.Provisional)
 	m := res.Metrics[0]
 	assert.True(t, m.Provisional)
-	assert.Equal(t, compare.VerdictInsufficientData, m.Verdict)
+	assert.Equal(t, stats.VerdictInsufficientData, m.Verdict)
 	assert.Contains(t, m.Note, "provisional")
 	var buf bytes.Buffer
 	require.NoError(t, WriteTable(&buf, res))
@@ -397,5 +397,5 @@ func TestSRMCountsEntryPointEventsNotDownstreamOnes(t *testing.T) {
 	res, err = Compare(context.Background(), src, Request{ExperimentID: "exp-1", Experiment: spec(0.5), Window: window()}, Settings{}, t0.Add(time.Hour))
 	require.NoError(t, err)
 	assert.True(t, res.SRM.Mismatch)
-	assert.Equal(t, compare.VerdictUntrusted, res.Verdict)
+	assert.Equal(t, stats.VerdictUntrusted, res.Verdict)
 }

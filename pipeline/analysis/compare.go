@@ -8,8 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -26,12 +26,12 @@ type Settings struct {
 	// two-sided at 1-2*alpha.
 	Alpha float64
 	// Adjustment across metrics (default Holm).
-	Adjustment compare.Adjustment
+	Adjustment stats.Adjustment
 	// SamplePerCohort is the target latency sample per cohort (default
 	// 10,000).
 	SamplePerCohort int
 	// Monitor configures the live error-rate monitor (compare defaults).
-	Monitor compare.MonitorConfig
+	Monitor stats.MonitorConfig
 	// MinLatencySample is the sample per cohort below which live latency
 	// results are provisional (default 50).
 	MinLatencySample int
@@ -42,7 +42,7 @@ func (s Settings) withDefaults() Settings {
 		s.Alpha = DefaultAlpha
 	}
 	if s.Adjustment == "" {
-		s.Adjustment = compare.AdjustHolm
+		s.Adjustment = stats.AdjustHolm
 	}
 	if s.SamplePerCohort <= 0 {
 		s.SamplePerCohort = DefaultSamplePerCohort
@@ -217,13 +217,13 @@ func expectedShare(e *experiment.Experiment) float64 {
 // srmFixed runs the chi-square check against the definition's split; with
 // no definition there is no expected split and the check is skipped.
 func srmFixed(e *experiment.Experiment, sizes CohortSizes) (SRM, error) {
-	out := SRM{Test: "none", PValue: 1, Threshold: compare.DefaultSRMThreshold}
+	out := SRM{Test: "none", PValue: 1, Threshold: stats.DefaultSRMThreshold}
 	out.ObservedExperimentShare = share(sizes)
 	if e == nil || !(e.Cohorts.ExpectedSplit.Experiment > 0) || !(e.Cohorts.ExpectedSplit.Control > 0) {
 		return out, nil
 	}
 	out.ExpectedExperimentShare = e.Cohorts.ExpectedSplit.Experiment
-	r, err := compare.SRMCheck([]int64{sizes.Control, sizes.Experiment},
+	r, err := stats.SRMCheck([]int64{sizes.Control, sizes.Experiment},
 		[]float64{e.Cohorts.ExpectedSplit.Control, e.Cohorts.ExpectedSplit.Experiment}, 0)
 	if err != nil {
 		return out, fmt.Errorf("srm: %w", err)
@@ -339,7 +339,7 @@ func sampleRate(cEvents, eEvents int64, target int) SampleRate {
 // decide judges every metric, adjusts the p-values across metrics and sets
 // the verdicts.
 func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js judgeSettings, set Settings) error {
-	inputs := make([]compare.MetricInput, len(slis))
+	inputs := make([]stats.MetricInput, len(slis))
 	res.Metrics = make([]Metric, len(slis))
 	for i := range slis {
 		var seq *seqState
@@ -352,9 +352,9 @@ func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js jud
 		}
 		res.Metrics[i] = m
 		res.Provisional = res.Provisional || m.Provisional
-		inputs[i] = compare.MetricInput{Name: slis[i].Name, Evidence: ev, Tolerance: slis[i].Tolerance}
+		inputs[i] = stats.MetricInput{Name: slis[i].Name, Evidence: ev, Tolerance: slis[i].Tolerance}
 	}
-	d, err := compare.Decide(inputs, set.Alpha, set.Adjustment, res.SRM.Mismatch)
+	d, err := stats.Decide(inputs, set.Alpha, set.Adjustment, res.SRM.Mismatch)
 	if err != nil {
 		return err
 	}
@@ -367,7 +367,7 @@ func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js jud
 	case res.SRM.Mismatch:
 		res.Reason = fmt.Sprintf("sample-ratio mismatch: the experiment cohort has %.2f%% of the events, %.2f%% were planned (%s p = %.2g < %g); the cohorts are not comparable, so no metric verdict can be trusted",
 			100*res.SRM.ObservedExperimentShare, 100*res.SRM.ExpectedExperimentShare, res.SRM.Test, res.SRM.PValue, res.SRM.Threshold)
-	case res.Verdict == compare.VerdictInsufficientData:
+	case res.Verdict == stats.VerdictInsufficientData:
 		res.Reason = "not enough data in at least one metric: see the metrics' notes"
 		if res.Cohorts.Control == 0 || res.Cohorts.Experiment == 0 {
 			res.Reason = "a cohort has no events in the window: is the experiment tagged, and is the window right?"
@@ -378,9 +378,9 @@ func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js jud
 
 // blastTolerance is the tolerance of the first error-rate SLI, else the
 // default.
-func blastTolerance(slis []SLI) compare.Tolerance {
+func blastTolerance(slis []SLI) stats.Tolerance {
 	for _, s := range slis {
-		if s.Type == experiment.SLIErrorRate && s.Tolerance.Direction == compare.LowerIsBetter {
+		if s.Type == experiment.SLIErrorRate && s.Tolerance.Direction == stats.LowerIsBetter {
 			return s.Tolerance
 		}
 	}
@@ -392,7 +392,7 @@ const maxBlastServices = 10
 
 // blastRadius compares the error rate of everyone outside the experiment
 // cohort before and during the window (fixed horizon, exact test).
-func blastRadius(before, during []BucketRow, tol compare.Tolerance, alpha float64) (*BlastRadius, error) {
+func blastRadius(before, during []BucketRow, tol stats.Tolerance, alpha float64) (*BlastRadius, error) {
 	type pair struct{ b, d Tally }
 	per := map[string]*pair{}
 	var tb, td Tally
@@ -422,12 +422,12 @@ func blastRadius(before, during []BucketRow, tol compare.Tolerance, alpha float6
 	}
 	add(before, true)
 	add(during, false)
-	pc, err := compare.CompareProportions(compare.Counts{Bad: tb.Errors, Total: tb.Events}, compare.Counts{Bad: td.Errors, Total: td.Events}, 1-2*alpha)
+	pc, err := stats.CompareProportions(stats.Counts{Bad: tb.Errors, Total: tb.Events}, stats.Counts{Bad: td.Errors, Total: td.Events}, 1-2*alpha)
 	if err != nil {
 		return nil, err
 	}
-	ev := pc.Evidence(compare.LowerIsBetter)
-	v, err := compare.DecideMetric(ev, tol, alpha)
+	ev := pc.Evidence(stats.LowerIsBetter)
+	v, err := stats.DecideMetric(ev, tol, alpha)
 	if err != nil {
 		return nil, err
 	}
@@ -435,15 +435,15 @@ func blastRadius(before, during []BucketRow, tol compare.Tolerance, alpha float6
 		Before: tb, During: td, ErrorRateBefore: pc.ControlRate, ErrorRateDuring: pc.ExperimentRate,
 		Effect: Effect{Absolute: pc.Difference, Relative: relative(pc.Difference, pc.ControlRate)},
 		CI:     Interval{Lower: ev.Lower, Upper: ev.Upper, Level: 1 - 2*alpha, LowerBounded: !pc.DifferenceInterval.Uninformative, UpperBounded: !pc.DifferenceInterval.Uninformative},
-		PValue: ev.PHarm, Verdict: v, Degraded: v == compare.VerdictFail,
+		PValue: ev.PHarm, Verdict: v, Degraded: v == stats.VerdictFail,
 	}
 	for svc, p := range per {
-		br, _ := compare.Counts{Bad: p.b.Errors, Total: p.b.Events}.Rate()
-		dr, _ := compare.Counts{Bad: p.d.Errors, Total: p.d.Events}.Rate()
+		br, _ := stats.Counts{Bad: p.b.Errors, Total: p.b.Events}.Rate()
+		dr, _ := stats.Counts{Bad: p.d.Errors, Total: p.d.Events}.Rate()
 		if p.b.Events == 0 || p.d.Events == 0 || dr <= br {
 			continue
 		}
-		f, err := compare.FisherExact(compare.Counts{Bad: p.b.Errors, Total: p.b.Events}, compare.Counts{Bad: p.d.Errors, Total: p.d.Events})
+		f, err := stats.FisherExact(stats.Counts{Bad: p.b.Errors, Total: p.b.Events}, stats.Counts{Bad: p.d.Errors, Total: p.d.Events})
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,7 @@
 // experiment (its definition, or just an id with the default SLIs) and a
 // window, it fetches the cohort counts from the cohort_stats view, counts
 // SLIs the view cannot serve on the raw events table, draws the latency
-// sample, and judges every SLI with the statistics of pipeline/compare.
+// sample, and judges every SLI with the statistics of pipeline/stats.
 //
 // Compare is one look (fixed horizon: Fisher's exact test and Newcombe
 // intervals for ratios, Mann-Whitney U and order-statistic intervals for

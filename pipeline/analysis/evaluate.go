@@ -5,8 +5,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // Test names used in Metric.Test.
@@ -38,12 +38,12 @@ type observation struct {
 // for all quantiles of that filter.
 type latencySample struct {
 	Sample
-	mw *compare.MannWhitneyResult
+	mw *stats.MannWhitneyResult
 }
 
-func (l *latencySample) mannWhitney() (compare.MannWhitneyResult, error) {
+func (l *latencySample) mannWhitney() (stats.MannWhitneyResult, error) {
 	if l.mw == nil {
-		mw, err := compare.MannWhitneyU(l.Control, l.Experiment, compare.MannWhitneyAuto)
+		mw, err := stats.MannWhitneyU(l.Control, l.Experiment, stats.MannWhitneyAuto)
 		if err != nil {
 			return mw, err
 		}
@@ -54,7 +54,7 @@ func (l *latencySample) mannWhitney() (compare.MannWhitneyResult, error) {
 
 // seqState is the anytime-valid state of one metric across live looks.
 type seqState struct {
-	avp  *compare.AlwaysValidP
+	avp  *stats.AlwaysValidP
 	minP float64
 	last [4]int64
 }
@@ -67,14 +67,14 @@ type judgeSettings struct {
 	// dur is the window length (throughput).
 	dur time.Duration
 	// monitor configures AlwaysValidP (live).
-	monitor compare.MonitorConfig
+	monitor stats.MonitorConfig
 	// minSample is the minimum latency sample per cohort in live.
 	minSample int
 }
 
 // judge turns one observation into a metric and its evidence. seq is nil
 // for a fixed-horizon comparison.
-func judge(s *SLI, o *observation, js judgeSettings, seq *seqState) (Metric, compare.Evidence, error) {
+func judge(s *SLI, o *observation, js judgeSettings, seq *seqState) (Metric, stats.Evidence, error) {
 	m := Metric{
 		Name: s.Name, Type: string(s.Type), Unit: s.unit(), Direction: string(s.Tolerance.Direction),
 		Tolerance: ToleranceOut{Absolute: s.Tolerance.Absolute, Relative: s.Tolerance.Relative, Direction: string(s.Tolerance.Direction)},
@@ -82,7 +82,7 @@ func judge(s *SLI, o *observation, js judgeSettings, seq *seqState) (Metric, com
 	}
 	level := 1 - 2*js.alpha
 	var (
-		ev  compare.Evidence
+		ev  stats.Evidence
 		err error
 	)
 	switch s.Type {
@@ -116,9 +116,9 @@ func relative(effect, baseline float64) *float64 {
 	return &r
 }
 
-func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (compare.Evidence, error) {
-	c := compare.Counts{Bad: o.cx, Total: o.cn}
-	e := compare.Counts{Bad: o.ex, Total: o.en}
+func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (stats.Evidence, error) {
+	c := stats.Counts{Bad: o.cx, Total: o.cn}
+	e := stats.Counts{Bad: o.ex, Total: o.en}
 	cr, _ := c.Rate()
 	er, _ := e.Rate()
 	cb, eb := o.cx, o.ex // error_rate: the errors
@@ -130,14 +130,14 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 	m.Effect = Effect{Absolute: er - cr, Relative: relative(er-cr, cr)}
 	dir := s.Tolerance.Direction
 	if seq == nil {
-		pc, err := compare.CompareProportions(c, e, 1-2*js.alpha)
+		pc, err := stats.CompareProportions(c, e, 1-2*js.alpha)
 		if err != nil {
-			return compare.Evidence{}, err
+			return stats.Evidence{}, err
 		}
 		ev := pc.Evidence(dir)
 		m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !pc.DifferenceInterval.Uninformative, UpperBounded: !pc.DifferenceInterval.Uninformative}
 		m.Test = TestFisherExact
-		if pc.Fisher.Method == compare.MethodScore {
+		if pc.Fisher.Method == stats.MethodScore {
 			m.Test = TestScore
 		}
 		if ev.Insufficient {
@@ -155,10 +155,10 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 	seq.last = cur
 	r, err := seq.avp.Update(cur[0], cur[1], cur[2], cur[3])
 	if err != nil {
-		return compare.Evidence{}, err
+		return stats.Evidence{}, err
 	}
 	ev := r.Evidence()
-	if dir == compare.HigherIsBetter {
+	if dir == stats.HigherIsBetter {
 		ev.PHarm = r.PBetter
 	}
 	m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !r.Provisional, UpperBounded: !r.Provisional}
@@ -174,20 +174,20 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 	return ev, nil
 }
 
-func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (compare.Evidence, error) {
+func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (stats.Evidence, error) {
 	level := 1 - 2*js.alpha
-	qd, err := compare.CompareQuantile(o.sample.Control, o.sample.Experiment, s.Quantile, level)
+	qd, err := stats.CompareQuantile(o.sample.Control, o.sample.Experiment, s.Quantile, level)
 	if err != nil {
-		return compare.Evidence{}, err
+		return stats.Evidence{}, err
 	}
 	mw, err := o.sample.mannWhitney()
 	if err != nil {
-		return compare.Evidence{}, err
+		return stats.Evidence{}, err
 	}
 	m.Control = CohortValue{N: int64(len(o.sample.Control)), Value: qd.Control.Estimate, Events: o.cEvents}
 	m.Experiment = CohortValue{N: int64(len(o.sample.Experiment)), Value: qd.Experiment.Estimate, Events: o.eEvents}
 	pHarm := mw.PGreater
-	if s.Tolerance.Direction == compare.HigherIsBetter {
+	if s.Tolerance.Direction == stats.HigherIsBetter {
 		pHarm = mw.PLess
 	}
 	m.Test = TestMannWhitney
@@ -197,12 +197,12 @@ func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Me
 		// variance (n1+n2+1)/(12 n1 n2); mix over θ with sd 0.05.
 		n1, n2 := float64(mw.NControl), float64(mw.NExperiment)
 		p := 1.0
-		if n1 > 0 && n2 > 0 && mw.Method != compare.MethodNone {
+		if n1 > 0 && n2 > 0 && mw.Method != stats.MethodNone {
 			theta := mw.U/(n1*n2) - 0.5
-			if s.Tolerance.Direction == compare.HigherIsBetter {
+			if s.Tolerance.Direction == stats.HigherIsBetter {
 				theta = -theta
 			}
-			p = compare.MixtureP(theta, (n1+n2+1)/(12*n1*n2), 0.05)
+			p = stats.MixtureP(theta, (n1+n2+1)/(12*n1*n2), 0.05)
 		}
 		if seq.minP == 0 {
 			seq.minP = 1
@@ -236,7 +236,7 @@ func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Me
 // Binomial(n, share) when both cohorts get the same traffic per unit of
 // share, so the test is an exact binomial test and the interval comes from
 // the Wilson interval of the experiment's share.
-func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (compare.Evidence, error) {
+func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (stats.Evidence, error) {
 	secs := js.dur.Seconds()
 	share := js.share
 	if !(share > 0 && share < 1) {
@@ -251,7 +251,7 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 	m.Control = CohortValue{N: o.cn, Value: cRate}
 	m.Experiment = CohortValue{N: o.en, Value: eRate}
 	m.Effect = Effect{Absolute: eRate - cRate, Relative: relative(eRate-cRate, cRate)}
-	ev := compare.Evidence{Baseline: cRate, Effect: eRate - cRate, PHarm: 1, Insufficient: o.cn == 0 || o.en == 0 || secs <= 0}
+	ev := stats.Evidence{Baseline: cRate, Effect: eRate - cRate, PHarm: 1, Insufficient: o.cn == 0 || o.en == 0 || secs <= 0}
 	m.Test = TestBinomial
 	if ev.Insufficient {
 		ev.Lower, ev.Upper = math.Min(0, ev.Effect), math.Max(0, ev.Effect)
@@ -264,7 +264,7 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 		}
 		return p / (1 - p) * (1 - share) / share, true
 	}
-	wi, err := compare.Wilson(o.en, n, 1-2*js.alpha)
+	wi, err := stats.Wilson(o.en, n, 1-2*js.alpha)
 	if err != nil {
 		return ev, err
 	}
@@ -277,15 +277,15 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 	} else {
 		ev.NoUpperBound = true
 	}
-	lower := s.Tolerance.Direction == compare.HigherIsBetter // harm: experiment has fewer
+	lower := s.Tolerance.Direction == stats.HigherIsBetter // harm: experiment has fewer
 	switch {
 	case lower:
-		ev.PHarm, err = compare.BinomialCDF(o.en, n, share)
+		ev.PHarm, err = stats.BinomialCDF(o.en, n, share)
 	case o.en == 0:
 		ev.PHarm = 1
 	default:
 		var c float64
-		c, err = compare.BinomialCDF(o.en-1, n, share)
+		c, err = stats.BinomialCDF(o.en-1, n, share)
 		ev.PHarm = 1 - c
 	}
 	if err != nil {
@@ -296,7 +296,7 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 		if lower {
 			d = -d
 		}
-		p := compare.MixtureP(d, share*(1-share)/float64(n), 0.1*share)
+		p := stats.MixtureP(d, share*(1-share)/float64(n), 0.1*share)
 		if seq.minP == 0 {
 			seq.minP = 1
 		}

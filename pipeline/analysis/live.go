@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -25,7 +25,7 @@ const bucketWidth = 10 * time.Second
 // Monitor is the live comparison: every Look re-reads only the buckets of
 // the cohort_stats view that have not settled, adds the cached settled
 // ones, and judges the cumulative counts with anytime-valid tests (the
-// mixture SPRT of compare.AlwaysValidP for ratios, a mixture test on the
+// mixture SPRT of stats.AlwaysValidP for ratios, a mixture test on the
 // rank-test probability index for latency), so looking every few seconds
 // keeps the false-fail rate at alpha. The sample-ratio check uses the
 // sequential Dirichlet-multinomial test. A Monitor is not safe for
@@ -36,7 +36,7 @@ type Monitor struct {
 	set  Settings
 	slis []SLI
 	seqs []*seqState
-	srm  *compare.SequentialSRM
+	srm  *stats.SequentialSRM
 	last CohortSizes
 
 	// SettleAfter overrides DefaultSettleAfter (tests, benchmarks).
@@ -69,7 +69,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 	for _, s := range m.slis {
 		st := &seqState{minP: 1}
 		if s.Type.IsRatio() {
-			avp, err := compare.NewAlwaysValidP(set.Monitor)
+			avp, err := stats.NewAlwaysValidP(set.Monitor)
 			if err != nil {
 				return nil, fmt.Errorf("monitor sli %q: %w", s.Name, err)
 			}
@@ -78,7 +78,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 		m.seqs = append(m.seqs, st)
 	}
 	if e := req.Experiment; e != nil && e.Cohorts.ExpectedSplit.Experiment > 0 && e.Cohorts.ExpectedSplit.Control > 0 {
-		srm, err := compare.NewSequentialSRM([]float64{e.Cohorts.ExpectedSplit.Control, e.Cohorts.ExpectedSplit.Experiment}, 0, 0)
+		srm, err := stats.NewSequentialSRM([]float64{e.Cohorts.ExpectedSplit.Control, e.Cohorts.ExpectedSplit.Experiment}, 0, 0)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: %w", err)
 		}
@@ -175,7 +175,7 @@ func baselineRows(rows []BucketRow, from time.Time) []BucketRow {
 }
 
 func (m *Monitor) srmLook(sizes CohortSizes) (SRM, error) {
-	out := SRM{Test: "none", PValue: 1, Threshold: compare.DefaultSRMThreshold, ObservedExperimentShare: share(sizes)}
+	out := SRM{Test: "none", PValue: 1, Threshold: stats.DefaultSRMThreshold, ObservedExperimentShare: share(sizes)}
 	if m.srm == nil {
 		return out, nil
 	}

@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // Result is one comparison of an experiment's cohorts: what `analyze
@@ -35,7 +35,7 @@ type Result struct {
 	Adjustment string `json:"adjustment"`
 	// Verdict is the overall verdict: pass, fail, inconclusive,
 	// insufficient_data, or untrusted (sample-ratio mismatch).
-	Verdict compare.Verdict `json:"verdict"`
+	Verdict stats.Verdict `json:"verdict"`
 	// Reason explains an untrusted or insufficient_data verdict.
 	Reason string `json:"reason,omitempty"`
 	// Provisional is true (live only) while a metric is below its minimum
@@ -61,26 +61,6 @@ type Result struct {
 	// Stop is true when any stop condition holds: abort the run.
 	Stop bool `json:"stop"`
 }
-
-// Run is one recorded run of an experiment (`analyze run start|stop`).
-type Run struct {
-	ID           string    `json:"id"`
-	ExperimentID string    `json:"experiment_id"`
-	Start        time.Time `json:"start"`
-	// End is nil while the run is going on.
-	End      *time.Time `json:"end,omitempty"`
-	Operator string     `json:"operator,omitempty"`
-	Note     string     `json:"note,omitempty"`
-}
-
-// Window is the closed-open interval [Since, Until).
-type Window struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
-}
-
-// Duration is Until - Since.
-func (w Window) Duration() time.Duration { return w.Until.Sub(w.Since) }
 
 // CohortSizes are distinct event counts per cohort.
 type CohortSizes struct {
@@ -134,7 +114,7 @@ type BlastRadius struct {
 	PValue float64 `json:"p_value"`
 	// Verdict is pass, fail (degraded), inconclusive or
 	// insufficient_data, judged with the first error-rate tolerance.
-	Verdict compare.Verdict `json:"verdict"`
+	Verdict stats.Verdict `json:"verdict"`
 	// Degraded is true when Verdict is fail.
 	Degraded bool `json:"degraded"`
 	// Services lists the services whose error rate rose, worst first.
@@ -191,7 +171,7 @@ type Metric struct {
 	// Tolerance is what was allowed.
 	Tolerance ToleranceOut `json:"tolerance"`
 	// Verdict is pass, fail, inconclusive or insufficient_data.
-	Verdict compare.Verdict `json:"verdict"`
+	Verdict stats.Verdict `json:"verdict"`
 	// Provisional is true (live) below the minimum sample.
 	Provisional bool `json:"provisional,omitempty"`
 	// Note says what a reader should know about this metric, e.g. why

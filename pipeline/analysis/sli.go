@@ -2,20 +2,19 @@ package analysis
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
-	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // Default tolerances of the default SLIs (used when an experiment has no
 // definition): an error rate may rise by max(0.1 percentage point, 10% of
 // control), a latency quantile by max(5 ms, 10% of control).
 var (
-	DefaultErrorRateTolerance = compare.Tolerance{Direction: compare.LowerIsBetter, Absolute: 0.001, Relative: 0.10}
-	DefaultLatencyTolerance   = compare.Tolerance{Direction: compare.LowerIsBetter, Absolute: 0.005, Relative: 0.10}
+	DefaultErrorRateTolerance = stats.Tolerance{Direction: stats.LowerIsBetter, Absolute: 0.001, Relative: 0.10}
+	DefaultLatencyTolerance   = stats.Tolerance{Direction: stats.LowerIsBetter, Absolute: 0.005, Relative: 0.10}
 )
 
 // SLI is one indicator as the analysis runs it: the definition's SLI with
@@ -32,7 +31,7 @@ type SLI struct {
 	// Good defines a good event (good_events only).
 	Good *experiment.GoodCriteria
 	// Tolerance is the allowed harm.
-	Tolerance compare.Tolerance
+	Tolerance stats.Tolerance
 }
 
 // fromView reports whether the cohort_stats view can serve the SLI's
@@ -93,9 +92,9 @@ func SLIsOf(e *experiment.Experiment) []SLI {
 	out := make([]SLI, 0, len(e.SLIs))
 	for i := range e.SLIs {
 		s := &e.SLIs[i]
-		tol := compare.Tolerance{Direction: compare.LowerIsBetter}
+		tol := stats.Tolerance{Direction: stats.LowerIsBetter}
 		if s.Better() == experiment.HigherIsBetter {
-			tol.Direction = compare.HigherIsBetter
+			tol.Direction = stats.HigherIsBetter
 		}
 		if s.Tolerance.Absolute != nil {
 			tol.Absolute = *s.Tolerance.Absolute
@@ -108,44 +107,10 @@ func SLIsOf(e *experiment.Experiment) []SLI {
 	return out
 }
 
-// attrSep separates key and value in the attribute pairs the SQL matches
-// (queries/analyze/sli_counts.sql builds the same pairs).
-const attrSep = "\x1f"
-
-// attrPairs renders a filter's attributes as sorted "key\x1Fvalue" pairs.
-func attrPairs(attrs map[string]string) []string {
-	out := make([]string, 0, len(attrs))
-	for k, v := range attrs {
-		out = append(out, k+attrSep+v)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func attrPairsKey(attrs map[string]string) string {
 	k := ""
-	for _, p := range attrPairs(attrs) {
+	for _, p := range query.AttrPairs(attrs) {
 		k += p + "\x00"
 	}
 	return k
-}
-
-// goodCodes expands an HTTP status set to the codes 100..599 it contains.
-func goodCodes(set experiment.HTTPStatusSet) []string {
-	var out []string
-	for c := 100; c <= 599; c++ {
-		if set.Contains(c) {
-			out = append(out, strconv.Itoa(c))
-		}
-	}
-	return out
-}
-
-// maxDurationNs returns the good-event duration bound in nanoseconds (0:
-// none).
-func maxDurationNs(g *experiment.GoodCriteria) int64 {
-	if g == nil || g.MaxDuration <= 0 {
-		return 0
-	}
-	return int64(g.MaxDuration / time.Nanosecond)
 }

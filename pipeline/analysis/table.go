@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/compare"
+	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 // WriteTable renders a result for people: a header with the window,
@@ -67,11 +67,11 @@ func WriteTable(w io.Writer, r *Result) error {
 	if br := r.BlastRadius; br != nil {
 		status := "ok"
 		switch br.Verdict {
-		case compare.VerdictFail:
+		case stats.VerdictFail:
 			status = "DEGRADED"
-		case compare.VerdictInsufficientData:
+		case stats.VerdictInsufficientData:
 			status = "no baseline"
-		case compare.VerdictInconclusive:
+		case stats.VerdictInconclusive:
 			status = "inconclusive"
 		}
 		fmt.Fprintf(&b, "blast    outside the cohort: error rate %s before, %s during (%s, p=%.2g)",

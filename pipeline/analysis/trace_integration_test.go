@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/compare"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -85,18 +86,18 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	assert.Equal(t, int64(100), errs.Experiment.N)
 	assert.Equal(t, int64(100), *errs.Experiment.Bad)
 	assert.Equal(t, int64(0), *errs.Control.Bad)
-	assert.Equal(t, compare.VerdictFail, errs.Verdict)
+	assert.Equal(t, stats.VerdictFail, errs.Verdict)
 	good := res.Metrics[1]
 	assert.Equal(t, int64(100), good.Experiment.N)
-	assert.Equal(t, compare.VerdictFail, good.Verdict)
+	assert.Equal(t, stats.VerdictFail, good.Verdict)
 	p95 := res.Metrics[2]
 	assert.Equal(t, int64(300), p95.Control.N, "the latency sample holds both halves")
 	assert.Equal(t, int64(100), p95.Experiment.N)
-	assert.Equal(t, compare.VerdictFail, res.Verdict)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
 	require.NotNil(t, res.Tagging)
-	assert.Equal(t, analysis.CohortSizes{Control: 300, Experiment: 100}, res.Tagging.Direct)
-	assert.Equal(t, analysis.CohortSizes{Control: 200}, res.Tagging.TraceIngest, "odd traces, all control")
-	assert.Equal(t, analysis.CohortSizes{Control: 100, Experiment: 100}, res.Tagging.TraceClickHouse)
+	assert.Equal(t, query.CohortCounts{Control: 300, Experiment: 100}, res.Tagging.Direct)
+	assert.Equal(t, query.CohortCounts{Control: 200}, res.Tagging.TraceIngest, "odd traces, all control")
+	assert.Equal(t, query.CohortCounts{Control: 100, Experiment: 100}, res.Tagging.TraceClickHouse)
 	require.NotNil(t, res.BlastRadius)
 	assert.Equal(t, int64(600), res.BlastRadius.During.Events, "control only: spans resolved by their trace are not untagged traffic too")
 	var tbl strings.Builder

@@ -24,7 +24,7 @@ import (
 
 func items(t *testing.T) []findings.Item {
 	t.Helper()
-	it := findings.Analyze(findingstest.GameDay()).Backlog
+	it := findings.Derive(findingstest.GameDay()).Backlog
 	require.Len(t, it, 3)
 	// A description with everything CSV must quote.
 	it[0].Description += "Quote \"this\", and, commas;\nnew lines\r\nand a trailing quote\""

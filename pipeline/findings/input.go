@@ -4,7 +4,7 @@
 // alerts against the alerts that fired), and backlog items ranked by risk.
 //
 // It is pure: Input holds everything measured (filled by cmd/analyze from
-// the comparison, the flow check and a few queries), Analyze computes, and
+// the comparison, the flow check and a few queries), Derive computes, and
 // the same Input always gives the same Result.
 package findings
 
@@ -12,7 +12,7 @@ import "time"
 
 // Input is everything a post-run analysis needs, measured and defined.
 // Times are UTC; slices are in a deterministic order chosen by the
-// producer (Analyze sorts what it outputs itself).
+// producer (Derive sorts what it outputs itself).
 type Input struct {
 	Experiment Experiment `json:"experiment"`
 	Run        Run        `json:"run"`

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/wait"
+	"github.com/steadystate/steadystate/pipeline/wait"
 )
 
 // RetryConfig bounds the retries of one delivery.

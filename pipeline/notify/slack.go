@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/wait"
+	"github.com/steadystate/steadystate/pipeline/wait"
 )
 
 // Slack posts alerts to a Slack incoming webhook, one message per Notify

@@ -42,7 +42,7 @@ type Report struct {
 
 // Build analyses the input and lays out the charts.
 func Build(in Input) *Report {
-	r := &Report{SchemaVersion: SchemaVersion, Input: in, Analysis: findings.Analyze(in)}
+	r := &Report{SchemaVersion: SchemaVersion, Input: in, Analysis: findings.Derive(in)}
 	r.charts = r.buildCharts()
 	return r
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/steadystate/steadystate/internal/wait"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/pipeline/wait"
 )
 
 // Settings carry what the sink reports to.
@@ -110,19 +110,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
-		// MinBytes 1 answers a fetch as soon as anything arrives (latency);
-		// under load each fetch still returns up to MaxBytes.
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
-		CommitInterval: 0, // synchronous commits, after inserts
-		StartOffset:    kafka.FirstOffset,
-		// Decoded-but-unread records: enough to keep the fetcher busy while
-		// a batch is handed off, small next to MaxBytes of batch memory.
-		QueueCapacity:  10_000,
-		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
-		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
-	})
+	r := kafka.NewReader(s.readerConfig())
 	defer func() {
 		if err := r.Close(); err != nil {
 			s.log.Warn("close kafka reader", "err", err)
@@ -238,6 +226,23 @@ func (s *Sink) Run(ctx context.Context) error {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// readerConfig is the consumer of the events topic.
+func (s *Sink) readerConfig() kafka.ReaderConfig {
+	return kafka.ReaderConfig{
+		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
+		// MinBytes 1 answers a fetch as soon as anything arrives (latency);
+		// under load each fetch still returns up to MaxBytes.
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
+		CommitInterval: 0, // synchronous commits, after inserts
+		StartOffset:    kafka.FirstOffset,
+		// Decoded-but-unread records: enough to keep the fetcher busy while
+		// a batch is handed off, small next to MaxBytes of batch memory.
+		QueueCapacity:  10_000,
+		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
+		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
+	}
 }
 
 // accept decodes one record into the batch, or dead-letters it.

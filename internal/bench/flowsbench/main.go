@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/amtest"
+	"github.com/steadystate/steadystate/internal/testkit/amtest"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/produce"

@@ -1,0 +1,98 @@
+// Package cliutil holds what both command-line programs share: IO streams
+// that tests can replace, typed exit codes, and the mapping from errors to
+// exit codes.
+package cliutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// ExitCode is a process exit status.
+type ExitCode int
+
+// Exit codes shared by ingest and analyze.
+const (
+	ExitOK    ExitCode = 0
+	ExitError ExitCode = 1
+	// ExitUsage is a bad flag or argument.
+	ExitUsage ExitCode = 2
+	// ExitVerdict means the command worked and what it checked failed: a
+	// failing comparison verdict, a met stop condition, a stuck flow.
+	ExitVerdict ExitCode = 3
+)
+
+// IOStreams are the standard streams of a command.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY says whether Out is a terminal (tables) or a pipe (JSON lines).
+	OutTTY bool
+	ErrTTY bool
+}
+
+// System returns the process's streams.
+func System() *IOStreams {
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr)}
+}
+
+// Test returns streams backed by buffers, for tests.
+func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// FlagError is a usage error: the command prints its usage with it.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf builds a FlagError.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// VerdictError says the command ran and its check failed (exit 3).
+type VerdictError struct{ Msg string }
+
+func (e *VerdictError) Error() string { return e.Msg }
+
+// usageError is implemented by the pipeline's own usage errors (such as
+// query.UsageError for a bad --since), which cannot import this package.
+type usageError interface{ UsageError() }
+
+// Code maps an error returned by a command to its exit code.
+func Code(err error) ExitCode {
+	var fe *FlagError
+	var ve *VerdictError
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ve):
+		return ExitVerdict
+	case errors.As(err, &fe), errors.As(err, &ue):
+		return ExitUsage
+	default:
+		return ExitError
+	}
+}
+
+// SignalContext is cancelled on SIGINT or SIGTERM, so long-running commands
+// shut down gracefully.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
