@@ -27,7 +27,7 @@ type nopConv struct{}
 
 func (nopConv) Traces(ptrace.Traces) ([]telemetry.Event, error) { return nil, nil }
 func (nopConv) Logs(plog.Logs) ([]telemetry.Event, error)       { return nil, nil }
-func (nopConv) JSONEvents([]byte) ([]telemetry.Event, error)     { return nil, nil }
+func (nopConv) JSONEvents([]byte) ([]telemetry.Event, error)    { return nil, nil }
 
 type nopPub struct{}
 
