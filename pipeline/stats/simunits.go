@@ -431,4 +431,3 @@ func simulateUnitRun(cfg *UnitSimConfig, run int) (unitRun, error) {
 	}
 	return out, nil
 }
-
