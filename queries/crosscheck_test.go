@@ -56,6 +56,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
 			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
 		},
+		"analyze/sli_unit_counts.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "",
+		},
 		"analyze/sli_latency_sample.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
 			"second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
