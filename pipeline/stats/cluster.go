@@ -178,3 +178,30 @@ func boundaryVariance(vc, ve, deff, q float64, n2 int64) float64 {
 	}
 	return vc + math.Max(ve, q*(1-q)/float64(n2)*deff)
 }
+
+// WaldEvidence is verdict evidence for a difference d (experiment minus
+// control) with an approximately normal estimate of variance v, e.g. the
+// unit-level difference of two ratios with DifferenceVariance: the
+// interval d ± z(1-alpha)·√v at every level (Bounds), the tolerance tests
+// PAbove/PBelow from the same normal, PHarm for d <= 0. v <= 0 gives
+// Insufficient evidence.
+func WaldEvidence(d, v, baseline, alpha float64) Evidence {
+	ev := Evidence{Baseline: baseline, Effect: d, Lower: d, Upper: d, PHarm: 1}
+	if !(v > 0) || math.IsInf(v, 0) || math.IsNaN(d) {
+		ev.Insufficient = true
+		return ev
+	}
+	se := math.Sqrt(v)
+	ev.Bounds = func(a float64) (float64, float64) {
+		z, err := NormalQuantile(1 - a)
+		if err != nil {
+			return -unboundedEnd, unboundedEnd
+		}
+		return d - z*se, d + z*se
+	}
+	ev.PAbove = func(delta float64) float64 { return NormalSF((d - delta) / se) }
+	ev.PBelow = func(delta float64) float64 { return NormalCDF((d - delta) / se) }
+	ev.Lower, ev.Upper = ev.Bounds(alpha)
+	ev.PHarm = ev.PAbove(0)
+	return ev
+}
