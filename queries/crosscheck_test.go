@@ -212,13 +212,13 @@ func auxSQL(db string, fx fixture.Options) []string {
 		// errors turns from inconclusive to fail and its stop condition
 		// holds from the third look.
 		fmt.Sprintf("INSERT INTO %[1]s.verdict_history (experiment_id, run_id, source, evaluated_at, evaluated_ns, window_since_ns, window_until_ns, overall_verdict, stop, "+
-			"sli, sli_type, unit, control_n, experiment_n, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, "+
+			"sli, sli_type, unit, analysis_unit, control_n, experiment_n, control_units, experiment_units, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, "+
 			"p_value, adjusted_p_value, verdict, provisional, stop_condition, stop_crossed, stop_holds, stop_value, stop_since_ns) VALUES "+
-			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'errors', 'error_rate', 'ratio', 100, 5, 0.01, 0.2, 0.19, -0.1, 0.5, 1, 1, 0.2, 0.4, 'inconclusive', 1, '> 0.2 for 30s', 0, 0, 0.2, 0), "+
-			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'latency', 'latency', 's', 100, 5, 0.05, 0.06, 0.01, -0.1, 0.2, 1, 1, 0.5, 0.5, 'inconclusive', 1, '', 0, 0, 0, 0), "+
-			"('%[2]s', 'r1', 'live', toDateTime(%[6]d), %[7]d, %[5]d, %[7]d, 'fail', 0, 'errors', 'error_rate', 'ratio', 500, 30, 0.01, 0.5, 0.49, 0.3, 0.7, 1, 1, 0.0001, 0.0002, 'fail', 0, '> 0.2 for 30s', 1, 0, 0.5, %[7]d), "+
-			"('%[2]s', 'r1', 'live', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2 for 30s', 1, 1, 0.6, %[7]d), "+
-			"('%[2]s', 'r1', 'compare', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2', 1, 1, 0.6, 0)",
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'errors', 'error_rate', 'ratio', 'subject', 100, 5, 100, 5, 0.01, 0.2, 0.19, -0.1, 0.5, 1, 1, 0.2, 0.4, 'inconclusive', 1, '> 0.2 for 30s', 0, 0, 0.2, 0), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'latency', 'latency', 's', 'subject', 100, 5, 100, 5, 0.05, 0.06, 0.01, -0.1, 0.2, 1, 1, 0.5, 0.5, 'inconclusive', 1, '', 0, 0, 0, 0), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[6]d), %[7]d, %[5]d, %[7]d, 'fail', 0, 'errors', 'error_rate', 'ratio', 'subject', 500, 30, 500, 30, 0.01, 0.5, 0.49, 0.3, 0.7, 1, 1, 0.0001, 0.0002, 'fail', 0, '> 0.2 for 30s', 1, 0, 0.5, %[7]d), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 'subject', 900, 50, 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2 for 30s', 1, 1, 0.6, %[7]d), "+
+			"('%[2]s', 'r1', 'compare', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 'subject', 900, 50, 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2', 1, 1, 0.6, 0)",
 			db, fx.ExperimentID, fx.Start.Unix()+10, s+int64(10*time.Second), s, fx.Start.Unix()+20, s+int64(20*time.Second), fx.Start.Unix()+60, s+int64(time.Minute)),
 		// A trace decided for the experiment cohort by its root span, and
 		// three untagged downstream spans of it (trace_cohorts and the

@@ -35,7 +35,8 @@ func VerdictRows(res *Result, source string) []VerdictRow {
 		r := VerdictRow{
 			ExperimentID: res.ExperimentID, RunID: runID, Source: source, Time: res.GeneratedAt.UTC(), Window: res.Window,
 			Overall: string(res.Verdict), Stop: res.Stop,
-			SLI: m.Name, Type: m.Type, Unit: m.Unit, ControlN: m.Control.N, ExperimentN: m.Experiment.N,
+			SLI: m.Name, Type: m.Type, Unit: m.Unit, AnalysisUnit: res.Unit, ControlN: m.Control.N, ExperimentN: m.Experiment.N,
+			ControlUnits: m.Control.Units, ExperimentUnits: m.Experiment.Units,
 			ControlValue: m.Control.Value, ExperimentValue: m.Experiment.Value, Effect: m.Effect.Absolute,
 			CILower: m.CI.Lower, CIUpper: m.CI.Upper, LowerBounded: m.CI.LowerBounded, UpperBounded: m.CI.UpperBounded,
 			PValue: m.PValue, AdjustedPValue: m.AdjustedPValue, Verdict: string(m.Verdict), Provisional: m.Provisional,

@@ -29,11 +29,17 @@ type VerdictRow struct {
 	Overall string
 	Stop    bool
 
-	SLI             string
-	Type            string
-	Unit            string
+	SLI  string
+	Type string
+	Unit string
+	// AnalysisUnit is the randomization unit of the evaluation ("subject",
+	// "event", ...); ControlUnits and ExperimentUnits the distinct units
+	// behind N (ratio SLIs analysed per unit; 0 otherwise).
+	AnalysisUnit    string
 	ControlN        int64
 	ExperimentN     int64
+	ControlUnits    int64
+	ExperimentUnits int64
 	ControlValue    float64
 	ExperimentValue float64
 	Effect          float64
@@ -58,7 +64,7 @@ type VerdictRow struct {
 // verdictColumns is the column list of the history insert (18.16 needs
 // one for batches).
 const verdictColumns = "experiment_id, run_id, source, evaluated_at, evaluated_ns, window_since_ns, window_until_ns, overall_verdict, stop, " +
-	"sli, sli_type, unit, control_n, experiment_n, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, " +
+	"sli, sli_type, unit, analysis_unit, control_n, experiment_n, control_units, experiment_units, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, " +
 	"p_value, adjusted_p_value, verdict, provisional, stop_condition, stop_crossed, stop_holds, stop_value, stop_since_ns"
 
 // WriteVerdicts appends an evaluation's rows to the verdict history.
@@ -77,7 +83,8 @@ func (r *Reader) WriteVerdicts(ctx context.Context, rows []VerdictRow) error {
 			since = unixNano(*v.StopSince)
 		}
 		if err := batch.Append(v.ExperimentID, v.RunID, v.Source, v.Time, unixNano(v.Time), unixNano(v.Window.Since), unixNano(v.Window.Until),
-			v.Overall, b2u(v.Stop), v.SLI, v.Type, v.Unit, uint64(max(v.ControlN, 0)), uint64(max(v.ExperimentN, 0)),
+			v.Overall, b2u(v.Stop), v.SLI, v.Type, v.Unit, v.AnalysisUnit, uint64(max(v.ControlN, 0)), uint64(max(v.ExperimentN, 0)),
+			uint64(max(v.ControlUnits, 0)), uint64(max(v.ExperimentUnits, 0)),
 			v.ControlValue, v.ExperimentValue, v.Effect, v.CILower, v.CIUpper, b2u(v.LowerBounded), b2u(v.UpperBounded),
 			v.PValue, v.AdjustedPValue, v.Verdict, b2u(v.Provisional), v.StopCondition, b2u(v.StopCrossed), b2u(v.StopHolds),
 			v.StopValue, since); err != nil {
