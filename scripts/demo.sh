@@ -17,6 +17,9 @@
 #   DEMO_LIVE      how long `analyze live` runs, in seconds with "s" (60s)
 #   DEMO_RATE      checkout page loads per second   (60)
 #   DEMO_PORT_BASE ports used: BASE+17 OTLP/gRPC, +18 HTTP, +64/+65 admin, +89 demo (14300)
+#   DEMO_KEEP      1: keep the database's earlier runs (a second game day: run history marks
+#                  the first's findings recurring or fixed)                       (0)
+#   DEMO_WEB       where `analyze live --web` serves the war room       (127.0.0.1:BASE+88)
 #   DEMO_DATABASE  the ClickHouse database the demo drops and re-creates (steadystate_demo);
 #                  never taken from STEADYSTATE_CLICKHOUSE_DATABASE, so the demo cannot drop your data
 set -euo pipefail
@@ -39,6 +42,8 @@ HTTP=127.0.0.1:$((BASE + 18))
 SERVE_ADMIN=127.0.0.1:$((BASE + 64))
 SINK_ADMIN=127.0.0.1:$((BASE + 65))
 DEMO_ADMIN=127.0.0.1:$((BASE + 89))
+WEB=${DEMO_WEB:-127.0.0.1:$((BASE + 88))}
+KEEP=${DEMO_KEEP:-0}
 LOGS=$OUT/logs
 START=$(date +%s)
 
@@ -100,7 +105,7 @@ maybe() {
   if has "${@:1:$n}"; then "$@"; else echo "(${*:1:$n} is not available in this build: skipped)"; return 0; fi
 }
 
-for port in "$GRPC" "$HTTP" "$SERVE_ADMIN" "$SINK_ADMIN" "$DEMO_ADMIN"; do
+for port in "$GRPC" "$HTTP" "$SERVE_ADMIN" "$SINK_ADMIN" "$DEMO_ADMIN" "$WEB"; do
   if (exec 3<>"/dev/tcp/${port%:*}/${port#*:}") 2>/dev/null; then
     die "port $port is in use (set DEMO_PORT_BASE to move the demo's ports)"
   fi
@@ -116,7 +121,11 @@ go build -o bin/ ./cmd/...
 
 step "migrate database $STEADYSTATE_CLICKHOUSE_DATABASE (a fresh one: each demo's report covers only its own run)"
 # shellcheck source=deploy/local/env.sh
-( . deploy/local/env.sh && ch_client --query "DROP DATABASE IF EXISTS $STEADYSTATE_CLICKHOUSE_DATABASE" )
+if [ "$KEEP" = 1 ]; then
+  echo "(DEMO_KEEP=1: keeping the earlier runs in $STEADYSTATE_CLICKHOUSE_DATABASE)"
+else
+  ( . deploy/local/env.sh && ch_client --query "DROP DATABASE IF EXISTS $STEADYSTATE_CLICKHOUSE_DATABASE" )
+fi
 bin/analyze migrate
 
 step "start ingest serve and sink"
@@ -148,7 +157,8 @@ curl -fsS -d on "http://$DEMO_ADMIN/chaos"
 step "analyze live $EXP for $LIVE"
 if has bin/analyze live; then
   set +e
-  bin/analyze live "$EXP" --interval 5s --duration "$LIVE"
+  bold "war room (open it on the shared screen): http://$WEB/"
+  bin/analyze live "$EXP" --interval 5s --duration "$LIVE" --web "$WEB" --consumer-group steadystate-demo-sink
   live_rc=$?
   set -e
   echo "(analyze live exited $live_rc: 0 within tolerance, 3 a verdict or stop condition)"
@@ -181,10 +191,14 @@ set +e # report, backlog and compare exit 3 when the hypothesis failed
 maybe 2 bin/analyze report "$EXP" --out "$OUT"
 if has bin/analyze backlog; then bin/analyze backlog "$EXP" --format md >"$OUT/backlog.md"; fi
 if has bin/analyze compare; then bin/analyze compare "$EXP" --output json >"$OUT/compare.json"; fi
+if has bin/analyze run list; then
+  bin/analyze run list "$EXP" >"$OUT/runs.txt"
+  bin/analyze run history "$EXP" >"$OUT/history.txt" 2>&1
+fi
 set -e
 
 step "done in $(($(date +%s) - START))s; written:"
-for f in "$OUT"/report.* "$OUT"/backlog.md "$OUT"/flows.txt "$OUT"/compare.json; do
+for f in "$OUT"/report.* "$OUT"/backlog.md "$OUT"/flows.txt "$OUT"/compare.json "$OUT"/runs.txt "$OUT"/history.txt; do
   [ -s "$f" ] && echo "  $f"
 done
 echo "  $LOGS/ (ingest, sink, simulated system)"

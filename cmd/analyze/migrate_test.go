@@ -83,7 +83,7 @@ func TestMigratePrintCluster(t *testing.T) {
 			t.Errorf("%s: engine %s is neither replicated nor Distributed", m[2], e[1])
 		}
 	}
-	require.Len(t, distributed, 8)
+	require.Len(t, distributed, 9)
 	for local := range locals {
 		if local == "steadystate.schema_migrations" {
 			continue
