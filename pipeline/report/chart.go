@@ -34,6 +34,9 @@ type Chart struct {
 	Bars       []BarSeries
 	// YFormat formats axis values; nil means plain numbers.
 	YFormat func(float64) string
+	// Continuous draws every line unbroken: its points are irregular
+	// samples (live looks), not buckets where a gap means no data.
+	Continuous bool
 	// RefY draws a dashed horizontal line (e.g. 100% of the budget).
 	RefY      *float64
 	RefYLabel string
@@ -197,7 +200,11 @@ func (ch *Chart) drawLines(cv canvas, ypos func(float64) float64) {
 	}
 	cv.text(marginL+plotW, marginT+plotH+32, "UTC", colorAxis, anchorEnd, false)
 	for _, l := range ch.Lines {
-		for _, seg := range segments(l.Points) {
+		segs := [][]Point{l.Points}
+		if !ch.Continuous {
+			segs = segments(l.Points)
+		}
+		for _, seg := range segs {
 			xs := make([]float64, len(seg))
 			ys := make([]float64, len(seg))
 			for i, p := range seg {

@@ -193,8 +193,8 @@ func verdictHistoryChart(points []findings.VerdictPoint, shade *[2]time.Time) *C
 		return nil
 	}
 	ref := -math.Log10(historyAlpha)
-	ch := &Chart{Name: ChartVerdictHistory, Title: "Verdict history: evidence that the experiment cohort is worse, per live look",
-		YLabel: "-log10 p (anytime-valid, adjusted)", Shade: shade, RefY: &ref, RefYLabel: fmt.Sprintf("p = %g", historyAlpha)}
+	ch := &Chart{Name: ChartVerdictHistory, Title: "Verdict history (live looks)", Continuous: true,
+		YLabel: "-log10 p: evidence the experiment cohort is worse (anytime-valid, adjusted)", Shade: shade, RefY: &ref, RefYLabel: fmt.Sprintf("p = %g", historyAlpha)}
 	idx := map[string]int{}
 	for _, p := range points {
 		i, ok := idx[p.SLI]
