@@ -18,7 +18,9 @@ func TestHistoryMarksItemsNewRecurringFixed(t *testing.T) {
 	first := findingstest.GameDay()
 	second := findingstest.GameDay()
 	second.Run.ID = "r2" // the same game day again: every finding recurs
-	ra := func(in findings.Input) findings.RunAnalysis { return findings.RunAnalysis{Input: in, Result: findings.Derive(in)} }
+	ra := func(in findings.Input) findings.RunAnalysis {
+		return findings.RunAnalysis{Input: in, Result: findings.Derive(in)}
+	}
 
 	h := findings.BuildHistory([]findings.RunAnalysis{ra(first), ra(second)})
 	require.Len(t, h.Runs, 2)
