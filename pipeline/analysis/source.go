@@ -86,6 +86,13 @@ func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sl
 	return s.reader().SLICounts(ctx, experimentID, w, sli.rawFilter())
 }
 
+// SLIUnitCounts implements UnitSource with query.Reader.SLIUnitCounts.
+func (s *Store) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli *SLI, unitAttr string) (map[telemetry.Cohort]query.UnitTally, error) {
+	return s.reader().SLIUnitCounts(ctx, experimentID, w, sli.rawFilter(), unitAttr)
+}
+
+var _ UnitSource = (*Store)(nil)
+
 // LatencySample implements Source with query.Reader.LatencySample.
 func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
 	return s.reader().LatencySample(ctx, experimentID, w, sli.rawFilter(), rate)

@@ -273,6 +273,60 @@ func (r *Reader) sliCounts(ctx context.Context, name string, p queries.Params, o
 	return nil
 }
 
+// UnitTally is one cohort's sums over randomization units for one ratio
+// SLI (analyze/sli_unit_counts.sql): units, events, errors and good events,
+// and the sums over units of n², errors², errors·n, good² and good·n.
+type UnitTally struct {
+	Units, Events, Errors, Good       int64
+	SumN2, SumE2, SumEN, SumG2, SumGN float64
+}
+
+// SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
+// table. unitAttr names the unit attribute; "" is the events' subject.
+func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli SLIFilter, unitAttr string) (map[telemetry.Cohort]UnitTally, error) {
+	p := filterParams(experimentID, w, sli)
+	p["unit_attr"] = unitAttr
+	p["kinds"] = []string{"span", "event", "log"}
+	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
+	if g := sli.Good; g != nil {
+		p["kinds"] = []string{"span", "event"}
+		if g.Status == telemetry.StatusOK {
+			p["good_not_error"] = 1
+		}
+		p["good_max_ns"] = maxDurationNs(g)
+		if codes := goodCodes(g.HTTPStatus); len(codes) > 0 {
+			p["good_http"], p["good_codes"] = 1, codes
+		}
+	}
+	rows, err := r.C.Query(ctx, "analyze/sli_unit_counts.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[telemetry.Cohort]UnitTally{}
+	for rows.Next() {
+		var (
+			cohort             string
+			units              uint64
+			events, errs, good float64
+			n2, e2, en, g2, gn float64
+		)
+		if err := rows.Scan(&cohort, &units, &events, &errs, &good, &n2, &e2, &en, &g2, &gn); err != nil {
+			return nil, fmt.Errorf("scan sli_unit_counts: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return nil, fmt.Errorf("sli_unit_counts: %w", err)
+		}
+		out[c] = UnitTally{Units: int64(units), Events: int64(events), Errors: int64(errs), Good: int64(good),
+			SumN2: n2, SumE2: e2, SumEN: en, SumG2: g2, SumGN: gn}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sli_unit_counts: %w", err)
+	}
+	return out, nil
+}
+
 // LatencySample returns the durations of one SLI's events on the
 // deterministic two-stage sample: analyze/sli_latency_sample.sql
 // (sli_latency_sample_attrs.sql with an attribute filter).
