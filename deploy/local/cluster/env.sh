@@ -3,7 +3,7 @@
 # a 3-broker KRaft Kafka and ClickHouse 2 shards x 2 replicas, plus two
 # `ingest serve` and two `ingest sink` processes, on loopback ports of their
 # own so the single-node stack keeps running beside it. Sourced by
-# cluster/{up,down,status}.sh; tests read the same ports (internal/clustertest).
+# cluster/{up,down,status}.sh; tests read the same ports (internal/testkit/clustertest).
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 # shellcheck source=../../cluster.env
 source "$REPO_ROOT/deploy/cluster.env"

@@ -213,7 +213,7 @@ main() {
     (cd "$REPO_ROOT" && go build -o "$CLUSTER_DIR/bin/" ./cmd/ingest ./cmd/analyze) || die "go build failed"
     # The topics exist before any producer: replication factor and partitions
     # come from deploy/cluster.env, not from a client's defaults.
-    STEADYSTATE_KAFKA_BROKERS=$CL_KAFKA_BROKERS go run "$REPO_ROOT/internal/clustertest/mktopic" \
+    STEADYSTATE_KAFKA_BROKERS=$CL_KAFKA_BROKERS go run "$REPO_ROOT/internal/testkit/clustertest/mktopic" \
       -partitions "$KAFKA_PARTITIONS" -rf "$KAFKA_REPLICATION_FACTOR" "$CL_TOPIC" "$CL_TOPIC.dlq" \
       || die "could not create the topics on the cluster"
     STEADYSTATE_CLICKHOUSE_ADDR=$(cl_ch_port 0 | sed "s/^/$CL_HOST:/") STEADYSTATE_CLICKHOUSE_DATABASE=$CL_DATABASE \

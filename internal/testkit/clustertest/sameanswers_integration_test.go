@@ -18,10 +18,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/chtest"
-	"github.com/steadystate/steadystate/internal/clustertest"
-	"github.com/steadystate/steadystate/internal/fixture"
-	"github.com/steadystate/steadystate/internal/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/clustertest"
+	"github.com/steadystate/steadystate/internal/testkit/fixture"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 

@@ -29,7 +29,7 @@ var CHAddrs = []string{"127.0.0.1:19000", "127.0.0.1:19001", "127.0.0.1:19002", 
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // Settings reads deploy/cluster.env, the one file with the topology.

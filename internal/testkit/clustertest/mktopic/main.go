@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/clustertest"
+	"github.com/steadystate/steadystate/internal/testkit/clustertest"
 	"github.com/steadystate/steadystate/pipeline/produce"
 )
 
