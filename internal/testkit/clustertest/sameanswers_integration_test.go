@@ -58,10 +58,10 @@ func TestClusterSameAnswers(t *testing.T) {
 	defer cancel()
 	fx := fixture.DefaultOptions()
 	fx.ExperimentID = "gameday-exp"
-	fx.PerMinute = 7000
+	fx.PerMinute = 5000
 	gen := fixture.Generate(fx)
 	t.Logf("fixture: %d events, %d distinct, %d stuck items", len(gen.Events), gen.Distinct, len(gen.Stuck))
-	require.Greater(t, len(gen.Events), 250_000)
+	require.Greater(t, len(gen.Events), 200_000)
 
 	single := chtest.Open(t)
 	sTopic := kafkatest.Topic(t, 6)
