@@ -33,17 +33,18 @@ const (
 type Table struct {
 	Name, Column string
 	Class        Class
+	View         bool // a materialized view
 }
 
 // Tables are the day-partitioned tables of queries/schema. A migration
 // that adds a day-partitioned table adds it here; TestTablesMatchSchema
 // checks the list against the rendered schema.
 var Tables = []Table{
-	{"events", "event_time", Raw},
-	{"cohort_stats", "bucket", Views},
-	{"cohort_tally", "bucket", Views},
-	{"flow_stages", "day", Views},
-	{"cohort_settled", "bucket", Cache},
+	{"events", "event_time", Raw, false},
+	{"cohort_stats", "bucket", Views, true},
+	{"cohort_tally", "bucket", Views, true},
+	{"flow_stages", "day", Views, true},
+	{"cohort_settled", "bucket", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.
@@ -162,7 +163,7 @@ func partitions(ctx context.Context, st *store.Client, t Table, before uint32) (
 }
 
 func render(db, cluster string, t Table, name string, p queries.Params) (string, error) {
-	text, err := queries.Render(name, queries.Data{DB: db, Cluster: cluster, Table: t.Name, Column: t.Column})
+	text, err := queries.Render(name, queries.Data{DB: db, Cluster: cluster, Table: t.Name, Column: t.Column, View: t.View})
 	if err != nil {
 		return "", err
 	}
