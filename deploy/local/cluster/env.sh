@@ -41,7 +41,7 @@ wait_or_die() {
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
     if ! pid_alive "$pidfile" "$marker"; then
-      tail_log "$logf"; rm -f "$pidfile"; die "$name exited during start (log: $logf)"
+      tail_log "$logf"; die "$name exited during start (log: $logf)"
     fi
     [ $SECONDS -lt $deadline ] || { tail_log "$logf"; die "$name did not answer within ${secs}s (log: $logf)"; }
     sleep 0.3
