@@ -56,6 +56,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
 			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
 		},
+		"analyze/sli_unit_counts.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "",
+		},
 		"analyze/sli_latency_sample.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
 			"second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
@@ -78,6 +83,17 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"dashboards/game_day_cohorts.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "step_s": 60},
 		"dashboards/game_day_flow_stages.sql": {"flow": "publish", "since_s": since, "until_s": until},
 		"dashboards/game_day_alerts.sql":      {"since_s": since, "until_s": until},
+		"analyze/trace_buckets.sql":           {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
+		"analyze/cohort_sources.sql":          {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
+		"analyze/sli_counts_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "payment", "operation": "",
+			"attr_pairs": []string{}, "kinds": []string{"span", "event"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""},
+		},
+		"analyze/sli_latency_sample_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "", "operation": "POST /pay",
+			"attr_pairs": []string{"region\x1feu"}, "second_ppm": 1000000, "control_ppm": 1000000, "experiment_ppm": 1000000,
+		},
 	}
 }
 
@@ -184,6 +200,18 @@ func auxSQL(db string, fx fixture.Options) []string {
 			db, fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix()+10),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
+		// A trace decided for the experiment cohort by its root span, and
+		// three untagged downstream spans of it (trace_cohorts and the
+		// by-trace queries), plus one span tagged by its trace at ingest.
+		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, trace_id, experiment_id, cohort, is_error, duration_ns, attr_keys, attr_values) VALUES "+
+			"('tr-root', toDateTime(%d), %d, 'span', 'checkout', 'GET /checkout', 'feedfacefeedfacefeedfacefeedface', '%s', 'experiment', 0, 5000000, ['feature_flag.key'], ['payment-chaos']), "+
+			"('tr-pay-1', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 1, 7000000, ['region'], ['eu']), "+
+			"('tr-pay-2', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 0, 9000000, ['region'], ['eu']), "+
+			"('tr-pay-3', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 0, 90000000, ['region'], ['us']), "+
+			"('tr-ingest', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '%s', 'experiment', 0, 8000000, ['chaos.cohort.source'], ['trace'])",
+			db, (s+int64(90*time.Second))/1e9, s+int64(90*time.Second), fx.ExperimentID,
+			(s+int64(91*time.Second))/1e9, s+int64(91*time.Second), (s+int64(92*time.Second))/1e9, s+int64(92*time.Second),
+			(s+int64(93*time.Second))/1e9, s+int64(93*time.Second), (s+int64(94*time.Second))/1e9, s+int64(94*time.Second), fx.ExperimentID),
 		// Two alert notifications (Alertmanager webhooks) during the run.
 		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, severity, experiment_id, body) VALUES ('alert-1', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'firing'), ('alert-2', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'resolved')",
 			db, fx.Start.Unix()+60, s+int64(time.Minute), fx.Start.Unix()+300, s+int64(5*time.Minute)),

@@ -44,6 +44,7 @@ var Tables = []Table{
 	{"cohort_stats", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
+	{"trace_cohorts", "first_seen", Views, true},
 	{"cohort_settled", "bucket", Cache, false},
 }
 
