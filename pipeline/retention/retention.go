@@ -138,7 +138,7 @@ func Apply(ctx context.Context, st *store.Client, cfg Config, now time.Time, dry
 // on a server whose timezone is UTC (the deployments set it).
 func dayNumber(t time.Time) uint32 {
 	n, _ := strconv.Atoi(t.UTC().Format("20060102"))
-	return uint32(n) //nolint:gosec // G115: an 8-digit date fits
+	return uint32(n)
 }
 
 func partitions(ctx context.Context, st *store.Client, t Table, before uint32) ([]uint32, error) {

@@ -48,7 +48,7 @@ func TestRenderedStatements(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	assert.NoError(t, NewDefaultConfig().Validate())
 	assert.NoError(t, Config{}.Validate(), "zero keeps everything")
-	assert.Error(t, Config{Raw: -time.Hour}.Validate())
-	assert.Error(t, Config{Views: time.Hour}.Validate(), "less than a day cannot be dropped by day partitions")
+	require.Error(t, Config{Raw: -time.Hour}.Validate())
+	require.Error(t, Config{Views: time.Hour}.Validate(), "less than a day cannot be dropped by day partitions")
 	assert.Equal(t, uint32(20261122), dayNumber(time.Date(2026, 11, 21, 23, 59, 0, 0, time.FixedZone("x", -3600))))
 }

@@ -137,7 +137,10 @@ type DB struct {
 
 // Config is the store config of a uniquely named database on the cluster,
 // reaching it through all four servers.
-func Config(tb testing.TB) store.Config { return ConfigNamed(tb.Name()) }
+func Config(tb testing.TB) store.Config {
+	tb.Helper()
+	return ConfigNamed(tb.Name())
+}
 
 // ConfigNamed is Config for a name other than a test's.
 func ConfigNamed(testName string) store.Config {
