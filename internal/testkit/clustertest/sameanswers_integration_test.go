@@ -54,7 +54,7 @@ var volatilePath = regexp.MustCompile(`(?i)generated|elapsed|took|duration_ms|da
 // Distributed tables over 2 shards x 2 replicas). analyze compare, flows
 // check and report.json must give the same answers.
 func TestClusterSameAnswers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Minute)
 	defer cancel()
 	fx := fixture.DefaultOptions()
 	fx.ExperimentID = "gameday-exp"
@@ -78,8 +78,8 @@ func TestClusterSameAnswers(t *testing.T) {
 
 	const distinct = "SELECT uniqExact(event_id) FROM {DB}.events"
 	want := uint64(gen.Distinct)
-	assert.Equal(t, want, waitScalar(ctx, t, single, distinct, want, 5*time.Minute), "single node stored every event")
-	assert.Equal(t, want, waitScalar(ctx, t, cl.Client, distinct, want, 5*time.Minute), "cluster stored every event")
+	assert.Equal(t, want, waitScalar(ctx, t, single, distinct, want, 10*time.Minute), "single node stored every event")
+	assert.Equal(t, want, waitScalar(ctx, t, cl.Client, distinct, want, 10*time.Minute), "cluster stored every event")
 
 	// Both sinks took part, and the sharding key kept every event's
 	// duplicates on one shard: the shards' distinct ids add up to the total.
