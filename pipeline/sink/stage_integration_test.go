@@ -3,8 +3,12 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -75,7 +80,43 @@ func BenchmarkStageConsume(b *testing.B) {
 // column build, measured by BenchmarkStageColumns, is left out; the CPU is
 // this process's, not the server's.
 func BenchmarkStageInsert(b *testing.B) {
-	st := chtest.Open(b)
+	benchInsert(b, chtest.Open(b))
+}
+
+// BenchmarkInsertCompression is BenchmarkStageInsert with each block
+// compression of the native protocol; server-ns/event is the ClickHouse
+// server's CPU (from /proc, its pid from $STEADYSTATE_STATE_DIR), which
+// includes whatever else the server did meanwhile.
+func BenchmarkInsertCompression(b *testing.B) {
+	for _, comp := range []string{"none", "lz4", "zstd"} {
+		b.Run("compression="+comp, func(b *testing.B) {
+			cfg := chtest.Config(b)
+			cfg.Compression = comp
+			benchInsert(b, chtest.OpenConfig(b, cfg))
+		})
+	}
+}
+
+func serverCPU() time.Duration {
+	state := os.Getenv("STEADYSTATE_STATE_DIR")
+	if state == "" {
+		return 0
+	}
+	pid, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid"))
+	if err != nil {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+func benchInsert(b *testing.B, st *store.Client) {
 	msgs := stageMessages(stageBatch)
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19), store: st}
 	s.insertSQL = fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", "))
@@ -87,6 +128,7 @@ func BenchmarkStageInsert(b *testing.B) {
 		}
 	}
 	m := stagecpu.Start()
+	server0 := serverCPU()
 	n := 0
 	for b.Loop() {
 		ib, err := st.Conn.PrepareBatch(ctx, s.insertSQL)
@@ -104,6 +146,9 @@ func BenchmarkStageInsert(b *testing.B) {
 		n += len(bt.events)
 	}
 	m.Report(b, n)
+	if server0 > 0 {
+		b.ReportMetric(float64((serverCPU()-server0).Nanoseconds())/float64(n), "server-ns/event")
+	}
 	var stored uint64
 	if err := st.Conn.QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+st.DB+".events").Scan(&stored); err != nil || stored != stageBatch {
 		b.Fatalf("%d distinct events stored, want %d (%v)", stored, stageBatch, err)
