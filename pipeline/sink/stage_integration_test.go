@@ -25,8 +25,9 @@ import (
 
 // BenchmarkStageConsume is the sink's Kafka fetch: kafka-go's reader with
 // the sink's settings and a fresh consumer group reading a 6-partition
-// topic pre-filled with 100,000 typical records. The CPU is this
-// process's, not the broker's.
+// topic pre-filled with 100,000 typical records, one op reading all of
+// them (joining the group included). The CPU is this process's, not the
+// broker's.
 func BenchmarkStageConsume(b *testing.B) {
 	const records = 100_000
 	ctx := context.Background()
@@ -50,28 +51,21 @@ func BenchmarkStageConsume(b *testing.B) {
 	}
 	_ = p.Close()
 	s := &Sink{cfg: cfg}
-	var r *kafka.Reader
-	left, group := 0, 0
 	m := stagecpu.Start()
 	n := 0
-	for b.Loop() {
-		if left == 0 {
-			if r != nil {
-				_ = r.Close()
+	for group := 0; b.Loop(); group++ {
+		// One op reads the whole topic with a fresh consumer group.
+		s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
+		r := kafka.NewReader(s.readerConfig())
+		for i := 0; i < records; i++ {
+			if _, err := r.FetchMessage(ctx); err != nil {
+				b.Fatal(err)
 			}
-			group++
-			s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
-			r = kafka.NewReader(s.readerConfig())
-			left = records
 		}
-		if _, err := r.FetchMessage(ctx); err != nil {
-			b.Fatal(err)
-		}
-		left--
-		n++
+		_ = r.Close()
+		n += records
 	}
 	m.Report(b, n)
-	_ = r.Close()
 }
 
 // BenchmarkStageInsert is the sink's insert of a 50,000-row batch into a
@@ -93,6 +87,26 @@ func BenchmarkInsertCompression(b *testing.B) {
 			cfg := chtest.Config(b)
 			cfg.Compression = comp
 			benchInsert(b, chtest.OpenConfig(b, cfg))
+		})
+	}
+}
+
+// BenchmarkInsertViews measures what the materialized views cost the
+// server per inserted row: the same inserts into the events table with
+// every view, with one view each, and with none.
+func BenchmarkInsertViews(b *testing.B) {
+	views := []string{"cohort_stats", "cohort_tally", "flow_stages"}
+	for _, keep := range []string{"all", "none", "cohort_stats", "cohort_tally", "flow_stages"} {
+		b.Run("views="+keep, func(b *testing.B) {
+			st := chtest.Open(b)
+			for _, v := range views {
+				if keep != "all" && keep != v {
+					if err := st.Conn.Exec(context.Background(), "DROP TABLE "+st.DB+"."+v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			benchInsert(b, st)
 		})
 	}
 }
