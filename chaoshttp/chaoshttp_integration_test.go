@@ -25,9 +25,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
+	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
-	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -44,7 +44,7 @@ func freeAddr(t *testing.T) string {
 func startIngest(t *testing.T, db string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ingest")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ingest").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/ingest").CombinedOutput()
 	require.NoError(t, err, "build ingest: %s", out)
 	topic := kafkatest.Topic(t, 3)
 	env := append(os.Environ(), kafkatest.EnvBrokers+"="+strings.Join(kafkatest.Brokers(), ","),

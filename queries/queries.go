@@ -33,7 +33,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -42,6 +42,10 @@ type Data struct {
 	DB string
 	// Cluster, when set, renders ON CLUSTER clauses and Replicated engines.
 	Cluster string
+	// Table and Column name what a retention statement (retention/*.sql)
+	// acts on: a table of the schema and its time column. Callers take
+	// both from a fixed list, never from input.
+	Table, Column string
 }
 
 // Local names a table as stored on every node: DB.table on a single
@@ -96,7 +100,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {
@@ -106,6 +110,13 @@ func Render(name string, d Data) (string, error) {
 	if d.Cluster != "" {
 		if err := ValidateIdent(d.Cluster); err != nil {
 			return "", fmt.Errorf("cluster name: %w", err)
+		}
+	}
+	for what, v := range map[string]string{"table": d.Table, "column": d.Column} {
+		if v != "" {
+			if err := ValidateIdent(v); err != nil {
+				return "", fmt.Errorf("%s name: %w", what, err)
+			}
 		}
 	}
 	t := templates.Lookup(path.Base(name))

@@ -12,13 +12,14 @@ import (
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/backlog"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type backlogOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       postRunWindowFlags
+	Window       query.WindowFlags
 	Format       string
 	Create       bool
 	Repo         string
@@ -89,7 +90,7 @@ Formats:
 }
 
 func backlogRun(ctx context.Context, opts *backlogOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), false)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/testkit/fixture"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -99,7 +100,7 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		in, err := loadReportInput(ctx, f, fx.ExperimentID, postRunWindowFlags{}, now)
+		in, err := loadReportInput(ctx, f, fx.ExperimentID, query.WindowFlags{}, now, false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,13 +59,4 @@ func TestCompareAndLiveFlags(t *testing.T) {
 			assert.Contains(t, errOut.String(), tt.want)
 		})
 	}
-	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	got, err := parseTime("since", "30m", now)
-	require.NoError(t, err)
-	assert.Equal(t, now.Add(-30*time.Minute), got)
-	got, err = parseTime("since", "2026-11-21T09:00:00Z", now)
-	require.NoError(t, err)
-	assert.Equal(t, now.Add(-time.Hour), got)
-	_, err = parseTime("since", "yesterday", now)
-	require.Error(t, err)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -15,7 +16,7 @@ import (
 type compareOptions struct {
 	f          *factory
 	Experiment string
-	Window     windowFlags
+	Window     query.WindowFlags
 	Output     string
 	ExitCode   bool
 	Alpha      float64
@@ -64,17 +65,11 @@ A terminal gets a table, --output json the documented JSON (README,
 			return compareRun(cmd, opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window)
+	addWindowFlags(cmd, &opts.Window, "compare this run's window (default: the latest run)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 3 when the verdict is fail")
 	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "significance level of every test")
 	return cmd
-}
-
-func addWindowFlags(cmd *cobra.Command, wf *windowFlags) {
-	cmd.Flags().StringVar(&wf.RunID, "run", "", "compare this run's window (default: the latest run)")
-	cmd.Flags().StringVar(&wf.Since, "since", "", "window start: RFC 3339 time or a duration before now (30m)")
-	cmd.Flags().StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default now)")
 }
 
 // badExperimentID is the usage error for an invalid experiment id.
@@ -88,21 +83,23 @@ func compareRun(cmd *cobra.Command, opts *compareOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := openStore(ctx, opts.f)
+	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st := &analysis.Store{C: c}
 	now := opts.Now()
-	w, run, err := resolveWindow(ctx, st, opts.Experiment, e, opts.Window, now)
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, now)
 	if err != nil {
 		return err
 	}
-	res, err := analysis.Compare(ctx, st, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: run},
+	res, err := analysis.Compare(ctx, &analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: win.Window, Run: win.Run},
 		analysis.Settings{Alpha: opts.Alpha}, now)
 	if err != nil {
 		return err
+	}
+	if err := r.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryCompare)); err != nil {
+		fmt.Fprintf(opts.f.IO.ErrOut, "analyze compare: recording the verdict history: %v\n", err)
 	}
 	if opts.Output == "json" {
 		err = writeJSON(opts.f.IO, res)

@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/export"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -20,7 +18,7 @@ import (
 type exportOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       postRunWindowFlags
+	Window       query.WindowFlags
 	Format       string
 	Out          string
 	Untagged     bool
@@ -82,7 +80,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 type exportResult struct {
 	Path   string
 	Rows   int64
-	Window postRunWindow
+	Window query.Resolved
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
@@ -96,8 +94,9 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 		return err
 	}
 	if res.Path != "-" {
+		w := res.Window.Window
 		fmt.Fprintf(opts.f.IO.Out, "wrote %d events of %s (%s to %s) to %s\n", res.Rows, opts.ExperimentID,
-			res.Window.Start.Format(time.RFC3339), res.Window.End.Format(time.RFC3339), res.Path)
+			w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339), res.Path)
 	}
 	return nil
 }
@@ -107,135 +106,35 @@ func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (ex
 	if err != nil {
 		return exportResult{}, err
 	}
-	win, err := resolvePostRunWindow(ctx, c, opts.ExperimentID, opts.Window, opts.Now())
+	r := query.New(c)
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.ExperimentID, Flags: opts.Window, LabelRun: true}, opts.Now())
 	if err != nil {
 		return exportResult{}, err
 	}
-	params := map[string]any{
-		"experiment_id": opts.ExperimentID, "since_ns": win.Start.UnixNano(), "until_ns": win.End.UnixNano(), "untagged": b2i(opts.Untagged),
-	}
-	var bar *progressBar
+	q := query.EventsRequest{ExperimentID: opts.ExperimentID, Since: win.Window.Since, Until: win.Window.Until, Untagged: opts.Untagged}
+	var bar *cliutil.ProgressBar
 	if opts.f.IO.ErrTTY {
-		var total uint64
-		sql, err := c.SQL("analyze/export_count.sql", params)
+		total, err := r.CountEvents(ctx, q)
 		if err != nil {
 			return exportResult{}, err
 		}
-		if err := c.Conn.QueryRow(ctx, sql).Scan(&total); err != nil {
-			return exportResult{}, fmt.Errorf("count events to export: %w", err)
-		}
-		bar = newProgressBar(opts.f.IO.ErrOut, int64(total), "events")
+		bar = cliutil.NewProgressBar(opts.f.IO.ErrOut, int64(total), "events")
 	}
-
 	path := opts.Out
 	if path == "" {
-		name := win.RunID
+		name := win.Label
 		if name == "" {
-			name = win.Start.Format("20060102T150405Z")
+			name = win.Window.Since.Format("20060102T150405Z")
 		}
-		ext := map[export.Format]string{export.Parquet: "parquet", export.Arrow: "arrow", export.ArrowStream: "arrows"}[format]
-		path = fmt.Sprintf("%s-%s.%s", opts.ExperimentID, name, ext)
+		path = fmt.Sprintf("%s-%s.%s", opts.ExperimentID, name, export.Extension(format))
 	}
-	var out io.Writer
-	var tmp *os.File
-	if path == "-" {
-		if format == export.Arrow {
-			return exportResult{}, cliutil.FlagErrorf("--format arrow writes a seekable file; use --format arrow-stream with --out -")
-		}
-		out = opts.f.IO.Out
-	} else {
-		// Write beside the target and rename at the end, so a failed or
-		// interrupted export never leaves a truncated file under the name.
-		tmp, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-		if err != nil {
-			return exportResult{}, fmt.Errorf("create output: %w", err)
-		}
-		defer func() {
-			if tmp != nil {
-				_ = tmp.Close()
-				_ = os.Remove(tmp.Name())
-			}
-		}()
-		out = tmp
+	rows, err := export.WriteFile(path, opts.f.IO.Out, format, export.Options{BatchRows: opts.BatchRows}, r.Events(ctx, q), bar.Set)
+	if errors.Is(err, export.ErrArrowNeedsFile) {
+		return exportResult{}, cliutil.FlagErrorf("%v", err)
 	}
-
-	w, err := export.NewWriter(out, format, export.Options{BatchRows: opts.BatchRows})
 	if err != nil {
 		return exportResult{}, err
 	}
-	if err := streamEvents(ctx, c, params, w, bar); err != nil {
-		_ = w.Close()
-		return exportResult{}, err
-	}
-	if err := w.Close(); err != nil {
-		return exportResult{}, fmt.Errorf("write %s: %w", path, err)
-	}
-	bar.Done(w.Rows())
-	if tmp != nil {
-		if err := tmp.Close(); err != nil {
-			return exportResult{}, fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			return exportResult{}, fmt.Errorf("write %s: %w", path, err)
-		}
-		tmp = nil
-	}
-	return exportResult{Path: path, Rows: w.Rows(), Window: win}, nil
-}
-
-// exportBlockRows is the ClickHouse block size of the export query.
-const exportBlockRows = 8192
-
-// streamEvents reads the export query row by row (clickhouse-go streams
-// blocks) into the writer, which flushes a batch every BatchRows rows.
-func streamEvents(ctx context.Context, c *store.Client, params map[string]any, w *export.Writer, bar *progressBar) error {
-	// Small blocks: the driver buffers a few decoded blocks ahead of the
-	// reader, so the block size is what bounds memory, not the run.
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_block_size": exportBlockRows}))
-	rows, err := c.Query(ctx, "analyze/export_events.sql", params)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var (
-		e                        telemetry.Event
-		timeNs, ingestNs         uint64
-		kind, cohort, status     string
-		synthetic, isError       uint8
-		attrK, attrV, resK, resV []string
-		kinds                    = map[string]telemetry.Kind{"span": telemetry.KindSpan, "log": telemetry.KindLog, "event": telemetry.KindEvent, "alert": telemetry.KindAlert}
-		statuses                 = map[string]telemetry.Status{"unset": telemetry.StatusUnset, "ok": telemetry.StatusOK, "error": telemetry.StatusError}
-	)
-	for rows.Next() {
-		if err := rows.Scan(&e.ID, &timeNs, &ingestNs, &kind, &e.Service, &e.Name, &e.TraceID, &e.SpanID, &e.ParentSpanID,
-			&e.Flow, &e.FlowKey, &e.Stage, &e.ExperimentID, &cohort, &synthetic, &status, &isError, &e.ErrorType,
-			&e.HTTPStatus, &e.DurationNs, &e.SubjectID, &e.Severity, &attrK, &attrV, &resK, &resV, &e.Body); err != nil {
-			return fmt.Errorf("read event row %d: %w", w.Rows()+1, err)
-		}
-		e.TimeNs, e.IngestNs = int64(timeNs), int64(ingestNs)
-		e.Kind, e.Status = kinds[kind], statuses[status]
-		if e.Cohort, err = telemetry.ParseCohort(cohort); err != nil {
-			return fmt.Errorf("event %s: %w", e.ID, err)
-		}
-		e.Synthetic, e.IsError = synthetic == 1, isError == 1
-		e.AttrKeys, e.AttrValues, e.ResKeys, e.ResValues = attrK, attrV, resK, resV
-		if err := w.Append(&e); err != nil {
-			return err
-		}
-		bar.Set(w.Rows())
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read events: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("export interrupted: %w", err)
-	}
-	return nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	bar.Done(rows)
+	return exportResult{Path: path, Rows: rows, Window: win}, nil
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 func TestExportFlags(t *testing.T) {
@@ -27,7 +27,7 @@ func TestExportFlags(t *testing.T) {
 		{name: "window", args: []string{"x", "--run", "r2", "--since", "1h", "--format", "arrow-stream", "--out", "-", "--untagged"},
 			check: func(t *testing.T, o *exportOptions) {
 				t.Helper()
-				assert.Equal(t, postRunWindowFlags{Run: "r2", Since: "1h"}, o.Window)
+				assert.Equal(t, query.WindowFlags{Run: "r2", Since: "1h"}, o.Window)
 				assert.Equal(t, "-", o.Out)
 				assert.True(t, o.Untagged)
 			}},
@@ -53,28 +53,4 @@ func TestExportFlags(t *testing.T) {
 			tt.check(t, got)
 		})
 	}
-}
-
-func TestParseWhen(t *testing.T) {
-	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	got, err := parseWhen("2026-11-21T10:00:00+01:00", now)
-	require.NoError(t, err)
-	assert.Equal(t, time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), got)
-	got, err = parseWhen("90m", now)
-	require.NoError(t, err)
-	assert.Equal(t, time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC), got)
-	_, err = parseWhen("yesterday", now)
-	assert.EqualError(t, err, `"yesterday": want an RFC 3339 time (2026-11-21T10:00:00Z) or a duration before now (30m)`)
-}
-
-func TestProgressBar(t *testing.T) {
-	ios, _, _, errOut := cliutil.Test()
-	p := newProgressBar(ios.ErrOut, 200, "events")
-	p.Set(50)
-	p.Set(60) // within 100 ms: not redrawn
-	p.Done(200)
-	assert.Equal(t, "\r[#######.......................]  25%  50/200 events\r[##############################] 100%  200/200 events\n", errOut.String())
-	var nilBar *progressBar
-	nilBar.Set(1)
-	nilBar.Done(1)
 }

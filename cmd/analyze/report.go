@@ -9,20 +9,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
-	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type reportOptions struct {
 	f            *factory
 	ExperimentID string
-	Window       postRunWindowFlags
+	Window       query.WindowFlags
 	Out          string
-	Now          func() time.Time
+	// AllAttributes keeps per-process and per-request attributes (ports,
+	// ids, timestamps) in "what is different".
+	AllAttributes bool
+	Now           func() time.Time
 }
 
 func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
@@ -66,17 +69,16 @@ ranked backlog. The same data always give the same files.`,
 	}
 	addPostRunWindowFlags(cmd, &opts.Window)
 	cmd.Flags().StringVar(&opts.Out, "out", "report", "directory to write the report into")
+	cmd.Flags().BoolVar(&opts.AllAttributes, "all-attributes", false, "keep per-process and per-request attributes (ports, ids, timestamps) in \"what is different\"")
 	return cmd
 }
 
-func addPostRunWindowFlags(cmd *cobra.Command, w *postRunWindowFlags) {
-	cmd.Flags().StringVar(&w.Run, "run", "", "run id (default: the latest run)")
-	cmd.Flags().StringVar(&w.Since, "since", "", "window start: RFC 3339 time or duration before now (instead of a run)")
-	cmd.Flags().StringVar(&w.Until, "until", "", "window end: RFC 3339 time or duration before now (default: now)")
+func addPostRunWindowFlags(cmd *cobra.Command, w *query.WindowFlags) {
+	addWindowFlags(cmd, w, "run id (default: the latest run); with --since/--until it only names the window")
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), opts.AllAttributes)
 	if err != nil {
 		return err
 	}
@@ -106,87 +108,41 @@ func orUnknown(s string) string {
 }
 
 // loadReportInput reads the definitions, resolves the run and gathers
-// everything the report and the backlog are computed from.
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf postRunWindowFlags, now time.Time) (findings.Input, error) {
+// everything the report and the backlog are computed from. An experiment
+// known only from telemetry (no definition) is reported like compare
+// compares it: on the default SLIs, with no flows or expected alerts.
+// With a recorded run, the experiment's earlier runs are gathered too,
+// for the run-history section.
+func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
 	}
-	e, ok := spec.Experiment(experimentID)
-	if !ok {
-		return findings.Input{}, fmt.Errorf("experiment %s is not defined in %s (see analyze experiments list)", experimentID, f.ExperimentsDir)
+	e, defined := spec.Experiment(experimentID)
+	if !defined {
+		e = &experiment.Experiment{ID: experimentID}
 	}
-	c, err := store.Open(ctx, f.StoreConfig())
+	r, c, err := openReader(ctx, f)
 	if err != nil {
 		return findings.Input{}, err
 	}
 	defer c.Close()
-	win, err := resolvePostRunWindow(ctx, c, experimentID, wf, now)
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: experimentID, Flags: wf, LabelRun: true}, now)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	src := &reportSource{c: c, spec: spec, exp: e, win: win, now: now}
-	in, err := src.gather(ctx)
+	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined, AllAttributes: allAttributes}
+	in, err := gather.Input(ctx, r, req)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	if err := compareForReport(ctx, src, &in); err != nil {
-		return findings.Input{}, err
+	if win.Run != nil {
+		if in.History, err = gather.History(ctx, r, req, in, historyRuns); err != nil {
+			return findings.Input{}, err
+		}
 	}
 	return in, nil
 }
 
-// compareForReport fills the cohort comparison into in: verdict, cohort
-// sizes, SLIs, SRM, stop conditions and blast radius, from the same
-// fixed-horizon comparison `analyze compare` prints.
-var compareForReport = func(ctx context.Context, s *reportSource, in *findings.Input) error {
-	req := analysis.Request{ExperimentID: s.exp.ID, Experiment: s.exp, Window: analysis.Window{Since: s.win.Start, Until: s.win.End}}
-	if s.win.RunID != "" {
-		run := &analysis.Run{ID: s.win.RunID, ExperimentID: s.exp.ID, Start: s.win.Start, Operator: s.win.Operator, Note: s.win.Note}
-		if !s.win.Open {
-			end := s.win.End
-			run.End = &end
-		}
-		req.Run = run
-	}
-	res, err := analysis.Compare(ctx, &analysis.Store{C: s.c}, req, analysis.Settings{}, s.now)
-	if err != nil {
-		return err
-	}
-	fillComparison(in, s.exp, res)
-	return nil
-}
-
-// fillComparison copies a comparison result into a report input.
-func fillComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
-	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
-	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
-	in.SRM = &findings.SRM{Expected: res.SRM.ExpectedExperimentShare, Observed: res.SRM.ObservedExperimentShare, PValue: res.SRM.PValue, Mismatch: res.SRM.Mismatch}
-	for _, m := range res.Metrics {
-		sli := findings.SLIResult{
-			Name: m.Name, Type: m.Type, Unit: m.Unit, Direction: m.Direction, Quantile: m.Quantile,
-			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad},
-			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad},
-			Effect:     m.Effect.Absolute, Relative: m.Effect.Relative,
-			CILower: m.CI.Lower, CIUpper: m.CI.Upper, CILevel: m.CI.Level,
-			Test: m.Test, PValue: m.AdjustedPValue, Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
-		}
-		if d, ok := e.SLI(m.Name); ok {
-			sli.Objective = d.Objective
-		}
-		in.SLIs = append(in.SLIs, sli)
-	}
-	for _, st := range res.StopConditions {
-		in.StopConditions = append(in.StopConditions, findings.StopCondition{SLI: st.SLI, Op: st.Op, Threshold: st.Threshold, Value: st.Value, Holds: st.Holds, Since: st.Since})
-	}
-	if b := res.BlastRadius; b != nil {
-		br := &findings.BlastRadius{
-			BeforeEvents: b.Before.Events, BeforeErrors: b.Before.Errors, DuringEvents: b.During.Events, DuringErrors: b.During.Errors,
-			ErrorRateBefore: b.ErrorRateBefore, ErrorRateDuring: b.ErrorRateDuring, PValue: b.PValue, Verdict: string(b.Verdict), Degraded: b.Degraded,
-		}
-		for _, sv := range b.Services {
-			br.Services = append(br.Services, sv.Service)
-		}
-		in.BlastRadius = br
-	}
-}
+// historyRuns is how many runs the report's history section shows.
+const historyRuns = 5

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -24,9 +23,10 @@ func newCmdRun(f *factory) *cobra.Command {
 		Short: "Record when an experiment runs",
 		Long: `run records experiment runs in ClickHouse (the runs table): a run id, its
 start and end, the operator and a note. compare, live and report use the
-latest run's window unless told otherwise.`,
+latest run's window unless told otherwise. list shows the recorded runs,
+history sets an experiment's runs side by side.`,
 	}
-	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil))
+	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil), newCmdRunList(f, nil), newCmdRunHistory(f, nil))
 	return cmd
 }
 
@@ -45,12 +45,12 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			c, err := openStore(cmd.Context(), f)
+			rd, c, err := openReader(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			r, err := (&analysis.Store{C: c}).StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
 			if err != nil {
 				return err
 			}
@@ -78,12 +78,12 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			c, err := openStore(cmd.Context(), f)
+			rd, c, err := openReader(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			r, err := (&analysis.Store{C: c}).StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/receive"
 	"github.com/steadystate/steadystate/pipeline/tag"
@@ -31,6 +33,9 @@ type serveOptions struct {
 	Admin       string
 	Pprof       bool
 	LogLevel    string
+	Insecure    bool
+	TraceCache  int
+	TraceTTL    time.Duration
 }
 
 func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
@@ -75,6 +80,9 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")
+	fl.DurationVar(&opts.TraceTTL, "trace-cache-ttl", tag.DefaultTraceCacheTTL, "a generation of the trace cache is retired after this long")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -94,8 +102,11 @@ func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
+		return err
+	}
+	if err := checkServeListeners(opts); err != nil {
 		return err
 	}
 	var spec *experiment.Spec
@@ -104,7 +115,11 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 			return err
 		}
 	}
-	tagger, err := tag.New(tag.Config{}, spec)
+	tcfg := tag.Config{}
+	if opts.TraceCache > 0 {
+		tcfg.Traces = tag.NewTraceCohorts(opts.TraceCache, opts.TraceTTL, nil)
+	}
+	tagger, err := tag.New(tcfg, spec)
 	if err != nil {
 		return err
 	}
@@ -118,14 +133,14 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := prod.EnsureTopic(startCtx); err != nil {
 		return err
 	}
-	reg := newRegistry()
+	reg := cliutil.NewRegistry()
 	rcv, err := receive.New(opts.Receive, receive.Settings{Logger: log, Registry: reg}, converter{tagger}, prod)
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
 		return produce.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.Topic, opts.Produce.Partitions)
-	}, opts.Pprof, log)
+	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
@@ -147,4 +162,17 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	log.Info("ingest stopped cleanly")
 	return nil
+}
+
+// checkServeListeners refuses, before anything listens, an OTLP or events
+// port beyond loopback without tokens and an admin port beyond loopback
+// (it has no tokens), unless --insecure-listen was given.
+func checkServeListeners(opts *serveOptions) error {
+	authed := len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != ""
+	hint := "set bearer tokens with $" + EnvTokens + " or --token-file"
+	return errors.Join(
+		listen.Check(listen.Listener{Name: "ingest OTLP/gRPC", Flag: "--grpc", Addr: opts.Receive.GRPCEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest OTLP/HTTP and events", Flag: "--http", Addr: opts.Receive.HTTPEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure),
+	)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/sink"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -18,6 +20,7 @@ type sinkOptions struct {
 	f        *factory
 	Sink     sink.Config
 	Admin    string
+	Insecure bool
 	Pprof    bool
 	LogLevel string
 }
@@ -57,6 +60,7 @@ partitions.`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -66,8 +70,11 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		// collecting at 3x instead of 2x of it spends a fifth less CPU on GC.
 		debug.SetGCPercent(200)
 	}
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
+		return err
+	}
+	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure); err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, store.NewDefaultConfig())
@@ -75,12 +82,12 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		return err
 	}
 	defer st.Close()
-	reg := newRegistry()
+	reg := cliutil.NewRegistry()
 	s, err := sink.New(opts.Sink, sink.Settings{Logger: log, Registry: reg}, st)
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(opts.Admin, reg, func(ctx context.Context) error {
+	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
 		if err := st.Conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
 		}
@@ -89,7 +96,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return conn.Close()
-	}, opts.Pprof, log)
+	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

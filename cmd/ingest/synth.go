@@ -157,7 +157,7 @@ type synthesizer struct {
 }
 
 func synthRun(ctx context.Context, opts *synthOptions) error {
-	log, err := opts.f.logger(opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err
 	}

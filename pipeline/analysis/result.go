@@ -41,9 +41,18 @@ type Result struct {
 	// Provisional is true (live only) while a metric is below its minimum
 	// sample.
 	Provisional bool `json:"provisional,omitempty"`
+	// Unit is the randomization unit the ratio SLIs and the split were
+	// analysed at: the unit's name (e.g. "subject": enduser.id, user.id or
+	// feature_flag.context.id as stored in the events' subject), or
+	// "event" when no unit is known and every event counts as independent.
+	Unit string `json:"unit"`
 	// Cohorts are the distinct, non-synthetic events per cohort in the
 	// window, over all services and operations.
 	Cohorts CohortSizes `json:"cohorts"`
+	// Tagging says how the events of Cohorts got their cohort: directly,
+	// by their trace at ingest, or by their trace in ClickHouse (compare
+	// on ClickHouse only).
+	Tagging *TaggingCounts `json:"tagging,omitempty"`
 	// SRM is the sample-ratio check of Cohorts against the expected split.
 	SRM SRM `json:"srm"`
 	// BlastRadius compares everyone outside the experiment cohort during
@@ -57,26 +66,6 @@ type Result struct {
 	// Stop is true when any stop condition holds: abort the run.
 	Stop bool `json:"stop"`
 }
-
-// Run is one recorded run of an experiment (`analyze run start|stop`).
-type Run struct {
-	ID           string    `json:"id"`
-	ExperimentID string    `json:"experiment_id"`
-	Start        time.Time `json:"start"`
-	// End is nil while the run is going on.
-	End      *time.Time `json:"end,omitempty"`
-	Operator string     `json:"operator,omitempty"`
-	Note     string     `json:"note,omitempty"`
-}
-
-// Window is the closed-open interval [Since, Until).
-type Window struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
-}
-
-// Duration is Until - Since.
-func (w Window) Duration() time.Duration { return w.Until.Sub(w.Since) }
 
 // CohortSizes are distinct event counts per cohort.
 type CohortSizes struct {
@@ -188,6 +177,10 @@ type Metric struct {
 	Tolerance ToleranceOut `json:"tolerance"`
 	// Verdict is pass, fail, inconclusive or insufficient_data.
 	Verdict stats.Verdict `json:"verdict"`
+	// VerdictChanges (live) lists when and why this metric's verdict
+	// changed during the run; a pass is provisional until the end, a fail
+	// is final.
+	VerdictChanges []VerdictChange `json:"verdict_changes,omitempty"`
 	// Provisional is true (live) below the minimum sample.
 	Provisional bool `json:"provisional,omitempty"`
 	// Note says what a reader should know about this metric, e.g. why
@@ -208,6 +201,9 @@ type CohortValue struct {
 	// Bad is the number of bad events (ratio SLIs: errors, or events that
 	// are not good).
 	Bad *int64 `json:"bad,omitempty"`
+	// Units is the number of distinct randomization units behind N (ratio
+	// SLIs analysed at a unit; omitted at the event level).
+	Units int64 `json:"units,omitempty"`
 }
 
 // Effect is the difference experiment minus control.
@@ -334,4 +330,15 @@ func (iv *Interval) sanitize() {
 		iv.Lower, iv.Upper = iv.Upper, iv.Lower
 	}
 	iv.Level = fin(iv.Level, 0)
+}
+
+// VerdictChange is one change of a metric's live verdict.
+type VerdictChange struct {
+	// At is the look's time.
+	At time.Time `json:"at"`
+	// From and To are the verdicts before and after.
+	From stats.Verdict `json:"from"`
+	To   stats.Verdict `json:"to"`
+	// Reason says why.
+	Reason string `json:"reason"`
 }

@@ -2,11 +2,10 @@ package analysis
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
-	"time"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
@@ -108,44 +107,10 @@ func SLIsOf(e *experiment.Experiment) []SLI {
 	return out
 }
 
-// attrSep separates key and value in the attribute pairs the SQL matches
-// (queries/analyze/sli_counts.sql builds the same pairs).
-const attrSep = "\x1f"
-
-// attrPairs renders a filter's attributes as sorted "key\x1Fvalue" pairs.
-func attrPairs(attrs map[string]string) []string {
-	out := make([]string, 0, len(attrs))
-	for k, v := range attrs {
-		out = append(out, k+attrSep+v)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func attrPairsKey(attrs map[string]string) string {
 	k := ""
-	for _, p := range attrPairs(attrs) {
+	for _, p := range query.AttrPairs(attrs) {
 		k += p + "\x00"
 	}
 	return k
-}
-
-// goodCodes expands an HTTP status set to the codes 100..599 it contains.
-func goodCodes(set experiment.HTTPStatusSet) []string {
-	var out []string
-	for c := 100; c <= 599; c++ {
-		if set.Contains(c) {
-			out = append(out, strconv.Itoa(c))
-		}
-	}
-	return out
-}
-
-// maxDurationNs returns the good-event duration bound in nanoseconds (0:
-// none).
-func maxDurationNs(g *experiment.GoodCriteria) int64 {
-	if g == nil || g.MaxDuration <= 0 {
-		return 0
-	}
-	return int64(g.MaxDuration / time.Nanosecond)
 }

@@ -2,52 +2,60 @@ package analysis
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
-	"github.com/steadystate/steadystate/queries"
 )
 
-// BucketRow is one row of the cohort_stats view: distinct events and
-// errors of one cohort, service and operation in a 10-second bucket.
-// Untagged traffic has cohort none.
-type BucketRow struct {
-	Bucket    time.Time
-	Cohort    telemetry.Cohort
-	Service   string
-	Operation string
-	Events    int64
-	Errors    int64
+// The rows the analysis reads are the read side's (pipeline/query).
+type (
+	// BucketRow is one row of the cohort_stats view.
+	BucketRow = query.BucketRow
+	// RawCounts are one cohort's distinct events, errors and good events.
+	RawCounts = query.RawCounts
+	// Sample is a latency sample of both cohorts, in seconds.
+	Sample = query.Sample
+	// SampleRate is the two-stage latency sample rate.
+	SampleRate = query.SampleRate
+	// Run is one recorded run of an experiment.
+	Run = query.Run
+	// Window is the closed-open interval [Since, Until).
+	Window = query.Window
+	// TaggingCounts say how events got their cohort: directly, by their
+	// trace at ingest, or by their trace in ClickHouse.
+	TaggingCounts = query.TaggingCounts
+)
+
+// TaggingSource is implemented by sources that can tell how events got
+// their cohort (*Store); Compare reports it when the source can.
+type TaggingSource interface {
+	Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error)
 }
 
-// RawCounts are distinct events, errors and good events of one cohort for
-// one SLI, counted on the raw events table.
-type RawCounts struct {
-	Events int64
-	Errors int64
-	Good   int64
+// Tagging implements TaggingSource with query.Reader.Tagging.
+func (s *Store) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
+	return s.reader().Tagging(ctx, experimentID, w)
 }
 
-// Sample is a latency sample of both cohorts, in seconds.
-type Sample struct {
-	Control, Experiment []float64
-}
+// SettledAge is how old a bucket must be before its distinct counts are
+// cached in cohort_settled.
+const SettledAge = query.SettledAge
 
-// SampleRate is the two-stage latency sample, in parts per million
-// (1,000,000 keeps everything): the share of seconds kept, and within
-// them the share of each cohort's events.
-type SampleRate struct {
-	SecondPPM, ControlPPM, ExperimentPPM int64
-}
+// ErrNoRun is returned when an experiment has no recorded run.
+var ErrNoRun = query.ErrNoRun
 
-// Source is where the analysis reads its numbers. *Store reads ClickHouse;
-// tests use fakes.
+// ErrRunOpen is returned by StartRun while the latest run has not stopped.
+var ErrRunOpen = query.ErrRunOpen
+
+// RunWindow is the window of a run: its start until its end, or until now
+// while it is going on.
+func RunWindow(r *Run, now time.Time) Window { return query.RunWindow(r, now) }
+
+// Source is where the analysis reads its numbers. *Store reads ClickHouse
+// (through pipeline/query); tests use fakes.
 type Source interface {
 	// Buckets returns the view's rows of the experiment in [since, until)
 	// (10-second buckets), plus untagged traffic when untagged is true.
@@ -59,257 +67,59 @@ type Source interface {
 	LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error)
 }
 
-// Store reads ClickHouse through the queries in queries/analyze.
+// Store is the Source over ClickHouse: the read side's queries.
 type Store struct {
 	C *store.Client
 }
 
 var _ Source = (*Store)(nil)
 
-// SettledAge is how old a bucket must be before Store.Buckets caches its
-// distinct counts in cohort_settled.
-const SettledAge = 2 * time.Minute
+func (s *Store) reader() *query.Reader { return query.New(s.C) }
 
-// bucketKey identifies one row of the cohort views.
-type bucketKey struct {
-	exp       string
-	bucket    uint32
-	cohort    string
-	service   string
-	operation string
-}
-
-type settledRow struct {
-	events, errors, rowsAt uint64
-}
-
-// Buckets implements Source. Exact distinct counts come from the
-// uniqExact states of cohort_stats, but reading those costs a hash per
-// event; so Buckets first reads the row counts of cohort_tally and the
-// cached counts of cohort_settled, and reads cohort_stats only for the
-// buckets whose row count changed since they were cached (new, late or
-// duplicate rows). It caches the buckets it read once they are older than
-// SettledAge. The answer is always the exact distinct count.
+// Buckets implements Source with query.Reader.Buckets.
 func (s *Store) Buckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
-	other := experimentID
-	if untagged {
-		other = ""
-	}
-	p := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": since.Unix(), "until_s": ceilUnix(until)}
-	// The tally is read before the states (see 0006_cohort_tally.up.sql).
-	tally := map[bucketKey]uint64{}
-	err := s.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
-	if err != nil {
-		return nil, err
-	}
-	settled := map[bucketKey]settledRow{}
-	err = s.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
-		settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
-	}, 3)
-	if err != nil {
-		return nil, err
-	}
-	var out []BucketRow
-	var lo, hi uint32
-	dirty := map[uint32]bool{}
-	for k, rows := range tally {
-		if st, ok := settled[k]; ok && st.rowsAt == rows {
-			continue
-		}
-		dirty[k.bucket] = true
-		if lo == 0 || k.bucket < lo {
-			lo = k.bucket
-		}
-		hi = max(hi, k.bucket)
-	}
-	fresh := map[bucketKey]settledRow{}
-	if len(dirty) > 0 {
-		q := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": int64(lo), "until_s": int64(hi) + 10}
-		err = s.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
-			if dirty[k.bucket] {
-				fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
-			}
-		}, 2)
-		if err != nil {
-			return nil, err
-		}
-	}
-	for k := range tally {
-		v, ok := fresh[k]
-		if !ok {
-			if dirty[k.bucket] {
-				continue // no events after all (e.g. synthetic only)
-			}
-			v = settled[k]
-		}
-		c, err := telemetry.ParseCohort(k.cohort)
-		if err != nil {
-			return nil, fmt.Errorf("cohort buckets: %w", err)
-		}
-		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
-			Events: int64(v.events), Errors: int64(v.errors)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
-	if err := s.settle(ctx, fresh); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.reader().Buckets(ctx, experimentID, since, until, untagged)
 }
 
-// settle writes the fresh counts of buckets older than SettledAge to
-// cohort_settled.
-func (s *Store) settle(ctx context.Context, fresh map[bucketKey]settledRow) error {
-	now := time.Now()
-	cutoff := uint32(now.Add(-SettledAge).Unix())
-	var batch driver.Batch
-	for k, v := range fresh {
-		if k.bucket+10 > cutoff {
-			continue
-		}
-		if batch == nil {
-			var err error
-			batch, err = s.C.Conn.PrepareBatch(ctx, fmt.Sprintf(
-				"INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns)", s.C.DB))
-			if err != nil {
-				return fmt.Errorf("prepare cohort_settled insert: %w", err)
-			}
-			defer func() { _ = batch.Close() }()
-		}
-		if err := batch.Append(k.exp, time.Unix(int64(k.bucket), 0), k.cohort, k.service, k.operation, v.events, v.errors, v.rowsAt, uint64(now.UnixNano())); err != nil {
-			return fmt.Errorf("append cohort_settled: %w", err)
-		}
-	}
-	if batch == nil {
-		return nil
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert cohort_settled: %w", err)
-	}
-	return nil
-}
-
-// scan runs a query whose rows are experiment_id, bucket_s, cohort,
-// service, name and then n UInt64 columns.
-func (s *Store) scan(ctx context.Context, name string, p queries.Params, fn func(bucketKey, []uint64), n int) error {
-	rows, err := s.C.Query(ctx, name, p)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals := make([]uint64, n)
-	dest := make([]any, 0, 5+n)
-	var k bucketKey
-	dest = append(dest, &k.exp, &k.bucket, &k.cohort, &k.service, &k.operation)
-	for i := range vals {
-		dest = append(dest, &vals[i])
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("scan %s: %w", name, err)
-		}
-		fn(k, vals)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	return nil
-}
-
-// ceilUnix rounds t up to whole seconds, so [since, until) keeps events of
-// the current second.
-func ceilUnix(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
-}
-
-func filterParams(experimentID string, w Window, sli *SLI) queries.Params {
-	pairs := attrPairs(sli.Filter.Attributes)
-	return queries.Params{
-		"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until),
-		"service": sli.Filter.Service, "operation": sli.Filter.Operation, "attr_pairs": pairs,
-	}
-}
-
-// SLICounts implements Source with analyze/sli_counts.sql.
+// SLICounts implements Source with query.Reader.SLICounts.
 func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sli *SLI) (map[telemetry.Cohort]RawCounts, error) {
-	p := filterParams(experimentID, w, sli)
-	p["kinds"] = []string{"span", "event", "log"}
-	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
-	if g := sli.Good; g != nil {
-		p["kinds"] = []string{"span", "event"}
-		if g.Status == telemetry.StatusOK {
-			p["good_not_error"] = 1
-		}
-		p["good_max_ns"] = maxDurationNs(g)
-		if codes := goodCodes(g.HTTPStatus); len(codes) > 0 {
-			p["good_http"], p["good_codes"] = 1, codes
-		}
-	}
-	rows, err := s.C.Query(ctx, "analyze/sli_counts.sql", p)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[telemetry.Cohort]RawCounts{}
-	for rows.Next() {
-		var (
-			cohort             string
-			events, errs, good uint64
-		)
-		if err := rows.Scan(&cohort, &events, &errs, &good); err != nil {
-			return nil, fmt.Errorf("scan sli_counts: %w", err)
-		}
-		c, err := telemetry.ParseCohort(cohort)
-		if err != nil {
-			return nil, fmt.Errorf("sli_counts: %w", err)
-		}
-		out[c] = RawCounts{Events: int64(events), Errors: int64(errs), Good: int64(good)}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_counts: %w", err)
-	}
-	return out, nil
+	return s.reader().SLICounts(ctx, experimentID, w, sli.rawFilter())
 }
 
-// LatencySample implements Source with analyze/sli_latency_sample.sql
-// (sli_latency_sample_attrs.sql with an attribute filter).
-func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
-	p := filterParams(experimentID, w, sli)
-	name := "analyze/sli_latency_sample_attrs.sql"
-	if len(sli.Filter.Attributes) == 0 {
-		name = "analyze/sli_latency_sample.sql"
-		delete(p, "attr_pairs")
-	}
-	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	rows, err := s.C.Query(ctx, name, p)
-	if err != nil {
-		return Sample{}, err
-	}
-	defer rows.Close()
-	var out Sample
-	for rows.Next() {
-		var (
-			cohort string
-			ns     uint64
-		)
-		if err := rows.Scan(&cohort, &ns); err != nil {
-			return Sample{}, fmt.Errorf("scan sli_latency_sample: %w", err)
-		}
-		switch cohort {
-		case "control":
-			out.Control = append(out.Control, float64(ns)/1e9)
-		case "experiment":
-			out.Experiment = append(out.Experiment, float64(ns)/1e9)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return Sample{}, fmt.Errorf("read sli_latency_sample: %w", err)
-	}
-	return out, nil
+// SLIUnitCounts implements UnitSource with query.Reader.SLIUnitCounts.
+func (s *Store) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli *SLI, unitAttr string) (map[telemetry.Cohort]query.UnitTally, error) {
+	return s.reader().SLIUnitCounts(ctx, experimentID, w, sli.rawFilter(), unitAttr)
 }
+
+var _ UnitSource = (*Store)(nil)
+
+// LatencySample implements Source with query.Reader.LatencySample.
+func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
+	return s.reader().LatencySample(ctx, experimentID, w, sli.rawFilter(), rate)
+}
+
+// Runs returns the experiment's runs, newest first.
+func (s *Store) Runs(ctx context.Context, experimentID string, limit int) ([]Run, error) {
+	return s.reader().Runs(ctx, experimentID, limit)
+}
+
+// LatestRun returns the experiment's newest run, or ErrNoRun.
+func (s *Store) LatestRun(ctx context.Context, experimentID string) (*Run, error) {
+	return s.reader().LatestRun(ctx, experimentID)
+}
+
+// StartRun records a new run starting at now.
+func (s *Store) StartRun(ctx context.Context, experimentID, operator, note string, now time.Time) (*Run, error) {
+	return s.reader().StartRun(ctx, experimentID, operator, note, now)
+}
+
+// StopRun ends the experiment's open run at now.
+func (s *Store) StopRun(ctx context.Context, experimentID string, now time.Time) (*Run, error) {
+	return s.reader().StopRun(ctx, experimentID, now)
+}
+
+// rawFilter is what the raw-table queries need of an SLI.
+func (s *SLI) rawFilter() query.SLIFilter { return query.SLIFilter{Filter: s.Filter, Good: s.Good} }
 
 // filterMatches reports whether a view row passes an SLI's service and
 // operation filter (attributes are never served from the view).

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // Config configures a Checker.
@@ -39,7 +39,7 @@ func (c Config) Validate() error {
 // them. It is safe for concurrent use.
 type Checker struct {
 	cfg   Config
-	store *store.Client
+	read  *query.Reader
 	flows []experiment.Flow
 }
 
@@ -54,7 +54,7 @@ func NewChecker(cfg Config, st *store.Client, flows []experiment.Flow) (*Checker
 			return nil, fmt.Errorf("flow %q (%s): %d stages; the check handles 1 to %d", flows[i].Name, flows[i].Pos, n, MaxStages)
 		}
 	}
-	return &Checker{cfg: cfg, store: st, flows: flows}, nil
+	return &Checker{cfg: cfg, read: query.New(st), flows: flows}, nil
 }
 
 // Check evaluates every flow over items that started in [now-since, now).
@@ -87,23 +87,7 @@ func (c *Checker) Check(ctx context.Context, now time.Time, since time.Duration)
 
 // Progress reads the sink's latest progress per partition.
 func (c *Checker) Progress(ctx context.Context) ([]ProgressRow, error) {
-	rows, err := c.store.Query(ctx, "ingest/watermark.sql", map[string]any{"consumer_group": c.cfg.ConsumerGroup})
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ProgressRow
-	for rows.Next() {
-		var r ProgressRow
-		if err := rows.Scan(&r.Topic, &r.Partition, &r.CommittedOffset, &r.MaxEventNs, &r.CaughtUp, &r.LastUpdateNs); err != nil {
-			return nil, fmt.Errorf("scan sink progress: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sink progress: %w", err)
-	}
-	return out, nil
+	return c.read.Progress(ctx, c.cfg.ConsumerGroup)
 }
 
 // Items reads one flow's items that started in [readSince, until); rows of
@@ -113,30 +97,5 @@ func (c *Checker) Items(ctx context.Context, f *experiment.Flow, readSince, repo
 	for i := range f.Stages {
 		stages[i] = f.Stages[i].Name
 	}
-	rows, err := c.store.Query(ctx, "alerts/flow_sweep.sql", map[string]any{
-		"flow": f.Name, "stages": stages, "full_mask": fullMask(len(stages)),
-		"since_ns": readSince.UnixNano(), "report_since_ns": reportSince.UnixNano(), "until_ns": until.UnixNano(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("flow %s: %w", f.Name, err)
-	}
-	defer rows.Close()
-	var out []ItemRow
-	for rows.Next() {
-		var (
-			r                  ItemRow
-			cohort, syn, inRep uint8
-			minF, maxF, maxL   uint64
-		)
-		if err := rows.Scan(&r.Key, &r.ExperimentID, &cohort, &syn, &inRep, &r.Items, &minF, &maxF, &maxL, &r.Mask); err != nil {
-			return nil, fmt.Errorf("flow %s: scan item: %w", f.Name, err)
-		}
-		r.Cohort, r.Synthetic, r.InReport = telemetry.Cohort(cohort), syn != 0, inRep != 0
-		r.MinFirstNs, r.MaxFirstNs, r.MaxLastNs = int64(minF), int64(maxF), int64(maxL)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("flow %s: read items: %w", f.Name, err)
-	}
-	return out, nil
+	return c.read.FlowItems(ctx, query.FlowItemsRequest{Flow: f.Name, Stages: stages, Since: readSince, ReportSince: reportSince, Until: until})
 }

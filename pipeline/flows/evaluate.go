@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -14,24 +15,9 @@ import (
 // mask is 64 bits).
 const MaxStages = 64
 
-// ItemRow is one row of queries/alerts/flow_sweep.sql: one incomplete item
-// (Key set, Items = 1), or the count of complete items of one experiment,
-// cohort, synthetic marker and InReport (Key "").
-type ItemRow struct {
-	Key          string
-	ExperimentID string
-	Cohort       telemetry.Cohort
-	Synthetic    bool
-	// InReport: the items started at or after the report's Since (older
-	// rows only feed absence).
-	InReport   bool
-	Items      uint64
-	MinFirstNs int64
-	MaxFirstNs int64
-	MaxLastNs  int64
-	// Mask has bit i set when stage i was seen.
-	Mask uint64
-}
+// ItemRow is one row of the flow sweep (pipeline/query.FlowItems): the
+// items of one flow key of one experiment, cohort and synthetic flag.
+type ItemRow = query.ItemRow
 
 // EvalSettings are the inputs of Evaluate besides the rows.
 type EvalSettings struct {
@@ -164,12 +150,7 @@ func judge(stages []string, deadline []int64, r *ItemRow, mask, full uint64, wm 
 	return StateStuck, it
 }
 
-func fullMask(n int) uint64 {
-	if n >= 64 {
-		return ^uint64(0)
-	}
-	return uint64(1)<<n - 1
-}
+func fullMask(n int) uint64 { return query.FullMask(n) }
 
 // FullMask is the stage mask of an item that saw all n stages.
 func FullMask(n int) uint64 { return fullMask(n) }

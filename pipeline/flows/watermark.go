@@ -3,6 +3,8 @@ package flows
 import (
 	"fmt"
 	"time"
+
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 // WatermarkConfig says how the watermark is derived and when the pipeline
@@ -32,16 +34,9 @@ func (c WatermarkConfig) Validate() error {
 	return nil
 }
 
-// ProgressRow is one row of queries/ingest/watermark.sql: the sink's
-// latest progress on one partition.
-type ProgressRow struct {
-	Topic           string
-	Partition       int32
-	CommittedOffset int64
-	MaxEventNs      uint64
-	CaughtUp        uint8
-	LastUpdateNs    uint64
-}
+// ProgressRow is the sink's latest progress on one partition, as the read
+// side returns it.
+type ProgressRow = query.ProgressRow
 
 // ComputePipeline derives the watermark and the pipeline's state from the
 // sink's progress rows (see the package documentation for the reasoning).

@@ -100,7 +100,9 @@ func migrationsEngine(d queries.Data) string {
 	if d.Cluster == "" {
 		return "MergeTree()"
 	}
-	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/{shard}/%s/schema_migrations', '{replica}')", d.DB)
+	// One table replicated to every server of the cluster (no {shard} in
+	// the path): whichever server migrate connects to knows what was applied.
+	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}-{replica}')", d.DB)
 }
 
 func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {

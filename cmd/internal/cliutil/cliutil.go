@@ -70,16 +70,21 @@ type VerdictError struct{ Msg string }
 
 func (e *VerdictError) Error() string { return e.Msg }
 
+// usageError is implemented by the pipeline's own usage errors (such as
+// query.UsageError for a bad --since), which cannot import this package.
+type usageError interface{ UsageError() }
+
 // Code maps an error returned by a command to its exit code.
 func Code(err error) ExitCode {
 	var fe *FlagError
 	var ve *VerdictError
+	var ue usageError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ve):
 		return ExitVerdict
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.As(err, &ue):
 		return ExitUsage
 	default:
 		return ExitError

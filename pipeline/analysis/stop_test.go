@@ -1,4 +1,4 @@
-package main
+package analysis_test
 
 import (
 	"context"
@@ -33,9 +33,9 @@ func TestStopAlertsPostToWebhookAndAlertmanager(t *testing.T) {
 		{SLI: "errors", Op: "above", Threshold: 0.2, For: "30s", Value: 0.31, Crossed: true, Holds: true, Since: &since},
 		{SLI: "latency", Op: "above", Threshold: 1, Value: 0.2},
 	}}
-	ns, err := stopNotifiers(srv.URL+"/hook", srv.URL)
+	ts, err := notify.Targets(notify.Destinations{Webhook: []string{srv.URL + "/hook"}, Alertmanager: []string{srv.URL}})
 	require.NoError(t, err)
-	require.NoError(t, postStop(context.Background(), ns, res))
+	require.NoError(t, notify.Send(context.Background(), ts, analysis.StopAlerts(res)))
 
 	var hook notify.WebhookMessage
 	require.NoError(t, json.Unmarshal(got["/hook"], &hook))
@@ -46,10 +46,10 @@ func TestStopAlertsPostToWebhookAndAlertmanager(t *testing.T) {
 	require.NoError(t, json.Unmarshal(got["/api/v2/alerts"], &alerts))
 	require.Len(t, alerts, 1)
 	labels := alerts[0]["labels"].(map[string]any)
-	assert.Equal(t, stopAlertName, labels["alertname"])
+	assert.Equal(t, analysis.StopAlertName, labels["alertname"])
 	assert.Equal(t, "errors", labels["sli"])
 	assert.Equal(t, "exp-1", labels["experiment_id"])
 
-	_, err = stopNotifiers("not a url", "")
-	require.Error(t, err)
+	_, err = notify.Targets(notify.Destinations{Webhook: []string{"not a url"}})
+	require.ErrorContains(t, err, "webhook")
 }

@@ -1,4 +1,4 @@
-package main
+package cliutil
 
 import (
 	"fmt"
@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// progressBar draws "[#####.....]  50%  500000/1000000 events" on one
-// terminal line, redrawn at most every 100 ms. A nil *progressBar does
+// ProgressBar draws "[#####.....]  50%  500000/1000000 events" on one
+// terminal line, redrawn at most every 100 ms. A nil *ProgressBar does
 // nothing, so callers need no checks when stderr is not a terminal.
-type progressBar struct {
+type ProgressBar struct {
 	w     io.Writer
 	total int64
 	unit  string
@@ -18,12 +18,12 @@ type progressBar struct {
 	now   func() time.Time
 }
 
-func newProgressBar(w io.Writer, total int64, unit string) *progressBar {
-	return &progressBar{w: w, total: total, unit: unit, now: time.Now}
+func NewProgressBar(w io.Writer, total int64, unit string) *ProgressBar {
+	return &ProgressBar{w: w, total: total, unit: unit, now: time.Now}
 }
 
 // Set redraws the bar for done units, unless it was drawn very recently.
-func (p *progressBar) Set(done int64) {
+func (p *ProgressBar) Set(done int64) {
 	if p == nil {
 		return
 	}
@@ -33,7 +33,7 @@ func (p *progressBar) Set(done int64) {
 	}
 }
 
-func (p *progressBar) draw(done int64) {
+func (p *ProgressBar) draw(done int64) {
 	const width = 30
 	frac := 1.0
 	if p.total > 0 {
@@ -44,7 +44,7 @@ func (p *progressBar) draw(done int64) {
 }
 
 // Done draws the final state and ends the line.
-func (p *progressBar) Done(done int64) {
+func (p *ProgressBar) Done(done int64) {
 	if p == nil {
 		return
 	}

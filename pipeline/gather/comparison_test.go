@@ -1,4 +1,4 @@
-package main
+package gather
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
-func TestFillComparison(t *testing.T) {
+func TestFromComparison(t *testing.T) {
 	rel := 0.5
 	bad := int64(38)
 	since := time.Date(2026, 11, 21, 10, 1, 0, 0, time.UTC)
@@ -34,7 +34,7 @@ func TestFillComparison(t *testing.T) {
 	}
 	e := &experiment.Experiment{ID: "x", SLIs: []experiment.SLI{{Name: "checkout_errors", Type: experiment.SLIErrorRate, Objective: 0.999}}}
 	var in findings.Input
-	fillComparison(&in, e, res)
+	FromComparison(&in, e, res)
 	assert.Equal(t, "fail", in.Verdict)
 	assert.Equal(t, findings.CohortSizes{Control: 1900, Experiment: 100}, in.Cohorts)
 	require.Len(t, in.SLIs, 1)

@@ -1,0 +1,412 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
+)
+
+// BucketRow is one row of the cohort_stats view: distinct events and
+// errors of one cohort, service and operation in a 10-second bucket.
+// Untagged traffic has cohort none.
+type BucketRow struct {
+	Bucket    time.Time
+	Cohort    telemetry.Cohort
+	Service   string
+	Operation string
+	Events    int64
+	Errors    int64
+}
+
+// RawCounts are distinct events, errors and good events of one cohort for
+// one SLI, counted on the raw events table.
+type RawCounts struct {
+	Events int64
+	Errors int64
+	Good   int64
+}
+
+// Sample is a latency sample of both cohorts, in seconds.
+type Sample struct {
+	Control, Experiment []float64
+}
+
+// SampleRate is the two-stage latency sample, in parts per million
+// (1,000,000 keeps everything): the share of seconds kept, and within
+// them the share of each cohort's events.
+type SampleRate struct {
+	SecondPPM, ControlPPM, ExperimentPPM int64
+}
+
+// SettledAge is how old a bucket must be before Reader.Buckets caches its
+// distinct counts in cohort_settled.
+const SettledAge = 2 * time.Minute
+
+// bucketKey identifies one row of the cohort views.
+type bucketKey struct {
+	exp       string
+	bucket    uint32
+	cohort    string
+	service   string
+	operation string
+}
+
+type settledRow struct {
+	events, errors, rowsAt uint64
+}
+
+// Buckets returns the view's rows of the experiment in [since, until)
+// (10-second buckets), plus untagged traffic when untagged is true. Exact distinct counts come from the
+// uniqExact states of cohort_stats, but reading those costs a hash per
+// event; so Buckets first reads the row counts of cohort_tally and the
+// cached counts of cohort_settled, and reads cohort_stats only for the
+// buckets whose row count changed since they were cached (new, late or
+// duplicate rows). It caches the buckets it read once they are older than
+// SettledAge. The answer is always the exact distinct count.
+func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
+	other := experimentID
+	if untagged {
+		other = ""
+	}
+	p := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": since.Unix(), "until_s": ceilUnix(until)}
+	// The tally is read before the states (see 0006_cohort_tally.up.sql).
+	tally := map[bucketKey]uint64{}
+	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
+	if err != nil {
+		return nil, err
+	}
+	settled := map[bucketKey]settledRow{}
+	err = r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
+		settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
+	}, 3)
+	if err != nil {
+		return nil, err
+	}
+	var out []BucketRow
+	var lo, hi uint32
+	dirty := map[uint32]bool{}
+	for k, rows := range tally {
+		if st, ok := settled[k]; ok && st.rowsAt == rows {
+			continue
+		}
+		dirty[k.bucket] = true
+		if lo == 0 || k.bucket < lo {
+			lo = k.bucket
+		}
+		hi = max(hi, k.bucket)
+	}
+	fresh := map[bucketKey]settledRow{}
+	if len(dirty) > 0 {
+		q := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": int64(lo), "until_s": int64(hi) + 10}
+		err = r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
+			if dirty[k.bucket] {
+				fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+			}
+		}, 2)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for k := range tally {
+		v, ok := fresh[k]
+		if !ok {
+			if dirty[k.bucket] {
+				continue // no events after all (e.g. synthetic only)
+			}
+			v = settled[k]
+		}
+		c, err := telemetry.ParseCohort(k.cohort)
+		if err != nil {
+			return nil, fmt.Errorf("cohort buckets: %w", err)
+		}
+		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
+			Events: int64(v.events), Errors: int64(v.errors)})
+	}
+	if experimentID != "" {
+		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
+	if err := r.settle(ctx, fresh); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// settle writes the fresh counts of buckets older than SettledAge to
+// cohort_settled.
+func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) error {
+	now := time.Now()
+	cutoff := uint32(now.Add(-SettledAge).Unix())
+	var batch driver.Batch
+	for k, v := range fresh {
+		if k.bucket+10 > cutoff {
+			continue
+		}
+		if batch == nil {
+			var err error
+			batch, err = r.C.Conn.PrepareBatch(ctx, fmt.Sprintf(
+				"INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns)", r.C.DB))
+			if err != nil {
+				return fmt.Errorf("prepare cohort_settled insert: %w", err)
+			}
+			defer func() { _ = batch.Close() }()
+		}
+		if err := batch.Append(k.exp, time.Unix(int64(k.bucket), 0), k.cohort, k.service, k.operation, v.events, v.errors, v.rowsAt, uint64(now.UnixNano())); err != nil {
+			return fmt.Errorf("append cohort_settled: %w", err)
+		}
+	}
+	if batch == nil {
+		return nil
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert cohort_settled: %w", err)
+	}
+	return nil
+}
+
+// scan runs a query whose rows are experiment_id, bucket_s, cohort,
+// service, name and then n UInt64 columns.
+func (r *Reader) scan(ctx context.Context, name string, p queries.Params, fn func(bucketKey, []uint64), n int) error {
+	rows, err := r.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]uint64, n)
+	dest := make([]any, 0, 5+n)
+	var k bucketKey
+	dest = append(dest, &k.exp, &k.bucket, &k.cohort, &k.service, &k.operation)
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan %s: %w", name, err)
+		}
+		fn(k, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// SLIFilter selects one SLI's events on the raw table: the definition's
+// filter and, for good_events, what makes an event good.
+type SLIFilter struct {
+	Filter experiment.Filter
+	Good   *experiment.GoodCriteria
+}
+
+func filterParams(experimentID string, w Window, f SLIFilter) queries.Params {
+	return queries.Params{
+		"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until),
+		"service": f.Filter.Service, "operation": f.Filter.Operation, "attr_pairs": AttrPairs(f.Filter.Attributes),
+	}
+}
+
+// SLICounts counts one SLI's distinct events, errors and good events per
+// cohort on the raw table (analyze/sli_counts.sql).
+func (r *Reader) SLICounts(ctx context.Context, experimentID string, w Window, sli SLIFilter) (map[telemetry.Cohort]RawCounts, error) {
+	p := filterParams(experimentID, w, sli)
+	p["kinds"] = []string{"span", "event", "log"}
+	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
+	if g := sli.Good; g != nil {
+		p["kinds"] = []string{"span", "event"}
+		if g.Status == telemetry.StatusOK {
+			p["good_not_error"] = 1
+		}
+		p["good_max_ns"] = maxDurationNs(g)
+		if codes := goodCodes(g.HTTPStatus); len(codes) > 0 {
+			p["good_http"], p["good_codes"] = 1, codes
+		}
+	}
+	out := map[telemetry.Cohort]RawCounts{}
+	if err := r.sliCounts(ctx, "analyze/sli_counts.sql", p, out); err != nil {
+		return nil, err
+	}
+	if err := r.sliCounts(ctx, "analyze/sli_counts_by_trace.sql", byTraceParams(p, sli), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sliCounts adds the per-cohort counts of one of the sli_counts queries to
+// out.
+func (r *Reader) sliCounts(ctx context.Context, name string, p queries.Params, out map[telemetry.Cohort]RawCounts) error {
+	rows, err := r.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			cohort             string
+			events, errs, good uint64
+		)
+		if err := rows.Scan(&cohort, &events, &errs, &good); err != nil {
+			return fmt.Errorf("scan %s: %w", name, err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rc := out[c]
+		rc.Events += int64(events)
+		rc.Errors += int64(errs)
+		rc.Good += int64(good)
+		out[c] = rc
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// UnitTally is one cohort's sums over randomization units for one ratio
+// SLI (analyze/sli_unit_counts.sql): units, events, errors and good events,
+// and the sums over units of n², errors², errors·n, good² and good·n.
+type UnitTally struct {
+	Units, Events, Errors, Good       int64
+	SumN2, SumE2, SumEN, SumG2, SumGN float64
+}
+
+// SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
+// table. unitAttr names the unit attribute; "" is the events' subject.
+func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli SLIFilter, unitAttr string) (map[telemetry.Cohort]UnitTally, error) {
+	p := filterParams(experimentID, w, sli)
+	p["unit_attr"] = unitAttr
+	p["kinds"] = []string{"span", "event", "log"}
+	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
+	if g := sli.Good; g != nil {
+		p["kinds"] = []string{"span", "event"}
+		if g.Status == telemetry.StatusOK {
+			p["good_not_error"] = 1
+		}
+		p["good_max_ns"] = maxDurationNs(g)
+		if codes := goodCodes(g.HTTPStatus); len(codes) > 0 {
+			p["good_http"], p["good_codes"] = 1, codes
+		}
+	}
+	rows, err := r.C.Query(ctx, "analyze/sli_unit_counts.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[telemetry.Cohort]UnitTally{}
+	for rows.Next() {
+		var (
+			cohort             string
+			units              uint64
+			events, errs, good float64
+			n2, e2, en, g2, gn float64
+		)
+		if err := rows.Scan(&cohort, &units, &events, &errs, &good, &n2, &e2, &en, &g2, &gn); err != nil {
+			return nil, fmt.Errorf("scan sli_unit_counts: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return nil, fmt.Errorf("sli_unit_counts: %w", err)
+		}
+		out[c] = UnitTally{Units: int64(units), Events: int64(events), Errors: int64(errs), Good: int64(good),
+			SumN2: n2, SumE2: e2, SumEN: en, SumG2: g2, SumGN: gn}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sli_unit_counts: %w", err)
+	}
+	return out, nil
+}
+
+// LatencySample returns the durations of one SLI's events on the
+// deterministic two-stage sample: analyze/sli_latency_sample.sql
+// (sli_latency_sample_attrs.sql with an attribute filter).
+func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Window, sli SLIFilter, rate SampleRate) (Sample, error) {
+	p := filterParams(experimentID, w, sli)
+	name := "analyze/sli_latency_sample_attrs.sql"
+	if len(sli.Filter.Attributes) == 0 {
+		name = "analyze/sli_latency_sample.sql"
+		delete(p, "attr_pairs")
+	}
+	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
+	var out Sample
+	if err := r.latencySample(ctx, name, p, &out); err != nil {
+		return Sample{}, err
+	}
+	if err := r.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
+		return Sample{}, err
+	}
+	return out, nil
+}
+
+// latencySample appends the durations one of the latency sample queries
+// returns to out.
+func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *Sample) error {
+	rows, err := r.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			cohort string
+			ns     uint64
+		)
+		if err := rows.Scan(&cohort, &ns); err != nil {
+			return fmt.Errorf("scan %s: %w", name, err)
+		}
+		switch cohort {
+		case "control":
+			out.Control = append(out.Control, float64(ns)/1e9)
+		case "experiment":
+			out.Experiment = append(out.Experiment, float64(ns)/1e9)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// attrSep separates key and value in the attribute pairs the SQL matches
+// (queries/analyze/sli_counts.sql builds the same pairs).
+const attrSep = "\x1f"
+
+// AttrPairs renders a filter's attributes as sorted "key\x1Fvalue" pairs.
+func AttrPairs(attrs map[string]string) []string {
+	out := make([]string, 0, len(attrs))
+	for k, v := range attrs {
+		out = append(out, k+attrSep+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// goodCodes expands an HTTP status set to the codes 100..599 it contains.
+func goodCodes(set experiment.HTTPStatusSet) []string {
+	var out []string
+	for c := 100; c <= 599; c++ {
+		if set.Contains(c) {
+			out = append(out, strconv.Itoa(c))
+		}
+	}
+	return out
+}
+
+// maxDurationNs returns the good-event duration bound in nanoseconds (0:
+// none).
+func maxDurationNs(g *experiment.GoodCriteria) int64 {
+	if g == nil || g.MaxDuration <= 0 {
+		return 0
+	}
+	return int64(g.MaxDuration / time.Nanosecond)
+}
