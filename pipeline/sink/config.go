@@ -38,7 +38,11 @@ type Config struct {
 	// MaxAge flushes a batch this long after its first record: about two
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
 	// and parts far below 18.16's limits (many small inserts pile up parts).
-	// Default: 500ms.
+	// A batch this old waits for MaxRows or MaxBytes instead while more
+	// than MaxRows/4 records are still unread in the topic (the sink is
+	// catching up: large inserts cost ClickHouse far less per row), or
+	// while the previous batch is still being inserted; never past
+	// 10*MaxAge. Default: 500ms.
 	MaxAge time.Duration `yaml:"max_age"`
 	// MaxEventBytes dead-letters larger records. Default: 1 MiB.
 	MaxEventBytes int `yaml:"max_event_bytes"`
@@ -62,6 +66,9 @@ func NewDefaultConfig() Config {
 		Heartbeat: 2 * time.Second,
 	}
 }
+
+// maxBehindAge is the oldest a batch gets while the sink catches up.
+func (c Config) maxBehindAge() time.Duration { return 10 * c.MaxAge }
 
 // Validate checks the config without dialling.
 func (c Config) Validate() error {

@@ -159,6 +159,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	lastBeat := time.Now()
 	known := map[int]kafka.Message{}
 	lag := map[int]prometheus.Gauge{}
+	backlog := backlog{lag: map[int]int64{}}
 	// One fetch context per deadline, not per record: the deadline is the
 	// current batch's flush time, or the heartbeat while idle.
 	var fetch fetchDeadline
@@ -166,8 +167,23 @@ func (s *Sink) Run(ctx context.Context) error {
 	var loopErr error
 	for {
 		want := fetch.deadline
+		// A batch is due MaxAge after its first record, or maxBehindAge
+		// while the sink is catching up.
+		limit := s.cfg.MaxAge
+		if backlog.total > int64(s.cfg.MaxRows)/4 {
+			limit = s.cfg.maxBehindAge()
+		}
 		if len(cur.last) > 0 {
-			want = cur.first.Add(s.cfg.MaxAge)
+			want = cur.first.Add(limit)
+			if now := time.Now(); !want.After(now) {
+				// Overdue because the flusher is still busy: keep taking
+				// records, and hand the batch over once none came for a
+				// moment (then there is nothing better to do than wait).
+				want = fetch.deadline
+				if !want.After(now) || want.Sub(now) > overdueFetchWait {
+					want = now.Add(overdueFetchWait)
+				}
+			}
 		} else if fetch.ctx == nil || fetch.ctx.Err() != nil {
 			want = time.Now().Add(s.cfg.Heartbeat)
 		}
@@ -181,7 +197,7 @@ func (s *Sink) Run(ctx context.Context) error {
 				s.log.Warn("fetch", "err", err)
 				time.Sleep(100 * time.Millisecond)
 			}
-			if len(cur.last) > 0 && time.Since(cur.first) >= s.cfg.MaxAge {
+			if len(cur.last) > 0 && time.Since(cur.first) >= limit {
 				select {
 				case flushes <- cur:
 					cur = nextBatch()
@@ -200,16 +216,30 @@ func (s *Sink) Run(ctx context.Context) error {
 			g = s.m.lag.WithLabelValues(strconv.Itoa(msg.Partition))
 			lag[msg.Partition] = g
 		}
-		g.Set(float64(max(msg.HighWaterMark-msg.Offset-1, 0)))
+		behind := backlog.update(msg.Partition, max(msg.HighWaterMark-msg.Offset-1, 0)) > int64(s.cfg.MaxRows)/4
+		g.Set(float64(backlog.lag[msg.Partition]))
 		if err := s.accept(ctx, cur, msg); err != nil {
 			loopErr = err
 			break
 		}
-		if len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || time.Since(cur.first) >= s.cfg.MaxAge {
+		switch age := time.Since(cur.first); {
+		case len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
+			// Full: wait for the flusher (this bounds memory).
 			select {
 			case flushes <- cur:
 				cur = nextBatch()
 			case <-ctx.Done():
+			}
+		case age >= s.cfg.MaxAge && !behind:
+			// Old enough and caught up: hand over if the flusher is free.
+			// While it is still inserting the previous batch, this one
+			// keeps growing instead: fewer, larger inserts exactly when
+			// ClickHouse is the bottleneck. The fetch deadline (the
+			// batch's MaxAge) flushes it as soon as records stop coming.
+			select {
+			case flushes <- cur:
+				cur = nextBatch()
+			default:
 			}
 		}
 	}
@@ -226,6 +256,24 @@ func (s *Sink) Run(ctx context.Context) error {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// overdueFetchWait is how long an overdue batch waits for more records
+// before the sink waits for the flusher instead.
+const overdueFetchWait = 20 * time.Millisecond
+
+// backlog is the records not yet fetched, per partition, as of the last
+// record fetched from it.
+type backlog struct {
+	lag   map[int]int64
+	total int64
+}
+
+// update records a partition's lag and returns the total.
+func (b *backlog) update(partition int, lag int64) int64 {
+	b.total += lag - b.lag[partition]
+	b.lag[partition] = lag
+	return b.total
 }
 
 // readerConfig is the consumer of the events topic.

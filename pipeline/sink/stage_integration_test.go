@@ -3,8 +3,12 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +19,15 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // BenchmarkStageConsume is the sink's Kafka fetch: kafka-go's reader with
 // the sink's settings and a fresh consumer group reading a 6-partition
-// topic pre-filled with 100,000 typical records. The CPU is this
-// process's, not the broker's.
+// topic pre-filled with 100,000 typical records, one op reading all of
+// them (joining the group included). The CPU is this process's, not the
+// broker's.
 func BenchmarkStageConsume(b *testing.B) {
 	const records = 100_000
 	ctx := context.Background()
@@ -45,28 +51,21 @@ func BenchmarkStageConsume(b *testing.B) {
 	}
 	_ = p.Close()
 	s := &Sink{cfg: cfg}
-	var r *kafka.Reader
-	left, group := 0, 0
 	m := stagecpu.Start()
 	n := 0
-	for b.Loop() {
-		if left == 0 {
-			if r != nil {
-				_ = r.Close()
+	for group := 0; b.Loop(); group++ {
+		// One op reads the whole topic with a fresh consumer group.
+		s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
+		r := kafka.NewReader(s.readerConfig())
+		for i := 0; i < records; i++ {
+			if _, err := r.FetchMessage(ctx); err != nil {
+				b.Fatal(err)
 			}
-			group++
-			s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
-			r = kafka.NewReader(s.readerConfig())
-			left = records
 		}
-		if _, err := r.FetchMessage(ctx); err != nil {
-			b.Fatal(err)
-		}
-		left--
-		n++
+		_ = r.Close()
+		n += records
 	}
 	m.Report(b, n)
-	_ = r.Close()
 }
 
 // BenchmarkStageInsert is the sink's insert of a 50,000-row batch into a
@@ -75,7 +74,63 @@ func BenchmarkStageConsume(b *testing.B) {
 // column build, measured by BenchmarkStageColumns, is left out; the CPU is
 // this process's, not the server's.
 func BenchmarkStageInsert(b *testing.B) {
-	st := chtest.Open(b)
+	benchInsert(b, chtest.Open(b))
+}
+
+// BenchmarkInsertCompression is BenchmarkStageInsert with each block
+// compression of the native protocol; server-ns/event is the ClickHouse
+// server's CPU (from /proc, its pid from $STEADYSTATE_STATE_DIR), which
+// includes whatever else the server did meanwhile.
+func BenchmarkInsertCompression(b *testing.B) {
+	for _, comp := range []string{"none", "lz4", "zstd"} {
+		b.Run("compression="+comp, func(b *testing.B) {
+			cfg := chtest.Config(b)
+			cfg.Compression = comp
+			benchInsert(b, chtest.OpenConfig(b, cfg))
+		})
+	}
+}
+
+// BenchmarkInsertViews measures what the materialized views cost the
+// server per inserted row: the same inserts into the events table with
+// every view, with one view each, and with none.
+func BenchmarkInsertViews(b *testing.B) {
+	views := []string{"cohort_stats", "cohort_tally", "flow_stages"}
+	for _, keep := range []string{"all", "none", "cohort_stats", "cohort_tally", "flow_stages"} {
+		b.Run("views="+keep, func(b *testing.B) {
+			st := chtest.Open(b)
+			for _, v := range views {
+				if keep != "all" && keep != v {
+					if err := st.Conn.Exec(context.Background(), "DROP TABLE "+st.DB+"."+v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			benchInsert(b, st)
+		})
+	}
+}
+
+func serverCPU() time.Duration {
+	state := os.Getenv("STEADYSTATE_STATE_DIR")
+	if state == "" {
+		return 0
+	}
+	pid, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid"))
+	if err != nil {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+func benchInsert(b *testing.B, st *store.Client) {
 	msgs := stageMessages(stageBatch)
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19), store: st}
 	s.insertSQL = fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", "))
@@ -87,6 +142,7 @@ func BenchmarkStageInsert(b *testing.B) {
 		}
 	}
 	m := stagecpu.Start()
+	server0 := serverCPU()
 	n := 0
 	for b.Loop() {
 		ib, err := st.Conn.PrepareBatch(ctx, s.insertSQL)
@@ -104,6 +160,9 @@ func BenchmarkStageInsert(b *testing.B) {
 		n += len(bt.events)
 	}
 	m.Report(b, n)
+	if server0 > 0 {
+		b.ReportMetric(float64((serverCPU()-server0).Nanoseconds())/float64(n), "server-ns/event")
+	}
 	var stored uint64
 	if err := st.Conn.QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+st.DB+".events").Scan(&stored); err != nil || stored != stageBatch {
 		b.Fatalf("%d distinct events stored, want %d (%v)", stored, stageBatch, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -23,6 +24,13 @@ import (
 // that is not JSON at all gives a RejectError for its first record.
 func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 	s := t.getState(0)
+	// One copy of the body per request, as an immutable string: every
+	// string of the events below is a substring of it (see view), instead
+	// of one allocation per field.
+	if len(body) > 0 {
+		str := string(body)
+		body = unsafe.Slice(unsafe.StringData(str), len(str))
+	}
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	rest := bytes.TrimLeft(body, " \t\r\n")
 	switch {
@@ -430,8 +438,14 @@ func (s *state) jsonAttrs() (keys, vals []string) {
 		}
 	})
 	n := len(ents)
-	buf := make([]string, 2*n)
-	keys, vals = buf[:0:n], buf[n:n]
+	if cap(s.strArena)-len(s.strArena) < 2*n {
+		// A new block for the rest of the request: the events hold
+		// slices of the old one.
+		s.strArena = make([]string, 0, max(2*n, 4096))
+	}
+	buf := s.strArena[len(s.strArena) : len(s.strArena)+2*n]
+	s.strArena = s.strArena[:len(s.strArena)+2*n]
+	keys, vals = buf[:0:n], buf[n:n:2*n]
 	for i := range ents {
 		en := &ents[i]
 		if (i+1 < len(ents) && en.key == ents[i+1].key) || !present(en.raw) {
@@ -468,11 +482,22 @@ func typeName(raw json.RawMessage) string {
 func unquote(raw []byte) string {
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner)
+		return view(inner)
 	}
 	var v string
 	_ = json.Unmarshal(raw, &v) // raw was validated by the decoder
 	return v
+}
+
+// view returns b as a string without copying. Every JSON value this file
+// reads is immutable memory: a slice of the body's string copy made by
+// JSONEvents, or a json.RawMessage the decoder allocated for it, which
+// nothing writes to.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b)) //nolint:gosec // G103: immutable memory, see above
 }
 
 // strField reads an optional string field; null counts as absent.
@@ -497,7 +522,7 @@ func requiredField(raw json.RawMessage, name string) (string, *RecordError) {
 // idField reads a string or a number (kept as written).
 func idField(raw json.RawMessage, name string) (string, *RecordError) {
 	if present(raw) && isNumber(raw) {
-		return string(raw), nil
+		return view(raw), nil
 	}
 	v, re := strField(raw, name)
 	if re != nil {
@@ -565,7 +590,7 @@ func (s *state) text(raw json.RawMessage) string {
 		}
 		return s.cbuf.String()
 	default:
-		return string(raw)
+		return view(raw)
 	}
 }
 

@@ -152,8 +152,11 @@ type state struct {
 
 	// JSON
 	ents []jsonEntry
-	jl   jsonLookup
-	cbuf bytes.Buffer
+	// strArena backs the attribute slices of the request's JSON events; a
+	// request's events keep it, so it is never reused by the next request.
+	strArena []string
+	jl       jsonLookup
+	cbuf     bytes.Buffer
 }
 
 func newState() *state {
@@ -180,6 +183,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()
 	s.jl = jsonLookup{}
+	s.strArena = nil
 	clear(s.ents)
 	s.ents = s.ents[:0]
 	if cap(s.wire) > 1<<20 {

@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -196,6 +197,9 @@ type sample struct {
 	load   string             // load average before the run
 	parts  partStats
 	lat    []time.Duration // path E: sorted latencies
+	// path E: requests answered with an error, batches never visible
+	failed  int64
+	missing int
 }
 
 type partStats struct {
@@ -683,15 +687,18 @@ func (b *bench) latency(r int) (sample, error) {
 		s.lat = append(s.lat, d)
 		delete(sentAt, name)
 	}
-	missing := len(sentAt)
+	// A batch that never became visible (its request failed, or it was
+	// still missing a minute after the run) counts as infinitely late.
+	s.missing = len(sentAt)
+	for range sentAt {
+		s.lat = append(s.lat, time.Duration(math.MaxInt64))
+	}
 	mu.Unlock()
+	s.failed = failed.Load()
 	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
 	s.parts = b.parts(db)
 	p.stop()
 	b.quiesce(db)
-	if n := failed.Load(); n > 0 || missing > 0 {
-		return s, fmt.Errorf("latency run: %d requests failed, %d batches never visible", n, missing)
-	}
 	return s, nil
 }
 
@@ -794,7 +801,8 @@ func run(o options) error {
 			}
 			samples[p.key] = append(samples[p.key], s)
 			if p.key == "E" {
-				fmt.Fprintf(os.Stderr, "p99 %s over %d batches\n", pct(s.lat, 0.99).Round(time.Millisecond), len(s.lat))
+				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
+					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
 				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
 			}
@@ -835,6 +843,13 @@ func spread(xs []float64) (float64, float64) {
 		lo, hi = min(lo, x), max(hi, x)
 	}
 	return lo, hi
+}
+
+func fmtLat(d time.Duration) string {
+	if d == time.Duration(math.MaxInt64) {
+		return "never"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func pct(lats []time.Duration, q float64) time.Duration {
@@ -917,17 +932,25 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	}
 
 	fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
-	var p50, p99, pmax []float64
+	var p50, p99, pmax, failed, missing []float64
 	var lparts []string
+	ms := func(d time.Duration) float64 {
+		if d == time.Duration(math.MaxInt64) {
+			return math.Inf(1)
+		}
+		return float64(d.Milliseconds())
+	}
 	for _, s := range samples["E"] {
-		p50 = append(p50, float64(pct(s.lat, 0.5).Milliseconds()))
-		p99 = append(p99, float64(pct(s.lat, 0.99).Milliseconds()))
-		pmax = append(pmax, float64(pct(s.lat, 1).Milliseconds()))
+		p50 = append(p50, ms(pct(s.lat, 0.5)))
+		p99 = append(p99, ms(pct(s.lat, 0.99)))
+		pmax = append(pmax, ms(pct(s.lat, 1)))
+		failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
 	}
 	for _, p := range procs["E"] {
 		lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
 	}
-	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+	fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
 	fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
 
 	mr := func(k string) float64 { return median(rates(samples[k])) }

@@ -107,7 +107,7 @@ func printStages(w io.Writer, stages []stage) {
 	fmt.Fprintf(w, "per-stage cost split (Go benchmarks, one op = one event; CPU time of the Go side only, not Kafka's or ClickHouse's):\n")
 	fmt.Fprintf(w, "  %-6s %-40s %10s %7s %12s\n", "side", "stage", "ns/event", "share", "allocs/event")
 	for _, s := range stages {
-		fmt.Fprintf(w, "  %-6s %-40s %10.0f %6.1f%% %12.2f\n", s.side, s.name, s.nsPerEvent, 100*s.nsPerEvent/total, s.allocs)
+		fmt.Fprintf(w, "  %-6s %-40s %10.0f %6.1f%% %12.3f\n", s.side, s.name, s.nsPerEvent, 100*s.nsPerEvent/total, s.allocs)
 	}
 	fmt.Fprintf(w, "  serve %.0f ns/event, sink %.0f ns/event, total %.0f ns/event (= %.2f CPU-s per 1M events if nothing else ran)\n",
 		side["serve"], side["sink"], total, total/1e3)
