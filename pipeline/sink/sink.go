@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -51,6 +50,14 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	if set.Logger == nil {
 		set.Logger = slog.New(slog.DiscardHandler)
 	}
+	insertSQL, err := st.InsertSQL("write/events_insert.sql")
+	if err != nil {
+		return nil, err
+	}
+	progressSQL, err := st.InsertSQL("write/sink_progress_insert.sql")
+	if err != nil {
+		return nil, err
+	}
 	pcfg := produce.NewDefaultConfig()
 	pcfg.Brokers, pcfg.Topic, pcfg.Partitions = cfg.Brokers, cfg.deadLetterTopic(), 1
 	dlq, err := produce.New(pcfg)
@@ -59,8 +66,8 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	}
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
-		insertSQL:   fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", ")),
-		progressSQL: fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns)", st.DB),
+		insertSQL:   insertSQL,
+		progressSQL: progressSQL,
 	}, nil
 }
 
