@@ -25,7 +25,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
@@ -189,11 +189,11 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int, pprofDir str
 		}
 		defer func() { _ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name) }()
 	}
-	brokers := produce.DefaultBrokers()
-	if err := produce.EnsureTopic(ctx, brokers, topic, 6); err != nil {
+	brokers := bus.DefaultBrokers()
+	if err := bus.EnsureTopic(ctx, brokers, bus.TopicSpec{Name: topic, Partitions: 6, Replication: 1}); err != nil {
 		return err
 	}
-	defer func() { _ = produce.DeleteTopic(context.Background(), brokers, topic) }()
+	defer func() { _ = bus.DeleteTopic(context.Background(), brokers, topic) }()
 
 	httpAddr := freeAddr()
 	start := func(name, database string, args ...string) *proc {
