@@ -15,17 +15,23 @@ TELEMETRYGEN := github.com/open-telemetry/opentelemetry-collector-contrib/cmd/te
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# CLUSTER=1: the up/down/status targets manage the local scale-out cluster
+# (deploy/local/cluster: ZooKeeper, 3 Kafka brokers, ClickHouse 2 shards x 2
+# replicas, 2 serves, 2 sinks) instead of the single-node stack.
+CLUSTER ?=
+
 .PHONY: up
-up: ## install (when missing) and start Kafka and ClickHouse on loopback
+up: ## install (when missing) and start Kafka and ClickHouse on loopback (CLUSTER=1: the scale-out cluster)
 	@bash deploy/local/up.sh
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/up.sh; fi
 
 .PHONY: down
-down: ## stop what `make up` started (WIPE=1 also deletes the data)
-	@bash deploy/local/down.sh
+down: ## stop what `make up` started (WIPE=1 also deletes the data; CLUSTER=1: only the cluster)
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/down.sh; else bash deploy/local/down.sh; fi
 
 .PHONY: status
-status: ## show whether Kafka and ClickHouse run and answer
-	@bash deploy/local/status.sh
+status: ## show whether Kafka and ClickHouse run and answer (CLUSTER=1: every process of the cluster)
+	@if [ -n "$(CLUSTER)" ]; then bash deploy/local/cluster/status.sh; else bash deploy/local/status.sh; fi
 
 .PHONY: pydeps
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
@@ -66,6 +72,11 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 .PHONY: bench-ingest
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
 	$(GO) run ./internal/bench/ingestbench
+
+.PHONY: bench-cluster
+bench-cluster: up ## ingest events/s and CPU-s per 1M events: single node vs the cluster with 1/2 serves and 1/2 sinks (starts the cluster)
+	@bash deploy/local/cluster/up.sh
+	$(GO) run ./internal/bench/clusterbench
 
 .PHONY: bench-compare
 bench-compare: up ## analyze compare over 10M events (view part, sample, whole) and the CPU of 20 live watchers

@@ -25,9 +25,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
+	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
-	"github.com/steadystate/steadystate/chaoshttp"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 

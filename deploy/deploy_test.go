@@ -6,7 +6,9 @@ package deploy_test
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -220,4 +222,116 @@ func TestKubernetesExperimentsMatchExamples(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got), "deploy/k8s/experiments/%s is a copy of experiments/examples/%s", g[2], g[2])
 	}
+}
+
+// clusterXML is the part of a ClickHouse server config the cluster needs.
+type clusterXML struct {
+	RemoteServers struct {
+		Clusters []struct {
+			XMLName xml.Name
+			Shards  []struct {
+				InternalReplication bool `xml:"internal_replication"`
+				Replicas            []struct {
+					Host string `xml:"host"`
+					Port string `xml:"port"`
+				} `xml:"replica"`
+			} `xml:"shard"`
+		} `xml:",any"`
+	} `xml:"remote_servers"`
+	Macros struct {
+		Items []struct{ XMLName xml.Name } `xml:",any"`
+	} `xml:"macros"`
+	ZooKeeper struct {
+		Nodes []struct {
+			Host string `xml:"host"`
+		} `xml:"node"`
+	} `xml:"zookeeper"`
+	DistributedDDL struct {
+		Path string `xml:"path"`
+	} `xml:"distributed_ddl"`
+}
+
+// TestClusterTopologyMatches checks that the ClickHouse cluster shipped
+// for Kubernetes (deploy/k8s/clickhouse-cluster.xml and config.yaml) and
+// the one `make up CLUSTER=1` runs and the cluster tests exercise
+// (deploy/local/cluster/clickhouse.xml.tmpl) are the topology of
+// deploy/cluster.env: cluster name, shards, replicas, macros, ZooKeeper
+// and distributed DDL; and that the Kafka settings the README prescribes
+// are the ones the local cluster runs with.
+func TestClusterTopologyMatches(t *testing.T) {
+	env := map[string]string{}
+	b, err := os.ReadFile("cluster.env")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	shards, err := strconv.Atoi(env["CLICKHOUSE_SHARDS"])
+	require.NoError(t, err)
+	replicas, err := strconv.Atoi(env["CLICKHOUSE_REPLICAS"])
+	require.NoError(t, err)
+	macros := strings.Split(env["CLICKHOUSE_MACROS"], ",")
+
+	for _, path := range []string{"k8s/clickhouse-cluster.xml", "local/cluster/clickhouse.xml.tmpl"} {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		// The local template's placeholders: the cluster name is filled in
+		// from cluster.env by up.sh.
+		text := strings.ReplaceAll(string(raw), "@CLUSTER@", env["CLUSTER_NAME"])
+		text = regexp.MustCompile(`@[A-Z_0-9]+@`).ReplaceAllString(text, "0")
+		var c clusterXML
+		require.NoError(t, xml.Unmarshal([]byte(text), &c), path)
+		require.Len(t, c.RemoteServers.Clusters, 1, path)
+		cl := c.RemoteServers.Clusters[0]
+		assert.Equal(t, env["CLUSTER_NAME"], cl.XMLName.Local, "%s: cluster name", path)
+		assert.Len(t, cl.Shards, shards, "%s: shards", path)
+		for i, s := range cl.Shards {
+			assert.Len(t, s.Replicas, replicas, "%s: replicas of shard %d", path, i+1)
+			assert.True(t, s.InternalReplication, "%s: shard %d must replicate internally (Replicated tables), or a Distributed insert writes every replica itself", path, i+1)
+		}
+		var got []string
+		for _, m := range c.Macros.Items {
+			got = append(got, m.XMLName.Local)
+		}
+		assert.ElementsMatch(t, macros, got, "%s: macros", path)
+		assert.NotEmpty(t, c.ZooKeeper.Nodes, "%s: ZooKeeper", path)
+		assert.NotEmpty(t, c.DistributedDDL.Path, "%s: distributed_ddl (ON CLUSTER)", path)
+	}
+
+	var cfg map[string]any
+	for _, d := range docs(t, "k8s/config.yaml") {
+		if d["kind"] == "ConfigMap" {
+			cfg = d["data"].(map[string]any)
+		}
+	}
+	assert.Equal(t, env["CLUSTER_NAME"], cfg["STEADYSTATE_CLICKHOUSE_CLUSTER"], "k8s/config.yaml: the cluster migrate and the sink use")
+	assert.Len(t, strings.Split(cfg["STEADYSTATE_KAFKA_BROKERS"].(string), ","), mustAtoi(t, env["KAFKA_BROKER_COUNT"]), "k8s/config.yaml: brokers")
+
+	readme, err := os.ReadFile("k8s/README.md")
+	require.NoError(t, err)
+	for _, want := range []string{
+		"replication factor " + env["KAFKA_REPLICATION_FACTOR"],
+		"`min.insync.replicas=" + env["KAFKA_MIN_INSYNC_REPLICAS"] + "`",
+		fmt.Sprintf("`%s` of %d shards x %d replicas", env["CLUSTER_NAME"], shards, replicas),
+	} {
+		assert.Contains(t, strings.Join(strings.Fields(string(readme)), " "), want, "k8s/README.md")
+	}
+	up, err := os.ReadFile("local/cluster/up.sh")
+	require.NoError(t, err)
+	for _, want := range []string{"default.replication.factor=$KAFKA_REPLICATION_FACTOR", "min.insync.replicas=$KAFKA_MIN_INSYNC_REPLICAS", "migrate --cluster \"$CLUSTER_NAME\""} {
+		assert.Contains(t, string(up), want, "local/cluster/up.sh takes its settings from cluster.env")
+	}
+	// The compose file is the single-node development stack (one broker,
+	// one ClickHouse): it must not claim a cluster it does not run.
+	compose, err := os.ReadFile("compose/docker-compose.yml")
+	require.NoError(t, err)
+	assert.NotContains(t, string(compose), "STEADYSTATE_CLICKHOUSE_CLUSTER", "compose runs one ClickHouse server")
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }

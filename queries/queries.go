@@ -37,7 +37,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql write/*.sql migrate/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql write/*.sql migrate/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -46,6 +46,10 @@ type Data struct {
 	DB string
 	// Cluster, when set, renders ON CLUSTER clauses and Replicated engines.
 	Cluster string
+	// Table and Column name what a retention statement (retention/*.sql)
+	// acts on: a table of the schema and its time column. Callers take
+	// both from a fixed list, never from input.
+	Table, Column string
 }
 
 // Local names a table as stored on every node: DB.table on a single
@@ -100,7 +104,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "write/*.sql", "migrate/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql", "write/*.sql", "migrate/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {
@@ -110,6 +114,13 @@ func Render(name string, d Data) (string, error) {
 	if d.Cluster != "" {
 		if err := ValidateIdent(d.Cluster); err != nil {
 			return "", fmt.Errorf("cluster name: %w", err)
+		}
+	}
+	for what, v := range map[string]string{"table": d.Table, "column": d.Column} {
+		if v != "" {
+			if err := ValidateIdent(v); err != nil {
+				return "", fmt.Errorf("%s name: %w", what, err)
+			}
 		}
 	}
 	t := templates.Lookup(path.Base(name))

@@ -42,7 +42,7 @@ sink and analyze need there.`,
 			return migrateRun(cmd, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "render ON CLUSTER DDL with Replicated engines for this cluster")
+	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "render ON CLUSTER DDL with Replicated engines for this cluster (default $STEADYSTATE_CLICKHOUSE_CLUSTER)")
 	cmd.Flags().BoolVar(&opts.Print, "print", false, "print the DDL instead of applying it")
 	return cmd
 }
@@ -50,6 +50,9 @@ sink and analyze need there.`,
 func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 	cfg := opts.f.StoreConfig()
 	out := opts.f.IO.Out
+	if opts.Cluster == "" {
+		opts.Cluster = cfg.Cluster // $STEADYSTATE_CLICKHOUSE_CLUSTER
+	}
 	if opts.Print {
 		stmts, err := store.RenderMigrations(cfg.Database, opts.Cluster)
 		if err != nil {

@@ -69,6 +69,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdLive(f, nil))
 	root.AddCommand(newCmdFlows(f))
 	root.AddCommand(newCmdWatch(f, nil))
+	root.AddCommand(newCmdRetention(f))
 	return root
 }
 

@@ -191,7 +191,7 @@ func TestCompareDetectsWorseCohorts(t *testing.T) {
 		assert.Equal(t, stats.VerdictFail, m.Verdict, m.Name)
 		assert.Positive(t, m.Effect.Absolute, m.Name)
 	}
-	assert.Equal(t, TestMannWhitney, res.Metrics[1].Test)
+	assert.Equal(t, TestQuantileCI, res.Metrics[1].Test, "quantile SLIs are decided by the quantile interval")
 	assert.InDelta(t, 0.12, res.Metrics[0].Experiment.Value, 1e-12)
 	assert.InDelta(t, 11, *res.Metrics[0].Effect.Relative, 1e-9) // 12% vs 1%: +1100%
 }

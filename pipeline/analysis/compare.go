@@ -121,7 +121,7 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
-	if err := decide(res, slis, obs, nil, judgeSettings{alpha: set.Alpha, share: expectedShare(req.Experiment), dur: dur}, set); err != nil {
+	if err := decide(res, slis, obs, nil, nil, judgeSettings{alpha: set.Alpha, share: expectedShare(req.Experiment), dur: dur}, set); err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
 	res.BlastRadius, err = blastRadius(before, during, blastTolerance(slis), set.Alpha)
@@ -333,7 +333,11 @@ func sampleRate(cEvents, eEvents int64, target int) SampleRate {
 
 // decide judges every metric, adjusts the p-values across metrics and sets
 // the verdicts.
-func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js judgeSettings, set Settings) error {
+//
+// fam (live) decides the family across looks: a fail is final, a pass
+// provisional, and each metric's verdict changes are recorded with the
+// times in lookTimes (one per look, the current one last).
+func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, fam *liveFamily, js judgeSettings, set Settings) error {
 	inputs := make([]stats.MetricInput, len(slis))
 	res.Metrics = make([]Metric, len(slis))
 	for i := range slis {
@@ -349,13 +353,30 @@ func decide(res *Result, slis []SLI, obs []observation, seqs []*seqState, js jud
 		res.Provisional = res.Provisional || m.Provisional
 		inputs[i] = stats.MetricInput{Name: slis[i].Name, Evidence: ev, Tolerance: slis[i].Tolerance}
 	}
-	d, err := stats.Decide(inputs, set.Alpha, set.Adjustment, res.SRM.Mismatch)
+	var d stats.Decision
+	var err error
+	if fam != nil {
+		d, err = fam.look(inputs, res)
+	} else {
+		d, err = stats.Decide(inputs, set.Alpha, set.Adjustment, res.SRM.Mismatch)
+	}
 	if err != nil {
 		return err
 	}
 	for i := range res.Metrics {
-		res.Metrics[i].Verdict = d.Metrics[i].Verdict
-		res.Metrics[i].AdjustedPValue = d.Metrics[i].AdjustedP
+		m := &res.Metrics[i]
+		dm := d.Metrics[i]
+		m.Verdict = dm.Verdict
+		m.AdjustedPValue = dm.AdjustedP
+		if !inputs[i].Evidence.Insufficient && dm.Level < set.Alpha {
+			// The interval adjusted with the test: the harm-side bound at
+			// the level Holm tests this metric at.
+			m.CI.Lower, m.CI.Upper = dm.Lower, dm.Upper
+			m.Note = joinNote(m.Note, fmt.Sprintf("harm-side bound at level %.3g (%s)", dm.Level, set.Adjustment))
+		}
+		if fam != nil {
+			m.VerdictChanges = fam.changes(i)
+		}
 	}
 	res.Verdict = d.Overall
 	switch {
@@ -498,6 +519,39 @@ func stopStatuses(e *experiment.Experiment, metrics []Metric, recent map[string]
 			delete(crossedSince, i)
 		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// liveFamily is the live decision across looks (stats.FamilyMonitor) with
+// the looks' times, for the verdict changes.
+type liveFamily struct {
+	fm    *stats.FamilyMonitor
+	times []time.Time
+}
+
+func newLiveFamily(alpha float64, adj stats.Adjustment) (*liveFamily, error) {
+	fm, err := stats.NewFamilyMonitor(alpha, adj)
+	if err != nil {
+		return nil, err
+	}
+	return &liveFamily{fm: fm}, nil
+}
+
+func (f *liveFamily) look(inputs []stats.MetricInput, res *Result) (stats.Decision, error) {
+	f.times = append(f.times, res.GeneratedAt)
+	d, _, err := f.fm.Look(inputs, res.SRM.Mismatch)
+	return d, err
+}
+
+func (f *liveFamily) changes(i int) []VerdictChange {
+	var out []VerdictChange
+	for _, c := range f.fm.Changes(i) {
+		at := time.Time{}
+		if c.Look >= 1 && c.Look <= len(f.times) {
+			at = f.times[c.Look-1]
+		}
+		out = append(out, VerdictChange{At: at, From: c.From, To: c.To, Reason: c.Reason})
 	}
 	return out
 }

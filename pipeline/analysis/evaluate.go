@@ -15,6 +15,8 @@ const (
 	TestScore        = "score"
 	TestMannWhitney  = "mann_whitney_u"
 	TestMSPRT        = "msprt"
+	TestDeltaMethod  = "delta_method_z"
+	TestQuantileCI   = "quantile_interval"
 	TestBinomial     = "binomial_exact"
 	TestNone         = "none"
 	ModeFixedHorizon = "fixed_horizon"
@@ -26,6 +28,10 @@ type observation struct {
 	// Ratio and throughput SLIs: x of n per cohort (x = errors for
 	// error_rate, good events for good_events, n = events).
 	cx, cn, ex, en int64
+	// cu and eu are the per-unit tallies of the bad events (errors, or
+	// events that are not good) when the randomization unit is known;
+	// nil means every event counts as its own unit.
+	cu, eu *stats.UnitCounts
 	// Latency: the sample (shared by SLIs with the same filter) and the
 	// cohorts' event counts in the filter.
 	sample           *latencySample
@@ -34,29 +40,18 @@ type observation struct {
 	note string
 }
 
-// latencySample is one filter's sample with its rank test, computed once
-// for all quantiles of that filter.
+// latencySample is one filter's sample, shared by the quantiles of that
+// filter.
 type latencySample struct {
 	Sample
-	mw *stats.MannWhitneyResult
-}
-
-func (l *latencySample) mannWhitney() (stats.MannWhitneyResult, error) {
-	if l.mw == nil {
-		mw, err := stats.MannWhitneyU(l.Control, l.Experiment, stats.MannWhitneyAuto)
-		if err != nil {
-			return mw, err
-		}
-		l.mw = &mw
-	}
-	return *l.mw, nil
 }
 
 // seqState is the anytime-valid state of one metric across live looks.
 type seqState struct {
-	avp  *stats.AlwaysValidP
-	minP float64
-	last [4]int64
+	avp   *stats.AlwaysValidP
+	minP  float64
+	last  [4]int64
+	looks int // decided (non-provisional) latency looks
 }
 
 // judgeSettings are the shared parameters of one evaluation.
@@ -129,12 +124,60 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 	m.Experiment = CohortValue{N: o.en, Value: er, Bad: &eb}
 	m.Effect = Effect{Absolute: er - cr, Relative: relative(er-cr, cr)}
 	dir := s.Tolerance.Direction
+	good := s.Type == experiment.SLIGoodEvents
+	// The bad-event tallies: a good-event ratio is judged as the complement
+	// of its bad events, with the same variance and detection speed as the
+	// matching error rate, then negated back into good-ratio units.
+	cBad := stats.EventUnits(stats.Counts{Bad: cb, Total: o.cn})
+	eBad := stats.EventUnits(stats.Counts{Bad: eb, Total: o.en})
+	if o.cu != nil && o.eu != nil {
+		cBad, eBad = *o.cu, *o.eu
+		m.Control.Units, m.Experiment.Units = cBad.Units, eBad.Units
+	}
+	toMetric := func(ev stats.Evidence) stats.Evidence {
+		if good {
+			ev = ev.Negated()
+			ev.Baseline = cr
+		}
+		return ev
+	}
 	if seq == nil {
+		if o.cu != nil && o.eu != nil {
+			// Unit level: the delta-method (cluster-robust) variance of
+			// the difference of the two ratios over units.
+			var cbr, ebr float64
+			if o.cn > 0 {
+				cbr = float64(cb) / float64(o.cn)
+			}
+			if o.en > 0 {
+				ebr = float64(eb) / float64(o.en)
+			}
+			ev := stats.WaldEvidence(ebr-cbr, stats.DifferenceVariance(cBad, eBad), cbr, js.alpha)
+			ev.Insufficient = ev.Insufficient || o.cn == 0 || o.en == 0
+			ev = toMetric(ev)
+			m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !ev.Insufficient, UpperBounded: !ev.Insufficient}
+			m.Test = TestDeltaMethod
+			if ev.Insufficient {
+				m.Note = joinNote(m.Note, "a cohort has fewer than two units")
+			}
+			return ev, nil
+		}
 		pc, err := stats.CompareProportions(c, e, 1-2*js.alpha)
 		if err != nil {
 			return stats.Evidence{}, err
 		}
 		ev := pc.Evidence(dir)
+		if !ev.Insufficient {
+			// The interval at any level, so the tolerance test and the
+			// multiplicity adjustment use the same Newcombe interval.
+			ev.Bounds = func(a float64) (float64, float64) {
+				iv, err := stats.NewcombeDifference(c, e, 1-2*a)
+				if err != nil {
+					return -1, 1
+				}
+				return iv.Lower, iv.Upper
+			}
+		}
 		m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !pc.DifferenceInterval.Uninformative, UpperBounded: !pc.DifferenceInterval.Uninformative}
 		m.Test = TestFisherExact
 		if pc.Fisher.Method == stats.MethodScore {
@@ -147,20 +190,19 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 	}
 	// Anytime-valid: cumulative counts never fall (a late bucket may be
 	// re-read smaller while it settles), so clamp to the last look.
-	cur := [4]int64{o.cx, o.cn, o.ex, o.en}
+	cur := [4]int64{cBad.Bad, cBad.Total, eBad.Bad, eBad.Total}
 	for i := range cur {
 		cur[i] = max(cur[i], seq.last[i])
 	}
 	cur[0], cur[2] = min(cur[0], cur[1]), min(cur[2], cur[3])
 	seq.last = cur
-	r, err := seq.avp.Update(cur[0], cur[1], cur[2], cur[3])
+	cBad.Bad, cBad.Total, eBad.Bad, eBad.Total = cur[0], cur[1], cur[2], cur[3]
+	cBad.Units, eBad.Units = min(cBad.Units, cBad.Total), min(eBad.Units, eBad.Total)
+	r, err := seq.avp.UpdateUnits(cBad, eBad)
 	if err != nil {
 		return stats.Evidence{}, err
 	}
-	ev := r.Evidence()
-	if dir == stats.HigherIsBetter {
-		ev.PHarm = r.PBetter
-	}
+	ev := toMetric(r.Evidence())
 	m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !r.Provisional, UpperBounded: !r.Provisional}
 	m.Test = TestMSPRT
 	m.Provisional = r.Provisional
@@ -169,61 +211,51 @@ func judgeRatio(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metr
 		m.Note = joinNote(m.Note, fmt.Sprintf("provisional: needs %d events per cohort and %d bad events in all", cfg.MinEventsPerCohort, cfg.MinTotalBad))
 	}
 	if r.Inconsistent {
-		m.Note = joinNote(m.Note, "the effect changed during the run (confidence sequence emptied)")
+		m.Note = joinNote(m.Note, "the effect changed during the run (the interval contradicts earlier looks): no pass")
 	}
 	return ev, nil
 }
 
 func judgeLatency(s *SLI, o *observation, js judgeSettings, seq *seqState, m *Metric) (stats.Evidence, error) {
-	level := 1 - 2*js.alpha
-	qd, err := stats.CompareQuantile(o.sample.Control, o.sample.Experiment, s.Quantile, level)
-	if err != nil {
-		return stats.Evidence{}, err
-	}
-	mw, err := o.sample.mannWhitney()
-	if err != nil {
-		return stats.Evidence{}, err
-	}
-	m.Control = CohortValue{N: int64(len(o.sample.Control)), Value: qd.Control.Estimate, Events: o.cEvents}
-	m.Experiment = CohortValue{N: int64(len(o.sample.Experiment)), Value: qd.Experiment.Estimate, Events: o.eEvents}
-	pHarm := mw.PGreater
-	if s.Tolerance.Direction == stats.HigherIsBetter {
-		pHarm = mw.PLess
-	}
-	m.Test = TestMannWhitney
+	// The verdict is decided by the quantile-difference interval itself
+	// (order statistics, stats.QuantileEvidence): a rank test would test a
+	// shift of the whole distribution, not this quantile, and would count
+	// one p-value once per quantile in the family.
+	spent := js.alpha
 	if seq != nil {
-		// Anytime-valid version of the rank test: the probability index
-		// θ̂ = U/(n1 n2) - 1/2 is approximately N(θ, v) with the null
-		// variance (n1+n2+1)/(12 n1 n2); mix over θ with sd 0.05.
-		n1, n2 := float64(mw.NControl), float64(mw.NExperiment)
-		p := 1.0
-		if n1 > 0 && n2 > 0 && mw.Method != stats.MethodNone {
-			theta := mw.U/(n1*n2) - 0.5
-			if s.Tolerance.Direction == stats.HigherIsBetter {
-				theta = -theta
-			}
-			p = stats.MixtureP(theta, (n1+n2+1)/(12*n1*n2), 0.05)
-		}
-		if seq.minP == 0 {
-			seq.minP = 1
-		}
 		provisional := len(o.sample.Control) < js.minSample || len(o.sample.Experiment) < js.minSample
-		if !provisional {
-			seq.minP = math.Min(seq.minP, p)
-		}
-		pHarm = seq.minP
-		m.Test = TestMSPRT
 		m.Provisional = provisional
 		if provisional {
 			m.Note = joinNote(m.Note, fmt.Sprintf("provisional: needs a sample of %d per cohort", js.minSample))
+		} else {
+			seq.looks++
 		}
+		// The interval is not a confidence sequence: spend alpha over the
+		// looks (alpha·6/(π²k²) at the k-th decided look, summing to at
+		// most alpha), so repeated looks keep the level.
+		spent = js.alpha * 6 / (math.Pi * math.Pi * float64(max(seq.looks, 1)*max(seq.looks, 1)))
 	}
-	ev := qd.Evidence(pHarm)
+	ev, qd, err := stats.QuantileEvidence(o.sample.Control, o.sample.Experiment, s.Quantile, spent)
+	if err != nil {
+		return stats.Evidence{}, err
+	}
+	if seq != nil && ev.Bounds != nil {
+		// Decide works at alpha: map its levels onto the spent ones.
+		b, scale := ev.Bounds, spent/js.alpha
+		ev.Bounds = func(a float64) (float64, float64) { return b(a * scale) }
+		ev.PHarm = math.Min(1, ev.PHarm/scale)
+	}
+	m.Control = CohortValue{N: int64(len(o.sample.Control)), Value: qd.Control.Estimate, Events: o.cEvents}
+	m.Experiment = CohortValue{N: int64(len(o.sample.Experiment)), Value: qd.Experiment.Estimate, Events: o.eEvents}
+	m.Test = TestQuantileCI
 	ev.Insufficient = ev.Insufficient || m.Provisional
 	m.Effect = Effect{Absolute: qd.Difference, Relative: relative(qd.Difference, qd.Control.Estimate)}
 	m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !ev.NoLowerBound, UpperBounded: !ev.NoUpperBound}
 	if qd.Insufficient {
 		m.Note = joinNote(m.Note, "a cohort has no latency sample")
+	}
+	if seq != nil && !m.Provisional {
+		m.Note = joinNote(m.Note, fmt.Sprintf("interval at level %.2g (alpha spent over %d looks)", spent, seq.looks))
 	}
 	if o.cEvents > int64(len(o.sample.Control)) || o.eEvents > int64(len(o.sample.Experiment)) {
 		m.Note = joinNote(m.Note, "values from a deterministic sample (seconds, then events within them)")
@@ -264,18 +296,37 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 		}
 		return p / (1 - p) * (1 - share) / share, true
 	}
-	wi, err := stats.Wilson(o.en, n, 1-2*js.alpha)
+	bounds := func(a float64) (lo, hi float64, bounded bool, err error) {
+		wi, err := stats.Wilson(o.en, n, 1-2*a)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		rl, _ := ratio(wi.Lower)
+		ru, okU := ratio(wi.Upper)
+		lo, hi = math.Min(cRate*(rl-1), ev.Effect), ev.Effect
+		if okU {
+			hi = math.Max(cRate*(ru-1), ev.Effect)
+		}
+		return lo, hi, okU, nil
+	}
+	lo, hi, okU, err := bounds(js.alpha)
 	if err != nil {
 		return ev, err
 	}
-	rl, _ := ratio(wi.Lower)
-	ru, okU := ratio(wi.Upper)
-	ev.Lower = math.Min(cRate*(rl-1), ev.Effect)
-	ev.Upper = ev.Effect
-	if okU {
-		ev.Upper = math.Max(cRate*(ru-1), ev.Effect)
-	} else {
-		ev.NoUpperBound = true
+	ev.Lower, ev.Upper, ev.NoUpperBound = lo, hi, !okU
+	{
+		// The interval at any level, for the tolerance test and the
+		// multiplicity adjustment (live: see below).
+		ev.Bounds = func(a float64) (float64, float64) {
+			lo, hi, ok, err := bounds(a)
+			if err != nil {
+				return -math.MaxFloat64 / 4, math.MaxFloat64 / 4
+			}
+			if !ok {
+				hi = math.MaxFloat64 / 4
+			}
+			return lo, hi
+		}
 	}
 	lower := s.Tolerance.Direction == stats.HigherIsBetter // harm: experiment has fewer
 	switch {
@@ -302,6 +353,12 @@ func judgeThroughput(s *SLI, o *observation, js judgeSettings, seq *seqState, m 
 		}
 		seq.minP = math.Min(seq.minP, p)
 		ev.PHarm = seq.minP
+		// Live: the tolerance test needs both the anytime-valid mixture
+		// p-value (harm > 0) and the Wilson interval beyond the allowance.
+		wilsonOnly := stats.Evidence{Bounds: ev.Bounds}
+		minP := seq.minP
+		ev.PAbove = func(d float64) float64 { return math.Max(minP, wilsonOnly.PExceeds(stats.LowerIsBetter, d)) }
+		ev.PBelow = func(d float64) float64 { return math.Max(minP, wilsonOnly.PExceeds(stats.HigherIsBetter, -d)) }
 		m.Test = TestMSPRT
 	}
 	m.CI = Interval{Lower: ev.Lower, Upper: ev.Upper, LowerBounded: !ev.NoLowerBound, UpperBounded: !ev.NoUpperBound}

@@ -36,6 +36,7 @@ type Monitor struct {
 	set  Settings
 	slis []SLI
 	seqs []*seqState
+	fam  *liveFamily
 	srm  *stats.SequentialSRM
 	last CohortSizes
 
@@ -66,6 +67,11 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 		src: src, req: req, set: set, slis: SLIsOf(req.Experiment), SettleAfter: DefaultSettleAfter,
 		settledUntil: req.Window.Since, beforeFrom: req.Window.Since, crossed: map[int]time.Time{},
 	}
+	fam, err := newLiveFamily(set.Alpha, set.Adjustment)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	m.fam = fam
 	for _, s := range m.slis {
 		st := &seqState{minP: 1}
 		if s.Type.IsRatio() {
@@ -148,7 +154,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}
 	js := judgeSettings{alpha: m.set.Alpha, share: expectedShare(m.req.Experiment), dur: w.Duration(), monitor: m.set.Monitor, minSample: m.set.MinLatencySample}
-	if err := decide(res, m.slis, obs, m.seqs, js, m.set); err != nil {
+	if err := decide(res, m.slis, obs, m.seqs, m.fam, js, m.set); err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}
 	baseline := baselineRows(m.before, since.Add(-elapsed))

@@ -41,6 +41,11 @@ type Result struct {
 	// Provisional is true (live only) while a metric is below its minimum
 	// sample.
 	Provisional bool `json:"provisional,omitempty"`
+	// Unit is the randomization unit the ratio SLIs and the split were
+	// analysed at: the unit's name (e.g. "subject": enduser.id, user.id or
+	// feature_flag.context.id as stored in the events' subject), or
+	// "event" when no unit is known and every event counts as independent.
+	Unit string `json:"unit"`
 	// Cohorts are the distinct, non-synthetic events per cohort in the
 	// window, over all services and operations.
 	Cohorts CohortSizes `json:"cohorts"`
@@ -168,6 +173,10 @@ type Metric struct {
 	Tolerance ToleranceOut `json:"tolerance"`
 	// Verdict is pass, fail, inconclusive or insufficient_data.
 	Verdict stats.Verdict `json:"verdict"`
+	// VerdictChanges (live) lists when and why this metric's verdict
+	// changed during the run; a pass is provisional until the end, a fail
+	// is final.
+	VerdictChanges []VerdictChange `json:"verdict_changes,omitempty"`
 	// Provisional is true (live) below the minimum sample.
 	Provisional bool `json:"provisional,omitempty"`
 	// Note says what a reader should know about this metric, e.g. why
@@ -188,6 +197,9 @@ type CohortValue struct {
 	// Bad is the number of bad events (ratio SLIs: errors, or events that
 	// are not good).
 	Bad *int64 `json:"bad,omitempty"`
+	// Units is the number of distinct randomization units behind N (ratio
+	// SLIs analysed at a unit; omitted at the event level).
+	Units int64 `json:"units,omitempty"`
 }
 
 // Effect is the difference experiment minus control.
@@ -314,4 +326,15 @@ func (iv *Interval) sanitize() {
 		iv.Lower, iv.Upper = iv.Upper, iv.Lower
 	}
 	iv.Level = fin(iv.Level, 0)
+}
+
+// VerdictChange is one change of a metric's live verdict.
+type VerdictChange struct {
+	// At is the look's time.
+	At time.Time `json:"at"`
+	// From and To are the verdicts before and after.
+	From stats.Verdict `json:"from"`
+	To   stats.Verdict `json:"to"`
+	// Reason says why.
+	Reason string `json:"reason"`
 }

@@ -45,6 +45,15 @@ func WriteTable(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "         %s\n", r.Reason)
 	}
 	fmt.Fprintf(&b, "cohorts  control %d, experiment %d events\n", r.Cohorts.Control, r.Cohorts.Experiment)
+	unit := r.Unit
+	if unit == "" {
+		unit = "event"
+	}
+	if unit == "event" {
+		b.WriteString("unit     event (no randomization unit known: every event counts as independent)\n")
+	} else {
+		fmt.Fprintf(&b, "unit     %s (ratio SLIs: cluster-robust variance over units; n below is events/units)\n", unit)
+	}
 	fmt.Fprintf(&b, "split    %.2f%% experiment", 100*r.SRM.ObservedExperimentShare)
 	if r.SRM.Basis != "" {
 		fmt.Fprintf(&b, " of %s", r.SRM.Basis)
@@ -107,8 +116,12 @@ func WriteTable(w io.Writer, r *Result) error {
 		if m.Provisional {
 			verdict += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s (n=%d)\t%s (n=%d)\t%s%s\t[%s, %s]\t%s\t%.3g\t%s\t%s\n",
-			m.Name, fmtValue(m.Unit, m.Control.Value, false), m.Control.N, fmtValue(m.Unit, m.Experiment.Value, false), m.Experiment.N,
+		cn, en := fmt.Sprint(m.Control.N), fmt.Sprint(m.Experiment.N)
+		if m.Control.Units > 0 || m.Experiment.Units > 0 {
+			cn, en = fmt.Sprintf("%d/%du", m.Control.N, m.Control.Units), fmt.Sprintf("%d/%du", m.Experiment.N, m.Experiment.Units)
+		}
+		fmt.Fprintf(tw, "%s\t%s (n=%s)\t%s (n=%s)\t%s%s\t[%s, %s]\t%s\t%.3g\t%s\t%s\n",
+			m.Name, fmtValue(m.Unit, m.Control.Value, false), cn, fmtValue(m.Unit, m.Experiment.Value, false), en,
 			fmtValue(m.Unit, m.Effect.Absolute, true), rel, lo, hi, m.Test, m.AdjustedPValue, fmtValue(m.Unit, m.Tolerance.Allowed, false), verdict)
 	}
 	if err := tw.Flush(); err != nil {
@@ -118,6 +131,9 @@ func WriteTable(w io.Writer, r *Result) error {
 	for _, m := range r.Metrics {
 		if m.Note != "" {
 			fmt.Fprintf(&notes, "  %s: %s\n", m.Name, m.Note)
+		}
+		for _, c := range m.VerdictChanges {
+			fmt.Fprintf(&notes, "  %s: %s %s -> %s: %s\n", m.Name, c.At.UTC().Format("15:04:05"), c.From, c.To, c.Reason)
 		}
 	}
 	if notes.Len() > 0 {

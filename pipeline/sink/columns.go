@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -24,6 +25,7 @@ func (e *columnError) Unwrap() error { return e.err }
 // columnAppender is the part of driver.Batch that appendColumns uses.
 type columnAppender interface {
 	Column(i int) driver.BatchColumn
+	Columns() []column.Interface
 }
 
 // columns are the insert's column slices, kept by a batch and reused from
@@ -37,6 +39,7 @@ type columns struct {
 	u16     []uint16
 	enums   [3][]int8
 	arrs    [4][][]string
+	flat    [4][]string
 	parts   []int32
 	offsets []int64
 }
@@ -134,17 +137,51 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 			return &columnError{column: telemetry.Columns[i], err: err}
 		}
 	}
-	// Array(String) columns row by row: the driver's slice-of-slices
-	// Append goes through reflection per row, AppendRow of a []string not.
+	// Array(String) columns: the driver's row-wise AppendRow boxes every
+	// string of a row into an interface (an allocation each). Instead the
+	// offsets come from rows of empty strings, boxed once for all
+	// (emptyRow; boxing "" allocates nothing), and then the array's value
+	// column is refilled in bulk with the real strings: the same number of
+	// values, so the offsets stay right.
+	arrCols := ib.Columns()
 	for a, col := range [4]int{24, 25, 26, 27} {
+		arr, ok := arrCols[col].(interface{ Base() column.Interface })
+		if !ok {
+			return &columnError{column: telemetry.Columns[col], err: fmt.Errorf("insert column is %T, want an Array", arrCols[col])}
+		}
 		bc := ib.Column(col)
+		flat := c.flat[a][:0]
 		for _, row := range c.arrs[a] {
-			if err := bc.AppendRow(row); err != nil {
+			if err := bc.AppendRow(emptyRow(len(row))); err != nil {
 				return &columnError{column: telemetry.Columns[col], err: err}
 			}
+			flat = append(flat, row...)
 		}
+		values := arr.Base()
+		values.Reset()
+		if _, err := values.Append(flat); err != nil {
+			return &columnError{column: telemetry.Columns[col], err: err}
+		}
+		clear(flat)
+		c.flat[a] = flat[:0]
 	}
 	return nil
+}
+
+// emptyRows are rows of n empty strings, already boxed.
+var emptyRows = func() []any {
+	rows := make([]any, 64)
+	for n := range rows {
+		rows[n] = make([]string, n)
+	}
+	return rows
+}()
+
+func emptyRow(n int) any {
+	if n < len(emptyRows) {
+		return emptyRows[n]
+	}
+	return make([]string, n)
 }
 
 // release drops the references to the batch's records, keeping capacity.

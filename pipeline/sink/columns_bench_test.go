@@ -1,8 +1,10 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
@@ -25,9 +27,11 @@ var eventsColumnTypes = []string{
 	"Array(String)", "Array(String)", "Array(String)", "Array(String)", "String", "Int32", "Int64",
 }
 
-// blockAppender feeds clickhouse-go's own column encoders, as a batch does,
-// without a server.
+// blockAppender is an insert block as the driver prepares it from the
+// server's answer, without a server.
 type blockAppender struct{ block *proto.Block }
+
+func (a blockAppender) Columns() []column.Interface { return slices.Clone(a.block.Columns) }
 
 type blockColumn struct{ col column.Interface }
 
@@ -48,6 +52,21 @@ func newBlockAppender(tb testing.TB) blockAppender {
 		}
 	}
 	return blockAppender{block}
+}
+
+// roundTrip encodes the block as Send does and decodes it with the
+// driver's own column decoders, as the server would read it.
+func (a blockAppender) roundTrip(tb testing.TB) *proto.Block {
+	tb.Helper()
+	buf := new(chproto.Buffer)
+	if err := a.block.Encode(buf, 54451); err != nil {
+		tb.Fatal(err)
+	}
+	out := proto.NewBlock()
+	if err := out.Decode(chproto.NewReader(bytes.NewReader(buf.Buf)), 54451); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 func benchWire(i int) []byte {

@@ -22,7 +22,7 @@ func TestAppendColumnsMapsEveryField(t *testing.T) {
 		e := telemetry.Event{
 			ID: fmt.Sprintf("id-%d", round), TimeNs: 1_700_000_000_123_456_789, IngestNs: 1_700_000_001_000_000_000, Kind: telemetry.KindLog,
 			Service: "svc", Name: "op", TraceID: "t", SpanID: "s", ParentSpanID: "p", Flow: "f", FlowKey: "fk", Stage: "st",
-			ExperimentID: "exp", Cohort: telemetry.CohortExperiment, Synthetic: true, Status: telemetry.StatusError, IsError: true,
+			ExperimentID: "exp", Cohort: telemetry.CohortExperiment, Synthetic: true, Status: telemetry.StatusOK, IsError: true,
 			ErrorType: "et", HTTPStatus: 503, DurationNs: 42, SubjectID: "sub", Severity: "WARN",
 			AttrKeys: []string{"a", "b"}, AttrValues: []string{"1", "2"}, Body: "body",
 		}
@@ -36,14 +36,16 @@ func TestAppendColumnsMapsEveryField(t *testing.T) {
 			"event_id": e.ID, "event_time": time.Unix(1_700_000_000, 0).UTC(), "event_time_ns": uint64(e.TimeNs),
 			"ingest_time": time.Unix(1_700_000_001, 0).UTC(), "ingest_time_ns": uint64(e.IngestNs), "kind": "log",
 			"service": "svc", "name": "op", "trace_id": "t", "span_id": "s", "parent_span_id": "p", "flow": "f", "flow_key": "fk",
-			"stage": "st", "experiment_id": "exp", "cohort": "experiment", "synthetic": uint8(1), "status": "error", "is_error": uint8(1),
+			"stage": "st", "experiment_id": "exp", "cohort": "experiment", "synthetic": uint8(1), "status": "ok", "is_error": uint8(1),
 			"error_type": "et", "http_status": uint16(503), "duration_ns": uint64(42), "subject_id": "sub", "severity": "WARN",
 			"attr_keys": []string{"a", "b"}, "attr_values": []string{"1", "2"}, "res_keys": []string{}, "res_values": []string{},
 			"body": "body", "kafka_partition": int32(2), "kafka_offset": int64(11),
 		}
 		require.Len(t, want, len(telemetry.Columns))
+		got := ap.roundTrip(t)
 		for i, name := range telemetry.Columns {
-			col := ap.block.Columns[i]
+			col := got.Columns[i]
+			require.Equal(t, name, col.Name())
 			require.Equal(t, 1, col.Rows(), name)
 			got := col.Row(0, false)
 			if tm, ok := got.(time.Time); ok {

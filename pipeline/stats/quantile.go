@@ -245,3 +245,80 @@ func CompareLatency(control, experiment []float64, confidence float64) (LatencyC
 	}
 	return out, nil
 }
+
+// unboundedEnd stands for an interval end that no order statistic bounds
+// (finite, so verdict arithmetic stays finite, but beyond any allowance).
+const unboundedEnd = math.MaxFloat64 / 4
+
+// QuantileEvidence compares the q-quantile of two samples (CompareQuantile
+// at confidence 1-2·alpha) and returns verdict evidence decided by the
+// quantile-difference interval itself: Bounds recomputes the
+// order-statistic interval at any one-sided level on the samples sorted
+// once, and the tolerance test's p-value (Evidence.PExceeds) is the
+// smallest level at which the harm-side bound is beyond the allowance.
+// PHarm is that p-value for a zero allowance. No location test (e.g.
+// Mann-Whitney) is involved, so a tail-only regression is judged by the
+// tail, and each quantile is one hypothesis in the family.
+func QuantileEvidence(control, experiment []float64, q, alpha float64) (Evidence, QuantileDifference, error) {
+	if err := checkAlpha(alpha); err != nil {
+		return Evidence{}, QuantileDifference{}, fmt.Errorf("quantile evidence: %w", err)
+	}
+	cs, err := sortedFinite(control)
+	if err != nil {
+		return Evidence{}, QuantileDifference{}, fmt.Errorf("quantile evidence control: %w", err)
+	}
+	es, err := sortedFinite(experiment)
+	if err != nil {
+		return Evidence{}, QuantileDifference{}, fmt.Errorf("quantile evidence experiment: %w", err)
+	}
+	d, err := compareSortedQuantile(cs, es, q, 1-2*alpha)
+	if err != nil {
+		return Evidence{}, QuantileDifference{}, fmt.Errorf("quantile evidence: %w", err)
+	}
+	ev := d.Evidence(1)
+	if d.Insufficient {
+		return ev, d, nil
+	}
+	ev.Bounds = func(a float64) (float64, float64) {
+		x, err := compareSortedQuantile(cs, es, q, 1-2*a)
+		if err != nil || x.Insufficient {
+			return -unboundedEnd, unboundedEnd
+		}
+		lo, hi := math.Min(x.Lower, x.Difference), math.Max(x.Upper, x.Difference)
+		if !x.LowerBounded {
+			lo = -unboundedEnd
+		}
+		if !x.UpperBounded {
+			hi = unboundedEnd
+		}
+		return lo, hi
+	}
+	ev.PHarm = ev.PExceeds(LowerIsBetter, 0)
+	return ev, d, nil
+}
+
+func compareSortedQuantile(cs, es []float64, q, confidence float64) (QuantileDifference, error) {
+	if !(confidence > 0 && confidence < 1) {
+		return QuantileDifference{}, fmt.Errorf("compare quantile: confidence %v outside (0, 1)", confidence)
+	}
+	perCohort := 1 - (1-confidence)/2
+	ci, err := QuantileCI(cs, q, perCohort)
+	if err != nil {
+		return QuantileDifference{}, fmt.Errorf("compare quantile control: %w", err)
+	}
+	ei, err := QuantileCI(es, q, perCohort)
+	if err != nil {
+		return QuantileDifference{}, fmt.Errorf("compare quantile experiment: %w", err)
+	}
+	out := QuantileDifference{Quantile: q, Control: ci, Experiment: ei}
+	if len(cs) == 0 || len(es) == 0 {
+		out.Insufficient = true
+		return out, nil
+	}
+	out.Difference = ei.Estimate - ci.Estimate
+	out.Lower = ei.Lower - ci.Upper
+	out.Upper = ei.Upper - ci.Lower
+	out.LowerBounded = ei.LowerBounded && ci.UpperBounded
+	out.UpperBounded = ei.UpperBounded && ci.LowerBounded
+	return out, nil
+}

@@ -81,7 +81,7 @@ func (c MonitorConfig) withDefaults() (MonitorConfig, error) {
 // vs control, for live refreshes. It implements the normal-mixture mixture
 // sequential probability ratio test (mSPRT) of Johari, Koomen, Pekelis &
 // Walsh ("Always valid inference", 2017; Operations Research 2022) for the
-// difference of two proportions d = p2 - p1, with plug-in variances:
+// difference of two ratios d = p2 - p1, with plug-in variances:
 //
 // With the estimate d̂ ~ N(d, v) and a N(0, τ²) mixture over d, the
 // two-sided mixture likelihood ratio against d = 0 is
@@ -92,19 +92,26 @@ func (c MonitorConfig) withDefaults() (MonitorConfig, error) {
 // on d > 0, Λ⁺ = 2 Φ(d̂ τ / sqrt(v (v+τ²))) Λ. In the Gaussian model both
 // are non-negative (super)martingales under the null, so by Ville's
 // inequality the running p-values, min over looks of 1/Λ, are valid however
-// often they are checked: a look every 5 s keeps the false-positive rate at
-// Alpha. For proportions this holds asymptotically (normal approximation,
-// plug-in variance and τ); Simulate measures the actual rate, which is
-// well below Alpha in the scenarios of cmd/statsharness.
+// often they are checked. For ratios this holds asymptotically (normal
+// approximation, plug-in variance and τ); Simulate measures the actual
+// rate (cmd/statsharness).
 //
-// The p-values use the pooled (null) variance v0 = p̄(1-p̄)(1/n1+1/n2).
-// The bounds Lower and Upper invert the one-sided test at every d with the
-// unpooled variance p1(1-p1)/n1 + p2(1-p2)/n2 and are intersected across
-// looks (a confidence sequence; see AlwaysValidResult.Inconsistent for an
-// empty intersection). Each is a one-sided bound at level Alpha, so
-// [Lower, Upper] is a 1-2·Alpha confidence sequence, matching the
-// one-sided fail and pass tests of DecideMetric. Rates used in variances
-// are shrunk by half a pseudo-event, (x+0.5)/(n+1), so they are never 0.
+// The variance v is DifferenceVariance of the cohorts' unit tallies: the
+// delta-method (cluster-robust) variance over randomization units, each
+// cohort taking the larger of its own and the null-constrained (pooled)
+// variance, so the interval keeps its coverage on unequal splits and when
+// the small cohort has seen no errors yet. Fed plain event counts (Update)
+// every event is its own unit.
+//
+// The bounds Lower and Upper are the confidence sequence of the current
+// look: they invert the one-sided test at every d (each a one-sided bound
+// at level Alpha, valid simultaneously over all looks), so a verdict
+// always follows the current data. They are not intersected with earlier
+// looks: when a fault starts late the interval moves, and an old bound is
+// never kept. Instead, Inconsistent flags (stickily) that the current
+// interval is disjoint from the intersection of all earlier ones, i.e. no
+// constant difference fits all looks (the effect changed during the run);
+// the evidence is then Contradicted, which makes a pass inconclusive.
 //
 // The running p-values and bounds start once the minimum sample is reached
 // (before that results are Provisional, p-values are 1 and the bounds are
@@ -115,7 +122,8 @@ func (c MonitorConfig) withDefaults() (MonitorConfig, error) {
 type AlwaysValidP struct {
 	cfg                   MonitorConfig
 	pTwo, pWorse, pBetter float64
-	lower, upper          float64
+	lower, upper          float64 // current look
+	isecLo, isecHi        float64 // intersection of all looks
 	started               bool
 	inconsistent          bool
 	looks                 int
@@ -128,12 +136,17 @@ type AlwaysValidResult struct {
 	Control Counts
 	// Experiment is the cumulative experiment tally.
 	Experiment Counts
+	// ControlUnits and ExperimentUnits are the unit tallies (Units is the
+	// event count when the unit is unknown).
+	ControlUnits, ExperimentUnits UnitCounts
 	// ControlRate is the control bad rate (0 with no events).
 	ControlRate float64
 	// ExperimentRate is the experiment bad rate (0 with no events).
 	ExperimentRate float64
 	// Difference is ExperimentRate - ControlRate.
 	Difference float64
+	// Variance is the variance of Difference used at this look.
+	Variance float64
 	// PValue is the two-sided always-valid p-value for d = 0,
 	// non-increasing across looks.
 	PValue float64
@@ -143,17 +156,16 @@ type AlwaysValidResult struct {
 	// PBetter is the one-sided always-valid p-value for "experiment rate is
 	// lower" (H0: d >= 0), non-increasing across looks.
 	PBetter float64
-	// Lower is the running anytime-valid lower bound on d (one-sided at
-	// Alpha); non-decreasing across looks.
+	// Lower is the anytime-valid lower bound on d at this look (one-sided
+	// at Alpha).
 	Lower float64
-	// Upper is the running anytime-valid upper bound on d (one-sided at
-	// Alpha); non-increasing across looks.
+	// Upper is the anytime-valid upper bound on d at this look (one-sided
+	// at Alpha).
 	Upper float64
-	// Inconsistent is true once the confidence sequence would have become
-	// empty: no constant difference fits all looks, i.e. the effect
-	// changed during the experiment (e.g. a fault was injected and then
-	// removed). Lower and Upper then keep their last non-empty values, so
-	// an earlier significant harm is not forgotten. Sticky.
+	// Inconsistent is true once the current interval was disjoint from the
+	// intersection of all earlier ones: no constant difference fits all
+	// looks, i.e. the effect changed during the experiment (a fault
+	// started or stopped). Sticky.
 	Inconsistent bool
 	// Tau is the mixing standard deviation used at this look.
 	Tau float64
@@ -172,15 +184,15 @@ func NewAlwaysValidP(cfg MonitorConfig) (*AlwaysValidP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new always valid p: %w", err)
 	}
-	return &AlwaysValidP{cfg: c, pTwo: 1, pWorse: 1, pBetter: 1, lower: -1, upper: 1}, nil
+	return &AlwaysValidP{cfg: c, pTwo: 1, pWorse: 1, pBetter: 1, lower: -1, upper: 1, isecLo: -1, isecHi: 1}, nil
 }
 
 // Config returns the effective configuration (with defaults applied).
 func (m *AlwaysValidP) Config() MonitorConfig { return m.cfg }
 
 // Update takes the cumulative counts (x1 bad of n1 control events, x2 bad
-// of n2 experiment events; counts must never decrease) and returns the
-// current anytime-valid result.
+// of n2 experiment events; counts must never decrease), treating every
+// event as its own unit, and returns the current anytime-valid result.
 func (m *AlwaysValidP) Update(x1, n1, x2, n2 int64) (AlwaysValidResult, error) {
 	c := Counts{Bad: x1, Total: n1}
 	e := Counts{Bad: x2, Total: n2}
@@ -190,6 +202,21 @@ func (m *AlwaysValidP) Update(x1, n1, x2, n2 int64) (AlwaysValidResult, error) {
 	if err := e.validate(); err != nil {
 		return AlwaysValidResult{}, fmt.Errorf("always valid update experiment: %w", err)
 	}
+	return m.UpdateUnits(EventUnits(c), EventUnits(e))
+}
+
+// UpdateUnits takes the cumulative unit tallies of both cohorts (event and
+// bad counts must never decrease) and returns the current anytime-valid
+// result with the cluster-robust variance over units.
+func (m *AlwaysValidP) UpdateUnits(control, experiment UnitCounts) (AlwaysValidResult, error) {
+	control, experiment = control.normalized(), experiment.normalized()
+	if err := control.validate(); err != nil {
+		return AlwaysValidResult{}, fmt.Errorf("always valid update control: %w", err)
+	}
+	if err := experiment.validate(); err != nil {
+		return AlwaysValidResult{}, fmt.Errorf("always valid update experiment: %w", err)
+	}
+	x1, n1, x2, n2 := control.Bad, control.Total, experiment.Bad, experiment.Total
 	cur := [4]int64{x1, n1, x2, n2}
 	for i := range cur {
 		if cur[i] < m.last[i] {
@@ -198,19 +225,22 @@ func (m *AlwaysValidP) Update(x1, n1, x2, n2 int64) (AlwaysValidResult, error) {
 	}
 	m.last = cur
 	m.looks++
+	c, e := control.Counts(), experiment.Counts()
 	p1, _ := c.Rate()
 	p2, _ := e.Rate()
 	res := AlwaysValidResult{
-		Control:        c,
-		Experiment:     e,
-		ControlRate:    p1,
-		ExperimentRate: p2,
-		Difference:     p2 - p1,
-		Looks:          m.looks,
-		Alpha:          m.cfg.Alpha,
+		Control:         c,
+		Experiment:      e,
+		ControlUnits:    control,
+		ExperimentUnits: experiment,
+		ControlRate:     p1,
+		ExperimentRate:  p2,
+		Difference:      p2 - p1,
+		Looks:           m.looks,
+		Alpha:           m.cfg.Alpha,
 	}
 	res.Provisional = n1 < max(m.cfg.MinEventsPerCohort, 1) || n2 < max(m.cfg.MinEventsPerCohort, 1) ||
-		x1+x2 < m.cfg.MinTotalBad
+		x1+x2 < m.cfg.MinTotalBad || control.Units < 2 || experiment.Units < 2
 	if !res.Provisional {
 		m.look(&res)
 	}
@@ -220,45 +250,45 @@ func (m *AlwaysValidP) Update(x1, n1, x2, n2 int64) (AlwaysValidResult, error) {
 	return res, nil
 }
 
-func (m *AlwaysValidP) look(res *AlwaysValidResult) {
-	x1, n1 := float64(res.Control.Bad), float64(res.Control.Total)
-	x2, n2 := float64(res.Experiment.Bad), float64(res.Experiment.Total)
-	d := res.Difference
-	pooled := (x1 + x2 + 0.5) / (n1 + n2 + 1)
-	v0 := pooled * (1 - pooled) * (1/n1 + 1/n2)
-	s1 := (x1 + 0.5) / (n1 + 1)
-	s2 := (x2 + 0.5) / (n2 + 1)
-	v := s1*(1-s1)/n1 + s2*(1-s2)/n2
-	tau := m.cfg.TauAbsolute
-	if tau <= 0 {
-		tau = m.cfg.TauRelative * pooled
+func (m *AlwaysValidP) tau(res *AlwaysValidResult) float64 {
+	if m.cfg.TauAbsolute > 0 {
+		return m.cfg.TauAbsolute
 	}
+	all := res.Control.Bad + res.Experiment.Bad
+	n := res.Control.Total + res.Experiment.Total
+	pooled := (float64(all) + 0.5) / (float64(n) + 1)
+	return m.cfg.TauRelative * pooled
+}
+
+func (m *AlwaysValidP) look(res *AlwaysValidResult) {
+	d := res.Difference
+	v := DifferenceVariance(res.ControlUnits, res.ExperimentUnits)
+	res.Variance = v
+	tau := m.tau(res)
 	res.Tau = tau
 	t2 := tau * tau
 
-	// p-values at d = 0 with the null variance.
-	lTwo := logMixtureLR(d, v0, t2)
+	// p-values at d = 0.
+	lTwo := logMixtureLR(d, v, t2)
 	m.pTwo = math.Min(m.pTwo, expNeg(lTwo))
-	m.pWorse = math.Min(m.pWorse, expNeg(logOneSidedLR(d, v0, t2)))
-	m.pBetter = math.Min(m.pBetter, expNeg(logOneSidedLR(-d, v0, t2)))
+	m.pWorse = math.Min(m.pWorse, expNeg(logOneSidedLR(d, v, t2)))
+	m.pBetter = math.Min(m.pBetter, expNeg(logOneSidedLR(-d, v, t2)))
 
-	// One-sided bounds with the unpooled variance.
 	w := oneSidedRadius(v, t2, m.cfg.Alpha)
-	lo := math.Max(d-w, -1)
-	hi := math.Min(d+w, 1)
+	m.lower, m.upper = math.Max(d-w, -1), math.Min(d+w, 1)
 	if !m.started {
-		m.lower, m.upper, m.started = lo, hi, true
+		m.isecLo, m.isecHi, m.started = m.lower, m.upper, true
 		return
 	}
-	nl, nu := math.Max(m.lower, lo), math.Min(m.upper, hi)
+	nl, nu := math.Max(m.isecLo, m.lower), math.Min(m.isecHi, m.upper)
 	if nl > nu {
 		// No constant difference is consistent with all looks: the effect
-		// changed over time (or the normal approximation failed). Keep the
-		// last non-empty bounds and flag it.
+		// changed over time (or the normal approximation failed).
 		m.inconsistent = true
+		m.isecLo, m.isecHi = m.lower, m.upper
 		return
 	}
-	m.lower, m.upper = nl, nu
+	m.isecLo, m.isecHi = nl, nu
 }
 
 // logMixtureLR is log Λ for the two-sided normal mixture.
@@ -277,20 +307,33 @@ func logOneSidedLR(d, v, t2 float64) float64 {
 // it solves log 2 + ½ log(v/(v+τ²)) + log Φ(x) + x²/2 = log(1/alpha).
 func oneSidedRadius(v, t2, alpha float64) float64 {
 	target := -math.Log(alpha) - math.Ln2 - 0.5*math.Log(v/(v+t2))
-	g := func(x float64) float64 { return logNormalCDF(x) + x*x/2 }
+	// g is increasing; Newton from the right (g is convex there), with a
+	// bisection bracket as a safeguard.
+	g := func(x float64) float64 { return logNormalCDF(x) + x*x/2 - target }
 	lo, hi := -30.0, math.Sqrt(2*math.Abs(target))+10
-	for range 200 {
-		mid := (lo + hi) / 2
-		if g(mid) < target {
-			lo = mid
-		} else {
-			hi = mid
-		}
-		if hi-lo < 1e-12 {
+	x := math.Sqrt(2 * math.Max(target, 0.5))
+	for range 100 {
+		gx := g(x)
+		if math.Abs(gx) < 1e-13 {
 			break
 		}
+		if gx < 0 {
+			lo = x
+		} else {
+			hi = x
+		}
+		// d/dx log Φ(x) = φ(x)/Φ(x) = exp(log φ(x) - log Φ(x)).
+		dg := math.Exp(-x*x/2-0.5*math.Log(2*math.Pi)-logNormalCDF(x)) + x
+		nx := x - gx/dg
+		if !(nx > lo && nx < hi) || dg <= 0 {
+			nx = (lo + hi) / 2
+		}
+		if math.Abs(nx-x) < 1e-13 {
+			x = nx
+			break
+		}
+		x = nx
 	}
-	x := (lo + hi) / 2
 	return finiteOr(x*math.Sqrt(v*(v+t2))/math.Sqrt(t2), 2)
 }
 
@@ -302,16 +345,38 @@ func expNeg(l float64) float64 {
 }
 
 // Evidence converts the result into verdict evidence for an error rate
-// (lower is better): PHarm is PWorse, the interval is [Lower, Upper].
+// (lower is better): PHarm is PWorse, the interval is [Lower, Upper] of
+// the current look, Bounds recomputes it at another level (for the
+// multiplicity adjustment) and Contradicted is Inconsistent.
 func (r AlwaysValidResult) Evidence() Evidence {
-	return Evidence{
+	ev := Evidence{
 		Baseline:     r.ControlRate,
 		Effect:       r.Difference,
 		Lower:        math.Min(r.Lower, r.Upper),
 		Upper:        math.Max(r.Lower, r.Upper),
 		PHarm:        r.PWorse,
 		Insufficient: r.Provisional,
+		Contradicted: r.Inconsistent,
 	}
+	if !r.Provisional && r.Variance > 0 && r.Tau > 0 {
+		d, v, t2 := r.Difference, r.Variance, r.Tau*r.Tau
+		vc, ve, deff := cohortVariances(r.ControlUnits, r.ExperimentUnits)
+		p1, n2 := r.ControlRate, r.Experiment.Total
+		ev.Bounds = func(alpha float64) (float64, float64) {
+			w := oneSidedRadius(v, t2, alpha)
+			// The upper bound uses the variance at the boundary it
+			// reports (experiment rate p1 + upper), by fixed-point
+			// iteration from the plug-in one.
+			hi := d + w
+			for range 3 {
+				hi = d + oneSidedRadius(boundaryVariance(vc, ve, deff, p1+hi, n2), t2, alpha)
+			}
+			return math.Max(d-w, -1), math.Min(math.Max(hi, d+w), 1)
+		}
+		ev.Lower, ev.Upper = ev.Bounds(r.Alpha)
+		ev.PAbove = func(delta float64) float64 { return expNeg(logOneSidedLR(d-delta, v, t2)) }
+	}
+	return ev
 }
 
 // MixtureP returns the one-sided normal-mixture likelihood-ratio p-value

@@ -29,10 +29,11 @@ func TestAlwaysValidPProvisionalAndMonotone(t *testing.T) {
 		{"events but too few errors", 0, 150, 3, 150, true, 1, false},
 		{"enough data, weak signal", 2, 300, 6, 300, false, 1, false},
 		{"no new errors", 2, 600, 6, 600, false, 1, false},
-		{"strong signal", 5, 3000, 40, 3000, false, 1e-4, false},
+		{"strong signal", 5, 3000, 40, 3000, false, 1e-2, false},
 		// The experiment stops erroring: no constant difference fits all
-		// looks, the bounds are kept and the result is flagged.
-		{"effect disappears", 30, 10000, 45, 10000, false, 1e-4, true},
+		// looks; the bounds follow the current data and the result is
+		// flagged (contradicted: no pass).
+		{"effect disappears", 60, 40000, 62, 40000, false, 1e-2, true},
 	}
 	prev := AlwaysValidResult{PValue: 1, PWorse: 1, PBetter: 1, Lower: -1, Upper: 1}
 	for _, tt := range tests {
@@ -51,14 +52,17 @@ func TestAlwaysValidPProvisionalAndMonotone(t *testing.T) {
 		assert.LessOrEqual(t, r.PValue, prev.PValue, tt.name)
 		assert.LessOrEqual(t, r.PWorse, prev.PWorse, tt.name)
 		assert.LessOrEqual(t, r.PBetter, prev.PBetter, tt.name)
-		assert.GreaterOrEqual(t, r.Lower, prev.Lower, tt.name)
-		assert.LessOrEqual(t, r.Upper, prev.Upper, tt.name)
 		assert.LessOrEqual(t, r.Lower, r.Upper, tt.name)
+		if !tt.provisional {
+			assert.LessOrEqual(t, r.Lower, r.Difference, tt.name)
+			assert.GreaterOrEqual(t, r.Upper, r.Difference, tt.name)
+		}
 		prev = r
 	}
-	assert.Less(t, prev.PWorse, 1e-4, "40 vs 5 errors in 3000 events is overwhelming")
-	assert.Greater(t, prev.Lower, 0.0)
-	assert.Equal(t, VerdictFail, mustDecide(t, prev.Evidence()), "fail is sticky: the running p and bound keep it")
+	assert.Less(t, prev.PWorse, 1e-2, "40 vs 5 errors in 3000 events is strong evidence")
+	assert.Less(t, prev.Lower, 0.0, "the current interval follows the current data, no old bound is kept")
+	assert.True(t, prev.Evidence().Contradicted)
+	assert.Equal(t, VerdictInconclusive, mustDecide(t, prev.Evidence()), "a contradicted interval never passes")
 	assert.Equal(t, len(tests), prev.Looks)
 
 	_, err = m.Update(1, 100, 0, 100)
@@ -82,7 +86,7 @@ func TestAlwaysValidPConfigErrors(t *testing.T) {
 	}
 	m, err := NewAlwaysValidP(MonitorConfig{TauAbsolute: 0.005, MinEventsPerCohort: -1, MinTotalBad: -1})
 	require.NoError(t, err)
-	r, err := m.Update(0, 1, 0, 1)
+	r, err := m.Update(0, 2, 0, 2)
 	require.NoError(t, err)
 	assert.False(t, r.Provisional)
 	assert.InDelta(t, 0.005, r.Tau, 0)

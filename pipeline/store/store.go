@@ -25,13 +25,23 @@ const (
 	EnvDatabase = "STEADYSTATE_CLICKHOUSE_DATABASE"
 	EnvUser     = "STEADYSTATE_CLICKHOUSE_USER"
 	EnvPassword = "STEADYSTATE_CLICKHOUSE_PASSWORD" //nolint:gosec // the name of a variable, not a secret
+	EnvCluster  = "STEADYSTATE_CLICKHOUSE_CLUSTER"
 )
 
 // Config says where ClickHouse is.
 type Config struct {
 	// Addr is host:port of the native protocol. Default: 127.0.0.1:9000,
-	// or $STEADYSTATE_CLICKHOUSE_ADDR.
+	// or $STEADYSTATE_CLICKHOUSE_ADDR. On a cluster it may list several
+	// servers, comma separated: connections go to the first that answers,
+	// and to the next when it dies.
 	Addr string `yaml:"addr"`
+	// Cluster names the ClickHouse cluster (remote_servers) the schema was
+	// migrated for with `analyze migrate --cluster`; empty on a single
+	// server. When set, inserts into the Distributed tables are synchronous
+	// (insert_distributed_sync=1): an insert returns only once every shard
+	// stored its rows, so an offset is never committed past rows that wait
+	// in a server's Distributed queue. Default: $STEADYSTATE_CLICKHOUSE_CLUSTER.
+	Cluster string `yaml:"cluster"`
 	// Database holds Steadystate's tables. Default: steadystate, or
 	// $STEADYSTATE_CLICKHOUSE_DATABASE.
 	Database string `yaml:"database"`
@@ -58,14 +68,28 @@ func NewDefaultConfig() Config {
 	if v := os.Getenv(EnvPassword); v != "" {
 		c.Password = v
 	}
+	if v := os.Getenv(EnvCluster); v != "" {
+		c.Cluster = v
+	}
 	return c
 }
 
 // Validate checks the config without dialling.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
-		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	for _, a := range c.Addrs() {
+		if !strings.Contains(a, ":") {
+			errs = append(errs, fmt.Errorf("addr %q: want host:port[,host:port...]", c.Addr))
+			break
+		}
+	}
+	if len(c.Addrs()) == 0 {
+		errs = append(errs, fmt.Errorf("addr %q: want host:port[,host:port...]", c.Addr))
+	}
+	if c.Cluster != "" {
+		if err := queries.ValidateIdent(c.Cluster); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
 	}
 	if err := queries.ValidateIdent(c.Database); err != nil {
 		errs = append(errs, fmt.Errorf("database: %w", err))
@@ -74,6 +98,17 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("dial_timeout %s: must be positive", c.DialTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// Addrs splits Addr into its servers.
+func (c Config) Addrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.Addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Client is a ClickHouse connection bound to one database.
@@ -89,13 +124,17 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("clickhouse config: %w", err)
 	}
+	settings := clickhouse.Settings{}
+	if cfg.Cluster != "" {
+		settings["insert_distributed_sync"] = 1
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Protocol:    clickhouse.Native,
-		Addr:        []string{cfg.Addr},
+		Addr:        cfg.Addrs(),
 		Auth:        clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
 		DialTimeout: cfg.DialTimeout,
 		// Our own values only: 18.16 rejects unknown settings.
-		Settings:         clickhouse.Settings{},
+		Settings:         settings,
 		MaxOpenConns:     8,
 		MaxIdleConns:     4,
 		ConnMaxLifetime:  time.Hour,

@@ -1,13 +1,28 @@
-// Command ingestbench measures the ingest path end to end on this machine
-// (`make bench-ingest`): generator -> ingest serve -> Kafka -> ingest sink ->
-// ClickHouse, counted in ClickHouse, and compares it in the same run, on the
-// same topic and table shape, with ClickHouse's own Kafka table engine and
-// with clickhouse-client inserting the same events from a file.
+// Command ingestbench measures the ingest path on this machine
+// (`make bench-ingest`) and compares it, in one invocation, with
+// ClickHouse's own Kafka table engine and with clickhouse-client inserting
+// the same records. Each path runs -rounds times, interleaved
+// (A B C D E A B C D E ...), so a slow minute of the machine hits every path
+// alike; the summary gives the median and the spread (min..max) of events/s
+// and of the CPU seconds per million events of every process, and the
+// ratios are taken from the medians.
+//
+//	A end to end: generator -> ingest serve -> Kafka -> ingest sink -> ClickHouse
+//	B sink only: ingest sink on a pre-filled topic (fresh consumer group)
+//	C Kafka engine: a Kafka table + materialized view on the same topic
+//	D clickhouse-client: INSERT ... FORMAT JSONEachRow of the same records
+//	E latency: ingest-to-queryable at -rate events/s with -background events/s besides
+//
+// Every run writes into a fresh database with the migrated schema (events
+// table and its materialized views); after each run the database is dropped
+// and the next run starts only once ClickHouse has no merge running.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,103 +47,46 @@ import (
 	"github.com/steadystate/steadystate/queries"
 )
 
+type options struct {
+	n, rounds, workers, batch, rate, background int
+	latFor                                      time.Duration
+	stages                                      bool
+	stageTime                                   string
+	pprofDir                                    string
+}
+
 func main() {
-	n := flag.Int("events", 1_000_000, "events for the throughput runs")
-	rate := flag.Int("rate", 10_000, "events per second for the latency run")
-	latFor := flag.Duration("latency-for", 20*time.Second, "length of the latency run")
-	workers := flag.Int("workers", 8, "concurrent HTTP senders")
-	batch := flag.Int("batch", 1000, "events per request")
-	pprofDir := flag.String("pprof-dir", "", "write CPU profiles of serve and sink (end to end) and of the sink-only run here")
+	var o options
+	flag.IntVar(&o.n, "events", 1_000_000, "events per throughput run")
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of every path")
+	flag.IntVar(&o.rate, "rate", 10_000, "events per second whose latency is measured")
+	flag.IntVar(&o.background, "background", 20_000, "events per second of background load during the latency run")
+	flag.DurationVar(&o.latFor, "latency-for", 15*time.Second, "length of each latency run")
+	flag.IntVar(&o.workers, "workers", 8, "concurrent HTTP senders")
+	flag.IntVar(&o.batch, "batch", 1000, "events per request")
+	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
+	flag.StringVar(&o.stageTime, "stage-benchtime", "1s", "go test -benchtime of each stage benchmark")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	flag.Parse()
-	if err := run(*n, *rate, *latFor, *workers, *batch, *pprofDir); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
 	}
 }
 
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-}
+// ---- processes and CPU ----
 
+// cpuSeconds is a process's user+system CPU time from /proc/<pid>/stat.
 func cpuSeconds(pid int) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func ndjson(exp string, from, to int, now time.Time) []byte {
-	var b bytes.Buffer
-	for i := from; i < to; i++ {
-		cohort := "control"
-		if i%20 == 0 {
-			cohort = "experiment"
-		}
-		fmt.Fprintf(&b, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout","experiment_id":"%s","cohort":"%s","http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
-			exp, i, now.UnixNano()+int64(i), exp, cohort, i%700, i, i%50)
-	}
-	return b.Bytes()
-}
-
-// rows counts rows in db.events; distinct counts distinct event ids.
-func rows(ctx context.Context, c *store.Client, db string) uint64 {
-	var n uint64
-	_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events", db)).Scan(&n)
-	return n
-}
-
-func distinct(ctx context.Context, c *store.Client, db string) uint64 {
-	var n uint64
-	_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", db)).Scan(&n)
-	return n
-}
-
-// waitDistinct polls until db.events holds want distinct event ids and
-// returns the time from t0 to the poll that first saw them. It polls the
-// cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
-// never counts as an event.
-func waitDistinct(ctx context.Context, c *store.Client, db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
-	for {
-		at := time.Since(t0)
-		if rows(ctx, c, db) >= want && distinct(ctx, c, db) >= want {
-			return at, nil
-		}
-		if at > limit {
-			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, distinct(ctx, c, db), want, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// quiesce drops a path's database once it is counted and waits until
-// ClickHouse has no merge running, so one path's background merges are
-// not charged to the next path's time and CPU.
-func quiesce(ctx context.Context, c *store.Client, drop string) {
-	if drop != "" {
-		_ = c.Conn.Exec(ctx, "DROP DATABASE IF EXISTS "+drop)
-	}
-	for i := 0; i < 600; i++ {
-		var merges uint64
-		if err := c.Conn.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&merges); err != nil || merges == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
 }
 
 // cpuMeter reads the CPU seconds of a set of processes.
@@ -141,8 +100,9 @@ func (m cpuMeter) read() map[string]float64 {
 	return out
 }
 
-// since returns the CPU seconds per million events of each process since before.
-func (m cpuMeter) since(before map[string]float64, events uint64) map[string]float64 {
+// perMillion returns the CPU seconds per million events of each process
+// since before (a missing entry in before counts from zero: the whole life).
+func (m cpuMeter) perMillion(before map[string]float64, events uint64) map[string]float64 {
 	now := m.read()
 	out := map[string]float64{}
 	for name := range m {
@@ -151,150 +111,286 @@ func (m cpuMeter) since(before map[string]float64, events uint64) map[string]flo
 	return out
 }
 
-func fmtCPU(cpu map[string]float64, names ...string) string {
-	var parts []string
-	for _, n := range names {
-		parts = append(parts, fmt.Sprintf("%s %.1f", n, cpu[n]))
+func merge(ms ...map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
 	}
-	return strings.Join(parts, ", ")
+	return out
 }
 
-func run(n, rate int, latFor time.Duration, workers, batchSize int, pprofDir string) error {
-	ctx := context.Background()
-	stamp := strconv.FormatInt(time.Now().Unix(), 36)
-	db, topic := "bench_"+stamp, "bench.events."+stamp
-	sinkDB, kafkaDB, directDB := db+"_sink", db+"_kafka", db+"_direct"
-	bin, err := os.MkdirTemp("", "ingestbench")
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		panic(err)
 	}
-	defer os.RemoveAll(bin)
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/ingest").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %w\n%s", err, out)
-	}
-	cfg := store.NewDefaultConfig()
-	cfg.Database = db
-	c, err := store.Open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	// Four databases with the same migrated schema: one per path, so each
-	// path's count is its own.
-	for _, name := range []string{db, sinkDB, kafkaDB, directDB} {
-		mc := *c
-		mc.DB = name
-		if _, err := mc.Migrate(ctx, store.MigrateOptions{}); err != nil {
-			return err
-		}
-		defer func() { _ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name) }()
-	}
-	brokers := bus.DefaultBrokers()
-	if err := bus.EnsureTopic(ctx, brokers, bus.TopicSpec{Name: topic, Partitions: 6, Replication: 1}); err != nil {
-		return err
-	}
-	defer func() { _ = bus.DeleteTopic(context.Background(), brokers, topic) }()
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
-	httpAddr := freeAddr()
-	start := func(name, database string, args ...string) *proc {
-		cmd := exec.Command(filepath.Join(bin, "ingest"), args...)
-		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
-		logf, err := os.Create(filepath.Join(bin, strings.ReplaceAll(name, " ", "-")+".log"))
-		if err != nil {
-			panic(err)
-		}
-		cmd.Stderr = logf
-		if err := cmd.Start(); err != nil {
-			panic(err)
-		}
-		return &proc{name: name, cmd: cmd}
+func statePid(dir, file string) int {
+	state := os.Getenv("STEADYSTATE_STATE_DIR")
+	if state == "" {
+		state = ".state"
 	}
-	stopProc := func(p *proc) {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Signal(os.Interrupt)
-			_ = p.cmd.Wait()
+	b, err := os.ReadFile(filepath.Join(state, dir, file)) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
 		}
 	}
-	profile := func(name, admin string, d time.Duration) {
-		if pprofDir == "" {
+	return "?"
+}
+
+// ---- the bench ----
+
+type bench struct {
+	o       options
+	ctx     context.Context
+	bin     string
+	stamp   string
+	c       *store.Client
+	cfg     store.Config
+	brokers []string
+	chPid   int
+	kPid    int
+	bodies  [][]byte
+	client  *http.Client
+	dbs     []string
+	topics  []string
+}
+
+// sample is one run of one path.
+type sample struct {
+	events uint64
+	wall   time.Duration
+	cpu    map[string]float64 // CPU seconds per million events, per process
+	load   string             // load average before the run
+	parts  partStats
+	lat    []time.Duration // path E: sorted latencies
+}
+
+type partStats struct {
+	insertParts uint64 // level-0 parts of every table in the database: one per insert and table
+	eventParts  uint64 // of which in events
+	mergedParts uint64 // parts produced by merges (level > 0)
+}
+
+func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(b.bin, "ingest"), args...) //nolint:gosec // G204: our own freshly built binary
+	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
+	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
+	if err != nil {
+		panic(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	return cmd
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd != nil && cmd.ProcessState == nil {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+}
+
+func waitListen(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			_ = conn.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %s", addr, limit)
+}
+
+func (b *bench) profile(name, admin string, d time.Duration) {
+	if b.o.pprofDir == "" {
+		return
+	}
+	go func() {
+		if err := waitListen(admin, 10*time.Second); err != nil {
 			return
 		}
-		go func() {
-			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(d.Seconds())))
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "profile:", err)
-				return
-			}
-			defer resp.Body.Close()
-			f, err := os.Create(filepath.Join(pprofDir, name+".pprof"))
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "profile:", err)
-				return
-			}
-			_, _ = io.Copy(f, resp.Body)
-			_ = f.Close()
-		}()
-	}
-	serveAdmin, sinkAdmin := freeAddr(), freeAddr()
-	serve := start("ingest serve", db, "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof")
-	sink := start("ingest sink", db, "sink", "--topic", topic, "--group", "bench-sink", "--admin", sinkAdmin, "--log-level", "warn", "--pprof")
-	defer stopProc(serve)
-	defer stopProc(sink)
-	for i := 0; ; i++ {
-		if conn, err := net.Dial("tcp", httpAddr); err == nil {
-			_ = conn.Close()
-			break
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(d.Seconds())))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
 		}
-		if i > 300 {
-			out, _ := os.ReadFile(filepath.Join(bin, "ingest-serve.log"))
-			return fmt.Errorf("ingest serve did not start:\n%s", out)
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(b.o.pprofDir, name+".pprof"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		_, _ = io.Copy(f, resp.Body)
+		_ = f.Close()
+	}()
+}
+
+// freshDB creates and migrates a database for one run.
+func (b *bench) freshDB(name string) error {
+	mc := *b.c
+	mc.DB = name
+	b.dbs = append(b.dbs, name)
+	if _, err := mc.Migrate(b.ctx, store.MigrateOptions{}); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	return nil
+}
+
+func (b *bench) freshTopic(name string) (string, error) {
+	b.topics = append(b.topics, name)
+	return name, bus.EnsureTopic(b.ctx, b.brokers, bus.TopicSpec{Name: name, Partitions: 6, Replication: 1})
+}
+
+func (b *bench) count(q string) uint64 {
+	var n uint64
+	_ = b.c.Conn.QueryRow(b.ctx, q).Scan(&n)
+	return n
+}
+
+// waitDistinct polls until db.events holds want distinct event ids and
+// returns the time from t0 to the poll that first saw them. It polls the
+// cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
+// never counts as an event.
+func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
+	for {
+		at := time.Since(t0)
+		if b.count("SELECT count() FROM "+db+".events") >= want && b.count("SELECT uniqExact(event_id) FROM "+db+".events") >= want {
+			return at, nil
+		}
+		if at > limit {
+			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("SELECT uniqExact(event_id) FROM "+db+".events"), want, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// parts counts the parts a run wrote into db (active and not yet removed
+// inactive ones: ClickHouse keeps replaced parts for minutes).
+func (b *bench) parts(db string) partStats {
+	var p partStats
+	rows, err := b.c.Conn.Query(b.ctx, "SELECT table, level FROM system.parts WHERE database = "+queries.QuoteString(db))
+	if err != nil {
+		return p
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		var level uint32
+		if rows.Scan(&table, &level) != nil {
+			continue
+		}
+		switch {
+		case level > 0:
+			p.mergedParts++
+		case table == "events":
+			p.eventParts++
+			p.insertParts++
+		default:
+			p.insertParts++
+		}
+	}
+	return p
+}
+
+// quiesce drops a run's database once it is counted and waits until
+// ClickHouse has no merge running, so one run's background merges are not
+// charged to the next run's time and CPU.
+func (b *bench) quiesce(db string) {
+	if db != "" {
+		_ = b.c.Conn.Exec(b.ctx, "DROP DATABASE IF EXISTS "+db)
+	}
+	for i := 0; i < 600; i++ {
+		if b.count("SELECT count() FROM system.merges") == 0 {
+			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	url := "http://" + httpAddr + "/v1/events"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: time.Minute}
-	send := func(body []byte) error {
-		resp, err := client.Post(url, "application/x-ndjson", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
+	time.Sleep(time.Second)
+}
 
-	// 1. Throughput end to end: generator -> serve -> Kafka -> sink -> ClickHouse.
-	fmt.Fprintf(os.Stderr, "preparing %d events...\n", n)
-	now := time.Now()
-	var bodies [][]byte
-	for lo := 0; lo < n; lo += batchSize {
-		bodies = append(bodies, ndjson("tput", lo, min(lo+batchSize, n), now))
+func ndjson(exp string, from, to int, now time.Time) []byte {
+	var buf bytes.Buffer
+	for i := from; i < to; i++ {
+		cohort := "control"
+		if i%20 == 0 {
+			cohort = "experiment"
+		}
+		fmt.Fprintf(&buf, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout","experiment_id":"%s","cohort":"%s","http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
+			exp, i, now.UnixNano()+int64(i), exp, cohort, i%700, i, i%50)
 	}
-	chPid, kafkaPid := statePid("clickhouse", "clickhouse.pid"), statePid("kafka", "kafka.pid")
-	e2eMeter := cpuMeter{"serve": serve.cmd.Process.Pid, "sink": sink.cmd.Process.Pid, "clickhouse": chPid, "kafka": kafkaPid}
-	cpu0 := e2eMeter.read()
-	profile("e2e-serve", serveAdmin, 8*time.Second)
-	profile("e2e-sink", sinkAdmin, 8*time.Second)
-	t0 := time.Now()
+	return buf.Bytes()
+}
+
+func (b *bench) send(url string, body []byte) error {
+	resp, err := b.client.Post(url, "application/x-ndjson", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// sendAll posts every body with the configured number of workers,
+// retrying a failed request (the event ids make a retry harmless).
+func (b *bench) sendAll(url string) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var sendErr atomic.Value
-	for w := 0; w < workers; w++ {
+	for w := 0; w < b.o.workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
+				if i >= len(b.bodies) {
 					return
 				}
 				for tries := 0; ; tries++ {
-					if err := send(bodies[i]); err == nil {
+					err := b.send(url, b.bodies[i])
+					if err == nil {
 						break
-					} else if tries > 20 {
+					}
+					if tries > 20 {
 						sendErr.Store(err)
 						return
 					}
@@ -307,30 +403,210 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int, pprofDir str
 	if err, ok := sendErr.Load().(error); ok {
 		return fmt.Errorf("send: %w", err)
 	}
-	acked := time.Since(t0)
-	e2e, err := waitDistinct(ctx, c, db, uint64(n), t0, 10*time.Minute)
-	if err != nil {
-		return err
-	}
-	e2eCPU := e2eMeter.since(cpu0, uint64(n))
-	fmt.Fprintf(os.Stderr, "steadystate end to end: %d events in %s (%.0f events/s)\n", n, e2e.Round(time.Millisecond), float64(n)/e2e.Seconds())
+	return nil
+}
 
-	// 2. Latency at a fixed rate: batches of rate/100 every 10 ms.
-	fmt.Fprintf(os.Stderr, "latency run at %d events/s for %s...\n", rate, latFor)
-	per := max(rate/100, 1)
+// serving is a running ingest serve + ingest sink pair.
+type serving struct {
+	serve, sink           *exec.Cmd
+	url                   string
+	serveAdmin, sinkAdmin string
+}
+
+func (b *bench) startPair(tag, db, topic, group string) (*serving, error) {
+	httpAddr := freeAddr()
+	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
+	p.serve = b.proc("serve "+tag, db, "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof")
+	p.sink = b.proc("sink "+tag, db, "sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof")
+	if err := waitListen(httpAddr, 30*time.Second); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("ingest serve did not start: %w", err)
+	}
+	if err := waitListen(p.sinkAdmin, 30*time.Second); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("ingest sink did not start: %w", err)
+	}
+	return p, nil
+}
+
+func (p *serving) stop() {
+	stop(p.serve)
+	stop(p.sink)
+}
+
+// A: generator -> serve -> Kafka -> sink -> ClickHouse.
+func (b *bench) endToEnd(r int) (sample, error) {
+	s := sample{load: loadAvg(), events: uint64(b.o.n)}
+	db := fmt.Sprintf("bench_%s_e2e_%d", b.stamp, r)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	topic, err := b.freshTopic(fmt.Sprintf("bench.e2e.%s.%d", b.stamp, r))
+	if err != nil {
+		return s, err
+	}
+	p, err := b.startPair(fmt.Sprintf("e2e %d", r), db, topic, "bench-e2e")
+	if err != nil {
+		return s, err
+	}
+	defer p.stop()
+	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
+	cpu0 := m.read()
+	if r == 0 {
+		b.profile("e2e-serve", p.serveAdmin, 8*time.Second)
+		b.profile("e2e-sink", p.sinkAdmin, 8*time.Second)
+	}
+	t0 := time.Now()
+	if err := b.sendAll(p.url); err != nil {
+		return s, err
+	}
+	if s.wall, err = b.waitDistinct(db, s.events, t0, 10*time.Minute); err != nil {
+		return s, err
+	}
+	s.cpu = m.perMillion(cpu0, s.events)
+	s.parts = b.parts(db)
+	p.stop()
+	b.quiesce(db)
+	return s, nil
+}
+
+// B: the sink alone on the pre-filled topic, a fresh consumer group from
+// the earliest offset, timed from process start to the last distinct event
+// visible, exactly like the Kafka engine.
+func (b *bench) sinkOnly(r int, topic string, want uint64) (sample, error) {
+	s := sample{load: loadAvg(), events: want}
+	db := fmt.Sprintf("bench_%s_sink_%d", b.stamp, r)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
+	cpu0 := m.read()
+	admin := freeAddr()
+	t0 := time.Now()
+	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", fmt.Sprintf("bench-sink-only-%d", r), "--admin", admin, "--log-level", "warn", "--pprof")
+	defer stop(cmd)
+	if r == 0 {
+		b.profile("sink-only", admin, 5*time.Second)
+	}
+	var err error
+	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+		return s, err
+	}
+	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
+	s.parts = b.parts(db)
+	stop(cmd)
+	b.quiesce(db)
+	return s, nil
+}
+
+// C: ClickHouse's Kafka engine on the same topic (the wire form is
+// JSONEachRow of the events columns) into the same table shape.
+func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
+	s := sample{load: loadAvg(), events: want}
+	db := fmt.Sprintf("bench_%s_engine_%d", b.stamp, r)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	wire := telemetry.Columns[:len(telemetry.Columns)-2]
+	var colDefs []string
+	for _, col := range wire {
+		colDefs = append(colDefs, col+" "+columnType(col))
+	}
+	ddl := []string{
+		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, "+
+			"kafka_group_name = %s, kafka_format = 'JSONEachRow', kafka_num_consumers = 2",
+			db, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(b.brokers, ",")), queries.QuoteString(topic),
+			queries.QuoteString(fmt.Sprintf("bench-ch-engine-%s-%d", b.stamp, r))),
+		// 18.16 wants every column of the target table from the view.
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
+			db, db, strings.Join(colDefs, ", "), strings.Join(wire, ", "), db),
+	}
+	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
+	cpu0 := m.read()
+	t0 := time.Now()
+	for _, q := range ddl {
+		if err := b.c.Conn.Exec(b.ctx, q); err != nil {
+			return s, fmt.Errorf("kafka engine ddl: %w", err)
+		}
+	}
+	var err error
+	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+		return s, fmt.Errorf("%w (see the clickhouse-server error log)", err)
+	}
+	s.cpu = m.perMillion(cpu0, want)
+	s.parts = b.parts(db)
+	_ = b.c.Conn.Exec(b.ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", db))
+	_ = b.c.Conn.Exec(b.ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", db))
+	b.quiesce(db)
+	return s, nil
+}
+
+// D: clickhouse-client inserting the same records (the topic's values,
+// byte for byte) from a file.
+func (b *bench) direct(r int, file string, want uint64) (sample, error) {
+	s := sample{load: loadAvg(), events: want}
+	db := fmt.Sprintf("bench_%s_client_%d", b.stamp, r)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	host, port, _ := net.SplitHostPort(b.cfg.Addr)
+	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
+	cpu0 := m.read()
+	t0 := time.Now()
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", //nolint:gosec // G204: fixed program, our own arguments
+		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", db, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
+	in, err := os.Open(file)
+	if err != nil {
+		return s, err
+	}
+	defer in.Close()
+	cmd.Stdin = in
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return s, fmt.Errorf("clickhouse-client insert: %w\n%s", err, out)
+	}
+	if s.wall, err = b.waitDistinct(db, want, t0, time.Minute); err != nil {
+		return s, err
+	}
+	s.cpu = m.perMillion(cpu0, want)
+	s.cpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
+	s.parts = b.parts(db)
+	b.quiesce(db)
+	return s, nil
+}
+
+// E: latency at a fixed rate with background load: every 10 ms a batch of
+// rate/100 marked events and one of background/100 others; a batch's
+// latency is from the start of its request to the first poll that sees it.
+func (b *bench) latency(r int) (sample, error) {
+	s := sample{load: loadAvg()}
+	db := fmt.Sprintf("bench_%s_lat_%d", b.stamp, r)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	topic, err := b.freshTopic(fmt.Sprintf("bench.lat.%s.%d", b.stamp, r))
+	if err != nil {
+		return s, err
+	}
+	p, err := b.startPair(fmt.Sprintf("lat %d", r), db, topic, "bench-lat")
+	if err != nil {
+		return s, err
+	}
+	defer p.stop()
+	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
+	cpu0 := m.read()
+	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
-	// The poller runs during the run: a batch's latency is from the start of
-	// its request to the first poll that sees it in ClickHouse.
 	visible := map[string]time.Duration{}
 	pollDone := make(chan struct{})
 	var sendingDone atomic.Bool
 	go func() {
 		defer close(pollDone)
-		deadline := time.Now().Add(latFor + time.Minute)
+		deadline := time.Now().Add(b.o.latFor + time.Minute)
 		for time.Now().Before(deadline) {
-			rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT name FROM %s.events WHERE experiment_id = 'lat' AND event_time >= now() - 600", db))
+			rows, err := b.c.Conn.Query(b.ctx, "SELECT DISTINCT name FROM "+db+".events WHERE experiment_id = 'lat'")
 			if err != nil {
+				time.Sleep(10 * time.Millisecond)
 				continue
 			}
 			seen := time.Now()
@@ -354,180 +630,326 @@ func run(n, rate int, latFor time.Duration, workers, batchSize int, pprofDir str
 		}
 	}()
 	tick := time.NewTicker(10 * time.Millisecond)
-	stop := time.After(latFor)
-	seq := 0
-	var lwg sync.WaitGroup
-loop:
-	for {
+	defer tick.Stop()
+	end := time.After(b.o.latFor)
+	var sent atomic.Uint64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for seq := 0; ; seq++ {
 		select {
-		case <-stop:
-			break loop
+		case <-end:
 		case <-tick.C:
 			name := fmt.Sprintf("lat-%06d", seq)
-			body := bytes.ReplaceAll(ndjson("lat"+strconv.Itoa(seq), 0, per, time.Now()), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
-			body = bytes.ReplaceAll(body, []byte(`"experiment_id":"lat`+strconv.Itoa(seq)+`"`), []byte(`"experiment_id":"lat"`))
-			seq++
+			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now()), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
+			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
+			var bg []byte
+			if bgPer > 0 {
+				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now())
+			}
 			mu.Lock()
 			sentAt[name] = time.Now()
 			mu.Unlock()
-			lwg.Add(1)
-			go func() { defer lwg.Done(); _ = send(body) }()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := b.send(p.url, body); err != nil {
+					failed.Add(1)
+					return
+				}
+				sent.Add(uint64(per))
+			}()
+			if bg != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if b.send(p.url, bg) == nil {
+						sent.Add(uint64(bgPer))
+					}
+				}()
+			}
+			continue
 		}
+		break
 	}
-	tick.Stop()
-	lwg.Wait()
+	wg.Wait()
 	sendingDone.Store(true)
 	<-pollDone
-	var lats []time.Duration
-	for _, d := range visible {
-		lats = append(lats, d)
+	s.events = sent.Load()
+	if s.events > 0 {
+		s.cpu = m.perMillion(cpu0, s.events)
 	}
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	pct := func(q float64) time.Duration {
-		if len(lats) == 0 {
-			return 0
-		}
-		return lats[min(int(q*float64(len(lats))), len(lats)-1)]
+	mu.Lock()
+	for name, d := range visible {
+		s.lat = append(s.lat, d)
+		delete(sentAt, name)
 	}
-	// The topic now holds every event of both runs; the paths below all
-	// consume exactly these records. Wait until the end-to-end sink stored
-	// them all, then stop it and serve so they cost no CPU below.
-	records, want, err := topicRecords(ctx, brokers, topic)
-	if err != nil {
-		return err
+	missing := len(sentAt)
+	mu.Unlock()
+	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
+	s.parts = b.parts(db)
+	p.stop()
+	b.quiesce(db)
+	if n := failed.Load(); n > 0 || missing > 0 {
+		return s, fmt.Errorf("latency run: %d requests failed, %d batches never visible", n, missing)
 	}
-	if _, err := waitDistinct(ctx, c, db, want, time.Now(), time.Minute); err != nil {
-		return err
-	}
-	stopProc(serve)
-	stopProc(sink)
-	quiesce(ctx, c, db)
+	return s, nil
+}
 
-	// 3. The sink alone on the pre-filled topic: a fresh consumer group
-	// from the earliest offset into a fresh database, timed from process
-	// start to the last distinct event visible, exactly like the Kafka
-	// engine below.
-	fmt.Fprintf(os.Stderr, "sink-only run over %d records (%d distinct events)...\n", len(records), want)
-	sinkAdmin2 := freeAddr()
-	chkMeter := cpuMeter{"clickhouse": chPid, "kafka": kafkaPid}
-	scpu0 := chkMeter.read()
-	st0 := time.Now()
-	sinkOnly := start("ingest sink only", sinkDB, "sink", "--topic", topic, "--group", "bench-sink-only", "--admin", sinkAdmin2, "--log-level", "warn", "--pprof")
-	defer stopProc(sinkOnly)
-	sinkMeter := cpuMeter{"sink": sinkOnly.cmd.Process.Pid}
-	go func() {
-		for i := 0; i < 100; i++ {
-			if conn, err := net.Dial("tcp", sinkAdmin2); err == nil {
-				_ = conn.Close()
-				profile("sink-only", sinkAdmin2, 5*time.Second)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+// prefill sends the throughput events once through serve into a topic that
+// the sink-only, Kafka engine and clickhouse-client runs all read.
+func (b *bench) prefill() (string, [][]byte, uint64, error) {
+	topic, err := b.freshTopic("bench.prefill." + b.stamp)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	db := fmt.Sprintf("bench_%s_prefill", b.stamp)
+	if err := b.freshDB(db); err != nil {
+		return "", nil, 0, err
+	}
+	httpAddr := freeAddr()
+	serve := b.proc("serve prefill", db, "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", freeAddr(), "--topic", topic, "--log-level", "warn")
+	defer stop(serve)
+	if err := waitListen(httpAddr, 30*time.Second); err != nil {
+		return "", nil, 0, err
+	}
+	if err := b.sendAll("http://" + httpAddr + "/v1/events"); err != nil {
+		return "", nil, 0, err
+	}
+	stop(serve)
+	b.quiesce(db)
+	records, want, err := topicRecords(b.ctx, b.brokers, topic)
+	return topic, records, want, err
+}
+
+func run(o options) error {
+	if o.rounds < 1 || o.n < 1 {
+		return errors.New("-rounds and -events must be at least 1")
+	}
+	b := &bench{o: o, ctx: context.Background(), stamp: strconv.FormatInt(time.Now().Unix(), 36), brokers: bus.DefaultBrokers()}
+	var err error
+	if b.bin, err = os.MkdirTemp("", "ingestbench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.bin)
+	if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/ingest").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %w\n%s", err, out)
+	}
+	b.cfg = store.NewDefaultConfig()
+	b.cfg.Database = "bench_" + b.stamp
+	if b.c, err = store.Open(b.ctx, b.cfg); err != nil {
+		return err
+	}
+	defer b.c.Close()
+	defer func() {
+		for _, db := range b.dbs {
+			_ = b.c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		}
+		for _, t := range b.topics {
+			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
 		}
 	}()
-	sdone, err := waitDistinct(ctx, c, sinkDB, want, st0, 5*time.Minute)
-	if err != nil {
-		return err
+	b.chPid, b.kPid = statePid("clickhouse", "clickhouse.pid"), statePid("kafka", "kafka.pid")
+	if b.chPid == 0 || b.kPid == 0 {
+		fmt.Fprintln(os.Stderr, "warning: no pid file for clickhouse or kafka under $STEADYSTATE_STATE_DIR: their CPU reads 0")
 	}
-	sinkCPU := sinkMeter.since(map[string]float64{"sink": 0}, want) // the whole process life
-	for k, v := range chkMeter.since(scpu0, want) {
-		sinkCPU[k] = v
-	}
-	stopProc(sinkOnly)
-	quiesce(ctx, c, sinkDB)
+	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.workers * 2}, Timeout: time.Minute}
 
-	// 4. ClickHouse's Kafka engine on the same topic (the wire form is
-	// JSONEachRow of the events columns) into the same table shape.
-	fmt.Fprintf(os.Stderr, "kafka engine run...\n")
-	var colDefs []string
-	for _, col := range telemetry.Columns[:len(telemetry.Columns)-2] {
-		colDefs = append(colDefs, col+" "+columnType(col))
+	now := time.Now()
+	for lo := 0; lo < o.n; lo += o.batch {
+		b.bodies = append(b.bodies, ndjson("tput", lo, min(lo+o.batch, o.n), now))
 	}
-	ddl := []string{
-		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, "+
-			"kafka_group_name = 'bench-ch-engine', kafka_format = 'JSONEachRow', kafka_num_consumers = 2",
-			kafkaDB, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(brokers, ",")), queries.QuoteString(topic)),
-		// 18.16 wants every column of the target table from the view.
-		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
-			kafkaDB, kafkaDB, strings.Join(colDefs, ", "), strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", "), kafkaDB),
-	}
-	kcpu0 := chkMeter.read()
-	kt0 := time.Now()
-	for _, s := range ddl {
-		if err := c.Conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("kafka engine ddl: %w", err)
-		}
-	}
-	kdone, err := waitDistinct(ctx, c, kafkaDB, want, kt0, 5*time.Minute)
+	fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
+	topic, records, want, err := b.prefill()
 	if err != nil {
-		return fmt.Errorf("%w (see the clickhouse-server error log)", err)
+		return fmt.Errorf("prefill: %w", err)
 	}
-	kcpu := chkMeter.since(kcpu0, want)
-	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", kafkaDB))
-	_ = c.Conn.Exec(ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", kafkaDB))
-	quiesce(ctx, c, kafkaDB)
-
-	// 5. clickhouse-client inserting the same records (the topic's values,
-	// byte for byte) from a file.
-	fmt.Fprintf(os.Stderr, "clickhouse-client JSONEachRow run...\n")
-	file := filepath.Join(bin, "events.ndjson")
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
+	file := filepath.Join(b.bin, "events.ndjson")
+	var buf bytes.Buffer
 	for _, r := range records {
-		if _, err := f.Write(append(r, '\n')); err != nil {
-			return err
+		buf.Write(r)
+		buf.WriteByte('\n')
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	buf = bytes.Buffer{}
+
+	paths := []struct {
+		key, name string
+		run       func(r int) (sample, error)
+	}{
+		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
+		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want) }},
+		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
+		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
+		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
+	}
+	samples := map[string][]sample{}
+	for r := 0; r < o.rounds; r++ {
+		for _, p := range paths {
+			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
+			s, err := p.run(r)
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
+			}
+			samples[p.key] = append(samples[p.key], s)
+			if p.key == "E" {
+				fmt.Fprintf(os.Stderr, "p99 %s over %d batches\n", pct(s.lat, 0.99).Round(time.Millisecond), len(s.lat))
+			} else {
+				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
+			}
 		}
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	host, port, _ := net.SplitHostPort(cfg.Addr)
-	dcpu0 := chkMeter.read()
-	dt0 := time.Now()
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query",
-		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", directDB, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
-	in, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	cmd.Stdin = in
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("clickhouse-client insert: %w\n%s", err, out)
-	}
-	_ = in.Close()
-	ddone, err := waitDistinct(ctx, c, directDB, want, dt0, time.Minute)
-	if err != nil {
-		return err
-	}
-	dcpu := chkMeter.since(dcpu0, want)
-	dcpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
 
-	rate2 := func(events uint64, d time.Duration) float64 { return float64(events) / d.Seconds() }
-	e2eRate, ackRate := rate2(uint64(n), e2e), rate2(uint64(n), acked)
-	sinkRate, engRate, dirRate := rate2(want, sdone), rate2(want, kdone), rate2(want, ddone)
-	fmt.Printf("ingestbench: %d events (%d per request, %d senders), Kafka %s, ClickHouse %s, 2 cores, all co-located\n",
-		n, batchSize, workers, strings.Join(brokers, ","), cfg.Addr)
-	fmt.Printf("pre-filled topic for the last three rows: %d records, %d distinct events (the end-to-end and latency runs' events)\n", len(records), want)
-	fmt.Printf("every figure is distinct event ids counted in ClickHouse, into a fresh database with the same events table;\n")
-	fmt.Printf("before each of the last three rows the previous database is dropped and ClickHouse has no merge running\n\n")
-	fmt.Printf("%-55s %10s %10s  %s\n", "path", "events/s", "wall", "CPU s per 1M events")
-	fmt.Printf("%-55s %10.0f %10s  %s\n", "steadystate end to end (HTTP->serve->Kafka->sink->CH)", e2eRate, e2e.Round(time.Millisecond), fmtCPU(e2eCPU, "serve", "sink", "clickhouse", "kafka"))
-	fmt.Printf("%-55s %10.0f %10s\n", "  of which generator->serve->Kafka acked", ackRate, acked.Round(time.Millisecond))
-	fmt.Printf("%-55s %10.0f %10s  %s\n", "steadystate sink only (Kafka -> CH, topic pre-filled)", sinkRate, sdone.Round(time.Millisecond), fmtCPU(sinkCPU, "sink", "clickhouse", "kafka"))
-	fmt.Printf("%-55s %10.0f %10s  %s\n", "ClickHouse Kafka engine (same pre-filled topic)", engRate, kdone.Round(time.Millisecond), fmtCPU(kcpu, "clickhouse", "kafka"))
-	fmt.Printf("%-55s %10.0f %10s  %s\n", "clickhouse-client FORMAT JSONEachRow (same records, file)", dirRate, ddone.Round(time.Millisecond), fmtCPU(dcpu, "client", "clickhouse"))
-	fmt.Printf("\nratios, like for like (sink only, same pre-filled topic):\n")
-	fmt.Printf("  sink only / Kafka engine      %.2fx (target >= 1.0)\n", sinkRate/engRate)
-	fmt.Printf("  sink only / direct insert     %.2fx (target >= 0.5)\n", sinkRate/dirRate)
-	fmt.Printf("ratios, end to end (generator, serve and sink share the 2 cores; the other paths have no generator or serve):\n")
-	fmt.Printf("  end to end / Kafka engine     %.2fx\n", e2eRate/engRate)
-	fmt.Printf("  end to end / direct insert    %.2fx\n", e2eRate/dirRate)
-	fmt.Printf("end to end: %.0f events/s (target >= 50000, aim 100000)\n", e2eRate)
-	fmt.Printf("ingest-to-queryable at %d events/s for %s: p50 %s, p99 %s, max %s over %d batches (target p99 <= 1s)\n",
-		rate, latFor, pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond), len(lats))
+	var stages []stage
+	if o.stages {
+		fmt.Fprintf(os.Stderr, "per-stage Go benchmarks (-benchtime %s)...\n", o.stageTime)
+		if stages, err = runStages(o.stageTime); err != nil {
+			return fmt.Errorf("stage benchmarks: %w", err)
+		}
+	}
+	report(os.Stdout, o, b, len(records), want, samples, stages)
 	return nil
+}
+
+// ---- statistics and the report ----
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func spread(xs []float64) (float64, float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+func pct(lats []time.Duration, q float64) time.Duration {
+	if len(lats) == 0 {
+		return 0
+	}
+	return lats[min(int(q*float64(len(lats))), len(lats)-1)]
+}
+
+func rates(ss []sample) []float64 {
+	var out []float64
+	for _, s := range ss {
+		out = append(out, float64(s.events)/s.wall.Seconds())
+	}
+	return out
+}
+
+func cpus(ss []sample, proc string) []float64 {
+	var out []float64
+	for _, s := range ss {
+		out = append(out, s.cpu[proc])
+	}
+	return out
+}
+
+func med3(xs []float64, format string) string {
+	lo, hi := spread(xs)
+	return fmt.Sprintf(format+" ["+format+".."+format+"]", median(xs), lo, hi)
+}
+
+func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
+	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
+	fmt.Fprintf(w, "%d rounds, paths interleaved A B C D E; %d events per throughput run (%d per request, %d senders);\n", o.rounds, o.n, o.batch, o.workers)
+	fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; every count is distinct event ids in ClickHouse,\n", records, want)
+	fmt.Fprintf(w, "each run into a fresh migrated database (events + materialized views), dropped after it; the next run waits for no merge running\n")
+	fmt.Fprintf(w, "figures: median [min..max] over the rounds; CPU is seconds per million events from /proc/<pid>/stat deltas\n\n")
+	fmt.Fprintf(w, "load average (1 5 15 min) before each run:\n")
+	for _, k := range []string{"A", "B", "C", "D", "E"} {
+		var loads []string
+		for _, s := range samples[k] {
+			loads = append(loads, s.load)
+		}
+		fmt.Fprintf(w, "  %s  %s\n", k, strings.Join(loads, " | "))
+	}
+	fmt.Fprintln(w)
+	names := map[string]string{
+		"A": "A end to end (HTTP->serve->Kafka->sink->CH)",
+		"B": "B sink only (pre-filled topic)",
+		"C": "C ClickHouse Kafka engine (same topic)",
+		"D": "D clickhouse-client JSONEachRow (same records)",
+	}
+	procs := map[string][]string{
+		"A": {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"B": {"sink", "clickhouse", "kafka"},
+		"C": {"clickhouse", "kafka"},
+		"D": {"client", "clickhouse"},
+		"E": {"serve", "sink", "clickhouse", "kafka", "generator"},
+	}
+	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
+	for _, k := range []string{"A", "B", "C", "D"} {
+		var parts []string
+		for _, p := range procs[k] {
+			parts = append(parts, p+" "+med3(cpus(samples[k], p), "%.2f"))
+		}
+		fmt.Fprintf(w, "%-47s %-28s %s\n", names[k], med3(rates(samples[k]), "%.0f"), strings.Join(parts, ", "))
+	}
+	var ss []float64
+	for _, s := range samples["A"] {
+		ss = append(ss, s.cpu["serve"]+s.cpu["sink"])
+	}
+	fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
+
+	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table; events + 3 views), merged parts present at the end:\n")
+	for _, k := range []string{"A", "B", "C", "D", "E"} {
+		var ins, ev, mg []float64
+		for _, s := range samples[k] {
+			ins, ev, mg = append(ins, float64(s.parts.insertParts)), append(ev, float64(s.parts.eventParts)), append(mg, float64(s.parts.mergedParts))
+		}
+		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
+	}
+
+	fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
+	var p50, p99, pmax []float64
+	var lparts []string
+	for _, s := range samples["E"] {
+		p50 = append(p50, float64(pct(s.lat, 0.5).Milliseconds()))
+		p99 = append(p99, float64(pct(s.lat, 0.99).Milliseconds()))
+		pmax = append(pmax, float64(pct(s.lat, 1).Milliseconds()))
+	}
+	for _, p := range procs["E"] {
+		lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
+	}
+	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+	fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+
+	mr := func(k string) float64 { return median(rates(samples[k])) }
+	serveSink := median(ss)
+	fmt.Fprintf(w, "\nratios of medians, against the targets:\n")
+	check := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	r1, r2, r3 := mr("B")/mr("C"), mr("B")/mr("D"), mr("A")/mr("C")
+	fmt.Fprintf(w, "  sink only / Kafka engine         %.2fx  (target >= 1.5)  %s\n", r1, check(r1 >= 1.5))
+	fmt.Fprintf(w, "  sink only / clickhouse-client    %.2fx  (target >= 0.8)  %s\n", r2, check(r2 >= 0.8))
+	fmt.Fprintf(w, "  end to end / Kafka engine        %.2fx  (target >= 1.0)  %s\n", r3, check(r3 >= 1.0))
+	fmt.Fprintf(w, "  serve + sink CPU-s per 1M        %.2f   (target <= 8)    %s\n", serveSink, check(serveSink <= 8))
+	lp99 := median(p99)
+	fmt.Fprintf(w, "  latency p99                      %.0f ms (target <= 1000) %s\n", lp99, check(lp99 <= 1000))
+	if len(stages) > 0 {
+		fmt.Fprintln(w)
+		printStages(w, stages)
+	}
 }
 
 // topicRecords reads every record value of topic, partition by partition,
@@ -549,12 +971,11 @@ func topicRecords(ctx context.Context, brokers []string, topic string) ([][]byte
 			return nil, 0, fmt.Errorf("dial partition %d: %w", p.ID, err)
 		}
 		first, last, err := pc.ReadOffsets()
+		_ = pc.Close()
 		if err != nil {
-			_ = pc.Close()
 			return nil, 0, fmt.Errorf("offsets of partition %d: %w", p.ID, err)
 		}
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MinBytes: 1, MaxBytes: 16 << 20})
-		_ = pc.Close()
 		if err := r.SetOffset(first); err != nil {
 			return nil, 0, err
 		}
@@ -578,19 +999,6 @@ func topicRecords(ctx context.Context, brokers []string, topic string) ([][]byte
 		ids[e.ID] = struct{}{}
 	}
 	return out, uint64(len(ids)), nil
-}
-
-func statePid(dir, file string) int {
-	state := os.Getenv("STEADYSTATE_STATE_DIR")
-	if state == "" {
-		state = ".state"
-	}
-	b, err := os.ReadFile(filepath.Join(state, dir, file)) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
 
 func columnType(col string) string {

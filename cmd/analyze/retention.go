@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/retention"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+type retentionOptions struct {
+	f      *factory
+	Config retention.Config
+	DryRun bool
+	Output string
+	Now    func() time.Time
+}
+
+func newCmdRetention(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "retention",
+		Short: "Drop data older than its retention age",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newCmdRetentionApply(f, nil))
+	return cmd
+}
+
+func newCmdRetentionApply(f *factory, runF func(*retentionOptions) error) *cobra.Command {
+	opts := &retentionOptions{f: f, Config: retention.NewDefaultConfig(), Now: time.Now}
+	var raw, views, cache string
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Drop the day partitions older than each table's retention age",
+		Long: `apply drops, by whole UTC days, the partitions of the day-partitioned tables
+that lie wholly before now minus the age of their class:
+
+  raw    events (every span, log, event and alert)           --raw, default 30d
+  views  cohort_stats, cohort_tally, flow_stages              --views, default 400d
+  cache  cohort_settled                                       --cache, default 400d
+
+An age of 0 keeps a class forever. Runs and sink progress are kept (they
+are tiny and not partitioned). ClickHouse 18.16 has no TTL, so this is
+ALTER TABLE ... DROP PARTITION; on a cluster (--cluster, default
+$STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
+<table>_local tables. Run it daily (cron, a Kubernetes CronJob).`,
+		Example: `  analyze retention apply --dry-run
+  analyze retention apply --raw 14d --views 180d --cache 180d`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, x := range []struct {
+				flag, v string
+				d       *time.Duration
+			}{{"raw", raw, &opts.Config.Raw}, {"views", views, &opts.Config.Views}, {"cache", cache, &opts.Config.Cache}} {
+				if x.v == "" {
+					continue
+				}
+				d, err := parseAge(x.v)
+				if err != nil {
+					return cliutil.FlagErrorf("--%s %q: %v", x.flag, x.v, err)
+				}
+				*x.d = d
+			}
+			if opts.Config.Cluster == "" {
+				opts.Config.Cluster = opts.f.StoreConfig().Cluster
+			}
+			if err := opts.Config.Validate(); err != nil {
+				return cliutil.FlagErrorf("%v", err)
+			}
+			if opts.Output != "text" && opts.Output != "json" {
+				return cliutil.FlagErrorf("--output %q: want text or json", opts.Output)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return retentionRun(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&raw, "raw", "", "age of raw events (e.g. 30d, 720h; 0 keeps forever)")
+	fl.StringVar(&views, "views", "", "age of the aggregate views")
+	fl.StringVar(&cache, "cache", "", "age of the caches")
+	fl.StringVar(&opts.Config.Cluster, "cluster", "", "ClickHouse cluster the schema was migrated for (default $STEADYSTATE_CLICKHOUSE_CLUSTER)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "list the partitions without dropping them")
+	fl.StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// parseAge reads a duration that may also be whole days ("30d").
+func parseAge(s string) (time.Duration, error) {
+	var n int
+	if _, err := fmt.Sscanf(s, "%dd", &n); err == nil && fmt.Sprintf("%dd", n) == s {
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration like 30d or 720h")
+	}
+	return d, nil
+}
+
+func retentionRun(cmd *cobra.Command, opts *retentionOptions) error {
+	st, err := store.Open(cmd.Context(), opts.f.StoreConfig())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	drops, err := retention.Apply(cmd.Context(), st, opts.Config, opts.Now(), opts.DryRun)
+	out := opts.f.IO.Out
+	if opts.Output == "json" {
+		if drops == nil {
+			drops = []retention.Drop{}
+		}
+		b, jerr := json.MarshalIndent(map[string]any{"dry_run": opts.DryRun, "dropped": drops}, "", "  ")
+		if jerr != nil {
+			return jerr
+		}
+		fmt.Fprintln(out, string(b))
+		return err
+	}
+	verb := "dropped"
+	if opts.DryRun {
+		verb = "would drop"
+	}
+	for _, d := range drops {
+		fmt.Fprintf(out, "%s %s.%s partition %d\n", verb, st.DB, d.Table, d.Day)
+	}
+	if err == nil && len(drops) == 0 {
+		fmt.Fprintln(out, "nothing older than the retention ages")
+	}
+	return err
+}

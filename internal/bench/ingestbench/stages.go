@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// stage is one step of the ingest path, measured by a Go benchmark whose
+// name starts with BenchmarkStage and that reports ns/event.
+type stage struct {
+	side, name string // serve or sink; what the step does
+	pkg, bench string
+	nsPerEvent float64
+	allocs     float64 // allocations per event, when the benchmark reports them
+}
+
+// stageList is the ingest path in order. The produce, consume and insert
+// stages talk to the local Kafka and ClickHouse (build tag integration).
+var stageList = []stage{
+	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag"},
+	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode"},
+	{side: "serve", name: "produce (kafka-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce"},
+	{side: "sink", name: "consume (kafka-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume"},
+	{side: "sink", name: "decode (wire JSON -> event)", pkg: "./pipeline/sink", bench: "BenchmarkStageDecode"},
+	{side: "sink", name: "column build (native block)", pkg: "./pipeline/sink", bench: "BenchmarkStageColumns"},
+	{side: "sink", name: "insert (send block, server ack)", pkg: "./pipeline/sink", bench: "BenchmarkStageInsert"},
+}
+
+// runStages runs the stage benchmarks, one go test per package.
+func runStages(benchtime string) ([]stage, error) {
+	byPkg := map[string][]string{}
+	var pkgs []string
+	for _, s := range stageList {
+		if _, ok := byPkg[s.pkg]; !ok {
+			pkgs = append(pkgs, s.pkg)
+		}
+		byPkg[s.pkg] = append(byPkg[s.pkg], s.bench)
+	}
+	results := map[string]stage{}
+	for _, pkg := range pkgs {
+		args := []string{"test", "-tags", "integration", "-run", "^$", "-count", "1", "-benchmem", "-benchtime", benchtime,
+			"-bench", "^(" + strings.Join(byPkg[pkg], "|") + ")$", pkg}
+		cmd := exec.Command("go", args...) //nolint:gosec // G204: fixed program, our own arguments
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+		}
+		parseBench(&out, results)
+	}
+	out := make([]stage, 0, len(stageList))
+	for _, s := range stageList {
+		r, ok := results[s.bench]
+		if !ok {
+			return nil, fmt.Errorf("%s in %s reported no ns/event", s.bench, s.pkg)
+		}
+		s.nsPerEvent, s.allocs = r.nsPerEvent, r.allocs
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseBench reads `go test -bench` output lines such as
+// "BenchmarkStageDecode-2  1000000  812 ns/op  812.0 ns/event  0.01 allocs/event".
+func parseBench(r io.Reader, into map[string]stage) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkStage") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i]
+		}
+		var s stage
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/event":
+				s.nsPerEvent = v
+			case "allocs/event":
+				s.allocs = v
+			}
+		}
+		if s.nsPerEvent > 0 {
+			into[name] = s
+		}
+	}
+}
+
+func printStages(w io.Writer, stages []stage) {
+	var total float64
+	side := map[string]float64{}
+	for _, s := range stages {
+		total += s.nsPerEvent
+		side[s.side] += s.nsPerEvent
+	}
+	fmt.Fprintf(w, "per-stage cost split (Go benchmarks, one op = one event; CPU time of the Go side only, not Kafka's or ClickHouse's):\n")
+	fmt.Fprintf(w, "  %-6s %-40s %10s %7s %12s\n", "side", "stage", "ns/event", "share", "allocs/event")
+	for _, s := range stages {
+		fmt.Fprintf(w, "  %-6s %-40s %10.0f %6.1f%% %12.2f\n", s.side, s.name, s.nsPerEvent, 100*s.nsPerEvent/total, s.allocs)
+	}
+	fmt.Fprintf(w, "  serve %.0f ns/event, sink %.0f ns/event, total %.0f ns/event (= %.2f CPU-s per 1M events if nothing else ran)\n",
+		side["serve"], side["sink"], total, total/1e3)
+	fmt.Fprintf(w, "  hottest stage: %s\n", hottest(stages))
+}
+
+func hottest(stages []stage) string {
+	best := stages[0]
+	for _, s := range stages[1:] {
+		if s.nsPerEvent > best.nsPerEvent {
+			best = s
+		}
+	}
+	return best.side + " " + best.name
+}

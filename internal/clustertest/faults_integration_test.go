@@ -1,0 +1,357 @@
+//go:build integration
+
+package clustertest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/clustertest"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// The fault tests stop and kill the shared cluster's engines, so they run
+// one after the other (no t.Parallel) and restart what they stopped.
+
+func genEvents(lo, hi int, exp string) []telemetry.Event {
+	base := time.Now().Add(-time.Hour).UnixNano()
+	out := make([]telemetry.Event, hi-lo)
+	for j := range out {
+		i := lo + j
+		cohort := telemetry.CohortControl
+		if i%2 == 1 {
+			cohort = telemetry.CohortExperiment
+		}
+		out[j] = telemetry.Event{
+			ID: fmt.Sprintf("%s-%08d", exp, i), TimeNs: base + int64(i)*int64(time.Millisecond), IngestNs: time.Now().UnixNano(),
+			Kind: telemetry.KindSpan, Service: "checkout", Name: "GET /checkout", TraceID: fmt.Sprintf("%032x", i),
+			ExperimentID: exp, Cohort: cohort, Status: telemetry.StatusOK, HTTPStatus: 200, DurationNs: uint64(i % 1000 * 1000),
+		}
+	}
+	return out
+}
+
+// counts is what every fault test reports.
+type counts struct {
+	sent, acked, stored, raw, visibleDup, analysis uint64
+}
+
+func (c counts) String() string {
+	return fmt.Sprintf("sent %d, acknowledged %d, stored %d distinct (%d raw rows), duplicates visible to queries (FINAL) %d, analysis count %d",
+		c.sent, c.acked, c.stored, c.raw, c.visibleDup, c.analysis)
+}
+
+// measure counts an experiment's events on the cluster: distinct ids, raw
+// rows, rows FINAL leaves (a duplicate on two shards would survive it),
+// and what the analysis view (cohort_summary) counts.
+func measure(ctx context.Context, t *testing.T, c *store.Client, exp string) counts {
+	t.Helper()
+	var r counts
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id), count() FROM %s.events WHERE experiment_id = '%s'", c.DB, exp)).Scan(&r.stored, &r.raw))
+	var final uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events FINAL WHERE experiment_id = '%s'", c.DB, exp)).Scan(&final))
+	r.visibleDup = final - r.stored
+	now := time.Now()
+	rows, err := c.Query(ctx, "analyze/cohort_summary.sql", map[string]any{
+		"experiment_id": exp, "since_s": now.Add(-24 * time.Hour).Unix(), "until_s": now.Add(time.Hour).Unix(), "service": "", "operation": "",
+	})
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var cohort string
+		var n, e uint64
+		require.NoError(t, rows.Scan(&cohort, &n, &e))
+		r.analysis += n
+	}
+	require.NoError(t, rows.Err())
+	return r
+}
+
+func waitStored(ctx context.Context, t *testing.T, c *store.Client, exp string, want uint64, within time.Duration) {
+	t.Helper()
+	waitScalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(event_id) FROM {DB}.events WHERE experiment_id = '%s'", exp), want, within)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// restart brings back whatever the test stopped.
+func restart(t *testing.T) {
+	t.Helper()
+	out, err := clustertest.Up()
+	require.NoError(t, err, out)
+}
+
+// TestClusterKafkaLeaderStopped: SIGKILL the broker leading partition 0
+// while clients post events to `ingest serve`. Serve answers 200 only for
+// records the in-sync replicas acknowledged (acks=all, min ISR 2 of RF 3,
+// so the two remaining brokers keep accepting); every acknowledged event
+// is stored.
+func TestClusterKafkaLeaderStopped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cl := clustertest.OpenDB(t)
+	topic := clustertest.Topic(t, 6)
+	env := cl.Env()
+	httpAddr := freeAddr(t)
+	serve := startProc(t, env, "ingest", "serve", "--http", httpAddr, "--grpc", freeAddr(t), "--admin", freeAddr(t), "--topic", topic, "--partitions", "6")
+	startSink(t, env, topic, "leader-sink")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if c, err := net.Dial("tcp", httpAddr); err == nil {
+			_ = c.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "ingest serve did not listen:\n%s", serve.Logs())
+	}
+	url := "http://" + httpAddr + "/v1/events"
+
+	var (
+		mu       sync.Mutex
+		okIDs    []string
+		statuses = map[int]int{}
+		stop     atomic.Bool
+		seq      atomic.Int64
+		sent     atomic.Int64
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Timeout: 30 * time.Second}
+			for !stop.Load() {
+				var body bytes.Buffer
+				var ids []string
+				for i := 0; i < 50; i++ {
+					id := fmt.Sprintf("leader-%07d", seq.Add(1))
+					ids = append(ids, id)
+					fmt.Fprintf(&body, `{"event_id":%q,"service":"checkout","name":"op","experiment_id":"leader","cohort":"control"}`+"\n", id)
+				}
+				sent.Add(50)
+				resp, err := hc.Post(url, "application/x-ndjson", &body)
+				if err != nil {
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				if resp.StatusCode == http.StatusOK {
+					okIDs = append(okIDs, ids...)
+				}
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(4 * time.Second)
+	leader := partitionLeader(ctx, t, topic, 0)
+	require.NoError(t, clustertest.Signal(fmt.Sprintf("kafka%d", leader), syscall.SIGKILL))
+	mu.Lock()
+	atKill := len(okIDs)
+	mu.Unlock()
+	t.Logf("SIGKILLed broker %d, the leader of partition 0, after %d acknowledged events", leader, atKill)
+	time.Sleep(15 * time.Second)
+	mu.Lock()
+	duringOutage := len(okIDs) - atKill
+	mu.Unlock()
+	restart(t)
+	time.Sleep(3 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+
+	want := map[string]bool{}
+	for _, id := range okIDs {
+		want[id] = true
+	}
+	waitStored(ctx, t, cl.Client, "leader", uint64(len(want)), 3*time.Minute)
+	rows, err := cl.Conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT event_id FROM %s.events WHERE experiment_id = 'leader'", cl.DB))
+	require.NoError(t, err)
+	missing := len(want)
+	for rows.Next() {
+		var id string
+		require.NoError(t, rows.Scan(&id))
+		if want[id] {
+			missing--
+		}
+	}
+	rows.Close()
+	got := measure(ctx, t, cl.Client, "leader")
+	got.sent, got.acked = uint64(sent.Load()), uint64(len(want))
+	t.Logf("Kafka leader SIGKILL: responses %v; %d acknowledged while the broker was down; %s", statuses, duringOutage, got)
+	assert.Zero(t, missing, "every event answered 200 is stored")
+	assert.Positive(t, duringOutage, "ingest kept acknowledging on the two remaining brokers (min.insync.replicas 2)")
+	assert.Zero(t, statuses[http.StatusInternalServerError], "never 500")
+	assert.Zero(t, got.visibleDup, "no duplicate visible after FINAL")
+	assert.Equal(t, got.stored, got.analysis, "the analysis counts each stored event once")
+}
+
+func partitionLeader(ctx context.Context, t *testing.T, topic string, p int) int {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	require.NoError(t, err)
+	for _, part := range md.Topics[0].Partitions {
+		if part.ID == p {
+			return part.Leader.ID
+		}
+	}
+	t.Fatalf("no partition %d in %s", p, topic)
+	return 0
+}
+
+// TestClusterClickHouseReplicaKilled: SIGKILL the ClickHouse server the
+// sink is connected to (shard 1, replica 1) while it inserts. The sink
+// keeps inserting through the next server in its address list, whose
+// Distributed table writes shard 1 to the surviving replica; after the
+// restart the killed replica fetches what it missed from its peer.
+func TestClusterClickHouseReplicaKilled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cl := clustertest.OpenDB(t)
+	topic := clustertest.Topic(t, 6)
+	const n = 60_000
+	events := genEvents(0, n, "chkill")
+	sink := startSink(t, cl.Env(), topic, "chkill-sink", "--max-rows", "2000")
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/3]))
+	waitStored(ctx, t, cl.Client, "chkill", 1, time.Minute)
+	require.NoError(t, clustertest.Signal("ch0", syscall.SIGKILL))
+	killedAt := time.Now()
+	// Reads go through the surviving servers while ch0 is down.
+	survivor := clustertest.Config(t)
+	survivor.Addr, survivor.Database = strings.Join(clustertest.CHAddrs[1:], ","), cl.Cfg.Database
+	sc, err := store.Open(ctx, survivor)
+	require.NoError(t, err)
+	defer sc.Close()
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[n/3:]))
+	// With ch0 dead, everything must still arrive (through ch1..ch3).
+	waitStored(ctx, t, sc, "chkill", n, 3*time.Minute)
+	during := measure(ctx, t, sc, "chkill")
+	t.Logf("stored %d of %d within %s while ch0 was down", during.stored, n, time.Since(killedAt).Round(time.Second))
+	assert.Equal(t, uint64(n), during.stored, "the sink kept inserting through the other replica")
+	restart(t)
+	local := func(i int) uint64 {
+		return shardScalar(ctx, t, i, cl.Cfg.Database, "SELECT uniqExact(event_id) FROM {DB}.events_local WHERE experiment_id = 'chkill'")
+	}
+	require.Eventually(t, func() bool { return local(0) == local(1) && local(0) > 0 }, 3*time.Minute, time.Second,
+		"the killed replica catches up with its peer")
+	got := measure(ctx, t, cl.Client, "chkill")
+	got.sent, got.acked = n, n
+	t.Logf("ClickHouse replica SIGKILL: %s; shard 1 replicas %d/%d distinct after catch-up; sink log mentions retries: %v",
+		got, local(0), local(1), strings.Contains(sink.Logs(), "insert"))
+	assert.Equal(t, uint64(n), got.stored)
+	assert.Zero(t, got.visibleDup, "no duplicate visible after FINAL")
+	assert.Equal(t, uint64(n), got.analysis, "the analysis counts each event once")
+}
+
+// TestClusterSinkKilled: two sinks in one group, SIGKILL one mid-stream.
+// Its partitions move to the other after the session timeout, nothing is
+// lost, and the records it inserted but never committed, delivered again,
+// are duplicates no query sees: the sharding key (cityHash64(event_id))
+// puts both copies on one shard, where FINAL and the distinct counts
+// collapse them. A 1 % producer retry makes duplicates certain.
+func TestClusterSinkKilled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cl := clustertest.OpenDB(t)
+	topic := clustertest.Topic(t, 6)
+	const n = 80_000
+	events := genEvents(0, n, "sinkkill")
+	a := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
+	b := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/2]))
+	waitStored(ctx, t, cl.Client, "sinkkill", n/8, time.Minute)
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	<-a.done
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[n/2:]))
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/100]))
+	waitStored(ctx, t, cl.Client, "sinkkill", n, 3*time.Minute)
+	b.stop(t)
+	got := measure(ctx, t, cl.Client, "sinkkill")
+	got.sent, got.acked = n+n/100, n+n/100
+	t.Logf("sink SIGKILL: %s (%d raw duplicate rows, none visible)", got, got.raw-got.stored)
+	assert.Equal(t, uint64(n), got.stored, "nothing lost")
+	assert.Greater(t, got.raw, got.stored, "duplicates were inserted (the 1 %% re-publish)")
+	assert.Zero(t, got.visibleDup, "no duplicate visible after FINAL")
+	assert.Equal(t, uint64(n), got.analysis, "the analysis counts each event once")
+}
+
+// TestClusterZooKeeperOutage: SIGKILL ZooKeeper during inserts. The
+// replicated tables turn read-only, the sink's inserts fail loudly and are
+// retried with the same rows, and no offset is committed past what is
+// stored; after ZooKeeper returns everything arrives once.
+func TestClusterZooKeeperOutage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cl := clustertest.OpenDB(t)
+	topic := clustertest.Topic(t, 6)
+	const n = 40_000
+	events := genEvents(0, n, "zk")
+	group := "zk-sink"
+	sink := startSink(t, cl.Env(), topic, group, "--max-rows", "1000")
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/4]))
+	waitStored(ctx, t, cl.Client, "zk", n/4, 2*time.Minute)
+	require.NoError(t, clustertest.Signal("zk", syscall.SIGKILL))
+	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[n/4:]))
+	// Through the outage: committed offsets never run ahead of stored rows
+	// (one record is one event; the topic holds nothing else).
+	var maxAhead int64
+	var storedDuring uint64
+	for end := time.Now().Add(25 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		committed := committedTotal(ctx, t, topic, group)
+		var stored uint64
+		if err := cl.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events WHERE experiment_id = 'zk'", cl.DB)).Scan(&stored); err == nil {
+			storedDuring = stored
+			maxAhead = max(maxAhead, committed-int64(stored))
+		}
+	}
+	loud := strings.Count(sink.Logs(), "level=WARN") + strings.Count(sink.Logs(), "level=ERROR")
+	restart(t)
+	waitStored(ctx, t, cl.Client, "zk", n, 3*time.Minute)
+	sink.stop(t)
+	got := measure(ctx, t, cl.Client, "zk")
+	got.sent, got.acked = n, n
+	t.Logf("ZooKeeper outage: %s; %d rows stored during the outage; committed offsets at most %d ahead of stored rows; %d warnings logged",
+		got, storedDuring, maxAhead, loud)
+	assert.LessOrEqual(t, maxAhead, int64(0), "no offset committed past what was stored")
+	assert.Less(t, storedDuring, uint64(n), "the outage did stop inserts")
+	assert.Positive(t, loud, "failed inserts are logged")
+	assert.Equal(t, uint64(n), got.stored)
+	assert.Zero(t, got.visibleDup)
+	assert.Equal(t, uint64(n), got.analysis)
+}
+
+func committedTotal(ctx context.Context, t *testing.T, topic, group string) int64 {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second}
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3, 4, 5}}})
+	require.NoError(t, err)
+	var sum int64
+	for _, p := range resp.Topics[topic] {
+		if p.CommittedOffset > 0 {
+			sum += p.CommittedOffset
+		}
+	}
+	return sum
+}

@@ -1,0 +1,56 @@
+// Package clustertest connects integration tests to the local scale-out
+// cluster that `make up CLUSTER=1` starts (deploy/local/cluster): three
+// Kafka brokers, ClickHouse 2 shards x 2 replicas and ZooKeeper, on ports of
+// their own. Its settings come from deploy/cluster.env, the file the start
+// script and the deployment checks read too.
+package clustertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// CreateTopic creates a topic with a replication factor and
+// min.insync.replicas (RF-1, at least 1) unless it exists, and waits until
+// every partition has a leader and its full set of in-sync replicas.
+func CreateTopic(ctx context.Context, brokers []string, name string, partitions, rf int) error {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	minISR := rf - 1
+	if minISR < 1 {
+		minISR = 1
+	}
+	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: name, NumPartitions: partitions, ReplicationFactor: rf,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}},
+	}}})
+	if err != nil {
+		return fmt.Errorf("create topic %s on %v: %w", name, brokers, err)
+	}
+	if err := res.Errors[name]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s on %v: %w", name, brokers, err)
+	}
+	for {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {
+			ready := true
+			for _, p := range md.Topics[0].Partitions {
+				if p.Leader.ID < 0 || p.Error != nil || len(p.Isr) < rf {
+					ready = false
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topic %s: partitions have no leader or in-sync replicas yet: %w", name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

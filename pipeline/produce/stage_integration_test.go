@@ -1,0 +1,81 @@
+//go:build integration
+
+package produce
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"fmt"
+	"time"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+	"github.com/steadystate/steadystate/pipeline/bus"
+)
+
+// BenchmarkStageProduce is the Kafka write of ingest serve: Publish of
+// 1000-event requests from 8 concurrent callers (as the bench generator's
+// 8 senders), acks=all, to a 6-partition topic on the local Kafka. The CPU
+// is this process's (kafka-go), not the broker's.
+func BenchmarkStageProduce(b *testing.B) {
+	benchProduce(b, NewDefaultConfig())
+}
+
+// BenchmarkProduceSettings measures the writer's batch settings and
+// compression: CPU of this process per event (the broker's is not in it).
+func BenchmarkProduceSettings(b *testing.B) {
+	for _, comp := range []string{"none", "lz4", "snappy", "zstd"} {
+		for _, size := range []int{500, 2000, 10000} {
+			for _, timeout := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond} {
+				b.Run(fmt.Sprintf("compression=%s/batch=%d/timeout=%s", comp, size, timeout), func(b *testing.B) {
+					cfg := NewDefaultConfig()
+					cfg.Compression, cfg.BatchSize, cfg.BatchTimeout = comp, size, timeout
+					cfg.BatchBytes = 4 << 20
+					benchProduce(b, cfg)
+				})
+			}
+		}
+	}
+}
+
+func benchProduce(b *testing.B, cfg Config) {
+	cfg.Topic = fmt.Sprintf("test.stage-produce.%d", time.Now().UnixNano())
+	ctx := context.Background()
+	if err := bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()); err != nil {
+		b.Fatalf("Kafka is not usable at %v (start it with `make up`): %v", cfg.Brokers, err)
+	}
+	defer func() { _ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic) }()
+	p, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	events := stageEvents(1000)
+	if err := p.Publish(ctx, events); err != nil { // connect before measuring
+		b.Fatal(err)
+	}
+	var left atomic.Int64
+	m := stagecpu.Start()
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := p.Publish(ctx, events); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+	m.Report(b, b.N*len(events))
+}

@@ -1,0 +1,72 @@
+package sink
+
+import (
+	"context"
+	"testing"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+)
+
+const stageBatch = 50_000
+
+func stageMessages(n int) []kafka.Message {
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Partition: i % 6, Offset: int64(i), Value: benchWire(i)}
+	}
+	return msgs
+}
+
+// BenchmarkStageDecode is the sink's decode of a record into the batch
+// (wire decoder, duplicate count, bookkeeping).
+func BenchmarkStageDecode(b *testing.B) {
+	msgs := stageMessages(stageBatch)
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19)}
+	ctx := context.Background()
+	bt := newBatch()
+	m := stagecpu.Start()
+	n := 0
+	for b.Loop() {
+		for i := range msgs {
+			if err := s.accept(ctx, bt, msgs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(msgs)
+		bt.reset()
+	}
+	m.Report(b, n)
+}
+
+// BenchmarkStageColumns is the insert's column build: a batch of decoded
+// events into clickhouse-go's columns and the native block encoding that
+// Send does (before compression).
+func BenchmarkStageColumns(b *testing.B) {
+	msgs := stageMessages(stageBatch)
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19)}
+	ctx := context.Background()
+	bt := newBatch()
+	for i := range msgs {
+		if err := s.accept(ctx, bt, msgs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf := new(chproto.Buffer)
+	m := stagecpu.Start()
+	n := 0
+	for b.Loop() {
+		ap := newBlockAppender(b)
+		if err := appendColumns(ap, bt, 0, len(bt.events)); err != nil {
+			b.Fatal(err)
+		}
+		buf.Reset()
+		if err := ap.block.Encode(buf, 54451); err != nil {
+			b.Fatal(err)
+		}
+		n += len(bt.events)
+	}
+	m.Report(b, n)
+}

@@ -1,0 +1,47 @@
+package tag
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+)
+
+// stageBody is a request of `make bench-ingest`'s generator: n NDJSON
+// events with an explicit experiment and cohort and two attributes.
+func stageBody(n int) []byte {
+	var b strings.Builder
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).UnixNano()
+	for i := 0; i < n; i++ {
+		cohort := "control"
+		if i%20 == 0 {
+			cohort = "experiment"
+		}
+		fmt.Fprintf(&b, `{"event_id":"tput-%09d","time":%d,"service":"checkout","name":"GET /checkout","experiment_id":"tput","cohort":"%s","http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
+			i, t0+int64(i), cohort, i%700, i, i%50)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkStageDecodeTag is ingest serve's decode and tagging of a JSON
+// events request (1000 events), as `ingest serve` runs it (no experiment
+// definitions): one op is one request.
+func BenchmarkStageDecodeTag(b *testing.B) {
+	tg, err := New(Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := stageBody(1000)
+	m := stagecpu.Start()
+	n := 0
+	for b.Loop() {
+		events, err := tg.JSONEvents(body)
+		if err != nil || len(events) != 1000 {
+			b.Fatal(err, len(events))
+		}
+		n += len(events)
+	}
+	m.Report(b, n)
+}
