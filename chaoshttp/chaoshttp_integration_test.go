@@ -44,7 +44,7 @@ func freeAddr(t *testing.T) string {
 func startIngest(t *testing.T, db string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ingest")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ingest").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/ingest").CombinedOutput()
 	require.NoError(t, err, "build ingest: %s", out)
 	topic := kafkatest.Topic(t, 3)
 	env := append(os.Environ(), kafkatest.EnvBrokers+"="+strings.Join(kafkatest.Brokers(), ","),

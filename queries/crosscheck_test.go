@@ -37,14 +37,18 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 	since := fx.Start.Unix()
 	until := fx.Start.Add(fx.Run).Unix()
 	return map[string]queries.Params{
-		"analyze/cohort_summary.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
-		"analyze/cohort_series.sql":      {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
-		"analyze/latency_sample.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
-		"analyze/raw_cohort_counts.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
-		"analyze/blast_radius.sql":       {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
-		"analyze/runs.sql":               {"experiment_id": fx.ExperimentID, "limit": 5},
-		"analyze/export_events.sql":      {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
-		"analyze/bubbleup.sql":           {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20},
+		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
+		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
+		"analyze/latency_sample.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "sample_per_million": 500000},
+		"analyze/raw_cohort_counts.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/blast_radius.sql":      {"experiment_id": fx.ExperimentID, "run_start_s": since, "run_end_s": until},
+		"analyze/runs.sql":              {"experiment_id": fx.ExperimentID, "limit": 5},
+		"analyze/run_list.sql":          {"experiment_id": "", "limit": 10},
+		"analyze/export_events.sql":     {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 0},
+		"analyze/bubbleup.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "limit": 20,
+			"excluded": []string{"chaos.experiment.cohort", "http.response.status_code"}, "noise": `(^|[._])(id|port)$`,
+		},
 		"analyze/bubbleup_exemplars.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "key": "http_status", "value": "500", "limit": 3},
 		"analyze/alert_events.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/export_count.sql":       {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
@@ -55,6 +59,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
 			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
+		},
+		"analyze/sli_unit_counts.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "",
 		},
 		"analyze/sli_latency_sample.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
@@ -78,6 +87,21 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"dashboards/game_day_cohorts.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "step_s": 60},
 		"dashboards/game_day_flow_stages.sql": {"flow": "publish", "since_s": since, "until_s": until},
 		"dashboards/game_day_alerts.sql":      {"since_s": since, "until_s": until},
+		"dashboards/game_day_verdicts.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/verdict_history.sql": {
+			"experiment_id": fx.ExperimentID, "source": "live", "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(),
+		},
+		"analyze/trace_buckets.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
+		"analyze/cohort_sources.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
+		"analyze/sli_counts_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "payment", "operation": "",
+			"attr_pairs": []string{}, "kinds": []string{"span", "event"}, "good_not_error": 1,
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""},
+		},
+		"analyze/sli_latency_sample_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "", "operation": "POST /pay",
+			"attr_pairs": []string{"region\x1feu"}, "second_ppm": 1000000, "control_ppm": 1000000, "experiment_ppm": 1000000,
+		},
 	}
 }
 
@@ -184,6 +208,30 @@ func auxSQL(db string, fx fixture.Options) []string {
 			db, fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix()+10),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
+		// Three live looks and one compare of two SLIs: the verdict of
+		// errors turns from inconclusive to fail and its stop condition
+		// holds from the third look.
+		fmt.Sprintf("INSERT INTO %[1]s.verdict_history (experiment_id, run_id, source, evaluated_at, evaluated_ns, window_since_ns, window_until_ns, overall_verdict, stop, "+
+			"sli, sli_type, unit, control_n, experiment_n, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, "+
+			"p_value, adjusted_p_value, verdict, provisional, stop_condition, stop_crossed, stop_holds, stop_value, stop_since_ns) VALUES "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'errors', 'error_rate', 'ratio', 100, 5, 0.01, 0.2, 0.19, -0.1, 0.5, 1, 1, 0.2, 0.4, 'inconclusive', 1, '> 0.2 for 30s', 0, 0, 0.2, 0), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, %[5]d, %[4]d, 'inconclusive', 0, 'latency', 'latency', 's', 100, 5, 0.05, 0.06, 0.01, -0.1, 0.2, 1, 1, 0.5, 0.5, 'inconclusive', 1, '', 0, 0, 0, 0), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[6]d), %[7]d, %[5]d, %[7]d, 'fail', 0, 'errors', 'error_rate', 'ratio', 500, 30, 0.01, 0.5, 0.49, 0.3, 0.7, 1, 1, 0.0001, 0.0002, 'fail', 0, '> 0.2 for 30s', 1, 0, 0.5, %[7]d), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2 for 30s', 1, 1, 0.6, %[7]d), "+
+			"('%[2]s', 'r1', 'compare', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2', 1, 1, 0.6, 0)",
+			db, fx.ExperimentID, fx.Start.Unix()+10, s+int64(10*time.Second), s, fx.Start.Unix()+20, s+int64(20*time.Second), fx.Start.Unix()+60, s+int64(time.Minute)),
+		// A trace decided for the experiment cohort by its root span, and
+		// three untagged downstream spans of it (trace_cohorts and the
+		// by-trace queries), plus one span tagged by its trace at ingest.
+		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, trace_id, experiment_id, cohort, is_error, duration_ns, attr_keys, attr_values) VALUES "+
+			"('tr-root', toDateTime(%d), %d, 'span', 'checkout', 'GET /checkout', 'feedfacefeedfacefeedfacefeedface', '%s', 'experiment', 0, 5000000, ['feature_flag.key'], ['payment-chaos']), "+
+			"('tr-pay-1', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 1, 7000000, ['region'], ['eu']), "+
+			"('tr-pay-2', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 0, 9000000, ['region'], ['eu']), "+
+			"('tr-pay-3', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '', 'none', 0, 90000000, ['region'], ['us']), "+
+			"('tr-ingest', toDateTime(%d), %d, 'span', 'payment', 'POST /pay', 'feedfacefeedfacefeedfacefeedface', '%s', 'experiment', 0, 8000000, ['chaos.cohort.source'], ['trace'])",
+			db, (s+int64(90*time.Second))/1e9, s+int64(90*time.Second), fx.ExperimentID,
+			(s+int64(91*time.Second))/1e9, s+int64(91*time.Second), (s+int64(92*time.Second))/1e9, s+int64(92*time.Second),
+			(s+int64(93*time.Second))/1e9, s+int64(93*time.Second), (s+int64(94*time.Second))/1e9, s+int64(94*time.Second), fx.ExperimentID),
 		// Two alert notifications (Alertmanager webhooks) during the run.
 		fmt.Sprintf("INSERT INTO %s.events (event_id, event_time, event_time_ns, kind, service, name, severity, experiment_id, body) VALUES ('alert-1', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'firing'), ('alert-2', toDateTime(%d), %d, 'alert', 'checkout', 'PaymentDependencyErrors', 'ticket', '', 'resolved')",
 			db, fx.Start.Unix()+60, s+int64(time.Minute), fx.Start.Unix()+300, s+int64(5*time.Minute)),

@@ -90,7 +90,7 @@ Formats:
 }
 
 func backlogRun(ctx context.Context, opts *backlogOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), false)
 	if err != nil {
 		return err
 	}

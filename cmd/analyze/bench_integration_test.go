@@ -100,7 +100,7 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		in, err := loadReportInput(ctx, f, fx.ExperimentID, query.WindowFlags{}, now)
+		in, err := loadReportInput(ctx, f, fx.ExperimentID, query.WindowFlags{}, now, false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -98,6 +98,9 @@ func compareRun(cmd *cobra.Command, opts *compareOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := r.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryCompare)); err != nil {
+		fmt.Fprintf(opts.f.IO.ErrOut, "analyze compare: recording the verdict history: %v\n", err)
+	}
 	if opts.Output == "json" {
 		err = writeJSON(opts.f.IO, res)
 	} else {

@@ -10,9 +10,12 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/pipeline/warroom"
 )
 
 // maxLiveFailures is how many looks in a row may fail before live gives up.
@@ -28,7 +31,10 @@ type liveOptions struct {
 	Alertmanager string
 	Webhook      string
 	Alpha        float64
-	Now          func() time.Time
+	Web          warroom.Config
+	// ConsumerGroup is the sink's group, for the web view's flows panel.
+	ConsumerGroup string
+	Now           func() time.Time
 }
 
 func newCmdLive(f *factory, runF func(*liveOptions) error) *cobra.Command {
@@ -50,10 +56,21 @@ are re-read each time.
 A terminal gets a table redrawn in place, a pipe one JSON object per line
 (the same format as compare --output json). When a stop condition holds
 live says so at the top, posts it once to --webhook (JSON) and
---alertmanager (a v2 alert, through pipeline/notify), and with --exit-on-stop exits 3.`,
+--alertmanager (a v2 alert, through pipeline/notify), and with --exit-on-stop exits 3.
+
+With --web ADDRESS live also serves the war-room page for the shared
+screen: the SLI table with verdicts, error rate and p99 latency per cohort
+with the run shaded, the stop banner, the flows and their stuck items and
+the expected alerts, pushed to every open page at each look (server-sent
+events; the page fetches nothing else). A non-loopback address needs
+--web-token (the printed URL carries it) or --web-insecure.
+
+Every look is also written to the verdict_history table, which the report's
+timeline and the Grafana verdict panels read.`,
 		Example: `  analyze live checkout-payment-500
   analyze live checkout-payment-500 --interval 10s --exit-on-stop --alertmanager http://127.0.0.1:9093
-  analyze live checkout-payment-500 --duration 15m | jq .verdict`,
+  analyze live checkout-payment-500 --duration 15m | jq .verdict
+  analyze live checkout-payment-500 --web 127.0.0.1:8088`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
@@ -69,6 +86,11 @@ live says so at the top, posts it once to --webhook (JSON) and
 			if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
 				return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", opts.Alpha)
 			}
+			if opts.Web.Addr != "" {
+				if err := opts.Web.Validate(); err != nil {
+					return cliutil.FlagErrorf("--web: %v", err)
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -82,6 +104,10 @@ live says so at the top, posts it once to --webhook (JSON) and
 	cmd.Flags().StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
 	cmd.Flags().StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
 	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
+	cmd.Flags().StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
+	cmd.Flags().StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --web-insecure)")
+	cmd.Flags().BoolVar(&opts.Web.Insecure, "web-insecure", false, "allow a non-loopback --web address without a token")
+	cmd.Flags().StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group (the web view's flow watermark)")
 	return cmd
 }
 
@@ -119,6 +145,18 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		return cliutil.FlagErrorf("%v", err)
 	}
 	ios := opts.f.IO
+	web, gather, err := startWarRoom(opts, r, e)
+	if err != nil {
+		return err
+	}
+	if web != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = web.Shutdown(sctx)
+		}()
+		fmt.Fprintf(ios.ErrOut, "analyze live: war room at %s\n", web.URL())
+	}
 	enc := json.NewEncoder(ios.Out)
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
@@ -145,6 +183,16 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 			continue
 		}
 		failures = 0
+		// The verdict history must not end the watch either: a failed
+		// write is said and the next look writes again.
+		if err := r.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryLive)); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(ios.ErrOut, "analyze live: recording the verdict history: %v\n", err)
+		}
+		if web != nil {
+			if err := web.Publish(gather.Gather(ctx, res, opts.Now())); err != nil {
+				fmt.Fprintf(ios.ErrOut, "analyze live: %v\n", err)
+			}
+		}
 		if ios.OutTTY {
 			fmt.Fprint(ios.Out, "\x1b[H\x1b[2J")
 			if err := analysis.WriteTable(ios.Out, res); err != nil {
@@ -187,4 +235,31 @@ func stopDestinations(alertmanager, webhook string) notify.Destinations {
 		d.Webhook = []string{webhook}
 	}
 	return d
+}
+
+// startWarRoom starts the web view when --web is set (nil, nil otherwise).
+func startWarRoom(opts *liveOptions, r *query.Reader, e *experiment.Experiment) (*warroom.Server, *warroom.Gatherer, error) {
+	if opts.Web.Addr == "" {
+		return nil, nil, nil
+	}
+	g := &warroom.Gatherer{R: r, Experiment: e, ID: opts.Experiment, ConsumerGroup: opts.ConsumerGroup, Interval: opts.Interval}
+	if e != nil && len(e.Flows) > 0 {
+		spec, err := opts.f.Spec()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, name := range e.Flows {
+			if fl, ok := spec.Flow(name); ok {
+				g.Flows = append(g.Flows, *fl)
+			}
+		}
+	}
+	srv, err := warroom.New(opts.Web)
+	if err != nil {
+		return nil, nil, cliutil.FlagErrorf("--web: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, nil, err
+	}
+	return srv, g, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -21,7 +22,10 @@ type reportOptions struct {
 	ExperimentID string
 	Window       query.WindowFlags
 	Out          string
-	Now          func() time.Time
+	// AllAttributes keeps per-process and per-request attributes (ports,
+	// ids, timestamps) in "what is different".
+	AllAttributes bool
+	Now           func() time.Time
 }
 
 func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
@@ -65,6 +69,7 @@ ranked backlog. The same data always give the same files.`,
 	}
 	addPostRunWindowFlags(cmd, &opts.Window)
 	cmd.Flags().StringVar(&opts.Out, "out", "report", "directory to write the report into")
+	cmd.Flags().BoolVar(&opts.AllAttributes, "all-attributes", false, "keep per-process and per-request attributes (ports, ids, timestamps) in \"what is different\"")
 	return cmd
 }
 
@@ -73,7 +78,7 @@ func addPostRunWindowFlags(cmd *cobra.Command, w *query.WindowFlags) {
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now())
+	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), opts.AllAttributes)
 	if err != nil {
 		return err
 	}
@@ -103,15 +108,19 @@ func orUnknown(s string) string {
 }
 
 // loadReportInput reads the definitions, resolves the run and gathers
-// everything the report and the backlog are computed from.
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time) (findings.Input, error) {
+// everything the report and the backlog are computed from. An experiment
+// known only from telemetry (no definition) is reported like compare
+// compares it: on the default SLIs, with no flows or expected alerts.
+// With a recorded run, the experiment's earlier runs are gathered too,
+// for the run-history section.
+func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
 	}
-	e, ok := spec.Experiment(experimentID)
-	if !ok {
-		return findings.Input{}, fmt.Errorf("experiment %s is not defined in %s (see analyze experiments list)", experimentID, f.ExperimentsDir)
+	e, defined := spec.Experiment(experimentID)
+	if !defined {
+		e = &experiment.Experiment{ID: experimentID}
 	}
 	r, c, err := openReader(ctx, f)
 	if err != nil {
@@ -122,5 +131,18 @@ func loadReportInput(ctx context.Context, f *factory, experimentID string, wf qu
 	if err != nil {
 		return findings.Input{}, err
 	}
-	return gather.Input(ctx, r, gather.Request{Spec: spec, Experiment: e, Window: win, Now: now})
+	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined, AllAttributes: allAttributes}
+	in, err := gather.Input(ctx, r, req)
+	if err != nil {
+		return findings.Input{}, err
+	}
+	if win.Run != nil {
+		if in.History, err = gather.History(ctx, r, req, in, historyRuns); err != nil {
+			return findings.Input{}, err
+		}
+	}
+	return in, nil
 }
+
+// historyRuns is how many runs the report's history section shows.
+const historyRuns = 5

@@ -23,9 +23,10 @@ func newCmdRun(f *factory) *cobra.Command {
 		Short: "Record when an experiment runs",
 		Long: `run records experiment runs in ClickHouse (the runs table): a run id, its
 start and end, the operator and a note. compare, live and report use the
-latest run's window unless told otherwise.`,
+latest run's window unless told otherwise. list shows the recorded runs,
+history sets an experiment's runs side by side.`,
 	}
-	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil))
+	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil), newCmdRunList(f, nil), newCmdRunHistory(f, nil))
 	return cmd
 }
 

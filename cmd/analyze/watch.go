@@ -11,6 +11,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/notify"
 )
 
@@ -25,6 +26,7 @@ type watchOptions struct {
 	Listen       string
 	ExternalURL  string
 	LogLevel     string
+	Insecure     bool
 }
 
 func newCmdWatch(f *factory, runF func(*watchOptions) error) *cobra.Command {
@@ -83,6 +85,7 @@ the loop and the server gracefully.`,
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9466", "address of /metrics, /healthz and /flows (\"\" to disable)")
 	fl.StringVar(&opts.ExternalURL, "external-url", "", "base URL alerts link to (default: http://<listen address>/flows)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -99,6 +102,13 @@ func watchRun(cmd *cobra.Command, opts *watchOptions) error {
 	}
 	if dest.Empty() {
 		log.Warn("no --alertmanager, --slack-webhook or --webhook: alerts are only logged")
+	}
+
+	if opts.Listen != "" {
+		// No open door: the page and metrics have no tokens.
+		if err := listen.Check(listen.Listener{Name: "analyze watch (/metrics, /healthz, /flows)", Flag: "--listen", Addr: opts.Listen}, opts.Insecure); err != nil {
+			return err
+		}
 	}
 	ch, st, err := opts.Check.checker(cmd, opts.f)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/receive"
 	"github.com/steadystate/steadystate/pipeline/tag"
@@ -33,6 +34,9 @@ type serveOptions struct {
 	Admin       string
 	Pprof       bool
 	LogLevel    string
+	Insecure    bool
+	TraceCache  int
+	TraceTTL    time.Duration
 }
 
 func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
@@ -78,6 +82,9 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")
+	fl.DurationVar(&opts.TraceTTL, "trace-cache-ttl", tag.DefaultTraceCacheTTL, "a generation of the trace cache is retired after this long")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -101,13 +108,20 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkServeListeners(opts); err != nil {
+		return err
+	}
 	var spec *experiment.Spec
 	if opts.Experiments != "" {
 		if spec, err = experiment.LoadDir(opts.Experiments); err != nil {
 			return err
 		}
 	}
-	tagger, err := tag.New(tag.Config{}, spec)
+	tcfg := tag.Config{}
+	if opts.TraceCache > 0 {
+		tcfg.Traces = tag.NewTraceCohorts(opts.TraceCache, opts.TraceTTL, nil)
+	}
+	tagger, err := tag.New(tcfg, spec)
 	if err != nil {
 		return err
 	}
@@ -150,4 +164,17 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	log.Info("ingest stopped cleanly")
 	return nil
+}
+
+// checkServeListeners refuses, before anything listens, an OTLP or events
+// port beyond loopback without tokens and an admin port beyond loopback
+// (it has no tokens), unless --insecure-listen was given.
+func checkServeListeners(opts *serveOptions) error {
+	authed := len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != ""
+	hint := "set bearer tokens with $" + EnvTokens + " or --token-file"
+	return errors.Join(
+		listen.Check(listen.Listener{Name: "ingest OTLP/gRPC", Flag: "--grpc", Addr: opts.Receive.GRPCEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest OTLP/HTTP and events", Flag: "--http", Addr: opts.Receive.HTTPEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure),
+	)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/bus"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/sink"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -19,6 +20,7 @@ type sinkOptions struct {
 	f        *factory
 	Sink     sink.Config
 	Admin    string
+	Insecure bool
 	Pprof    bool
 	LogLevel string
 }
@@ -58,6 +60,7 @@ partitions.`,
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 
@@ -69,6 +72,9 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	}
 	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
+		return err
+	}
+	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure); err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, store.NewDefaultConfig())

@@ -157,8 +157,9 @@ func TestCompareOnClickHouseEdgeCases(t *testing.T) {
 		assert.NotEqual(t, stats.VerdictFail, m.Verdict, m.Name)
 	}
 
-	// Zero errors in control, a few in the experiment: exact test, no NaN,
-	// no relative change against zero.
+	// Zero errors in control, a few in the experiment: the unit-level test
+	// (the fixture's events carry subjects) with the null-constrained
+	// variance, no NaN, no relative change against zero.
 	zero := same
 	zero.ExperimentID, zero.Seed, zero.ControlErrorRate, zero.ExperimentErrorRate = "exp-zero", 11, 0, 0.03
 	load(ctx, t, c, fixture.Generate(zero).Events)
@@ -168,7 +169,7 @@ func TestCompareOnClickHouseEdgeCases(t *testing.T) {
 	er := res.Metrics[0]
 	assert.Equal(t, int64(0), *er.Control.Bad)
 	assert.Positive(t, *er.Experiment.Bad)
-	assert.Equal(t, analysis.TestFisherExact, er.Test)
+	assert.Equal(t, analysis.TestDeltaMethod, er.Test)
 	assert.Nil(t, er.Effect.Relative)
 	assert.Contains(t, []stats.Verdict{stats.VerdictFail, stats.VerdictInconclusive}, er.Verdict)
 
@@ -254,4 +255,58 @@ func TestBucketsCacheStaysExact(t *testing.T) {
 	assert.Equal(t, first+1, sum(), "the duplicate does not count, the late event does")
 	truth = distinct(ctx, t, c, fx.ExperimentID, w, "1")
 	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
+}
+
+// TestCompareAtTheSubjectUnit: the fixture's events carry subjects (500
+// users), so compare analyses the ratio SLIs per user: the unit, the
+// distinct users per cohort and the SRM on users come from ClickHouse
+// (analyze/sli_unit_counts.sql), and the events behind them are the same
+// distinct events the per-event analysis counts. With cohorts.unit: event
+// the same data are analysed per event and say so.
+func TestCompareAtTheSubjectUnit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	load(ctx, t, c, fixture.Generate(fx).Events)
+	w := analysis.Window{Since: fx.Start, Until: fx.Start.Add(fx.Run)}
+	src := &analysis.Store{C: c}
+	e := &experiment.Experiment{ID: fx.ExperimentID,
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.5, Control: 0.5}},
+		SLIs:    []experiment.SLI{{Name: "errors", Type: experiment.SLIErrorRate, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}}}}
+
+	res, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	assert.Equal(t, "subject", res.Unit)
+	users := func(cohort string) int64 {
+		// An event without a subject is a unit of its own.
+		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT uniqExact(if(subject_id = '', concat('e:', event_id), subject_id)) FROM %s.events WHERE experiment_id = '%s' AND synthetic = 0
+			AND cohort = '%s' AND kind IN ('span', 'event', 'log') AND event_time >= toDateTime(%d) AND event_time < toDateTime(%d)`,
+			c.DB, fx.ExperimentID, cohort, w.Since.Unix(), w.Until.Unix()))
+		require.NoError(t, err)
+		defer rows.Close()
+		require.True(t, rows.Next())
+		var n uint64
+		require.NoError(t, rows.Scan(&n))
+		return int64(n)
+	}
+	m := res.Metrics[0]
+	assert.Equal(t, users("control"), m.Control.Units)
+	assert.Equal(t, users("experiment"), m.Experiment.Units)
+	assert.Greater(t, m.Control.N, m.Control.Units, "several events per user")
+	assert.Equal(t, analysis.TestDeltaMethod, m.Test)
+	assert.Equal(t, "units (subject)", res.SRM.Basis)
+	assert.Equal(t, m.Control.Units, res.SRM.Control)
+
+	e.Cohorts.Unit = experiment.UnitEvent
+	ev, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: fx.ExperimentID, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, "event", ev.Unit)
+	assert.Zero(t, ev.Metrics[0].Control.Units)
+	assert.Equal(t, m.Control.N, ev.Metrics[0].Control.N, "the same distinct events")
+	assert.Equal(t, m.Experiment.N, ev.Metrics[0].Experiment.N)
+	var out strings.Builder
+	require.NoError(t, analysis.WriteTable(&out, res))
+	assert.Contains(t, out.String(), "unit     subject")
 }

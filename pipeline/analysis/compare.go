@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -109,13 +110,17 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	}
 	before, during := splitRows(rows, w.Since)
 	slis := SLIsOf(req.Experiment)
-	obs, err := observe(ctx, src, req.ExperimentID, w, slis, during, set)
+	obs, units, err := observe(ctx, src, req.ExperimentID, w, slis, during, set, req.Experiment)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
 	res := newResult(req, now, set, ModeFixedHorizon)
 	res.Cohorts = cohortSizes(during)
+	res.Unit = units.name
 	basis, exposures := srmSizes(slis, during)
+	if units.known() {
+		basis, exposures = "units ("+units.name+")", CohortSizes{Control: units.control, Experiment: units.experiment}
+	}
 	res.SRM, err = srmFixed(req.Experiment, exposures)
 	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment
 	if err != nil {
@@ -131,6 +136,11 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	res.StopConditions = stopStatuses(req.Experiment, res.Metrics, nil, nil, now)
 	for _, s := range res.StopConditions {
 		res.Stop = res.Stop || s.Holds
+	}
+	if ts, ok := src.(TaggingSource); ok {
+		if res.Tagging, err = ts.Tagging(ctx, req.ExperimentID, w); err != nil {
+			return nil, fmt.Errorf("compare %s: tagging: %w", req.ExperimentID, err)
+		}
 	}
 	res.Sanitize()
 	return res, nil
@@ -236,7 +246,99 @@ func share(s CohortSizes) float64 {
 
 // observe gathers each SLI's numbers: view rows where the view can serve
 // them, raw counts otherwise, and the latency samples.
-func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings) ([]observation, error) {
+// UnitSource is a Source that can also tally ratio SLIs per
+// randomization unit (the ClickHouse Store can; a Source without it is
+// analysed per event).
+type UnitSource interface {
+	SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli *SLI, unitAttr string) (map[telemetry.Cohort]query.UnitTally, error)
+}
+
+// unitInfo is the randomization unit an evaluation used and the distinct
+// units per cohort (the largest count over the ratio SLIs).
+type unitInfo struct {
+	name                string
+	control, experiment int64
+}
+
+func (u unitInfo) known() bool { return u.name != experiment.UnitEvent && u.name != "" }
+
+// unitCounts converts a tally to the bad-event unit counts of an SLI
+// (errors for error_rate, events that are not good for good_events).
+func unitCounts(t query.UnitTally, good bool) *stats.UnitCounts {
+	if good {
+		g := stats.UnitCounts{Units: t.Units, Bad: t.Good, Total: t.Events, SumTotalSq: t.SumN2, SumBadSq: t.SumG2, SumBadTotal: t.SumGN}
+		c := g.Complement()
+		return &c
+	}
+	return &stats.UnitCounts{Units: t.Units, Bad: t.Errors, Total: t.Events, SumTotalSq: t.SumN2, SumBadSq: t.SumE2, SumBadTotal: t.SumEN}
+}
+
+// observeUnits fills the ratio SLIs' unit tallies when the experiment
+// names a unit (default: the subject) and the source can tally them. When
+// every event turned out to be its own unit (no event carries the unit)
+// the analysis is per event and says so.
+func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, e *experiment.Experiment) (unitInfo, error) {
+	us, ok := src.(UnitSource)
+	var cohorts experiment.Cohorts
+	if e != nil {
+		cohorts = e.Cohorts
+	}
+	attr, perUnit := cohorts.UnitAttribute()
+	if !ok || !perUnit {
+		return unitInfo{name: experiment.UnitEvent}, nil
+	}
+	name := experiment.UnitSubject
+	if attr != "" {
+		name = attr
+	}
+	info := unitInfo{name: name}
+	anyUnit := false
+	for i := range slis {
+		s := &slis[i]
+		if !s.Type.IsRatio() {
+			continue
+		}
+		t, err := us.SLIUnitCounts(ctx, id, w, s, attr)
+		if err != nil {
+			return unitInfo{}, fmt.Errorf("sli %q: unit counts: %w", s.Name, err)
+		}
+		c, x := t[telemetry.CohortControl], t[telemetry.CohortExperiment]
+		good := s.Type == experiment.SLIGoodEvents
+		o := &obs[i]
+		o.cu, o.eu = unitCounts(c, good), unitCounts(x, good)
+		// The counts the unit tallies were computed from.
+		o.cn, o.en = c.Events, x.Events
+		o.cx, o.ex = c.Errors, x.Errors
+		if good {
+			o.cx, o.ex = c.Good, x.Good
+		}
+		info.control, info.experiment = max(info.control, c.Units), max(info.experiment, x.Units)
+		anyUnit = anyUnit || c.Units < c.Events || x.Units < x.Events
+	}
+	if !anyUnit {
+		// No event carried a unit (or each unit sent one event): the
+		// analysis is per event.
+		for i := range obs {
+			obs[i].cu, obs[i].eu = nil, nil
+		}
+		return unitInfo{name: experiment.UnitEvent}, nil
+	}
+	return info, nil
+}
+
+func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings, e *experiment.Experiment) ([]observation, unitInfo, error) {
+	obs, err := observeEvents(ctx, src, id, w, slis, during, set)
+	if err != nil {
+		return nil, unitInfo{}, err
+	}
+	units, err := observeUnits(ctx, src, id, w, slis, obs, e)
+	if err != nil {
+		return nil, unitInfo{}, err
+	}
+	return obs, units, nil
+}
+
+func observeEvents(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings) ([]observation, error) {
 	raw := map[string]map[telemetry.Cohort]RawCounts{}
 	rawCounts := func(s *SLI) (map[telemetry.Cohort]RawCounts, error) {
 		k := s.key()

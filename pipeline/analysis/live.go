@@ -139,7 +139,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	during = append(append(during, m.settled...), fresh...)
 
 	w := Window{Since: since, Until: until}
-	obs, err := observe(ctx, m.src, id, w, m.slis, during, m.set)
+	obs, units, err := observe(ctx, m.src, id, w, m.slis, during, m.set, m.req.Experiment)
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}
@@ -147,7 +147,11 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	req.Window = w
 	res := newResult(req, now, m.set, ModeSequential)
 	res.Cohorts = cohortSizes(during)
+	res.Unit = units.name
 	basis, exposures := srmSizes(m.slis, during)
+	if units.known() {
+		basis, exposures = "units ("+units.name+")", CohortSizes{Control: units.control, Experiment: units.experiment}
+	}
 	res.SRM, err = m.srmLook(exposures)
 	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment
 	if err != nil {

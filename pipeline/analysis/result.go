@@ -49,6 +49,10 @@ type Result struct {
 	// Cohorts are the distinct, non-synthetic events per cohort in the
 	// window, over all services and operations.
 	Cohorts CohortSizes `json:"cohorts"`
+	// Tagging says how the events of Cohorts got their cohort: directly,
+	// by their trace at ingest, or by their trace in ClickHouse (compare
+	// on ClickHouse only).
+	Tagging *TaggingCounts `json:"tagging,omitempty"`
 	// SRM is the sample-ratio check of Cohorts against the expected split.
 	SRM SRM `json:"srm"`
 	// BlastRadius compares everyone outside the experiment cohort during

@@ -24,7 +24,21 @@ type (
 	Run = query.Run
 	// Window is the closed-open interval [Since, Until).
 	Window = query.Window
+	// TaggingCounts say how events got their cohort: directly, by their
+	// trace at ingest, or by their trace in ClickHouse.
+	TaggingCounts = query.TaggingCounts
 )
+
+// TaggingSource is implemented by sources that can tell how events got
+// their cohort (*Store); Compare reports it when the source can.
+type TaggingSource interface {
+	Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error)
+}
+
+// Tagging implements TaggingSource with query.Reader.Tagging.
+func (s *Store) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
+	return s.reader().Tagging(ctx, experimentID, w)
+}
 
 // SettledAge is how old a bucket must be before its distinct counts are
 // cached in cohort_settled.
@@ -71,6 +85,13 @@ func (s *Store) Buckets(ctx context.Context, experimentID string, since, until t
 func (s *Store) SLICounts(ctx context.Context, experimentID string, w Window, sli *SLI) (map[telemetry.Cohort]RawCounts, error) {
 	return s.reader().SLICounts(ctx, experimentID, w, sli.rawFilter())
 }
+
+// SLIUnitCounts implements UnitSource with query.Reader.SLIUnitCounts.
+func (s *Store) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli *SLI, unitAttr string) (map[telemetry.Cohort]query.UnitTally, error) {
+	return s.reader().SLIUnitCounts(ctx, experimentID, w, sli.rawFilter(), unitAttr)
+}
+
+var _ UnitSource = (*Store)(nil)
 
 // LatencySample implements Source with query.Reader.LatencySample.
 func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {

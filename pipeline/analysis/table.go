@@ -54,6 +54,13 @@ func WriteTable(w io.Writer, r *Result) error {
 	} else {
 		fmt.Fprintf(&b, "unit     %s (ratio SLIs: cluster-robust variance over units; n below is events/units)\n", unit)
 	}
+	if t := r.Tagging; t != nil {
+		fmt.Fprintf(&b, "tagged   directly %d, by trace at ingest %d, by trace in ClickHouse %d events (control %d/%d/%d, experiment %d/%d/%d)\n",
+			t.Direct.Control+t.Direct.Experiment, t.TraceIngest.Control+t.TraceIngest.Experiment,
+			t.TraceClickHouse.Control+t.TraceClickHouse.Experiment,
+			t.Direct.Control, t.TraceIngest.Control, t.TraceClickHouse.Control,
+			t.Direct.Experiment, t.TraceIngest.Experiment, t.TraceClickHouse.Experiment)
+	}
 	fmt.Fprintf(&b, "split    %.2f%% experiment", 100*r.SRM.ObservedExperimentShare)
 	if r.SRM.Basis != "" {
 		fmt.Fprintf(&b, " of %s", r.SRM.Basis)

@@ -120,6 +120,16 @@ func (f *flagEval) load(attrs Attributes) {
 	if f.variant, f.hasVariant = attrs.Get(telemetry.AttrFeatureFlagVariant); !f.hasVariant {
 		f.variant, f.hasVariant = attrs.Get(telemetry.AttrFeatureFlagVariantOld)
 	}
+	if !f.hasVariant {
+		// Providers without variants: the evaluated value, which the
+		// OpenFeature hooks record JSON-encoded ("on" with its quotes).
+		if v, ok := attrs.Get(telemetry.AttrFeatureFlagValue); ok {
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			f.variant, f.hasVariant = v, true
+		}
+	}
 	if f.provider, f.hasProvider = attrs.Get(telemetry.AttrFeatureFlagProvider); !f.hasProvider {
 		f.provider, f.hasProvider = attrs.Get(telemetry.AttrFeatureFlagProviderOld)
 	}
@@ -133,7 +143,8 @@ func (f *flagEval) load(attrs Attributes) {
 // every attribute is present with the given value; and for a feature flag,
 // feature_flag.key equals the key and the variant equals the rule's variant,
 // where the variant is feature_flag.result.variant if present, else the
-// legacy feature_flag.variant (likewise feature_flag.provider.name before
+// legacy feature_flag.variant, else the evaluated value
+// feature_flag.result.value (a JSON string unquoted) (likewise feature_flag.provider.name before
 // feature_flag.provider_name, compared only when the rule names a provider).
 func (a *Assigner) Assign(service string, attrs Attributes) (experimentID string, cohort telemetry.Cohort, ok bool) {
 	if a == nil {

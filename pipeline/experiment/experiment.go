@@ -76,6 +76,30 @@ type Cohorts struct {
 	// chaos.experiment.cohort; first match wins. Nil when every service tags
 	// its own telemetry.
 	Rules []Rule
+	// Unit is the randomization unit: "" or UnitSubject for the events'
+	// subject (enduser.id, user.id or the flag's feature_flag.context.id,
+	// stored as the subject), UnitEvent to treat every event as
+	// independent, or the name of any attribute (e.g. tenant.id,
+	// session.id).
+	Unit string
+}
+
+// Randomization units with a meaning of their own (Cohorts.Unit).
+const (
+	UnitSubject = "subject"
+	UnitEvent   = "event"
+)
+
+// UnitAttribute returns the attribute that holds the unit ("" for the
+// subject) and false when the analysis is per event.
+func (c Cohorts) UnitAttribute() (string, bool) {
+	switch c.Unit {
+	case "", UnitSubject:
+		return "", true
+	case UnitEvent:
+		return "", false
+	}
+	return c.Unit, true
 }
 
 // Split is the expected share of traffic per cohort; the two sum to 1.

@@ -549,6 +549,7 @@ func (d *decoder) experiment(n *yaml.Node, path string) Experiment {
 					sp := &e.Cohorts.ExpectedSplit
 					d.mapping(v, p, fields{"experiment": d.float(&sp.Experiment), "control": d.float(&sp.Control)})
 				},
+				"unit": d.str(&e.Cohorts.Unit),
 				"rules": func(v *yaml.Node, p string) {
 					e.Cohorts.Rules = []Rule{}
 					d.list(func(v *yaml.Node, p string) {

@@ -160,8 +160,8 @@ type AlertCoverage struct {
 // TimelineEntry is one moment of the run.
 type TimelineEntry struct {
 	Time time.Time `json:"time"`
-	// Kind is run_start, run_stop, stop_condition, alert_firing,
-	// alert_resolved or flow_stuck.
+	// Kind is run_start, run_stop, verdict_change, stop_condition,
+	// alert_firing, alert_resolved or flow_stuck.
 	Kind string `json:"kind"`
 	Text string `json:"text"`
 }
@@ -744,8 +744,29 @@ func (a *derivation) timeline() {
 		start += ": " + a.in.Run.Note
 	}
 	add(a.in.Run.Start, "run_start", start)
+	// The first look at which live saw each stop condition hold, and
+	// each change of an SLI's verdict, come from the verdict history.
+	firstHeld := map[string]VerdictPoint{}
+	last := map[string]string{}
+	for _, p := range a.in.VerdictHistory {
+		if _, seen := firstHeld[p.SLI]; p.StopHolds && !seen {
+			firstHeld[p.SLI] = p
+		}
+		v := p.Verdict
+		if p.Provisional {
+			v += " (provisional)"
+		}
+		if prev, ok := last[p.SLI]; ok && prev != v {
+			add(p.Time, "verdict_change", fmt.Sprintf("Live verdict of %s changed from %s to %s (p=%s)", p.SLI, prev, v, fmtP(p.PValue)))
+		}
+		last[p.SLI] = v
+	}
 	for _, s := range a.in.StopConditions {
-		if s.Holds {
+		p, live := firstHeld[s.SLI]
+		switch {
+		case live:
+			add(p.Time, "stop_condition", fmt.Sprintf("Stop condition met: %s %s (value %g, as live declared it)", s.SLI, p.StopCondition, round(p.StopValue, 6)))
+		case s.Holds:
 			t := a.in.Run.End
 			if s.Since != nil {
 				t = *s.Since
@@ -774,7 +795,7 @@ func (a *derivation) timeline() {
 	} else {
 		add(a.in.Run.End, "run_stop", "Run stopped")
 	}
-	order := map[string]int{"run_start": 0, "stop_condition": 1, "alert_firing": 2, "alert_resolved": 3, "flow_stuck": 4, "run_stop": 5}
+	order := map[string]int{"run_start": 0, "verdict_change": 1, "stop_condition": 2, "alert_firing": 3, "alert_resolved": 4, "flow_stuck": 5, "run_stop": 6}
 	slices.SortStableFunc(a.res.Timeline, func(x, y TimelineEntry) int {
 		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(order[x.Kind], order[y.Kind]), cmp.Compare(x.Text, y.Text))
 	})
@@ -789,7 +810,7 @@ func (a *derivation) summary() string {
 	}
 	fmt.Fprintf(&b, "%s ran for %s (%s to %s UTC). ", name, fmtDuration(in.Run.Duration()),
 		in.Run.Start.UTC().Format("2006-01-02 15:04"), in.Run.End.UTC().Format("15:04"))
-	fmt.Fprintf(&b, "We measured %d requests from users in the experiment cohort, who got the failure, and %d from the control cohort, who did not. ",
+	fmt.Fprintf(&b, "We recorded %d events (spans, logs and structured events of every service) from users in the experiment cohort, who got the failure, and %d from the control cohort, who did not. ",
 		in.Cohorts.Experiment, in.Cohorts.Control)
 	switch in.Verdict {
 	case "pass":

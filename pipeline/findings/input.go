@@ -50,6 +50,35 @@ type Input struct {
 	// Differences are the attribute values of the experiment cohort's bad
 	// events set against control (BubbleUp), most over-represented first.
 	Differences []Difference `json:"differences,omitempty"`
+	// VerdictHistory is every look `analyze live` made during the run,
+	// one point per SLI and look, oldest first; empty when live did not
+	// run. The timeline takes the first time each stop condition held
+	// and each verdict changed from it.
+	VerdictHistory []VerdictPoint `json:"verdict_history,omitempty"`
+	// History is the experiment's earlier runs and this one, oldest first
+	// (the report's run-history section); empty for a single run.
+	History *History `json:"history,omitempty"`
+}
+
+// VerdictPoint is one SLI at one look of the live comparison.
+type VerdictPoint struct {
+	Time time.Time `json:"time"`
+	SLI  string    `json:"sli"`
+	// Verdict is the SLI's verdict at that look; Provisional is true
+	// below the minimum sample.
+	Verdict     string `json:"verdict"`
+	Provisional bool   `json:"provisional,omitempty"`
+	// PValue is the anytime-valid p-value after the adjustment across
+	// SLIs; Effect and its interval are experiment minus control.
+	PValue  float64 `json:"p_value"`
+	Effect  float64 `json:"effect"`
+	CILower float64 `json:"ci_lower"`
+	CIUpper float64 `json:"ci_upper"`
+	// StopCondition is the SLI's stop condition ("> 0.2 for 30s"), ""
+	// without one; StopHolds is true when it held at that look.
+	StopCondition string  `json:"stop_condition,omitempty"`
+	StopHolds     bool    `json:"stop_holds,omitempty"`
+	StopValue     float64 `json:"stop_value,omitempty"`
 }
 
 // Experiment is what the definition says.
@@ -243,6 +272,9 @@ type Difference struct {
 	ControlTotal int64 `json:"control_total"`
 	// Exemplars are trace ids of bad events with the value.
 	Exemplars []string `json:"exemplars,omitempty"`
+	// Rank is the significance-aware score the rows are ordered by
+	// (Score: the lower 95% bound of the lift); 0 when not ranked.
+	Rank float64 `json:"score,omitempty"`
 }
 
 // BadShare is Bad / BadTotal.

@@ -29,7 +29,17 @@ type Request struct {
 	Window query.Resolved
 	// Now is when the data are read; it is also the flows' watermark.
 	Now time.Time
+	// AdHoc is true when Experiment has no definition (only its id): the
+	// comparison uses the default SLIs, as compare does.
+	AdHoc bool
+	// AllAttributes keeps per-process and per-request attributes (ports,
+	// ids, timestamps) in "what is different".
+	AllAttributes bool
 }
+
+// adHocHypothesis stands in for the hypothesis of an experiment known
+// only from telemetry.
+const adHocHypothesis = "No definition: an ad-hoc experiment known only from its telemetry, compared on the default SLIs (error rate and latency p50/p95/p99 of all its events)."
 
 // Input reads everything a report and its backlog are computed from.
 func Input(ctx context.Context, r *query.Reader, req Request) (findings.Input, error) {
@@ -50,6 +60,9 @@ func Input(ctx context.Context, r *query.Reader, req Request) (findings.Input, e
 func CompareRequest(req Request) analysis.Request {
 	e, w := req.Experiment, req.Window
 	out := analysis.Request{ExperimentID: e.ID, Experiment: e, Window: w.Window}
+	if req.AdHoc {
+		out.Experiment = nil // the default SLIs
+	}
 	switch {
 	case w.Run != nil:
 		out.Run = w.Run
@@ -114,10 +127,36 @@ func gatherRest(ctx context.Context, r *query.Reader, req Request) (findings.Inp
 		}
 		in.Flows = append(in.Flows, res)
 	}
-	if in.Differences, err = differences(ctx, r, e.ID, win); err != nil {
+	if in.Differences, err = differences(ctx, r, e.ID, win, req.AllAttributes); err != nil {
 		return in, err
 	}
+	if in.VerdictHistory, err = verdictHistory(ctx, r, e.ID, req.Window); err != nil {
+		return in, err
+	}
+	if req.AdHoc {
+		in.Experiment.Hypothesis = adHocHypothesis
+	}
 	return in, nil
+}
+
+// verdictHistory is every look `analyze live` wrote during the window (a
+// second of slack at the end: the last look is stamped after it), of the
+// run when the window is a run's.
+func verdictHistory(ctx context.Context, r *query.Reader, experimentID string, w query.Resolved) ([]findings.VerdictPoint, error) {
+	rows, err := r.VerdictHistory(ctx, experimentID, query.HistoryLive, w.Window.Since, w.Window.Until.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]findings.VerdictPoint, 0, len(rows))
+	for _, v := range rows {
+		if w.Run != nil && v.RunID != "" && v.RunID != w.Run.ID {
+			continue
+		}
+		out = append(out, findings.VerdictPoint{Time: v.Time, SLI: v.SLI, Verdict: v.Verdict, Provisional: v.Provisional,
+			PValue: v.AdjustedPValue, Effect: v.Effect, CILower: v.CILower, CIUpper: v.CIUpper,
+			StopCondition: v.StopCondition, StopHolds: v.StopHolds, StopValue: v.StopValue})
+	}
+	return out, nil
 }
 
 // seriesStep picks a bucket (a multiple of 10 s) giving at most about 120
@@ -209,18 +248,64 @@ func flow(ctx context.Context, r *query.Reader, fl *experiment.Flow, w query.Win
 	return res, nil
 }
 
-// differences is the BubbleUp table (top 10) with three exemplar traces
-// for each of the top three rows.
-func differences(ctx context.Context, r *query.Reader, experimentID string, w query.Window) ([]findings.Difference, error) {
-	rows, err := r.Differences(ctx, query.DifferencesRequest{ExperimentID: experimentID, Since: w.Since, Until: w.Until, Limit: 10, ExemplarRows: 3, ExemplarsEach: 3})
+// differences is the "what is different" table: candidates from
+// analyze/bubbleup.sql without the cohort tags, the attributes a column
+// came from and (unless all) per-process or per-request noise, ranked by
+// a significance-aware score (findings.RankDifferences), the top 10 each
+// with three exemplar traces.
+func differences(ctx context.Context, r *query.Reader, experimentID string, w query.Window, all bool) ([]findings.Difference, error) {
+	req := query.DifferencesRequest{ExperimentID: experimentID, Since: w.Since, Until: w.Until, Limit: 500,
+		Excluded: findings.DifferenceExcludedKeys, Noise: findings.DifferenceNoiseKeys}
+	if all {
+		req.Noise = ""
+	}
+	rows, err := r.Differences(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	var out []findings.Difference
 	for _, d := range rows {
-		out = append(out, findings.Difference{Key: d.Key, Value: d.Value, Bad: d.Bad, BadTotal: d.BadTotal, Control: d.Control, ControlTotal: d.ControlTotal, Exemplars: d.Exemplars})
+		out = append(out, findings.Difference{Key: d.Key, Value: d.Value, Bad: d.Bad, BadTotal: d.BadTotal, Control: d.Control, ControlTotal: d.ControlTotal})
+	}
+	out = findings.RankDifferences(out, 10)
+	for i := range out {
+		if out[i].Exemplars, err = r.Exemplars(ctx, experimentID, w.Since, w.Until, out[i].Key, out[i].Value, 3); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// History analyses up to n runs of the experiment that started before the
+// run of cur (which is the newest) and sets them side by side with it,
+// oldest first; nil when there is no earlier finished run.
+func History(ctx context.Context, r *query.Reader, req Request, cur findings.Input, n int) (*findings.History, error) {
+	runs, err := r.Runs(ctx, req.Experiment.ID, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var earlier []query.Run
+	for _, run := range runs { // newest first
+		if run.ID != cur.Run.ID && run.Start.Before(cur.Run.Start) && run.End != nil && len(earlier) < n-1 {
+			earlier = append(earlier, run)
+		}
+	}
+	if len(earlier) == 0 {
+		return nil, nil
+	}
+	list := make([]findings.RunAnalysis, 0, len(earlier)+1)
+	for i := len(earlier) - 1; i >= 0; i-- {
+		run := earlier[i]
+		rr := req
+		rr.Window = query.Resolved{Window: query.Window{Since: run.Start, Until: *run.End}, Run: &run, Label: run.ID}
+		in, err := Input(ctx, r, rr)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", run.ID, err)
+		}
+		list = append(list, findings.RunAnalysis{Input: in, Result: findings.Derive(in)})
+	}
+	list = append(list, findings.RunAnalysis{Input: cur, Result: findings.Derive(cur)})
+	return findings.BuildHistory(list), nil
 }
 
 // FromComparison copies a comparison result into a report input: verdict,

@@ -130,6 +130,11 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
 			Events: int64(v.events), Errors: int64(v.errors)})
 	}
+	if experimentID != "" {
+		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
+			return nil, err
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
 	if err := r.settle(ctx, fresh); err != nil {
 		return nil, err
@@ -228,28 +233,98 @@ func (r *Reader) SLICounts(ctx context.Context, experimentID string, w Window, s
 			p["good_http"], p["good_codes"] = 1, codes
 		}
 	}
-	rows, err := r.C.Query(ctx, "analyze/sli_counts.sql", p)
-	if err != nil {
+	out := map[telemetry.Cohort]RawCounts{}
+	if err := r.sliCounts(ctx, "analyze/sli_counts.sql", p, out); err != nil {
 		return nil, err
 	}
+	if err := r.sliCounts(ctx, "analyze/sli_counts_by_trace.sql", byTraceParams(p, sli), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sliCounts adds the per-cohort counts of one of the sli_counts queries to
+// out.
+func (r *Reader) sliCounts(ctx context.Context, name string, p queries.Params, out map[telemetry.Cohort]RawCounts) error {
+	rows, err := r.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	out := map[telemetry.Cohort]RawCounts{}
 	for rows.Next() {
 		var (
 			cohort             string
 			events, errs, good uint64
 		)
 		if err := rows.Scan(&cohort, &events, &errs, &good); err != nil {
-			return nil, fmt.Errorf("scan sli_counts: %w", err)
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
 		c, err := telemetry.ParseCohort(cohort)
 		if err != nil {
-			return nil, fmt.Errorf("sli_counts: %w", err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		out[c] = RawCounts{Events: int64(events), Errors: int64(errs), Good: int64(good)}
+		rc := out[c]
+		rc.Events += int64(events)
+		rc.Errors += int64(errs)
+		rc.Good += int64(good)
+		out[c] = rc
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_counts: %w", err)
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// UnitTally is one cohort's sums over randomization units for one ratio
+// SLI (analyze/sli_unit_counts.sql): units, events, errors and good events,
+// and the sums over units of n², errors², errors·n, good² and good·n.
+type UnitTally struct {
+	Units, Events, Errors, Good       int64
+	SumN2, SumE2, SumEN, SumG2, SumGN float64
+}
+
+// SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
+// table. unitAttr names the unit attribute; "" is the events' subject.
+func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli SLIFilter, unitAttr string) (map[telemetry.Cohort]UnitTally, error) {
+	p := filterParams(experimentID, w, sli)
+	p["unit_attr"] = unitAttr
+	p["kinds"] = []string{"span", "event", "log"}
+	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
+	if g := sli.Good; g != nil {
+		p["kinds"] = []string{"span", "event"}
+		if g.Status == telemetry.StatusOK {
+			p["good_not_error"] = 1
+		}
+		p["good_max_ns"] = maxDurationNs(g)
+		if codes := goodCodes(g.HTTPStatus); len(codes) > 0 {
+			p["good_http"], p["good_codes"] = 1, codes
+		}
+	}
+	rows, err := r.C.Query(ctx, "analyze/sli_unit_counts.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[telemetry.Cohort]UnitTally{}
+	for rows.Next() {
+		var (
+			cohort             string
+			units              uint64
+			events, errs, good float64
+			n2, e2, en, g2, gn float64
+		)
+		if err := rows.Scan(&cohort, &units, &events, &errs, &good, &n2, &e2, &en, &g2, &gn); err != nil {
+			return nil, fmt.Errorf("scan sli_unit_counts: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return nil, fmt.Errorf("sli_unit_counts: %w", err)
+		}
+		out[c] = UnitTally{Units: int64(units), Events: int64(events), Errors: int64(errs), Good: int64(good),
+			SumN2: n2, SumE2: e2, SumEN: en, SumG2: g2, SumGN: gn}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sli_unit_counts: %w", err)
 	}
 	return out, nil
 }
@@ -265,19 +340,31 @@ func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Windo
 		delete(p, "attr_pairs")
 	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	rows, err := r.C.Query(ctx, name, p)
-	if err != nil {
+	var out Sample
+	if err := r.latencySample(ctx, name, p, &out); err != nil {
 		return Sample{}, err
 	}
+	if err := r.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
+		return Sample{}, err
+	}
+	return out, nil
+}
+
+// latencySample appends the durations one of the latency sample queries
+// returns to out.
+func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *Sample) error {
+	rows, err := r.C.Query(ctx, name, p)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	var out Sample
 	for rows.Next() {
 		var (
 			cohort string
 			ns     uint64
 		)
 		if err := rows.Scan(&cohort, &ns); err != nil {
-			return Sample{}, fmt.Errorf("scan sli_latency_sample: %w", err)
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
 		switch cohort {
 		case "control":
@@ -287,9 +374,9 @@ func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Windo
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Sample{}, fmt.Errorf("read sli_latency_sample: %w", err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	return out, nil
+	return nil
 }
 
 // attrSep separates key and value in the attribute pairs the SQL matches

@@ -121,26 +121,29 @@ type Difference struct {
 	Exemplars             []string
 }
 
-// DifferencesRequest bounds Differences: the top Limit rows, exemplars
-// for the first ExemplarRows of them, ExemplarsEach each.
+// DifferencesRequest bounds Differences: the top Limit candidates,
+// exemplars for the first ExemplarRows of them, ExemplarsEach each.
+// Attribute keys in Excluded are left out, and keys matching the RE2
+// expression Noise ("" keeps all).
 type DifferencesRequest struct {
 	ExperimentID                       string
 	Since, Until                       time.Time
 	Limit, ExemplarRows, ExemplarsEach int
+	Excluded                           []string
+	Noise                              string
 }
 
 // Differences reads analyze/bubbleup.sql and, for the top rows,
 // analyze/bubbleup_exemplars.sql.
 func (r *Reader) Differences(ctx context.Context, req DifferencesRequest) ([]Difference, error) {
-	base := func(extra queries.Params) queries.Params {
-		p := queries.Params{"experiment_id": req.ExperimentID, "since_s": req.Since.Unix(), "until_s": req.Until.Unix() + 1}
-		for k, v := range extra {
-			p[k] = v
-		}
-		return p
+	excluded := req.Excluded
+	if len(excluded) == 0 {
+		excluded = []string{""} // has([], k) needs a typed array on 18.16
 	}
+	p := queries.Params{"experiment_id": req.ExperimentID, "since_s": req.Since.Unix(), "until_s": req.Until.Unix() + 1,
+		"limit": req.Limit, "excluded": excluded, "noise": req.Noise}
 	var out []Difference
-	err := r.each(ctx, "analyze/bubbleup.sql", base(queries.Params{"limit": req.Limit}), func(rows driver.Rows) error {
+	err := r.each(ctx, "analyze/bubbleup.sql", p, func(rows driver.Rows) error {
 		var d Difference
 		var bad, badTotal, control, controlTotal uint64
 		if err := rows.Scan(&d.Key, &d.Value, &bad, &badTotal, &control, &controlTotal); err != nil {
@@ -154,18 +157,27 @@ func (r *Reader) Differences(ctx context.Context, req DifferencesRequest) ([]Dif
 		return nil, err
 	}
 	for i := 0; i < len(out) && i < req.ExemplarRows; i++ {
-		p := base(queries.Params{"key": out[i].Key, "value": out[i].Value, "limit": req.ExemplarsEach})
-		err := r.each(ctx, "analyze/bubbleup_exemplars.sql", p, func(rows driver.Rows) error {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[i].Exemplars = append(out[i].Exemplars, id)
-			return nil
-		})
-		if err != nil {
+		if out[i].Exemplars, err = r.Exemplars(ctx, req.ExperimentID, req.Since, req.Until, out[i].Key, out[i].Value, req.ExemplarsEach); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// Exemplars returns up to limit trace ids of the experiment cohort's bad
+// events in [since, until] that carry key=value, earliest first
+// (analyze/bubbleup_exemplars.sql).
+func (r *Reader) Exemplars(ctx context.Context, experimentID string, since, until time.Time, key, value string, limit int) ([]string, error) {
+	var out []string
+	err := r.each(ctx, "analyze/bubbleup_exemplars.sql", queries.Params{
+		"experiment_id": experimentID, "since_s": since.Unix(), "until_s": until.Unix() + 1, "key": key, "value": value, "limit": limit,
+	}, func(rows driver.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		out = append(out, id)
+		return nil
+	})
+	return out, err
 }

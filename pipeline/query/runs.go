@@ -149,3 +149,45 @@ func RunWindow(run *Run, now time.Time) Window {
 	}
 	return Window{Since: run.Start, Until: end}
 }
+
+// RunListing is one row of `analyze run list`: a run and the last overall
+// verdict recorded for it in the verdict history.
+type RunListing struct {
+	Run
+	// LastVerdict is the last overall verdict live or compare recorded
+	// for the run ("" when none); Looks how many evaluations recorded it.
+	LastVerdict string `json:"last_verdict,omitempty"`
+	Looks       int64  `json:"looks"`
+}
+
+// RunList returns recorded runs, newest first, of one experiment or of
+// every experiment ("") (analyze/run_list.sql).
+func (r *Reader) RunList(ctx context.Context, experimentID string, limit int) ([]RunListing, error) {
+	rows, err := r.C.Query(ctx, "analyze/run_list.sql", queries.Params{"experiment_id": experimentID, "limit": limit})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RunListing
+	for rows.Next() {
+		var (
+			l              RunListing
+			started, ended uint64
+			looks          uint64
+		)
+		if err := rows.Scan(&l.ID, &l.ExperimentID, &started, &ended, &l.Operator, &l.Note, &l.LastVerdict, &looks); err != nil {
+			return nil, fmt.Errorf("scan run list: %w", err)
+		}
+		l.Start = time.Unix(0, int64(started)).UTC()
+		if ended > 0 {
+			e := time.Unix(0, int64(ended)).UTC()
+			l.End = &e
+		}
+		l.Looks = int64(looks)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read run list: %w", err)
+	}
+	return out, nil
+}

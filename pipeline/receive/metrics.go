@@ -17,7 +17,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "steadystate_ingest_events_total", Help: "Events acknowledged by Kafka, by source.",
 		}, []string{"source"}),
 		metricPoints: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "steadystate_ingest_metric_points_total", Help: "OTLP metric data points received and counted (not stored).",
+			Name: "steadystate_ingest_metric_points_total", Help: "OTLP metric data points received and refused (metrics are not stored).",
 		}),
 	}
 	if reg != nil {

@@ -204,10 +204,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	h := host{ext: map[component.ID]component.Component{authID: authExtension{tokens: r.tokens}}}
 	tracesNext, _ := consumer.NewTraces(r.consumeTraces)
 	logsNext, _ := consumer.NewLogs(r.consumeLogs)
-	metricsNext, _ := consumer.NewMetrics(func(_ context.Context, md pmetric.Metrics) error {
-		r.m.metricPoints.Add(float64(md.DataPointCount()))
-		return nil
-	})
+	metricsNext, _ := consumer.NewMetrics(r.refuseMetrics)
 	if r.traces, err = factory.CreateTraces(ctx, set, cfg, tracesNext); err != nil {
 		return fmt.Errorf("create otlp traces receiver: %w", err)
 	}
@@ -336,4 +333,18 @@ func (r *Receiver) deliver(ctx context.Context, source string, events []telemetr
 	r.m.requests.WithLabelValues(source, "ok").Inc()
 	r.m.events.WithLabelValues(source).Add(float64(len(events)))
 	return nil
+}
+
+// MetricsNotStored is the message OTLP metrics are refused with.
+const MetricsNotStored = "metrics are not stored by steadystate ingest (traces, logs and JSON events are); " +
+	"send span or log telemetry, or keep metrics in your metrics backend"
+
+// refuseMetrics answers every OTLP metrics request with an error that
+// counts the rejected data points and says they are not stored (gRPC
+// InvalidArgument, HTTP 400): a sender never believes they were kept.
+func (r *Receiver) refuseMetrics(_ context.Context, md pmetric.Metrics) error {
+	n := md.DataPointCount()
+	r.m.metricPoints.Add(float64(n))
+	r.m.requests.WithLabelValues("otlp_metrics", "rejected").Inc()
+	return status.Errorf(codes.InvalidArgument, "%d metric data points rejected: %s", n, MetricsNotStored)
 }

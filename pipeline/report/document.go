@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,7 +77,10 @@ func (r *Report) sections() []section {
 		hyp.blocks = append(hyp.blocks, para{text: in.Experiment.Hypothesis, quote: true})
 	}
 	if len(in.SLIs) > 0 {
-		t := table{header: []string{"SLI", "experiment", "control", "effect (interval)", "tolerance", "test", "verdict"}}
+		hyp.blocks = append(hyp.blocks, para{text: fmt.Sprintf("n counts each SLI's own requests (the events its filter selects; for latency, the sample the test used), "+
+			"while the cohort sizes in the summary (%d experiment, %d control) count every event of the cohort: spans, logs and structured events of all services.",
+			in.Cohorts.Experiment, in.Cohorts.Control)})
+		t := table{header: []string{"SLI", "experiment (n requests)", "control (n requests)", "effect (interval)", "tolerance", "test", "verdict"}}
 		for _, s := range in.SLIs {
 			t.rows = append(t.rows, []string{
 				s.Name,
@@ -137,7 +141,7 @@ func (r *Report) sections() []section {
 			state = "Users outside the experiment cohort were affected."
 		}
 		br.blocks = append(br.blocks, para{text: state}, table{
-			header: []string{"control and untagged traffic", "requests", "errors", "error rate"},
+			header: []string{"control and untagged traffic", "events (all services)", "errors", "error rate"},
 			rows: [][]string{
 				{"before the run", fmt.Sprint(b.BeforeEvents), fmt.Sprint(b.BeforeErrors), findings.Pct(b.ErrorRateBefore)},
 				{"during the run", fmt.Sprint(b.DuringEvents), fmt.Sprint(b.DuringErrors), findings.Pct(b.ErrorRateDuring)},
@@ -204,13 +208,14 @@ func (r *Report) sections() []section {
 
 	wd := section{id: "different", title: "What is different"}
 	if len(in.Differences) > 0 {
-		wd.blocks = append(wd.blocks, para{text: "Attribute values of the experiment cohort's failed requests compared with control's requests, most over-represented first."})
-		t := table{header: []string{"attribute", "failed (experiment)", "control", "lift", "exemplar traces"}}
+		wd.blocks = append(wd.blocks, para{text: "Attribute values of the experiment cohort's failed events (spans, logs and events with an error, of every service) compared with all of control's events, " +
+			"ranked by the lower 95% bound of the lift, so a value shared by many failures outranks a rare one. The cohort tags, the attributes a column came from and per-process or per-request values (ports, ids, timestamps) are left out."})
+		t := table{header: []string{"attribute", "failed events (experiment)", "events (control)", "lift", "score (lower bound)", "exemplar traces"}}
 		for _, d := range in.Differences {
 			t.rows = append(t.rows, []string{d.Key + "=" + d.Value,
 				fmt.Sprintf("%d of %d (%s)", d.Bad, d.BadTotal, findings.Pct(d.BadShare())),
 				fmt.Sprintf("%d of %d (%s)", d.Control, d.ControlTotal, findings.Pct(d.ControlShare())),
-				signedPct(d.Lift()), orDash(strings.Join(d.Exemplars, ", "))})
+				signedPct(d.Lift()), signedPct(d.Score()), orDash(strings.Join(d.Exemplars, ", "))})
 		}
 		wd.blocks = append(wd.blocks, t)
 	} else {
@@ -226,6 +231,10 @@ func (r *Report) sections() []section {
 		fs.blocks = append(fs.blocks, para{text: "No findings."})
 	}
 	out = append(out, fs)
+
+	if h := in.History; h != nil && len(h.Runs) > 1 {
+		out = append(out, historySection(h))
+	}
 
 	bl := section{id: "backlog", title: "Backlog"}
 	if len(an.Backlog) > 0 {
@@ -290,4 +299,69 @@ func ratio(a, b int64) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// historySection sets the experiment's runs side by side: verdicts, key
+// SLI values and findings per run, and each backlog item's status.
+func historySection(h *findings.History) section {
+	sec := section{id: "history", title: "Run history"}
+	header := []string{""}
+	for _, r := range h.Runs {
+		label := r.RunID
+		if label == "" {
+			label = r.Start.UTC().Format("2006-01-02 15:04")
+		}
+		header = append(header, label)
+	}
+	t := table{header: header}
+	row := []string{"started (UTC)"}
+	for _, r := range h.Runs {
+		row = append(row, r.Start.UTC().Format("2006-01-02 15:04:05"))
+	}
+	t.rows = append(t.rows, row)
+	row = []string{"verdict"}
+	for _, r := range h.Runs {
+		row = append(row, strings.ToUpper(verdictOr(r.Verdict)))
+	}
+	t.rows = append(t.rows, row)
+	var names []string
+	for _, r := range h.Runs {
+		for _, s := range r.SLIs {
+			if !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	for _, n := range names {
+		row = []string{n + " (experiment vs control)"}
+		for _, r := range h.Runs {
+			cell := "-"
+			for _, s := range r.SLIs {
+				if s.Name == n {
+					cell = fmt.Sprintf("%s vs %s, %s", findings.FormatValue(s.Unit, s.Experiment), findings.FormatValue(s.Unit, s.Control), s.Verdict)
+				}
+			}
+			row = append(row, cell)
+		}
+		t.rows = append(t.rows, row)
+	}
+	row = []string{"findings"}
+	for _, r := range h.Runs {
+		row = append(row, fmt.Sprint(len(r.Findings)))
+	}
+	t.rows = append(t.rows, row)
+	sec.blocks = append(sec.blocks, t)
+	if len(h.Items) > 0 {
+		sec.blocks = append(sec.blocks, para{text: "Backlog items by fingerprint: new (first found), recurring (found before too), fixed (absent although the run exercised the same SLI, flow or alert), not exercised (absent, but the run could not show it)."})
+		it := table{header: append([]string{"item", "fingerprint"}, header[1:]...)}
+		for _, item := range h.Items {
+			r := []string{item.Title, item.Fingerprint}
+			for _, st := range item.Status {
+				r = append(r, orDash(strings.ReplaceAll(st, "_", " ")))
+			}
+			it.rows = append(it.rows, r)
+		}
+		sec.blocks = append(sec.blocks, it)
+	}
+	return sec
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,6 +156,9 @@ func (r *Report) buildCharts() []*Chart {
 		}
 		charts = append(charts, ch)
 	}
+	if ch := verdictHistoryChart(in.VerdictHistory, shade); ch != nil {
+		charts = append(charts, ch)
+	}
 	if burn := r.Analysis.Burn; len(burn) > 0 {
 		one := 1.0
 		ch := &Chart{Name: findings.ChartErrorBudget, Title: "Error budget burned by the experiment cohort", Shade: shade,
@@ -167,4 +171,40 @@ func (r *Report) buildCharts() []*Chart {
 		charts = append(charts, ch)
 	}
 	return charts
+}
+
+// ChartVerdictHistory is the chart of how live's evidence evolved.
+const ChartVerdictHistory = "verdict_history"
+
+// historyAlpha is the level the reference line marks (analysis.DefaultAlpha).
+const historyAlpha = 0.05
+
+// sliColors tell the SLIs apart in the verdict-history chart.
+var sliColors = []color.RGBA{
+	{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, {R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, {R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, {R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, {R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+}
+
+// verdictHistoryChart draws, per SLI, the evidence of every live look as
+// -log10 of the adjusted anytime-valid p-value: above the dashed line the
+// SLI is significantly worse. nil without history.
+func verdictHistoryChart(points []findings.VerdictPoint, shade *[2]time.Time) *Chart {
+	if len(points) == 0 {
+		return nil
+	}
+	ref := -math.Log10(historyAlpha)
+	ch := &Chart{Name: ChartVerdictHistory, Title: "Verdict history: evidence that the experiment cohort is worse, per live look",
+		YLabel: "-log10 p (anytime-valid, adjusted)", Shade: shade, RefY: &ref, RefYLabel: fmt.Sprintf("p = %g", historyAlpha)}
+	idx := map[string]int{}
+	for _, p := range points {
+		i, ok := idx[p.SLI]
+		if !ok {
+			i = len(ch.Lines)
+			idx[p.SLI] = i
+			ch.Lines = append(ch.Lines, Line{Name: p.SLI, Color: sliColors[i%len(sliColors)]})
+		}
+		pv := math.Max(p.PValue, 1e-12) // cap the axis at 12
+		ch.Lines[i].Points = append(ch.Lines[i].Points, Point{T: p.Time, Y: -math.Log10(math.Min(pv, 1))})
+	}
+	return ch
 }

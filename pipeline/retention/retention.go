@@ -44,6 +44,7 @@ var Tables = []Table{
 	{"cohort_tally", "bucket", Views},
 	{"flow_stages", "day", Views},
 	{"cohort_settled", "bucket", Cache},
+	{"verdict_history", "evaluated_at", Views},
 }
 
 // Config is the age per class; zero keeps a class forever.

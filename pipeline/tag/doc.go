@@ -20,7 +20,29 @@
 //  2. the same attributes on the resource;
 //  3. the cohort rules of the experiment definitions (experiment.Assigner),
 //     matched against the record's attributes layered over the resource's
-//     (for JSON events: the attributes, then the known fields by name).
+//     (for JSON events: the attributes, then the known fields by name);
+//  4. for spans, the cohort rules matched against each flag evaluation span
+//     event in turn ("feature_flag.evaluation", or "feature_flag" of older
+//     OpenFeature hooks), its attributes layered over the span's and the
+//     resource's; the first evaluation a rule matches decides;
+//  5. the trace: a span or log record that none of the above tags takes
+//     the experiment and cohort of its trace (see TraceCohorts), and then
+//     carries chaos.cohort.source=trace.
+//
+// Rules read feature_flag.key and the variant: feature_flag.result.variant,
+// else the older feature_flag.variant, else feature_flag.result.value (a
+// JSON string unquoted); a rule naming a provider compares
+// feature_flag.provider.name, else feature_flag.provider_name. A log record
+// whose event name is "feature_flag.evaluation" carries these as its own
+// attributes and is tagged by step 3.
+//
+// The attributes of the deciding evaluation event (else the first) are
+// added to the span's attributes where the span has none of that name, so
+// they can be queried (has(attr_keys, 'feature_flag.context.id')); a span
+// with several evaluation events also gets them all, as a JSON array of
+// objects, in feature_flag.evaluations. When neither enduser.id nor user.id
+// is set, the targeting key feature_flag.context.id (record, resource, then
+// the evaluation events) becomes the event's SubjectID.
 //
 // Steps 1 and 2 are taken per attribute (an id on the resource and a cohort
 // on the span combine); empty values count as absent. As soon as either

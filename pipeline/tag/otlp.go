@@ -151,6 +151,9 @@ func (s *state) common(e *telemetry.Event) *RecordError {
 	} else {
 		e.SubjectID, _ = s.lay.Get(attrUserID)
 	}
+	if e.SubjectID == "" {
+		e.SubjectID = s.evalSubject()
+	}
 	e.HTTPStatus = httpStatus(&s.rec)
 	if c := s.otlpCand(telemetry.AttrSynthetic); c.ok {
 		e.Synthetic = isTrue(c.val)
@@ -161,6 +164,9 @@ func (s *state) common(e *telemetry.Event) *RecordError {
 	if re := s.tagFlow(e, s.otlpCand(telemetry.AttrFlow), s.otlpCand(telemetry.AttrFlowKey),
 		s.otlpCand(telemetry.AttrFlowStage), &otlpNames, &s.lay); re != nil {
 		return re
+	}
+	if len(s.evals) > 0 {
+		s.keepEvals()
 	}
 	s.t.truncateAll(s.rec.vals)
 	e.AttrKeys, e.AttrValues = s.rec.keys, s.rec.vals
@@ -225,6 +231,7 @@ func (s *state) span(e *telemetry.Event, sp ptrace.Span) *RecordError {
 	}
 	keys, vals := flatten(sp.Attributes(), nil)
 	s.rec = attrList{keys: keys, vals: vals}
+	s.readEvals(sp.Events())
 	if v, ok := s.rec.get(telemetry.AttrErrorType); ok {
 		e.ErrorType = v
 	} else {
@@ -260,6 +267,7 @@ func (s *state) log(e *telemetry.Event, lr plog.LogRecord) *RecordError {
 	}
 	keys, vals := flatten(lr.Attributes(), &s.types)
 	s.rec = attrList{keys: keys, vals: vals}
+	s.resetEvals()
 	sevNum, sevText := lr.SeverityNumber(), lr.SeverityText()
 	e.Severity = sevText
 	if e.Severity == "" {

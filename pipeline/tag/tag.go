@@ -51,6 +51,9 @@ type Config struct {
 	MaxEventBytes int
 	// Now gives the ingest time; nil means time.Now.
 	Now func() time.Time
+	// Traces, when set, tags untagged spans and log records with the
+	// experiment and cohort of their trace (see TraceCohorts). Nil: off.
+	Traces *TraceCohorts
 }
 
 // Tagger converts and tags telemetry. Build it with New; it is immutable and
@@ -59,6 +62,7 @@ type Tagger struct {
 	maxAttr  int
 	maxEvent int
 	now      func() time.Time
+	traces   *TraceCohorts
 	assigner *experiment.Assigner
 	flows    []*experiment.Flow          // spec flows with a key, in spec order
 	byName   map[string]*experiment.Flow // every spec flow
@@ -71,7 +75,7 @@ type Tagger struct {
 // names must pass telemetry.ValidateID); load spec with experiment.Load* for
 // the full validation.
 func New(cfg Config, spec *experiment.Spec) (*Tagger, error) {
-	t := &Tagger{maxAttr: cfg.MaxAttrValueBytes, maxEvent: cfg.MaxEventBytes, now: cfg.Now}
+	t := &Tagger{maxAttr: cfg.MaxAttrValueBytes, maxEvent: cfg.MaxEventBytes, now: cfg.Now, traces: cfg.Traces}
 	switch {
 	case t.maxAttr == 0:
 		t.maxAttr = DefaultMaxAttrValueBytes
@@ -135,6 +139,10 @@ type state struct {
 	types, resTypes  []byte
 	resCanon         []byte
 	scopeCanon       []byte
+	// evals are the flag evaluation span events of the current span (see
+	// evals.go); decider is the index of the one whose rule matched, or -1.
+	evals   []attrList
+	decider int
 
 	canon []byte
 	idx   []int32
@@ -149,7 +157,7 @@ type state struct {
 }
 
 func newState() *state {
-	s := &state{h: sha256.New(), sum: make([]byte, 0, sha256.Size)}
+	s := &state{h: sha256.New(), sum: make([]byte, 0, sha256.Size), decider: -1}
 	s.lay = layered{rec: &s.rec, res: &s.res}
 	return s
 }
@@ -166,7 +174,11 @@ func (t *Tagger) getState(capacity int) *state {
 func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	events, errs := s.events, s.errs
 	s.events, s.errs = nil, nil
+	if t.traces != nil {
+		t.traces.applyTraces(events)
+	}
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
+	s.resetEvals()
 	s.jl = jsonLookup{}
 	clear(s.ents)
 	s.ents = s.ents[:0]
@@ -273,7 +285,9 @@ func (s *state) tagExperiment(e *telemetry.Event, id, cohort cand, n *tagNames, 
 	if !id.ok && !cohort.ok {
 		if x, c, ok := s.t.assigner.Assign(e.Service, attrs); ok {
 			e.ExperimentID, e.Cohort = x, c
+			return nil
 		}
+		s.assignFromEvals(e, attrs)
 		return nil
 	}
 	if id.ok {

@@ -31,11 +31,27 @@ const (
 	AttrFeatureFlagVariantOld  = "feature_flag.variant"
 	AttrFeatureFlagProvider    = "feature_flag.provider.name"
 	AttrFeatureFlagProviderOld = "feature_flag.provider_name"
-	AttrServiceName            = "service.name"
-	AttrHTTPStatusCode         = "http.response.status_code"
-	AttrHTTPStatusCodeOld      = "http.status_code"
-	AttrErrorType              = "error.type"
-	AttrEventName              = "event.name"
+	AttrFeatureFlagValue       = "feature_flag.result.value"
+	AttrFeatureFlagContextID   = "feature_flag.context.id"
+	// EventFeatureFlagEvaluation is the span event and log event name of a
+	// flag evaluation; EventFeatureFlagOld the span event name of older
+	// instrumentation (OpenFeature hooks before the evaluation event).
+	EventFeatureFlagEvaluation = "feature_flag.evaluation"
+	EventFeatureFlagOld        = "feature_flag"
+	// AttrFeatureFlagEvaluations holds, as a JSON array of objects, every
+	// flag evaluation span event of a span that had more than one.
+	AttrFeatureFlagEvaluations = "feature_flag.evaluations"
+	// AttrCohortSource is set by ingest to CohortSourceTrace on events
+	// whose experiment and cohort were taken from another event of the
+	// same trace; events tagged by their own record, resource or the
+	// cohort rules do not carry it.
+	AttrCohortSource      = "chaos.cohort.source"
+	CohortSourceTrace     = "trace"
+	AttrServiceName       = "service.name"
+	AttrHTTPStatusCode    = "http.response.status_code"
+	AttrHTTPStatusCodeOld = "http.status_code"
+	AttrErrorType         = "error.type"
+	AttrEventName         = "event.name"
 )
 
 // Cohort is the side of an experiment an event belongs to.

@@ -3,7 +3,13 @@
 -- of those bad events carry it (bad, of bad_total) against how many of the
 -- control cohort's events do (control, of control_total). Columns
 -- service, name, error_type and http_status count as attributes too.
--- Most over-represented first: ordered by the difference of the shares
+-- Attribute keys in @excluded are left out (the cohort and experiment
+-- tags and their aliases, and the attributes a column was derived from, so
+-- http.response.status_code=500 is not listed again beside http_status=500),
+-- and so are keys matching the regular expression @noise ('' keeps all):
+-- per-process and per-request values such as ports, ids and timestamps.
+-- The most over-represented first, as candidates for a significance-aware
+-- ranking by the caller: ordered by the difference of the shares
 -- (bad/bad_total - control/control_total, compared in integers so both
 -- engines order ties the same), then by bad events.
 SELECT
@@ -37,6 +43,8 @@ FROM
       AND kind IN ('span', 'event', 'log') AND synthetic = 0
       AND cohort IN ('experiment', 'control')
       AND v != ''
+      AND NOT has(@excluded, k)
+      AND (@noise = '' OR NOT match(k, @noise))
     GROUP BY key, value
 )
 WHERE bad > 0

@@ -32,6 +32,20 @@ panels.append({"id":4,"type":"barchart","title":"Flow funnel: items per stage","
 panels.append({"id":5,"type":"table","title":"Alerts received","description":"Alertmanager notifications ingest stored: did the alerts you expected fire? SQL: queries/dashboards/game_day_alerts.sql",
   "gridPos":{"x":0,"y":16,"w":24,"h":8},"datasource":ds,"targets":[target("game_day_alerts.sql",1,"table")],
   "fieldConfig":{"defaults":{},"overrides":[]},"options":{"showHeader":True}})
+def sli_ts(id,title,field,unit,x,y,desc,extra=None):
+    p={"id":id,"type":"timeseries","title":title,"description":desc+"SQL: queries/dashboards/game_day_verdicts.sql",
+      "gridPos":{"x":x,"y":y,"w":12,"h":8},"datasource":ds,
+      "targets":[target("game_day_verdicts.sql",0,"timeseries")],
+      "transformations":[{"id":"prepareTimeSeries","options":{"format":"multi"}},{"id":"filterFieldsByName","options":{"include":{"pattern":"time|sli|"+field}}}],
+      "fieldConfig":{"defaults":{"unit":unit},"overrides":[]},"options":{"legend":{"displayMode":"table","placement":"bottom","calcs":["last"]}}}
+    if extra: p["fieldConfig"]["defaults"].update(extra)
+    panels.append(p)
+sli_ts(6,"Live verdict per SLI (0 pass, 1 inconclusive, 2 fail)","verdict_level","none",0,24,
+  "How analyze live's decision evolved, one series per SLI; every look is stored in verdict_history. ",
+  {"min":0,"max":2,"custom":{"drawStyle":"line","lineInterpolation":"stepAfter"}})
+sli_ts(7,"Anytime-valid p-value per SLI (adjusted)","p_value","none",12,24,
+  "The evidence that the experiment cohort is worse, per live look (log scale; below 0.05 means fail). ",
+  {"custom":{"scaleDistribution":{"type":"log","log":10}}})
 def var(name,label,value,options=None,kind="textbox"):
     v={"name":name,"label":label,"type":kind,"query":value,"current":{"text":value,"value":value},"hide":0}
     if options:

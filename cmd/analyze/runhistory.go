@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+type runListOptions struct {
+	f          *factory
+	Experiment string
+	Limit      int
+	Output     string
+}
+
+func newCmdRunList(f *factory, runF func(*runListOptions) error) *cobra.Command {
+	opts := &runListOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "list [experiment]",
+		Short: "List recorded runs, newest first, with the last verdict recorded for each",
+		Long: `list prints the recorded runs of one experiment (or of every experiment):
+run id, start, end, duration, operator, note, and the last overall verdict
+live or compare recorded for the run in the verdict history, with how many
+evaluations recorded it.`,
+		Example: `  analyze run list
+  analyze run list checkout-payment-500 --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Experiment = args[0]
+				if err := telemetry.ValidateID(opts.Experiment); err != nil {
+					return badExperimentID(err)
+				}
+			}
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Limit < 1 {
+				return cliutil.FlagErrorf("--limit %d: want at least 1", opts.Limit)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runListRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many runs")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func runListRun(ctx context.Context, opts *runListOptions) error {
+	r, c, err := openReader(ctx, opts.f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		if runs == nil {
+			runs = []query.RunListing{}
+		}
+		return writeJSON(opts.f.IO, runs)
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(opts.f.IO.Out, "no recorded runs (record one with analyze run start <experiment>)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(opts.f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tEXPERIMENT\tSTART (UTC)\tDURATION\tOPERATOR\tLAST VERDICT\tLOOKS\tNOTE")
+	for _, r := range runs {
+		dur := "running"
+		if r.End != nil {
+			dur = r.End.Sub(r.Start).Round(time.Second).String()
+		}
+		verdict := "-"
+		if r.LastVerdict != "" {
+			verdict = strings.ToUpper(r.LastVerdict)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.ExperimentID, r.Start.Format("2006-01-02 15:04:05"), dur,
+			orDash(r.Operator), verdict, r.Looks, r.Note)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write run list: %w", err)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type runHistoryOptions struct {
+	f          *factory
+	Experiment string
+	Runs       int
+	Output     string
+	Now        func() time.Time
+}
+
+func newCmdRunHistory(f *factory, runF func(*runHistoryOptions) error) *cobra.Command {
+	opts := &runHistoryOptions{f: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "history <experiment>",
+		Short: "Set the experiment's runs side by side: verdicts, key SLI values, findings, backlog items new, recurring or fixed",
+		Long: `history analyses the experiment's latest --runs runs (the newest may still
+be going on) the way report does and sets them side by side, oldest first:
+each run's verdict, the experiment and control values of every SLI, and
+how many findings it had. Each backlog item (by its stable fingerprint) is
+marked per run: new (first found), recurring (found before too), fixed
+(absent although the run exercised the same SLI, flow or alert) or not
+exercised (absent, but the run could not show it). The report of a run
+has the same table in its "Run history" section.`,
+		Example: `  analyze run history checkout-payment-500
+  analyze run history checkout-payment-500 --runs 3 --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Experiment = args[0]
+			if err := telemetry.ValidateID(opts.Experiment); err != nil {
+				return badExperimentID(err)
+			}
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Runs < 2 {
+				return cliutil.FlagErrorf("--runs %d: want at least 2", opts.Runs)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runHistoryRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Runs, "runs", historyRuns, "how many of the latest runs to compare")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
+	spec, err := opts.f.Spec()
+	if err != nil {
+		return err
+	}
+	e, defined := spec.Experiment(opts.Experiment)
+	if !defined {
+		e = &experiment.Experiment{ID: opts.Experiment}
+	}
+	r, c, err := openReader(ctx, opts.f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	now := opts.Now()
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, LabelRun: true}, now)
+	if err != nil {
+		return err
+	}
+	if win.Run == nil {
+		return fmt.Errorf("experiment %s has no recorded run (analyze run start %s)", opts.Experiment, opts.Experiment)
+	}
+	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined}
+	cur, err := gather.Input(ctx, r, req)
+	if err != nil {
+		return err
+	}
+	h, err := gather.History(ctx, r, req, cur, opts.Runs)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = findings.BuildHistory([]findings.RunAnalysis{{Input: cur, Result: findings.Derive(cur)}})
+	}
+	if opts.Output == "json" {
+		return writeJSON(opts.f.IO, h)
+	}
+	return findings.WriteHistory(opts.f.IO.Out, h)
+}

@@ -1,0 +1,179 @@
+//go:build integration
+
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/stats"
+	"github.com/steadystate/steadystate/pipeline/store"
+)
+
+// The experiment a team using only OpenTelemetry and OpenFeature defines:
+// the cohort comes from the flag evaluation their hook records.
+const sdkExperiment = `experiments:
+  - id: of-payment
+    title: Payment API fails for the payment-chaos cohort
+    hypothesis: checkout degrades gracefully when payment fails
+    owner: team-checkout
+    cohorts:
+      expected_split: {experiment: 0.3, control: 0.7}
+      rules:
+        - cohort: experiment
+          feature_flag: {key: payment-chaos, variant: "on"}
+        - cohort: control
+          feature_flag: {key: payment-chaos, variant: "off"}
+    slis:
+      - name: checkout_errors
+        type: error_rate
+        filter: {service: checkout, operation: "GET /checkout"}
+        tolerance: {absolute: 0.01}
+      - name: payment_errors
+        type: error_rate
+        filter: {service: payment}
+        tolerance: {absolute: 0.01}
+`
+
+type shopCounts struct {
+	On               int64 `json:"on"`
+	Off              int64 `json:"off"`
+	PaymentFailedOn  int64 `json:"payment_failed_on"`
+	PaymentFailedOff int64 `json:"payment_failed_off"`
+}
+
+func runShop(t *testing.T, args ...string) shopCounts {
+	t.Helper()
+	py := os.Getenv("PYTHON")
+	if py == "" {
+		py = "python3"
+	}
+	cmd := exec.Command(py, append([]string{"testdata/otel_openfeature_shop.py"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "the shop (install the SDKs with scripts/pydeps.sh) %v:\n%s", args, stderr.String())
+	var c shopCounts
+	require.NoError(t, json.Unmarshal(out, &c), "shop output %s\n%s", out, stderr.String())
+	return c
+}
+
+// TestOpenTelemetryAndOpenFeatureSDKs is the acceptance test with real
+// SDKs: a Python shop using only the OpenTelemetry SDK (OTLP over gRPC and
+// over HTTP/protobuf) and the OpenFeature SDK with its official
+// OpenTelemetry hook sends traces to two `ingest serve` instances and one
+// `ingest sink`. Every checkout span gets its cohort from the hook's
+// feature_flag.evaluation event; every span of the payment service (no
+// flag, no baggage) gets its trace's: in order through the same instance at
+// ingest, out of order through the other instance in ClickHouse. compare
+// must fail the experiment from that telemetry alone.
+func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	topic := kafkatest.Topic(t, 3)
+	defs := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(defs, "of.yaml"), []byte(sdkExperiment), 0o600))
+	env := []string{kafkatest.EnvBrokers + "=" + strings.Join(kafkatest.Brokers(), ","), store.EnvDatabase + "=" + c.DB}
+	grpcA, httpA, grpcB, httpB := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	startChild(t, env, "ingest", "serve", "--grpc", grpcA, "--http", httpA, "--admin", freeAddr(t), "--topic", topic,
+		"--partitions", "3", "--batch-timeout", "10ms", "--experiments", defs)
+	startChild(t, env, "ingest", "serve", "--grpc", grpcB, "--http", httpB, "--admin", freeAddr(t), "--topic", topic,
+		"--partitions", "3", "--batch-timeout", "10ms", "--experiments", defs)
+	startChild(t, env, "ingest", "sink", "--topic", topic, "--group", "g-"+c.DB, "--admin", freeAddr(t), "--max-age", "200ms")
+	for _, a := range []string{grpcA, httpA, grpcB, httpB} {
+		waitListen(t, a)
+	}
+
+	since := time.Now().Add(-time.Minute)
+	const perRun = 300
+	// gRPC, in order, one instance: checkout's spans (with the deciding
+	// evaluation) reach ingest before payment's.
+	g := runShop(t, "--protocol", "grpc", "--checkout", grpcA, "--payment", grpcA, "--order", "in",
+		"--requests", fmt.Sprint(perRun), "--prefix", "g")
+	// HTTP/protobuf, out of order, two instances: every payment span
+	// reaches instance B before any checkout span reaches instance A.
+	h := runShop(t, "--protocol", "http", "--checkout", "http://"+httpA, "--payment", "http://"+httpB, "--order", "out",
+		"--requests", fmt.Sprint(perRun), "--prefix", "h")
+	on, off := g.On+h.On, g.Off+h.Off
+	failed := g.PaymentFailedOn + h.PaymentFailedOn
+	require.Positive(t, on)
+	require.Positive(t, failed)
+	require.Zero(t, g.PaymentFailedOff+h.PaymentFailedOff)
+
+	total := int64(4 * perRun)
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		// The views of an insert are written after its events: wait for
+		// the deciding spans' trace_cohorts rows too.
+		if scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", c.DB)) == uint64(total) &&
+			scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(trace_id) FROM %s.trace_cohorts", c.DB)) == uint64(2*perRun) {
+			break
+		}
+	}
+	require.Equal(t, uint64(total), scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", c.DB)), "every span stored")
+	// The evaluation events' attributes and the targeting key are kept.
+	assert.Equal(t, uint64(2*perRun), scalar(ctx, t, c, fmt.Sprintf(
+		"SELECT uniqExact(event_id) FROM %s.events WHERE service = 'checkout' AND has(attr_keys, 'feature_flag.context.id') AND subject_id != '' AND has(attr_keys, 'feature_flag.provider.name')", c.DB)))
+	assert.Equal(t, uint64(2*perRun), scalar(ctx, t, c, fmt.Sprintf(
+		"SELECT uniqExact(event_id) FROM %s.events WHERE service = 'checkout' AND experiment_id = 'of-payment' AND cohort != 'none'", c.DB)), "every checkout span tagged by its evaluation")
+
+	until := time.Now().Add(time.Minute)
+	cmd := exec.Command(filepath.Join(binDir, "analyze"), "--experiments", defs, "compare", "of-payment", "--output", "json", "--exit-code",
+		"--since", since.Format(time.RFC3339), "--until", until.Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "compare must exit 3 on fail: %v\n%s", err, stderr.String())
+	assert.Equal(t, 3, ee.ExitCode())
+	var res analysis.Result
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Equal(t, stats.VerdictFail, res.Verdict, stdout.String())
+	assert.Equal(t, 2*on, res.Cohorts.Experiment, "checkout and payment spans of the flag-on requests")
+	assert.Equal(t, 2*off, res.Cohorts.Control)
+	byName := map[string]analysis.Metric{}
+	for _, m := range res.Metrics {
+		byName[m.Name] = m
+	}
+	pay := byName["payment_errors"]
+	assert.Equal(t, on, pay.Experiment.N, "every payment span of the cohort, tagged by its trace")
+	assert.Equal(t, off, pay.Control.N)
+	assert.Equal(t, failed, *pay.Experiment.Bad)
+	assert.Equal(t, int64(0), *pay.Control.Bad)
+	assert.Equal(t, stats.VerdictFail, pay.Verdict)
+	assert.Equal(t, stats.VerdictFail, byName["checkout_errors"].Verdict)
+
+	require.NotNil(t, res.Tagging)
+	tg := res.Tagging
+	direct := tg.Direct.Control + tg.Direct.Experiment
+	ingest := tg.TraceIngest.Control + tg.TraceIngest.Experiment
+	inCH := tg.TraceClickHouse.Control + tg.TraceClickHouse.Experiment
+	assert.Equal(t, int64(2*perRun), direct, "checkout spans: their own evaluation")
+	assert.Equal(t, int64(perRun), ingest, "in-order payment spans: tagged by trace at ingest")
+	assert.Equal(t, int64(perRun), inCH, "out-of-order payment spans via the other instance: by trace in ClickHouse")
+	t.Logf("SDK acceptance: %d spans; tagged directly %d (%.1f%%), by trace at ingest %d (%.1f%%), by trace in ClickHouse %d (%.1f%%); out-of-order run: payment spans by trace in ClickHouse %d of %d",
+		total, direct, 100*float64(direct)/float64(total), ingest, 100*float64(ingest)/float64(total), inCH, 100*float64(inCH)/float64(total), inCH, perRun)
+}
+
+func scalar(ctx context.Context, t *testing.T, c *store.Client, sql string) uint64 {
+	t.Helper()
+	var n uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, sql).Scan(&n), sql)
+	return n
+}

@@ -1,0 +1,106 @@
+//go:build integration
+
+package analysis_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/stats"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// A downstream service that carries no flag and no baggage is judged in
+// the cohort of its traces: half of its spans were tagged by their trace at
+// ingest, the other half arrived untagged and take their trace's cohort in
+// ClickHouse; each is counted once, and compare says how they were tagged.
+func TestCompareTakesCohortFromTrace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "trace-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	var events []telemetry.Event
+	const n = 400
+	for i := 0; i < n; i++ {
+		ts := start.Add(time.Duration(i) * time.Second)
+		trace := fmt.Sprintf("%032x", i+1)
+		cohort := telemetry.CohortControl
+		if i%4 == 0 {
+			cohort = telemetry.CohortExperiment
+		}
+		events = append(events, telemetry.Event{
+			ID: trace + "0000000000000001", TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "checkout", Name: "GET /checkout", TraceID: trace, SpanID: "0000000000000001",
+			ExperimentID: exp, Cohort: cohort, DurationNs: 20e6,
+			AttrKeys: []string{"feature_flag.key"}, AttrValues: []string{"payment-chaos"},
+		})
+		pay := telemetry.Event{
+			ID: trace + "0000000000000002", TimeNs: ts.Add(5 * time.Millisecond).UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "payment", Name: "POST /pay", TraceID: trace, SpanID: "0000000000000002", ParentSpanID: "0000000000000001",
+			DurationNs: 10e6, IsError: cohort == telemetry.CohortExperiment, Status: telemetry.StatusOK,
+		}
+		if pay.IsError {
+			pay.Status, pay.DurationNs = telemetry.StatusError, 200e6
+		}
+		if i%2 == 1 { // tagged by its trace at ingest
+			pay.ExperimentID, pay.Cohort = exp, cohort
+			pay.AttrKeys, pay.AttrValues = []string{telemetry.AttrCohortSource}, []string{telemetry.CohortSourceTrace}
+		}
+		events = append(events, pay)
+	}
+	load(ctx, t, c, events)
+	src := &analysis.Store{C: c}
+	w := analysis.Window{Since: start, Until: start.Add(n * time.Second)}
+	abs := 0.01
+	lat := 0.005
+	e := &experiment.Experiment{
+		ID: exp, Title: "payment hurt for the cohort's requests",
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.25, Control: 0.75}},
+		SLIs: []experiment.SLI{
+			{Name: "payment_errors", Type: experiment.SLIErrorRate, Filter: experiment.Filter{Service: "payment"},
+				Tolerance: experiment.Tolerance{Absolute: &abs}},
+			{Name: "payment_good", Type: experiment.SLIGoodEvents, Filter: experiment.Filter{Service: "payment"},
+				Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}, Tolerance: experiment.Tolerance{Absolute: &abs, Direction: experiment.HigherIsBetter}},
+			{Name: "payment_p95", Type: experiment.SLILatency, Quantile: 0.95, Filter: experiment.Filter{Service: "payment"},
+				Tolerance: experiment.Tolerance{Absolute: &lat}},
+		},
+	}
+	res, err := analysis.Compare(ctx, src, analysis.Request{ExperimentID: exp, Experiment: e, Window: w}, analysis.Settings{}, time.Now())
+	require.NoError(t, err)
+	noNaN(t, res)
+	assert.Equal(t, int64(2*300), res.Cohorts.Control, "checkout and payment spans of control traces, each once")
+	assert.Equal(t, int64(2*100), res.Cohorts.Experiment)
+	errs := res.Metrics[0]
+	assert.Equal(t, int64(300), errs.Control.N)
+	assert.Equal(t, int64(100), errs.Experiment.N)
+	assert.Equal(t, int64(100), *errs.Experiment.Bad)
+	assert.Equal(t, int64(0), *errs.Control.Bad)
+	assert.Equal(t, stats.VerdictFail, errs.Verdict)
+	good := res.Metrics[1]
+	assert.Equal(t, int64(100), good.Experiment.N)
+	assert.Equal(t, stats.VerdictFail, good.Verdict)
+	p95 := res.Metrics[2]
+	assert.Equal(t, int64(300), p95.Control.N, "the latency sample holds both halves")
+	assert.Equal(t, int64(100), p95.Experiment.N)
+	assert.Equal(t, stats.VerdictFail, res.Verdict)
+	require.NotNil(t, res.Tagging)
+	assert.Equal(t, query.CohortCounts{Control: 300, Experiment: 100}, res.Tagging.Direct)
+	assert.Equal(t, query.CohortCounts{Control: 200}, res.Tagging.TraceIngest, "odd traces, all control")
+	assert.Equal(t, query.CohortCounts{Control: 100, Experiment: 100}, res.Tagging.TraceClickHouse)
+	require.NotNil(t, res.BlastRadius)
+	assert.Equal(t, int64(600), res.BlastRadius.During.Events, "control only: spans resolved by their trace are not untagged traffic too")
+	var tbl strings.Builder
+	require.NoError(t, analysis.WriteTable(&tbl, res))
+	assert.Contains(t, tbl.String(), "tagged   directly 400, by trace at ingest 200, by trace in ClickHouse 200 events")
+}

@@ -1,0 +1,136 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
+)
+
+// TraceSlack is how far from a window a trace's deciding event may be for
+// the window's untagged spans of that trace to take its cohort in
+// ClickHouse (the by-trace queries).
+const TraceSlack = time.Hour
+
+// addByTrace adds to rows the untagged events whose trace was decided for
+// the experiment in trace_cohorts (trace_buckets.sql), and, when the
+// untagged traffic is part of rows, takes them out of it: each event is
+// counted once, in its trace's cohort.
+func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
+	type key struct {
+		bucket             int64
+		cohort             telemetry.Cohort
+		service, operation string
+	}
+	at := make(map[key]int, len(rows))
+	for i, r := range rows {
+		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
+	}
+	p := queries.Params{"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second)}
+	var errs []error
+	err := r.scan(ctx, "analyze/trace_buckets.sql", p, func(k bucketKey, v []uint64) {
+		c, err := telemetry.ParseCohort(k.cohort)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trace buckets: %w", err))
+			return
+		}
+		b := int64(k.bucket)
+		if i, ok := at[key{b, c, k.service, k.operation}]; ok {
+			rows[i].Events += int64(v[0])
+			rows[i].Errors += int64(v[1])
+		} else {
+			at[key{b, c, k.service, k.operation}] = len(rows)
+			rows = append(rows, BucketRow{Bucket: time.Unix(b, 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
+				Events: int64(v[0]), Errors: int64(v[1])})
+		}
+		if untagged {
+			if i, ok := at[key{b, telemetry.CohortNone, k.service, k.operation}]; ok {
+				rows[i].Events = max(0, rows[i].Events-int64(v[0]))
+				rows[i].Errors = max(0, rows[i].Errors-int64(v[1]))
+			}
+		}
+	}, 2)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return rows, nil
+}
+
+// byTraceParams adds what the by-trace queries need to an SLI's params.
+func byTraceParams(p queries.Params, sli SLIFilter) queries.Params {
+	q := make(queries.Params, len(p)+2)
+	for k, v := range p {
+		q[k] = v
+	}
+	q["slack_s"] = int64(TraceSlack / time.Second)
+	if _, ok := q["attr_pairs"]; !ok {
+		q["attr_pairs"] = AttrPairs(sli.Filter.Attributes)
+	}
+	if ps, _ := q["attr_pairs"].([]string); ps == nil {
+		q["attr_pairs"] = []string{}
+	}
+	return q
+}
+
+// CohortCounts are distinct events per cohort.
+type CohortCounts struct {
+	Control    int64 `json:"control"`
+	Experiment int64 `json:"experiment"`
+}
+
+// TaggingCounts says how the experiment's events in a window got their
+// cohort: directly (their own attributes, resource, the cohort rules or a
+// flag evaluation), by their trace at ingest, or by their trace in
+// ClickHouse (trace_cohorts), per cohort.
+type TaggingCounts struct {
+	Direct          CohortCounts `json:"direct"`
+	TraceIngest     CohortCounts `json:"trace_ingest"`
+	TraceClickHouse CohortCounts `json:"trace_clickhouse"`
+}
+
+// Tagging counts how the experiment's events in w got their cohort
+// (analyze/cohort_sources.sql).
+func (r *Reader) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
+	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until), "slack_s": int64(TraceSlack / time.Second)}
+	rows, err := r.C.Query(ctx, "analyze/cohort_sources.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := &TaggingCounts{}
+	for rows.Next() {
+		var (
+			cohort, source string
+			n              uint64
+		)
+		if err := rows.Scan(&cohort, &source, &n); err != nil {
+			return nil, fmt.Errorf("scan cohort_sources: %w", err)
+		}
+		var dst *CohortCounts
+		switch source {
+		case "direct":
+			dst = &out.Direct
+		case "trace_ingest":
+			dst = &out.TraceIngest
+		case "trace_clickhouse":
+			dst = &out.TraceClickHouse
+		default:
+			continue
+		}
+		switch cohort {
+		case "control":
+			dst.Control += int64(n)
+		case "experiment":
+			dst.Experiment += int64(n)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cohort_sources: %w", err)
+	}
+	return out, nil
+}
