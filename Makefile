@@ -5,7 +5,9 @@ SHELL := bash
 
 GO          ?= go
 PYTHON      ?= python3
-GOTESTFLAGS ?= -race -count=1 -timeout 14m
+# 20m: the cluster tests (internal/testkit/clustertest) take ~10 min of one
+# package on a loaded 2-core machine; the packages run in parallel.
+GOTESTFLAGS ?= -race -count=1 -timeout 20m
 GOLANGCI    ?= $(shell command -v golangci-lint || echo $(HOME)/go/bin/golangci-lint)
 GOLANGCI_VERSION := v2.15.0
 # The independent OTLP client of the compare acceptance test.

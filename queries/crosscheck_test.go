@@ -60,6 +60,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
 			"good_max_ns": int64(60 * time.Millisecond), "good_http": 1, "good_codes": []string{"200", "201"},
 		},
+		"analyze/replay_events.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_attr": ""},
 		"analyze/sli_unit_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,

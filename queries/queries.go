@@ -50,6 +50,24 @@ type Data struct {
 	// acts on: a table of the schema and its time column. Callers take
 	// both from a fixed list, never from input.
 	Table, Column string
+	// View says Table is a materialized view (retention acts on the table
+	// that stores its rows; see Stored).
+	View bool
+}
+
+// Stored names the table that stores a retention target's rows, for
+// statements that must reach the storage itself. On a single server that
+// is the table or view by its own name (ALTER on a view reaches its inner
+// table, on 18.16 and current releases). On a cluster it is the
+// replicated <table>_local, and for a view its inner table
+// ".inner.<view>_local": distributed DDL on 18.16 refuses ALTER ... ON
+// CLUSTER on a view ("isn't replicated, but shard is replicated"), as the
+// view itself is not a Replicated table.
+func (d Data) Stored() string {
+	if d.Cluster == "" || !d.View {
+		return d.Local(d.Table)
+	}
+	return d.DB + ".`.inner." + d.Table + "_local`"
 }
 
 // Local names a table as stored on every node: DB.table on a single

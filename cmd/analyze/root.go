@@ -67,6 +67,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	root.AddCommand(newCmdRun(f))
 	root.AddCommand(newCmdCompare(f, nil))
 	root.AddCommand(newCmdLive(f, nil))
+	root.AddCommand(newCmdReplay(f))
 	root.AddCommand(newCmdFlows(f))
 	root.AddCommand(newCmdWatch(f, nil))
 	root.AddCommand(newCmdRetention(f))

@@ -34,6 +34,9 @@ const sdkExperiment = `experiments:
     owner: team-checkout
     cohorts:
       expected_split: {experiment: 0.3, control: 0.7}
+      # Per event: per-subject tallies do not yet take the cohort of the
+      # trace in ClickHouse (the payment spans resolved there).
+      unit: event
       rules:
         - cohort: experiment
           feature_flag: {key: payment-chaos, variant: "on"}

@@ -254,7 +254,7 @@ type UnitSource interface {
 }
 
 // unitInfo is the randomization unit an evaluation used and the distinct
-// units per cohort (the largest count over the ratio SLIs).
+// units per cohort (of the ratio SLI that sees the most units).
 type unitInfo struct {
 	name                string
 	control, experiment int64
@@ -312,7 +312,10 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 		if good {
 			o.cx, o.ex = c.Good, x.Good
 		}
-		info.control, info.experiment = max(info.control, c.Units), max(info.experiment, x.Units)
+		if c.Units+x.Units > info.control+info.experiment {
+			// Both cohorts from the same SLI: the one that sees most units.
+			info.control, info.experiment = c.Units, x.Units
+		}
 		anyUnit = anyUnit || c.Units < c.Events || x.Units < x.Events
 	}
 	if !anyUnit {

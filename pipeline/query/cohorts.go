@@ -329,6 +329,48 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 	return out, nil
 }
 
+// ReplayRow is one control event for the A/A replay
+// (analyze/replay_events.sql).
+type ReplayRow struct {
+	EventID, Unit, Service, Operation string
+	TimeNs                            uint64
+	Error                             bool
+	DurationNs                        uint64
+	HTTPStatus                        uint16
+}
+
+// ReplayEvents returns the control cohort's distinct events of a window,
+// in time order, with the randomization unit (unitAttr "" = the subject).
+func (r *Reader) ReplayEvents(ctx context.Context, experimentID string, w Window, unitAttr string) ([]ReplayRow, error) {
+	rows, err := r.C.Query(ctx, "analyze/replay_events.sql", queries.Params{
+		"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until), "unit_attr": unitAttr,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReplayRow
+	for rows.Next() {
+		var (
+			x     ReplayRow
+			ts    uint32
+			isErr uint8
+		)
+		if err := rows.Scan(&x.EventID, &ts, &x.TimeNs, &x.Unit, &x.Service, &x.Operation, &isErr, &x.DurationNs, &x.HTTPStatus); err != nil {
+			return nil, fmt.Errorf("scan replay_events: %w", err)
+		}
+		if x.TimeNs == 0 {
+			x.TimeNs = uint64(ts) * 1e9
+		}
+		x.Error = isErr == 1
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read replay_events: %w", err)
+	}
+	return out, nil
+}
+
 // LatencySample returns the durations of one SLI's events on the
 // deterministic two-stage sample: analyze/sli_latency_sample.sql
 // (sli_latency_sample_attrs.sql with an attribute filter).

@@ -33,18 +33,20 @@ const (
 type Table struct {
 	Name, Column string
 	Class        Class
+	View         bool // a materialized view
 }
 
 // Tables are the day-partitioned tables of queries/schema. A migration
 // that adds a day-partitioned table adds it here; TestTablesMatchSchema
 // checks the list against the rendered schema.
 var Tables = []Table{
-	{"events", "event_time", Raw},
-	{"cohort_stats", "bucket", Views},
-	{"cohort_tally", "bucket", Views},
-	{"flow_stages", "day", Views},
-	{"cohort_settled", "bucket", Cache},
-	{"verdict_history", "evaluated_at", Views},
+	{"events", "event_time", Raw, false},
+	{"cohort_stats", "bucket", Views, true},
+	{"cohort_tally", "bucket", Views, true},
+	{"flow_stages", "day", Views, true},
+	{"trace_cohorts", "first_seen", Views, true},
+	{"verdict_history", "evaluated_at", Views, false},
+	{"cohort_settled", "bucket", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.
@@ -137,7 +139,7 @@ func Apply(ctx context.Context, st *store.Client, cfg Config, now time.Time, dry
 // on a server whose timezone is UTC (the deployments set it).
 func dayNumber(t time.Time) uint32 {
 	n, _ := strconv.Atoi(t.UTC().Format("20060102"))
-	return uint32(n) //nolint:gosec // G115: an 8-digit date fits
+	return uint32(n)
 }
 
 func partitions(ctx context.Context, st *store.Client, t Table, before uint32) ([]uint32, error) {
@@ -163,7 +165,7 @@ func partitions(ctx context.Context, st *store.Client, t Table, before uint32) (
 }
 
 func render(db, cluster string, t Table, name string, p queries.Params) (string, error) {
-	text, err := queries.Render(name, queries.Data{DB: db, Cluster: cluster, Table: t.Name, Column: t.Column})
+	text, err := queries.Render(name, queries.Data{DB: db, Cluster: cluster, Table: t.Name, Column: t.Column, View: t.View})
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,32 +23,32 @@ func TestTablesMatchSchema(t *testing.T) {
 	want := map[string]string{}
 	for _, s := range stmts {
 		if m := create.FindStringSubmatch(s); m != nil {
-			want[m[1]] = m[2]
+			want[m[1]] = fmt.Sprintf("%s view=%v", m[2], strings.Contains(s, "MATERIALIZED VIEW"))
 		}
 	}
 	got := map[string]string{}
 	for _, tb := range Tables {
-		got[tb.Name] = tb.Column
+		got[tb.Name] = fmt.Sprintf("%s view=%v", tb.Column, tb.View)
 	}
 	assert.Equal(t, want, got)
 }
 
 func TestRenderedStatements(t *testing.T) {
-	tb := Table{"cohort_stats", "bucket", Views}
+	tb := Table{"cohort_stats", "bucket", Views, true}
 	single, err := render("db", "", tb, "retention/drop_partition.sql", queries.Params{"day": uint32(20261121)})
 	require.NoError(t, err)
 	assert.True(t, strings.HasSuffix(single, "ALTER TABLE db.cohort_stats DROP PARTITION 20261121"), single)
 	cl, err := render("db", "prod", tb, "retention/drop_partition.sql", queries.Params{"day": uint32(20261121)})
 	require.NoError(t, err)
-	assert.True(t, strings.HasSuffix(cl, "ALTER TABLE db.cohort_stats_local ON CLUSTER `prod` DROP PARTITION 20261121"), cl)
-	_, err = render("db", "", Table{"x; DROP", "bucket", Raw}, "retention/partitions.sql", queries.Params{"before_day": uint32(1)})
+	assert.True(t, strings.HasSuffix(cl, "ALTER TABLE db.`.inner.cohort_stats_local` ON CLUSTER `prod` DROP PARTITION 20261121"), cl)
+	_, err = render("db", "", Table{"x; DROP", "bucket", Raw, false}, "retention/partitions.sql", queries.Params{"before_day": uint32(1)})
 	assert.Error(t, err, "identifiers are validated")
 }
 
 func TestConfigValidate(t *testing.T) {
 	assert.NoError(t, NewDefaultConfig().Validate())
 	assert.NoError(t, Config{}.Validate(), "zero keeps everything")
-	assert.Error(t, Config{Raw: -time.Hour}.Validate())
-	assert.Error(t, Config{Views: time.Hour}.Validate(), "less than a day cannot be dropped by day partitions")
+	require.Error(t, Config{Raw: -time.Hour}.Validate())
+	require.Error(t, Config{Views: time.Hour}.Validate(), "less than a day cannot be dropped by day partitions")
 	assert.Equal(t, uint32(20261122), dayNumber(time.Date(2026, 11, 21, 23, 59, 0, 0, time.FixedZone("x", -3600))))
 }

@@ -3,7 +3,7 @@
 # a 3-broker KRaft Kafka and ClickHouse 2 shards x 2 replicas, plus two
 # `ingest serve` and two `ingest sink` processes, on loopback ports of their
 # own so the single-node stack keeps running beside it. Sourced by
-# cluster/{up,down,status}.sh; tests read the same ports (internal/clustertest).
+# cluster/{up,down,status}.sh; tests read the same ports (internal/testkit/clustertest).
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 # shellcheck source=../../cluster.env
 source "$REPO_ROOT/deploy/cluster.env"
@@ -41,7 +41,7 @@ wait_or_die() {
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
     if ! pid_alive "$pidfile" "$marker"; then
-      tail_log "$logf"; rm -f "$pidfile"; die "$name exited during start (log: $logf)"
+      tail_log "$logf"; die "$name exited during start (log: $logf)"
     fi
     [ $SECONDS -lt $deadline ] || { tail_log "$logf"; die "$name did not answer within ${secs}s (log: $logf)"; }
     sleep 0.3

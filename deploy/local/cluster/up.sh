@@ -142,6 +142,14 @@ start_ch_node() { # N (0..3)
   if pid_alive "$dir/clickhouse.pid" "$dir/etc/config.xml"; then log "clickhouse $replica already running"; return 0; fi
   port_open "$CL_HOST" "$(cl_ch_port "$n")" && die "port $(cl_ch_port "$n") is taken by a process this script did not start"
   mkdir -p "$dir"/{data,tmp,user_files,format_schemas,log,etc}
+  if [ -f "$dir/clickhouse.pid" ]; then
+    # Not stopped by down.sh (killed, crashed): its local parts may differ
+    # from what ZooKeeper lists, which 18.16 refuses at start ("doesn't
+    # look like the set of parts in ZooKeeper"). The documented flag lets
+    # it move the odd parts aside and fetch the rest from its peer.
+    log "clickhouse $replica was not stopped cleanly: starting with force_restore_data"
+    mkdir -p "$dir/data/flags" && touch "$dir/data/flags/force_restore_data"
+  fi
   sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$(cl_ch_port "$n")|g" -e "s|@HTTP_PORT@|$(cl_ch_http_port "$n")|g" \
     -e "s|@INTERSERVER_PORT@|$(cl_ch_interserver_port "$n")|g" -e "s|@CLUSTER@|$CLUSTER_NAME|g" \
     -e "s|@PORT0@|$(cl_ch_port 0)|g" -e "s|@PORT1@|$(cl_ch_port 1)|g" \
@@ -213,7 +221,7 @@ main() {
     (cd "$REPO_ROOT" && go build -o "$CLUSTER_DIR/bin/" ./cmd/ingest ./cmd/analyze) || die "go build failed"
     # The topics exist before any producer: replication factor and partitions
     # come from deploy/cluster.env, not from a client's defaults.
-    STEADYSTATE_KAFKA_BROKERS=$CL_KAFKA_BROKERS go run "$REPO_ROOT/internal/clustertest/mktopic" \
+    STEADYSTATE_KAFKA_BROKERS=$CL_KAFKA_BROKERS go run "$REPO_ROOT/internal/testkit/clustertest/mktopic" \
       -partitions "$KAFKA_PARTITIONS" -rf "$KAFKA_REPLICATION_FACTOR" "$CL_TOPIC" "$CL_TOPIC.dlq" \
       || die "could not create the topics on the cluster"
     STEADYSTATE_CLICKHOUSE_ADDR=$(cl_ch_port 0 | sed "s/^/$CL_HOST:/") STEADYSTATE_CLICKHOUSE_DATABASE=$CL_DATABASE \

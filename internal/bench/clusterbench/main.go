@@ -28,7 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/steadystate/steadystate/internal/clustertest"
+	"github.com/steadystate/steadystate/internal/testkit/clustertest"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -68,7 +68,7 @@ func enginePIDs(cluster bool) map[string][]int {
 		state = filepath.Join(clustertest.RepoRoot(), ".state")
 	}
 	read := func(p string) int {
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(p) //nolint:gosec // G703: pid files under the state directory
 		if err != nil {
 			return 0
 		}
@@ -244,7 +244,7 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 					resp, err := hc.Post(url, "application/x-ndjson", bytes.NewReader(body.Bytes()))
 					if err == nil {
 						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
+						_ = resp.Body.Close()
 						if resp.StatusCode == http.StatusOK {
 							break
 						}

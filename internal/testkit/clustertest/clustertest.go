@@ -29,7 +29,7 @@ var CHAddrs = []string{"127.0.0.1:19000", "127.0.0.1:19001", "127.0.0.1:19002", 
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // Settings reads deploy/cluster.env, the one file with the topology.
@@ -137,7 +137,10 @@ type DB struct {
 
 // Config is the store config of a uniquely named database on the cluster,
 // reaching it through all four servers.
-func Config(tb testing.TB) store.Config { return ConfigNamed(tb.Name()) }
+func Config(tb testing.TB) store.Config {
+	tb.Helper()
+	return ConfigNamed(tb.Name())
+}
 
 // ConfigNamed is Config for a name other than a test's.
 func ConfigNamed(testName string) store.Config {

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadystate/steadystate/internal/clustertest"
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/internal/testkit/clustertest"
 	"github.com/steadystate/steadystate/internal/testkit/fixture"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -54,14 +54,14 @@ var volatilePath = regexp.MustCompile(`(?i)generated|elapsed|took|duration_ms|da
 // Distributed tables over 2 shards x 2 replicas). analyze compare, flows
 // check and report.json must give the same answers.
 func TestClusterSameAnswers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Minute)
 	defer cancel()
 	fx := fixture.DefaultOptions()
 	fx.ExperimentID = "gameday-exp"
-	fx.PerMinute = 7000
+	fx.PerMinute = 5000
 	gen := fixture.Generate(fx)
 	t.Logf("fixture: %d events, %d distinct, %d stuck items", len(gen.Events), gen.Distinct, len(gen.Stuck))
-	require.Greater(t, len(gen.Events), 250_000)
+	require.Greater(t, len(gen.Events), 200_000)
 
 	single := chtest.Open(t)
 	sTopic := kafkatest.Topic(t, 6)
@@ -78,8 +78,8 @@ func TestClusterSameAnswers(t *testing.T) {
 
 	const distinct = "SELECT uniqExact(event_id) FROM {DB}.events"
 	want := uint64(gen.Distinct)
-	assert.Equal(t, want, waitScalar(ctx, t, single, distinct, want, 5*time.Minute), "single node stored every event")
-	assert.Equal(t, want, waitScalar(ctx, t, cl.Client, distinct, want, 5*time.Minute), "cluster stored every event")
+	assert.Equal(t, want, waitScalar(ctx, t, single, distinct, want, 10*time.Minute), "single node stored every event")
+	assert.Equal(t, want, waitScalar(ctx, t, cl.Client, distinct, want, 10*time.Minute), "cluster stored every event")
 
 	// Both sinks took part, and the sharding key kept every event's
 	// duplicates on one shard: the shards' distinct ids add up to the total.
