@@ -6,6 +6,10 @@
 //   - analyze/*.sql: the read side of compare, live and report;
 //   - alerts/*.sql: flow completeness and absence checks;
 //   - ingest/*.sql: what the sink reads back (watermarks, replay fences);
+//   - write/*.sql: the INSERT statements (events, sink progress, runs, the
+//     settled-count cache), each the head of a native-protocol batch;
+//   - migrate/*.sql: the bookkeeping of `analyze migrate` (the database,
+//     schema_migrations and what is recorded in it);
 //   - dashboards/*.sql: the panels of the provisioned Grafana game-day
 //     dashboard (deploy/compose/grafana), with Grafana's time range and
 //     variables in place of the parameters.
@@ -33,7 +37,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql write/*.sql migrate/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -118,7 +122,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql", "write/*.sql", "migrate/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {

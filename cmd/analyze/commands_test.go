@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 )
 
 func TestExperimentsCommands(t *testing.T) {
@@ -18,7 +19,7 @@ func TestExperimentsCommands(t *testing.T) {
 
 	ios, _, out, _ = cliutil.Test()
 	require.Equal(t, cliutil.ExitOK, run([]string{"--experiments", "../../experiments/examples", "experiments", "list", "--output", "json"}, ios))
-	var list []experimentSummary
+	var list []experiment.Summary
 	require.NoError(t, json.Unmarshal(out.Bytes(), &list))
 	require.Len(t, list, 1)
 	assert.Equal(t, "checkout-payment-500", list[0].ID)

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -82,46 +80,16 @@ func checkOutput(o string) error {
 	return nil
 }
 
-type experimentSummary struct {
-	ID         string   `json:"id"`
-	Title      string   `json:"title"`
-	Owner      string   `json:"owner"`
-	SLIs       []string `json:"slis"`
-	Flows      []string `json:"flows"`
-	Definition string   `json:"definition"`
-}
-
 func experimentsListRun(opts *experimentsOptions) error {
 	spec, err := opts.f.Spec()
 	if err != nil {
 		return err
 	}
-	list := make([]experimentSummary, 0, len(spec.Experiments))
-	for _, e := range spec.Experiments {
-		s := experimentSummary{ID: e.ID, Title: e.Title, Owner: e.Owner, Flows: e.Flows, Definition: e.Pos.String()}
-		for _, sli := range e.SLIs {
-			s.SLIs = append(s.SLIs, sli.Name)
-		}
-		if s.Flows == nil {
-			s.Flows = []string{}
-		}
-		if s.SLIs == nil {
-			s.SLIs = []string{}
-		}
-		list = append(list, s)
-	}
+	list := spec.Summaries()
 	if opts.Output == "json" {
 		return writeJSON(opts.f.IO, list)
 	}
-	tw := tabwriter.NewWriter(opts.f.IO.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tOWNER\tSLIS\tFLOWS\tTITLE")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Owner, strings.Join(s.SLIs, ","), strings.Join(s.Flows, ","), s.Title)
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write list: %w", err)
-	}
-	return nil
+	return experiment.WriteSummaries(opts.f.IO.Out, list)
 }
 
 func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
@@ -158,45 +126,7 @@ func experimentsShowRun(opts *experimentsOptions) error {
 	if opts.Output == "json" {
 		return writeJSON(opts.f.IO, e)
 	}
-	out := opts.f.IO.Out
-	fmt.Fprintf(out, "%s: %s\n", e.ID, e.Title)
-	fmt.Fprintf(out, "owner       %s\ndefined at  %s\nhypothesis  %s\n", e.Owner, e.Pos, e.Hypothesis)
-	if e.Window != nil {
-		fmt.Fprintf(out, "window      %s .. %s\n", e.Window.Start.Format("2006-01-02T15:04:05Z07:00"), e.Window.End.Format("2006-01-02T15:04:05Z07:00"))
-	} else {
-		fmt.Fprintln(out, "window      from run records (analyze run start|stop)")
-	}
-	fmt.Fprintf(out, "split       experiment %.4g, control %.4g (%d cohort rules)\n", e.Cohorts.ExpectedSplit.Experiment, e.Cohorts.ExpectedSplit.Control, len(e.Cohorts.Rules))
-	for _, s := range e.SLIs {
-		fmt.Fprintf(out, "sli         %s: %s", s.Name, s.Type)
-		if s.Quantile > 0 {
-			fmt.Fprintf(out, " q=%g", s.Quantile)
-		}
-		if s.Filter.Service != "" || s.Filter.Operation != "" || len(s.Filter.Attributes) > 0 {
-			fmt.Fprintf(out, " filter{service=%q operation=%q attributes=%v}", s.Filter.Service, s.Filter.Operation, s.Filter.Attributes)
-		}
-		fmt.Fprintf(out, " better=%s", s.Better())
-		if s.Tolerance.Absolute != nil {
-			fmt.Fprintf(out, " tol.abs=%g", *s.Tolerance.Absolute)
-		}
-		if s.Tolerance.Relative != nil {
-			fmt.Fprintf(out, " tol.rel=%g", *s.Tolerance.Relative)
-		}
-		fmt.Fprintln(out)
-	}
-	for _, c := range e.StopConditions {
-		fmt.Fprintf(out, "stop        %s %s %g for %s\n", c.SLI, c.Op, c.Threshold, c.For)
-	}
-	for _, x := range e.Expectations {
-		fmt.Fprintf(out, "expects     %s: %s%s %s\n", x.Who, x.SLI, x.Flow, x.Outcome)
-	}
-	for _, a := range e.ExpectedAlerts {
-		fmt.Fprintf(out, "alert       %s within %s severity %s\n", a.Name, a.Within, a.Severity)
-	}
-	for _, fl := range e.Flows {
-		fmt.Fprintf(out, "flow        %s\n", fl)
-	}
-	return nil
+	return e.WriteText(opts.f.IO.Out)
 }
 
 func writeJSON(ios *cliutil.IOStreams, v any) error {

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -171,14 +169,7 @@ func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.MaxStuck > 0 {
-		for i := range rep.Flows {
-			if fr := &rep.Flows[i]; len(fr.Stuck) > opts.MaxStuck {
-				fr.StuckOmitted = len(fr.Stuck) - opts.MaxStuck
-				fr.Stuck = fr.Stuck[:opts.MaxStuck]
-			}
-		}
-	}
+	rep.LimitStuck(opts.MaxStuck)
 	out := opts.f.IO.Out
 	if opts.Output == "json" {
 		enc := json.NewEncoder(out)
@@ -186,61 +177,11 @@ func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
 		if err := enc.Encode(rep); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-	} else if err := writeFlowsTable(out, rep); err != nil {
+	} else if err := flows.WriteTable(out, rep); err != nil {
 		return err
 	}
-	return verdict(rep)
-}
-
-// verdict is exit status 3 when a flow is broken or the pipeline not ok.
-func verdict(rep *flows.Report) error {
-	var msgs []string
-	if rep.Pipeline.State != flows.PipelineOK {
-		msgs = append(msgs, "pipeline "+string(rep.Pipeline.State))
-	}
-	for i := range rep.Flows {
-		if rep.Flows[i].Status == flows.StatusBroken {
-			msgs = append(msgs, "flow "+rep.Flows[i].Flow+" broken")
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return &cliutil.VerdictError{Msg: strings.Join(msgs, "; ")}
-}
-
-func writeFlowsTable(w io.Writer, rep *flows.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	p := rep.Pipeline
-	fmt.Fprintf(tw, "pipeline\t%s\t%s\n", p.State, p.Message)
-	if p.Watermark != nil {
-		fmt.Fprintf(tw, "watermark\t%s\t(%.1fs behind now)\n", p.Watermark.Format(time.RFC3339), p.LagSeconds)
-	}
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "FLOW\tSTATUS\tITEMS\tCOMPLETE\tIN FLIGHT\tSTUCK\tSYNTHETIC OK/STUCK\tREASON")
-	for i := range rep.Flows {
-		f := &rep.Flows[i]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d/%d\t%s\n", f.Flow, f.Status, f.Counts.Items, f.Counts.Complete, f.Counts.InFlight, f.Counts.Stuck, f.Synthetic.Complete, f.Synthetic.Stuck, f.Reason)
-	}
-	for i := range rep.Flows {
-		f := &rep.Flows[i]
-		if len(f.Stuck) == 0 {
-			continue
-		}
-		fmt.Fprintf(tw, "\nstuck in %s\nKEY\tLAST STAGE\tMISSING\tSTUCK FOR\tCOHORT\n", f.Flow)
-		for _, s := range f.Stuck {
-			key := s.Key
-			if s.Synthetic {
-				key += " (synthetic)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", key, s.LastStage, strings.Join(s.Missing, ", "), time.Duration(s.StuckForSeconds*float64(time.Second)).Round(time.Second), s.Cohort)
-		}
-		if f.StuckOmitted > 0 {
-			fmt.Fprintf(tw, "... and %d more\n", f.StuckOmitted)
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
+	if problems := rep.Problems(); len(problems) > 0 {
+		return &cliutil.VerdictError{Msg: strings.Join(problems, "; ")}
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
-	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -63,28 +62,6 @@ func TestPickFlows(t *testing.T) {
 
 	_, err = pickFlows(&experiment.Spec{}, "", dir)
 	assert.ErrorContains(t, err, "no flows defined in "+dir)
-}
-
-func TestVerdictAndTable(t *testing.T) {
-	wm := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	rep := &flows.Report{
-		Pipeline: flows.Pipeline{State: flows.PipelineOK, Message: "caught up", Watermark: &wm},
-		Flows:    []flows.FlowReport{{Flow: "publish", Status: flows.StatusHealthy, Counts: flows.Counts{Items: 3, Complete: 3}}},
-	}
-	require.NoError(t, verdict(rep))
-	rep.Flows[0].Status = flows.StatusBroken
-	rep.Flows[0].Stuck = []flows.StuckItem{{Key: "p-1", LastStage: "content.transformed", Missing: []string{"content.stored"}, StuckForSeconds: 61, Cohort: "control"}}
-	err := verdict(rep)
-	assert.Equal(t, cliutil.ExitVerdict, cliutil.Code(err))
-	require.EqualError(t, err, "flow publish broken")
-	rep.Pipeline.State = flows.PipelineStalled
-	require.EqualError(t, verdict(rep), "pipeline stalled; flow publish broken")
-
-	var b bytes.Buffer
-	require.NoError(t, writeFlowsTable(&b, rep))
-	assert.Contains(t, b.String(), "p-1")
-	assert.Contains(t, b.String(), "content.transformed")
-	assert.Contains(t, b.String(), "1m1s")
 }
 
 func TestWatchFlags(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/produce"
@@ -75,6 +76,7 @@ re-read when it changes).`,
 	fl.StringVar(&opts.Receive.TokenFile, "token-file", "", "file of accepted bearer tokens, one per line")
 	fl.StringVar(&opts.Produce.Topic, "topic", opts.Produce.Topic, "Kafka topic for events")
 	fl.IntVar(&opts.Produce.Partitions, "partitions", opts.Produce.Partitions, "partition count when the topic is created")
+	fl.IntVar(&opts.Produce.Replication, "replication", opts.Produce.Replication, "replication factor when the topic is created")
 	fl.DurationVar(&opts.Produce.BatchTimeout, "batch-timeout", opts.Produce.BatchTimeout, "how long the Kafka writer waits to fill a batch")
 	fl.StringVar(&opts.Experiments, "experiments", os.Getenv("STEADYSTATE_EXPERIMENTS"), "directory of experiment and flow definitions: cohort rules, flow stages ($STEADYSTATE_EXPERIMENTS; none by default)")
 	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
@@ -139,7 +141,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
-		return produce.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.Topic, opts.Produce.Partitions)
+		return bus.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.EventsTopic())
 	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)

@@ -7,10 +7,10 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/sink"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -91,11 +91,10 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		if err := st.Conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
 		}
-		conn, err := kafka.DialContext(ctx, "tcp", opts.Sink.Brokers[0])
-		if err != nil {
+		if err := bus.Ping(ctx, opts.Sink.Brokers); err != nil {
 			return fmt.Errorf("kafka: %w", err)
 		}
-		return conn.Close()
+		return nil
 	}}, log)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/faultproxy"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -412,7 +413,7 @@ func TestSinkDeadLettersPoison(t *testing.T) {
 	require.NoError(t, w.Close())
 
 	dlq := topic + ".dlq"
-	t.Cleanup(func() { _ = produce.DeleteTopic(context.Background(), kafkatest.Brokers(), dlq) })
+	t.Cleanup(func() { _ = bus.DeleteTopic(context.Background(), kafkatest.Brokers(), dlq) })
 	p := startSink(t, c.DB, store.NewDefaultConfig().Addr, topic, group, "--max-event-bytes", "65536")
 	got := waitCount(ctx, t, c, "poison", uint64(n), 3*time.Minute)
 	assert.Equal(t, uint64(n), got, "every good record is stored")

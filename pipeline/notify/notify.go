@@ -12,11 +12,11 @@ package notify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Alert is one alert, in Alertmanager's model: its identity is its label
@@ -42,22 +42,21 @@ func (a *Alert) Name() string { return a.Labels["alertname"] }
 // Resolved reports whether the alert has ended by now.
 func (a *Alert) Resolved(now time.Time) bool { return !a.EndsAt.IsZero() && !a.EndsAt.After(now) }
 
-// Fingerprint identifies the alert by its labels (sorted name=value pairs,
-// hashed): the same labels are the same alert.
+// Fingerprint identifies the alert the way Alertmanager does: the
+// label set's fingerprint (prometheus/common model.LabelSet.Fingerprint,
+// FNV-1a over the sorted names and values), as 16 hex digits, which is
+// the "fingerprint" Alertmanager shows in its API and webhooks.
 func (a *Alert) Fingerprint() string {
-	keys := make([]string, 0, len(a.Labels))
-	for k := range a.Labels {
-		keys = append(keys, k)
+	return LabelsFingerprint(a.Labels)
+}
+
+// LabelsFingerprint is Alertmanager's fingerprint of a label set.
+func LabelsFingerprint(labels map[string]string) string {
+	ls := make(model.LabelSet, len(labels))
+	for k, v := range labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
 	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(a.Labels[k]))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return ls.Fingerprint().String()
 }
 
 // String is "alertname{k=v, ...}" for logs.

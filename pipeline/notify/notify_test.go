@@ -211,3 +211,12 @@ func TestDispatcherRetriesFailedDeliveries(t *testing.T) {
 	require.Len(t, am.calls, 2)
 	assert.Len(t, am.last(), 1, "the failed alert is delivered once, not twice")
 }
+
+// A known value: FNV-1a over the sorted names and values with 0xff
+// separators, computed independently of prometheus/common (by hand, in
+// Python), is what Alertmanager reports for the same label set.
+func TestFingerprintIsAlertmanagers(t *testing.T) {
+	a := &Alert{Labels: map[string]string{"alertname": "FlowItemsStuck", "flow": "publish", "severity": "page"}}
+	assert.Equal(t, "ee410f4f2412f9ed", a.Fingerprint())
+	assert.Equal(t, "87f59700d7635970", LabelsFingerprint(map[string]string{"alertname": "SteadystateStopCondition"}))
+}

@@ -8,26 +8,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // Config configures the producer.
 type Config struct {
-	// Brokers are the bootstrap brokers. Default: $STEADYSTATE_KAFKA_BROKERS or 127.0.0.1:9092.
-	Brokers []string `yaml:"brokers"`
-	// Topic receives the events. Default: steadystate.events.
-	Topic string `yaml:"topic"`
-	// Partitions is the partition count used when the topic must be created. Default: 6.
-	Partitions int `yaml:"partitions"`
+	// Config says where the events go: brokers, topic, and the partitions
+	// and replication it is created with (pipeline/bus).
+	bus.Config `yaml:",inline"`
 	// BatchTimeout is how long the writer waits to fill a batch. kafka-go's
 	// default of 1s would add a second to every request. Default: 2ms.
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
@@ -45,37 +40,17 @@ type Config struct {
 	_            struct{}
 }
 
-// EnvBrokers names the variable with the default brokers.
-const EnvBrokers = "STEADYSTATE_KAFKA_BROKERS"
-
-// DefaultBrokers returns $STEADYSTATE_KAFKA_BROKERS or 127.0.0.1:9092.
-func DefaultBrokers() []string {
-	if v := strings.TrimSpace(getenv(EnvBrokers)); v != "" {
-		return strings.Split(v, ",")
-	}
-	return []string{"127.0.0.1:9092"}
-}
-
 // NewDefaultConfig returns the defaults.
 func NewDefaultConfig() Config {
 	return Config{
-		Brokers: DefaultBrokers(), Topic: "steadystate.events", Partitions: 6,
+		Config:       bus.NewDefaultConfig(),
 		BatchTimeout: 2 * time.Millisecond, BatchSize: 2000, BatchBytes: 1 << 20, Compression: "none", WriteTimeout: 5 * time.Second,
 	}
 }
 
 // Validate checks the config without dialling.
 func (c Config) Validate() error {
-	var errs []error
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: at least one is required"))
-	}
-	if c.Topic == "" {
-		errs = append(errs, errors.New("topic: must not be empty"))
-	}
-	if c.Partitions < 1 {
-		errs = append(errs, fmt.Errorf("partitions %d: must be at least 1", c.Partitions))
-	}
+	errs := []error{c.Config.Validate()}
 	if c.BatchTimeout <= 0 || c.BatchTimeout > time.Second {
 		errs = append(errs, fmt.Errorf("batch_timeout %s: must be in (0, 1s]", c.BatchTimeout))
 	}
@@ -151,7 +126,7 @@ func New(cfg Config) (*Producer, error) {
 
 // EnsureTopic creates the topic when it is missing.
 func (p *Producer) EnsureTopic(ctx context.Context) error {
-	return EnsureTopic(ctx, p.cfg.Brokers, p.cfg.Topic, p.cfg.Partitions)
+	return bus.EnsureTopic(ctx, p.cfg.Brokers, p.cfg.EventsTopic())
 }
 
 // Key returns the partition key of an event: its flow item, else its trace,
@@ -310,7 +285,7 @@ func wireSizeHint(e *telemetry.Event) int {
 	return n
 }
 
-// WriteMessages writes raw records (used for dead letters and tests).
+// WriteMessages writes raw records (tests write undecodable ones).
 func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
 	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(msgs), p.cfg.Topic, err)
@@ -333,79 +308,4 @@ func (p *Producer) Close() error {
 		return fmt.Errorf("close kafka writer: %w", err)
 	}
 	return nil
-}
-
-// EnsureTopic creates a topic with the given partition count if it does not
-// exist, and waits until every partition has a leader.
-func EnsureTopic(ctx context.Context, brokers []string, name string, partitions int) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
-	if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
-		return nil
-	}
-	conn, err := controllerConn(ctx, brokers)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	err = conn.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s: %w", name, err)
-	}
-	for {
-		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
-		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) >= 1 {
-			ready := true
-			for _, p := range md.Topics[0].Partitions {
-				if p.Leader.ID < 0 || p.Error != nil {
-					ready = false
-				}
-			}
-			if ready {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topic %s has no leaders yet: %w", name, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// DeleteTopic deletes a topic (tests and tools).
-func DeleteTopic(ctx context.Context, brokers []string, name string) error {
-	conn, err := controllerConn(ctx, brokers)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.DeleteTopics(name); err != nil {
-		return fmt.Errorf("delete topic %s: %w", name, err)
-	}
-	return nil
-}
-
-func controllerConn(ctx context.Context, brokers []string) (*kafka.Conn, error) {
-	var d kafka.Dialer
-	var conn *kafka.Conn
-	var err error
-	for _, b := range brokers {
-		if conn, err = d.DialContext(ctx, "tcp", b); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("dial kafka %v: %w", brokers, err)
-	}
-	ctrl, err := conn.Controller()
-	_ = conn.Close()
-	if err != nil {
-		return nil, fmt.Errorf("find kafka controller: %w", err)
-	}
-	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("dial kafka controller: %w", err)
-	}
-	return cc, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
 // BenchmarkStageProduce is the Kafka write of ingest serve: Publish of
@@ -42,10 +43,10 @@ func BenchmarkProduceSettings(b *testing.B) {
 func benchProduce(b *testing.B, cfg Config) {
 	cfg.Topic = fmt.Sprintf("test.stage-produce.%d", time.Now().UnixNano())
 	ctx := context.Background()
-	if err := EnsureTopic(ctx, cfg.Brokers, cfg.Topic, 6); err != nil {
+	if err := bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()); err != nil {
 		b.Fatalf("Kafka is not usable at %v (start it with `make up`): %v", cfg.Brokers, err)
 	}
-	defer func() { _ = DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic) }()
+	defer func() { _ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic) }()
 	p, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -153,9 +153,11 @@ func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) err
 			continue
 		}
 		if batch == nil {
-			var err error
-			batch, err = r.C.Conn.PrepareBatch(ctx, fmt.Sprintf(
-				"INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns)", r.C.DB))
+			insert, err := r.C.InsertSQL("write/cohort_settled_insert.sql")
+			if err != nil {
+				return err
+			}
+			batch, err = r.C.Conn.PrepareBatch(ctx, insert)
 			if err != nil {
 				return fmt.Errorf("prepare cohort_settled insert: %w", err)
 			}

@@ -61,30 +61,21 @@ func (r *Reader) Events(ctx context.Context, q EventsRequest) iter.Seq2[*telemet
 		}
 		defer rows.Close()
 		var (
-			e                        telemetry.Event
-			n                        int64
-			timeNs, ingestNs         uint64
-			kind, cohort, status     string
-			synthetic, isError       uint8
-			attrK, attrV, resK, resV []string
+			sc eventScan
+			n  int64
 		)
+		dest := sc.dest()
 		for rows.Next() {
 			n++
-			if err := rows.Scan(&e.ID, &timeNs, &ingestNs, &kind, &e.Service, &e.Name, &e.TraceID, &e.SpanID, &e.ParentSpanID,
-				&e.Flow, &e.FlowKey, &e.Stage, &e.ExperimentID, &cohort, &synthetic, &status, &isError, &e.ErrorType,
-				&e.HTTPStatus, &e.DurationNs, &e.SubjectID, &e.Severity, &attrK, &attrV, &resK, &resV, &e.Body); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				yield(nil, fmt.Errorf("read event row %d: %w", n, err))
 				return
 			}
-			e.TimeNs, e.IngestNs = int64(timeNs), int64(ingestNs)
-			e.Kind, e.Status = exportKinds[kind], exportStatuses[status]
-			if e.Cohort, err = telemetry.ParseCohort(cohort); err != nil {
-				yield(nil, fmt.Errorf("event %s: %w", e.ID, err))
+			if err := sc.event(); err != nil {
+				yield(nil, err)
 				return
 			}
-			e.Synthetic, e.IsError = synthetic == 1, isError == 1
-			e.AttrKeys, e.AttrValues, e.ResKeys, e.ResValues = attrK, attrV, resK, resV
-			if !yield(&e, nil) {
+			if !yield(&sc.e, nil) {
 				return
 			}
 		}
@@ -96,6 +87,95 @@ func (r *Reader) Events(ctx context.Context, q EventsRequest) iter.Seq2[*telemet
 			yield(nil, fmt.Errorf("export interrupted: %w", err))
 		}
 	}
+}
+
+// eventScan holds one row of analyze/export_events.sql, whose columns
+// are telemetry.ExportColumns in order.
+type eventScan struct {
+	e                    telemetry.Event
+	timeNs, ingestNs     uint64
+	kind, cohort, status string
+	synthetic, isError   uint8
+}
+
+// dest returns the scan destinations in telemetry.ExportColumns order.
+func (sc *eventScan) dest() []any {
+	e := &sc.e
+	out := make([]any, len(telemetry.ExportColumns))
+	for i, c := range telemetry.ExportColumns {
+		switch c {
+		case telemetry.ColEventID:
+			out[i] = &e.ID
+		case telemetry.ColEventTimeNs:
+			out[i] = &sc.timeNs
+		case telemetry.ColIngestTimeNs:
+			out[i] = &sc.ingestNs
+		case telemetry.ColKind:
+			out[i] = &sc.kind
+		case telemetry.ColService:
+			out[i] = &e.Service
+		case telemetry.ColName:
+			out[i] = &e.Name
+		case telemetry.ColTraceID:
+			out[i] = &e.TraceID
+		case telemetry.ColSpanID:
+			out[i] = &e.SpanID
+		case telemetry.ColParentSpanID:
+			out[i] = &e.ParentSpanID
+		case telemetry.ColFlow:
+			out[i] = &e.Flow
+		case telemetry.ColFlowKey:
+			out[i] = &e.FlowKey
+		case telemetry.ColStage:
+			out[i] = &e.Stage
+		case telemetry.ColExperimentID:
+			out[i] = &e.ExperimentID
+		case telemetry.ColCohort:
+			out[i] = &sc.cohort
+		case telemetry.ColSynthetic:
+			out[i] = &sc.synthetic
+		case telemetry.ColStatus:
+			out[i] = &sc.status
+		case telemetry.ColIsError:
+			out[i] = &sc.isError
+		case telemetry.ColErrorType:
+			out[i] = &e.ErrorType
+		case telemetry.ColHTTPStatus:
+			out[i] = &e.HTTPStatus
+		case telemetry.ColDurationNs:
+			out[i] = &e.DurationNs
+		case telemetry.ColSubjectID:
+			out[i] = &e.SubjectID
+		case telemetry.ColSeverity:
+			out[i] = &e.Severity
+		case telemetry.ColAttrKeys:
+			out[i] = &e.AttrKeys
+		case telemetry.ColAttrValues:
+			out[i] = &e.AttrValues
+		case telemetry.ColResKeys:
+			out[i] = &e.ResKeys
+		case telemetry.ColResValues:
+			out[i] = &e.ResValues
+		case telemetry.ColBody:
+			out[i] = &e.Body
+		default:
+			panic(fmt.Sprintf("export: no destination for column %s", c))
+		}
+	}
+	return out
+}
+
+// event completes the Event from the scanned row.
+func (sc *eventScan) event() error {
+	e := &sc.e
+	e.TimeNs, e.IngestNs = int64(sc.timeNs), int64(sc.ingestNs)
+	e.Kind, e.Status = exportKinds[sc.kind], exportStatuses[sc.status]
+	var err error
+	if e.Cohort, err = telemetry.ParseCohort(sc.cohort); err != nil {
+		return fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	e.Synthetic, e.IsError = sc.synthetic == 1, sc.isError == 1
+	return nil
 }
 
 var (

@@ -118,8 +118,11 @@ func (r *Reader) StopRun(ctx context.Context, experimentID string, now time.Time
 // writeRun inserts the run's row; a newer updated_ns replaces an older
 // row of the same run (ReplacingMergeTree, read with FINAL).
 func (r *Reader) writeRun(ctx context.Context, run *Run, now time.Time) error {
-	batch, err := r.C.Conn.PrepareBatch(ctx, fmt.Sprintf(
-		"INSERT INTO %s.runs (run_id, experiment_id, started_ns, ended_ns, operator, note, updated_ns)", r.C.DB))
+	insert, err := r.C.InsertSQL("write/runs_insert.sql")
+	if err != nil {
+		return err
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return fmt.Errorf("prepare run insert: %w", err)
 	}

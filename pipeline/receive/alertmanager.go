@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -204,22 +206,15 @@ func alertID(fingerprint, status string, startsAt time.Time) string {
 	return "am-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// labelsFingerprint stands in for a missing fingerprint: a hash of the
-// sorted label set, which is what identifies an alert in Alertmanager.
+// labelsFingerprint stands in for a missing fingerprint: Alertmanager's
+// own fingerprint of the label set, so the same alert gets the same id
+// whichever way it arrived.
 func labelsFingerprint(labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
+	ls := make(model.LabelSet, len(labels))
+	for k, v := range labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
 	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(labels[k]))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return ls.Fingerprint().String()
 }
 
 func firstNonEmpty(vals ...string) string {

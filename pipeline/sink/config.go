@@ -13,22 +13,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
 // Config configures the sink.
 type Config struct {
-	// Brokers are the bootstrap brokers. Default: $STEADYSTATE_KAFKA_BROKERS or 127.0.0.1:9092.
-	Brokers []string `yaml:"brokers"`
-	// Topic is read. Default: steadystate.events.
-	Topic string `yaml:"topic"`
+	// Config is the Kafka side, shared with ingest serve (pipeline/bus):
+	// brokers, the topic read, how it and the dead-letter topic are
+	// created when missing, and the dead-letter topic's name.
+	bus.Config `yaml:",inline"`
 	// Group is the consumer group; run several sinks with one group to
 	// share partitions. Default: steadystate-sink.
 	Group string `yaml:"group"`
-	// DeadLetterTopic receives records that can never be inserted, with
-	// their source topic, partition, offset, error and time as headers.
-	// Default: <topic>.dlq.
-	DeadLetterTopic string `yaml:"dead_letter_topic"`
 	// MaxRows flushes a batch at this many rows. Default: 100000.
 	MaxRows int `yaml:"max_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
@@ -60,7 +56,7 @@ type Config struct {
 // NewDefaultConfig returns the defaults.
 func NewDefaultConfig() Config {
 	return Config{
-		Brokers: produce.DefaultBrokers(), Topic: "steadystate.events", Group: "steadystate-sink",
+		Config: bus.NewDefaultConfig(), Group: "steadystate-sink",
 		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, MaxEventBytes: 1 << 20,
 		RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second, ShutdownTimeout: 20 * time.Second,
 		Heartbeat: 2 * time.Second,
@@ -72,18 +68,9 @@ func (c Config) maxBehindAge() time.Duration { return 10 * c.MaxAge }
 
 // Validate checks the config without dialling.
 func (c Config) Validate() error {
-	var errs []error
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: at least one is required"))
-	}
-	if c.Topic == "" {
-		errs = append(errs, errors.New("topic: must not be empty"))
-	}
+	errs := []error{c.Config.Validate()}
 	if c.Group == "" {
 		errs = append(errs, errors.New("group: must not be empty"))
-	}
-	if c.DeadLetterTopic == c.Topic && c.Topic != "" {
-		errs = append(errs, fmt.Errorf("dead_letter_topic %q: must differ from topic", c.DeadLetterTopic))
 	}
 	if c.MaxRows < 1 {
 		errs = append(errs, fmt.Errorf("max_rows %d: must be at least 1", c.MaxRows))
@@ -109,9 +96,4 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) deadLetterTopic() string {
-	if c.DeadLetterTopic != "" {
-		return c.DeadLetterTopic
-	}
-	return c.Topic + ".dlq"
-}
+func (c Config) deadLetterTopic() string { return c.DeadLetter() }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -15,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/pipeline/wait"
@@ -33,7 +32,7 @@ type Sink struct {
 	log   *slog.Logger
 	m     *metrics
 	store *store.Client
-	dlq   *produce.Producer
+	dlq   *bus.DeadLetterWriter
 	seen  *recentIDs
 
 	mu       sync.Mutex
@@ -51,16 +50,19 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	if set.Logger == nil {
 		set.Logger = slog.New(slog.DiscardHandler)
 	}
-	pcfg := produce.NewDefaultConfig()
-	pcfg.Brokers, pcfg.Topic, pcfg.Partitions = cfg.Brokers, cfg.deadLetterTopic(), 1
-	dlq, err := produce.New(pcfg)
+	insertSQL, err := st.InsertSQL("write/events_insert.sql")
 	if err != nil {
-		return nil, fmt.Errorf("dead-letter producer: %w", err)
+		return nil, err
 	}
+	progressSQL, err := st.InsertSQL("write/sink_progress_insert.sql")
+	if err != nil {
+		return nil, err
+	}
+	dlq := bus.NewDeadLetterWriter(cfg.Config)
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
-		insertSQL:   fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", ")),
-		progressSQL: fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns)", st.DB),
+		insertSQL:   insertSQL,
+		progressSQL: progressSQL,
 	}, nil
 }
 
@@ -99,11 +101,8 @@ func (b *batch) reset() {
 // commits what it holds (bounded by ShutdownTimeout) and returns nil. It
 // returns an error only when it cannot start or cannot finish cleanly.
 func (s *Sink) Run(ctx context.Context) error {
-	for _, t := range []struct {
-		name       string
-		partitions int
-	}{{s.cfg.Topic, 6}, {s.cfg.deadLetterTopic(), 1}} {
-		if err := produce.EnsureTopic(ctx, s.cfg.Brokers, t.name, t.partitions); err != nil {
+	for _, t := range []bus.TopicSpec{s.cfg.EventsTopic(), s.cfg.DeadLetterTopicSpec()} {
+		if err := bus.EnsureTopic(ctx, s.cfg.Brokers, t); err != nil {
 			if ctx.Err() != nil {
 				return nil // asked to stop while starting: nothing fetched, nothing to flush
 			}
@@ -400,7 +399,7 @@ func (s *Sink) deadLetter(ctx context.Context, msg kafka.Message, cause error) e
 	}
 	delay := s.cfg.RetryInitial
 	for {
-		err := s.dlq.WriteMessages(ctx, dl)
+		err := s.dlq.Write(ctx, dl)
 		if err == nil {
 			s.m.records.WithLabelValues("dead_lettered").Inc()
 			s.log.Debug("dead-lettered", "partition", msg.Partition, "offset", msg.Offset, "err", cause)

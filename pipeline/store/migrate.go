@@ -29,21 +29,13 @@ type MigrateOptions struct {
 func (c *Client) Migrate(ctx context.Context, opts MigrateOptions) (MigrateResult, error) {
 	var res MigrateResult
 	data := queries.Data{DB: c.DB, Cluster: opts.Cluster}
-	stmts := []string{
-		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", c.DB, data.OnCluster()),
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations%s
-(
-    version    UInt32,
-    name       String,
-    checksum   String,
-    applied_at DateTime
-)
-ENGINE = %s
-ORDER BY version`, c.DB, data.OnCluster(), migrationsEngine(data)),
-	}
-	for _, s := range stmts {
-		if err := c.Conn.Exec(ctx, s); err != nil {
-			return res, fmt.Errorf("prepare schema_migrations: %w", err)
+	for _, name := range []string{"migrate/create_database.sql", "migrate/schema_migrations.sql"} {
+		stmt, err := queries.Render(name, data)
+		if err != nil {
+			return res, err
+		}
+		if err := c.Conn.Exec(ctx, stmt); err != nil {
+			return res, fmt.Errorf("prepare schema_migrations (%s): %w", name, err)
 		}
 	}
 	applied, err := c.appliedMigrations(ctx)
@@ -82,7 +74,11 @@ ORDER BY version`, c.DB, data.OnCluster(), migrationsEngine(data)),
 }
 
 func (c *Client) recordMigration(ctx context.Context, m queries.Migration, sum string) error {
-	batch, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, checksum, applied_at)", c.DB))
+	insert, err := c.InsertSQL("migrate/record_migration.sql")
+	if err != nil {
+		return err
+	}
+	batch, err := c.Conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return fmt.Errorf("record migration %04d: %w", m.Version, err)
 	}
@@ -96,17 +92,8 @@ func (c *Client) recordMigration(ctx context.Context, m queries.Migration, sum s
 	return nil
 }
 
-func migrationsEngine(d queries.Data) string {
-	if d.Cluster == "" {
-		return "MergeTree()"
-	}
-	// One table replicated to every server of the cluster (no {shard} in
-	// the path): whichever server migrate connects to knows what was applied.
-	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}-{replica}')", d.DB)
-}
-
 func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {
-	rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT version, argMax(checksum, applied_at) FROM %s.schema_migrations GROUP BY version", c.DB))
+	rows, err := c.Query(ctx, "migrate/applied_migrations.sql", nil)
 	if err != nil {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
@@ -131,7 +118,11 @@ func RenderMigrations(db, cluster string) ([]string, error) {
 		return nil, err
 	}
 	data := queries.Data{DB: db, Cluster: cluster}
-	out := []string{fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", db, data.OnCluster())}
+	create, err := queries.Render("migrate/create_database.sql", data)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{dropComments(create)}
 	for _, m := range migs {
 		text, err := queries.Render(m.Up, data)
 		if err != nil {

@@ -199,6 +199,28 @@ func (c *Client) SQL(name string, params queries.Params) (string, error) {
 	return sql, nil
 }
 
+// InsertSQL renders a write/*.sql statement for a native-protocol batch
+// (PrepareBatch): the INSERT head with its column list, comment lines
+// dropped, since the driver parses the statement itself.
+func (c *Client) InsertSQL(name string) (string, error) {
+	text, err := queries.Render(name, queries.Data{DB: c.DB})
+	if err != nil {
+		return "", err
+	}
+	return dropComments(text), nil
+}
+
+// dropComments drops blank and comment lines.
+func dropComments(text string) string {
+	var lines []string
+	for _, l := range strings.Split(text, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Query runs a named query and returns its rows.
 func (c *Client) Query(ctx context.Context, name string, params queries.Params) (driver.Rows, error) {
 	sql, err := c.SQL(name, params)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
 )
 
@@ -50,4 +51,29 @@ func TestMigrateTwiceGivesTheSameSchema(t *testing.T) {
 	var n uint64
 	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.schema_migrations", c.DB)).Scan(&n))
 	assert.Equal(t, uint64(len(migs)), n, "one row per version")
+}
+
+// The events table the migrations create is the one telemetry.Schema
+// describes (the sink's insert columns and the export's scan come from
+// it): same names, same types, same order.
+func TestEventsTableMatchesSchema(t *testing.T) {
+	c := chtest.Open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := c.Conn.Query(ctx, fmt.Sprintf("DESCRIBE TABLE %s.events", c.DB))
+	require.NoError(t, err)
+	defer rows.Close()
+	var got []telemetry.Column
+	for rows.Next() {
+		// DESCRIBE's columns differ between releases; name and type lead.
+		cells := make([]string, len(rows.Columns()))
+		dest := make([]any, len(cells))
+		for i := range cells {
+			dest[i] = &cells[i]
+		}
+		require.NoError(t, rows.Scan(dest...))
+		got = append(got, telemetry.Column{Name: cells[0], Type: cells[1]})
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, telemetry.Schema[:], got)
 }

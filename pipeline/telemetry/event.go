@@ -45,14 +45,6 @@ type Event struct {
 	Body         string   `json:"body"`
 }
 
-// Columns is the events table's insert column list, in the order of Values.
-var Columns = []string{
-	"event_id", "event_time", "event_time_ns", "ingest_time", "ingest_time_ns", "kind", "service", "name",
-	"trace_id", "span_id", "parent_span_id", "flow", "flow_key", "stage", "experiment_id", "cohort",
-	"synthetic", "status", "is_error", "error_type", "http_status", "duration_ns", "subject_id", "severity",
-	"attr_keys", "attr_values", "res_keys", "res_values", "body", "kafka_partition", "kafka_offset",
-}
-
 // Values returns the row for a clickhouse-go batch Append, in Columns order.
 // dst is reused when it has the capacity.
 func (e *Event) Values(dst []any, partition int32, offset int64) []any {

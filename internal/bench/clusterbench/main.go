@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/testkit/clustertest"
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -140,12 +140,12 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 	} else {
 		cfg = store.NewDefaultConfig()
 		cfg.Database = fmt.Sprintf("bench_cluster_%d", time.Now().UnixNano())
-		brokers = produce.DefaultBrokers()
+		brokers = bus.DefaultBrokers()
 		if err := clustertest.CreateTopic(ctx, brokers, name, 6, 1); err != nil {
 			return err
 		}
 	}
-	defer func() { _ = produce.DeleteTopic(context.Background(), brokers, name) }()
+	defer func() { _ = bus.DeleteTopic(context.Background(), brokers, name) }()
 	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 		}
 		_ = st.Conn.Exec(context.Background(), drop)
 	}()
-	env := append(os.Environ(), produce.EnvBrokers+"="+strings.Join(brokers, ","), store.EnvAddr+"="+cfg.Addr,
+	env := append(os.Environ(), bus.EnvBrokers+"="+strings.Join(brokers, ","), store.EnvAddr+"="+cfg.Addr,
 		store.EnvDatabase+"="+cfg.Database, store.EnvCluster+"="+cfg.Cluster)
 	var procs []*exec.Cmd
 	var serveURLs []string

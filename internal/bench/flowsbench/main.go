@@ -30,9 +30,9 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/testkit/amtest"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
-	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -279,7 +279,7 @@ func detection(ctx context.Context, n int, window, interval time.Duration) error
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	topic, group := "bench.flows."+hex.EncodeToString(b[:]), "bench-flows-"+hex.EncodeToString(b[:])
-	defer func() { _ = produce.DeleteTopic(context.Background(), produce.DefaultBrokers(), topic) }()
+	defer func() { _ = bus.DeleteTopic(context.Background(), bus.DefaultBrokers(), topic) }()
 	env := []string{store.EnvDatabase + "=" + c.DB}
 	httpAddr := freeAddr()
 	serve, err := start(dir, "serve", env, "ingest", "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", freeAddr(), "--topic", topic, "--partitions", "3", "--experiments", defs)

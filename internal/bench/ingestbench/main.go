@@ -42,7 +42,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
@@ -278,7 +278,7 @@ func (b *bench) freshDB(name string) error {
 
 func (b *bench) freshTopic(name string) (string, error) {
 	b.topics = append(b.topics, name)
-	return name, produce.EnsureTopic(b.ctx, b.brokers, name, 6)
+	return name, bus.EnsureTopic(b.ctx, b.brokers, bus.TopicSpec{Name: name, Partitions: 6, Replication: 1})
 }
 
 func (b *bench) count(q string) uint64 {
@@ -732,7 +732,7 @@ func run(o options) error {
 	if o.rounds < 1 || o.n < 1 {
 		return errors.New("-rounds and -events must be at least 1")
 	}
-	b := &bench{o: o, ctx: context.Background(), stamp: strconv.FormatInt(time.Now().Unix(), 36), brokers: produce.DefaultBrokers()}
+	b := &bench{o: o, ctx: context.Background(), stamp: strconv.FormatInt(time.Now().Unix(), 36), brokers: bus.DefaultBrokers()}
 	var err error
 	if b.bin, err = os.MkdirTemp("", "ingestbench"); err != nil {
 		return err
@@ -752,7 +752,7 @@ func run(o options) error {
 			_ = b.c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
 		}
 		for _, t := range b.topics {
-			_ = produce.DeleteTopic(context.Background(), b.brokers, t)
+			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
 		}
 	}()
 	b.chPid, b.kPid = statePid("clickhouse", "clickhouse.pid"), statePid("kafka", "kafka.pid")

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -206,8 +206,8 @@ func Topic(tb testing.TB, partitions int) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		_ = produce.DeleteTopic(ctx, Brokers, name)
-		_ = produce.DeleteTopic(ctx, Brokers, name+".dlq")
+		_ = bus.DeleteTopic(ctx, Brokers, name)
+		_ = bus.DeleteTopic(ctx, Brokers, name+".dlq")
 	})
 	return name
 }
@@ -215,7 +215,7 @@ func Topic(tb testing.TB, partitions int) string {
 // Env is the environment of a serve or sink process on the cluster.
 func (d *DB) Env() []string {
 	return []string{
-		produce.EnvBrokers + "=" + strings.Join(Brokers, ","),
+		bus.EnvBrokers + "=" + strings.Join(Brokers, ","),
 		store.EnvAddr + "=" + d.Cfg.Addr,
 		store.EnvDatabase + "=" + d.Cfg.Database,
 		store.EnvCluster + "=" + d.Cfg.Cluster,

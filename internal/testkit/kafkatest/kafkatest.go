@@ -9,24 +9,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
-// EnvBrokers lists bootstrap brokers, comma separated.
-const EnvBrokers = "STEADYSTATE_KAFKA_BROKERS"
+// EnvBrokers lists bootstrap brokers, comma separated (bus.EnvBrokers).
+const EnvBrokers = bus.EnvBrokers
 
-// Brokers returns the bootstrap brokers.
-func Brokers() []string {
-	if v := os.Getenv(EnvBrokers); v != "" {
-		return strings.Split(v, ",")
-	}
-	return []string{"127.0.0.1:9092"}
-}
+// Brokers returns the bootstrap brokers, as every command finds them.
+func Brokers() []string { return bus.DefaultBrokers() }
 
 // Topic creates a uniquely named topic with the given partition count and
 // deletes it when the test ends.
@@ -54,10 +48,10 @@ func Topic(tb testing.TB, partitions int) string {
 // CreateTopic creates a topic (the producer's own EnsureTopic) and waits
 // until its partitions have leaders.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions int) error {
-	return produce.EnsureTopic(ctx, brokers, name, partitions)
+	return bus.EnsureTopic(ctx, brokers, bus.TopicSpec{Name: name, Partitions: partitions, Replication: 1})
 }
 
 // DeleteTopic deletes a topic.
 func DeleteTopic(ctx context.Context, brokers []string, name string) error {
-	return produce.DeleteTopic(ctx, brokers, name)
+	return bus.DeleteTopic(ctx, brokers, name)
 }

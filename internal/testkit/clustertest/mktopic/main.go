@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/testkit/clustertest"
-	"github.com/steadystate/steadystate/pipeline/produce"
+	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func create(topics []string, partitions, rf int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, t := range topics {
-		if err := clustertest.CreateTopic(ctx, produce.DefaultBrokers(), t, partitions, rf); err != nil {
+		if err := clustertest.CreateTopic(ctx, bus.DefaultBrokers(), t, partitions, rf); err != nil {
 			return err
 		}
 	}

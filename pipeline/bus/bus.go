@@ -1,0 +1,236 @@
+// Package bus holds the Kafka settings every stage shares, in one place:
+// the brokers ($STEADYSTATE_KAFKA_BROKERS), the events topic and how it is
+// created (partitions, replication), the dead-letter topic and its writer.
+// ingest serve (pipeline/produce), ingest sink (pipeline/sink) and the
+// tests (internal/testkit/kafkatest) all take their Kafka settings from
+// here.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// EnvBrokers names the variable with the default brokers.
+const EnvBrokers = "STEADYSTATE_KAFKA_BROKERS"
+
+var getenv = os.Getenv
+
+// DefaultBrokers returns $STEADYSTATE_KAFKA_BROKERS (comma separated) or
+// 127.0.0.1:9092.
+func DefaultBrokers() []string {
+	if v := strings.TrimSpace(getenv(EnvBrokers)); v != "" {
+		return strings.Split(v, ",")
+	}
+	return []string{"127.0.0.1:9092"}
+}
+
+// Config is where the events go through Kafka and how the topics are
+// created when missing.
+type Config struct {
+	// Brokers are the bootstrap brokers. Default: $STEADYSTATE_KAFKA_BROKERS or 127.0.0.1:9092.
+	Brokers []string `yaml:"brokers"`
+	// Topic carries the events. Default: steadystate.events.
+	Topic string `yaml:"topic"`
+	// Partitions is the events topic's partition count when it must be
+	// created. Default: 6.
+	Partitions int `yaml:"partitions"`
+	// Replication is the replication factor of topics created here; 3 on
+	// a production cluster (with min.insync.replicas 2, acks=all then
+	// survives a broker). Default: 1, for a single local broker.
+	Replication int `yaml:"replication"`
+	// DeadLetterTopic receives records that can never be inserted, with
+	// their source topic, partition, offset, error and time as headers.
+	// Default: <topic>.dlq.
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+}
+
+// NewDefaultConfig returns the defaults.
+func NewDefaultConfig() Config {
+	return Config{Brokers: DefaultBrokers(), Topic: "steadystate.events", Partitions: 6, Replication: 1}
+}
+
+// Validate checks the config without dialling.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("brokers: at least one is required"))
+	}
+	if c.Topic == "" {
+		errs = append(errs, errors.New("topic: must not be empty"))
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("partitions %d: must be at least 1", c.Partitions))
+	}
+	if c.Replication < 1 {
+		errs = append(errs, fmt.Errorf("replication %d: must be at least 1", c.Replication))
+	}
+	if c.DeadLetterTopic == c.Topic && c.Topic != "" {
+		errs = append(errs, fmt.Errorf("dead_letter_topic %q: must differ from topic", c.DeadLetterTopic))
+	}
+	return errors.Join(errs...)
+}
+
+// DeadLetter is the dead-letter topic's name.
+func (c Config) DeadLetter() string {
+	if c.DeadLetterTopic != "" {
+		return c.DeadLetterTopic
+	}
+	return c.Topic + ".dlq"
+}
+
+// TopicSpec says how to create a topic.
+type TopicSpec struct {
+	Name        string
+	Partitions  int
+	Replication int
+}
+
+// EventsTopic is the events topic as configured.
+func (c Config) EventsTopic() TopicSpec {
+	return TopicSpec{Name: c.Topic, Partitions: c.Partitions, Replication: c.Replication}
+}
+
+// DeadLetterTopicSpec is the dead-letter topic: one partition (it is read
+// by people, rarely), replicated like the events.
+func (c Config) DeadLetterTopicSpec() TopicSpec {
+	return TopicSpec{Name: c.DeadLetter(), Partitions: 1, Replication: c.Replication}
+}
+
+// EnsureTopic creates a topic if it does not exist, and waits until every
+// partition has a leader. An existing topic is left as it is.
+func EnsureTopic(ctx context.Context, brokers []string, t TopicSpec) error {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{t.Name}})
+	if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
+		return nil
+	}
+	conn, err := controllerConn(ctx, brokers)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = conn.CreateTopics(kafka.TopicConfig{Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: max(t.Replication, 1)})
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", t.Name, err)
+	}
+	for {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{t.Name}})
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) >= 1 {
+			ready := true
+			for _, p := range md.Topics[0].Partitions {
+				if p.Leader.ID < 0 || p.Error != nil {
+					ready = false
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topic %s has no leaders yet: %w", t.Name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// DeleteTopic deletes a topic (tests and tools).
+func DeleteTopic(ctx context.Context, brokers []string, name string) error {
+	conn, err := controllerConn(ctx, brokers)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.DeleteTopics(name); err != nil {
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	return nil
+}
+
+// Ping dials the first reachable broker (readiness checks).
+func Ping(ctx context.Context, brokers []string) error {
+	var d kafka.Dialer
+	var err error
+	for _, b := range brokers {
+		var conn *kafka.Conn
+		if conn, err = d.DialContext(ctx, "tcp", b); err == nil {
+			return conn.Close()
+		}
+	}
+	return fmt.Errorf("dial kafka %v: %w", brokers, err)
+}
+
+func controllerConn(ctx context.Context, brokers []string) (*kafka.Conn, error) {
+	var d kafka.Dialer
+	var conn *kafka.Conn
+	var err error
+	for _, b := range brokers {
+		if conn, err = d.DialContext(ctx, "tcp", b); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial kafka %v: %w", brokers, err)
+	}
+	ctrl, err := conn.Controller()
+	_ = conn.Close()
+	if err != nil {
+		return nil, fmt.Errorf("find kafka controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("dial kafka controller: %w", err)
+	}
+	return cc, nil
+}
+
+// DeadLetterWriter writes records that can never be inserted to the
+// dead-letter topic, acknowledged by every in-sync replica. It is safe
+// for concurrent use.
+type DeadLetterWriter struct {
+	topic string
+	w     *kafka.Writer
+}
+
+// NewDeadLetterWriter builds the writer; it does not dial.
+func NewDeadLetterWriter(c Config) *DeadLetterWriter {
+	return &DeadLetterWriter{topic: c.DeadLetter(), w: &kafka.Writer{
+		Addr:                   kafka.TCP(c.Brokers...),
+		Topic:                  c.DeadLetter(),
+		Balancer:               &kafka.Hash{},
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           2 * time.Millisecond,
+		BatchSize:              2000,
+		BatchBytes:             1 << 20,
+		WriteTimeout:           5 * time.Second,
+		ReadTimeout:            5 * time.Second,
+		MaxAttempts:            3,
+		Compression:            kafka.Lz4,
+		AllowAutoTopicCreation: false,
+	}}
+}
+
+// Write writes the records and returns once they are acknowledged.
+func (d *DeadLetterWriter) Write(ctx context.Context, msgs ...kafka.Message) error {
+	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("write %d records to %s: %w", len(msgs), d.topic, err)
+	}
+	return nil
+}
+
+// Close flushes and closes the connections.
+func (d *DeadLetterWriter) Close() error {
+	if err := d.w.Close(); err != nil {
+		return fmt.Errorf("close dead-letter writer: %w", err)
+	}
+	return nil
+}

@@ -1,5 +1,0 @@
-package produce
-
-import "os"
-
-var getenv = os.Getenv

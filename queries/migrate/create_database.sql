@@ -1,0 +1,2 @@
+-- The database, before any migration (`analyze migrate`).
+CREATE DATABASE IF NOT EXISTS {{.DB}}{{.OnCluster}}
