@@ -1,0 +1,197 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+const liveWebExperiment = `experiments:
+  - id: live-web-exp
+    title: Payment API returns 500 for the experiment cohort
+    hypothesis: The checkout page degrades gracefully.
+    owner: team-checkout
+    cohorts:
+      expected_split: {experiment: 0.25, control: 0.75}
+    slis:
+      - name: checkout_errors
+        type: error_rate
+        filter: {service: checkout, operation: "GET /checkout"}
+        tolerance: {absolute: 0.01, direction: lower_is_better}
+    stop_conditions:
+      - sli: checkout_errors
+        above: 0.2
+`
+
+// liveBrowser starts headless Chromium with networking features off and a
+// fresh profile (as pipeline/warroom's TestWarRoomInChromium does).
+func liveBrowser(t *testing.T) context.Context {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	require.NoError(t, err, "chromium is not installed (make sysdeps, or apt-get install chromium)")
+	dir := t.TempDir()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1600, 1200),
+		chromedp.Env("HOME=" + dir),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	return ctx
+}
+
+// redPixels counts pixels of the stop banner's red (#e00000).
+func redPixels(t *testing.T, shot []byte) (red, total int) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	require.NoError(t, err)
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 >= 0xd8 && r>>8 <= 0xe8 && g>>8 < 0x10 && bl>>8 < 0x10 {
+				red++
+			}
+		}
+	}
+	return red, b.Dx() * b.Dy()
+}
+
+// End to end: the real analyze live --web watches a fresh database while
+// events arrive in ClickHouse in two phases. Phase 1 is healthy: the page
+// in headless Chromium shows the SLI table and no banner. Phase 2 pushes
+// the experiment cohort's errors over the stop condition: without a reload
+// the page updates itself and shows the red stop banner.
+func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	db := newTestDB(t)
+	expDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(expDir, "live.yaml"), []byte(liveWebExperiment), 0o644))
+
+	var seq int
+	insert := func(cohort telemetry.Cohort, n, errs int) {
+		t.Helper()
+		now := time.Now()
+		var evs []telemetry.Event
+		for i := range n {
+			seq++
+			st := telemetry.StatusOK
+			if i < errs {
+				st = telemetry.StatusError
+			}
+			at := now.Add(-time.Duration(i) * 10 * time.Millisecond)
+			evs = append(evs, telemetry.Event{ID: fmt.Sprintf("ev-%d", seq), TimeNs: at.UnixNano(), IngestNs: at.UnixNano(), Kind: telemetry.KindSpan,
+				Service: "checkout", Name: "GET /checkout", ExperimentID: "live-web-exp", Cohort: cohort, Status: st, IsError: i < errs,
+				DurationNs: uint64(20 * time.Millisecond)})
+		}
+		db.insert(ctx, t, evs)
+	}
+	// Phase 1: healthy, both cohorts at about 1% errors.
+	insert(telemetry.CohortControl, 300, 3)
+	insert(telemetry.CohortExperiment, 100, 1)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	f, _ := db.factory(expDir)
+	liveCtx, stopLive := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		cmd := newCmdLive(f, nil)
+		cmd.SetArgs([]string{"live-web-exp", "--since", "10m", "--interval", "1s", "--web", addr})
+		cmd.SilenceUsage = true
+		done <- cmd.ExecuteContext(liveCtx)
+	}()
+	t.Cleanup(func() {
+		stopLive()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "live ends cleanly on cancel")
+		case <-time.After(20 * time.Second):
+			t.Error("live did not stop within 20s of its context ending")
+		}
+	})
+
+	bctx := liveBrowser(t)
+	evalStr := func(js string) string {
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
+		require.NoError(t, err, js)
+		return v
+	}
+	waitJS := func(cond string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](cond))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+				t.Fatalf("waited %s for %s (err %v); the page shows:\n%s", within, cond, err, page)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	shot := func() []byte {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		require.NoError(t, err)
+		return v
+	}
+	// The server may take a moment to listen: retry the navigation.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := chromedp.Run(bctx, chromedp.Navigate("http://"+addr+"/"))
+		if err == nil && evalStr(`document.getElementById("slis") ? "y" : "n"`) == "y" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "war room at %s never answered: %v", addr, err)
+		time.Sleep(300 * time.Millisecond)
+	}
+	waitJS(`document.getElementById("slis").innerText.includes("checkout_errors")`, 30*time.Second)
+	seq1 := evalStr(`document.getElementById("updated").dataset.seq || ""`)
+	table1, banner1 := evalStr(`document.getElementById("slis").innerText`), evalStr(`document.getElementById("banner").innerText`)
+	red1, total := redPixels(t, shot())
+	t.Logf("phase 1 (look %s): table %q; banner %q; %d red of %d pixels", seq1, table1, banner1, red1, total)
+	assert.Contains(t, table1, "checkout_errors")
+	assert.Contains(t, evalStr(`document.getElementById("sub").innerText`), "live-web-exp")
+	assert.Empty(t, banner1, "healthy: no stop banner")
+	assert.Less(t, red1, 2000, "healthy: no red banner in the screenshot")
+
+	// Phase 2: the experiment cohort fails 150 of 150 new requests
+	// (151/250 overall, above 0.2). The page is not reloaded.
+	insert(telemetry.CohortExperiment, 150, 150)
+	waitJS(`document.getElementById("banner").innerText.trim() !== ""`, 45*time.Second)
+	seq2 := evalStr(`document.getElementById("updated").dataset.seq || ""`)
+	banner2, table2 := evalStr(`document.getElementById("banner").innerText`), evalStr(`document.getElementById("slis").innerText`)
+	red2, _ := redPixels(t, shot())
+	t.Logf("phase 2 (look %s): banner %q; table %q; %d red pixels", seq2, banner2, table2, red2)
+	assert.NotEqual(t, seq1, seq2, "the page took a newer look by itself")
+	// 151 errors of 250 experiment requests; the condition is "above".
+	assert.Contains(t, banner2, "STOP THE EXPERIMENT: checkout_errors is 0.604, above 0.2")
+	assert.Contains(t, table2, "FAIL")
+	assert.Greater(t, red2, total/50, "the red stop banner is on the screen")
+}
