@@ -110,4 +110,18 @@ func TestReportAndBacklogOnAnAdHocExperiment(t *testing.T) {
 	out := ios2.Out.(interface{ String() string }).String()
 	t.Logf("backlog:\n%s", out)
 	assert.Contains(t, out, "error_rate: experiment: 30% over 100 events; control: 1% over 400 events")
+
+	// export: the window's events of this id, nothing else.
+	fe, ios3 := db.factory(t.TempDir())
+	pq := filepath.Join(t.TempDir(), "adhoc.parquet")
+	ecmd := newCmdExport(fe, nil)
+	ecmd.SetArgs(append([]string{id, "--out", pq}, window...))
+	ecmd.SilenceUsage = true
+	require.NoError(t, ecmd.ExecuteContext(ctx))
+	assert.Contains(t, ios3.Out.(fmt.Stringer).String(), "wrote 500 events of "+id)
+	got := python(t, `
+import json, sys, pyarrow.parquet as pq
+df = pq.read_table(sys.argv[1]).to_pandas()
+print(json.dumps({"rows": len(df), "cohorts": {k: int(v) for k, v in df["cohort"].value_counts().items()}, "errors": int(df["is_error"].sum())}))`, pq)
+	assert.JSONEq(t, `{"rows": 500, "cohorts": {"control": 400, "experiment": 100}, "errors": 34}`, got)
 }
