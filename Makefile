@@ -61,7 +61,10 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 
 .PHONY: test
 test: up pydeps sysdeps tools ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
-	$(GO) test $(GOTESTFLAGS) -tags integration ./...
+	$(GO) test $(GOTESTFLAGS) -tags integration $$($(GO) list ./... | grep -v /internal/testkit/clustertest)
+	@# The scale-out cluster (ZooKeeper, 3 brokers, 4 ClickHouse servers) takes both cores: its tests run
+	@# after the rest, so they do not starve the timing-sensitive tests of other packages.
+	$(GO) test $(GOTESTFLAGS) -tags integration ./internal/testkit/clustertest/...
 
 .PHONY: tools
 tools: ## install the pinned test tools (telemetrygen) when missing
