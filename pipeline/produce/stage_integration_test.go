@@ -41,6 +41,7 @@ func BenchmarkProduceSettings(b *testing.B) {
 }
 
 func benchProduce(b *testing.B, cfg Config) {
+	b.Helper()
 	cfg.Topic = fmt.Sprintf("test.stage-produce.%d", time.Now().UnixNano())
 	ctx := context.Background()
 	if err := bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()); err != nil {

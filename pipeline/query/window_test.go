@@ -1,7 +1,6 @@
 package query
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -52,7 +51,7 @@ func TestResolveWindowRefusesBadFlags(t *testing.T) {
 		_, err := r.ResolveWindow(t.Context(), tt.req, now)
 		require.ErrorContains(t, err, tt.want)
 		var ue *UsageError
-		assert.True(t, errors.As(err, &ue), "%v is a usage error", err)
+		require.ErrorAs(t, err, &ue, "%v is a usage error", err)
 	}
 	got, err := r.ResolveWindow(t.Context(), WindowRequest{ExperimentID: "x", Flags: WindowFlags{Run: "label", Since: "1h"}, LabelRun: true}, now)
 	require.NoError(t, err)

@@ -95,5 +95,3 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-func (c Config) deadLetterTopic() string { return c.DeadLetter() }

@@ -131,6 +131,7 @@ func serverCPU() time.Duration {
 }
 
 func benchInsert(b *testing.B, st *store.Client) {
+	b.Helper()
 	msgs := stageMessages(stageBatch)
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19), store: st}
 	s.insertSQL = fmt.Sprintf("INSERT INTO %s.events (%s)", st.DB, strings.Join(telemetry.Columns, ", "))

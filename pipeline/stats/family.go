@@ -63,7 +63,7 @@ func (f *FamilyMonitor) Look(metrics []MetricInput, srm bool) (Decision, []*Verd
 	}
 	out := make([]*VerdictChange, len(metrics))
 	verdicts := make([]Verdict, len(metrics))
-	for i := range d.Metrics {
+	for i := range metrics { // Decide returns one decision per metric, in order
 		prev := f.verdicts[i]
 		v := d.Metrics[i].Verdict
 		if prev == VerdictFail {

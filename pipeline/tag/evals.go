@@ -3,9 +3,10 @@ package tag
 import (
 	"encoding/json"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // Flag evaluations recorded as span events (the OpenFeature OpenTelemetry

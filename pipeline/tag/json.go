@@ -29,7 +29,7 @@ func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 	// of one allocation per field.
 	if len(body) > 0 {
 		str := string(body)
-		body = unsafe.Slice(unsafe.StringData(str), len(str))
+		body = unsafe.Slice(unsafe.StringData(str), len(str)) //nolint:gosec // G103: read-only view of our own copy, never written to
 	}
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	rest := bytes.TrimLeft(body, " \t\r\n")

@@ -209,7 +209,7 @@ type partStats struct {
 }
 
 func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(b.bin, "ingest"), args...) //nolint:gosec // G204: our own freshly built binary
+	cmd := exec.Command(filepath.Join(b.bin, "ingest"), args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
 	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
 	if err != nil {
@@ -557,7 +557,7 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
 	cpu0 := m.read()
 	t0 := time.Now()
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", //nolint:gosec // G204: fixed program, our own arguments
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query",
 		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", db, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
 	in, err := os.Open(file)
 	if err != nil {
