@@ -62,8 +62,9 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 .PHONY: test
 test: up pydeps sysdeps tools ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
 	$(GO) test $(GOTESTFLAGS) -tags integration $$($(GO) list ./... | grep -v /internal/testkit/clustertest)
-	@# The scale-out cluster (ZooKeeper, 3 brokers, 4 ClickHouse servers) takes both cores: its tests run
-	@# after the rest, so they do not starve the timing-sensitive tests of other packages.
+
+.PHONY: test-cluster
+test-cluster: up pydeps ## the scale-out cluster tests (same answers, four faults, retention); they start the cluster themselves
 	$(GO) test $(GOTESTFLAGS) -tags integration ./internal/testkit/clustertest/...
 
 .PHONY: tools
