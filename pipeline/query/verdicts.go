@@ -61,18 +61,16 @@ type VerdictRow struct {
 	StopSince     *time.Time
 }
 
-// verdictColumns is the column list of the history insert (18.16 needs
-// one for batches).
-const verdictColumns = "experiment_id, run_id, source, evaluated_at, evaluated_ns, window_since_ns, window_until_ns, overall_verdict, stop, " +
-	"sli, sli_type, unit, analysis_unit, control_n, experiment_n, control_units, experiment_units, control_value, experiment_value, effect, ci_lower, ci_upper, ci_lower_bounded, ci_upper_bounded, " +
-	"p_value, adjusted_p_value, verdict, provisional, stop_condition, stop_crossed, stop_holds, stop_value, stop_since_ns"
-
 // WriteVerdicts appends an evaluation's rows to the verdict history.
 func (r *Reader) WriteVerdicts(ctx context.Context, rows []VerdictRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := r.C.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.verdict_history (%s)", r.C.DB, verdictColumns))
+	insert, err := r.C.InsertSQL("write/verdict_history_insert.sql")
+	if err != nil {
+		return fmt.Errorf("render verdict history insert: %w", err)
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return fmt.Errorf("prepare verdict history insert: %w", err)
 	}
