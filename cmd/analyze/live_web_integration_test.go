@@ -3,13 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/png"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/internal/testkit/browsertest"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -37,44 +35,6 @@ const liveWebExperiment = `experiments:
       - sli: checkout_errors
         above: 0.2
 `
-
-// liveBrowser starts headless Chromium with networking features off and a
-// fresh profile (as pipeline/warroom's TestWarRoomInChromium does).
-func liveBrowser(t *testing.T) context.Context {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	require.NoError(t, err, "chromium is not installed (make sysdeps, or apt-get install chromium)")
-	dir := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1600, 1200),
-		chromedp.Env("HOME=" + dir),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	return ctx
-}
-
-// redPixels counts pixels of the stop banner's red (#e00000).
-func redPixels(t *testing.T, shot []byte) (red, total int) {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(shot))
-	require.NoError(t, err)
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 >= 0xd8 && r>>8 <= 0xe8 && g>>8 < 0x10 && bl>>8 < 0x10 {
-				red++
-			}
-		}
-	}
-	return red, b.Dx() * b.Dy()
-}
 
 // End to end: the real analyze live --web watches a fresh database while
 // events arrive in ClickHouse in two phases. Phase 1 is healthy: the page
@@ -134,7 +94,7 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 		}
 	})
 
-	bctx := liveBrowser(t)
+	bctx := browsertest.Browser(t, 3*time.Minute)
 	evalStr := func(js string) string {
 		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
 		require.NoError(t, err, js)
@@ -174,7 +134,7 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	waitJS(`document.getElementById("slis").innerText.includes("checkout_errors")`, 30*time.Second)
 	seq1 := evalStr(`document.getElementById("updated").dataset.seq || ""`)
 	table1, banner1 := evalStr(`document.getElementById("slis").innerText`), evalStr(`document.getElementById("banner").innerText`)
-	red1, total := redPixels(t, shot())
+	red1, _, total := browsertest.BannerPixels(t, shot())
 	t.Logf("phase 1 (look %s): table %q; banner %q; %d red of %d pixels", seq1, table1, banner1, red1, total)
 	assert.Contains(t, table1, "checkout_errors")
 	assert.Contains(t, evalStr(`document.getElementById("sub").innerText`), "live-web-exp")
@@ -187,7 +147,7 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	waitJS(`document.getElementById("banner").innerText.trim() !== ""`, 45*time.Second)
 	seq2 := evalStr(`document.getElementById("updated").dataset.seq || ""`)
 	banner2, table2 := evalStr(`document.getElementById("banner").innerText`), evalStr(`document.getElementById("slis").innerText`)
-	red2, _ := redPixels(t, shot())
+	red2, _, _ := browsertest.BannerPixels(t, shot())
 	t.Logf("phase 2 (look %s): banner %q; table %q; %d red pixels", seq2, banner2, table2, red2)
 	assert.NotEqual(t, seq1, seq2, "the page took a newer look by itself")
 	// 151 errors of 250 experiment requests; the condition is "above".

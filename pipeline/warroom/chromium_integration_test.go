@@ -3,11 +3,7 @@
 package warroom_test
 
 import (
-	"bytes"
-	"context"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,51 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/internal/testkit/browsertest"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/warroom"
 )
-
-// browser starts headless Debian Chromium with every network feature off
-// and a fresh profile.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	require.NoError(t, err, "chromium is not installed (make sysdeps, or apt-get install chromium)")
-	dir := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1600, 1200),
-		chromedp.Env("HOME=" + dir),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	return ctx
-}
-
-// bannerRed counts pixels of the stop banner's red (#e00000).
-func bannerRed(t *testing.T, shot []byte) (red, dark, total int) {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(shot))
-	require.NoError(t, err)
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			r, g, bl = r>>8, g>>8, bl>>8
-			switch {
-			case r >= 0xd8 && r <= 0xe8 && g < 0x10 && bl < 0x10:
-				red++
-			case r < 0x08 && g < 0x08 && bl < 0x08:
-				dark++
-			}
-		}
-	}
-	return red, dark, b.Dx() * b.Dy()
-}
 
 func series(since time.Time, expErr float64) []warroom.SeriesPoint {
 	var out []warroom.SeriesPoint
@@ -92,7 +47,7 @@ func TestWarRoomInChromium(t *testing.T) {
 	}, Alerts: []warroom.AlertStatus{{Name: "CheckoutErrorRateHigh", Severity: "page", WithinSeconds: 60}}}
 	require.NoError(t, s.Publish(first))
 
-	ctx := browser(t)
+	ctx := browsertest.Browser(t, 2*time.Minute)
 	run := func(a chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		_, err := chromedp.Run(ctx, a)
@@ -136,7 +91,7 @@ func TestWarRoomInChromium(t *testing.T) {
 	assert.Contains(t, table, "checkout_errors")
 	assert.Contains(t, table, "INCONCLUSIVE")
 	assert.Empty(t, banner, "no stop condition holds yet")
-	red1, dark1, total := bannerRed(t, shot1)
+	red1, dark1, total := browsertest.BannerPixels(t, shot1)
 	t.Logf("first look: %d banner-red, %d black of %d pixels", red1, dark1, total)
 	assert.Less(t, dark1, total*99/100, "the page is not blank")
 	assert.Less(t, red1, 2000, "no stop banner before the stop condition holds")
@@ -157,7 +112,7 @@ func TestWarRoomInChromium(t *testing.T) {
 	shot2 := screenshot()
 	assert.Contains(t, banner, "STOP THE EXPERIMENT: checkout_errors is 1, above 0.2 for 30s")
 	assert.Contains(t, table, "FAIL")
-	red2, dark2, _ := bannerRed(t, shot2)
+	red2, dark2, _ := browsertest.BannerPixels(t, shot2)
 	t.Logf("after the stop: %d banner-red, %d black of %d pixels", red2, dark2, total)
 	assert.Greater(t, red2, 20000, "the stop banner is drawn in red across the page")
 	if dir := os.Getenv("WARROOM_SHOTS"); dir != "" {
