@@ -34,6 +34,9 @@ type Sink struct {
 	store *store.Client
 	dlq   *bus.DeadLetterWriter
 	seen  *recentIDs
+	// transport carries the offset fetches; closed when Run returns (see
+	// bus.NewTransport).
+	transport *kafka.Transport
 
 	mu       sync.Mutex
 	maxEvent map[int]int64 // newest event time committed, per partition
@@ -61,6 +64,7 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	dlq := bus.NewDeadLetterWriter(cfg.Config)
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
+		transport:   bus.NewTransport(),
 		insertSQL:   insertSQL,
 		progressSQL: progressSQL,
 	}, nil
@@ -115,6 +119,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("close kafka reader", "err", err)
 		}
 		_ = s.dlq.Close()
+		s.transport.CloseIdleConnections()
 	}()
 
 	// One batch is inserted while the next fills: memory stays at about two
@@ -535,7 +540,7 @@ func (s *Sink) dropMoved(ctx context.Context, known map[int]kafka.Message) error
 	for p := range known {
 		parts = append(parts, p)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 5 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 5 * time.Second, Transport: s.transport}
 	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: s.cfg.Group, Topics: map[string][]int{s.cfg.Topic: parts}})
 	if err != nil {
 		return fmt.Errorf("offset fetch for group %s: %w", s.cfg.Group, err)
