@@ -29,6 +29,7 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/queries"
 )
 
 func main() {
@@ -50,38 +51,34 @@ func main() {
 // 10% experiment cohort, errors 1% (control) and 1.5% (experiment),
 // durations log-normal around 40 ms (control) and 44 ms (experiment), plus
 // one untagged event per 10 for the blast radius.
-func insertSQL(db, exp string, n int, start time.Time, span time.Duration) string {
-	step := span.Nanoseconds() / int64(n)
-	return fmt.Sprintf(`INSERT INTO %[1]s.events (event_id, event_time, event_time_ns, ingest_time, ingest_time_ns, kind, service, name,
-    experiment_id, cohort, synthetic, status, is_error, http_status, duration_ns, attr_keys, attr_values)
-SELECT
-    concat('%[2]s-', toString(number)) AS event_id,
-    toDateTime(intDiv(t_ns, 1000000000)) AS event_time,
-    t_ns AS event_time_ns,
-    toDateTime(intDiv(t_ns, 1000000000)) AS ingest_time,
-    t_ns AS ingest_time_ns,
-    'span' AS kind,
-    if(number %% 7 = 0, 'payment', 'checkout') AS service,
-    if(number %% 7 = 0, 'POST /pay', 'GET /checkout') AS name,
-    if(untagged, '', '%[2]s') AS experiment_id,
-    if(untagged, 'none', if(is_exp, 'experiment', 'control')) AS cohort,
-    0 AS synthetic,
-    if(err, 'error', 'ok') AS status,
-    err AS is_error,
-    if(err, 500, 200) AS http_status,
-    toUInt64(exp((if(is_exp, 3.784, 3.689) + 0.4 * u) * 1) * 1000000) AS duration_ns,
-    ['region'] AS attr_keys,
-    [if(number %% 2 = 0, 'eu', 'us')] AS attr_values
-FROM
-(
-    SELECT number,
-        toUInt64(%[3]d + number * %[4]d) AS t_ns,
-        intHash64(number) %% 10 = 0 AS untagged,
-        intHash64(number + 1) %% 100 < 10 AS is_exp,
-        toUInt8((intHash64(number + 2) %% 10000) < if(is_exp, 150, 100)) AS err,
-        (toFloat64(intHash64(number + 3) %% 1000000) / 1000000 - 0.5) * 3.4 AS u
-    FROM system.numbers LIMIT %[5]d
-)`, db, exp, start.UnixNano(), step, n)
+func load(ctx context.Context, c *store.Client, exp string, n int, start time.Time, span time.Duration) error {
+	return execSQL(ctx, c, "bench/synthetic_events_insert.sql", queries.Params{
+		"experiment_id": exp, "start_ns": start.UnixNano(), "step_ns": span.Nanoseconds() / int64(n), "n": n,
+	})
+}
+
+// execSQL runs a statement of queries/bench on the client's database.
+func execSQL(ctx context.Context, c *store.Client, name string, params queries.Params) error {
+	sql, err := c.SQL(name, params)
+	if err != nil {
+		return err
+	}
+	if err := c.Conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// queryRow runs a one-row query of queries/bench and scans it into dest.
+func queryRow(ctx context.Context, c *store.Client, name string, params queries.Params, dest ...any) error {
+	sql, err := c.SQL(name, params)
+	if err != nil {
+		return err
+	}
+	if err := c.Conn.QueryRow(ctx, sql).Scan(dest...); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep bool) error {
@@ -97,28 +94,28 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	start := now.Add(-time.Hour)
 	var have uint64
 	if keep {
-		_ = c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events WHERE experiment_id = 'bench-main'", db)).Scan(&have)
+		_ = queryRow(ctx, c, "bench/events_count.sql", queries.Params{"experiment_id": "bench-main"}, &have)
 	}
 	if have == 0 {
-		if err := c.Conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+		if err := execSQL(ctx, c, "bench/drop_database.sql", nil); err != nil {
 			return fmt.Errorf("drop %s: %w", db, err)
 		}
 		if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
 			return err
 		}
 		t0 := time.Now()
-		if err := c.Conn.Exec(ctx, insertSQL(db, "bench-main", events, start, time.Hour)); err != nil {
+		if err := load(ctx, c, "bench-main", events, start, time.Hour); err != nil {
 			return fmt.Errorf("load bench-main: %w", err)
 		}
 		for i := 1; i <= liveN; i++ {
-			if err := c.Conn.Exec(ctx, insertSQL(db, fmt.Sprintf("bench-live-%02d", i), liveEvents, start, time.Hour)); err != nil {
+			if err := load(ctx, c, fmt.Sprintf("bench-live-%02d", i), liveEvents, start, time.Hour); err != nil {
 				return fmt.Errorf("load live %d: %w", i, err)
 			}
 		}
 		fmt.Printf("loaded %d + %d x %d events in %s (INSERT ... SELECT, views filled on insert)\n", events, liveN, liveEvents, time.Since(t0).Round(time.Millisecond))
 	} else {
 		var first uint32
-		if err := c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT toUInt32(min(event_time)) FROM %s.events WHERE experiment_id = 'bench-main'", db)).Scan(&first); err != nil {
+		if err := queryRow(ctx, c, "bench/first_event_second.sql", queries.Params{"experiment_id": "bench-main"}, &first); err != nil {
 			return fmt.Errorf("find loaded window: %w", err)
 		}
 		start = time.Unix(int64(first), 0)
@@ -129,7 +126,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	// background merges of the load to finish.
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
 		var merges uint64
-		if err := c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM system.merges WHERE database = '%s'", db)).Scan(&merges); err != nil {
+		if err := queryRow(ctx, c, "bench/merges.sql", queries.Params{"database": db}, &merges); err != nil {
 			return fmt.Errorf("merges: %w", err)
 		}
 		if merges == 0 {
@@ -137,7 +134,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 		}
 	}
 	var n uint64
-	if err := c.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events WHERE experiment_id = 'bench-main'", db)).Scan(&n); err != nil {
+	if err := queryRow(ctx, c, "bench/events_distinct.sql", queries.Params{"experiment_id": "bench-main"}, &n); err != nil {
 		return fmt.Errorf("count: %w", err)
 	}
 	st := &analysis.Store{C: c}

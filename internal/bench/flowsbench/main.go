@@ -97,7 +97,9 @@ func tempDB(ctx context.Context) (*store.Client, func(), error) {
 		return nil, nil, err
 	}
 	return c, func() {
-		_ = c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
+		if sql, err := c.SQL("bench/drop_database.sql", nil); err == nil {
+			_ = c.Conn.Exec(context.Background(), sql)
+		}
 		_ = c.Close()
 	}, nil
 }
@@ -137,7 +139,11 @@ func sweep(ctx context.Context, n, rounds int) error {
 		return err
 	}
 	defer drop()
-	batch, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.events (%s)", c.DB, strings.Join(telemetry.Columns, ", ")))
+	insertSQL, err := c.InsertSQL("write/events_insert.sql")
+	if err != nil {
+		return err
+	}
+	batch, err := c.Conn.PrepareBatch(ctx, insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
@@ -163,7 +169,11 @@ func sweep(ctx context.Context, n, rounds int) error {
 	}
 	// Native-protocol inserts go through a batch (18.16 waits for a data
 	// block after INSERT ... VALUES sent with Exec).
-	pb, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns)", c.DB))
+	progressSQL, err := c.InsertSQL("write/sink_progress_insert.sql")
+	if err != nil {
+		return err
+	}
+	pb, err := c.Conn.PrepareBatch(ctx, progressSQL)
 	if err != nil {
 		return fmt.Errorf("prepare progress: %w", err)
 	}

@@ -281,10 +281,35 @@ func (b *bench) freshTopic(name string) (string, error) {
 	return name, bus.EnsureTopic(b.ctx, b.brokers, bus.TopicSpec{Name: name, Partitions: 6, Replication: 1})
 }
 
-func (b *bench) count(q string) uint64 {
+// sql renders a statement of queries/bench for database db.
+func sql(name, db string, params queries.Params) (string, error) {
+	text, err := queries.Render(name, queries.Data{DB: db})
+	if err != nil {
+		return "", err
+	}
+	return queries.Bind(text, params)
+}
+
+// count runs a one-number query of queries/bench on database db (0 when
+// it fails: the callers poll).
+func (b *bench) count(name, db string, params queries.Params) uint64 {
 	var n uint64
-	_ = b.c.Conn.QueryRow(b.ctx, q).Scan(&n)
+	if q, err := sql(name, db, params); err == nil {
+		_ = b.c.Conn.QueryRow(b.ctx, q).Scan(&n)
+	}
 	return n
+}
+
+// exec runs a statement of queries/bench on database db.
+func (b *bench) exec(name, db string, params queries.Params) error {
+	q, err := sql(name, db, params)
+	if err != nil {
+		return err
+	}
+	if err := b.c.Conn.Exec(b.ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // waitDistinct polls until db.events holds want distinct event ids and
@@ -294,11 +319,12 @@ func (b *bench) count(q string) uint64 {
 func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
 	for {
 		at := time.Since(t0)
-		if b.count("SELECT count() FROM "+db+".events") >= want && b.count("SELECT uniqExact(event_id) FROM "+db+".events") >= want {
+		all := queries.Params{"experiment_id": ""}
+		if b.count("bench/events_count.sql", db, all) >= want && b.count("bench/events_distinct.sql", db, all) >= want {
 			return at, nil
 		}
 		if at > limit {
-			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("SELECT uniqExact(event_id) FROM "+db+".events"), want, limit)
+			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, all), want, limit)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -308,7 +334,11 @@ func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Du
 // inactive ones: ClickHouse keeps replaced parts for minutes).
 func (b *bench) parts(db string) partStats {
 	var p partStats
-	rows, err := b.c.Conn.Query(b.ctx, "SELECT table, level FROM system.parts WHERE database = "+queries.QuoteString(db))
+	q, err := sql("bench/parts.sql", db, queries.Params{"database": db})
+	if err != nil {
+		return p
+	}
+	rows, err := b.c.Conn.Query(b.ctx, q)
 	if err != nil {
 		return p
 	}
@@ -337,10 +367,10 @@ func (b *bench) parts(db string) partStats {
 // charged to the next run's time and CPU.
 func (b *bench) quiesce(db string) {
 	if db != "" {
-		_ = b.c.Conn.Exec(b.ctx, "DROP DATABASE IF EXISTS "+db)
+		_ = b.exec("bench/drop_database.sql", db, nil)
 	}
 	for i := 0; i < 600; i++ {
-		if b.count("SELECT count() FROM system.merges") == 0 {
+		if b.count("bench/merges.sql", b.cfg.Database, queries.Params{"database": ""}) == 0 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -511,27 +541,15 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 	if err := b.freshDB(db); err != nil {
 		return s, err
 	}
-	wire := telemetry.Columns[:len(telemetry.Columns)-2]
-	var colDefs []string
-	for _, col := range wire {
-		colDefs = append(colDefs, col+" "+columnType(col))
-	}
-	ddl := []string{
-		fmt.Sprintf("CREATE TABLE %s.kafka_events (%s) ENGINE = Kafka SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, "+
-			"kafka_group_name = %s, kafka_format = 'JSONEachRow', kafka_num_consumers = 2",
-			db, strings.Join(colDefs, ", "), queries.QuoteString(strings.Join(b.brokers, ",")), queries.QuoteString(topic),
-			queries.QuoteString(fmt.Sprintf("bench-ch-engine-%s-%d", b.stamp, r))),
-		// 18.16 wants every column of the target table from the view.
-		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.kafka_mv TO %s.events (%s, kafka_partition Int32, kafka_offset Int64) AS SELECT %s, toInt32(0) AS kafka_partition, toInt64(0) AS kafka_offset FROM %s.kafka_events",
-			db, db, strings.Join(colDefs, ", "), strings.Join(wire, ", "), db),
-	}
+	engine := queries.Params{"brokers": strings.Join(b.brokers, ","), "topic": topic, "group": fmt.Sprintf("bench-ch-engine-%s-%d", b.stamp, r)}
 	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
 	cpu0 := m.read()
 	t0 := time.Now()
-	for _, q := range ddl {
-		if err := b.c.Conn.Exec(b.ctx, q); err != nil {
-			return s, fmt.Errorf("kafka engine ddl: %w", err)
-		}
+	if err := b.exec("bench/kafka_events_create.sql", db, engine); err != nil {
+		return s, fmt.Errorf("kafka engine ddl: %w", err)
+	}
+	if err := b.exec("bench/kafka_mv_create.sql", db, nil); err != nil {
+		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
 	var err error
 	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
@@ -539,8 +557,8 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 	}
 	s.cpu = m.perMillion(cpu0, want)
 	s.parts = b.parts(db)
-	_ = b.c.Conn.Exec(b.ctx, fmt.Sprintf("DROP TABLE %s.kafka_mv", db))
-	_ = b.c.Conn.Exec(b.ctx, fmt.Sprintf("DROP TABLE %s.kafka_events", db))
+	_ = b.exec("bench/kafka_mv_drop.sql", db, nil)
+	_ = b.exec("bench/kafka_events_drop.sql", db, nil)
 	b.quiesce(db)
 	return s, nil
 }
@@ -557,8 +575,11 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
 	cpu0 := m.read()
 	t0 := time.Now()
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query",
-		fmt.Sprintf("INSERT INTO %s.events (%s) FORMAT JSONEachRow", db, strings.Join(telemetry.Columns[:len(telemetry.Columns)-2], ", ")))
+	insert, err := sql("bench/events_insert_json.sql", db, nil)
+	if err != nil {
+		return s, err
+	}
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", insert)
 	in, err := os.Open(file)
 	if err != nil {
 		return s, err
@@ -596,6 +617,10 @@ func (b *bench) latency(r int) (sample, error) {
 		return s, err
 	}
 	defer p.stop()
+	namesSQL, err := sql("bench/distinct_names.sql", db, queries.Params{"experiment_id": "lat"})
+	if err != nil {
+		return s, err
+	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
 	cpu0 := m.read()
 	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
@@ -608,7 +633,7 @@ func (b *bench) latency(r int) (sample, error) {
 		defer close(pollDone)
 		deadline := time.Now().Add(b.o.latFor + time.Minute)
 		for time.Now().Before(deadline) {
-			rows, err := b.c.Conn.Query(b.ctx, "SELECT DISTINCT name FROM "+db+".events WHERE experiment_id = 'lat'")
+			rows, err := b.c.Conn.Query(b.ctx, namesSQL)
 			if err != nil {
 				time.Sleep(10 * time.Millisecond)
 				continue
@@ -749,7 +774,9 @@ func run(o options) error {
 	defer b.c.Close()
 	defer func() {
 		for _, db := range b.dbs {
-			_ = b.c.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+			if q, err := sql("bench/drop_database.sql", db, nil); err == nil {
+				_ = b.c.Conn.Exec(context.Background(), q)
+			}
 		}
 		for _, t := range b.topics {
 			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
@@ -1022,27 +1049,4 @@ func topicRecords(ctx context.Context, brokers []string, topic string) ([][]byte
 		ids[e.ID] = struct{}{}
 	}
 	return out, uint64(len(ids)), nil
-}
-
-func columnType(col string) string {
-	switch col {
-	case "event_time", "ingest_time":
-		return "DateTime"
-	case "event_time_ns", "ingest_time_ns", "duration_ns":
-		return "UInt64"
-	case "kind":
-		return "Enum8('span' = 1, 'log' = 2, 'event' = 3, 'alert' = 4)"
-	case "cohort":
-		return "Enum8('none' = 0, 'control' = 1, 'experiment' = 2)"
-	case "status":
-		return "Enum8('unset' = 0, 'ok' = 1, 'error' = 2)"
-	case "synthetic", "is_error":
-		return "UInt8"
-	case "http_status":
-		return "UInt16"
-	case "attr_keys", "attr_values", "res_keys", "res_values":
-		return "Array(String)"
-	default:
-		return "String"
-	}
 }

@@ -1,0 +1,35 @@
+-- ClickHouse's Kafka engine on the events topic, ingestbench's engine
+-- baseline: the wire form is JSONEachRow of the events columns without the
+-- Kafka position (telemetry.Schema; the bench's test checks the list).
+CREATE TABLE {{.DB}}.kafka_events (
+    event_id String,
+    event_time DateTime,
+    event_time_ns UInt64,
+    ingest_time DateTime,
+    ingest_time_ns UInt64,
+    kind Enum8('span' = 1, 'log' = 2, 'event' = 3, 'alert' = 4),
+    service String,
+    name String,
+    trace_id String,
+    span_id String,
+    parent_span_id String,
+    flow String,
+    flow_key String,
+    stage String,
+    experiment_id String,
+    cohort Enum8('none' = 0, 'control' = 1, 'experiment' = 2),
+    synthetic UInt8,
+    status Enum8('unset' = 0, 'ok' = 1, 'error' = 2),
+    is_error UInt8,
+    error_type String,
+    http_status UInt16,
+    duration_ns UInt64,
+    subject_id String,
+    severity String,
+    attr_keys Array(String),
+    attr_values Array(String),
+    res_keys Array(String),
+    res_values Array(String),
+    body String
+) ENGINE = Kafka SETTINGS kafka_broker_list = @brokers, kafka_topic_list = @topic,
+    kafka_group_name = @group, kafka_format = 'JSONEachRow', kafka_num_consumers = 2

@@ -1,0 +1,1 @@
+DROP TABLE {{.DB}}.kafka_events

@@ -1,0 +1,3 @@
+-- The parts a run wrote into a database (active and not yet removed
+-- inactive ones), with their merge level.
+SELECT table, level FROM system.parts WHERE database = @database
