@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,14 +12,12 @@ import (
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/live"
 	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/pipeline/warroom"
 )
-
-// maxLiveFailures is how many looks in a row may fail before live gives up.
-const maxLiveFailures = 10
 
 type liveOptions struct {
 	f            *factory
@@ -131,16 +129,11 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 	if err != nil {
 		return err
 	}
-	// A run still going on (or an open --since) is watched until now.
-	w := win.Window
-	if win.Open() || (opts.Window.Since != "" && opts.Window.Until == "") {
-		w.Until = time.Time{}
-	}
-	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: w, Run: win.Run}, analysis.Settings{Alpha: opts.Alpha})
+	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: live.Window(win, opts.Window), Run: win.Run}, analysis.Settings{Alpha: opts.Alpha})
 	if err != nil {
 		return err
 	}
-	targets, err := notify.Targets(stopDestinations(opts.Alertmanager, opts.Webhook))
+	targets, err := notify.Targets(live.StopDestinations(opts.Alertmanager, opts.Webhook))
 	if err != nil {
 		return cliutil.FlagErrorf("%v", err)
 	}
@@ -157,84 +150,13 @@ func liveRun(cmd *cobra.Command, opts *liveOptions) error {
 		}()
 		fmt.Fprintf(ios.ErrOut, "analyze live: war room at %s\n", web.URL())
 	}
-	enc := json.NewEncoder(ios.Out)
-	ticker := time.NewTicker(opts.Interval)
-	defer ticker.Stop()
-	alerted := false
-	failures := 0
-	for {
-		res, err := mon.Look(ctx, opts.Now())
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			// A slow or restarting ClickHouse must not end the watch:
-			// say so and try again at the next interval.
-			failures++
-			if failures >= maxLiveFailures {
-				return fmt.Errorf("%d looks in a row failed, the last: %w", failures, err)
-			}
-			fmt.Fprintf(ios.ErrOut, "analyze live: look failed (%d in a row, retrying in %s): %v\n", failures, opts.Interval, err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-ticker.C:
-			}
-			continue
-		}
-		failures = 0
-		// The verdict history must not end the watch either: a failed
-		// write is said and the next look writes again.
-		if err := r.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryLive)); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(ios.ErrOut, "analyze live: recording the verdict history: %v\n", err)
-		}
-		if web != nil {
-			if err := web.Publish(gather.Gather(ctx, res, opts.Now())); err != nil {
-				fmt.Fprintf(ios.ErrOut, "analyze live: %v\n", err)
-			}
-		}
-		if ios.OutTTY {
-			fmt.Fprint(ios.Out, "\x1b[H\x1b[2J")
-			if err := analysis.WriteTable(ios.Out, res); err != nil {
-				return err
-			}
-			fmt.Fprintf(ios.Out, "\nrefreshed %s, every %s; Ctrl-C to quit\n", res.GeneratedAt.Local().Format("15:04:05"), opts.Interval)
-		} else if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write json line: %w", err)
-		}
-		if res.Stop && !alerted {
-			alerted = true
-			if len(targets) > 0 {
-				if err := notify.Send(ctx, targets, analysis.StopAlerts(res)); err != nil {
-					fmt.Fprintf(ios.ErrOut, "analyze live: posting the stop alert: %v\n", err)
-				}
-			}
-			if opts.ExitOnStop {
-				return &cliutil.VerdictError{Msg: analysis.StopSummary(res)}
-			}
-		}
-		if !res.Stop {
-			alerted = false
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
+	w := &live.Watch{Monitor: mon, Reader: r, Targets: targets, Web: web, Gather: gather, Interval: opts.Interval, ExitOnStop: opts.ExitOnStop,
+		Out: ios.Out, ErrOut: ios.ErrOut, OutTTY: ios.OutTTY, Now: opts.Now}
+	err = w.Run(ctx)
+	if se, ok := errors.AsType[*live.StopError](err); ok {
+		return &cliutil.VerdictError{Msg: se.Summary}
 	}
-}
-
-// stopDestinations are live's --alertmanager and --webhook (each at most
-// one).
-func stopDestinations(alertmanager, webhook string) notify.Destinations {
-	var d notify.Destinations
-	if alertmanager != "" {
-		d.Alertmanager = []string{alertmanager}
-	}
-	if webhook != "" {
-		d.Webhook = []string{webhook}
-	}
-	return d
+	return err
 }
 
 // startWarRoom starts the web view when --web is set (nil, nil otherwise).
@@ -248,11 +170,7 @@ func startWarRoom(opts *liveOptions, r *query.Reader, e *experiment.Experiment) 
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, name := range e.Flows {
-			if fl, ok := spec.Flow(name); ok {
-				g.Flows = append(g.Flows, *fl)
-			}
-		}
+		g.Flows = live.WarRoomFlows(spec, e)
 	}
 	srv, err := warroom.New(opts.Web)
 	if err != nil {
