@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -107,42 +106,21 @@ func orUnknown(s string) string {
 	return s
 }
 
-// loadReportInput reads the definitions, resolves the run and gathers
-// everything the report and the backlog are computed from. An experiment
-// known only from telemetry (no definition) is reported like compare
-// compares it: on the default SLIs, with no flows or expected alerts.
-// With a recorded run, the experiment's earlier runs are gathered too,
-// for the run-history section.
+// loadReportInput gathers a run's report input (gather.Report).
 func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return findings.Input{}, err
-	}
-	e, defined := spec.Experiment(experimentID)
-	if !defined {
-		e = &experiment.Experiment{ID: experimentID}
 	}
 	r, c, err := openReader(ctx, f)
 	if err != nil {
 		return findings.Input{}, err
 	}
 	defer c.Close()
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: experimentID, Flags: wf, LabelRun: true}, now)
+	req, err := gather.NewRequest(ctx, r, spec, experimentID, wf, now)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined, AllAttributes: allAttributes}
-	in, err := gather.Input(ctx, r, req)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	if win.Run != nil {
-		if in.History, err = gather.History(ctx, r, req, in, historyRuns); err != nil {
-			return findings.Input{}, err
-		}
-	}
-	return in, nil
+	req.AllAttributes = allAttributes
+	return gather.Report(ctx, r, req)
 }
-
-// historyRuns is how many runs the report's history section shows.
-const historyRuns = 5

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -148,7 +147,7 @@ has the same table in its "Run history" section.`,
 			return runHistoryRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().IntVar(&opts.Runs, "runs", historyRuns, "how many of the latest runs to compare")
+	cmd.Flags().IntVar(&opts.Runs, "runs", gather.HistoryRuns, "how many of the latest runs to compare")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
@@ -158,34 +157,18 @@ func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
 	if err != nil {
 		return err
 	}
-	e, defined := spec.Experiment(opts.Experiment)
-	if !defined {
-		e = &experiment.Experiment{ID: opts.Experiment}
-	}
 	r, c, err := openReader(ctx, opts.f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	now := opts.Now()
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, LabelRun: true}, now)
+	req, err := gather.NewRequest(ctx, r, spec, opts.Experiment, query.WindowFlags{}, opts.Now())
 	if err != nil {
 		return err
 	}
-	if win.Run == nil {
-		return fmt.Errorf("experiment %s has no recorded run (analyze run start %s)", opts.Experiment, opts.Experiment)
-	}
-	req := gather.Request{Spec: spec, Experiment: e, Window: win, Now: now, AdHoc: !defined}
-	cur, err := gather.Input(ctx, r, req)
+	h, err := gather.RunHistory(ctx, r, req, opts.Runs)
 	if err != nil {
 		return err
-	}
-	h, err := gather.History(ctx, r, req, cur, opts.Runs)
-	if err != nil {
-		return err
-	}
-	if h == nil {
-		h = findings.BuildHistory([]findings.RunAnalysis{{Input: cur, Result: findings.Derive(cur)}})
 	}
 	if opts.Output == "json" {
 		return writeJSON(opts.f.IO, h)
