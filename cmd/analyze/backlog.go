@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,9 +58,7 @@ Formats:
 			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
 				return cliutil.FlagErrorf("experiment id: %w", err)
 			}
-			switch opts.Format {
-			case "md", "github", "jira":
-			default:
+			if !slices.Contains(backlog.Formats, opts.Format) {
 				return cliutil.FlagErrorf("--format %q: want md, github or jira", opts.Format)
 			}
 			if opts.Create {
@@ -98,40 +95,9 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 }
 
 func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
-	out := opts.f.IO.Out
-	switch opts.Format {
-	case "jira":
-		data, err := backlog.JiraCSV(items)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(data)
-		return err
-	case "github":
-		issues := backlog.GitHubIssues(items)
-		if !opts.Create {
-			return writeIndentedJSON(out, issues)
-		}
-		gh := &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
-		res, err := gh.Sync(ctx, issues)
-		for _, r := range res {
-			fmt.Fprintf(opts.f.IO.ErrOut, "%-7s #%d %s\n", r.Action, r.Number, r.Title)
-		}
-		if err != nil {
-			return err
-		}
-		return writeIndentedJSON(out, res)
-	default:
-		_, err := fmt.Fprint(out, backlog.Markdown(opts.ExperimentID, items))
-		return err
+	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.ExperimentID, Log: opts.f.IO.ErrOut}
+	if opts.Create {
+		wo.GitHub = &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
 	}
-}
-
-func writeIndentedJSON(w interface{ Write([]byte) (int, error) }, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode json: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return backlog.Write(ctx, opts.f.IO.Out, items, wo)
 }

@@ -6,8 +6,11 @@ package backlog
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/steadystate/steadystate/pipeline/findings"
@@ -140,4 +143,61 @@ func JiraCSV(items []findings.Item) ([]byte, error) {
 		return nil, fmt.Errorf("jira csv: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Formats are the output formats of Write.
+var Formats = []string{"md", "github", "jira"}
+
+// WriteOptions say how Write writes the items.
+type WriteOptions struct {
+	// Format is md, github or jira.
+	Format string
+	// ExperimentID titles the Markdown.
+	ExperimentID string
+	// GitHub, when set with the github format, creates the issues (Sync)
+	// instead of printing their payloads; each action is logged on Log.
+	GitHub *GitHub
+	Log    io.Writer
+}
+
+// Write writes items in the chosen format: Markdown, Jira CSV, or the
+// GitHub issue payloads as indented JSON (with GitHub set, the issues are
+// synced and the results written instead).
+func Write(ctx context.Context, w io.Writer, items []findings.Item, o WriteOptions) error {
+	switch o.Format {
+	case "jira":
+		data, err := JiraCSV(items)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "github":
+		issues := GitHubIssues(items)
+		if o.GitHub == nil {
+			return writeIndentedJSON(w, issues)
+		}
+		res, err := o.GitHub.Sync(ctx, issues)
+		for _, r := range res {
+			fmt.Fprintf(o.Log, "%-7s #%d %s\n", r.Action, r.Number, r.Title)
+		}
+		if err != nil {
+			return err
+		}
+		return writeIndentedJSON(w, res)
+	case "md", "":
+		_, err := fmt.Fprint(w, Markdown(o.ExperimentID, items))
+		return err
+	default:
+		return fmt.Errorf("backlog format %q: want md, github or jira", o.Format)
+	}
+}
+
+func writeIndentedJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

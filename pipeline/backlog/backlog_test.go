@@ -178,3 +178,20 @@ func TestGitHubErrors(t *testing.T) {
 	_, err = (&backlog.GitHub{BaseURL: srv.URL, Token: "x", Repo: "acme"}).Sync(context.Background(), nil)
 	require.EqualError(t, err, `repository "acme": want owner/name`)
 }
+
+func TestWriteEachFormat(t *testing.T) {
+	it := items(t)
+	ctx := context.Background()
+	var md, jira, gh bytes.Buffer
+	require.NoError(t, backlog.Write(ctx, &md, it, backlog.WriteOptions{Format: "md", ExperimentID: "checkout-payment-500"}))
+	assert.Equal(t, backlog.Markdown("checkout-payment-500", it), md.String())
+	require.NoError(t, backlog.Write(ctx, &jira, it, backlog.WriteOptions{Format: "jira"}))
+	want, err := backlog.JiraCSV(it)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), jira.String())
+	require.NoError(t, backlog.Write(ctx, &gh, it, backlog.WriteOptions{Format: "github"}))
+	var issues []backlog.Issue
+	require.NoError(t, json.Unmarshal(gh.Bytes(), &issues), "a dry run prints the payloads")
+	assert.Equal(t, backlog.GitHubIssues(it), issues)
+	assert.Error(t, backlog.Write(ctx, &gh, it, backlog.WriteOptions{Format: "xml"}))
+}
