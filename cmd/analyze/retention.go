@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,7 +57,7 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
 				if x.v == "" {
 					continue
 				}
-				d, err := parseAge(x.v)
+				d, err := retention.ParseAge(x.v)
 				if err != nil {
 					return cliutil.FlagErrorf("--%s %q: %v", x.flag, x.v, err)
 				}
@@ -90,19 +88,6 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
 	return cmd
 }
 
-// parseAge reads a duration that may also be whole days ("30d").
-func parseAge(s string) (time.Duration, error) {
-	var n int
-	if _, err := fmt.Sscanf(s, "%dd", &n); err == nil && fmt.Sprintf("%dd", n) == s {
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration like 30d or 720h")
-	}
-	return d, nil
-}
-
 func retentionRun(cmd *cobra.Command, opts *retentionOptions) error {
 	st, err := store.Open(cmd.Context(), opts.f.StoreConfig())
 	if err != nil {
@@ -110,27 +95,5 @@ func retentionRun(cmd *cobra.Command, opts *retentionOptions) error {
 	}
 	defer st.Close()
 	drops, err := retention.Apply(cmd.Context(), st, opts.Config, opts.Now(), opts.DryRun)
-	out := opts.f.IO.Out
-	if opts.Output == "json" {
-		if drops == nil {
-			drops = []retention.Drop{}
-		}
-		b, jerr := json.MarshalIndent(map[string]any{"dry_run": opts.DryRun, "dropped": drops}, "", "  ")
-		if jerr != nil {
-			return jerr
-		}
-		fmt.Fprintln(out, string(b))
-		return err
-	}
-	verb := "dropped"
-	if opts.DryRun {
-		verb = "would drop"
-	}
-	for _, d := range drops {
-		fmt.Fprintf(out, "%s %s.%s partition %d\n", verb, st.DB, d.Table, d.Day)
-	}
-	if err == nil && len(drops) == 0 {
-		fmt.Fprintln(out, "nothing older than the retention ages")
-	}
-	return err
+	return retention.WriteDrops(opts.f.IO.Out, st.DB, drops, opts.DryRun, opts.Output == "json", err)
 }
