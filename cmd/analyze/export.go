@@ -76,13 +76,6 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 	return cmd
 }
 
-// exportResult is what an export wrote.
-type exportResult struct {
-	Path   string
-	Rows   int64
-	Window query.Resolved
-}
-
 func exportRun(ctx context.Context, opts *exportOptions) error {
 	c, err := store.Open(ctx, opts.f.StoreConfig())
 	if err != nil {
@@ -101,40 +94,19 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 	return nil
 }
 
-func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (exportResult, error) {
+func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
-		return exportResult{}, err
+		return export.Result{}, err
 	}
-	r := query.New(c)
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.ExperimentID, Flags: opts.Window, LabelRun: true}, opts.Now())
-	if err != nil {
-		return exportResult{}, err
-	}
-	q := query.EventsRequest{ExperimentID: opts.ExperimentID, Since: win.Window.Since, Until: win.Window.Until, Untagged: opts.Untagged}
-	var bar *cliutil.ProgressBar
+	var bar func(int64) export.Progress
 	if opts.f.IO.ErrTTY {
-		total, err := r.CountEvents(ctx, q)
-		if err != nil {
-			return exportResult{}, err
-		}
-		bar = cliutil.NewProgressBar(opts.f.IO.ErrOut, int64(total), "events")
+		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	path := opts.Out
-	if path == "" {
-		name := win.Label
-		if name == "" {
-			name = win.Window.Since.Format("20060102T150405Z")
-		}
-		path = fmt.Sprintf("%s-%s.%s", opts.ExperimentID, name, export.Extension(format))
-	}
-	rows, err := export.WriteFile(path, opts.f.IO.Out, format, export.Options{BatchRows: opts.BatchRows}, r.Events(ctx, q), bar.Set)
+	res, err := export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
+		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
 	if errors.Is(err, export.ErrArrowNeedsFile) {
-		return exportResult{}, cliutil.FlagErrorf("%v", err)
+		return export.Result{}, cliutil.FlagErrorf("%v", err)
 	}
-	if err != nil {
-		return exportResult{}, err
-	}
-	bar.Done(rows)
-	return exportResult{Path: path, Rows: rows, Window: win}, nil
+	return res, err
 }

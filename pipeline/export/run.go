@@ -1,0 +1,82 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/steadystate/steadystate/pipeline/query"
+)
+
+// Request is one `analyze export`.
+type Request struct {
+	ExperimentID string
+	// Window picks the run (the latest by default) or any window.
+	Window query.WindowFlags
+	Format Format
+	// Path is the output file, "-" for Stdout; "" names it
+	// <experiment>-<run>.<extension>.
+	Path   string
+	Stdout io.Writer
+	// Untagged also exports the untagged traffic of the window.
+	Untagged  bool
+	BatchRows int
+	Now       time.Time
+}
+
+// Progress shows an export's progress (a progress bar on a terminal).
+type Progress interface {
+	Set(rows int64)
+	Done(rows int64)
+}
+
+// Result is what an export wrote.
+type Result struct {
+	Path   string
+	Rows   int64
+	Window query.Resolved
+}
+
+// Run resolves the window, streams its deduplicated events from
+// ClickHouse and writes them to the file. With newProgress set, the events
+// are counted first and the progress is reported as they are written.
+func Run(ctx context.Context, r *query.Reader, req Request, newProgress func(total int64) Progress) (Result, error) {
+	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: req.ExperimentID, Flags: req.Window, LabelRun: true}, req.Now)
+	if err != nil {
+		return Result{}, err
+	}
+	q := query.EventsRequest{ExperimentID: req.ExperimentID, Since: win.Window.Since, Until: win.Window.Until, Untagged: req.Untagged}
+	var set func(int64)
+	var done func(int64)
+	if newProgress != nil {
+		total, err := r.CountEvents(ctx, q)
+		if err != nil {
+			return Result{}, err
+		}
+		p := newProgress(int64(total))
+		set, done = p.Set, p.Done
+	}
+	path := req.Path
+	if path == "" {
+		path = DefaultPath(req.ExperimentID, win, req.Format)
+	}
+	rows, err := WriteFile(path, req.Stdout, req.Format, Options{BatchRows: req.BatchRows}, r.Events(ctx, q), set)
+	if err != nil {
+		return Result{}, err
+	}
+	if done != nil {
+		done(rows)
+	}
+	return Result{Path: path, Rows: rows, Window: win}, nil
+}
+
+// DefaultPath names an export's file: <experiment>-<run>.<extension>, the
+// window's start standing in for a run.
+func DefaultPath(experimentID string, win query.Resolved, f Format) string {
+	name := win.Label
+	if name == "" {
+		name = win.Window.Since.Format("20060102T150405Z")
+	}
+	return fmt.Sprintf("%s-%s.%s", experimentID, name, Extension(f))
+}
