@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,35 +72,7 @@ func runListRun(ctx context.Context, opts *runListOptions) error {
 		}
 		return writeJSON(opts.f.IO, runs)
 	}
-	if len(runs) == 0 {
-		fmt.Fprintln(opts.f.IO.Out, "no recorded runs (record one with analyze run start <experiment>)")
-		return nil
-	}
-	tw := tabwriter.NewWriter(opts.f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tEXPERIMENT\tSTART (UTC)\tDURATION\tOPERATOR\tLAST VERDICT\tLOOKS\tNOTE")
-	for _, r := range runs {
-		dur := "running"
-		if r.End != nil {
-			dur = r.End.Sub(r.Start).Round(time.Second).String()
-		}
-		verdict := "-"
-		if r.LastVerdict != "" {
-			verdict = strings.ToUpper(r.LastVerdict)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, r.ExperimentID, r.Start.Format("2006-01-02 15:04:05"), dur,
-			orDash(r.Operator), verdict, r.Looks, r.Note)
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write run list: %w", err)
-	}
-	return nil
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return query.WriteRunList(opts.f.IO.Out, runs)
 }
 
 type runHistoryOptions struct {
