@@ -2,7 +2,7 @@ package main
 
 import (
 	"encoding/json"
-
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -74,22 +74,17 @@ func (c *checkFlags) checker(cmd *cobra.Command, f *factory) (*flows.Checker, *s
 	return ch, st, nil
 }
 
+// pickFlows is spec.PickFlows with the errors said for the command line.
 func pickFlows(spec *experiment.Spec, name, dir string) ([]experiment.Flow, error) {
-	if len(spec.Flows) == 0 {
+	list, err := spec.PickFlows(name)
+	var unknown *experiment.UnknownFlowError
+	switch {
+	case errors.Is(err, experiment.ErrNoFlows):
 		return nil, fmt.Errorf("no flows defined in %s (see experiments/README.md, \"Flow reference\")", dir)
+	case errors.As(err, &unknown):
+		return nil, cliutil.FlagErrorf("--flow %q: no such flow in %s; defined: %s", name, dir, strings.Join(unknown.Defined, ", "))
 	}
-	if name == "" {
-		return spec.Flows, nil
-	}
-	fl, ok := spec.Flow(name)
-	if !ok {
-		names := make([]string, len(spec.Flows))
-		for i := range spec.Flows {
-			names[i] = spec.Flows[i].Name
-		}
-		return nil, cliutil.FlagErrorf("--flow %q: no such flow in %s; defined: %s", name, dir, strings.Join(names, ", "))
-	}
-	return []experiment.Flow{*fl}, nil
+	return list, err
 }
 
 type flowsCheckOptions struct {

@@ -13,7 +13,9 @@
 package experiment
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -498,4 +500,37 @@ func (e *FieldError) Error() string {
 		s += e.Path + ": "
 	}
 	return s + e.Msg
+}
+
+// ErrNoFlows: the definitions define no flow.
+var ErrNoFlows = errors.New("no flows defined")
+
+// UnknownFlowError names a flow the definitions do not define, and the
+// ones they do.
+type UnknownFlowError struct {
+	Name    string
+	Defined []string
+}
+
+func (e *UnknownFlowError) Error() string {
+	return fmt.Sprintf("no such flow %q; defined: %s", e.Name, strings.Join(e.Defined, ", "))
+}
+
+// PickFlows returns the flow called name, or every flow when name is "".
+// No flows at all is ErrNoFlows; an unknown name an *UnknownFlowError.
+func (s *Spec) PickFlows(name string) ([]Flow, error) {
+	if s == nil || len(s.Flows) == 0 {
+		return nil, ErrNoFlows
+	}
+	if name == "" {
+		return s.Flows, nil
+	}
+	if fl, ok := s.Flow(name); ok {
+		return []Flow{*fl}, nil
+	}
+	names := make([]string, len(s.Flows))
+	for i := range s.Flows {
+		names[i] = s.Flows[i].Name
+	}
+	return nil, &UnknownFlowError{Name: name, Defined: names}
 }

@@ -574,3 +574,20 @@ func TestFieldErrorFormat(t *testing.T) {
 	assert.Equal(t, "a.yaml:1: m", (&FieldError{Pos: Position{"a.yaml", 1, 0}, Msg: "m"}).Error())
 	assert.Equal(t, "x: m", (&FieldError{Path: "x", Msg: "m"}).Error())
 }
+
+func TestPickFlows(t *testing.T) {
+	var none *Spec
+	_, err := none.PickFlows("")
+	assert.ErrorIs(t, err, ErrNoFlows)
+	spec := &Spec{Flows: []Flow{{Name: "publish"}, {Name: "checkout"}}}
+	all, err := spec.PickFlows("")
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+	one, err := spec.PickFlows("checkout")
+	require.NoError(t, err)
+	assert.Equal(t, []Flow{{Name: "checkout"}}, one)
+	_, err = spec.PickFlows("nope")
+	var unknown *UnknownFlowError
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, []string{"publish", "checkout"}, unknown.Defined)
+}
