@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,24 +84,8 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	out := opts.f.IO.Out
-	fmt.Fprintf(out, "verdict %s · %d findings · %d backlog items\n", strings.ToUpper(orUnknown(in.Verdict)), len(r.Analysis.Findings), len(r.Analysis.Backlog))
-	for _, fd := range r.Analysis.Findings {
-		if fd.Severity.Rank() <= findings.High.Rank() {
-			fmt.Fprintf(out, "  [%s] %s\n", fd.Severity, fd.Title)
-		}
-	}
-	for _, p := range paths {
-		fmt.Fprintf(out, "wrote %s\n", p)
-	}
+	r.WriteSummary(opts.f.IO.Out, paths)
 	return nil
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // loadReportInput gathers a run's report input (gather.Report).
