@@ -38,7 +38,7 @@ const partitionsTTL = 30 * time.Second
 
 // progressClient is the sink's admin connection for progress checks.
 func (s *Sink) progressClient() *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 5 * time.Second}
+	return &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 5 * time.Second, Transport: s.transport}
 }
 
 // topicPartitions returns the events topic's partitions, cached.

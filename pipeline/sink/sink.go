@@ -34,6 +34,9 @@ type Sink struct {
 	store *store.Client
 	dlq   *bus.DeadLetterWriter
 	seen  *recentIDs
+	// transport carries the offset fetches; closed when Run returns (see
+	// bus.NewTransport).
+	transport *kafka.Transport
 
 	mu       sync.Mutex
 	maxEvent map[int]int64 // newest event time committed, per partition
@@ -65,6 +68,7 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	dlq := bus.NewDeadLetterWriter(cfg.Config)
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
+		transport:   bus.NewTransport(),
 		insertSQL:   insertSQL,
 		progressSQL: progressSQL,
 	}, nil
@@ -119,6 +123,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("close kafka reader", "err", err)
 		}
 		_ = s.dlq.Close()
+		s.transport.CloseIdleConnections()
 	}()
 
 	// One batch is inserted while the next fills: memory stays at about two
