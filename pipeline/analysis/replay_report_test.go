@@ -31,10 +31,10 @@ func TestWriteReplayJudgesTheTargets(t *testing.T) {
 
 func TestReplayUnitAndEvents(t *testing.T) {
 	attr, name := ReplayUnit(nil)
-	assert.Equal(t, "", attr)
+	assert.Empty(t, attr)
 	assert.Equal(t, "subject", name)
 	rows := []query.ReplayRow{{EventID: "a", Unit: "u1", Service: "s", Operation: "op", TimeNs: 1_000_000_123, Error: true, DurationNs: 5, HTTPStatus: 500}}
 	ev := ReplayEventsOf(rows, false)
 	assert.Equal(t, ReplayEvent{Time: time.Unix(1, 123).UTC(), Unit: "u1", EventID: "a", Service: "s", Operation: "op", Error: true, DurationNs: 5, HTTPStatus: 500}, ev[0])
-	assert.Equal(t, "", ReplayEventsOf(rows, true)[0].Unit, "per-event assignment: every event its own unit")
+	assert.Empty(t, ReplayEventsOf(rows, true)[0].Unit, "per-event assignment: every event its own unit")
 }

@@ -578,7 +578,7 @@ func TestFieldErrorFormat(t *testing.T) {
 func TestPickFlows(t *testing.T) {
 	var none *Spec
 	_, err := none.PickFlows("")
-	assert.ErrorIs(t, err, ErrNoFlows)
+	require.ErrorIs(t, err, ErrNoFlows)
 	spec := &Spec{Flows: []Flow{{Name: "publish"}, {Name: "checkout"}}}
 	all, err := spec.PickFlows("")
 	require.NoError(t, err)

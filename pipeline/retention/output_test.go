@@ -32,7 +32,7 @@ func TestWriteDrops(t *testing.T) {
 	assert.Equal(t, "nothing older than the retention ages\n", b.String())
 	b.Reset()
 	failed := errors.New("boom")
-	assert.ErrorIs(t, WriteDrops(&b, "db", drops, false, false, failed), failed)
+	require.ErrorIs(t, WriteDrops(&b, "db", drops, false, false, failed), failed)
 	assert.Equal(t, "dropped db.events partition 20400\n", b.String(), "what was dropped before the error is said")
 	b.Reset()
 	require.NoError(t, WriteDrops(&b, "db", nil, true, true, nil))

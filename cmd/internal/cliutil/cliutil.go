@@ -60,7 +60,7 @@ func isTerminal(f *os.File) bool {
 // IsTerminal says whether f is a terminal; files, pipes and /dev/null are
 // not.
 func IsTerminal(f *os.File) bool {
-	return term.IsTerminal(int(f.Fd())) //nolint:gosec // a file descriptor fits in int
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // FlagError is a usage error: the command prints its usage with it.

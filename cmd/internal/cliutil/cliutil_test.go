@@ -57,8 +57,8 @@ func runBinary(t *testing.T, bin string, args ...string) (int, string, string) {
 	err := cmd.Run()
 	code := 0
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(t, ok, "run %s: %v", bin, err)
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run %s", bin)
 		code = ee.ExitCode()
 	}
 	return code, out.String(), errOut.String()

@@ -80,8 +80,8 @@ func (p *Proc) Err() error { return p.err }
 // Start runs bin with args and env added to this process's environment.
 // It is killed (after a SIGCONT, should a test have stopped it) when the
 // test ends, and its output is logged when the test failed.
-func Start(t testing.TB, env []string, bin string, args ...string) *Proc {
-	t.Helper()
+func Start(tb testing.TB, env []string, bin string, args ...string) *Proc {
+	tb.Helper()
 	name := filepath.Base(bin)
 	if len(args) > 0 {
 		name += " " + args[0]
@@ -90,54 +90,54 @@ func Start(t testing.TB, env []string, bin string, args ...string) *Proc {
 	p.Cmd.Env = append(os.Environ(), env...)
 	p.Cmd.Stdout, p.Cmd.Stderr = p, p
 	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		tb.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
 		p.err = p.Cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		_ = p.Cmd.Process.Signal(syscall.SIGCONT)
 		_ = p.Cmd.Process.Kill()
 		<-p.done
-		if t.Failed() {
-			t.Logf("%s output:\n%s", p.Name, Tail(p.Logs(), 4000))
+		if tb.Failed() {
+			tb.Logf("%s output:\n%s", p.Name, Tail(p.Logs(), 4000))
 		}
 	})
 	return p
 }
 
 // WaitLog waits until the output contains what.
-func (p *Proc) WaitLog(t testing.TB, what string, within time.Duration) {
-	t.Helper()
+func (p *Proc) WaitLog(tb testing.TB, what string, within time.Duration) {
+	tb.Helper()
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if strings.Contains(p.Logs(), what) {
 			return
 		}
 	}
-	t.Fatalf("%s: no %q within %s:\n%s", p.Name, what, within, Tail(p.Logs(), 4000))
+	tb.Fatalf("%s: no %q within %s:\n%s", p.Name, what, within, Tail(p.Logs(), 4000))
 }
 
 // Stop sends SIGTERM and fails the test unless the process exits 0 within
 // the given time.
-func (p *Proc) Stop(t testing.TB, within time.Duration) {
-	t.Helper()
+func (p *Proc) Stop(tb testing.TB, within time.Duration) {
+	tb.Helper()
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("%s: SIGTERM: %v", p.Name, err)
+		tb.Fatalf("%s: SIGTERM: %v", p.Name, err)
 	}
 	select {
 	case <-p.done:
 		if p.err != nil {
-			t.Fatalf("%s: exit after SIGTERM: %v\n%s", p.Name, p.err, Tail(p.Logs(), 2000))
+			tb.Fatalf("%s: exit after SIGTERM: %v\n%s", p.Name, p.err, Tail(p.Logs(), 2000))
 		}
 	case <-time.After(within):
-		t.Fatalf("%s: no exit %s after SIGTERM:\n%s", p.Name, within, Tail(p.Logs(), 2000))
+		tb.Fatalf("%s: no exit %s after SIGTERM:\n%s", p.Name, within, Tail(p.Logs(), 2000))
 	}
 }
 
 // Run runs bin to completion and returns its stdout, stderr and exit code.
-func Run(t testing.TB, env []string, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
+func Run(tb testing.TB, env []string, bin string, args ...string) (stdout, stderr string, code int) {
+	tb.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
@@ -148,7 +148,7 @@ func Run(t testing.TB, env []string, bin string, args ...string) (stdout, stderr
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("%s %v: %v", bin, args, err)
+		tb.Fatalf("%s %v: %v", bin, args, err)
 	}
 	return o.String(), e.String(), code
 }
