@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -121,7 +120,7 @@ func TestCollectorInFrontOfIngest(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
 	var ee *exec.ExitError
-	require.True(t, errors.As(err, &ee), "compare must exit 3 on fail: %v\n%s", err, stderr.String())
+	require.ErrorAs(t, err, &ee, "compare must exit 3 on fail: %v\n%s", err, stderr.String())
 	assert.Equal(t, 3, ee.ExitCode())
 	var res analysis.Result
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())

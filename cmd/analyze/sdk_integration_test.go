@@ -123,6 +123,7 @@ func TestOpenTelemetryAndOpenFeatureJavaScriptSDKs(t *testing.T) {
 }
 
 func sdkAcceptance(t *testing.T, shop shopRunner) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := chtest.Open(t)

@@ -43,8 +43,8 @@ func TestDemoAdminFollowsTheListenerRule(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, listen.ErrOpenDoor)
-			assert.ErrorContains(t, err, "demo admin (POST /chaos, GET /status) (--admin ")
-			assert.ErrorContains(t, err, "--insecure-listen")
+			require.ErrorContains(t, err, "demo admin (POST /chaos, GET /status) (--admin ")
+			require.ErrorContains(t, err, "--insecure-listen")
 			assert.False(t, ran, "refused before it ran")
 		})
 	}

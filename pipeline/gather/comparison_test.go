@@ -23,7 +23,7 @@ func TestFromComparison(t *testing.T) {
 		Cohorts: analysis.CohortSizes{Control: 1900, Experiment: 100},
 		Tagging: &analysis.TaggingCounts{Direct: query.CohortCounts{Control: 950, Experiment: 50},
 			TraceIngest: query.CohortCounts{Control: 900, Experiment: 30}, TraceClickHouse: query.CohortCounts{Control: 50, Experiment: 20}},
-		SRM:     analysis.SRM{ExpectedExperimentShare: 0.05, ObservedExperimentShare: 0.05, PValue: 0.9},
+		SRM: analysis.SRM{ExpectedExperimentShare: 0.05, ObservedExperimentShare: 0.05, PValue: 0.9},
 		Metrics: []analysis.Metric{{
 			Name: "checkout_errors", Type: "error_rate", Unit: "ratio", Direction: "lower_is_better",
 			Control: analysis.CohortValue{N: 1900, Value: 0.01}, Experiment: analysis.CohortValue{N: 100, Value: 0.38, Bad: &bad},

@@ -39,11 +39,11 @@ func TestListenerRule(t *testing.T) {
 				assert.NoError(t, err)
 				return
 			}
-			assert.ErrorContains(t, err, tt.err)
+			require.ErrorContains(t, err, tt.err)
 			if strings.Contains(tt.err, "refusing") || strings.Contains(tt.err, "token") {
 				// The one rule of pipeline/listen, with its flag name.
-				assert.ErrorIs(t, err, listen.ErrOpenDoor)
-				assert.ErrorContains(t, err, "--insecure-listen")
+				require.ErrorIs(t, err, listen.ErrOpenDoor)
+				require.ErrorContains(t, err, "--insecure-listen")
 			}
 		})
 	}
