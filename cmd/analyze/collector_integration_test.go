@@ -53,11 +53,13 @@ service:
 // every span must still be stored once and every payment span must take
 // its trace's cohort, and compare must fail the experiment.
 func TestCollectorInFrontOfIngest(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	// Built here, not in TestMain: only this test needs it (a first build
+	// of the collector modules takes minutes on a loaded machine).
 	col := filepath.Join(binDir, "otelcol")
 	out, err := exec.Command("go", "build", "-o", col, "../../internal/testkit/otelcol").CombinedOutput()
 	require.NoError(t, err, "build the test Collector:\n%s", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 
 	c := chtest.Open(t)
 	topic := kafkatest.Topic(t, 3)
