@@ -109,7 +109,7 @@ func runShopCmd(t *testing.T, cmd *exec.Cmd, hint string) shopCounts {
 // ingest, out of order through the other instance in ClickHouse. compare
 // must fail the experiment from that telemetry alone.
 func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
-	sdkAcceptance(t, runShop)
+	sdkAcceptance(t, "Python", runShop)
 }
 
 // TestOpenTelemetryAndOpenFeatureJavaScriptSDKs is the same acceptance test
@@ -119,10 +119,10 @@ func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
 // @openfeature/server-sdk with @openfeature/open-telemetry-hooks'
 // SpanEventHook.
 func TestOpenTelemetryAndOpenFeatureJavaScriptSDKs(t *testing.T) {
-	sdkAcceptance(t, runJSShop)
+	sdkAcceptance(t, "JavaScript", runJSShop)
 }
 
-func sdkAcceptance(t *testing.T, shop shopRunner) {
+func sdkAcceptance(t *testing.T, sdk string, shop shopRunner) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -208,8 +208,8 @@ func sdkAcceptance(t *testing.T, shop shopRunner) {
 	assert.Equal(t, int64(2*perRun), direct, "checkout spans: their own evaluation")
 	assert.Equal(t, int64(perRun), ingest, "in-order payment spans: tagged by trace at ingest")
 	assert.Equal(t, int64(perRun), inCH, "out-of-order payment spans via the other instance: by trace in ClickHouse")
-	t.Logf("SDK acceptance: %d spans; tagged directly %d (%.1f%%), by trace at ingest %d (%.1f%%), by trace in ClickHouse %d (%.1f%%); out-of-order run: payment spans by trace in ClickHouse %d of %d",
-		total, direct, 100*float64(direct)/float64(total), ingest, 100*float64(ingest)/float64(total), inCH, 100*float64(inCH)/float64(total), inCH, perRun)
+	t.Logf("%s SDK acceptance: %d spans; tagged directly %d (%.1f%%), by trace at ingest %d (%.1f%%), by trace in ClickHouse %d (%.1f%%); out-of-order run: payment spans by trace in ClickHouse %d of %d",
+		sdk, total, direct, 100*float64(direct)/float64(total), ingest, 100*float64(ingest)/float64(total), inCH, 100*float64(inCH)/float64(total), inCH, perRun)
 }
 
 func scalar(ctx context.Context, t *testing.T, c *store.Client, sql string) uint64 {
