@@ -55,6 +55,7 @@ type options struct {
 	stageTime                                   string
 	pprofDir                                    string
 	paths                                       map[string]bool
+	perTrace                                    int
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	flag.StringVar(&o.stageTime, "stage-benchtime", "1s", "go test -benchtime of each stage benchmark")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs")
+	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
@@ -360,15 +362,25 @@ func (b *bench) quiesce(db string) {
 	time.Sleep(time.Second)
 }
 
-func ndjson(exp string, from, to int, now time.Time) []byte {
+// ndjson is the generator's request body: events from..to of experiment
+// exp, 1 in 20 in the experiment cohort. With perTrace > 1, events come in
+// traces of perTrace: the first carries the experiment and cohort, the
+// others neither (serve tags them by their trace when its trace cache is
+// on: the read side of trace-level tagging).
+func ndjson(exp string, from, to int, now time.Time, perTrace int) []byte {
 	var buf bytes.Buffer
+	perTrace = max(perTrace, 1)
 	for i := from; i < to; i++ {
 		cohort := "control"
-		if i%20 == 0 {
+		if i/perTrace%20 == 0 {
 			cohort = "experiment"
 		}
-		fmt.Fprintf(&buf, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout","experiment_id":"%s","cohort":"%s","http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
-			exp, i, now.UnixNano()+int64(i), exp, cohort, i%700, i, i%50)
+		tag := fmt.Sprintf(`"experiment_id":"%s","cohort":"%s",`, exp, cohort)
+		if i%perTrace != 0 {
+			tag = ""
+		}
+		fmt.Fprintf(&buf, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout",%s"http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
+			exp, i, now.UnixNano()+int64(i), tag, i%700, i/perTrace, i%50)
 	}
 	return buf.Bytes()
 }
@@ -453,11 +465,13 @@ func (p *serving) stop() {
 // A: generator -> serve -> Kafka -> sink -> ClickHouse.
 func (b *bench) endToEnd(r int) (sample, error) { return b.endToEndWith(r, "e2e") }
 
-// A0: A with serve's trace cache off. Every generated event carries an
-// experiment, a cohort and its own trace id, so with the cache on serve
-// records each event's trace decision (the write side of trace-level
-// tagging); the read side (untagged spans taking their trace's cohort) is
-// BenchmarkTraceTaggingInterleaved in pipeline/tag.
+// A0: A with serve's trace cache off. By default every generated event
+// carries an experiment, a cohort and its own trace id, so with the cache
+// on serve records each event's trace decision (the write side of
+// trace-level tagging); with -trace-spans N > 1 all but the first event of
+// each trace are untagged and take their trace's cohort when the cache is
+// on (the read side too; pipeline/tag's BenchmarkTraceTaggingInterleaved
+// measures that stage alone).
 func (b *bench) endToEndNoTraceCache(r int) (sample, error) {
 	return b.endToEndWith(r, "e2e0", "--trace-cache", "0")
 }
@@ -667,11 +681,11 @@ func (b *bench) latency(r int) (sample, error) {
 		case <-end:
 		case <-tick.C:
 			name := fmt.Sprintf("lat-%06d", seq)
-			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now()), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
+			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now(), 1), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
 			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
 			var bg []byte
 			if bgPer > 0 {
-				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now())
+				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now(), 1)
 			}
 			mu.Lock()
 			sentAt[name] = time.Now()
@@ -786,7 +800,7 @@ func run(o options) error {
 
 	now := time.Now()
 	for lo := 0; lo < o.n; lo += o.batch {
-		b.bodies = append(b.bodies, ndjson("tput", lo, min(lo+o.batch, o.n), now))
+		b.bodies = append(b.bodies, ndjson("tput", lo, min(lo+o.batch, o.n), now, o.perTrace))
 	}
 	// B, C and D read a topic pre-filled through serve (and D its records).
 	var topic, file string
@@ -920,7 +934,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 			ran = append(ran, k)
 		}
 	}
-	fmt.Fprintf(w, "%d rounds, paths interleaved %s; %d events per throughput run (%d per request, %d senders);\n", o.rounds, strings.Join(ran, " "), o.n, o.batch, o.workers)
+	fmt.Fprintf(w, "%d rounds, paths interleaved %s; %d events per throughput run (%d per request, %d senders, %d per trace);\n", o.rounds, strings.Join(ran, " "), o.n, o.batch, o.workers, o.perTrace)
 	if records > 0 {
 		fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; ", records, want)
 	}
