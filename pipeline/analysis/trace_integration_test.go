@@ -24,6 +24,10 @@ import (
 // the cohort of its traces: half of its spans were tagged by their trace at
 // ingest, the other half arrived untagged and take their trace's cohort in
 // ClickHouse; each is counted once, and compare says how they were tagged.
+// The analysis is per user (the default unit, the subject): 100 users with
+// four requests each; a payment span counts for the user of its trace, by
+// its own subject when ingest tagged it by its trace, by its trace's
+// (trace_subjects) when ClickHouse did.
 func TestCompareTakesCohortFromTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -36,13 +40,14 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 		ts := start.Add(time.Duration(i) * time.Second)
 		trace := fmt.Sprintf("%032x", i+1)
 		cohort := telemetry.CohortControl
-		if i%4 == 0 {
+		user := fmt.Sprintf("user-%d", i%100)
+		if i%4 == 0 { // (i%100)%4 == i%4: a user's requests share a cohort
 			cohort = telemetry.CohortExperiment
 		}
 		events = append(events, telemetry.Event{
 			ID: trace + "0000000000000001", TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
 			Service: "checkout", Name: "GET /checkout", TraceID: trace, SpanID: "0000000000000001",
-			ExperimentID: exp, Cohort: cohort, DurationNs: 20e6,
+			ExperimentID: exp, Cohort: cohort, DurationNs: 20e6, SubjectID: user,
 			AttrKeys: []string{"feature_flag.key"}, AttrValues: []string{"payment-chaos"},
 		})
 		pay := telemetry.Event{
@@ -54,7 +59,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 			pay.Status, pay.DurationNs = telemetry.StatusError, 200e6
 		}
 		if i%2 == 1 { // tagged by its trace at ingest
-			pay.ExperimentID, pay.Cohort = exp, cohort
+			pay.ExperimentID, pay.Cohort, pay.SubjectID = exp, cohort, user
 			pay.AttrKeys, pay.AttrValues = []string{telemetry.AttrCohortSource}, []string{telemetry.CohortSourceTrace}
 		}
 		events = append(events, pay)
@@ -66,9 +71,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	lat := 0.005
 	e := &experiment.Experiment{
 		ID: exp, Title: "payment hurt for the cohort's requests",
-		// Per event: per-unit tallies (sli_unit_counts.sql) do not yet
-		// take the cohort from the trace in ClickHouse.
-		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.25, Control: 0.75}, Unit: experiment.UnitEvent},
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.25, Control: 0.75}},
 		SLIs: []experiment.SLI{
 			{Name: "payment_errors", Type: experiment.SLIErrorRate, Filter: experiment.Filter{Service: "payment"},
 				Tolerance: experiment.Tolerance{Absolute: &abs}},
@@ -83,7 +86,14 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	noNaN(t, res)
 	assert.Equal(t, int64(2*300), res.Cohorts.Control, "checkout and payment spans of control traces, each once")
 	assert.Equal(t, int64(2*100), res.Cohorts.Experiment)
+	assert.Equal(t, "subject", res.Unit)
+	assert.Equal(t, "units (subject)", res.SRM.Basis)
+	assert.Equal(t, int64(75), res.SRM.Control, "distinct users")
+	assert.Equal(t, int64(25), res.SRM.Experiment)
 	errs := res.Metrics[0]
+	assert.Equal(t, analysis.TestDeltaMethod, errs.Test)
+	assert.Equal(t, int64(75), errs.Control.Units, "every payment span counts for its trace's user")
+	assert.Equal(t, int64(25), errs.Experiment.Units)
 	assert.Equal(t, int64(300), errs.Control.N)
 	assert.Equal(t, int64(100), errs.Experiment.N)
 	assert.Equal(t, int64(100), *errs.Experiment.Bad)
@@ -91,6 +101,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	assert.Equal(t, stats.VerdictFail, errs.Verdict)
 	good := res.Metrics[1]
 	assert.Equal(t, int64(100), good.Experiment.N)
+	assert.Equal(t, int64(25), good.Experiment.Units)
 	assert.Equal(t, stats.VerdictFail, good.Verdict)
 	p95 := res.Metrics[2]
 	assert.Equal(t, int64(300), p95.Control.N, "the latency sample holds both halves")

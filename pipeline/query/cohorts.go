@@ -24,6 +24,9 @@ type BucketRow struct {
 	Operation string
 	Events    int64
 	Errors    int64
+	// Rows are the raw rows behind Events (cohort_tally; duplicates
+	// included): Rows > Events says the bucket holds a duplicate.
+	Rows int64
 }
 
 // RawCounts are distinct events, errors and good events of one cohort for
@@ -128,7 +131,7 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 			return nil, fmt.Errorf("cohort buckets: %w", err)
 		}
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
-			Events: int64(v.events), Errors: int64(v.errors)})
+			Events: int64(v.events), Errors: int64(v.errors), Rows: int64(tally[k])})
 	}
 	if experimentID != "" {
 		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
@@ -284,10 +287,43 @@ type UnitTally struct {
 }
 
 // SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
-// table. unitAttr names the unit attribute; "" is the events' subject.
+// table, the spans resolved by their trace in ClickHouse included. unitAttr
+// names the unit attribute; "" is the events' subject.
 func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli SLIFilter, unitAttr string) (map[telemetry.Cohort]UnitTally, error) {
-	p := filterParams(experimentID, w, sli)
+	p := unitParams(experimentID, w, sli)
 	p["unit_attr"] = unitAttr
+	return r.unitTallies(ctx, "analyze/sli_unit_counts.sql", p)
+}
+
+// SLIUnitTally is SLIUnitCounts for an SLI the views serve (service and
+// operation filters, good = not an error) with the subject as the unit,
+// read from the unit_tally view (analyze/sli_unit_tally.sql). dirty are
+// the 10-second buckets (unix seconds) whose raw rows exceed their
+// distinct events (BucketRow.Rows > Events): those are counted on the raw
+// table, so the answer is the same exact distinct count SLIUnitCounts
+// gives.
+func (r *Reader) SLIUnitTally(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) (map[telemetry.Cohort]UnitTally, error) {
+	p := unitParams(experimentID, w, sli)
+	// The view serves neither attributes nor good criteria beyond "not an
+	// error" (the caller only asks for SLIs it can serve).
+	for _, k := range []string{"attr_pairs", "good_not_error", "good_max_ns", "good_http", "good_codes"} {
+		delete(p, k)
+	}
+	p["dirty"] = dirty
+	p["dirty_since_s"], p["dirty_until_s"] = int64(0), int64(0)
+	for i, b := range dirty {
+		if i == 0 || int64(b) < p["dirty_since_s"].(int64) {
+			p["dirty_since_s"] = int64(b)
+		}
+		if int64(b)+10 > p["dirty_until_s"].(int64) {
+			p["dirty_until_s"] = int64(b) + 10
+		}
+	}
+	return r.unitTallies(ctx, "analyze/sli_unit_tally.sql", p)
+}
+
+func unitParams(experimentID string, w Window, sli SLIFilter) queries.Params {
+	p := filterParams(experimentID, w, sli)
 	p["kinds"] = []string{"span", "event", "log"}
 	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
 	if g := sli.Good; g != nil {
@@ -300,7 +336,11 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 			p["good_http"], p["good_codes"] = 1, codes
 		}
 	}
-	rows, err := r.C.Query(ctx, "analyze/sli_unit_counts.sql", p)
+	return byTraceParams(p, sli)
+}
+
+func (r *Reader) unitTallies(ctx context.Context, name string, p queries.Params) (map[telemetry.Cohort]UnitTally, error) {
+	rows, err := r.C.Query(ctx, name, p)
 	if err != nil {
 		return nil, err
 	}
@@ -314,17 +354,17 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 			n2, e2, en, g2, gn float64
 		)
 		if err := rows.Scan(&cohort, &units, &events, &errs, &good, &n2, &e2, &en, &g2, &gn); err != nil {
-			return nil, fmt.Errorf("scan sli_unit_counts: %w", err)
+			return nil, fmt.Errorf("scan %s: %w", name, err)
 		}
 		c, err := telemetry.ParseCohort(cohort)
 		if err != nil {
-			return nil, fmt.Errorf("sli_unit_counts: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		out[c] = UnitTally{Units: int64(units), Events: int64(events), Errors: int64(errs), Good: int64(good),
 			SumN2: n2, SumE2: e2, SumEN: en, SumG2: g2, SumGN: gn}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_unit_counts: %w", err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return out, nil
 }
