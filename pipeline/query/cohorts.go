@@ -303,23 +303,71 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 // table, so the answer is the same exact distinct count SLIUnitCounts
 // gives.
 func (r *Reader) SLIUnitTally(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) (map[telemetry.Cohort]UnitTally, error) {
+	p := tallyParams(experimentID, w, sli, dirty)
+	return r.unitTallies(ctx, "analyze/sli_unit_tally.sql", p)
+}
+
+// UnitRow is one cohort's and unit's distinct events and errors in one
+// 10-second bucket (analyze/sli_unit_rows.sql). Unit is cityHash64 of the
+// subject; 0 holds the events without one, each a unit of its own.
+type UnitRow struct {
+	Bucket         uint32
+	Cohort         telemetry.Cohort
+	Unit           uint64
+	Events, Errors int64
+}
+
+// SLIUnitRows returns the per-bucket, per-unit rows behind SLIUnitTally
+// over [w.Since, w.Until), for a reader that keeps per-unit counts of
+// settled buckets and re-reads only the recent ones (live).
+func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) ([]UnitRow, error) {
+	p := tallyParams(experimentID, w, sli, dirty)
+	rows, err := r.C.Query(ctx, "analyze/sli_unit_rows.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UnitRow
+	for rows.Next() {
+		var (
+			u              UnitRow
+			cohort         string
+			events, errors uint64
+		)
+		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
+			return nil, fmt.Errorf("scan sli_unit_rows: %w", err)
+		}
+		if u.Cohort, err = telemetry.ParseCohort(cohort); err != nil {
+			return nil, fmt.Errorf("sli_unit_rows: %w", err)
+		}
+		u.Events, u.Errors = int64(events), int64(errors)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sli_unit_rows: %w", err)
+	}
+	return out, nil
+}
+
+func tallyParams(experimentID string, w Window, sli SLIFilter, dirty []uint32) queries.Params {
 	p := unitParams(experimentID, w, sli)
 	// The view serves neither attributes nor good criteria beyond "not an
-	// error" (the caller only asks for SLIs it can serve).
+	// error" (callers only ask for SLIs it can serve).
 	for _, k := range []string{"attr_pairs", "good_not_error", "good_max_ns", "good_http", "good_codes"} {
 		delete(p, k)
 	}
-	p["dirty"] = dirty
-	p["dirty_since_s"], p["dirty_until_s"] = int64(0), int64(0)
+	var lo, hi int64
 	for i, b := range dirty {
-		if i == 0 || int64(b) < p["dirty_since_s"].(int64) {
-			p["dirty_since_s"] = int64(b)
+		if i == 0 || int64(b) < lo {
+			lo = int64(b)
 		}
-		if int64(b)+10 > p["dirty_until_s"].(int64) {
-			p["dirty_until_s"] = int64(b) + 10
-		}
+		hi = max(hi, int64(b)+10)
 	}
-	return r.unitTallies(ctx, "analyze/sli_unit_tally.sql", p)
+	if dirty == nil {
+		dirty = []uint32{}
+	}
+	p["dirty"], p["dirty_since_s"], p["dirty_until_s"] = dirty, lo, hi
+	return p
 }
 
 func unitParams(experimentID string, w Window, sli SLIFilter) queries.Params {
