@@ -183,3 +183,60 @@ func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
 		}
 	}
 }
+
+// A live look keeps per-unit counts of the buckets that settled and reads
+// only the open tail, and still gives the same unit tallies as reading the
+// whole window; a second monitor of the same experiment takes the settled
+// buckets from the process-wide cache.
+func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "live-units"
+	start := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	var events []telemetry.Event
+	for i := 0; i < 1200; i++ {
+		ts := start.Add(time.Duration(i) * 500 * time.Millisecond)
+		u := i % 150
+		cohort := telemetry.CohortControl
+		if u%5 == 0 {
+			cohort = telemetry.CohortExperiment
+		}
+		user := fmt.Sprintf("user-%d", u)
+		if i%13 == 0 {
+			user = ""
+		}
+		events = append(events, telemetry.Event{
+			ID: fmt.Sprintf("ev-%d", i), TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "checkout", Name: "GET /checkout", ExperimentID: exp, Cohort: cohort, SubjectID: user, IsError: i%9 == 0,
+		})
+	}
+	load(ctx, t, c, events)
+	src := &analysis.Store{C: c}
+	e := &experiment.Experiment{ID: exp,
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.2, Control: 0.8}},
+		SLIs:    []experiment.SLI{{Name: "errors", Type: experiment.SLIErrorRate, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}}}}
+	req := analysis.Request{ExperimentID: exp, Experiment: e, Window: analysis.Window{Since: start.Add(3 * time.Second)}}
+	first, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	require.NoError(t, err)
+	second, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	require.NoError(t, err)
+	rd := query.New(c)
+	for _, at := range []time.Duration{2 * time.Minute, 4*time.Minute + 3*time.Second, 7 * time.Minute, 11 * time.Minute} {
+		now := start.Add(at)
+		for _, m := range []*analysis.Monitor{first, second} {
+			res, err := m.Look(ctx, now)
+			require.NoError(t, err)
+			assert.Equal(t, "subject", res.Unit)
+			whole, err := rd.SLIUnitTally(ctx, exp, analysis.Window{Since: req.Window.Since, Until: now}, query.SLIFilter{}, nil)
+			require.NoError(t, err)
+			got := res.Metrics[0]
+			require.Positive(t, whole[telemetry.CohortExperiment].Units)
+			assert.Equal(t, whole[telemetry.CohortControl].Units, got.Control.Units, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Units, got.Experiment.Units, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortControl].Events, got.Control.N, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Errors, *got.Experiment.Bad, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortControl].Units, res.SRM.Control, "SRM on units at %s", at)
+		}
+	}
+}
