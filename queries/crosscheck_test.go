@@ -66,6 +66,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,
 			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "", "slack_s": 3600,
 		},
+		"analyze/sli_unit_rows.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
+			"kinds": []string{"span", "event"}, "slack_s": 3600,
+			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,
+		},
 		"analyze/sli_unit_tally.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"kinds": []string{"span", "event", "log"}, "slack_s": 3600,

@@ -70,7 +70,8 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 	}
 	if rs, ok := src.(UnitRowSource); ok {
 		if us, ok := src.(UnitSource); ok {
-			m.units = &liveUnits{Source: src, rows: rs, units: us, accs: map[string]*unitAcc{}}
+			m.units = &liveUnits{Source: src, rows: rs, units: us, accs: map[string]*unitAcc{}, sampleAccs: map[string]*sampleAcc{}}
+			m.units.samples, _ = src.(SampleEventSource)
 		}
 	}
 	fam, err := newLiveFamily(set.Alpha, set.Adjustment)

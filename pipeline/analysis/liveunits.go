@@ -181,6 +181,9 @@ type liveUnits struct {
 	units   UnitSource
 	accs    map[string]*unitAcc
 	settled time.Time // buckets before this have settled (Monitor.settledUntil)
+
+	samples    SampleEventSource // nil: latency samples read whole
+	sampleAccs map[string]*sampleAcc
 }
 
 var (
@@ -236,4 +239,79 @@ func ceilUnix(t time.Time) int64 {
 		s++
 	}
 	return s
+}
+
+// SampleEventSource can return the latency sample with each event's time
+// (the ClickHouse Store), so a Monitor keeps the sample of settled seconds
+// and thins it as the sample rate falls instead of reading it again.
+type SampleEventSource interface {
+	LatencySampleEvents(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) ([]query.SampleEvent, error)
+}
+
+// LatencySampleEvents implements SampleEventSource with
+// query.Reader.LatencySampleEvents.
+func (s *Store) LatencySampleEvents(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) ([]query.SampleEvent, error) {
+	return s.reader().LatencySampleEvents(ctx, experimentID, w, sli.rawFilter(), rate)
+}
+
+var _ SampleEventSource = (*Store)(nil)
+
+// sampleAcc is one latency filter's sample of the settled part of the
+// window: events before until, each read at a rate at least minRate.
+type sampleAcc struct {
+	since, until time.Time
+	minRate      SampleRate
+	events       []query.SampleEvent
+}
+
+func atLeast(a, b SampleRate) bool {
+	return a.SecondPPM >= b.SecondPPM && a.ControlPPM >= b.ControlPPM && a.ExperimentPPM >= b.ExperimentPPM
+}
+
+// LatencySample reads the seconds that settled since the previous look
+// once, keeps them, and reads the open tail; the kept events are thinned
+// to the current rate (which only falls as the cohorts grow), so the
+// answer is the sample a whole-window read at this rate gives. A rate
+// above the one kept starts over.
+func (l *liveUnits) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
+	if l.samples == nil {
+		return l.Source.LatencySample(ctx, experimentID, w, sli, rate)
+	}
+	k := sli.key()
+	acc, ok := l.sampleAccs[k]
+	if !ok || !acc.since.Equal(w.Since) || !atLeast(acc.minRate, rate) {
+		acc = &sampleAcc{since: w.Since, until: w.Since, minRate: rate}
+		l.sampleAccs[k] = acc
+	}
+	settled := l.settled
+	if settled.After(w.Until) {
+		settled = w.Until
+	}
+	if settled.After(acc.until) {
+		evs, err := l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: settled}, sli, rate)
+		if err != nil {
+			return Sample{}, fmt.Errorf("settled latency sample: %w", err)
+		}
+		kept := acc.events[:0]
+		for _, e := range acc.events {
+			if query.Sampled(e.TimeNs, e.Cohort, rate) {
+				kept = append(kept, e)
+			}
+		}
+		acc.events, acc.until, acc.minRate = append(kept, evs...), settled, rate
+	}
+	out := make([]query.SampleEvent, 0, len(acc.events))
+	for _, e := range acc.events {
+		if query.Sampled(e.TimeNs, e.Cohort, rate) {
+			out = append(out, e)
+		}
+	}
+	if w.Until.After(acc.until) {
+		tail, err := l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: w.Until}, sli, rate)
+		if err != nil {
+			return Sample{}, fmt.Errorf("open latency sample: %w", err)
+		}
+		out = append(out, tail...)
+	}
+	return query.SampleOf(out), nil
 }

@@ -207,19 +207,26 @@ func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
 			user = ""
 		}
 		events = append(events, telemetry.Event{
-			ID: fmt.Sprintf("ev-%d", i), TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			ID: fmt.Sprintf("ev-%d", i), TimeNs: ts.UnixNano() + int64(i%7)*1_000_003, IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
 			Service: "checkout", Name: "GET /checkout", ExperimentID: exp, Cohort: cohort, SubjectID: user, IsError: i%9 == 0,
+			DurationNs: uint64(10e6 + (i*7919)%50_000_000),
 		})
 	}
 	load(ctx, t, c, events)
 	src := &analysis.Store{C: c}
 	e := &experiment.Experiment{ID: exp,
 		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.2, Control: 0.8}},
-		SLIs:    []experiment.SLI{{Name: "errors", Type: experiment.SLIErrorRate, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}}}}
+		SLIs: []experiment.SLI{
+			{Name: "errors", Type: experiment.SLIErrorRate, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}},
+			{Name: "p95", Type: experiment.SLILatency, Quantile: 0.95, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}},
+		}}
 	req := analysis.Request{ExperimentID: exp, Experiment: e, Window: analysis.Window{Since: start.Add(3 * time.Second)}}
-	first, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	// A small latency sample, so its rate falls as the cohorts grow and the
+	// kept sample of settled seconds is thinned look by look.
+	set := analysis.Settings{SamplePerCohort: 80}
+	first, err := analysis.NewMonitor(src, req, set)
 	require.NoError(t, err)
-	second, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	second, err := analysis.NewMonitor(src, req, set)
 	require.NoError(t, err)
 	rd := query.New(c)
 	for _, at := range []time.Duration{2 * time.Minute, 4*time.Minute + 3*time.Second, 7 * time.Minute, 11 * time.Minute} {
@@ -237,6 +244,18 @@ func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
 			assert.Equal(t, whole[telemetry.CohortControl].Events, got.Control.N, "at %s", at)
 			assert.Equal(t, whole[telemetry.CohortExperiment].Errors, *got.Experiment.Bad, "at %s", at)
 			assert.Equal(t, whole[telemetry.CohortControl].Units, res.SRM.Control, "SRM on units at %s", at)
+			// The latency sample equals a fresh monitor's, which reads the
+			// whole window at this look's rate.
+			fresh, err := analysis.NewMonitor(src, req, set)
+			require.NoError(t, err)
+			once, err := fresh.Look(ctx, now)
+			require.NoError(t, err)
+			lat, want := res.Metrics[1], once.Metrics[1]
+			require.Less(t, want.Control.N, want.Control.Events, "sampled at %s", at)
+			assert.Equal(t, want.Control.N, lat.Control.N, "latency sample at %s", at)
+			assert.Equal(t, want.Experiment.N, lat.Experiment.N, "latency sample at %s", at)
+			assert.Equal(t, want.Control.Value, lat.Control.Value, "at %s", at)
+			assert.Equal(t, want.Experiment.Value, lat.Experiment.Value, "at %s", at)
 		}
 	}
 }

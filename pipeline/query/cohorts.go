@@ -463,6 +463,38 @@ func (r *Reader) ReplayEvents(ctx context.Context, experimentID string, w Window
 // deterministic two-stage sample: analyze/sli_latency_sample.sql
 // (sli_latency_sample_attrs.sql with an attribute filter).
 func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Window, sli SLIFilter, rate SampleRate) (Sample, error) {
+	evs, err := r.LatencySampleEvents(ctx, experimentID, w, sli, rate)
+	if err != nil {
+		return Sample{}, err
+	}
+	return SampleOf(evs), nil
+}
+
+// SampleEvent is one sampled event: its cohort, time and duration.
+type SampleEvent struct {
+	Cohort     telemetry.Cohort
+	TimeNs     uint64
+	DurationNs uint64
+}
+
+// SampleOf returns the durations of sampled events, in seconds, per cohort.
+func SampleOf(evs []SampleEvent) Sample {
+	var out Sample
+	for _, e := range evs {
+		switch e.Cohort {
+		case telemetry.CohortControl:
+			out.Control = append(out.Control, float64(e.DurationNs)/1e9)
+		case telemetry.CohortExperiment:
+			out.Experiment = append(out.Experiment, float64(e.DurationNs)/1e9)
+		}
+	}
+	return out
+}
+
+// LatencySampleEvents is LatencySample with each event's time, so a
+// caller holding a sample taken at a higher rate can thin it to a lower
+// one (Sampled) instead of reading it again.
+func (r *Reader) LatencySampleEvents(ctx context.Context, experimentID string, w Window, sli SLIFilter, rate SampleRate) ([]SampleEvent, error) {
 	p := filterParams(experimentID, w, sli)
 	name := "analyze/sli_latency_sample_attrs.sql"
 	if len(sli.Filter.Attributes) == 0 {
@@ -470,19 +502,45 @@ func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Windo
 		delete(p, "attr_pairs")
 	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	var out Sample
+	var out []SampleEvent
 	if err := r.latencySample(ctx, name, p, &out); err != nil {
-		return Sample{}, err
+		return nil, err
 	}
 	if err := r.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
-		return Sample{}, err
+		return nil, err
 	}
 	return out, nil
 }
 
-// latencySample appends the durations one of the latency sample queries
-// returns to out.
-func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *Sample) error {
+// Sampled reports whether the sample queries keep an event of this time
+// and cohort at rate: ClickHouse's intHash64 of its second below
+// SecondPPM and of its nanosecond time below the cohort's share, out of a
+// million. A sample taken at a rate at least as high in every part holds
+// every event a lower rate keeps.
+func Sampled(timeNs uint64, c telemetry.Cohort, rate SampleRate) bool {
+	if intHash64(timeNs/1e9)%1_000_000 >= uint64(rate.SecondPPM) {
+		return false
+	}
+	share := rate.ControlPPM
+	if c == telemetry.CohortExperiment {
+		share = rate.ExperimentPPM
+	}
+	return intHash64(timeNs)%1_000_000 < uint64(share)
+}
+
+// intHash64 is ClickHouse's intHash64 (Murmur3's 64-bit finalizer of x
+// xor a constant).
+func intHash64(x uint64) uint64 {
+	x ^= 0x4CF2D2BAAE6DA887
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *[]SampleEvent) error {
 	rows, err := r.C.Query(ctx, name, p)
 	if err != nil {
 		return err
@@ -490,18 +548,22 @@ func (r *Reader) latencySample(ctx context.Context, name string, p queries.Param
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			cohort string
-			ns     uint64
+			cohort   string
+			dur, tns uint64
 		)
-		if err := rows.Scan(&cohort, &ns); err != nil {
+		if err := rows.Scan(&cohort, &dur, &tns); err != nil {
 			return fmt.Errorf("scan %s: %w", name, err)
 		}
+		var c telemetry.Cohort
 		switch cohort {
 		case "control":
-			out.Control = append(out.Control, float64(ns)/1e9)
+			c = telemetry.CohortControl
 		case "experiment":
-			out.Experiment = append(out.Experiment, float64(ns)/1e9)
+			c = telemetry.CohortExperiment
+		default:
+			continue
 		}
+		*out = append(*out, SampleEvent{Cohort: c, TimeNs: tns, DurationNs: dur})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
