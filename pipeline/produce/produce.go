@@ -92,8 +92,9 @@ var ErrUnavailable = errors.New("kafka unavailable")
 // Producer publishes events. It is safe for concurrent use; concurrent
 // Publish calls share produce requests.
 type Producer struct {
-	cfg Config
-	w   *kafka.Writer
+	cfg       Config
+	w         *kafka.Writer
+	transport *kafka.Transport
 
 	mu     sync.Mutex
 	closed bool
@@ -105,8 +106,10 @@ func New(cfg Config) (*Producer, error) {
 		return nil, fmt.Errorf("producer config: %w", err)
 	}
 	compression, _ := codec(cfg.Compression)
+	transport := bus.NewTransport()
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Brokers...),
+		Transport:    transport,
 		Topic:        cfg.Topic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,
@@ -121,7 +124,7 @@ func New(cfg Config) (*Producer, error) {
 		// the topic with the configured partition count.
 		AllowAutoTopicCreation: false,
 	}
-	return &Producer{cfg: cfg, w: w}, nil
+	return &Producer{cfg: cfg, w: w, transport: transport}, nil
 }
 
 // EnsureTopic creates the topic when it is missing.
@@ -304,6 +307,9 @@ func (p *Producer) Close() error {
 		return nil
 	}
 	p.closed = true
+	// The writer's connections stay in its transport's pool until closed
+	// here (see bus.NewTransport).
+	defer p.transport.CloseIdleConnections()
 	if err := p.w.Close(); err != nil {
 		return fmt.Errorf("close kafka writer: %w", err)
 	}

@@ -297,12 +297,12 @@ func TestClusterSinkKilled(t *testing.T) {
 	b := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/2]))
 	waitStored(ctx, t, cl.Client, "sinkkill", n/8, time.Minute)
-	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
-	<-a.done
+	require.NoError(t, a.Cmd.Process.Signal(syscall.SIGKILL))
+	<-a.Done()
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[n/2:]))
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/100]))
 	waitStored(ctx, t, cl.Client, "sinkkill", n, 3*time.Minute)
-	b.stop(t)
+	b.Stop(t, 60*time.Second)
 	got := measure(ctx, t, cl.Client, "sinkkill")
 	got.sent, got.acked = n+n/100, n+n/100
 	t.Logf("sink SIGKILL: %s (%d raw duplicate rows, none visible)", got, got.raw-got.stored)
@@ -344,7 +344,7 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 	loud := strings.Count(sink.Logs(), "level=WARN") + strings.Count(sink.Logs(), "level=ERROR")
 	restart(t)
 	waitStored(ctx, t, cl.Client, "zk", n, 3*time.Minute)
-	sink.stop(t)
+	sink.Stop(t, 60*time.Second)
 	got := measure(ctx, t, cl.Client, "zk")
 	got.sent, got.acked = n, n
 	t.Logf("ZooKeeper outage: %s; %d rows stored during the outage; committed offsets at most %d ahead of stored rows; %d warnings logged",
