@@ -313,16 +313,17 @@ func History(ctx context.Context, r *query.Reader, req Request, cur findings.Inp
 // conditions and blast radius.
 func FromComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
 	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
+	in.AnalysisUnit = res.Unit
 	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
 	in.SRM = &findings.SRM{Expected: res.SRM.ExpectedExperimentShare, Observed: res.SRM.ObservedExperimentShare, PValue: res.SRM.PValue, Mismatch: res.SRM.Mismatch}
 	for _, m := range res.Metrics {
 		sli := findings.SLIResult{
 			Name: m.Name, Type: m.Type, Unit: m.Unit, Direction: m.Direction, Quantile: m.Quantile,
-			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad},
-			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad},
+			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad, Units: m.Control.Units},
+			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad, Units: m.Experiment.Units},
 			Effect:     m.Effect.Absolute, Relative: m.Effect.Relative,
 			CILower: m.CI.Lower, CIUpper: m.CI.Upper, CILevel: m.CI.Level,
-			Test: m.Test, PValue: m.AdjustedPValue, Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
+			Test: m.Test, PValue: m.AdjustedPValue, PText: analysis.PText(&m), Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
 		}
 		if d, ok := e.SLI(m.Name); ok {
 			sli.Objective = d.Objective

@@ -55,14 +55,18 @@ func main() {
 // load generates n events of one experiment over [start, start+span)
 // with bench/events_insert.sql.
 func load(ctx context.Context, c *store.Client, exp string, n int, start time.Time, span time.Duration) error {
-	sql, err := c.SQL("bench/bench_events_insert.sql", queries.Params{
-		"experiment_id": exp, "n": int64(n), "start_ns": start.UnixNano(), "step_ns": span.Nanoseconds() / int64(n),
-	})
-	if err != nil {
-		return err
-	}
-	if err := c.Conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("load %s: %w", exp, err)
+	const chunk = 500_000
+	for off := 0; off < n; off += chunk {
+		sql, err := c.SQL("bench/bench_events_insert.sql", queries.Params{
+			"experiment_id": exp, "n": int64(n), "start_ns": start.UnixNano(), "step_ns": span.Nanoseconds() / int64(n),
+			"offset": int64(off), "count": int64(min(chunk, n-off)),
+		})
+		if err != nil {
+			return err
+		}
+		if err := c.Conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("load %s at %d: %w", exp, off, err)
+		}
 	}
 	return nil
 }
