@@ -757,7 +757,11 @@ func (a *derivation) timeline() {
 			v += " (provisional)"
 		}
 		if prev, ok := last[p.SLI]; ok && prev != v {
-			add(p.Time, "verdict_change", fmt.Sprintf("Live verdict of %s changed from %s to %s (p=%s)", p.SLI, prev, v, fmtP(p.PValue)))
+			text := fmt.Sprintf("Live verdict of %s changed from %s to %s (p=%s)", p.SLI, prev, v, fmtP(p.PValue))
+			if p.ChangeReason != "" {
+				text += ": " + p.ChangeReason
+			}
+			add(p.Time, "verdict_change", text)
 		}
 		last[p.SLI] = v
 	}

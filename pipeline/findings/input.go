@@ -82,6 +82,9 @@ type VerdictPoint struct {
 	StopCondition string  `json:"stop_condition,omitempty"`
 	StopHolds     bool    `json:"stop_holds,omitempty"`
 	StopValue     float64 `json:"stop_value,omitempty"`
+	// ChangeReason says why the verdict changed at this look ("" when it
+	// did not, or when live did not record why).
+	ChangeReason string `json:"change_reason,omitempty"`
 }
 
 // Experiment is what the definition says.

@@ -147,6 +147,18 @@ func verdictHistory(ctx context.Context, r *query.Reader, experimentID string, w
 	if err != nil {
 		return nil, err
 	}
+	changes, err := r.VerdictChanges(ctx, experimentID, query.HistoryLive, w.Window.Since, w.Window.Until.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	type at struct {
+		ns  int64
+		sli string
+	}
+	why := make(map[at]string, len(changes))
+	for _, c := range changes {
+		why[at{c.Time.UnixNano(), c.SLI}] = c.Reason
+	}
 	out := make([]findings.VerdictPoint, 0, len(rows))
 	for _, v := range rows {
 		if w.Run != nil && v.RunID != "" && v.RunID != w.Run.ID {
@@ -154,7 +166,7 @@ func verdictHistory(ctx context.Context, r *query.Reader, experimentID string, w
 		}
 		out = append(out, findings.VerdictPoint{Time: v.Time, SLI: v.SLI, Verdict: v.Verdict, Provisional: v.Provisional,
 			PValue: v.AdjustedPValue, Effect: v.Effect, CILower: v.CILower, CIUpper: v.CIUpper,
-			StopCondition: v.StopCondition, StopHolds: v.StopHolds, StopValue: v.StopValue})
+			StopCondition: v.StopCondition, StopHolds: v.StopHolds, StopValue: v.StopValue, ChangeReason: why[at{v.Time.UnixNano(), v.SLI}]})
 	}
 	return out, nil
 }

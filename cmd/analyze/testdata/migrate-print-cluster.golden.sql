@@ -251,6 +251,32 @@ GROUP BY experiment_id, trace_id;
 CREATE TABLE IF NOT EXISTS steadystate.trace_subjects ON CLUSTER `prod` AS steadystate.trace_subjects_local
 ENGINE = Distributed('prod', 'steadystate', 'trace_subjects_local');
 
+-- Why a live verdict changed: one row per SLI and look at which its verdict
+-- changed (pass -> fail when a fault starts late, fail or pass ->
+-- inconclusive when the interval empties, ...), with the reason the
+-- monitor gave. Written beside verdict_history (query.WriteVerdicts); the
+-- report's timeline reads it (analyze/verdict_changes.sql). A table of its
+-- own, since 18.16 has no ALTER TABLE ... ADD COLUMN IF NOT EXISTS and
+-- every migration statement must be safe to run again.
+CREATE TABLE IF NOT EXISTS steadystate.verdict_changes_local ON CLUSTER `prod`
+(
+    experiment_id String,
+    run_id        String,
+    source        String,
+    evaluated_at  DateTime,
+    evaluated_ns  UInt64,
+    sli           String,
+    from_verdict  String,
+    to_verdict    String,
+    reason        String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/steadystate/verdict_changes', '{replica}')
+PARTITION BY toYYYYMMDD(evaluated_at)
+ORDER BY (experiment_id, evaluated_ns, sli);
+
+CREATE TABLE IF NOT EXISTS steadystate.verdict_changes ON CLUSTER `prod` AS steadystate.verdict_changes_local
+ENGINE = Distributed('prod', 'steadystate', 'verdict_changes_local', cityHash64(experiment_id));
+
 -- The experiment and cohort of each trace, from the events that decided it
 -- (tagged by their own attributes, resource, the cohort rules or a flag
 -- evaluation; not those tagged by their trace at ingest). Analysis takes the
