@@ -298,7 +298,8 @@ func (l *liveUnits) LatencySample(ctx context.Context, experimentID string, w Wi
 				kept = append(kept, e)
 			}
 		}
-		acc.events, acc.until, acc.minRate = append(kept, evs...), settled, rate
+		kept = append(kept, evs...)
+		acc.events, acc.until, acc.minRate = kept, settled, rate
 	}
 	out := make([]query.SampleEvent, 0, len(acc.events))
 	for _, e := range acc.events {

@@ -254,8 +254,8 @@ func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
 			require.Less(t, want.Control.N, want.Control.Events, "sampled at %s", at)
 			assert.Equal(t, want.Control.N, lat.Control.N, "latency sample at %s", at)
 			assert.Equal(t, want.Experiment.N, lat.Experiment.N, "latency sample at %s", at)
-			assert.Equal(t, want.Control.Value, lat.Control.Value, "at %s", at)
-			assert.Equal(t, want.Experiment.Value, lat.Experiment.Value, "at %s", at)
+			assert.InDelta(t, want.Control.Value, lat.Control.Value, 1e-12, "at %s", at)
+			assert.InDelta(t, want.Experiment.Value, lat.Experiment.Value, 1e-12, "at %s", at)
 		}
 	}
 }
