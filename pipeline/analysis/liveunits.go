@@ -14,15 +14,15 @@ import (
 // per-unit rows behind a tally (the ClickHouse Store), so a Monitor reads
 // each settled bucket's units once and re-reads only the open tail.
 type UnitRowSource interface {
-	SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32) ([]query.UnitRow, error)
+	SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, perBucket bool) ([]query.UnitRow, error)
 	// UnitCacheScope names what the rows come from (the database), so
 	// monitors of different databases never share cached buckets.
 	UnitCacheScope() string
 }
 
 // SLIUnitRows implements UnitRowSource with query.Reader.SLIUnitRows.
-func (s *Store) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32) ([]query.UnitRow, error) {
-	return s.reader().SLIUnitRows(ctx, experimentID, w, sli.rawFilter(), dirty)
+func (s *Store) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, perBucket bool) ([]query.UnitRow, error) {
+	return s.reader().SLIUnitRows(ctx, experimentID, w, sli.rawFilter(), dirty, perBucket)
 }
 
 // UnitCacheScope implements UnitRowSource: the database read.
@@ -43,6 +43,10 @@ var settledUnits = struct {
 }{rows: map[unitBucketKey][]query.UnitRow{}}
 
 const maxSettledUnitRows = 4 << 20
+
+// maxCachedCatchUp is the longest settled range (seconds) read per bucket
+// into the shared cache; longer ones are read summed per unit.
+const maxCachedCatchUp = 600
 
 type unitBucketKey struct {
 	scope, experiment, sli string
@@ -214,19 +218,25 @@ func (l *liveUnits) SLIUnitTally(ctx context.Context, experimentID string, w Win
 	if settled > acc.until {
 		rows, ok := cachedUnitRows(scope, experimentID, k, acc.until, settled)
 		if !ok {
+			// A long catch-up (the first look at a long window) is read
+			// summed per unit and not cached; the buckets that settle
+			// look by look are read per bucket and shared.
+			perBucket := settled-acc.until <= maxCachedCatchUp
 			var err error
-			rows, err = l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: time.Unix(int64(settled), 0)}, sli, dirty)
+			rows, err = l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: time.Unix(int64(settled), 0)}, sli, dirty, perBucket)
 			if err != nil {
 				return nil, fmt.Errorf("settled unit rows: %w", err)
 			}
-			cacheUnitRows(scope, experimentID, k, acc.until, settled, rows)
+			if perBucket {
+				cacheUnitRows(scope, experimentID, k, acc.until, settled, rows)
+			}
 		}
 		acc.settle(rows, settled)
 	}
 	if acc.until >= uint32(ceilUnix(w.Until)) {
 		return acc.with(nil), nil
 	}
-	tail, err := l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: w.Until}, sli, dirty)
+	tail, err := l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: w.Until}, sli, dirty, false)
 	if err != nil {
 		return nil, fmt.Errorf("open unit rows: %w", err)
 	}

@@ -250,6 +250,10 @@ func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
 			require.NoError(t, err)
 			once, err := fresh.Look(ctx, now)
 			require.NoError(t, err)
+			// A first look over more than 10 min reads the units summed
+			// over the range, not per bucket: the same counts.
+			assert.Equal(t, whole[telemetry.CohortControl].Units, once.Metrics[0].Control.Units, "first look at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Errors, *once.Metrics[0].Experiment.Bad, "first look at %s", at)
 			lat, want := res.Metrics[1], once.Metrics[1]
 			require.Less(t, want.Control.N, want.Control.Events, "sampled at %s", at)
 			assert.Equal(t, want.Control.N, lat.Control.N, "latency sample at %s", at)

@@ -320,8 +320,14 @@ type UnitRow struct {
 // SLIUnitRows returns the per-bucket, per-unit rows behind SLIUnitTally
 // over [w.Since, w.Until), for a reader that keeps per-unit counts of
 // settled buckets and re-reads only the recent ones (live).
-func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) ([]UnitRow, error) {
+//
+// With perBucket false the rows are summed over the window (Bucket 0).
+func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, perBucket bool) ([]UnitRow, error) {
 	p := tallyParams(experimentID, w, sli, dirty)
+	p["per_bucket"] = 0
+	if perBucket {
+		p["per_bucket"] = 1
+	}
 	rows, err := r.C.Query(ctx, "analyze/sli_unit_rows.sql", p)
 	if err != nil {
 		return nil, err

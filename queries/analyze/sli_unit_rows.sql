@@ -4,8 +4,11 @@
 -- @dirty ones, the spans resolved by their trace in ClickHouse). Live
 -- (analysis.Monitor) reads the buckets that settled once, keeps their
 -- per-unit counts, and re-reads only the open tail on each look; unit 0
--- holds events without a subject, each a unit of its own.
-SELECT bucket_s, cohort, unit, sum(rows) AS events, sum(error_rows) AS errors
+-- holds events without a subject, each a unit of its own. With
+-- @per_bucket = 0 the rows are summed over the whole range (bucket 0): a
+-- first look over a long window reads one row per unit, not per unit and
+-- bucket.
+SELECT if(@per_bucket = 1, bucket_s, toUInt32(0)) AS bucket, cohort, unit, sum(rows) AS events, sum(error_rows) AS errors
 FROM
 (
     SELECT toUInt32(bucket) AS bucket_s, toString(cohort) AS cohort, unit, rows, error_rows
@@ -78,5 +81,5 @@ FROM
     ) AS s USING trace_id
     GROUP BY bucket_s, cohort, unit
 )
-GROUP BY bucket_s, cohort, unit
-ORDER BY bucket_s, cohort, unit
+GROUP BY bucket, cohort, unit
+ORDER BY bucket, cohort, unit
