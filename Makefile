@@ -39,6 +39,10 @@ status: ## show whether Kafka and ClickHouse run and answer (CLUSTER=1: every pr
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
 	@bash scripts/pydeps.sh
 
+.PHONY: jsdeps
+jsdeps: ## install the npm packages of the JavaScript SDK acceptance test, once, into the state dir
+	@bash scripts/jsdeps.sh >/dev/null
+
 .PHONY: sysdeps
 sysdeps: ## install the Debian packages the tests use (chromium for the report screenshot test)
 	@bash scripts/sysdeps.sh
@@ -60,7 +64,7 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 	$(GO) test $(GOTESTFLAGS) ./...
 
 .PHONY: test
-test: up pydeps sysdeps tools ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
+test: up pydeps jsdeps sysdeps tools ## the test suite: unit and integration tests on the real stack, SQL cross-check on 18.16 and chDB
 	$(GO) test $(GOTESTFLAGS) -tags integration $$($(GO) list ./... | grep -v /internal/testkit/clustertest)
 
 .PHONY: test-cluster
@@ -77,7 +81,7 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 
 .PHONY: bench-ingest
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
-	$(GO) run ./internal/bench/ingestbench
+	$(GO) run ./internal/bench/ingestbench $(INGESTBENCH_FLAGS)
 
 .PHONY: bench-cluster
 bench-cluster: up ## ingest events/s and CPU-s per 1M events: single node vs the cluster with 1/2 serves and 1/2 sinks (starts the cluster)
