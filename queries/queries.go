@@ -11,9 +11,10 @@
 //   - migrate/*.sql: the bookkeeping of `analyze migrate` (the database,
 //     schema_migrations and what is recorded in it);
 //   - bench/*.sql: what the benchmarks (internal/bench) run besides the
-//     pipeline's own statements: their loads, counts, waits for merges and
-//     the Kafka-engine baseline (not cross-checked: they run against the
-//     18.16 server the benchmarks measure);
+//     pipeline's own statements: `make bench-compare`'s generated load and
+//     bookkeeping (bench_*.sql), ingestbench's counts, part and merge waits
+//     and its Kafka-engine baseline (not cross-checked: they run against
+//     the 18.16 server the benchmarks measure);
 //   - dashboards/*.sql: the panels of the provisioned Grafana game-day
 //     dashboard (deploy/compose/grafana), with Grafana's time range and
 //     variables in place of the parameters.

@@ -97,7 +97,7 @@ func tempDB(ctx context.Context) (*store.Client, func(), error) {
 		return nil, nil, err
 	}
 	return c, func() {
-		if sql, err := c.SQL("bench/drop_database.sql", nil); err == nil {
+		if sql, err := c.SQL("bench/bench_drop_database.sql", nil); err == nil {
 			_ = c.Conn.Exec(context.Background(), sql)
 		}
 		_ = c.Close()

@@ -381,7 +381,7 @@ func (b *bench) parts(db string) partStats {
 // charged to the next run's time and CPU.
 func (b *bench) quiesce(db string) {
 	if db != "" {
-		_ = b.exec("bench/drop_database.sql", db, nil)
+		_ = b.exec("bench/bench_drop_database.sql", db, nil)
 	}
 	for i := 0; i < 600; i++ {
 		if b.count("bench/merges.sql", b.cfg.Database, queries.Params{"database": ""}) == 0 {
@@ -811,7 +811,7 @@ func run(o options) error {
 	defer b.c.Close()
 	defer func() {
 		for _, db := range b.dbs {
-			if q, err := sql("bench/drop_database.sql", db, nil); err == nil {
+			if q, err := sql("bench/bench_drop_database.sql", db, nil); err == nil {
 				_ = b.c.Conn.Exec(context.Background(), q)
 			}
 		}

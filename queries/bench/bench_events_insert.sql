@@ -1,11 +1,15 @@
--- comparebench's load: @n events of one experiment from @start_ns, one
--- every @step_ns, generated on the server (INSERT ... SELECT FROM
--- system.numbers, so the materialized views fill as on a real insert):
--- 10% experiment cohort, errors 1% (control) and 1.5% (experiment),
--- durations log-normal around 40 ms (control) and 44 ms (experiment), plus
--- one untagged event per 10 for the blast radius.
+-- `make bench-compare` (internal/bench/comparebench): events @offset ..
+-- @offset + @count - 1 of @n events of one experiment over [@start_ns,
+-- @start_ns + @n * @step_ns), generated on the server (INSERT ... SELECT,
+-- so the materialized views fill as on ingest; the bench loads in chunks
+-- so no single statement outlasts the client's read timeout).
+-- Users (subject_id) send about five requests each over the hour; a user's
+-- cohort is fixed (10% experiment), errors 1% (control) and 1.5%
+-- (experiment), durations log-normal around 40 ms (control) and 44 ms
+-- (experiment); one event in 10 is untagged (the blast radius), one in 7
+-- is the payment service's.
 INSERT INTO {{.DB}}.events (event_id, event_time, event_time_ns, ingest_time, ingest_time_ns, kind, service, name,
-    experiment_id, cohort, synthetic, status, is_error, http_status, duration_ns, attr_keys, attr_values)
+    experiment_id, cohort, synthetic, status, is_error, http_status, duration_ns, subject_id, attr_keys, attr_values)
 SELECT
     concat(@experiment_id, '-', toString(number)) AS event_id,
     toDateTime(intDiv(t_ns, 1000000000)) AS event_time,
@@ -21,16 +25,18 @@ SELECT
     if(err, 'error', 'ok') AS status,
     err AS is_error,
     if(err, 500, 200) AS http_status,
-    toUInt64(exp((if(is_exp, 3.784, 3.689) + 0.4 * u) * 1) * 1000000) AS duration_ns,
+    toUInt64(exp(if(is_exp, 3.784, 3.689) + 0.4 * u) * 1000000) AS duration_ns,
+    concat('user-', toString(user)) AS subject_id,
     ['region'] AS attr_keys,
     [if(number % 2 = 0, 'eu', 'us')] AS attr_values
 FROM
 (
     SELECT number,
         toUInt64(@start_ns + number * @step_ns) AS t_ns,
+        intHash64(number + 4) % greatest(intDiv(@n, 5), 1) AS user,
         intHash64(number) % 10 = 0 AS untagged,
-        intHash64(number + 1) % 100 < 10 AS is_exp,
+        intHash64(user + 1) % 100 < 10 AS is_exp,
         toUInt8((intHash64(number + 2) % 10000) < if(is_exp, 150, 100)) AS err,
         (toFloat64(intHash64(number + 3) % 1000000) / 1000000 - 0.5) * 3.4 AS u
-    FROM system.numbers LIMIT @n
+    FROM system.numbers LIMIT @offset, @count
 )
