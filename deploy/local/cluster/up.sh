@@ -70,7 +70,10 @@ CFG
   echo $! >"$dir/zk.pid"
 }
 
-zk_ok() { [ "$( (exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT"; printf ruok >&3; head -c4 <&3) 2>/dev/null)" = imok ]; }
+# `ruok` answers imok while ZooKeeper still loads its snapshot and log and
+# refuses sessions ("not currently serving requests"); ClickHouse started
+# then fails on its replicated tables. `srvr` shows a Mode only once it serves.
+zk_ok() { (exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT"; printf srvr >&3; cat <&3) 2>/dev/null | grep -q '^Mode: '; }
 
 # --- Kafka: three combined broker+controller nodes ---------------------------
 
