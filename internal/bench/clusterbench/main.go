@@ -135,12 +135,12 @@ func enginePIDs(cluster bool) map[string][]int {
 		return out
 	}
 	for i := 1; i <= 3; i++ {
-		out["kafka"] = append(out["kafka"], read(filepath.Join(state, "cluster", fmt.Sprintf("kafka%d", i), "kafka.pid")))
+		out["kafka"] = append(out["kafka"], read(filepath.Join(clustertest.StateDir(), fmt.Sprintf("kafka%d", i), "kafka.pid")))
 	}
 	for i := 0; i < 4; i++ {
-		out["clickhouse"] = append(out["clickhouse"], read(filepath.Join(state, "cluster", fmt.Sprintf("ch%d", i), "clickhouse.pid")))
+		out["clickhouse"] = append(out["clickhouse"], read(filepath.Join(clustertest.StateDir(), fmt.Sprintf("ch%d", i), "clickhouse.pid")))
 	}
-	out["zookeeper"] = []int{read(filepath.Join(state, "cluster", "zk", "zk.pid"))}
+	out["zookeeper"] = []int{read(filepath.Join(clustertest.StateDir(), "zk", "zk.pid"))}
 	return out
 }
 
