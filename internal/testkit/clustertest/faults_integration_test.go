@@ -98,8 +98,10 @@ func freeAddr(t *testing.T) string {
 // restart brings back whatever the test stopped.
 func restart(t *testing.T) {
 	t.Helper()
+	began := time.Now()
 	out, err := clustertest.Up()
 	require.NoError(t, err, out)
+	t.Logf("restarted the stopped engines in %s", time.Since(began).Round(100*time.Millisecond))
 }
 
 // TestClusterKafkaLeaderStopped: SIGKILL the broker leading partition 0
