@@ -1,7 +1,10 @@
 package pipeline_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -92,4 +95,53 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeLayout checks README's "Layout" section against the tree:
+// every top-level folder and every package under pipeline/ is named
+// there (as `name/` or `pipeline/name/`), and every `pipeline/...` or
+// `internal/...` path it names exists.
+func TestReadmeLayout(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## Layout\n")
+	if start < 0 {
+		t.Fatal(`README.md has no "## Layout" section`)
+	}
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	top, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range top {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !strings.Contains(section, "`"+e.Name()+"/`") {
+			t.Errorf("README layout does not name the top-level folder %s/", e.Name())
+		}
+	}
+	pkgs, err := filepath.Glob("*/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range pkgs {
+		dir := filepath.Dir(f)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		if !strings.Contains(section, "`pipeline/"+dir+"/`") {
+			t.Errorf("README layout does not name the package pipeline/%s/", dir)
+		}
+	}
+	for _, m := range regexp.MustCompile("`((?:pipeline|internal|cmd|queries)/[a-z0-9_/]*)`").FindAllStringSubmatch(section, -1) {
+		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+			t.Errorf("README layout names %s, which does not exist", m[1])
+		}
+	}
 }

@@ -56,7 +56,7 @@ func TestCompareAndLiveFlags(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ios, _, _, errOut := cliutil.Test()
 			code := run(tt.args, ios)
-			assert.NotEqual(t, cliutil.ExitOK, code)
+			assert.Equal(t, cliutil.ExitUsage, code)
 			assert.Contains(t, errOut.String(), tt.want)
 		})
 	}

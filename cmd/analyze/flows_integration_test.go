@@ -149,7 +149,7 @@ func TestFlowsNoFalseStuckWhileSinkPaused(t *testing.T) {
 	s.checkUntil(60*time.Second, "flowing", func(r *flows.Report) bool {
 		return r.Pipeline.State == flows.PipelineOK && len(r.Flows) == 1 && r.Flows[0].Counts.Complete >= 10
 	})
-	require.NoError(t, s.sink.cmd.Process.Signal(syscall.SIGSTOP))
+	require.NoError(t, s.sink.Cmd.Process.Signal(syscall.SIGSTOP))
 	paused := time.Now()
 	t.Log("sink paused")
 	var during *flows.Report
@@ -160,7 +160,7 @@ func TestFlowsNoFalseStuckWhileSinkPaused(t *testing.T) {
 		assert.Empty(t, rep.Flows[0].Stuck, "no stuck items while the sink is paused (%s after pausing)", time.Since(paused))
 		during = rep
 	}
-	require.NoError(t, s.sink.cmd.Process.Signal(syscall.SIGCONT))
+	require.NoError(t, s.sink.Cmd.Process.Signal(syscall.SIGCONT))
 	t.Log("sink resumed")
 	require.NotNil(t, during)
 	assert.Equal(t, flows.PipelineStalled, during.Pipeline.State, during.Pipeline.Message)

@@ -47,9 +47,9 @@ checks that business flows complete within their windows, and writes
 findings reports.
 
 ClickHouse is found at $STEADYSTATE_CLICKHOUSE_ADDR (default 127.0.0.1:9000),
-database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
+
+` + cliutil.ExitCodesHelp,
 	}
 	defDir := os.Getenv("STEADYSTATE_EXPERIMENTS")
 	if defDir == "" {
@@ -57,8 +57,6 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 	}
 	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
 		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))
@@ -76,18 +74,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).`,
 
 func run(args []string, ios *cliutil.IOStreams) cliutil.ExitCode {
 	f := &factory{IO: ios, StoreConfig: store.NewDefaultConfig}
-	root := newRootCmd(f)
-	root.SetArgs(args)
 	ctx, cancel := cliutil.SignalContext()
 	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		var fe *cliutil.FlagError
-		if errors.As(err, &fe) {
-			fmt.Fprintf(ios.ErrOut, "error: %v\n", err)
-		} else {
-			fmt.Fprintf(ios.ErrOut, "analyze: %v\n", err)
-		}
-	}
-	return cliutil.Code(err)
+	return cliutil.Execute(ctx, newRootCmd(f), args, ios)
 }

@@ -14,8 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/proctest"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -30,88 +29,22 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "analyze-bin")
+	dir, err := proctest.Build("analyze", "ingest")
 	if err != nil {
 		panic(err)
 	}
 	binDir = dir
-	if out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/analyze", "../../cmd/ingest").CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("build binaries: %v\n%s", err, out))
-	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// proc is a child process with its output in a buffer.
-type proc struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+// proc is a child process (internal/testkit/proctest).
+type proc = proctest.Proc
 
 func startProc(t *testing.T, env []string, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(filepath.Join(binDir, name), args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGCONT)
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("%s %s output:\n%s", name, args[0], tail(p.Logs(), 4000))
-		}
-	})
-	return p
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-p.done:
-		require.NoError(t, p.err, "exit after SIGTERM:\n%s", tail(p.Logs(), 2000))
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no exit 30s after SIGTERM:\n%s", tail(p.Logs(), 2000))
-	}
-}
-
-func (p *proc) waitLog(t *testing.T, what string, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(p.Logs(), what) {
-			return
-		}
-	}
-	t.Fatalf("no %q within %s:\n%s", what, within, tail(p.Logs(), 4000))
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+	return proctest.Start(t, env, filepath.Join(binDir, name), args...)
 }
 
 func freeAddr(t *testing.T) string {
@@ -159,7 +92,7 @@ func newStack(t *testing.T, within time.Duration, extra string) *stack {
 		"--topic", s.topic, "--partitions", "3", "--experiments", s.defs)
 	s.sinkArgs = []string{"sink", "--topic", s.topic, "--group", s.group, "--admin", freeAddr(t), "--max-age", "200ms"}
 	s.sink = startProc(t, s.env, "ingest", s.sinkArgs...)
-	s.sink.waitLog(t, "sink running", 60*time.Second)
+	s.sink.WaitLog(t, "sink running", 60*time.Second)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", httpAddr); err == nil {
 			_ = c.Close()
@@ -246,7 +179,7 @@ func (s *stack) checkUntil(within time.Duration, what string, cond func(*flows.R
 		}
 		if time.Now().After(deadline) {
 			b, _ := json.MarshalIndent(rep, "", "  ")
-			s.t.Fatalf("not %s within %s; last report:\n%s", what, within, tail(string(b), 6000))
+			s.t.Fatalf("not %s within %s; last report:\n%s", what, within, proctest.Tail(string(b), 6000))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

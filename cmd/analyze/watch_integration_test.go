@@ -19,7 +19,7 @@ func (s *stack) watch(t *testing.T, am *amtest.Server, extra ...string) *proc {
 	args := append([]string{"watch", "--interval", "1s", "--resend", "2s", "--consumer-group", s.group, "--since", "15m",
 		"--alertmanager", am.URL, "--listen", freeAddr(t)}, extra...)
 	w := startProc(t, s.env, "analyze", args...)
-	w.waitLog(t, "watching flows", 30*time.Second)
+	w.WaitLog(t, "watching flows", 30*time.Second)
 	return w
 }
 
@@ -84,8 +84,8 @@ func TestWatchAlertsAlertmanagerAndResolves(t *testing.T) {
 	}
 	s.send(done...)
 	waitAlerts(t, am, 30*time.Second, "resolved", func(al []amtest.Alert) bool { return len(amtest.Find(al, want)) == 0 })
-	w.waitLog(t, "alert resolved", 5*time.Second)
-	w.stop(t)
+	w.WaitLog(t, "alert resolved", 5*time.Second)
+	w.Stop(t, 30*time.Second)
 	assert.Contains(t, w.Logs(), "watch stopped")
 }
 
@@ -112,7 +112,7 @@ func TestSyntheticTrafficIdleThenBroken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, alerts, "an idle flow with working synthetic traffic alerts nobody")
 
-	synth.stop(t)
+	synth.Stop(t, 30*time.Second)
 	startProc(t, s.env, "ingest", "synth", "--flow", "publish", "--every", "500ms", "--stage-gap", "50ms", "--ingest", s.ingest, "--drop-stage", "cache.purged")
 	want := map[string]string{"alertname": "FlowBroken", "flow": "publish", "stage": "content.stored", "severity": "page", "experiment": "none"}
 	alerts = waitAlerts(t, am, 45*time.Second, "FlowBroken", func(a []amtest.Alert) bool { return len(amtest.Find(a, want)) == 1 })

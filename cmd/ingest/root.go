@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
@@ -27,26 +25,17 @@ func newRootCmd(f *factory) *cobra.Command {
 
 Kafka is found at $STEADYSTATE_KAFKA_BROKERS (default 127.0.0.1:9092) and
 ClickHouse at $STEADYSTATE_CLICKHOUSE_ADDR (default 127.0.0.1:9000). The
-schema is created by "analyze migrate".`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+schema is created by "analyze migrate".
+
+` + cliutil.ExitCodesHelp,
 	}
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newCmdServe(f, nil), newCmdSink(f, nil))
 	root.AddCommand(newCmdSynth(f, nil))
 	return root
 }
 
 func run(args []string, ios *cliutil.IOStreams) cliutil.ExitCode {
-	f := &factory{IO: ios}
-	root := newRootCmd(f)
-	root.SetArgs(args)
 	ctx, cancel := cliutil.SignalContext()
 	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintf(ios.ErrOut, "ingest: %v\n", err)
-	}
-	return cliutil.Code(err)
+	return cliutil.Execute(ctx, newRootCmd(&factory{IO: ios}), args, ios)
 }

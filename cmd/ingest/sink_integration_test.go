@@ -23,6 +23,7 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/faultproxy"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
+	"github.com/steadystate/steadystate/internal/testkit/proctest"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/produce"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -32,14 +33,12 @@ import (
 var ingestBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ingest-bin")
+	// Built with -race when the tests run under it (proctest.Build).
+	dir, err := proctest.Build("ingest")
 	if err != nil {
 		panic(err)
 	}
 	ingestBin = filepath.Join(dir, "ingest")
-	if out, err := exec.Command("go", "build", "-o", ingestBin, ".").CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("build ingest: %v\n%s", err, out))
-	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/steadystate/steadystate/pipeline/receive"
 )
 
 // Rule is one alerting rule of the simulated monitoring, evaluated over a
@@ -155,29 +155,6 @@ func (a *alerter) resolveAll(ctx context.Context) {
 	}
 }
 
-// webhook is Alertmanager's webhook payload (version 4).
-type webhook struct {
-	Version           string            `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	Status            string            `json:"status"`
-	Receiver          string            `json:"receiver"`
-	GroupLabels       map[string]string `json:"groupLabels"`
-	CommonLabels      map[string]string `json:"commonLabels"`
-	CommonAnnotations map[string]string `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
-	Alerts            []webhookAlert    `json:"alerts"`
-}
-
-type webhookAlert struct {
-	Status       string            `json:"status"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       time.Time         `json:"endsAt"`
-	GeneratorURL string            `json:"generatorURL"`
-	Fingerprint  string            `json:"fingerprint"`
-}
-
 func (a *alerter) notify(ctx context.Context, r Rule, firing bool, startsAt time.Time) {
 	status, endsAt := "firing", time.Time{}
 	if !firing {
@@ -188,13 +165,15 @@ func (a *alerter) notify(ctx context.Context, r Rule, firing bool, startsAt time
 		return
 	}
 	labels := map[string]string{"alertname": r.Name, "severity": r.Severity, "service": "checkout", "team": "team-checkout"}
-	body, err := json.Marshal(webhook{
+	// The payload types and the fingerprint are the receiver's own
+	// (pipeline/receive), so the demo sends what Alertmanager sends.
+	body, err := json.Marshal(receive.AlertmanagerPayload{
 		Version: "4", GroupKey: "{}:{alertname=\"" + r.Name + "\"}", Status: status, Receiver: "steadystate",
 		GroupLabels: map[string]string{"alertname": r.Name}, CommonLabels: labels,
 		CommonAnnotations: map[string]string{"summary": r.Summary}, ExternalURL: "http://demo-alertmanager.invalid",
-		Alerts: []webhookAlert{{
+		Alerts: []receive.AlertmanagerAlert{{
 			Status: status, Labels: labels, Annotations: map[string]string{"summary": r.Summary},
-			StartsAt: startsAt.UTC(), EndsAt: endsAt.UTC(), Fingerprint: fingerprint(r.Name),
+			StartsAt: startsAt.UTC(), EndsAt: endsAt.UTC(), Fingerprint: receive.LabelsFingerprint(labels),
 			GeneratorURL: "http://demo-prometheus.invalid/graph?g0.expr=" + r.Name,
 		}},
 	})
@@ -224,10 +203,4 @@ func (a *alerter) notify(ctx context.Context, r Rule, firing bool, startsAt time
 			a.log.Warn("alert webhook refused", "url", a.url, "status", resp.StatusCode, "body", string(b))
 		}
 	}
-}
-
-func fingerprint(s string) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s))
-	return fmt.Sprintf("%016x", h.Sum64())
 }

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/steadystate/steadystate/chaoshttp"
+	"github.com/steadystate/steadystate/pipeline/receive"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -56,11 +57,13 @@ func (r *recorder) all() []span {
 
 func TestSystemBreaksOnlyTheExperimentCohort(t *testing.T) {
 	var mu sync.Mutex
-	var hooks []webhook
+	var hooks []receive.AlertmanagerPayload
 	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var h webhook
+		var h receive.AlertmanagerPayload
 		b, _ := io.ReadAll(r.Body)
-		if json.Unmarshal(b, &h) == nil {
+		// What ingest's receiver parses, with Alertmanager's fingerprint.
+		if _, err := receive.ParseAlertmanager(b, time.Now()); assert.NoError(t, err) && json.Unmarshal(b, &h) == nil {
+			assert.Equal(t, receive.LabelsFingerprint(h.Alerts[0].Labels), h.Alerts[0].Fingerprint)
 			mu.Lock()
 			hooks = append(hooks, h)
 			mu.Unlock()

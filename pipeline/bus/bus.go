@@ -105,10 +105,23 @@ func (c Config) DeadLetterTopicSpec() TopicSpec {
 	return TopicSpec{Name: c.DeadLetter(), Partitions: 1, Replication: c.Replication}
 }
 
+// NewTransport returns a kafka-go transport of one's own. A kafka.Client
+// or kafka.Writer without one shares kafka.DefaultTransport, whose
+// connection pools (a metadata goroutine per broker set and one per
+// connection) outlive every Close; each user here owns its transport and
+// closes it with CloseIdleConnections when it closes, so nothing of it
+// runs after shutdown (goleak checks that in the serve, sink and produce
+// tests).
+func NewTransport() *kafka.Transport {
+	return &kafka.Transport{Dial: (&net.Dialer{Timeout: 3 * time.Second}).DialContext}
+}
+
 // EnsureTopic creates a topic if it does not exist, and waits until every
 // partition has a leader. An existing topic is left as it is.
 func EnsureTopic(ctx context.Context, brokers []string, t TopicSpec) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	transport := NewTransport()
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{t.Name}})
 	if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
 		return nil
@@ -197,14 +210,17 @@ func controllerConn(ctx context.Context, brokers []string) (*kafka.Conn, error) 
 // dead-letter topic, acknowledged by every in-sync replica. It is safe
 // for concurrent use.
 type DeadLetterWriter struct {
-	topic string
-	w     *kafka.Writer
+	topic     string
+	w         *kafka.Writer
+	transport *kafka.Transport
 }
 
 // NewDeadLetterWriter builds the writer; it does not dial.
 func NewDeadLetterWriter(c Config) *DeadLetterWriter {
-	return &DeadLetterWriter{topic: c.DeadLetter(), w: &kafka.Writer{
+	transport := NewTransport()
+	return &DeadLetterWriter{topic: c.DeadLetter(), transport: transport, w: &kafka.Writer{
 		Addr:                   kafka.TCP(c.Brokers...),
+		Transport:              transport,
 		Topic:                  c.DeadLetter(),
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
@@ -229,6 +245,7 @@ func (d *DeadLetterWriter) Write(ctx context.Context, msgs ...kafka.Message) err
 
 // Close flushes and closes the connections.
 func (d *DeadLetterWriter) Close() error {
+	defer d.transport.CloseIdleConnections()
 	if err := d.w.Close(); err != nil {
 		return fmt.Errorf("close dead-letter writer: %w", err)
 	}

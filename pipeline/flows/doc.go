@@ -36,20 +36,20 @@
 // Kafka. Items are judged against the ingest watermark instead, the event
 // time up to which the sink has committed everything, read from the
 // sink_progress table (one row per consumer group, topic and partition,
-// written after each committed batch and as a heartbeat every 2 s while
-// idle):
+// written for every partition of the topic after each committed batch and
+// every 2 s while idle; pipeline/sink/progress.go states what a row claims):
 //
-//   - a partition that was caught up at its last row (it had read up to the
-//     high-water mark) has delivered everything up to the time the sink last
-//     showed life, the newest updated time of the group: an idle partition
-//     gets no rows of its own while its siblings are busy, and the events of
-//     one item share a partition (produce.Key), so nothing of an item is
-//     held back there;
+//   - a partition that was caught up at its row (the group's committed
+//     offset had reached its high-water mark when the sink asked the
+//     brokers) has delivered everything acknowledged before that check, so
+//     it counts up to its own row's time; a busier sibling's fresher row
+//     lends it nothing, as records may have arrived there since;
 //   - a partition that was behind has delivered events up to its
-//     max_event_ns, and nothing after it can be assumed;
+//     max_event_ns, and nothing after it can be assumed; one nobody has
+//     committed on yet (only its placeholder row) has delivered nothing;
 //   - the watermark is the minimum over the partitions, minus Grace (default
-//     2 s), which covers events fetched but not yet committed (a sink batch
-//     lives at most 500 ms) and the time from ingest to Kafka;
+//     2 s), which covers the time from an event's own timestamp to Kafka's
+//     acknowledgement of it (the client's export interval, ingest, produce);
 //   - with no progress rows at all the watermark is unknown and no item is
 //     judged stuck.
 //
@@ -62,9 +62,8 @@
 // Limits, stated: event times are the clients' clocks, so an event sent
 // more than Grace after its own timestamp may arrive after its item was
 // judged (the item then moves from stuck to complete on the next check);
-// with several sink instances in one group, a partition whose owner died
-// while caught up counts as caught up until the group rebalances (the
-// consumer session timeout, 6 s).
+// the partitions are checked against the brokers, so a partition whose owner
+// died counts as caught up only while nothing new arrives there.
 //
 // # Synthetic items and status
 //

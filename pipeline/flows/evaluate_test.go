@@ -157,17 +157,32 @@ func TestComputePipeline(t *testing.T) {
 	assert.Equal(t, PipelineUnknown, p.State)
 	assert.Nil(t, p.Watermark)
 
-	// Partition 0 busy and current, partition 1 idle (caught up, old row),
-	// partition 2 behind at max event -4s.
+	// Partition 0 busy and current, partition 1 idle (caught up, checked
+	// 1s ago), partition 2 behind at max event -4s.
 	rows := []ProgressRow{
 		{Topic: "t", Partition: 0, MaxEventNs: ns(-time.Second), CaughtUp: 1, LastUpdateNs: ns(-500 * time.Millisecond)},
-		{Topic: "t", Partition: 1, MaxEventNs: ns(-time.Hour), CaughtUp: 1, LastUpdateNs: ns(-time.Minute)},
+		{Topic: "t", Partition: 1, MaxEventNs: ns(-time.Hour), CaughtUp: 1, LastUpdateNs: ns(-time.Second)},
 		{Topic: "t", Partition: 2, MaxEventNs: ns(-4 * time.Second), CaughtUp: 0, LastUpdateNs: ns(-500 * time.Millisecond)},
 	}
 	p = ComputePipeline("g", rows, now, cfg)
 	require.NotNil(t, p.Watermark)
-	assert.Equal(t, now.Add(-4*time.Second-cfg.Grace), *p.Watermark, "the partition that is behind decides; the idle one does not hold the watermark back")
+	assert.Equal(t, now.Add(-4*time.Second-cfg.Grace), *p.Watermark, "the partition that is behind decides; the idle one, caught up at its own check, does not hold the watermark back")
 	assert.Equal(t, PipelineOK, p.State)
+
+	// A caught-up claim is as old as its own check: a fresher sibling does
+	// not lend it its time (records may have arrived there since).
+	rows[1].LastUpdateNs = ns(-6 * time.Second)
+	p = ComputePipeline("g", rows, now, cfg)
+	assert.Equal(t, now.Add(-6*time.Second-cfg.Grace), *p.Watermark)
+
+	// A partition known only by its placeholder row (nothing delivered yet,
+	// not held by the writer) holds the watermark at the start of time.
+	placeholder := ProgressRow{Topic: "t", Partition: 3, CommittedOffset: -1}
+	p = ComputePipeline("g", append(rows[:3:3], placeholder), now, cfg)
+	assert.Equal(t, time.Unix(0, 0).Add(-cfg.Grace).UTC(), *p.Watermark)
+	assert.Equal(t, PipelineLagging, p.State)
+	assert.Contains(t, p.Message, "t/3")
+	rows[1].LastUpdateNs = ns(-time.Second)
 
 	rows[2].MaxEventNs = ns(-time.Minute)
 	p = ComputePipeline("g", rows, now, cfg)

@@ -54,7 +54,7 @@ func ComputePipeline(group string, rows []ProgressRow, now time.Time, cfg Waterm
 	wm := int64(-1)
 	var behind []string
 	for _, r := range rows {
-		pw := fresh
+		pw := int64(r.LastUpdateNs) // caught up as of its own check
 		if r.CaughtUp == 0 {
 			pw = int64(r.MaxEventNs)
 			behind = append(behind, fmt.Sprintf("%s/%d", r.Topic, r.Partition))

@@ -105,9 +105,9 @@ var ErrUnavailable = errors.New("kafka unavailable")
 // Producer publishes events. It is safe for concurrent use; concurrent
 // Publish calls share produce requests.
 type Producer struct {
-	cfg Config
-	w   *kafka.Writer
-	tr  *kafka.Transport
+	cfg       Config
+	w         *kafka.Writer
+	transport *kafka.Transport
 
 	mu     sync.Mutex
 	closed bool
@@ -124,10 +124,11 @@ func New(cfg Config) (*Producer, error) {
 	// broker answers "not leader" or refuses the connection: after a
 	// leader dies the writer keeps sending to it until the next refresh.
 	// One metadata request a second per producer is cheap and bounds that.
-	tr := &kafka.Transport{MetadataTTL: metadataTTL, DialTimeout: cfg.WriteTimeout}
+	transport := bus.NewTransport()
+	transport.MetadataTTL = metadataTTL
 	w := &kafka.Writer{
-		Transport:    tr,
 		Addr:         kafka.TCP(cfg.Brokers...),
+		Transport:    transport,
 		Topic:        cfg.Topic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,
@@ -142,7 +143,7 @@ func New(cfg Config) (*Producer, error) {
 		// the topic with the configured partition count.
 		AllowAutoTopicCreation: false,
 	}
-	return &Producer{cfg: cfg, w: w, tr: tr}, nil
+	return &Producer{cfg: cfg, w: w, transport: transport}, nil
 }
 
 // metadataTTL is how stale the producer's view of partition leaders may be.
@@ -395,9 +396,10 @@ func (p *Producer) Close() error {
 		return nil
 	}
 	p.closed = true
-	err := p.w.Close()
-	p.tr.CloseIdleConnections()
-	if err != nil {
+	// The writer's connections stay in its transport's pool until closed
+	// here (see bus.NewTransport).
+	defer p.transport.CloseIdleConnections()
+	if err := p.w.Close(); err != nil {
 		return fmt.Errorf("close kafka writer: %w", err)
 	}
 	return nil

@@ -152,7 +152,7 @@ func alertEvent(p *AlertmanagerPayload, a *AlertmanagerAlert, now time.Time) (te
 	}
 	fp := a.Fingerprint
 	if fp == "" {
-		fp = labelsFingerprint(a.Labels)
+		fp = LabelsFingerprint(a.Labels)
 	}
 	e.ID = alertID(fp, a.Status, a.StartsAt)
 	e.Name = name
@@ -206,10 +206,11 @@ func alertID(fingerprint, status string, startsAt time.Time) string {
 	return "am-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// labelsFingerprint stands in for a missing fingerprint: Alertmanager's
-// own fingerprint of the label set, so the same alert gets the same id
-// whichever way it arrived.
-func labelsFingerprint(labels map[string]string) string {
+// LabelsFingerprint is Alertmanager's own fingerprint of a label set (the
+// one its webhooks carry). It stands in for a missing fingerprint, so the
+// same alert gets the same id whichever way it arrived; the demo's
+// simulated monitoring sends it too.
+func LabelsFingerprint(labels map[string]string) string {
 	ls := make(model.LabelSet, len(labels))
 	for k, v := range labels {
 		ls[model.LabelName(k)] = model.LabelValue(v)

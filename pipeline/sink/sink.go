@@ -34,9 +34,16 @@ type Sink struct {
 	store *store.Client
 	dlq   *bus.DeadLetterWriter
 	seen  *recentIDs
+	// transport carries the offset fetches; closed when Run returns (see
+	// bus.NewTransport).
+	transport *kafka.Transport
 
 	mu       sync.Mutex
 	maxEvent map[int]int64 // newest event time committed, per partition
+
+	progressMu sync.Mutex // one progress check at a time (flusher, heartbeat)
+	parts      []int      // the topic's partitions, cached
+	partsAt    time.Time
 
 	insertSQL   string
 	progressSQL string
@@ -61,6 +68,7 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 	dlq := bus.NewDeadLetterWriter(cfg.Config)
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
+		transport:   bus.NewTransport(),
 		insertSQL:   insertSQL,
 		progressSQL: progressSQL,
 	}, nil
@@ -115,6 +123,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("close kafka reader", "err", err)
 		}
 		_ = s.dlq.Close()
+		s.transport.CloseIdleConnections()
 	}()
 
 	// One batch is inserted while the next fills: memory stays at about two
@@ -203,7 +212,7 @@ func (s *Sink) Run(ctx context.Context) error {
 				case <-ctx.Done():
 				}
 			} else if len(cur.last) == 0 && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
-				s.heartbeat(ctx, known)
+				s.recordProgress(ctx, known)
 				lastBeat = time.Now()
 			}
 			continue
@@ -436,7 +445,12 @@ func (s *Sink) flush(ctx context.Context, r *kafka.Reader, b *batch) error {
 		return nil
 	}
 	s.m.commits.Inc()
-	s.recordProgress(ctx, b)
+	s.mu.Lock()
+	for p := range b.last {
+		s.maxEvent[p] = max(s.maxEvent[p], b.maxTime[p])
+	}
+	s.mu.Unlock()
+	s.recordProgress(ctx, b.last)
 	return nil
 }
 
@@ -500,81 +514,4 @@ func isDataError(err error) bool {
 	}
 	var ce *columnError
 	return errors.As(err, &ce)
-}
-
-func (s *Sink) recordProgress(ctx context.Context, b *batch) {
-	pb, err := s.store.Conn.PrepareBatch(ctx, s.progressSQL)
-	if err != nil {
-		s.log.Warn("record progress", "err", err)
-		return
-	}
-	defer func() { _ = pb.Close() }()
-	now := uint64(time.Now().UnixNano())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for p, m := range b.last {
-		s.maxEvent[p] = max(s.maxEvent[p], b.maxTime[p])
-		caught := uint8(0)
-		if m.Offset+1 >= m.HighWaterMark {
-			caught = 1
-		}
-		if err := pb.Append(s.cfg.Group, s.cfg.Topic, int32(p), m.Offset+1, uint64(max(s.maxEvent[p], 0)), caught, now); err != nil {
-			s.log.Warn("record progress", "err", err)
-			return
-		}
-	}
-	if err := pb.Send(); err != nil {
-		s.log.Warn("record progress", "err", err)
-	}
-}
-
-// dropMoved removes from known the partitions whose committed offset in
-// the consumer group is past this sink's last record there.
-func (s *Sink) dropMoved(ctx context.Context, known map[int]kafka.Message) error {
-	parts := make([]int, 0, len(known))
-	for p := range known {
-		parts = append(parts, p)
-	}
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 5 * time.Second}
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: s.cfg.Group, Topics: map[string][]int{s.cfg.Topic: parts}})
-	if err != nil {
-		return fmt.Errorf("offset fetch for group %s: %w", s.cfg.Group, err)
-	}
-	if resp.Error != nil {
-		return fmt.Errorf("offset fetch for group %s: %w", s.cfg.Group, resp.Error)
-	}
-	for _, p := range resp.Topics[s.cfg.Topic] {
-		if m, ok := known[p.Partition]; ok && p.Error == nil && p.CommittedOffset > m.Offset+1 {
-			delete(known, p.Partition)
-		}
-	}
-	return nil
-}
-
-// heartbeat records, while idle, that the partitions this sink last read
-// are caught up, so the watermark keeps moving when no events arrive.
-//
-// Only partitions this sink still holds: after a rebalance moved one to
-// another member of the group, the group's committed offset there runs
-// ahead of what this sink last read, and a heartbeat with the stale offset
-// (and a fresh updated_ns) would pull the watermark back for as long as
-// this sink idles. Found by the cluster's same-answers test (two sinks,
-// one group): flows check saw the pipeline lagging by days and judged no
-// item stuck.
-func (s *Sink) heartbeat(ctx context.Context, known map[int]kafka.Message) {
-	if len(known) == 0 {
-		return
-	}
-	if err := s.dropMoved(ctx, known); err != nil {
-		s.log.Warn("heartbeat: read the group's offsets", "err", err)
-		return
-	}
-	if len(known) == 0 {
-		return
-	}
-	b := newBatch()
-	for p, m := range known {
-		b.last[p] = m
-	}
-	s.recordProgress(ctx, b)
 }

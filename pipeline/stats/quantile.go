@@ -163,26 +163,7 @@ func CompareQuantile(control, experiment []float64, q, confidence float64) (Quan
 	if err != nil {
 		return QuantileDifference{}, fmt.Errorf("compare quantile experiment: %w", err)
 	}
-	perCohort := 1 - (1-confidence)/2
-	ci, err := QuantileCI(cs, q, perCohort)
-	if err != nil {
-		return QuantileDifference{}, fmt.Errorf("compare quantile control: %w", err)
-	}
-	ei, err := QuantileCI(es, q, perCohort)
-	if err != nil {
-		return QuantileDifference{}, fmt.Errorf("compare quantile experiment: %w", err)
-	}
-	out := QuantileDifference{Quantile: q, Control: ci, Experiment: ei}
-	if len(cs) == 0 || len(es) == 0 {
-		out.Insufficient = true
-		return out, nil
-	}
-	out.Difference = ei.Estimate - ci.Estimate
-	out.Lower = ei.Lower - ci.Upper
-	out.Upper = ei.Upper - ci.Lower
-	out.LowerBounded = ei.LowerBounded && ci.UpperBounded
-	out.UpperBounded = ei.UpperBounded && ci.LowerBounded
-	return out, nil
+	return compareSortedQuantile(cs, es, q, confidence)
 }
 
 // Evidence converts the quantile difference into verdict evidence, using
@@ -297,6 +278,7 @@ func QuantileEvidence(control, experiment []float64, q, alpha float64) (Evidence
 	return ev, d, nil
 }
 
+// compareSortedQuantile is CompareQuantile on sorted, finite samples.
 func compareSortedQuantile(cs, es []float64, q, confidence float64) (QuantileDifference, error) {
 	if !(confidence > 0 && confidence < 1) {
 		return QuantileDifference{}, fmt.Errorf("compare quantile: confidence %v outside (0, 1)", confidence)

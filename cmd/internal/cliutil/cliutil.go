@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // ExitCode is a process exit status.
@@ -49,9 +51,16 @@ func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
 }
 
+// isTerminal asks the terminal driver (golang.org/x/term), not the file
+// mode: /dev/null is a character device but not a terminal.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return IsTerminal(f)
+}
+
+// IsTerminal says whether f is a terminal; files, pipes and /dev/null are
+// not.
+func IsTerminal(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd())) //nolint:gosec // a file descriptor fits in int
 }
 
 // FlagError is a usage error: the command prints its usage with it.

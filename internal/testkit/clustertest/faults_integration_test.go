@@ -314,12 +314,12 @@ func TestClusterSinkKilled(t *testing.T) {
 	b := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/2]))
 	waitStored(ctx, t, cl.Client, "sinkkill", n/8, time.Minute)
-	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
-	<-a.done
+	require.NoError(t, a.Cmd.Process.Signal(syscall.SIGKILL))
+	<-a.Done()
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[n/2:]))
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/100]))
 	waitStored(ctx, t, cl.Client, "sinkkill", n, 3*time.Minute)
-	b.stop(t)
+	b.Stop(t, 60*time.Second)
 	got := measure(ctx, t, cl.Client, "sinkkill")
 	got.sent, got.acked = n+n/100, n+n/100
 	t.Logf("sink SIGKILL: %s (%d raw duplicate rows, none visible)", got, got.raw-got.stored)
@@ -361,7 +361,7 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 	loud := strings.Count(sink.Logs(), "level=WARN") + strings.Count(sink.Logs(), "level=ERROR")
 	restart(t)
 	waitStored(ctx, t, cl.Client, "zk", n, 3*time.Minute)
-	sink.stop(t)
+	sink.Stop(t, 60*time.Second)
 	got := measure(ctx, t, cl.Client, "zk")
 	got.sent, got.acked = n, n
 	t.Logf("ZooKeeper outage: %s; %d rows stored during the outage; committed offsets at most %d ahead of stored rows; %d warnings logged",
@@ -412,7 +412,7 @@ func TestClusterRetriedInsertReachesViews(t *testing.T) {
 	exec(fmt.Sprintf("CREATE MATERIALIZED VIEW {DB}.a_poison_local ON CLUSTER {C} ENGINE = Null AS SELECT throwIf(event_id = '%s') AS x FROM {DB}.events_local", poison))
 	sink := startSink(t, cl.Env(), topic, "retried-sink", "--max-rows", "5000", "--max-age", "2s")
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events))
-	sink.waitLog(t, "insert failed; retrying the same rows", 2*time.Minute)
+	sink.WaitLog(t, "insert failed; retrying the same rows", 2*time.Minute)
 	// The failed insert left the poison's shard block in events_local
 	// (committed before the views ran) and nothing in that shard's views.
 	rawBefore := scalar(ctx, t, cl.Client, "SELECT uniqExact(event_id) FROM {DB}.events WHERE experiment_id = 'retried'")
@@ -420,7 +420,7 @@ func TestClusterRetriedInsertReachesViews(t *testing.T) {
 	waitStored(ctx, t, cl.Client, "retried", n, 2*time.Minute)
 	// Let the sink finish the retried insert's views and commit.
 	require.Eventually(t, func() bool { return committedTotal(ctx, t, topic, "retried-sink") >= n }, time.Minute, 200*time.Millisecond)
-	sink.stop(t)
+	sink.Stop(t, 60*time.Second)
 	got := measure(ctx, t, cl.Client, "retried")
 	got.sent, got.acked = n, n
 	t.Logf("retried insert after a partial commit: %s; %d rows were in events before the retry; sink retries logged %d",

@@ -145,9 +145,9 @@ func TestClusterSameAnswers(t *testing.T) {
 		}
 		t.Logf("%s: %d bytes of JSON agree (%d t-digest numbers within %.0f%%)", x.name, len(x.a), len(approx), quantileTolerance*100)
 	}
-	sSink.stop(t)
+	sSink.Stop(t, 60*time.Second)
 	for _, s := range cSinks {
-		s.stop(t)
+		s.Stop(t, 60*time.Second)
 	}
 	var rep struct {
 		Input struct {

@@ -111,7 +111,9 @@ func (b *Broker) Start() {
 	if err := b.cmd.Start(); err != nil {
 		b.tb.Fatalf("start private broker: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A JVM broker starts in ~10 s on an idle 2-core machine and took over
+	// 60 s with the rest of the suite running beside it.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	for {
 		if err := CreateTopic(ctx, []string{b.Addr}, "__probe", 1); err == nil {
