@@ -28,10 +28,12 @@ import (
 // quantileTolerance is the documented tolerance for numbers derived from
 // t-digest quantiles (latency percentiles and what is computed from them):
 // a t-digest merged from two shards' digests is not bit-identical to one
-// built on a single server. Relative, 5 %: medians of 10-second buckets
-// differ by under 1 %, p99 of a bucket of ~1000 spans by up to ~4 %
-// (measured). Every other number must match to 1e-9.
-const quantileTolerance = 0.05
+// built on a single server, and which rows meet in one digest state
+// depends on how the sinks happened to batch them. Relative, 8 %: medians
+// of 10-second buckets differ by under 1 %, p99 of a bucket of ~1000 spans
+// by up to 5.6 % (measured: 4 % in one run, 5.4 % and 5.6 % in another,
+// with no insert retried). Every other number must match to 1e-9.
+const quantileTolerance = 0.08
 
 // quantilePath names the JSON fields derived from t-digest quantiles.
 var quantilePath = regexp.MustCompile(`(?i)latency|p50|p90|p95|p99|quantile`)
