@@ -184,7 +184,7 @@ func TestClusterKafkaLeaderStopped(t *testing.T) {
 	// Kafka moves the leaders after electing a new controller (when the
 	// killed broker was the active one) and fencing the dead broker
 	// (broker.session.timeout.ms 6s): ~7-12s on a loaded 2-core machine.
-	time.Sleep(25 * time.Second)
+	time.Sleep(20 * time.Second)
 	mu.Lock()
 	duringOutage := len(okIDs) - atKill
 	mu.Unlock()
@@ -263,7 +263,7 @@ func TestClusterClickHouseReplicaKilled(t *testing.T) {
 	defer cancel()
 	cl := clustertest.OpenDB(t)
 	topic := clustertest.Topic(t, 6)
-	const n = 60_000
+	const n = 30_000
 	events := genEvents(0, n, "chkill")
 	sink := startSink(t, cl.Env(), topic, "chkill-sink", "--max-rows", "2000")
 	require.NoError(t, publish(ctx, clustertest.Brokers, topic, events[:n/3]))
@@ -308,7 +308,7 @@ func TestClusterSinkKilled(t *testing.T) {
 	defer cancel()
 	cl := clustertest.OpenDB(t)
 	topic := clustertest.Topic(t, 6)
-	const n = 80_000
+	const n = 40_000
 	events := genEvents(0, n, "sinkkill")
 	a := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
 	b := startSink(t, cl.Env(), topic, "kill-group", "--max-rows", "1000")
@@ -338,7 +338,7 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 	defer cancel()
 	cl := clustertest.OpenDB(t)
 	topic := clustertest.Topic(t, 6)
-	const n = 40_000
+	const n = 20_000
 	events := genEvents(0, n, "zk")
 	group := "zk-sink"
 	sink := startSink(t, cl.Env(), topic, group, "--max-rows", "1000")
@@ -350,7 +350,7 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 	// (one record is one event; the topic holds nothing else).
 	var maxAhead int64
 	var storedDuring uint64
-	for end := time.Now().Add(25 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
 		committed := committedTotal(ctx, t, topic, group)
 		var stored uint64
 		if err := cl.Conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.events WHERE experiment_id = 'zk'", cl.DB)).Scan(&stored); err == nil {
