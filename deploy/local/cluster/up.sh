@@ -110,7 +110,7 @@ replica.lag.time.max.ms=10000
 # broker.session.timeout.ms after its last heartbeat (default 9s, 2s
 # heartbeats); until then no produce to those partitions can succeed. 6s
 # with 1s heartbeats moves the leaders within the 10s a request of
-# `ingest serve` waits for Kafka, and still tolerates GC and scheduling
+# ingest serve waits for Kafka, and still tolerates GC and scheduling
 # pauses on a loaded 2-core machine.
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=6000
