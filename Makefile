@@ -39,6 +39,10 @@ status: ## show whether Kafka and ClickHouse run and answer (CLUSTER=1: every pr
 pydeps: ## install the Python packages the tests use (chDB for the SQL cross-check)
 	@bash scripts/pydeps.sh
 
+.PHONY: jsdeps
+jsdeps: ## install the npm packages of the JavaScript SDK acceptance test, once, into the state dir
+	@bash scripts/jsdeps.sh >/dev/null
+
 .PHONY: sysdeps
 sysdeps: ## install the Debian packages the tests use (chromium for the report screenshot test)
 	@bash scripts/sysdeps.sh
@@ -65,7 +69,7 @@ unit: ## unit tests only (no Kafka or ClickHouse needed)
 # ports are fixed, so a cluster started by `make up CLUSTER=1` must be
 # stopped first (`make down CLUSTER=1`); its start then fails naming the port.
 .PHONY: test
-test: up pydeps sysdeps tools ## the test suite: unit and integration tests on the real stack and the scale-out cluster, SQL cross-check on 18.16 and chDB
+test: up pydeps jsdeps sysdeps tools ## the test suite: unit and integration tests on the real stack and the scale-out cluster, SQL cross-check on 18.16 and chDB
 	@export STEADYSTATE_CLUSTER_DIR=$$(mktemp -d "$${TMPDIR:-/tmp}/steadystate-cluster.XXXXXX"); \
 	trap 'bash deploy/local/cluster/down.sh >/dev/null 2>&1 || true; rm -rf "$$STEADYSTATE_CLUSTER_DIR"' EXIT; \
 	echo "cluster tests: state in $$STEADYSTATE_CLUSTER_DIR"; \
@@ -85,7 +89,7 @@ soak: up pydeps ## the ingest fault tests at about 1M events
 
 .PHONY: bench-ingest
 bench-ingest: up migrate ## end-to-end ingest throughput, CPU and latency vs the Kafka engine and a direct insert
-	$(GO) run ./internal/bench/ingestbench
+	$(GO) run ./internal/bench/ingestbench $(INGESTBENCH_FLAGS)
 
 .PHONY: bench-cluster
 bench-cluster: up ## ingest events/s and CPU-s per 1M events: single node vs the cluster with 1/2 serves and 1/2 sinks (starts the cluster)

@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"pipeline/analysis":              {"pipeline/experiment", "pipeline/notify", "pipeline/query", "pipeline/stats", "pipeline/store", "pipeline/telemetry"},
 	"pipeline/flows":                 {"pipeline/experiment", "pipeline/notify", "pipeline/query", "pipeline/store", "pipeline/telemetry"},
 	"pipeline/gather":                {"pipeline/analysis", "pipeline/experiment", "pipeline/findings", "pipeline/flows", "pipeline/query", "pipeline/telemetry"},
-	"pipeline/warroom":               {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/query"},
+	"pipeline/warroom":               {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/listen", "pipeline/query"},
 	"pipeline/export":                {"pipeline/telemetry"},
 	"pipeline/report":                {"pipeline/findings"},
 	"pipeline/backlog":               {"pipeline/findings"},

@@ -12,6 +12,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -62,8 +63,9 @@ With --web ADDRESS live also serves the war-room page for the shared
 screen: the SLI table with verdicts, error rate and p99 latency per cohort
 with the run shaded, the stop banner, the flows and their stuck items and
 the expected alerts, pushed to every open page at each look (server-sent
-events; the page fetches nothing else). A non-loopback address needs
---web-token (the printed URL carries it) or --web-insecure.
+events; the page fetches nothing else). Like every Steadystate listener, a
+non-loopback address needs --web-token (the printed URL carries it) or
+--insecure-listen (or STEADYSTATE_INSECURE=1).
 
 Every look is also written to the verdict_history table, which the report's
 timeline and the Grafana verdict panels read.`,
@@ -88,7 +90,7 @@ timeline and the Grafana verdict panels read.`,
 			}
 			if opts.Web.Addr != "" {
 				if err := opts.Web.Validate(); err != nil {
-					return cliutil.FlagErrorf("--web: %v", err)
+					return err
 				}
 			}
 			if runF != nil {
@@ -105,8 +107,12 @@ timeline and the Grafana verdict panels read.`,
 	cmd.Flags().StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
 	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
 	cmd.Flags().StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
-	cmd.Flags().StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --web-insecure)")
-	cmd.Flags().BoolVar(&opts.Web.Insecure, "web-insecure", false, "allow a non-loopback --web address without a token")
+	cmd.Flags().StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --"+listen.FlagInsecure+")")
+	// The war room's own name for --insecure-listen, before it followed the
+	// one rule (registered first: each registration sets the default).
+	cmd.Flags().BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
+	_ = cmd.Flags().MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
+	cmd.Flags().BoolVar(&opts.Web.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	cmd.Flags().StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group (the web view's flow watermark)")
 	return cmd
 }

@@ -59,17 +59,41 @@ type shopCounts struct {
 	PaymentFailedOff int64 `json:"payment_failed_off"`
 }
 
+// shopRunner runs one shop (Python or JavaScript) with the given flags and
+// returns what it sent.
+type shopRunner func(t *testing.T, args ...string) shopCounts
+
 func runShop(t *testing.T, args ...string) shopCounts {
 	t.Helper()
 	py := os.Getenv("PYTHON")
 	if py == "" {
 		py = "python3"
 	}
-	cmd := exec.Command(py, append([]string{"testdata/otel_openfeature_shop.py"}, args...)...)
+	return runShopCmd(t, exec.Command(py, append([]string{"testdata/otel_openfeature_shop.py"}, args...)...),
+		"install the SDKs with scripts/pydeps.sh")
+}
+
+// runJSShop runs the JavaScript shop on the npm packages its lock file
+// pins, installed once into the state dir by scripts/jsdeps.sh (a failed
+// install fails the test: in CI it must not skip).
+func runJSShop(t *testing.T, args ...string) shopCounts {
+	t.Helper()
+	var stderr bytes.Buffer
+	deps := exec.Command("bash", "../../scripts/jsdeps.sh")
+	deps.Stderr = &stderr
+	out, err := deps.Output()
+	require.NoError(t, err, "scripts/jsdeps.sh (Node.js with npm and the npm registry are needed):\n%s", stderr.String())
+	cmd := exec.Command("node", append([]string{"testdata/js_shop/shop.js"}, args...)...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+strings.TrimSpace(string(out)))
+	return runShopCmd(t, cmd, "node_modules from scripts/jsdeps.sh")
+}
+
+func runShopCmd(t *testing.T, cmd *exec.Cmd, hint string) shopCounts {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, "the shop (install the SDKs with scripts/pydeps.sh) %v:\n%s", args, stderr.String())
+	require.NoError(t, err, "the shop (%s) %v:\n%s", hint, cmd.Args, stderr.String())
 	var c shopCounts
 	require.NoError(t, json.Unmarshal(out, &c), "shop output %s\n%s", out, stderr.String())
 	return c
@@ -85,6 +109,21 @@ func runShop(t *testing.T, args ...string) shopCounts {
 // ingest, out of order through the other instance in ClickHouse. compare
 // must fail the experiment from that telemetry alone.
 func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
+	sdkAcceptance(t, "Python", runShop)
+}
+
+// TestOpenTelemetryAndOpenFeatureJavaScriptSDKs is the same acceptance test
+// with the JavaScript SDKs from npm (versions pinned by
+// testdata/js_shop/package-lock.json): @opentelemetry/sdk-trace-base with
+// @opentelemetry/exporter-trace-otlp-grpc and -proto, and
+// @openfeature/server-sdk with @openfeature/open-telemetry-hooks'
+// SpanEventHook.
+func TestOpenTelemetryAndOpenFeatureJavaScriptSDKs(t *testing.T) {
+	sdkAcceptance(t, "JavaScript", runJSShop)
+}
+
+func sdkAcceptance(t *testing.T, sdk string, shop shopRunner) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := chtest.Open(t)
@@ -106,11 +145,11 @@ func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
 	const perRun = 300
 	// gRPC, in order, one instance: checkout's spans (with the deciding
 	// evaluation) reach ingest before payment's.
-	g := runShop(t, "--protocol", "grpc", "--checkout", grpcA, "--payment", grpcA, "--order", "in",
+	g := shop(t, "--protocol", "grpc", "--checkout", grpcA, "--payment", grpcA, "--order", "in",
 		"--requests", fmt.Sprint(perRun), "--prefix", "g")
 	// HTTP/protobuf, out of order, two instances: every payment span
 	// reaches instance B before any checkout span reaches instance A.
-	h := runShop(t, "--protocol", "http", "--checkout", "http://"+httpA, "--payment", "http://"+httpB, "--order", "out",
+	h := shop(t, "--protocol", "http", "--checkout", "http://"+httpA, "--payment", "http://"+httpB, "--order", "out",
 		"--requests", fmt.Sprint(perRun), "--prefix", "h")
 	on, off := g.On+h.On, g.Off+h.Off
 	failed := g.PaymentFailedOn + h.PaymentFailedOn
@@ -169,8 +208,8 @@ func TestOpenTelemetryAndOpenFeatureSDKs(t *testing.T) {
 	assert.Equal(t, int64(2*perRun), direct, "checkout spans: their own evaluation")
 	assert.Equal(t, int64(perRun), ingest, "in-order payment spans: tagged by trace at ingest")
 	assert.Equal(t, int64(perRun), inCH, "out-of-order payment spans via the other instance: by trace in ClickHouse")
-	t.Logf("SDK acceptance: %d spans; tagged directly %d (%.1f%%), by trace at ingest %d (%.1f%%), by trace in ClickHouse %d (%.1f%%); out-of-order run: payment spans by trace in ClickHouse %d of %d",
-		total, direct, 100*float64(direct)/float64(total), ingest, 100*float64(ingest)/float64(total), inCH, 100*float64(inCH)/float64(total), inCH, perRun)
+	t.Logf("%s SDK acceptance: %d spans; tagged directly %d (%.1f%%), by trace at ingest %d (%.1f%%), by trace in ClickHouse %d (%.1f%%); out-of-order run: payment spans by trace in ClickHouse %d of %d",
+		sdk, total, direct, 100*float64(direct)/float64(total), ingest, 100*float64(ingest)/float64(total), inCH, 100*float64(inCH)/float64(total), inCH, perRun)
 }
 
 func scalar(ctx context.Context, t *testing.T, c *store.Client, sql string) uint64 {

@@ -10,12 +10,14 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/internal/demosystem"
+	"github.com/steadystate/steadystate/pipeline/listen"
 )
 
 type options struct {
 	IO       *cliutil.IOStreams
 	Config   demosystem.Config
 	Duration time.Duration
+	Insecure bool
 }
 
 func newRootCmd(ios *cliutil.IOStreams, runF func(context.Context, *options) error) *cobra.Command {
@@ -33,7 +35,9 @@ The feature flag payment-chaos is off at start: every request is control.
 POST "on" to http://ADMIN/chaos when the run starts: the flag then puts
 --cohort-per-mille of users and publishes in the experiment cohort, whose
 payment calls fail with 500 and whose publishes are lost at the gateway.
-GET http://ADMIN/status shows the counters.
+GET http://ADMIN/status shows the counters. The admin port has no tokens:
+like every Steadystate listener, an --admin address beyond loopback
+refuses to start unless --insecure-listen (or STEADYSTATE_INSECURE=1).
 
 It runs until interrupted (or for --duration), then flushes its spans.`,
 		Example: `  demo --otlp 127.0.0.1:4317 --admin 127.0.0.1:8089
@@ -42,6 +46,13 @@ It runs until interrupted (or for --duration), then flushes its spans.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// No open door: anyone who reaches the admin port can turn the
+			// chaos on.
+			if opts.Config.Admin != "" {
+				if err := listen.Check(listen.Listener{Name: "demo admin (POST /chaos, GET /status)", Flag: "--admin", Addr: opts.Config.Admin}, opts.Insecure); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			if opts.Duration > 0 {
 				var cancel context.CancelFunc
@@ -66,6 +77,7 @@ It runs until interrupted (or for --duration), then flushes its spans.`,
 	fl.IntVar(&c.CohortPerMille, "cohort-per-mille", c.CohortPerMille, "share of users and publishes in the experiment cohort while chaos is on")
 	fl.BoolVar(&c.Chaos, "chaos", c.Chaos, "start with the payment-chaos flag on")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (0: until interrupted)")
+	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	return cmd
 }
 

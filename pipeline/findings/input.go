@@ -26,6 +26,9 @@ type Input struct {
 	VerdictReason string `json:"verdict_reason,omitempty"`
 	// Cohorts are distinct, non-synthetic events per cohort in the run.
 	Cohorts CohortSizes `json:"cohorts"`
+	// Tagging says how the cohorts' events got their cohort; nil when
+	// not known.
+	Tagging *Tagging `json:"tagging,omitempty"`
 	// SRM is the sample-ratio check; nil when not computed.
 	SRM *SRM `json:"srm,omitempty"`
 	// SLIs are the per-SLI comparisons, in definition order.
@@ -116,6 +119,15 @@ func (r Run) Duration() time.Duration { return r.End.Sub(r.Start) }
 type CohortSizes struct {
 	Control    int64 `json:"control"`
 	Experiment int64 `json:"experiment"`
+}
+
+// Tagging splits the cohorts' events by how they got their cohort: their
+// own flag evaluation, tag or rule (directly), their trace's at ingest, or
+// their trace's in ClickHouse.
+type Tagging struct {
+	Direct          CohortSizes `json:"direct"`
+	TraceIngest     CohortSizes `json:"trace_ingest"`
+	TraceClickHouse CohortSizes `json:"trace_clickhouse"`
 }
 
 // SRM is the sample-ratio-mismatch check.

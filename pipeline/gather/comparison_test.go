@@ -10,6 +10,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
@@ -20,7 +21,9 @@ func TestFromComparison(t *testing.T) {
 	res := &analysis.Result{
 		Verdict: stats.VerdictFail, Reason: "",
 		Cohorts: analysis.CohortSizes{Control: 1900, Experiment: 100},
-		SRM:     analysis.SRM{ExpectedExperimentShare: 0.05, ObservedExperimentShare: 0.05, PValue: 0.9},
+		Tagging: &analysis.TaggingCounts{Direct: query.CohortCounts{Control: 950, Experiment: 50},
+			TraceIngest: query.CohortCounts{Control: 900, Experiment: 30}, TraceClickHouse: query.CohortCounts{Control: 50, Experiment: 20}},
+		SRM: analysis.SRM{ExpectedExperimentShare: 0.05, ObservedExperimentShare: 0.05, PValue: 0.9},
 		Metrics: []analysis.Metric{{
 			Name: "checkout_errors", Type: "error_rate", Unit: "ratio", Direction: "lower_is_better",
 			Control: analysis.CohortValue{N: 1900, Value: 0.01}, Experiment: analysis.CohortValue{N: 100, Value: 0.38, Bad: &bad},
@@ -37,6 +40,9 @@ func TestFromComparison(t *testing.T) {
 	FromComparison(&in, e, res)
 	assert.Equal(t, "fail", in.Verdict)
 	assert.Equal(t, findings.CohortSizes{Control: 1900, Experiment: 100}, in.Cohorts)
+	assert.Equal(t, &findings.Tagging{Direct: findings.CohortSizes{Control: 950, Experiment: 50},
+		TraceIngest: findings.CohortSizes{Control: 900, Experiment: 30}, TraceClickHouse: findings.CohortSizes{Control: 50, Experiment: 20}}, in.Tagging,
+		"the report says which events were tagged directly and which by their trace")
 	require.Len(t, in.SLIs, 1)
 	s := in.SLIs[0]
 	assert.InDelta(t, 0.999, s.Objective, 1e-12, "the objective comes from the definition")

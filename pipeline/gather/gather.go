@@ -309,11 +309,18 @@ func History(ctx context.Context, r *query.Reader, req Request, cur findings.Inp
 }
 
 // FromComparison copies a comparison result into a report input: verdict,
-// cohort sizes, SLIs (with the definition's objectives), SRM, stop
+// cohort sizes and how their events were tagged, SLIs (with the definition's objectives), SRM, stop
 // conditions and blast radius.
 func FromComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
 	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
 	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
+	if t := res.Tagging; t != nil {
+		in.Tagging = &findings.Tagging{
+			Direct:          findings.CohortSizes{Control: t.Direct.Control, Experiment: t.Direct.Experiment},
+			TraceIngest:     findings.CohortSizes{Control: t.TraceIngest.Control, Experiment: t.TraceIngest.Experiment},
+			TraceClickHouse: findings.CohortSizes{Control: t.TraceClickHouse.Control, Experiment: t.TraceClickHouse.Experiment},
+		}
+	}
 	in.SRM = &findings.SRM{Expected: res.SRM.ExpectedExperimentShare, Observed: res.SRM.ObservedExperimentShare, PValue: res.SRM.PValue, Mismatch: res.SRM.Mismatch}
 	for _, m := range res.Metrics {
 		sli := findings.SLIResult{

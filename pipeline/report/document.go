@@ -80,6 +80,9 @@ func (r *Report) sections() []section {
 		hyp.blocks = append(hyp.blocks, para{text: fmt.Sprintf("n counts each SLI's own requests (the events its filter selects; for latency, the sample the test used), "+
 			"while the cohort sizes in the summary (%d experiment, %d control) count every event of the cohort: spans, logs and structured events of all services.",
 			in.Cohorts.Experiment, in.Cohorts.Control)})
+		if t := in.Tagging; t != nil {
+			hyp.blocks = append(hyp.blocks, para{text: taggingText(t)})
+		}
 		t := table{header: []string{"SLI", "experiment (n requests)", "control (n requests)", "effect (interval)", "tolerance", "test", "verdict"}}
 		for _, s := range in.SLIs {
 			t.rows = append(t.rows, []string{
@@ -364,4 +367,13 @@ func historySection(h *findings.History) section {
 		sec.blocks = append(sec.blocks, it)
 	}
 	return sec
+}
+
+// taggingText says which events were tagged directly and which by their
+// trace (at ingest or in ClickHouse), per cohort.
+func taggingText(t *findings.Tagging) string {
+	return fmt.Sprintf("How the events got their cohort: experiment %d directly (their own flag evaluation, tag or rule), %d by their trace at ingest, %d by their trace in ClickHouse; "+
+		"control %d directly, %d by their trace at ingest, %d by their trace in ClickHouse.",
+		t.Direct.Experiment, t.TraceIngest.Experiment, t.TraceClickHouse.Experiment,
+		t.Direct.Control, t.TraceIngest.Control, t.TraceClickHouse.Control)
 }

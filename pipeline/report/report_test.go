@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/findings/findingstest"
 	"github.com/steadystate/steadystate/pipeline/report"
 )
@@ -129,4 +130,19 @@ func TestWriteDir(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, st.Size())
 	}
+}
+
+// The report says which events were tagged directly and which by their
+// trace, per cohort, when the comparison knew it.
+func TestTaggingSaid(t *testing.T) {
+	in := findingstest.GameDay()
+	md := report.Build(in).Markdown()
+	assert.NotContains(t, md, "How the events got their cohort", "not known: not said")
+	in.Tagging = &findings.Tagging{Direct: findings.CohortSizes{Control: 950, Experiment: 50},
+		TraceIngest: findings.CohortSizes{Control: 900, Experiment: 30}, TraceClickHouse: findings.CohortSizes{Control: 50, Experiment: 20}}
+	r := report.Build(in)
+	want := "How the events got their cohort: experiment 50 directly (their own flag evaluation, tag or rule), 30 by their trace at ingest, 20 by their trace in ClickHouse; " +
+		"control 950 directly, 900 by their trace at ingest, 50 by their trace in ClickHouse."
+	assert.Contains(t, r.Markdown(), want)
+	assert.Contains(t, r.HTML(), want)
 }

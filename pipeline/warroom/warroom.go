@@ -20,6 +20,7 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/flows"
+	"github.com/steadystate/steadystate/pipeline/listen"
 )
 
 //go:embed page.html
@@ -69,29 +70,17 @@ type Config struct {
 	// Token, when set, must come with every request: as a bearer token
 	// or as ?token= (the page passes its own on to the event stream).
 	Token string
-	// Insecure allows a non-loopback address without a token.
+	// Insecure allows a non-loopback address without a token (the
+	// command's --insecure-listen, like every other listener's).
 	Insecure bool
 }
 
-// Validate applies the listener rule ingest follows: a loopback address,
-// or a token, or an explicit insecure opt-in. It only checks.
+// Validate applies the rule every Steadystate listener follows
+// (listen.Check): a loopback address, or a token, or the explicit
+// insecure opt-in. It only checks.
 func (c Config) Validate() error {
-	host, _, err := net.SplitHostPort(c.Addr)
-	if err != nil {
-		return fmt.Errorf("web address %q: %w", c.Addr, err)
-	}
-	if c.Token != "" || c.Insecure || isLoopback(host) {
-		return nil
-	}
-	return fmt.Errorf("web address %q is not loopback: set a token (anyone who can reach it sees the game day) or opt in to an open listener explicitly", c.Addr)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return listen.Check(listen.Listener{Name: "war room (analyze live --web)", Flag: "--web", Addr: c.Addr,
+		Authenticated: c.Token != "", TokenHint: "set a token with --web-token"}, c.Insecure)
 }
 
 // Server pushes snapshots to every open page. Publish may be called from

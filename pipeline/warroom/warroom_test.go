@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/warroom"
 )
 
@@ -24,8 +25,9 @@ func TestListenerRule(t *testing.T) {
 		{"loopback v4", warroom.Config{Addr: "127.0.0.1:8088"}, ""},
 		{"loopback v6", warroom.Config{Addr: "[::1]:8088"}, ""},
 		{"localhost", warroom.Config{Addr: "localhost:8088"}, ""},
-		{"open without token", warroom.Config{Addr: "0.0.0.0:8088"}, "is not loopback"},
-		{"empty host is every interface", warroom.Config{Addr: ":8088"}, "is not loopback"},
+		{"open without token", warroom.Config{Addr: "0.0.0.0:8088"}, "war room (analyze live --web) (--web 0.0.0.0:8088): refusing to listen beyond loopback without tokens"},
+		{"empty host is every interface", warroom.Config{Addr: ":8088"}, "refusing to listen beyond loopback"},
+		{"v6 every interface", warroom.Config{Addr: "[::]:8088"}, "--web-token"},
 		{"open with token", warroom.Config{Addr: "0.0.0.0:8088", Token: "s3cret"}, ""},
 		{"open, explicitly insecure", warroom.Config{Addr: "0.0.0.0:8088", Insecure: true}, ""},
 		{"no port", warroom.Config{Addr: "127.0.0.1"}, "missing port"},
@@ -35,8 +37,13 @@ func TestListenerRule(t *testing.T) {
 			err := tt.cfg.Validate()
 			if tt.err == "" {
 				assert.NoError(t, err)
-			} else {
-				assert.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+			if strings.Contains(tt.err, "refusing") || strings.Contains(tt.err, "token") {
+				// The one rule of pipeline/listen, with its flag name.
+				require.ErrorIs(t, err, listen.ErrOpenDoor)
+				require.ErrorContains(t, err, "--insecure-listen")
 			}
 		})
 	}

@@ -54,6 +54,8 @@ type options struct {
 	stages                                      bool
 	stageTime                                   string
 	pprofDir                                    string
+	paths                                       map[string]bool
+	perTrace                                    int
 }
 
 func main() {
@@ -68,7 +70,19 @@ func main() {
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "1s", "go test -benchtime of each stage benchmark")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
+	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs")
+	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
+	o.paths = map[string]bool{}
+	for _, p := range strings.Split(*paths, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "A", "A0", "B", "C", "D", "E":
+			o.paths[p] = true
+		default:
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, B, C, D, E)\n", p)
+			os.Exit(2)
+		}
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
@@ -348,15 +362,25 @@ func (b *bench) quiesce(db string) {
 	time.Sleep(time.Second)
 }
 
-func ndjson(exp string, from, to int, now time.Time) []byte {
+// ndjson is the generator's request body: events from..to of experiment
+// exp, 1 in 20 in the experiment cohort. With perTrace > 1, events come in
+// traces of perTrace: the first carries the experiment and cohort, the
+// others neither (serve tags them by their trace when its trace cache is
+// on: the read side of trace-level tagging).
+func ndjson(exp string, from, to int, now time.Time, perTrace int) []byte {
 	var buf bytes.Buffer
+	perTrace = max(perTrace, 1)
 	for i := from; i < to; i++ {
 		cohort := "control"
-		if i%20 == 0 {
+		if i/perTrace%20 == 0 {
 			cohort = "experiment"
 		}
-		fmt.Fprintf(&buf, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout","experiment_id":"%s","cohort":"%s","http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
-			exp, i, now.UnixNano()+int64(i), exp, cohort, i%700, i, i%50)
+		tag := fmt.Sprintf(`"experiment_id":"%s","cohort":"%s",`, exp, cohort)
+		if i%perTrace != 0 {
+			tag = ""
+		}
+		fmt.Fprintf(&buf, `{"event_id":"%s-%09d","time":%d,"service":"checkout","name":"GET /checkout",%s"http_status":200,"duration_ms":%d.5,"trace_id":"%032x","attributes":{"region":"eu","tenant":"t%d"}}`+"\n",
+			exp, i, now.UnixNano()+int64(i), tag, i%700, i/perTrace, i%50)
 	}
 	return buf.Bytes()
 }
@@ -417,10 +441,10 @@ type serving struct {
 	serveAdmin, sinkAdmin string
 }
 
-func (b *bench) startPair(tag, db, topic, group string) (*serving, error) {
+func (b *bench) startPair(tag, db, topic, group string, serveArgs ...string) (*serving, error) {
 	httpAddr := freeAddr()
 	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
-	p.serve = b.proc("serve "+tag, db, "serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof")
+	p.serve = b.proc("serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
 	p.sink = b.proc("sink "+tag, db, "sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof")
 	if err := waitListen(httpAddr, 30*time.Second); err != nil {
 		p.stop()
@@ -439,17 +463,30 @@ func (p *serving) stop() {
 }
 
 // A: generator -> serve -> Kafka -> sink -> ClickHouse.
-func (b *bench) endToEnd(r int) (sample, error) {
+func (b *bench) endToEnd(r int) (sample, error) { return b.endToEndWith(r, "e2e") }
+
+// A0: A with serve's trace cache off. By default every generated event
+// carries an experiment, a cohort and its own trace id, so with the cache
+// on serve records each event's trace decision (the write side of
+// trace-level tagging); with -trace-spans N > 1 all but the first event of
+// each trace are untagged and take their trace's cohort when the cache is
+// on (the read side too; pipeline/tag's BenchmarkTraceTaggingInterleaved
+// measures that stage alone).
+func (b *bench) endToEndNoTraceCache(r int) (sample, error) {
+	return b.endToEndWith(r, "e2e0", "--trace-cache", "0")
+}
+
+func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, error) {
 	s := sample{load: loadAvg(), events: uint64(b.o.n)}
-	db := fmt.Sprintf("bench_%s_e2e_%d", b.stamp, r)
+	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
 		return s, err
 	}
-	topic, err := b.freshTopic(fmt.Sprintf("bench.e2e.%s.%d", b.stamp, r))
+	topic, err := b.freshTopic(fmt.Sprintf("bench.%s.%s.%d", name, b.stamp, r))
 	if err != nil {
 		return s, err
 	}
-	p, err := b.startPair(fmt.Sprintf("e2e %d", r), db, topic, "bench-e2e")
+	p, err := b.startPair(fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
 	if err != nil {
 		return s, err
 	}
@@ -457,8 +494,8 @@ func (b *bench) endToEnd(r int) (sample, error) {
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
 	cpu0 := m.read()
 	if r == 0 {
-		b.profile("e2e-serve", p.serveAdmin, 8*time.Second)
-		b.profile("e2e-sink", p.sinkAdmin, 8*time.Second)
+		b.profile(name+"-serve", p.serveAdmin, 8*time.Second)
+		b.profile(name+"-sink", p.sinkAdmin, 8*time.Second)
 	}
 	t0 := time.Now()
 	if err := b.sendAll(p.url); err != nil {
@@ -644,11 +681,11 @@ func (b *bench) latency(r int) (sample, error) {
 		case <-end:
 		case <-tick.C:
 			name := fmt.Sprintf("lat-%06d", seq)
-			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now()), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
+			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now(), 1), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
 			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
 			var bg []byte
 			if bgPer > 0 {
-				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now())
+				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now(), 1)
 			}
 			mu.Lock()
 			sentAt[name] = time.Now()
@@ -763,29 +800,35 @@ func run(o options) error {
 
 	now := time.Now()
 	for lo := 0; lo < o.n; lo += o.batch {
-		b.bodies = append(b.bodies, ndjson("tput", lo, min(lo+o.batch, o.n), now))
+		b.bodies = append(b.bodies, ndjson("tput", lo, min(lo+o.batch, o.n), now, o.perTrace))
 	}
-	fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
-	topic, records, want, err := b.prefill()
-	if err != nil {
-		return fmt.Errorf("prefill: %w", err)
+	// B, C and D read a topic pre-filled through serve (and D its records).
+	var topic, file string
+	var records [][]byte
+	var want uint64
+	if o.paths["B"] || o.paths["C"] || o.paths["D"] {
+		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
+		var err error
+		if topic, records, want, err = b.prefill(); err != nil {
+			return fmt.Errorf("prefill: %w", err)
+		}
+		file = filepath.Join(b.bin, "events.ndjson")
+		var buf bytes.Buffer
+		for _, r := range records {
+			buf.Write(r)
+			buf.WriteByte('\n')
+		}
+		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+			return err
+		}
 	}
-	file := filepath.Join(b.bin, "events.ndjson")
-	var buf bytes.Buffer
-	for _, r := range records {
-		buf.Write(r)
-		buf.WriteByte('\n')
-	}
-	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	buf = bytes.Buffer{}
 
 	paths := []struct {
 		key, name string
 		run       func(r int) (sample, error)
 	}{
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
+		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
 		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want) }},
 		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
@@ -794,6 +837,9 @@ func run(o options) error {
 	samples := map[string][]sample{}
 	for r := 0; r < o.rounds; r++ {
 		for _, p := range paths {
+			if !o.paths[p.key] {
+				continue
+			}
 			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
 			s, err := p.run(r)
 			if err != nil {
@@ -882,12 +928,21 @@ func med3(xs []float64, format string) string {
 
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
-	fmt.Fprintf(w, "%d rounds, paths interleaved A B C D E; %d events per throughput run (%d per request, %d senders);\n", o.rounds, o.n, o.batch, o.workers)
-	fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; every count is distinct event ids in ClickHouse,\n", records, want)
+	var ran []string
+	for _, k := range []string{"A", "A0", "B", "C", "D", "E"} {
+		if len(samples[k]) > 0 {
+			ran = append(ran, k)
+		}
+	}
+	fmt.Fprintf(w, "%d rounds, paths interleaved %s; %d events per throughput run (%d per request, %d senders, %d per trace);\n", o.rounds, strings.Join(ran, " "), o.n, o.batch, o.workers, o.perTrace)
+	if records > 0 {
+		fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; ", records, want)
+	}
+	fmt.Fprintf(w, "every count is distinct event ids in ClickHouse,\n")
 	fmt.Fprintf(w, "each run into a fresh migrated database (events + materialized views), dropped after it; the next run waits for no merge running\n")
 	fmt.Fprintf(w, "figures: median [min..max] over the rounds; CPU is seconds per million events from /proc/<pid>/stat deltas\n\n")
 	fmt.Fprintf(w, "load average (1 5 15 min) before each run:\n")
-	for _, k := range []string{"A", "B", "C", "D", "E"} {
+	for _, k := range ran {
 		var loads []string
 		for _, s := range samples[k] {
 			loads = append(loads, s.load)
@@ -896,20 +951,25 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	}
 	fmt.Fprintln(w)
 	names := map[string]string{
-		"A": "A end to end (HTTP->serve->Kafka->sink->CH)",
-		"B": "B sink only (pre-filled topic)",
-		"C": "C ClickHouse Kafka engine (same topic)",
-		"D": "D clickhouse-client JSONEachRow (same records)",
+		"A":  "A end to end (HTTP->serve->Kafka->sink->CH)",
+		"A0": "A0 end to end, trace cache off",
+		"B":  "B sink only (pre-filled topic)",
+		"C":  "C ClickHouse Kafka engine (same topic)",
+		"D":  "D clickhouse-client JSONEachRow (same records)",
 	}
 	procs := map[string][]string{
-		"A": {"serve", "sink", "clickhouse", "kafka", "generator"},
-		"B": {"sink", "clickhouse", "kafka"},
-		"C": {"clickhouse", "kafka"},
-		"D": {"client", "clickhouse"},
-		"E": {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"A":  {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"A0": {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"B":  {"sink", "clickhouse", "kafka"},
+		"C":  {"clickhouse", "kafka"},
+		"D":  {"client", "clickhouse"},
+		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "B", "C", "D"} {
+	for _, k := range []string{"A", "A0", "B", "C", "D"} {
+		if len(samples[k]) == 0 {
+			continue
+		}
 		var parts []string
 		for _, p := range procs[k] {
 			parts = append(parts, p+" "+med3(cpus(samples[k], p), "%.2f"))
@@ -923,7 +983,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
 
 	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table; events + 3 views), merged parts present at the end:\n")
-	for _, k := range []string{"A", "B", "C", "D", "E"} {
+	for _, k := range ran {
 		var ins, ev, mg []float64
 		for _, s := range samples[k] {
 			ins, ev, mg = append(ins, float64(s.parts.insertParts)), append(ev, float64(s.parts.eventParts)), append(mg, float64(s.parts.mergedParts))
@@ -931,6 +991,17 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
 	}
 
+	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
+		traceCacheCost(w, samples["A"], samples["A0"])
+	}
+	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
+		fmt.Fprintf(w, "\n(the latency and the ratios against the targets need every path A B C D E)\n")
+		if len(stages) > 0 {
+			fmt.Fprintln(w)
+			printStages(w, stages)
+		}
+		return
+	}
 	fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
 	var p50, p99, pmax, failed, missing []float64
 	var lparts []string
@@ -973,6 +1044,23 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintln(w)
 		printStages(w, stages)
 	}
+}
+
+// traceCacheCost compares A (serve's trace cache on, the default) with A0
+// (off), round by round: the rounds interleave them, so the ratio of each
+// round's pair is less disturbed by the machine's other load than the ratio
+// of medians.
+func traceCacheCost(w io.Writer, on, off []sample) {
+	var rate, cpu []float64
+	for i := 0; i < len(on) && i < len(off); i++ {
+		rate = append(rate, (float64(on[i].events)/on[i].wall.Seconds())/(float64(off[i].events)/off[i].wall.Seconds()))
+		if c := off[i].cpu["serve"]; c > 0 {
+			cpu = append(cpu, on[i].cpu["serve"]/c)
+		}
+	}
+	fmt.Fprintf(w, "\ntrace-level tagging (A: serve's trace cache on, A0: off), per round pair, median [min..max]:\n")
+	fmt.Fprintf(w, "  events/s on/off      %s\n", med3(rate, "%.3f"))
+	fmt.Fprintf(w, "  serve CPU-s on/off   %s\n", med3(cpu, "%.3f"))
 }
 
 // topicRecords reads every record value of topic, partition by partition,
