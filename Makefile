@@ -103,8 +103,8 @@ bench-compare: up ## analyze compare over 10M events (view part, sample, whole) 
 	$(GO) run ./internal/bench/comparebench
 
 .PHONY: stats-harness
-stats-harness: ## A/A false-positive rate, power and time to detect of the live monitor (1000 runs)
-	$(GO) run ./cmd/statsharness
+stats-harness: ## A/A false-positive rate, power and time to detect of the live monitor (10,000 runs per scenario; -runs via ARGS)
+	$(GO) run ./cmd/statsharness $(ARGS)
 
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint

@@ -100,6 +100,16 @@ func Literal(v any) (string, error) {
 			parts[i] = QuoteString(s)
 		}
 		return "[" + strings.Join(parts, ", ") + "]", nil
+	case []uint32:
+		// An empty [] is Array(Nothing), which has() rejects on 18.16.
+		if len(x) == 0 {
+			return "emptyArrayUInt32()", nil
+		}
+		parts := make([]string, len(x))
+		for i, n := range x {
+			parts[i] = strconv.FormatUint(uint64(n), 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
 	case bool:
 		if x {
 			return "1", nil

@@ -64,7 +64,17 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/sli_unit_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{}, "kinds": []string{"span", "event", "log"}, "good_not_error": 1,
-			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "",
+			"good_max_ns": int64(60 * time.Millisecond), "good_http": 0, "good_codes": []string{""}, "unit_attr": "", "slack_s": 3600,
+		},
+		"analyze/sli_unit_rows.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
+			"kinds": []string{"span", "event"}, "slack_s": 3600, "per_bucket": 1,
+			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,
+		},
+		"analyze/sli_unit_tally.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
+			"kinds": []string{"span", "event", "log"}, "slack_s": 3600,
+			"dirty": []uint32{uint32(since/10*10 + 60), uint32(since/10*10 + 120)}, "dirty_since_s": since/10*10 + 60, "dirty_until_s": since/10*10 + 130,
 		},
 		"analyze/sli_latency_sample.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
@@ -90,6 +100,9 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"dashboards/game_day_flow_stages.sql": {"flow": "publish", "since_s": since, "until_s": until},
 		"dashboards/game_day_alerts.sql":      {"since_s": since, "until_s": until},
 		"dashboards/game_day_verdicts.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/verdict_changes.sql": {
+			"experiment_id": fx.ExperimentID, "source": "live", "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(),
+		},
 		"analyze/verdict_history.sql": {
 			"experiment_id": fx.ExperimentID, "source": "live", "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(),
 		},
@@ -222,6 +235,10 @@ func auxSQL(db string, fx fixture.Options) []string {
 			"('%[2]s', 'r1', 'live', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 'subject', 900, 50, 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2 for 30s', 1, 1, 0.6, %[7]d), "+
 			"('%[2]s', 'r1', 'compare', toDateTime(%[8]d), %[9]d, %[5]d, %[9]d, 'fail', 1, 'errors', 'error_rate', 'ratio', 'subject', 900, 50, 900, 50, 0.01, 0.6, 0.59, 0.4, 0.8, 1, 1, 0.00001, 0.00002, 'fail', 0, '> 0.2', 1, 1, 0.6, 0)",
 			db, fx.ExperimentID, fx.Start.Unix()+10, s+int64(10*time.Second), s, fx.Start.Unix()+20, s+int64(20*time.Second), fx.Start.Unix()+60, s+int64(time.Minute)),
+		fmt.Sprintf("INSERT INTO %[1]s.verdict_changes (experiment_id, run_id, source, evaluated_at, evaluated_ns, sli, from_verdict, to_verdict, reason) VALUES "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, 'errors', 'inconclusive', 'fail', 'harm above the allowance'), "+
+			"('%[2]s', 'r1', 'live', toDateTime(%[3]d), %[4]d, 'latency', 'pass', 'inconclusive', 'interval emptied')",
+			db, fx.ExperimentID, fx.Start.Unix()+20, s+int64(20*time.Second)),
 		// A trace decided for the experiment cohort by its root span, and
 		// three untagged downstream spans of it (trace_cohorts and the
 		// by-trace queries), plus one span tagged by its trace at ingest.

@@ -10,6 +10,8 @@
 //     settled-count cache), each the head of a native-protocol batch;
 //   - migrate/*.sql: the bookkeeping of `analyze migrate` (the database,
 //     schema_migrations and what is recorded in it);
+//   - bench/*.sql: what `make bench-compare` runs besides the analysis
+//     itself (its generated load, its own database's bookkeeping);
 //   - dashboards/*.sql: the panels of the provisioned Grafana game-day
 //     dashboard (deploy/compose/grafana), with Grafana's time range and
 //     variables in place of the parameters.
@@ -37,7 +39,7 @@ import (
 	"text/template"
 )
 
-//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql write/*.sql migrate/*.sql
+//go:embed schema/*.sql analyze/*.sql alerts/*.sql ingest/*.sql dashboards/*.sql retention/*.sql write/*.sql migrate/*.sql bench/*.sql
 var FS embed.FS
 
 // Data is what every template sees.
@@ -122,7 +124,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	// template is rendered for a cluster (the zookeeper path follows the
 	// {shard}/{replica} macros convention of ClickHouse clusters).
 	"engine": func(table, family, args string) string { return "" },
-}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql", "write/*.sql", "migrate/*.sql"))
+}).ParseFS(FS, "schema/*.sql", "analyze/*.sql", "alerts/*.sql", "ingest/*.sql", "dashboards/*.sql", "retention/*.sql", "write/*.sql", "migrate/*.sql", "bench/*.sql"))
 
 // Render renders the named file (e.g. "analyze/cohort_summary.sql").
 func Render(name string, d Data) (string, error) {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,6 +67,23 @@ func TestReplayOnStoredTraffic(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "unit: subject")
 	assert.Contains(t, out, "within the harness targets (false fail <= 5%, SRM <= 1%): yes")
+	// The numbers themselves: 100 salts over real units (several events
+	// each), every rate within the harness's targets.
+	head := regexp.MustCompile(`(\d+) events, (\d+) units \(unit: subject\), (\d+) salts`).FindStringSubmatch(out)
+	require.NotNil(t, head, out)
+	events, _ := strconv.Atoi(head[1])
+	units, _ := strconv.Atoi(head[2])
+	assert.Equal(t, "100", head[3])
+	assert.Positive(t, units)
+	assert.Greater(t, events, units, "several events per unit")
+	for _, mode := range []string{"compare (once)", "live (any look)"} {
+		m := regexp.MustCompile(regexp.QuoteMeta(mode) + `\s+([\d.]+)%\s+([\d.]+)%`).FindStringSubmatch(out)
+		require.NotNil(t, m, "%s line in\n%s", mode, out)
+		fail, _ := strconv.ParseFloat(m[1], 64)
+		srm, _ := strconv.ParseFloat(m[2], 64)
+		assert.LessOrEqual(t, fail, 5.0, "%s false fail %%", mode)
+		assert.LessOrEqual(t, srm, 1.0, "%s SRM false alarm %%", mode)
+	}
 
 	out, err = replay(t.TempDir())
 	t.Logf("default SLIs, err %v:\n%s", err, out)

@@ -33,9 +33,6 @@ const sdkExperiment = `experiments:
     owner: team-checkout
     cohorts:
       expected_split: {experiment: 0.3, control: 0.7}
-      # Per event: per-subject tallies do not yet take the cohort of the
-      # trace in ClickHouse (the payment spans resolved there).
-      unit: event
       rules:
         - cohort: experiment
           feature_flag: {key: payment-chaos, variant: "on"}
@@ -143,14 +140,18 @@ func sdkAcceptance(t *testing.T, sdk string, shop shopRunner) {
 
 	since := time.Now().Add(-time.Minute)
 	const perRun = 300
+	// Three requests per user: the analysis is per user (the default
+	// unit, the flag's targeting key), payment spans counted for the user
+	// of their trace.
+	const perUser = 3
 	// gRPC, in order, one instance: checkout's spans (with the deciding
 	// evaluation) reach ingest before payment's.
 	g := shop(t, "--protocol", "grpc", "--checkout", grpcA, "--payment", grpcA, "--order", "in",
-		"--requests", fmt.Sprint(perRun), "--prefix", "g")
+		"--requests", fmt.Sprint(perRun), "--requests-per-user", fmt.Sprint(perUser), "--prefix", "g")
 	// HTTP/protobuf, out of order, two instances: every payment span
 	// reaches instance B before any checkout span reaches instance A.
 	h := shop(t, "--protocol", "http", "--checkout", "http://"+httpA, "--payment", "http://"+httpB, "--order", "out",
-		"--requests", fmt.Sprint(perRun), "--prefix", "h")
+		"--requests", fmt.Sprint(perRun), "--requests-per-user", fmt.Sprint(perUser), "--prefix", "h")
 	on, off := g.On+h.On, g.Off+h.Off
 	failed := g.PaymentFailedOn + h.PaymentFailedOn
 	require.Positive(t, on)
@@ -193,6 +194,11 @@ func sdkAcceptance(t *testing.T, sdk string, shop shopRunner) {
 		byName[m.Name] = m
 	}
 	pay := byName["payment_errors"]
+	assert.Equal(t, "subject", res.Unit)
+	assert.Equal(t, analysis.TestDeltaMethod, pay.Test)
+	assert.Equal(t, on/perUser, pay.Experiment.Units, "every payment span counts for the user of its trace")
+	assert.Equal(t, off/perUser, pay.Control.Units)
+	assert.Equal(t, on/perUser, byName["checkout_errors"].Experiment.Units)
 	assert.Equal(t, on, pay.Experiment.N, "every payment span of the cohort, tagged by its trace")
 	assert.Equal(t, off, pay.Control.N)
 	assert.Equal(t, failed, *pay.Experiment.Bad)

@@ -26,6 +26,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -42,19 +43,36 @@ const (
 // progress gets one line per finished scenario (stderr from main).
 var progress io.Writer = io.Discard
 
-func main() {
+func main() { os.Exit(harness()) }
+
+func harness() int {
 	progress = os.Stderr
 	runs := flag.Int("runs", 10000, "runs per scenario")
 	seed := flag.Uint64("seed", ReportingSeed, "base seed (the tuning seed is 1)")
 	bound := flag.Bool("bound", true, "a target is met only when its 95% Clopper-Pearson bound is on the target's side")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "statsharness:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "statsharness:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *seed == TuningSeed {
 		fmt.Fprintln(os.Stderr, "statsharness: warning: seed 1 is the tuning seed; its figures are not reportable")
 	}
 	if err := run(os.Stdout, *runs, *seed, *bound); err != nil {
 		fmt.Fprintln(os.Stderr, "statsharness:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // Traffic shape shared by the scenarios.

@@ -399,3 +399,31 @@ func TestSRMCountsEntryPointEventsNotDownstreamOnes(t *testing.T) {
 	assert.True(t, res.SRM.Mismatch)
 	assert.Equal(t, stats.VerdictUntrusted, res.Verdict)
 }
+
+// A quantile SLI is decided by its interval: where that interval gives no
+// p-value below 0.45 the table prints "-", not a meaningless p=1.
+func TestPTextForQuantileAndRatio(t *testing.T) {
+	assert.Equal(t, "-", PText(&Metric{Test: TestQuantileCI, AdjustedPValue: 1}))
+	assert.Equal(t, "0.003", PText(&Metric{Test: TestQuantileCI, AdjustedPValue: 0.003}))
+	assert.Equal(t, "1", PText(&Metric{Test: TestFisherExact, AdjustedPValue: 1}))
+	assert.Equal(t, "-", PText(&Metric{Test: TestNone, AdjustedPValue: 1}))
+	res := &Result{ExperimentID: "e", Unit: "subject", Metrics: []Metric{
+		{Name: "p99", Unit: "s", Test: TestQuantileCI, AdjustedPValue: 1, Verdict: "pass"},
+		{Name: "errors", Unit: "ratio", Test: TestDeltaMethod, AdjustedPValue: 0.2, Verdict: "pass",
+			Control: CohortValue{N: 500, Units: 100}, Experiment: CohortValue{N: 50, Units: 10}},
+	}}
+	var buf bytes.Buffer
+	require.NoError(t, WriteTable(&buf, res))
+	var p99, errs string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(l, "p99 ") {
+			p99 = l
+		}
+		if strings.HasPrefix(l, "errors ") {
+			errs = l
+		}
+	}
+	assert.Regexp(t, `quantile_interval\s+-\s`, p99, buf.String())
+	assert.Contains(t, errs, "n=500/100u")
+	assert.Contains(t, buf.String(), "unit     subject")
+}

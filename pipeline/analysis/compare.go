@@ -253,6 +253,32 @@ type UnitSource interface {
 	SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli *SLI, unitAttr string) (map[telemetry.Cohort]query.UnitTally, error)
 }
 
+// UnitTallySource is a UnitSource that also reads the per-unit tallies of
+// the SLIs the views serve from the unit_tally view (the ClickHouse Store);
+// dirty are the buckets (unix seconds) that hold duplicates and must be
+// counted on the raw table.
+type UnitTallySource interface {
+	SLIUnitTally(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32) (map[telemetry.Cohort]query.UnitTally, error)
+}
+
+// dirtyBuckets are the buckets of rows whose raw rows exceed their
+// distinct events (a duplicate not merged away yet).
+func dirtyBuckets(rows []BucketRow) []uint32 {
+	seen := map[uint32]bool{}
+	var out []uint32
+	for _, r := range rows {
+		if r.Cohort == telemetry.CohortNone || r.Rows <= r.Events {
+			continue
+		}
+		if b := uint32(r.Bucket.Unix()); !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
 // unitInfo is the randomization unit an evaluation used and the distinct
 // units per cohort (of the ratio SLI that sees the most units).
 type unitInfo struct {
@@ -277,8 +303,9 @@ func unitCounts(t query.UnitTally, good bool) *stats.UnitCounts {
 // names a unit (default: the subject) and the source can tally them. When
 // every event turned out to be its own unit (no event carries the unit)
 // the analysis is per event and says so.
-func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, e *experiment.Experiment) (unitInfo, error) {
+func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, during []BucketRow, e *experiment.Experiment) (unitInfo, error) {
 	us, ok := src.(UnitSource)
+	ts, fromTally := src.(UnitTallySource)
 	var cohorts experiment.Cohorts
 	if e != nil {
 		cohorts = e.Cohorts
@@ -293,12 +320,24 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 	}
 	info := unitInfo{name: name}
 	anyUnit := false
+	var dirty []uint32
 	for i := range slis {
 		s := &slis[i]
 		if !s.Type.IsRatio() {
 			continue
 		}
-		t, err := us.SLIUnitCounts(ctx, id, w, s, attr)
+		var (
+			t   map[telemetry.Cohort]query.UnitTally
+			err error
+		)
+		if fromTally && attr == "" && s.fromView() {
+			if dirty == nil {
+				dirty = dirtyBuckets(during)
+			}
+			t, err = ts.SLIUnitTally(ctx, id, w, s, dirty)
+		} else {
+			t, err = us.SLIUnitCounts(ctx, id, w, s, attr)
+		}
 		if err != nil {
 			return unitInfo{}, fmt.Errorf("sli %q: unit counts: %w", s.Name, err)
 		}
@@ -334,7 +373,7 @@ func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, d
 	if err != nil {
 		return nil, unitInfo{}, err
 	}
-	units, err := observeUnits(ctx, src, id, w, slis, obs, e)
+	units, err := observeUnits(ctx, src, id, w, slis, obs, during, e)
 	if err != nil {
 		return nil, unitInfo{}, err
 	}

@@ -41,6 +41,11 @@ func VerdictRows(res *Result, source string) []VerdictRow {
 			CILower: m.CI.Lower, CIUpper: m.CI.Upper, LowerBounded: m.CI.LowerBounded, UpperBounded: m.CI.UpperBounded,
 			PValue: m.PValue, AdjustedPValue: m.AdjustedPValue, Verdict: string(m.Verdict), Provisional: m.Provisional,
 		}
+		for _, c := range m.VerdictChanges {
+			if c.At.Equal(res.GeneratedAt) {
+				r.ChangedFrom, r.ChangeReason = string(c.From), c.Reason
+			}
+		}
 		if s, ok := stops[m.Name]; ok {
 			r.StopCondition = fmt.Sprintf("%s %g", s.Op, s.Threshold)
 			if s.For != "" {

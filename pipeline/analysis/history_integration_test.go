@@ -37,6 +37,11 @@ func TestVerdictHistoryRoundTrip(t *testing.T) {
 		}
 		if verdict == "fail" {
 			res.Verdict, res.Metrics[0].Verdict = "fail", "fail"
+			// The change at this look, and an older one (not recorded again).
+			res.Metrics[0].VerdictChanges = []analysis.VerdictChange{
+				{At: start.Add(5 * time.Second), From: "insufficient_data", To: "inconclusive", Reason: "enough data"},
+				{At: start.Add(at), From: "inconclusive", To: "fail", Reason: "harm above the allowance with the fault"},
+			}
 		}
 		return res
 	}
@@ -61,6 +66,12 @@ func TestVerdictHistoryRoundTrip(t *testing.T) {
 	assert.True(t, held.StopHolds)
 	require.NotNil(t, held.StopSince)
 	assert.Equal(t, start.Add(40*time.Second), *held.StopSince)
+
+	changes, err := r.VerdictChanges(ctx, "checkout-payment-500", analysis.HistoryLive, start, start.Add(time.Minute))
+	require.NoError(t, err)
+	require.Len(t, changes, 1, "each change once, at the look it happened")
+	assert.Equal(t, query.VerdictChangeRow{Time: start.Add(45 * time.Second), RunID: run.ID, SLI: "checkout_errors",
+		From: "inconclusive", To: "fail", Reason: "harm above the allowance with the fault"}, changes[0])
 
 	other, err := r.VerdictHistory(ctx, "checkout-payment-500", analysis.HistoryCompare, start, start.Add(time.Minute))
 	require.NoError(t, err)

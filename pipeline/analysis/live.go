@@ -48,6 +48,7 @@ type Monitor struct {
 	before       []BucketRow // [beforeFrom, Since), outside the experiment cohort
 	beforeFrom   time.Time
 	crossed      map[int]time.Time
+	units        *liveUnits // nil when the source cannot serve unit rows
 }
 
 // NewMonitor prepares a live comparison from req.Window.Since; a zero
@@ -66,6 +67,12 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 	m := &Monitor{
 		src: src, req: req, set: set, slis: SLIsOf(req.Experiment), SettleAfter: DefaultSettleAfter,
 		settledUntil: req.Window.Since, beforeFrom: req.Window.Since, crossed: map[int]time.Time{},
+	}
+	if rs, ok := src.(UnitRowSource); ok {
+		if us, ok := src.(UnitSource); ok {
+			m.units = &liveUnits{Source: src, rows: rs, units: us, accs: map[string]*unitAcc{}, sampleAccs: map[string]*sampleAcc{}}
+			m.units.samples, _ = src.(SampleEventSource)
+		}
 	}
 	fam, err := newLiveFamily(set.Alpha, set.Adjustment)
 	if err != nil {
@@ -139,7 +146,13 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	during = append(append(during, m.settled...), fresh...)
 
 	w := Window{Since: since, Until: until}
-	obs, units, err := observe(ctx, m.src, id, w, m.slis, during, m.set, m.req.Experiment)
+	src := m.src
+	if m.units != nil {
+		// Per-unit counts: settled buckets once, the open tail each look.
+		m.units.settled = m.settledUntil
+		src = m.units
+	}
+	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment)
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}

@@ -93,6 +93,13 @@ func (s *Store) SLIUnitCounts(ctx context.Context, experimentID string, w Window
 
 var _ UnitSource = (*Store)(nil)
 
+// SLIUnitTally implements UnitTallySource with query.Reader.SLIUnitTally.
+func (s *Store) SLIUnitTally(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32) (map[telemetry.Cohort]query.UnitTally, error) {
+	return s.reader().SLIUnitTally(ctx, experimentID, w, sli.rawFilter(), dirty)
+}
+
+var _ UnitTallySource = (*Store)(nil)
+
 // LatencySample implements Source with query.Reader.LatencySample.
 func (s *Store) LatencySample(ctx context.Context, experimentID string, w Window, sli *SLI, rate SampleRate) (Sample, error) {
 	return s.reader().LatencySample(ctx, experimentID, w, sli.rawFilter(), rate)

@@ -127,9 +127,9 @@ func WriteTable(w io.Writer, r *Result) error {
 		if m.Control.Units > 0 || m.Experiment.Units > 0 {
 			cn, en = fmt.Sprintf("%d/%du", m.Control.N, m.Control.Units), fmt.Sprintf("%d/%du", m.Experiment.N, m.Experiment.Units)
 		}
-		fmt.Fprintf(tw, "%s\t%s (n=%s)\t%s (n=%s)\t%s%s\t[%s, %s]\t%s\t%.3g\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s (n=%s)\t%s (n=%s)\t%s%s\t[%s, %s]\t%s\t%s\t%s\t%s\n",
 			m.Name, fmtValue(m.Unit, m.Control.Value, false), cn, fmtValue(m.Unit, m.Experiment.Value, false), en,
-			fmtValue(m.Unit, m.Effect.Absolute, true), rel, lo, hi, m.Test, m.AdjustedPValue, fmtValue(m.Unit, m.Tolerance.Allowed, false), verdict)
+			fmtValue(m.Unit, m.Effect.Absolute, true), rel, lo, hi, m.Test, PText(m), fmtValue(m.Unit, m.Tolerance.Allowed, false), verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
@@ -170,3 +170,18 @@ func fmtValue(unit string, v float64, signed bool) string {
 func fmtRatio(v float64) string { return fmt.Sprintf("%.3f%%", 100*v) }
 
 func fmtNum(v float64) string { return fmt.Sprintf("%.4g", v) }
+
+// PText is a metric's adjusted p-value as printed. A quantile SLI is
+// decided by its quantile-difference interval; its p-value is the level at
+// which that interval's lower end first clears the allowance, found only
+// below 0.45 (stats.Evidence.PExceeds), so above that, and for a metric
+// without data, there is no p-value to print and PText is "-".
+func PText(m *Metric) string {
+	switch {
+	case m.Test == TestNone:
+		return "-"
+	case m.Test == TestQuantileCI && m.AdjustedPValue >= 0.45:
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", m.AdjustedPValue)
+}

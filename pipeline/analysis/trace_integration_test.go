@@ -24,6 +24,10 @@ import (
 // the cohort of its traces: half of its spans were tagged by their trace at
 // ingest, the other half arrived untagged and take their trace's cohort in
 // ClickHouse; each is counted once, and compare says how they were tagged.
+// The analysis is per user (the default unit, the subject): 100 users with
+// four requests each; a payment span counts for the user of its trace, by
+// its own subject when ingest tagged it by its trace, by its trace's
+// (trace_subjects) when ClickHouse did.
 func TestCompareTakesCohortFromTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -36,13 +40,14 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 		ts := start.Add(time.Duration(i) * time.Second)
 		trace := fmt.Sprintf("%032x", i+1)
 		cohort := telemetry.CohortControl
-		if i%4 == 0 {
+		user := fmt.Sprintf("user-%d", i%100)
+		if i%4 == 0 { // (i%100)%4 == i%4: a user's requests share a cohort
 			cohort = telemetry.CohortExperiment
 		}
 		events = append(events, telemetry.Event{
 			ID: trace + "0000000000000001", TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
 			Service: "checkout", Name: "GET /checkout", TraceID: trace, SpanID: "0000000000000001",
-			ExperimentID: exp, Cohort: cohort, DurationNs: 20e6,
+			ExperimentID: exp, Cohort: cohort, DurationNs: 20e6, SubjectID: user,
 			AttrKeys: []string{"feature_flag.key"}, AttrValues: []string{"payment-chaos"},
 		})
 		pay := telemetry.Event{
@@ -54,7 +59,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 			pay.Status, pay.DurationNs = telemetry.StatusError, 200e6
 		}
 		if i%2 == 1 { // tagged by its trace at ingest
-			pay.ExperimentID, pay.Cohort = exp, cohort
+			pay.ExperimentID, pay.Cohort, pay.SubjectID = exp, cohort, user
 			pay.AttrKeys, pay.AttrValues = []string{telemetry.AttrCohortSource}, []string{telemetry.CohortSourceTrace}
 		}
 		events = append(events, pay)
@@ -66,9 +71,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	lat := 0.005
 	e := &experiment.Experiment{
 		ID: exp, Title: "payment hurt for the cohort's requests",
-		// Per event: per-unit tallies (sli_unit_counts.sql) do not yet
-		// take the cohort from the trace in ClickHouse.
-		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.25, Control: 0.75}, Unit: experiment.UnitEvent},
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.25, Control: 0.75}},
 		SLIs: []experiment.SLI{
 			{Name: "payment_errors", Type: experiment.SLIErrorRate, Filter: experiment.Filter{Service: "payment"},
 				Tolerance: experiment.Tolerance{Absolute: &abs}},
@@ -83,7 +86,14 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	noNaN(t, res)
 	assert.Equal(t, int64(2*300), res.Cohorts.Control, "checkout and payment spans of control traces, each once")
 	assert.Equal(t, int64(2*100), res.Cohorts.Experiment)
+	assert.Equal(t, "subject", res.Unit)
+	assert.Equal(t, "units (subject)", res.SRM.Basis)
+	assert.Equal(t, int64(75), res.SRM.Control, "distinct users")
+	assert.Equal(t, int64(25), res.SRM.Experiment)
 	errs := res.Metrics[0]
+	assert.Equal(t, analysis.TestDeltaMethod, errs.Test)
+	assert.Equal(t, int64(75), errs.Control.Units, "every payment span counts for its trace's user")
+	assert.Equal(t, int64(25), errs.Experiment.Units)
 	assert.Equal(t, int64(300), errs.Control.N)
 	assert.Equal(t, int64(100), errs.Experiment.N)
 	assert.Equal(t, int64(100), *errs.Experiment.Bad)
@@ -91,6 +101,7 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	assert.Equal(t, stats.VerdictFail, errs.Verdict)
 	good := res.Metrics[1]
 	assert.Equal(t, int64(100), good.Experiment.N)
+	assert.Equal(t, int64(25), good.Experiment.Units)
 	assert.Equal(t, stats.VerdictFail, good.Verdict)
 	p95 := res.Metrics[2]
 	assert.Equal(t, int64(300), p95.Control.N, "the latency sample holds both halves")
@@ -105,4 +116,150 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	var tbl strings.Builder
 	require.NoError(t, analysis.WriteTable(&tbl, res))
 	assert.Contains(t, tbl.String(), "tagged   directly 400, by trace at ingest 200, by trace in ClickHouse 200 events")
+}
+
+// The unit_tally view gives the same per-unit sums as grouping the raw
+// events by unit, duplicates and spans resolved by their trace included:
+// buckets holding a duplicate are counted on the raw table.
+func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "tally-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	var events []telemetry.Event
+	for i := 0; i < 600; i++ {
+		ts := start.Add(time.Duration(i) * time.Second)
+		trace := fmt.Sprintf("%032x", i+1)
+		cohort := telemetry.CohortControl
+		if i%3 == 0 {
+			cohort = telemetry.CohortExperiment
+		}
+		user := ""
+		if i%5 != 0 { // every fifth request has no subject: a unit of its own
+			user = fmt.Sprintf("user-%d", i%90)
+			if (i%90)%3 == 0 {
+				cohort = telemetry.CohortExperiment
+			} else {
+				cohort = telemetry.CohortControl
+			}
+		}
+		events = append(events, telemetry.Event{
+			ID: trace + "01", TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "checkout", Name: "GET /checkout", TraceID: trace, SpanID: "01",
+			ExperimentID: exp, Cohort: cohort, SubjectID: user, IsError: i%7 == 0,
+		}, telemetry.Event{
+			ID: trace + "02", TimeNs: ts.Add(time.Millisecond).UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "payment", Name: "POST /pay", TraceID: trace, SpanID: "02", IsError: i%11 == 0,
+		})
+	}
+	load(ctx, t, c, events)
+	load(ctx, t, c, events[200:260]) // duplicates in a few buckets
+	src := &analysis.Store{C: c}
+	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
+	rows, err := src.Buckets(ctx, exp, w.Since, w.Until, false)
+	require.NoError(t, err)
+	var dirty []uint32
+	for _, r := range rows {
+		if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
+			dirty = append(dirty, uint32(r.Bucket.Unix()))
+		}
+	}
+	require.NotEmpty(t, dirty, "the duplicates show as raw rows above distinct events")
+	rd := query.New(c)
+	for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
+		// Good = not an error, the only good-event definition the view serves.
+		sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
+		raw, err := rd.SLIUnitCounts(ctx, exp, w, sli, "")
+		require.NoError(t, err)
+		view, err := rd.SLIUnitTally(ctx, exp, w, sli, dirty)
+		require.NoError(t, err)
+		require.NotEmpty(t, raw[telemetry.CohortExperiment].Units, "%+v", f)
+		assert.Equal(t, raw, view, "filter %+v", f)
+		if f.Service != "payment" {
+			blind, err := rd.SLIUnitTally(ctx, exp, w, sli, nil)
+			require.NoError(t, err)
+			assert.NotEqual(t, raw, blind, "without the dirty buckets the duplicates would count: the check above can fail")
+		}
+	}
+}
+
+// A live look keeps per-unit counts of the buckets that settled and reads
+// only the open tail, and still gives the same unit tallies as reading the
+// whole window; a second monitor of the same experiment takes the settled
+// buckets from the process-wide cache.
+func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "live-units"
+	start := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	var events []telemetry.Event
+	for i := 0; i < 1200; i++ {
+		ts := start.Add(time.Duration(i) * 500 * time.Millisecond)
+		u := i % 150
+		cohort := telemetry.CohortControl
+		if u%5 == 0 {
+			cohort = telemetry.CohortExperiment
+		}
+		user := fmt.Sprintf("user-%d", u)
+		if i%13 == 0 {
+			user = ""
+		}
+		events = append(events, telemetry.Event{
+			ID: fmt.Sprintf("ev-%d", i), TimeNs: ts.UnixNano() + int64(i%7)*1_000_003, IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "checkout", Name: "GET /checkout", ExperimentID: exp, Cohort: cohort, SubjectID: user, IsError: i%9 == 0,
+			DurationNs: uint64(10e6 + (i*7919)%50_000_000),
+		})
+	}
+	load(ctx, t, c, events)
+	src := &analysis.Store{C: c}
+	e := &experiment.Experiment{ID: exp,
+		Cohorts: experiment.Cohorts{ExpectedSplit: experiment.Split{Experiment: 0.2, Control: 0.8}},
+		SLIs: []experiment.SLI{
+			{Name: "errors", Type: experiment.SLIErrorRate, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}},
+			{Name: "p95", Type: experiment.SLILatency, Quantile: 0.95, Tolerance: experiment.Tolerance{Direction: experiment.LowerIsBetter}},
+		}}
+	req := analysis.Request{ExperimentID: exp, Experiment: e, Window: analysis.Window{Since: start.Add(3 * time.Second)}}
+	// A small latency sample, so its rate falls as the cohorts grow and the
+	// kept sample of settled seconds is thinned look by look.
+	set := analysis.Settings{SamplePerCohort: 80}
+	first, err := analysis.NewMonitor(src, req, set)
+	require.NoError(t, err)
+	second, err := analysis.NewMonitor(src, req, set)
+	require.NoError(t, err)
+	rd := query.New(c)
+	for _, at := range []time.Duration{2 * time.Minute, 4*time.Minute + 3*time.Second, 7 * time.Minute, 11 * time.Minute} {
+		now := start.Add(at)
+		for _, m := range []*analysis.Monitor{first, second} {
+			res, err := m.Look(ctx, now)
+			require.NoError(t, err)
+			assert.Equal(t, "subject", res.Unit)
+			whole, err := rd.SLIUnitTally(ctx, exp, analysis.Window{Since: req.Window.Since, Until: now}, query.SLIFilter{}, nil)
+			require.NoError(t, err)
+			got := res.Metrics[0]
+			require.Positive(t, whole[telemetry.CohortExperiment].Units)
+			assert.Equal(t, whole[telemetry.CohortControl].Units, got.Control.Units, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Units, got.Experiment.Units, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortControl].Events, got.Control.N, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Errors, *got.Experiment.Bad, "at %s", at)
+			assert.Equal(t, whole[telemetry.CohortControl].Units, res.SRM.Control, "SRM on units at %s", at)
+			// The latency sample equals a fresh monitor's, which reads the
+			// whole window at this look's rate.
+			fresh, err := analysis.NewMonitor(src, req, set)
+			require.NoError(t, err)
+			once, err := fresh.Look(ctx, now)
+			require.NoError(t, err)
+			// A first look over more than 10 min reads the units summed
+			// over the range, not per bucket: the same counts.
+			assert.Equal(t, whole[telemetry.CohortControl].Units, once.Metrics[0].Control.Units, "first look at %s", at)
+			assert.Equal(t, whole[telemetry.CohortExperiment].Errors, *once.Metrics[0].Experiment.Bad, "first look at %s", at)
+			lat, want := res.Metrics[1], once.Metrics[1]
+			require.Less(t, want.Control.N, want.Control.Events, "sampled at %s", at)
+			assert.Equal(t, want.Control.N, lat.Control.N, "latency sample at %s", at)
+			assert.Equal(t, want.Experiment.N, lat.Experiment.N, "latency sample at %s", at)
+			assert.InDelta(t, want.Control.Value, lat.Control.Value, 1e-12, "at %s", at)
+			assert.InDelta(t, want.Experiment.Value, lat.Experiment.Value, 1e-12, "at %s", at)
+		}
+	}
 }

@@ -301,7 +301,7 @@ func (a *derivation) sliFindings() {
 		f.Evidence = append(f.Evidence,
 			fmt.Sprintf("%sexperiment: %s over %d events; control: %s over %d events", prefix, fmtValue(s.Unit, s.Experiment.Value), s.Experiment.N, fmtValue(s.Unit, s.Control.Value), s.Control.N),
 			fmt.Sprintf("%seffect %s (%.0f%% interval %s to %s), tolerance %s", prefix, fmtSigned(s.Unit, s.Effect), s.CILevel*100, fmtValue(s.Unit, s.CILower), fmtValue(s.Unit, s.CIUpper), fmtValue(s.Unit, s.Allowed)),
-			fmt.Sprintf("%stest %s, one-sided p = %s", prefix, s.Test, fmtP(s.PValue)),
+			testEvidence(prefix, s),
 		)
 		if stop != nil {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("stop condition met: %s %s %s (value %s)", stop.SLI, stop.Op, fmtValue(s.Unit, stop.Threshold), fmtValue(s.Unit, stop.Value)))
@@ -757,7 +757,11 @@ func (a *derivation) timeline() {
 			v += " (provisional)"
 		}
 		if prev, ok := last[p.SLI]; ok && prev != v {
-			add(p.Time, "verdict_change", fmt.Sprintf("Live verdict of %s changed from %s to %s (p=%s)", p.SLI, prev, v, fmtP(p.PValue)))
+			text := fmt.Sprintf("Live verdict of %s changed from %s to %s (p=%s)", p.SLI, prev, v, fmtP(p.PValue))
+			if p.ChangeReason != "" {
+				text += ": " + p.ChangeReason
+			}
+			add(p.Time, "verdict_change", text)
 		}
 		last[p.SLI] = v
 	}
@@ -900,4 +904,14 @@ func nonNil(r *Result) {
 			r.Findings[i].Evidence = []string{}
 		}
 	}
+}
+
+// testEvidence names an SLI's test and its one-sided p-value, or only the
+// test where it gives no p-value of its own (PText "-": a quantile
+// interval decides by its bounds).
+func testEvidence(prefix string, s SLIResult) string {
+	if s.PText == "-" {
+		return fmt.Sprintf("%stest %s (decided by the interval; no p-value)", prefix, s.Test)
+	}
+	return fmt.Sprintf("%stest %s, one-sided p = %s", prefix, s.Test, fmtP(s.PValue))
 }

@@ -64,7 +64,7 @@ func TestTimelineUsesTheVerdictHistory(t *testing.T) {
 	t0 := in.Run.Start
 	in.VerdictHistory = []findings.VerdictPoint{
 		{Time: t0.Add(10 * time.Second), SLI: sc.SLI, Verdict: "insufficient_data", Provisional: true, PValue: 1},
-		{Time: t0.Add(30 * time.Second), SLI: sc.SLI, Verdict: "fail", PValue: 0.001, StopCondition: "> 0.2 for 30s"},
+		{Time: t0.Add(30 * time.Second), SLI: sc.SLI, Verdict: "fail", PValue: 0.001, StopCondition: "> 0.2 for 30s", ChangeReason: "harm above the allowance"},
 		{Time: t0.Add(45 * time.Second), SLI: sc.SLI, Verdict: "fail", PValue: 0.0001, StopCondition: "> 0.2 for 30s", StopHolds: true, StopValue: 1},
 		{Time: t0.Add(50 * time.Second), SLI: sc.SLI, Verdict: "fail", PValue: 0.0001, StopCondition: "> 0.2 for 30s", StopHolds: true, StopValue: 1},
 	}
@@ -83,6 +83,7 @@ func TestTimelineUsesTheVerdictHistory(t *testing.T) {
 	require.Len(t, change, 1)
 	assert.Equal(t, t0.Add(30*time.Second), change[0].Time)
 	assert.Contains(t, change[0].Text, "from insufficient_data (provisional) to fail")
+	assert.Contains(t, change[0].Text, ": harm above the allowance", "the report says why")
 }
 
 // The significance-aware score puts a value carried by most of many

@@ -24,6 +24,9 @@ type Input struct {
 	// last two.
 	Verdict       string `json:"verdict"`
 	VerdictReason string `json:"verdict_reason,omitempty"`
+	// AnalysisUnit is the randomization unit ratio SLIs were analysed at
+	// ("subject", an attribute name, or "event" when none is known).
+	AnalysisUnit string `json:"analysis_unit,omitempty"`
 	// Cohorts are distinct, non-synthetic events per cohort in the run.
 	Cohorts CohortSizes `json:"cohorts"`
 	// Tagging says how the cohorts' events got their cohort; nil when
@@ -82,6 +85,9 @@ type VerdictPoint struct {
 	StopCondition string  `json:"stop_condition,omitempty"`
 	StopHolds     bool    `json:"stop_holds,omitempty"`
 	StopValue     float64 `json:"stop_value,omitempty"`
+	// ChangeReason says why the verdict changed at this look ("" when it
+	// did not, or when live did not record why).
+	ChangeReason string `json:"change_reason,omitempty"`
 }
 
 // Experiment is what the definition says.
@@ -160,6 +166,9 @@ type SLIResult struct {
 	CILevel float64 `json:"ci_level"`
 	Test    string  `json:"test"`
 	PValue  float64 `json:"p_value"`
+	// PText is PValue as printed: "-" where the test gives no p-value of
+	// its own (a quantile interval that does not exclude no harm, no data).
+	PText string `json:"p_text,omitempty"`
 	// Allowed is the tolerance at this control value.
 	Allowed float64 `json:"allowed"`
 	// Verdict is pass, fail, inconclusive or insufficient_data.
@@ -173,6 +182,9 @@ type CohortValue struct {
 	Value float64 `json:"value"`
 	// Bad is the number of bad events of a ratio SLI (nil otherwise).
 	Bad *int64 `json:"bad,omitempty"`
+	// Units is the number of distinct randomization units behind N (ratio
+	// SLIs analysed at a unit; 0 at the event level).
+	Units int64 `json:"units,omitempty"`
 }
 
 // StopCondition is one stop condition and its state.

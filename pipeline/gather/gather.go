@@ -147,6 +147,18 @@ func verdictHistory(ctx context.Context, r *query.Reader, experimentID string, w
 	if err != nil {
 		return nil, err
 	}
+	changes, err := r.VerdictChanges(ctx, experimentID, query.HistoryLive, w.Window.Since, w.Window.Until.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	type at struct {
+		ns  int64
+		sli string
+	}
+	why := make(map[at]string, len(changes))
+	for _, c := range changes {
+		why[at{c.Time.UnixNano(), c.SLI}] = c.Reason
+	}
 	out := make([]findings.VerdictPoint, 0, len(rows))
 	for _, v := range rows {
 		if w.Run != nil && v.RunID != "" && v.RunID != w.Run.ID {
@@ -154,7 +166,7 @@ func verdictHistory(ctx context.Context, r *query.Reader, experimentID string, w
 		}
 		out = append(out, findings.VerdictPoint{Time: v.Time, SLI: v.SLI, Verdict: v.Verdict, Provisional: v.Provisional,
 			PValue: v.AdjustedPValue, Effect: v.Effect, CILower: v.CILower, CIUpper: v.CIUpper,
-			StopCondition: v.StopCondition, StopHolds: v.StopHolds, StopValue: v.StopValue})
+			StopCondition: v.StopCondition, StopHolds: v.StopHolds, StopValue: v.StopValue, ChangeReason: why[at{v.Time.UnixNano(), v.SLI}]})
 	}
 	return out, nil
 }
@@ -313,6 +325,7 @@ func History(ctx context.Context, r *query.Reader, req Request, cur findings.Inp
 // conditions and blast radius.
 func FromComparison(in *findings.Input, e *experiment.Experiment, res *analysis.Result) {
 	in.Verdict, in.VerdictReason = string(res.Verdict), res.Reason
+	in.AnalysisUnit = res.Unit
 	in.Cohorts = findings.CohortSizes{Control: res.Cohorts.Control, Experiment: res.Cohorts.Experiment}
 	if t := res.Tagging; t != nil {
 		in.Tagging = &findings.Tagging{
@@ -325,11 +338,11 @@ func FromComparison(in *findings.Input, e *experiment.Experiment, res *analysis.
 	for _, m := range res.Metrics {
 		sli := findings.SLIResult{
 			Name: m.Name, Type: m.Type, Unit: m.Unit, Direction: m.Direction, Quantile: m.Quantile,
-			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad},
-			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad},
+			Control:    findings.CohortValue{N: m.Control.N, Value: m.Control.Value, Bad: m.Control.Bad, Units: m.Control.Units},
+			Experiment: findings.CohortValue{N: m.Experiment.N, Value: m.Experiment.Value, Bad: m.Experiment.Bad, Units: m.Experiment.Units},
 			Effect:     m.Effect.Absolute, Relative: m.Effect.Relative,
 			CILower: m.CI.Lower, CIUpper: m.CI.Upper, CILevel: m.CI.Level,
-			Test: m.Test, PValue: m.AdjustedPValue, Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
+			Test: m.Test, PValue: m.AdjustedPValue, PText: analysis.PText(&m), Allowed: m.Tolerance.Allowed, Verdict: string(m.Verdict), Note: m.Note,
 		}
 		if d, ok := e.SLI(m.Name); ok {
 			sli.Objective = d.Objective

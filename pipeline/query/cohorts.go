@@ -24,6 +24,9 @@ type BucketRow struct {
 	Operation string
 	Events    int64
 	Errors    int64
+	// Rows are the raw rows behind Events (cohort_tally; duplicates
+	// included): Rows > Events says the bucket holds a duplicate.
+	Rows int64
 }
 
 // RawCounts are distinct events, errors and good events of one cohort for
@@ -128,7 +131,7 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 			return nil, fmt.Errorf("cohort buckets: %w", err)
 		}
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
-			Events: int64(v.events), Errors: int64(v.errors)})
+			Events: int64(v.events), Errors: int64(v.errors), Rows: int64(tally[k])})
 	}
 	if experimentID != "" {
 		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
@@ -284,10 +287,97 @@ type UnitTally struct {
 }
 
 // SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
-// table. unitAttr names the unit attribute; "" is the events' subject.
+// table, the spans resolved by their trace in ClickHouse included. unitAttr
+// names the unit attribute; "" is the events' subject.
 func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Window, sli SLIFilter, unitAttr string) (map[telemetry.Cohort]UnitTally, error) {
-	p := filterParams(experimentID, w, sli)
+	p := unitParams(experimentID, w, sli)
 	p["unit_attr"] = unitAttr
+	return r.unitTallies(ctx, "analyze/sli_unit_counts.sql", p)
+}
+
+// SLIUnitTally is SLIUnitCounts for an SLI the views serve (service and
+// operation filters, good = not an error) with the subject as the unit,
+// read from the unit_tally view (analyze/sli_unit_tally.sql). dirty are
+// the 10-second buckets (unix seconds) whose raw rows exceed their
+// distinct events (BucketRow.Rows > Events): those are counted on the raw
+// table, so the answer is the same exact distinct count SLIUnitCounts
+// gives.
+func (r *Reader) SLIUnitTally(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) (map[telemetry.Cohort]UnitTally, error) {
+	p := tallyParams(experimentID, w, sli, dirty)
+	return r.unitTallies(ctx, "analyze/sli_unit_tally.sql", p)
+}
+
+// UnitRow is one cohort's and unit's distinct events and errors in one
+// 10-second bucket (analyze/sli_unit_rows.sql). Unit is cityHash64 of the
+// subject; 0 holds the events without one, each a unit of its own.
+type UnitRow struct {
+	Bucket         uint32
+	Cohort         telemetry.Cohort
+	Unit           uint64
+	Events, Errors int64
+}
+
+// SLIUnitRows returns the per-bucket, per-unit rows behind SLIUnitTally
+// over [w.Since, w.Until), for a reader that keeps per-unit counts of
+// settled buckets and re-reads only the recent ones (live).
+//
+// With perBucket false the rows are summed over the window (Bucket 0).
+func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, perBucket bool) ([]UnitRow, error) {
+	p := tallyParams(experimentID, w, sli, dirty)
+	p["per_bucket"] = 0
+	if perBucket {
+		p["per_bucket"] = 1
+	}
+	rows, err := r.C.Query(ctx, "analyze/sli_unit_rows.sql", p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UnitRow
+	for rows.Next() {
+		var (
+			u              UnitRow
+			cohort         string
+			events, errors uint64
+		)
+		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
+			return nil, fmt.Errorf("scan sli_unit_rows: %w", err)
+		}
+		if u.Cohort, err = telemetry.ParseCohort(cohort); err != nil {
+			return nil, fmt.Errorf("sli_unit_rows: %w", err)
+		}
+		u.Events, u.Errors = int64(events), int64(errors)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sli_unit_rows: %w", err)
+	}
+	return out, nil
+}
+
+func tallyParams(experimentID string, w Window, sli SLIFilter, dirty []uint32) queries.Params {
+	p := unitParams(experimentID, w, sli)
+	// The view serves neither attributes nor good criteria beyond "not an
+	// error" (callers only ask for SLIs it can serve).
+	for _, k := range []string{"attr_pairs", "good_not_error", "good_max_ns", "good_http", "good_codes"} {
+		delete(p, k)
+	}
+	var lo, hi int64
+	for i, b := range dirty {
+		if i == 0 || int64(b) < lo {
+			lo = int64(b)
+		}
+		hi = max(hi, int64(b)+10)
+	}
+	if dirty == nil {
+		dirty = []uint32{}
+	}
+	p["dirty"], p["dirty_since_s"], p["dirty_until_s"] = dirty, lo, hi
+	return p
+}
+
+func unitParams(experimentID string, w Window, sli SLIFilter) queries.Params {
+	p := filterParams(experimentID, w, sli)
 	p["kinds"] = []string{"span", "event", "log"}
 	p["good_not_error"], p["good_max_ns"], p["good_http"], p["good_codes"] = 0, int64(0), 0, []string{""}
 	if g := sli.Good; g != nil {
@@ -300,7 +390,11 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 			p["good_http"], p["good_codes"] = 1, codes
 		}
 	}
-	rows, err := r.C.Query(ctx, "analyze/sli_unit_counts.sql", p)
+	return byTraceParams(p, sli)
+}
+
+func (r *Reader) unitTallies(ctx context.Context, name string, p queries.Params) (map[telemetry.Cohort]UnitTally, error) {
+	rows, err := r.C.Query(ctx, name, p)
 	if err != nil {
 		return nil, err
 	}
@@ -314,17 +408,17 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 			n2, e2, en, g2, gn float64
 		)
 		if err := rows.Scan(&cohort, &units, &events, &errs, &good, &n2, &e2, &en, &g2, &gn); err != nil {
-			return nil, fmt.Errorf("scan sli_unit_counts: %w", err)
+			return nil, fmt.Errorf("scan %s: %w", name, err)
 		}
 		c, err := telemetry.ParseCohort(cohort)
 		if err != nil {
-			return nil, fmt.Errorf("sli_unit_counts: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		out[c] = UnitTally{Units: int64(units), Events: int64(events), Errors: int64(errs), Good: int64(good),
 			SumN2: n2, SumE2: e2, SumEN: en, SumG2: g2, SumGN: gn}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_unit_counts: %w", err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return out, nil
 }
@@ -375,6 +469,38 @@ func (r *Reader) ReplayEvents(ctx context.Context, experimentID string, w Window
 // deterministic two-stage sample: analyze/sli_latency_sample.sql
 // (sli_latency_sample_attrs.sql with an attribute filter).
 func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Window, sli SLIFilter, rate SampleRate) (Sample, error) {
+	evs, err := r.LatencySampleEvents(ctx, experimentID, w, sli, rate)
+	if err != nil {
+		return Sample{}, err
+	}
+	return SampleOf(evs), nil
+}
+
+// SampleEvent is one sampled event: its cohort, time and duration.
+type SampleEvent struct {
+	Cohort     telemetry.Cohort
+	TimeNs     uint64
+	DurationNs uint64
+}
+
+// SampleOf returns the durations of sampled events, in seconds, per cohort.
+func SampleOf(evs []SampleEvent) Sample {
+	var out Sample
+	for _, e := range evs {
+		switch e.Cohort {
+		case telemetry.CohortControl:
+			out.Control = append(out.Control, float64(e.DurationNs)/1e9)
+		case telemetry.CohortExperiment:
+			out.Experiment = append(out.Experiment, float64(e.DurationNs)/1e9)
+		}
+	}
+	return out
+}
+
+// LatencySampleEvents is LatencySample with each event's time, so a
+// caller holding a sample taken at a higher rate can thin it to a lower
+// one (Sampled) instead of reading it again.
+func (r *Reader) LatencySampleEvents(ctx context.Context, experimentID string, w Window, sli SLIFilter, rate SampleRate) ([]SampleEvent, error) {
 	p := filterParams(experimentID, w, sli)
 	name := "analyze/sli_latency_sample_attrs.sql"
 	if len(sli.Filter.Attributes) == 0 {
@@ -382,19 +508,45 @@ func (r *Reader) LatencySample(ctx context.Context, experimentID string, w Windo
 		delete(p, "attr_pairs")
 	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
-	var out Sample
+	var out []SampleEvent
 	if err := r.latencySample(ctx, name, p, &out); err != nil {
-		return Sample{}, err
+		return nil, err
 	}
 	if err := r.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
-		return Sample{}, err
+		return nil, err
 	}
 	return out, nil
 }
 
-// latencySample appends the durations one of the latency sample queries
-// returns to out.
-func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *Sample) error {
+// Sampled reports whether the sample queries keep an event of this time
+// and cohort at rate: ClickHouse's intHash64 of its second below
+// SecondPPM and of its nanosecond time below the cohort's share, out of a
+// million. A sample taken at a rate at least as high in every part holds
+// every event a lower rate keeps.
+func Sampled(timeNs uint64, c telemetry.Cohort, rate SampleRate) bool {
+	if intHash64(timeNs/1e9)%1_000_000 >= uint64(rate.SecondPPM) {
+		return false
+	}
+	share := rate.ControlPPM
+	if c == telemetry.CohortExperiment {
+		share = rate.ExperimentPPM
+	}
+	return intHash64(timeNs)%1_000_000 < uint64(share)
+}
+
+// intHash64 is ClickHouse's intHash64 (Murmur3's 64-bit finalizer of x
+// xor a constant).
+func intHash64(x uint64) uint64 {
+	x ^= 0x4CF2D2BAAE6DA887
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+func (r *Reader) latencySample(ctx context.Context, name string, p queries.Params, out *[]SampleEvent) error {
 	rows, err := r.C.Query(ctx, name, p)
 	if err != nil {
 		return err
@@ -402,18 +554,22 @@ func (r *Reader) latencySample(ctx context.Context, name string, p queries.Param
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			cohort string
-			ns     uint64
+			cohort   string
+			dur, tns uint64
 		)
-		if err := rows.Scan(&cohort, &ns); err != nil {
+		if err := rows.Scan(&cohort, &dur, &tns); err != nil {
 			return fmt.Errorf("scan %s: %w", name, err)
 		}
+		var c telemetry.Cohort
 		switch cohort {
 		case "control":
-			out.Control = append(out.Control, float64(ns)/1e9)
+			c = telemetry.CohortControl
 		case "experiment":
-			out.Experiment = append(out.Experiment, float64(ns)/1e9)
+			c = telemetry.CohortExperiment
+		default:
+			continue
 		}
+		*out = append(*out, SampleEvent{Cohort: c, TimeNs: tns, DurationNs: dur})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", name, err)

@@ -35,3 +35,16 @@ func TestExportQuerySelectsTheExportColumns(t *testing.T) {
 	var sc eventScan
 	assert.Len(t, sc.dest(), len(want), "one scan destination per column")
 }
+
+func TestSampledMatchesClickHouseIntHash64(t *testing.T) {
+	// SELECT intHash64(toUInt64(1764450000123456789)), intHash64(toUInt32(1764450000))
+	// on ClickHouse 18.16.1.
+	assert.Equal(t, uint64(12306797975337149199), intHash64(1764450000123456789))
+	assert.Equal(t, uint64(14272381206408925728), intHash64(1764450000))
+	ns := uint64(1764450000123456789)
+	all := SampleRate{SecondPPM: 1_000_000, ControlPPM: 1_000_000, ExperimentPPM: 1_000_000}
+	assert.True(t, Sampled(ns, telemetry.CohortControl, all))
+	sec := int64(14272381206408925728 % 1_000_000)
+	assert.False(t, Sampled(ns, telemetry.CohortControl, SampleRate{SecondPPM: sec, ControlPPM: 1_000_000}))
+	assert.True(t, Sampled(ns, telemetry.CohortControl, SampleRate{SecondPPM: sec + 1, ControlPPM: 1_000_000}))
+}

@@ -40,15 +40,17 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 		if i, ok := at[key{b, c, k.service, k.operation}]; ok {
 			rows[i].Events += int64(v[0])
 			rows[i].Errors += int64(v[1])
+			rows[i].Rows += int64(v[0])
 		} else {
 			at[key{b, c, k.service, k.operation}] = len(rows)
 			rows = append(rows, BucketRow{Bucket: time.Unix(b, 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
-				Events: int64(v[0]), Errors: int64(v[1])})
+				Events: int64(v[0]), Errors: int64(v[1]), Rows: int64(v[0])})
 		}
 		if untagged {
 			if i, ok := at[key{b, telemetry.CohortNone, k.service, k.operation}]; ok {
 				rows[i].Events = max(0, rows[i].Events-int64(v[0]))
 				rows[i].Errors = max(0, rows[i].Errors-int64(v[1]))
+				rows[i].Rows = max(0, rows[i].Rows-int64(v[0]))
 			}
 		}
 	}, 2)

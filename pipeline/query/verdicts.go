@@ -59,6 +59,12 @@ type VerdictRow struct {
 	StopHolds     bool
 	StopValue     float64
 	StopSince     *time.Time
+
+	// ChangedFrom is the SLI's verdict at the previous look when it
+	// changed at this one ("" otherwise), ChangeReason why; WriteVerdicts
+	// records such changes in verdict_changes too.
+	ChangedFrom  string
+	ChangeReason string
 }
 
 // WriteVerdicts appends an evaluation's rows to the verdict history.
@@ -92,7 +98,74 @@ func (r *Reader) WriteVerdicts(ctx context.Context, rows []VerdictRow) error {
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert verdict history of %s: %w", rows[0].ExperimentID, err)
 	}
+	return r.writeChanges(ctx, rows)
+}
+
+// writeChanges records the rows whose verdict changed at their look.
+func (r *Reader) writeChanges(ctx context.Context, rows []VerdictRow) error {
+	var changed []VerdictRow
+	for _, v := range rows {
+		if v.ChangedFrom != "" {
+			changed = append(changed, v)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	insert, err := r.C.InsertSQL("write/verdict_changes_insert.sql")
+	if err != nil {
+		return fmt.Errorf("render verdict changes insert: %w", err)
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("prepare verdict changes insert: %w", err)
+	}
+	defer func() { _ = batch.Close() }()
+	for _, v := range changed {
+		if err := batch.Append(v.ExperimentID, v.RunID, v.Source, v.Time, unixNano(v.Time), v.SLI, v.ChangedFrom, v.Verdict, v.ChangeReason); err != nil {
+			return fmt.Errorf("append verdict change %s: %w", v.SLI, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert verdict changes of %s: %w", changed[0].ExperimentID, err)
+	}
 	return nil
+}
+
+// VerdictChangeRow is one change of an SLI's verdict at a look
+// (analyze/verdict_changes.sql).
+type VerdictChangeRow struct {
+	Time             time.Time
+	RunID, SLI       string
+	From, To, Reason string
+}
+
+// VerdictChanges reads the experiment's verdict changes of one source in
+// [since, until), oldest first.
+func (r *Reader) VerdictChanges(ctx context.Context, experimentID, source string, since, until time.Time) ([]VerdictChangeRow, error) {
+	rows, err := r.C.Query(ctx, "analyze/verdict_changes.sql", queries.Params{
+		"experiment_id": experimentID, "source": source, "since_ns": int64(unixNano(since)), "until_ns": int64(unixNano(until)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []VerdictChangeRow
+	for rows.Next() {
+		var (
+			v  VerdictChangeRow
+			ns uint64
+		)
+		if err := rows.Scan(&ns, &v.RunID, &v.SLI, &v.From, &v.To, &v.Reason); err != nil {
+			return nil, fmt.Errorf("scan verdict changes: %w", err)
+		}
+		v.Time = time.Unix(0, int64(ns)).UTC()
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read verdict changes: %w", err)
+	}
+	return out, nil
 }
 
 // VerdictHistory reads the experiment's history rows of one source in

@@ -80,6 +80,14 @@ func (r *Report) sections() []section {
 		hyp.blocks = append(hyp.blocks, para{text: fmt.Sprintf("n counts each SLI's own requests (the events its filter selects; for latency, the sample the test used), "+
 			"while the cohort sizes in the summary (%d experiment, %d control) count every event of the cohort: spans, logs and structured events of all services.",
 			in.Cohorts.Experiment, in.Cohorts.Control)})
+		switch u := in.AnalysisUnit; u {
+		case "":
+		case "event":
+			hyp.blocks = append(hyp.blocks, para{text: "Unit: event. No randomization unit was known, so every event counts as independent."})
+		default:
+			hyp.blocks = append(hyp.blocks, para{text: fmt.Sprintf("Unit: %s. Ratio SLIs are analysed per %s (cluster-robust variance over units); "+
+				"their n gives events and distinct units.", u, u)})
+		}
 		if t := in.Tagging; t != nil {
 			hyp.blocks = append(hyp.blocks, para{text: taggingText(t)})
 		}
@@ -87,11 +95,11 @@ func (r *Report) sections() []section {
 		for _, s := range in.SLIs {
 			t.rows = append(t.rows, []string{
 				s.Name,
-				fmt.Sprintf("%s (n=%d)", findings.FormatValue(s.Unit, s.Experiment.Value), s.Experiment.N),
-				fmt.Sprintf("%s (n=%d)", findings.FormatValue(s.Unit, s.Control.Value), s.Control.N),
+				fmt.Sprintf("%s (%s)", findings.FormatValue(s.Unit, s.Experiment.Value), nText(s.Experiment)),
+				fmt.Sprintf("%s (%s)", findings.FormatValue(s.Unit, s.Control.Value), nText(s.Control)),
 				fmt.Sprintf("%s (%s to %s, %s)", signed(s.Unit, s.Effect), findings.FormatValue(s.Unit, s.CILower), findings.FormatValue(s.Unit, s.CIUpper), findings.Pct(s.CILevel)),
 				findings.FormatValue(s.Unit, s.Allowed),
-				fmt.Sprintf("%s, p=%s", s.Test, pval(s.PValue)),
+				fmt.Sprintf("%s, p=%s", s.Test, pText(s)),
 				strings.ToUpper(s.Verdict),
 			})
 		}
@@ -281,6 +289,24 @@ func signedPct(v float64) string {
 		return "+" + findings.Pct(v)
 	}
 	return findings.Pct(v)
+}
+
+// nText is an SLI side's n: events, and units when the SLI was analysed
+// at a randomization unit.
+func nText(c findings.CohortValue) string {
+	if c.Units > 0 {
+		return fmt.Sprintf("n=%d events, %d units", c.N, c.Units)
+	}
+	return fmt.Sprintf("n=%d", c.N)
+}
+
+// pText is "-" where the SLI's test has no p-value of its own (see
+// analysis.PText).
+func pText(s findings.SLIResult) string {
+	if s.PText == "-" {
+		return "-"
+	}
+	return pval(s.PValue)
 }
 
 func pval(p float64) string {

@@ -45,7 +45,10 @@ var Tables = []Table{
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
 	{"trace_cohorts", "first_seen", Views, true},
+	{"unit_tally", "bucket", Views, true},
+	{"trace_subjects", "first_seen", Views, true},
 	{"verdict_history", "evaluated_at", Views, false},
+	{"verdict_changes", "evaluated_at", Views, false},
 	{"cohort_settled", "bucket", Cache, false},
 }
 

@@ -38,6 +38,10 @@ type traceKey [16]byte
 type traceTag struct {
 	experimentID string
 	cohort       telemetry.Cohort
+	// subject is the deciding event's subject (its randomization unit):
+	// an event tagged by the trace without a subject of its own takes it,
+	// so per-unit analysis counts it for the user whose request it served.
+	subject string
 }
 
 type traceShard struct {
@@ -162,7 +166,7 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 			continue
 		}
 		last, haveLast = k, true
-		c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort}, now)
+		c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort, subject: e.SubjectID}, now)
 	}
 	if !untagged {
 		return 0
@@ -182,6 +186,9 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 			continue
 		}
 		e.ExperimentID, e.Cohort = t.experimentID, t.cohort
+		if e.SubjectID == "" {
+			e.SubjectID = t.subject
+		}
 		// New arrays for keys and values (one allocation): the old ones may
 		// be shared and are never grown in place.
 		nk := len(e.AttrKeys) + 1

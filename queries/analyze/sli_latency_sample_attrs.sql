@@ -13,7 +13,8 @@
 -- that per-row work.
 SELECT
     toString(cohort) AS cohort,
-    duration_ns
+    duration_ns,
+    event_time_ns
 FROM {{.DB}}.events
 PREWHERE event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
   AND intHash64(toUInt32(event_time)) % 1000000 < @second_ppm

@@ -5,7 +5,8 @@
 -- directly tagged ones.
 SELECT
     trace_cohort AS cohort,
-    duration_ns
+    duration_ns,
+    event_time_ns
 FROM
 (
     SELECT event_id, event_time_ns, trace_id, duration_ns

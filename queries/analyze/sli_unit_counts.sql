@@ -7,7 +7,12 @@
 -- subject_id) when @unit_attr is '', else the value of that attribute
 -- (event attributes first, then resource attributes). An event without a
 -- unit value counts as a unit of its own, so nothing is dropped. Reads the
--- raw events table; same filters as sli_counts.sql.
+-- raw events table; same filters as sli_counts.sql. Untagged spans and log
+-- records whose trace was decided for the experiment in ClickHouse
+-- (trace_cohorts, within @slack_s of the window) count in their trace's
+-- cohort, as in sli_counts_by_trace.sql; without a unit value of their
+-- own their unit is the trace's subject (trace_subjects) when the unit is
+-- the subject.
 SELECT
     cohort,
     count() AS units,
@@ -33,7 +38,7 @@ FROM
     FROM
     (
         SELECT
-            event_id, cohort, is_error, duration_ns, http_status,
+            event_id, toString(cohort) AS cohort, is_error, duration_ns, http_status,
             if(@unit_attr = '', subject_id,
                if(has(attr_keys, @unit_attr), attr_values[indexOf(attr_keys, @unit_attr)],
                   if(has(res_keys, @unit_attr), res_values[indexOf(res_keys, @unit_attr)], ''))) AS unit_value,
@@ -48,6 +53,49 @@ FROM
           AND (@operation = '' OR name = @operation)
           AND hasAll(arrayConcat(arrayMap((k, v) -> concat(k, '\x1F', v), attr_keys, attr_values),
                                  arrayMap((k, v) -> concat(k, '\x1F', v), res_keys, res_values)), @attr_pairs)
+        UNION ALL
+        SELECT
+            event_id, trace_cohort AS cohort, is_error, duration_ns, http_status, own_unit AS unit_value,
+            if(own_unit != '', own_unit,
+               if(@unit_attr = '' AND trace_subject != '', trace_subject, concat('\x1Fevent\x1F', event_id))) AS unit
+        FROM
+        (
+            SELECT event_id, trace_id, is_error, duration_ns, http_status, own_unit, trace_cohort
+            FROM
+            (
+                SELECT
+                    event_id, trace_id, is_error, duration_ns, http_status,
+                    if(@unit_attr = '', subject_id,
+                       if(has(attr_keys, @unit_attr), attr_values[indexOf(attr_keys, @unit_attr)],
+                          if(has(res_keys, @unit_attr), res_values[indexOf(res_keys, @unit_attr)], ''))) AS own_unit
+                FROM {{.DB}}.events
+                PREWHERE experiment_id = ''
+                  AND event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
+                WHERE trace_id != ''
+                  AND synthetic = 0
+                  AND has(@kinds, toString(kind))
+                  AND (@service = '' OR service = @service)
+                  AND (@operation = '' OR name = @operation)
+                  AND hasAll(arrayConcat(arrayMap((k, v) -> concat(k, '\x1F', v), attr_keys, attr_values),
+                                         arrayMap((k, v) -> concat(k, '\x1F', v), res_keys, res_values)), @attr_pairs)
+            ) AS e
+            ALL INNER JOIN
+            (
+                SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
+                FROM {{.DB}}.trace_cohorts
+                WHERE experiment_id = @experiment_id
+                  AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
+                GROUP BY trace_id
+            ) AS t USING trace_id
+        ) AS et
+        ALL LEFT JOIN
+        (
+            SELECT trace_id, argMin(subject, first_seen) AS trace_subject
+            FROM {{.DB}}.trace_subjects
+            WHERE experiment_id = @experiment_id
+              AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
+            GROUP BY trace_id
+        ) AS s USING trace_id
     )
     GROUP BY cohort, unit
 )

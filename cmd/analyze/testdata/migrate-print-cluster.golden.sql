@@ -192,6 +192,91 @@ ORDER BY (experiment_id, bucket, cohort, service, name);
 CREATE TABLE IF NOT EXISTS steadystate.cohort_settled ON CLUSTER `prod` AS steadystate.cohort_settled_local
 ENGINE = Distributed('prod', 'steadystate', 'cohort_settled_local', cityHash64(experiment_id));
 
+-- Per-unit tallies for the delta-method (cluster-robust) variance of ratio
+-- SLIs over randomization units, so compare and live need not group the raw
+-- events by unit (analyze/sli_unit_tally.sql).
+--
+-- One row per experiment, 10-second bucket (the buckets of cohort_stats),
+-- cohort, service, operation, kind and unit: the raw rows and raw error
+-- rows. The unit is cityHash64 of the event's subject (enduser.id /
+-- user.id / feature_flag.context.id as stored in subject_id); 0 collects
+-- the events without a subject, each of which is a unit of its own. Rows,
+-- not distinct events: a bucket whose raw rows (cohort_tally) equal its
+-- distinct events (cohort_stats) holds no duplicate, and only then does a
+-- reader use these rows for it (it counts the other buckets on the raw
+-- table), so the answer stays the exact distinct count.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.unit_tally_local ON CLUSTER `prod`
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/unit_tally', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, kind, synthetic, unit)
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    kind,
+    synthetic,
+    if(subject_id = '', toUInt64(0), cityHash64(subject_id)) AS unit,
+    count() AS rows,
+    countIf(is_error = 1) AS error_rows
+FROM steadystate.events_local
+WHERE kind IN ('span', 'event', 'log') AND experiment_id != ''
+GROUP BY experiment_id, bucket, cohort, service, name, kind, synthetic, unit;
+
+CREATE TABLE IF NOT EXISTS steadystate.unit_tally ON CLUSTER `prod` AS steadystate.unit_tally_local
+ENGINE = Distributed('prod', 'steadystate', 'unit_tally_local');
+
+-- The subject (randomization unit) of each trace decided for an
+-- experiment: the subject of its earliest tagged event that has one. A span
+-- or log record whose cohort comes from its trace in ClickHouse
+-- (trace_cohorts) and that carries no subject of its own belongs to its
+-- trace's unit (analyze/sli_unit_tally.sql, sli_unit_counts.sql): a
+-- payment span of a user's checkout counts for that user. Readers take
+-- argMin by first_seen, so an unmerged duplicate changes nothing.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.trace_subjects_local ON CLUSTER `prod`
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/steadystate/trace_subjects', '{replica}')
+PARTITION BY toYYYYMMDD(first_seen)
+ORDER BY (experiment_id, trace_id)
+AS SELECT
+    experiment_id,
+    trace_id,
+    argMin(subject_id, event_time_ns) AS subject,
+    min(event_time) AS first_seen
+FROM steadystate.events_local
+WHERE trace_id != '' AND experiment_id != '' AND cohort != 'none' AND subject_id != ''
+GROUP BY experiment_id, trace_id;
+
+CREATE TABLE IF NOT EXISTS steadystate.trace_subjects ON CLUSTER `prod` AS steadystate.trace_subjects_local
+ENGINE = Distributed('prod', 'steadystate', 'trace_subjects_local');
+
+-- Why a live verdict changed: one row per SLI and look at which its verdict
+-- changed (pass -> fail when a fault starts late, fail or pass ->
+-- inconclusive when the interval empties, ...), with the reason the
+-- monitor gave. Written beside verdict_history (query.WriteVerdicts); the
+-- report's timeline reads it (analyze/verdict_changes.sql). A table of its
+-- own, since 18.16 has no ALTER TABLE ... ADD COLUMN IF NOT EXISTS and
+-- every migration statement must be safe to run again.
+CREATE TABLE IF NOT EXISTS steadystate.verdict_changes_local ON CLUSTER `prod`
+(
+    experiment_id String,
+    run_id        String,
+    source        String,
+    evaluated_at  DateTime,
+    evaluated_ns  UInt64,
+    sli           String,
+    from_verdict  String,
+    to_verdict    String,
+    reason        String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/steadystate/verdict_changes', '{replica}')
+PARTITION BY toYYYYMMDD(evaluated_at)
+ORDER BY (experiment_id, evaluated_ns, sli);
+
+CREATE TABLE IF NOT EXISTS steadystate.verdict_changes ON CLUSTER `prod` AS steadystate.verdict_changes_local
+ENGINE = Distributed('prod', 'steadystate', 'verdict_changes_local', cityHash64(experiment_id));
+
 -- The experiment and cohort of each trace, from the events that decided it
 -- (tagged by their own attributes, resource, the cohort rules or a flag
 -- evaluation; not those tagged by their trace at ingest). Analysis takes the

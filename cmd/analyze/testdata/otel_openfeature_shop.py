@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--payment", required=True)
     ap.add_argument("--order", choices=["in", "out"], default="in")
     ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--requests-per-user", type=int, default=1)
     ap.add_argument("--rollout", type=float, default=0.3)
     ap.add_argument("--fail-share", type=float, default=0.3)
     ap.add_argument("--prefix", default="u")
@@ -84,7 +85,7 @@ def main():
 
     counts = {"on": 0, "off": 0, "payment_failed_on": 0, "payment_failed_off": 0}
     for i in range(a.requests):
-        user = "%s-%d" % (a.prefix, i)
+        user = "%s-%d" % (a.prefix, i // a.requests_per_user)
         with checkout.start_as_current_span("GET /checkout", kind=SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", "GET")
             chaos = flags.get_boolean_value("payment-chaos", False, EvaluationContext(targeting_key=user))

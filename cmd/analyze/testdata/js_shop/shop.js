@@ -34,6 +34,7 @@ const { values: a } = parseArgs({
     payment: { type: 'string' },
     order: { type: 'string', default: 'in' },
     requests: { type: 'string', default: '300' },
+    'requests-per-user': { type: 'string', default: '1' },
     rollout: { type: 'string', default: '0.3' },
     'fail-share': { type: 'string', default: '0.3' },
     prefix: { type: 'string', default: 'u' },
@@ -44,6 +45,7 @@ if (!['grpc', 'http'].includes(a.protocol) || !a.checkout || !a.payment || !['in
   process.exit(2);
 }
 const requests = Number(a.requests);
+const perUser = Number(a['requests-per-user']);
 const rollout = Number(a.rollout);
 const failShare = Number(a['fail-share']);
 
@@ -95,7 +97,7 @@ async function main() {
 
   const counts = { on: 0, off: 0, payment_failed_on: 0, payment_failed_off: 0 };
   for (let i = 0; i < requests; i++) {
-    const user = `${a.prefix}-${i}`;
+    const user = `${a.prefix}-${Math.floor(i / perUser)}`;
     await checkout.startActiveSpan('GET /checkout', { kind: otel.SpanKind.SERVER }, async (span) => {
       span.setAttribute('http.request.method', 'GET');
       const chaos = await flags.getBooleanValue('payment-chaos', false, { targetingKey: user });

@@ -1,0 +1,1 @@
+{{.DropDistributed "unit_tally"}}DROP TABLE IF EXISTS {{.Local "unit_tally"}}{{.OnCluster}}

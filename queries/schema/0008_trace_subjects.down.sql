@@ -1,0 +1,1 @@
+{{.DropDistributed "trace_subjects"}}DROP TABLE IF EXISTS {{.Local "trace_subjects"}}{{.OnCluster}}
