@@ -46,7 +46,7 @@ var quantilePath = regexp.MustCompile(`(?i)latency|p50|p90|p95|p99|quantile`)
 // A partition's max_event is volatile too: with two sinks in one group a
 // caught-up partition's newest progress row may come from the sink that
 // never read it (pipeline/sink/progress.go writes caught-up rows for every
-// partition the group has committed) and shows 0; the watermark of a
+// partition the group has committed), and max_event is then absent; the watermark of a
 // caught-up partition is its check time, so verdicts do not depend on it.
 var volatilePath = regexp.MustCompile(`(?i)generated|elapsed|took|duration_ms|database|\.now$|checked_at|computed_at|query_ms|seconds_ago$|stuck_for_seconds$|` +
 	`^\.since$|^\.until$|^\.pipeline\.(consumer_group|lag_seconds|last_progress|message|progress_age_seconds|watermark)$|` +
