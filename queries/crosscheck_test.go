@@ -95,6 +95,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"until_ns": fx.Start.Add(fx.Run).UnixNano(),
 		},
 		"ingest/watermark.sql":                {"consumer_group": "steadystate-sink"},
+		"ingest/stored_events.sql":            {},
 		"dashboards/game_day_cohorts.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "step_s": 60},
 		"dashboards/game_day_flow_stages.sql": {"flow": "publish", "since_s": since, "until_s": until},
 		"dashboards/game_day_alerts.sql":      {"since_s": since, "until_s": until},

@@ -76,12 +76,15 @@ type Pipeline struct {
 
 // PartitionProgress is the sink's latest progress on one partition.
 type PartitionProgress struct {
-	Topic           string    `json:"topic"`
-	Partition       int32     `json:"partition"`
-	CommittedOffset int64     `json:"committed_offset"`
-	MaxEvent        time.Time `json:"max_event"`
-	CaughtUp        bool      `json:"caught_up"`
-	Updated         time.Time `json:"updated"`
+	Topic           string `json:"topic"`
+	Partition       int32  `json:"partition"`
+	CommittedOffset int64  `json:"committed_offset"`
+	// MaxEvent is the newest event time committed there; absent when the
+	// newest row came from a sink that found the partition caught up
+	// without having read it (another member of the group owns it).
+	MaxEvent *time.Time `json:"max_event,omitempty"`
+	CaughtUp bool       `json:"caught_up"`
+	Updated  time.Time  `json:"updated"`
 }
 
 // Counts are items by state.

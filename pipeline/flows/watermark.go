@@ -64,7 +64,7 @@ func ComputePipeline(group string, rows []ProgressRow, now time.Time, cfg Waterm
 		}
 		p.Partitions = append(p.Partitions, PartitionProgress{
 			Topic: r.Topic, Partition: r.Partition, CommittedOffset: r.CommittedOffset,
-			MaxEvent: time.Unix(0, int64(r.MaxEventNs)).UTC(), CaughtUp: r.CaughtUp != 0, Updated: time.Unix(0, int64(r.LastUpdateNs)).UTC(),
+			MaxEvent: timePtr(int64(r.MaxEventNs)), CaughtUp: r.CaughtUp != 0, Updated: time.Unix(0, int64(r.LastUpdateNs)).UTC(),
 		})
 	}
 	wm = min(wm, now.UnixNano()) - int64(cfg.Grace)

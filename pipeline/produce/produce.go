@@ -37,7 +37,16 @@ type Config struct {
 	Compression string `yaml:"compression"`
 	// WriteTimeout bounds one produce request to a broker. Default: 5s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
-	_            struct{}
+	// RetryFor is how long Publish keeps retrying the records Kafka has not
+	// acknowledged yet after a retriable failure (a dead partition leader,
+	// not enough in-sync replicas, a timeout), bounded also by the caller's
+	// context. A broker that dies is only replaced as partition leader once
+	// the controller stops hearing from it (broker.session.timeout.ms), and
+	// until then every request that touches one of its partitions fails:
+	// without these retries each of them would be answered "retry later"
+	// although the cluster recovers within seconds. Default: 10s.
+	RetryFor time.Duration `yaml:"retry_for"`
+	_        struct{}
 }
 
 // NewDefaultConfig returns the defaults.
@@ -45,6 +54,7 @@ func NewDefaultConfig() Config {
 	return Config{
 		Config:       bus.NewDefaultConfig(),
 		BatchTimeout: 2 * time.Millisecond, BatchSize: 2000, BatchBytes: 1 << 20, Compression: "none", WriteTimeout: 5 * time.Second,
+		RetryFor: 10 * time.Second,
 	}
 }
 
@@ -65,6 +75,9 @@ func (c Config) Validate() error {
 	}
 	if c.WriteTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("write_timeout %s: must be positive", c.WriteTimeout))
+	}
+	if c.RetryFor < 0 {
+		errs = append(errs, fmt.Errorf("retry_for %s: must not be negative", c.RetryFor))
 	}
 	return errors.Join(errs...)
 }
@@ -106,7 +119,13 @@ func New(cfg Config) (*Producer, error) {
 		return nil, fmt.Errorf("producer config: %w", err)
 	}
 	compression, _ := codec(cfg.Compression)
+	// kafka-go routes each record by cached cluster metadata and refreshes
+	// it only on a timer (MetadataTTL, default 6s, jittered), not when a
+	// broker answers "not leader" or refuses the connection: after a
+	// leader dies the writer keeps sending to it until the next refresh.
+	// One metadata request a second per producer is cheap and bounds that.
 	transport := bus.NewTransport()
+	transport.MetadataTTL = metadataTTL
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Brokers...),
 		Transport:    transport,
@@ -126,6 +145,9 @@ func New(cfg Config) (*Producer, error) {
 	}
 	return &Producer{cfg: cfg, w: w, transport: transport}, nil
 }
+
+// metadataTTL is how stale the producer's view of partition leaders may be.
+const metadataTTL = time.Second
 
 // EnsureTopic creates the topic when it is missing.
 func (p *Producer) EnsureTopic(ctx context.Context) error {
@@ -288,12 +310,79 @@ func wireSizeHint(e *telemetry.Event) int {
 	return n
 }
 
-// WriteMessages writes raw records (tests write undecodable ones).
+// WriteMessages writes raw records (tests write undecodable ones). After a
+// retriable failure it writes again the records Kafka did not acknowledge
+// (kafka-go reports them one by one), with a growing pause, until all are
+// acknowledged, an error is permanent, RetryFor has passed or ctx is done.
+// A record whose acknowledgement was lost may be written twice; the event
+// ids make the copy a duplicate every count collapses.
 func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
-	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(msgs), p.cfg.Topic, err)
+	giveUp := time.Now().Add(p.cfg.RetryFor)
+	pause := 100 * time.Millisecond
+	pending, total := msgs, len(msgs)
+	for attempt := 1; ; attempt++ {
+		err := p.w.WriteMessages(ctx, pending...)
+		if err == nil {
+			return nil
+		}
+		pending = unacknowledged(pending, err)
+		if !retriable(err) || ctx.Err() != nil || time.Now().Add(pause).After(giveUp) {
+			return fmt.Errorf("%w: write %d records to %s: %d not acknowledged after %d attempts: %w",
+				ErrUnavailable, total, p.cfg.Topic, len(pending), attempt, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: write %d records to %s: %d not acknowledged after %d attempts: %w",
+				ErrUnavailable, total, p.cfg.Topic, len(pending), attempt, err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
 	}
-	return nil
+}
+
+// unacknowledged returns the records a failed write did not store: those
+// with an error in kafka-go's per-record WriteErrors, else all of them.
+func unacknowledged(msgs []kafka.Message, err error) []kafka.Message {
+	var werrs kafka.WriteErrors
+	if !errors.As(err, &werrs) || len(werrs) != len(msgs) {
+		return msgs
+	}
+	out := make([]kafka.Message, 0, werrs.Count())
+	for i, e := range werrs {
+		if e != nil {
+			out = append(out, msgs[i])
+		}
+	}
+	return out
+}
+
+// retriable says whether writing again may succeed: not for a cancelled
+// context, a record too large or a Kafka error the protocol calls
+// non-retriable (an unknown or unauthorised topic, an invalid request);
+// yes for the rest (dead or moved leaders, too few in-sync replicas,
+// timeouts, refused or reset connections).
+func retriable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil && !retriable(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var tooLarge kafka.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return false
+	}
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	return true
 }
 
 // Stats returns the writer's counters since the last call.

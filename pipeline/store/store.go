@@ -40,7 +40,9 @@ type Config struct {
 	// server. When set, inserts into the Distributed tables are synchronous
 	// (insert_distributed_sync=1): an insert returns only once every shard
 	// stored its rows, so an offset is never committed past rows that wait
-	// in a server's Distributed queue. Default: $STEADYSTATE_CLICKHOUSE_CLUSTER.
+	// in a server's Distributed queue; and they are not deduplicated by
+	// block (insert_deduplicate=0), so a retried insert reaches the views.
+	// Default: $STEADYSTATE_CLICKHOUSE_CLUSTER.
 	Cluster string `yaml:"cluster"`
 	// Database holds Steadystate's tables. Default: steadystate, or
 	// $STEADYSTATE_CLICKHOUSE_DATABASE.
@@ -136,6 +138,17 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	settings := clickhouse.Settings{}
 	if cfg.Cluster != "" {
 		settings["insert_distributed_sync"] = 1
+		// No block deduplication in the replicated tables. An insert that
+		// failed after a shard's events_local committed its block (a view
+		// failed, or ZooKeeper went away with the commit's status unknown)
+		// is retried by the sink with the same rows; a deduplicated block
+		// skips every materialized view (18.16 has no
+		// deduplicate_blocks_in_dependent_materialized_views), so the views
+		// would never count those rows. Without deduplication the retry
+		// stores them again: duplicates that ReplacingMergeTree, FINAL and
+		// every count by event_id collapse, as for a Kafka redelivery.
+		// TestClusterRetriedInsertReachesViews shows both.
+		settings["insert_deduplicate"] = 0
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Protocol:    clickhouse.Native,

@@ -20,6 +20,10 @@ for k in 1 2; do
   stop "ingest sink $k" "$CLUSTER_DIR/sink$k/pid" "--admin $CL_HOST:$(cl_sink_admin "$k")"
 done
 for n in 0 1 2 3; do stop "clickhouse $n" "$CLUSTER_DIR/ch$n/clickhouse.pid" "$CLUSTER_DIR/ch$n/etc/config.xml"; done
-for n in $(seq 1 "$KAFKA_BROKER_COUNT"); do stop "kafka broker $n" "$CLUSTER_DIR/kafka$n/kafka.pid" "$CLUSTER_DIR/kafka$n/server.properties"; done
+# The brokers together: stopped one after the other, the last cannot finish
+# its controlled shutdown once the KRaft quorum has lost its majority and
+# is killed after 20s.
+for n in $(seq 1 "$KAFKA_BROKER_COUNT"); do stop "kafka broker $n" "$CLUSTER_DIR/kafka$n/kafka.pid" "$CLUSTER_DIR/kafka$n/server.properties" & done
+wait
 stop zookeeper "$CLUSTER_DIR/zk/zk.pid" ZooKeeperServerMain
 if [ "${WIPE:-0}" = 1 ]; then log "wiping $CLUSTER_DIR"; rm -rf "$CLUSTER_DIR"; fi

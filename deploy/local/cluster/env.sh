@@ -8,7 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 # shellcheck source=../../cluster.env
 source "$REPO_ROOT/deploy/cluster.env"
 
-CLUSTER_DIR=$STATE_DIR/cluster
+# STEADYSTATE_CLUSTER_DIR puts the cluster's state elsewhere: `make test`
+# starts its cluster in a fresh directory and removes it afterwards.
+CLUSTER_DIR=${STEADYSTATE_CLUSTER_DIR:-$STATE_DIR/cluster}
 CL_HOST=127.0.0.1
 ZK_PORT=${STEADYSTATE_CLUSTER_ZK_PORT:-12181}
 ZK_HEAP=${STEADYSTATE_CLUSTER_ZK_HEAP:-128m}

@@ -70,7 +70,10 @@ CFG
   echo $! >"$dir/zk.pid"
 }
 
-zk_ok() { [ "$( (exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT"; printf ruok >&3; head -c4 <&3) 2>/dev/null)" = imok ]; }
+# `ruok` answers imok while ZooKeeper still loads its snapshot and log and
+# refuses sessions ("not currently serving requests"); ClickHouse started
+# then fails on its replicated tables. `srvr` shows a Mode only once it serves.
+zk_ok() { (exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT"; printf srvr >&3; cat <&3) 2>/dev/null | grep -q '^Mode: '; }
 
 # --- Kafka: three combined broker+controller nodes ---------------------------
 
@@ -102,6 +105,15 @@ transaction.state.log.min.isr=$KAFKA_MIN_INSYNC_REPLICAS
 group.initial.rebalance.delay.ms=0
 unclean.leader.election.enable=false
 replica.lag.time.max.ms=10000
+# A broker that dies without a controlled shutdown (SIGKILL, a lost
+# machine) keeps leading its partitions until the controller fences it,
+# broker.session.timeout.ms after its last heartbeat (default 9s, 2s
+# heartbeats); until then no produce to those partitions can succeed. 6s
+# with 1s heartbeats moves the leaders within the 10s a request of
+# ingest serve waits for Kafka, and still tolerates GC and scheduling
+# pauses on a loaded 2-core machine.
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=6000
 log.retention.hours=168
 log.segment.bytes=67108864
 message.max.bytes=2097152

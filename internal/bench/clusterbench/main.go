@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,17 +33,68 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/clustertest"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/queries"
 )
 
 func main() {
-	n := flag.Int("events", 200_000, "events per layout")
+	n := flag.Int("events", 100_000, "events per layout and round")
 	workers := flag.Int("workers", 4, "concurrent HTTP senders")
 	batch := flag.Int("batch", 1000, "events per request")
+	rounds := flag.Int("rounds", 3, "interleaved repeats of every layout (medians and spread are over these)")
 	flag.Parse()
-	if err := run(*n, *workers, *batch); err != nil {
+	if err := run(*n, *workers, *batch, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		os.Exit(1)
 	}
+}
+
+// result is one layout's run: events/s and CPU seconds per 1M events by
+// process class.
+type result struct {
+	rate float64
+	cpu  map[string]float64
+}
+
+var classes = []string{"serve", "sink", "kafka", "clickhouse", "zookeeper"}
+
+func (r result) total() float64 {
+	t := 0.0
+	for _, c := range classes {
+		t += r.cpu[c]
+	}
+	return t
+}
+
+// stat is "median (min-max)" of xs.
+func stat(xs []float64, format string) string {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf(format+" ("+format+"-"+format+")", med, s[0], s[len(s)-1])
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 type layout struct {
@@ -82,12 +135,12 @@ func enginePIDs(cluster bool) map[string][]int {
 		return out
 	}
 	for i := 1; i <= 3; i++ {
-		out["kafka"] = append(out["kafka"], read(filepath.Join(state, "cluster", fmt.Sprintf("kafka%d", i), "kafka.pid")))
+		out["kafka"] = append(out["kafka"], read(filepath.Join(clustertest.StateDir(), fmt.Sprintf("kafka%d", i), "kafka.pid")))
 	}
 	for i := 0; i < 4; i++ {
-		out["clickhouse"] = append(out["clickhouse"], read(filepath.Join(state, "cluster", fmt.Sprintf("ch%d", i), "clickhouse.pid")))
+		out["clickhouse"] = append(out["clickhouse"], read(filepath.Join(clustertest.StateDir(), fmt.Sprintf("ch%d", i), "clickhouse.pid")))
 	}
-	out["zookeeper"] = []int{read(filepath.Join(state, "cluster", "zk", "zk.pid"))}
+	out["zookeeper"] = []int{read(filepath.Join(clustertest.StateDir(), "zk", "zk.pid"))}
 	return out
 }
 
@@ -100,7 +153,7 @@ func freeAddr() string {
 	return ln.Addr().String()
 }
 
-func run(n, workers, batch int) error {
+func run(n, workers, batch, rounds int) error {
 	bin, err := os.MkdirTemp("", "clusterbench")
 	if err != nil {
 		return err
@@ -113,19 +166,52 @@ func run(n, workers, batch int) error {
 		{"single node, 1 serve 1 sink", false, 1, 1},
 		{"cluster, 1 serve 1 sink", true, 1, 1},
 		{"cluster, 1 serve 2 sinks", true, 1, 2},
+		{"cluster, 2 serves 1 sink", true, 2, 1},
 		{"cluster, 2 serves 2 sinks", true, 2, 2},
 	}
-	fmt.Printf("%d events per layout, %d senders x %d events per request; CPU-s per 1M events\n", n, workers, batch)
-	fmt.Printf("%-30s %10s %8s %8s %8s %8s %8s %8s\n", "layout", "events/s", "serve", "sink", "kafka", "ch", "zk", "total")
-	for i, l := range layouts {
-		if err := runLayout(bin, l, n, workers, batch, i); err != nil {
-			return fmt.Errorf("%s: %w", l.name, err)
+	fmt.Printf("machine: %d CPUs (%s); load average at start %s\n", runtime.NumCPU(), cpuModel(), loadAvg())
+	fmt.Printf("%d events per layout and round, %d rounds interleaved, %d senders x %d events per request; CPU-s per 1M events\n",
+		n, rounds, workers, batch)
+	head := func() {
+		fmt.Printf("%-30s %10s %8s %8s %8s %8s %8s %8s  %s\n", "layout", "events/s", "serve", "sink", "kafka", "ch", "zk", "total", "load avg")
+	}
+	head()
+	results := make([][]result, len(layouts))
+	for r := 0; r < rounds; r++ {
+		for i, l := range layouts {
+			res, err := runLayout(bin, l, n, workers, batch, r*len(layouts)+i)
+			if err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			results[i] = append(results[i], res)
+			fmt.Printf("%-30s %10.0f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f  %s\n", l.name, res.rate,
+				res.cpu["serve"], res.cpu["sink"], res.cpu["kafka"], res.cpu["clickhouse"], res.cpu["zookeeper"], res.total(), loadAvg())
 		}
+	}
+	fmt.Printf("\nmedians (min-max) over %d rounds; load average at end %s\n", rounds, loadAvg())
+	fmt.Printf("%-30s %-22s", "layout", "events/s")
+	for _, c := range append(classes, "total") {
+		fmt.Printf(" %-18s", c)
+	}
+	fmt.Println()
+	for i, l := range layouts {
+		pick := func(f func(result) float64) []float64 {
+			out := make([]float64, 0, len(results[i]))
+			for _, r := range results[i] {
+				out = append(out, f(r))
+			}
+			return out
+		}
+		fmt.Printf("%-30s %-22s", l.name, stat(pick(func(r result) float64 { return r.rate }), "%.0f"))
+		for _, c := range classes {
+			fmt.Printf(" %-18s", stat(pick(func(r result) float64 { return r.cpu[c] }), "%.1f"))
+		}
+		fmt.Printf(" %-18s\n", stat(pick(result.total), "%.1f"))
 	}
 	return nil
 }
 
-func runLayout(bin string, l layout, n, workers, batch, idx int) error {
+func runLayout(bin string, l layout, n, workers, batch, idx int) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	name := fmt.Sprintf("bench.cluster.%d.%d", idx, time.Now().Unix())
@@ -135,31 +221,30 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 		cfg = clustertest.ConfigNamed("bench")
 		brokers = clustertest.Brokers
 		if err := clustertest.CreateTopic(ctx, brokers, name, 6, 3); err != nil {
-			return err
+			return result{}, err
 		}
 	} else {
 		cfg = store.NewDefaultConfig()
 		cfg.Database = fmt.Sprintf("bench_cluster_%d", time.Now().UnixNano())
 		brokers = bus.DefaultBrokers()
 		if err := clustertest.CreateTopic(ctx, brokers, name, 6, 1); err != nil {
-			return err
+			return result{}, err
 		}
 	}
 	defer func() { _ = bus.DeleteTopic(context.Background(), brokers, name) }()
 	st, err := store.Open(ctx, cfg)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer st.Close()
 	if _, err := st.Migrate(ctx, store.MigrateOptions{Cluster: cfg.Cluster}); err != nil {
-		return err
+		return result{}, err
 	}
 	defer func() {
-		drop := "DROP DATABASE IF EXISTS " + cfg.Database
-		if cfg.Cluster != "" {
-			drop += " ON CLUSTER " + cfg.Cluster
+		drop, err := queries.Render("migrate/drop_database.sql", queries.Data{DB: cfg.Database, Cluster: cfg.Cluster})
+		if err == nil {
+			_ = st.Conn.Exec(context.Background(), drop)
 		}
-		_ = st.Conn.Exec(context.Background(), drop)
 	}()
 	env := append(os.Environ(), bus.EnvBrokers+"="+strings.Join(brokers, ","), store.EnvAddr+"="+cfg.Addr,
 		store.EnvDatabase+"="+cfg.Database, store.EnvCluster+"="+cfg.Cluster)
@@ -186,7 +271,7 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 		addr := freeAddr()
 		c, err := start("serve", "--http", addr, "--grpc", freeAddr(), "--admin", freeAddr(), "--topic", name, "--partitions", "6")
 		if err != nil {
-			return err
+			return result{}, err
 		}
 		serveCPU = append(serveCPU, c.Process.Pid)
 		serveURLs = append(serveURLs, "http://"+addr+"/v1/events")
@@ -196,14 +281,14 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("serve did not listen on %s", addr)
+				return result{}, fmt.Errorf("serve did not listen on %s", addr)
 			}
 		}
 	}
 	for i := 0; i < l.sinks; i++ {
 		c, err := start("sink", "--topic", name, "--group", name, "--admin", freeAddr(), "--max-age", "500ms")
 		if err != nil {
-			return err
+			return result{}, err
 		}
 		sinkCPU = append(sinkCPU, c.Process.Pid)
 	}
@@ -261,18 +346,18 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 	}
 	wg.Wait()
 	if e := sendErr.Load(); e != nil {
-		return fmt.Errorf("send: %v", e)
+		return result{}, fmt.Errorf("send: %v", e)
 	}
 	for {
-		var got uint64
-		if err := st.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", cfg.Database)).Scan(&got); err != nil {
-			return err
+		got, err := storedEvents(ctx, st)
+		if err != nil {
+			return result{}, err
 		}
 		if got >= uint64(n) {
 			break
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("stored %d of %d: %w", got, n, ctx.Err())
+			return result{}, fmt.Errorf("stored %d of %d: %w", got, n, ctx.Err())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -281,12 +366,25 @@ func runLayout(bin string, l layout, n, workers, batch, idx int) error {
 	for k, v := range engines {
 		after[k] = sum(v)
 	}
-	per := func(k string) float64 { return (after[k] - before[k]) * 1e6 / float64(n) }
-	total := 0.0
+	res := result{rate: float64(n) / wall.Seconds(), cpu: map[string]float64{}}
 	for k := range after {
-		total += per(k)
+		res.cpu[k] = (after[k] - before[k]) * 1e6 / float64(n)
 	}
-	fmt.Printf("%-30s %10.0f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n", l.name, float64(n)/wall.Seconds(),
-		per("serve"), per("sink"), per("kafka"), per("clickhouse"), per("zookeeper"), total)
-	return nil
+	return res, nil
+}
+
+// storedEvents counts the distinct events stored (queries/ingest/stored_events.sql).
+func storedEvents(ctx context.Context, st *store.Client) (uint64, error) {
+	rows, err := st.Query(ctx, "ingest/stored_events.sql", nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var got uint64
+	for rows.Next() {
+		if err := rows.Scan(&got); err != nil {
+			return 0, fmt.Errorf("scan stored events: %w", err)
+		}
+	}
+	return got, rows.Err()
 }

@@ -69,8 +69,13 @@ func Name() string {
 	return s["CLUSTER_NAME"]
 }
 
-// StateDir is where the cluster keeps pid files, data and logs.
+// StateDir is where the cluster keeps pid files, data and logs:
+// $STEADYSTATE_CLUSTER_DIR, else $STEADYSTATE_STATE_DIR/cluster (as
+// deploy/local/cluster/env.sh).
 func StateDir() string {
+	if d := os.Getenv("STEADYSTATE_CLUSTER_DIR"); d != "" {
+		return d
+	}
 	d := os.Getenv("STEADYSTATE_STATE_DIR")
 	if d == "" {
 		d = filepath.Join(RepoRoot(), ".state")

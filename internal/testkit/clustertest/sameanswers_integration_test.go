@@ -28,10 +28,12 @@ import (
 // quantileTolerance is the documented tolerance for numbers derived from
 // t-digest quantiles (latency percentiles and what is computed from them):
 // a t-digest merged from two shards' digests is not bit-identical to one
-// built on a single server. Relative, 5 %: medians of 10-second buckets
-// differ by under 1 %, p99 of a bucket of ~1000 spans by up to ~4 %
-// (measured). Every other number must match to 1e-9.
-const quantileTolerance = 0.05
+// built on a single server, and which rows meet in one digest state
+// depends on how the sinks happened to batch them. Relative, 8 %: medians
+// of 10-second buckets differ by under 1 %, p99 of a bucket of ~1000 spans
+// by up to 5.6 % (measured: 4 % in one run, 5.4 % and 5.6 % in another,
+// with no insert retried). Every other number must match to 1e-9.
+const quantileTolerance = 0.08
 
 // quantilePath names the JSON fields derived from t-digest quantiles.
 var quantilePath = regexp.MustCompile(`(?i)latency|p50|p90|p95|p99|quantile`)
@@ -41,9 +43,14 @@ var quantilePath = regexp.MustCompile(`(?i)latency|p50|p90|p95|p99|quantile`)
 // Ages ("seconds ago") count from the moment each command ran.
 // In flows check, the pipeline block describes each deployment's own topic,
 // consumer group and sink timing; the items judged must still agree.
+// A partition's max_event is volatile too: with two sinks in one group a
+// caught-up partition's newest progress row may come from the sink that
+// never read it (pipeline/sink/progress.go writes caught-up rows for every
+// partition the group has committed), and max_event is then absent; the watermark of a
+// caught-up partition is its check time, so verdicts do not depend on it.
 var volatilePath = regexp.MustCompile(`(?i)generated|elapsed|took|duration_ms|database|\.now$|checked_at|computed_at|query_ms|seconds_ago$|stuck_for_seconds$|` +
 	`^\.since$|^\.until$|^\.pipeline\.(consumer_group|lag_seconds|last_progress|message|progress_age_seconds|watermark)$|` +
-	`^\.pipeline\.partitions\[\d+\]\.(topic|updated)$`)
+	`^\.pipeline\.partitions\[\d+\]\.(topic|updated|max_event)$`)
 
 // TestClusterSameAnswers feeds one recorded game day (the report
 // fixture scaled to a few hundred thousand events: two cohorts with
