@@ -58,6 +58,8 @@ func (r *recorder) all() []span {
 func TestSystemBreaksOnlyTheExperimentCohort(t *testing.T) {
 	var mu sync.Mutex
 	var hooks []receive.AlertmanagerPayload
+	alerted := make(chan struct{})
+	var fireOnce sync.Once
 	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var h receive.AlertmanagerPayload
 		b, _ := io.ReadAll(r.Body)
@@ -67,6 +69,9 @@ func TestSystemBreaksOnlyTheExperimentCohort(t *testing.T) {
 			mu.Lock()
 			hooks = append(hooks, h)
 			mu.Unlock()
+			if h.Alerts[0].Labels["alertname"] == "PaymentDependencyErrors" && h.Status == "firing" {
+				fireOnce.Do(func() { close(alerted) })
+			}
 		}
 	}))
 	defer am.Close()
@@ -76,8 +81,19 @@ func TestSystemBreaksOnlyTheExperimentCohort(t *testing.T) {
 	cfg.Exporter, cfg.Admin, cfg.AlertWebhook = rec, "", am.URL
 	cfg.CheckoutRate, cfg.Users, cfg.PublishRate, cfg.SyntheticEvery = 100, 200, 50, 200*time.Millisecond
 	cfg.Chaos, cfg.AlertEvery = true, 300*time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// At least 3 s of traffic, and on until the payment alert fired (under
+	// the race detector on a loaded machine 3 s were not always enough),
+	// at most 60 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	go func() {
+		time.Sleep(3 * time.Second)
+		select {
+		case <-alerted:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
 	st, err := Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Logf("%+v", st)
