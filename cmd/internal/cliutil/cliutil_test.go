@@ -68,7 +68,7 @@ func runBinary(t *testing.T, bin string, args ...string) (int, string, string) {
 // error style, --version names the version, commit and Go version, and
 // the exit codes are in --help.
 func TestBinaries(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("builds both binaries")
 	}
 	const pkg = "github.com/steadystate/steadystate/cmd/internal/cliutil"

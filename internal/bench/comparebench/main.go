@@ -100,7 +100,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	start := now.Add(-time.Hour)
 	var have uint64
 	if keep {
-		_ = scalar(ctx, c, "bench/bench_loaded_events.sql", queries.Params{"experiment_id": "bench-main"}, &have)
+		_ = scalar(ctx, c, "bench/events_count.sql", queries.Params{"experiment_id": "bench-main"}, &have)
 	}
 	if have == 0 {
 		drop, err := c.SQL("bench/bench_drop_database.sql", nil)
@@ -144,7 +144,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 		}
 	}
 	var n uint64
-	if err := scalar(ctx, c, "bench/bench_distinct_events.sql", queries.Params{"experiment_id": "bench-main"}, &n); err != nil {
+	if err := scalar(ctx, c, "bench/events_distinct.sql", queries.Params{"experiment_id": "bench-main"}, &n); err != nil {
 		return fmt.Errorf("count: %w", err)
 	}
 	st := &analysis.Store{C: c}
