@@ -121,8 +121,9 @@ func TestReadmeLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ignored := ignoredTopDirs(t)
 	for _, e := range top {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !strings.Contains(section, "`"+e.Name()+"/`") {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !ignored[e.Name()] && !strings.Contains(section, "`"+e.Name()+"/`") {
 			t.Errorf("README layout does not name the top-level folder %s/", e.Name())
 		}
 	}
@@ -146,4 +147,23 @@ func TestReadmeLayout(t *testing.T) {
 			t.Errorf("README layout names %s, which does not exist", m[1])
 		}
 	}
+}
+
+// ignoredTopDirs names the top-level folders .gitignore keeps out of the
+// repository (`/bin/`, `/out/`: what make demo and the builds leave),
+// which are not part of the layout.
+func ignoredTopDirs(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("../.gitignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "/") && strings.HasSuffix(line, "/") && strings.Count(line, "/") == 2 {
+			out[strings.Trim(line, "/")] = true
+		}
+	}
+	return out
 }

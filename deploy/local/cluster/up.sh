@@ -73,7 +73,19 @@ CFG
 # `ruok` answers imok while ZooKeeper still loads its snapshot and log and
 # refuses sessions ("not currently serving requests"); ClickHouse started
 # then fails on its replicated tables. `srvr` shows a Mode only once it serves.
-zk_ok() { (exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT"; printf srvr >&3; cat <&3) 2>/dev/null | grep -q '^Mode: '; }
+# Each read waits at most 3 s: a server that accepted the connection but
+# does not answer (still starting, or stopped by a test with SIGSTOP) must
+# not hang the start; the caller's deadline then decides.
+zk_ok() {
+  local line ok=1
+  exec 3<>"/dev/tcp/$CL_HOST/$ZK_PORT" || return 1
+  printf srvr >&3 || { exec 3<&-; return 1; }
+  while IFS= read -r -t 3 line <&3; do
+    if [[ $line == "Mode: "* ]]; then ok=0; break; fi
+  done
+  exec 3<&-
+  return $ok
+}
 
 # --- Kafka: three combined broker+controller nodes ---------------------------
 
@@ -176,7 +188,9 @@ start_ch_node() { # N (0..3)
     echo $! >"$dir/clickhouse.pid")
 }
 
-ch_ok() { cl_ch_client "$1" --query 'SELECT 1'; }
+# Bounded like zk_ok: a server that accepts but does not answer fails the
+# check instead of hanging it (clickhouse-client waits 300 s by default).
+ch_ok() { timeout 10 clickhouse-client --host "$CL_HOST" --port "$(cl_ch_port "$1")" --connect_timeout 3 --receive_timeout 5 --query 'SELECT 1'; }
 
 # --- ingest serve and sink ---------------------------------------------------
 
@@ -204,7 +218,7 @@ start_ingest() { # KIND K
 # ingest_marker KIND K: what only that process's command line contains.
 ingest_marker() { if [ "$1" = serve ]; then echo "--admin $CL_HOST:$(cl_serve_admin "$2")"; else echo "--admin $CL_HOST:$(cl_sink_admin "$2")"; fi; }
 
-admin_ready() { curl -fsS "http://$CL_HOST:$1/readyz"; }
+admin_ready() { curl -fsS -m 5 "http://$CL_HOST:$1/readyz"; }
 
 main() {
   mkdir -p "$CLUSTER_DIR"

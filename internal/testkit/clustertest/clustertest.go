@@ -83,12 +83,30 @@ func StateDir() string {
 	return filepath.Join(d, "cluster")
 }
 
+// upTimeout bounds one run of up.sh. Its own waits add up to about five
+// minutes when every engine starts from nothing (ZooKeeper 60 s, the
+// ClickHouse servers 90 s, the brokers 120 s, plus the Kafka jars on a
+// fresh machine); a start that takes longer is stuck, and the test must
+// fail saying so instead of running into the suite's timeout.
+const upTimeout = 8 * time.Minute
+
 // Up starts whatever part of the cluster's engines is not running
-// (deploy/local/cluster/up.sh, idempotent) and returns its output.
+// (deploy/local/cluster/up.sh, idempotent) and returns its output. A run
+// longer than upTimeout is killed with its children and reported.
 func Up() (string, error) {
-	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "deploy", "local", "cluster", "up.sh"))
+	ctx, cancel := context.WithTimeout(context.Background(), upTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(RepoRoot(), "deploy", "local", "cluster", "up.sh"))
 	cmd.Env = append(os.Environ(), "CLUSTER_INGEST=0")
+	// Its own process group, so a timeout kills the waiting checks too
+	// (the engines it starts detach with setsid and are not affected).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out), fmt.Errorf("start the cluster (make up CLUSTER=1): still not up after %s, killed it; its output so far:\n%s", upTimeout, out)
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("start the cluster (make up CLUSTER=1): %w\n%s", err, out)
 	}
