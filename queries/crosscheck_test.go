@@ -71,6 +71,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"kinds": []string{"span", "event"}, "slack_s": 3600, "per_bucket": 1,
 			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,
 		},
+		"analyze/sli_unit_rows_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "payment", "operation": "",
+			"kinds": []string{"span", "event", "log"}, "slack_s": 3600, "per_bucket": 1,
+		},
 		"analyze/sli_unit_tally.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"kinds": []string{"span", "event", "log"}, "slack_s": 3600,
@@ -107,6 +111,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "source": "live", "since_ns": fx.Start.UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(),
 		},
 		"analyze/trace_buckets.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
+		"analyze/trace_decided.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
 		"analyze/cohort_sources.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
 		"analyze/sli_counts_by_trace.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "payment", "operation": "",

@@ -240,6 +240,9 @@ func (r *Reader) SLICounts(ctx context.Context, experimentID string, w Window, s
 	if err := r.sliCounts(ctx, "analyze/sli_counts.sql", p, out); err != nil {
 		return nil, err
 	}
+	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
+		return out, err
+	}
 	if err := r.sliCounts(ctx, "analyze/sli_counts_by_trace.sql", byTraceParams(p, sli), out); err != nil {
 		return nil, err
 	}
@@ -328,31 +331,41 @@ func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window,
 	if perBucket {
 		p["per_bucket"] = 1
 	}
-	rows, err := r.C.Query(ctx, "analyze/sli_unit_rows.sql", p)
-	if err != nil {
+	var out []UnitRow
+	if err := r.unitRows(ctx, "analyze/sli_unit_rows.sql", p, &out); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []UnitRow
-	for rows.Next() {
+	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
+		return out, err
+	}
+	for _, k := range []string{"dirty", "dirty_since_s", "dirty_until_s"} {
+		delete(p, k)
+	}
+	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", p, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unitRows appends the rows of one of the sli_unit_rows queries to out.
+func (r *Reader) unitRows(ctx context.Context, name string, p queries.Params, out *[]UnitRow) error {
+	return r.each(ctx, name, p, func(rows driver.Rows) error {
 		var (
 			u              UnitRow
 			cohort         string
 			events, errors uint64
 		)
 		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
-			return nil, fmt.Errorf("scan sli_unit_rows: %w", err)
+			return fmt.Errorf("scan: %w", err)
 		}
-		if u.Cohort, err = telemetry.ParseCohort(cohort); err != nil {
-			return nil, fmt.Errorf("sli_unit_rows: %w", err)
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return err
 		}
-		u.Events, u.Errors = int64(events), int64(errors)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sli_unit_rows: %w", err)
-	}
-	return out, nil
+		u.Cohort, u.Events, u.Errors = c, int64(events), int64(errors)
+		*out = append(*out, u)
+		return nil
+	})
 }
 
 func tallyParams(experimentID string, w Window, sli SLIFilter, dirty []uint32) queries.Params {
@@ -511,6 +524,9 @@ func (r *Reader) LatencySampleEvents(ctx context.Context, experimentID string, w
 	var out []SampleEvent
 	if err := r.latencySample(ctx, name, p, &out); err != nil {
 		return nil, err
+	}
+	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
+		return out, err
 	}
 	if err := r.latencySample(ctx, "analyze/sli_latency_sample_by_trace.sql", byTraceParams(p, sli), &out); err != nil {
 		return nil, err

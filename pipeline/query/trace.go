@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
 )
@@ -27,6 +29,9 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 	at := make(map[key]int, len(rows))
 	for i, r := range rows {
 		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
+	}
+	if decided, err := r.tracesDecided(ctx, experimentID, since, until); err != nil || !decided {
+		return rows, err
 	}
 	p := queries.Params{"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second)}
 	var errs []error
@@ -61,6 +66,23 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 		return nil, errs[0]
 	}
 	return rows, nil
+}
+
+// tracesDecided reports whether any trace was decided for the experiment
+// within TraceSlack of [since, until) (analyze/trace_decided.sql). The
+// by-trace queries scan the window's untagged events and find nothing
+// without a decided trace, so callers skip them then: the answer is the
+// same, and an experiment whose spans are all tagged at ingest (or that
+// has no traces) never reads its untagged traffic.
+func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, until time.Time) (bool, error) {
+	var decided uint8
+	err := r.each(ctx, "analyze/trace_decided.sql", queries.Params{
+		"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second),
+	}, func(rows driver.Rows) error { return rows.Scan(&decided) })
+	if err != nil {
+		return false, err
+	}
+	return decided == 1, nil
 }
 
 // byTraceParams adds what the by-trace queries need to an SLI's params.

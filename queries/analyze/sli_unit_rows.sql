@@ -1,7 +1,8 @@
 -- The rows behind sli_unit_tally.sql, per 10-second bucket: each
--- cohort's and unit's events and errors, from the same three parts (the
+-- cohort's and unit's events and errors, from its first two parts (the
 -- unit_tally view for buckets without duplicates, the raw table for the
--- @dirty ones, the spans resolved by their trace in ClickHouse). Live
+-- @dirty ones; sli_unit_rows_by_trace.sql has the spans resolved by their
+-- trace in ClickHouse, read only when a trace was decided). Live
 -- (analysis.Monitor) reads the buckets that settled once, keeps their
 -- per-unit counts, and re-reads only the open tail on each look; unit 0
 -- holds events without a subject, each a unit of its own. With
@@ -38,47 +39,6 @@ FROM
           AND (@service = '' OR service = @service)
           AND (@operation = '' OR name = @operation)
     )
-    GROUP BY bucket_s, cohort, unit
-    UNION ALL
-    SELECT
-        bucket_s,
-        trace_cohort AS cohort,
-        if(subject_id != '', cityHash64(subject_id),
-           if(trace_subject != '', cityHash64(trace_subject), cityHash64(concat('\x1Fevent\x1F', event_id)))) AS unit,
-        toUInt64(uniqExact(event_id)) AS rows,
-        toUInt64(uniqExactIf(event_id, is_error = 1)) AS error_rows
-    FROM
-    (
-        SELECT bucket_s, event_id, trace_id, is_error, subject_id, trace_cohort
-        FROM
-        (
-            SELECT toUInt32(intDiv(toUInt32(event_time), 10) * 10) AS bucket_s, event_id, trace_id, is_error, subject_id
-            FROM {{.DB}}.events
-            PREWHERE experiment_id = ''
-              AND event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
-            WHERE trace_id != ''
-              AND synthetic = 0
-              AND has(@kinds, toString(kind))
-              AND (@service = '' OR service = @service)
-              AND (@operation = '' OR name = @operation)
-        ) AS e
-        ALL INNER JOIN
-        (
-            SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-            FROM {{.DB}}.trace_cohorts
-            WHERE experiment_id = @experiment_id
-              AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
-            GROUP BY trace_id
-        ) AS t USING trace_id
-    ) AS et
-    ALL LEFT JOIN
-    (
-        SELECT trace_id, argMin(subject, first_seen) AS trace_subject
-        FROM {{.DB}}.trace_subjects
-        WHERE experiment_id = @experiment_id
-          AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
-        GROUP BY trace_id
-    ) AS s USING trace_id
     GROUP BY bucket_s, cohort, unit
 )
 GROUP BY bucket, cohort, unit
