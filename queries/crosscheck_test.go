@@ -75,6 +75,21 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "payment", "operation": "",
 			"kinds": []string{"span", "event", "log"}, "slack_s": 3600, "per_bucket": 1,
 		},
+		"analyze/sli_unit_groups.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "logs": 1,
+			"dirty": []uint32{uint32(since/10*10 + 60)}, "dirty_since_s": since/10*10 + 60, "dirty_until_s": since/10*10 + 70,
+		},
+		"analyze/sli_unit_groups_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "payment", "operation": "", "logs": 0, "slack_s": 3600,
+		},
+		"analyze/unit_count.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout", "logs": 1,
+			"unit_max": uint64(1) << 63,
+		},
+		"analyze/unit_count_by_trace.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "", "logs": 1, "slack_s": 3600,
+			"unit_max": uint64(18446744073709551615),
+		},
 		"analyze/sli_unit_tally.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"kinds": []string{"span", "event", "log"}, "slack_s": 3600,

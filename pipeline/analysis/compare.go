@@ -119,7 +119,7 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	res.Unit = units.name
 	basis, exposures := srmSizes(slis, during)
 	if units.known() {
-		basis, exposures = "units ("+units.name+")", CohortSizes{Control: units.control, Experiment: units.experiment}
+		basis, exposures = units.srmBasis()
 	}
 	res.SRM, err = srmFixed(req.Experiment, exposures)
 	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment
@@ -261,6 +261,55 @@ type UnitTallySource interface {
 	SLIUnitTally(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32) (map[telemetry.Cohort]query.UnitTally, error)
 }
 
+// UnitGroupSource is a UnitTallySource that can also tally the SLIs the
+// views serve over unit groups (query.Reader.SLIUnitGroups): a read of a
+// bounded number of rows per bucket however many units there are, with the
+// distinct units counted whole or, with sampleShift > 0, exactly within a
+// fixed 2^-sampleShift slice of the unit hash space.
+type UnitGroupSource interface {
+	SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]query.UnitTally, error)
+}
+
+// SLIUnitGroups implements UnitGroupSource with query.Reader.SLIUnitGroups.
+func (s *Store) SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]query.UnitTally, error) {
+	return s.reader().SLIUnitGroups(ctx, experimentID, w, sli.rawFilter(), dirty, sampleShift)
+}
+
+var _ UnitGroupSource = (*Store)(nil)
+
+// groupUnitsAbove is the number of events (both cohorts, in the window)
+// above which compare tallies the SLIs the views serve over unit groups
+// (UnitGroupSource) instead of units: below it the per-unit read of
+// unit_tally is quick and its sums are exact per unit; above it that read
+// grows with the users (about a row per event when users are sparse in
+// time, 60 s for 10M events) while the group read stays at about 1,000
+// rows per 10-second bucket. Over groups the cluster-robust variance is
+// still valid (every unit lies in one group; see
+// queries/schema/0016_unit_groups.up.sql) and differs from the per-unit
+// one only by the noise of estimating it from 256 group totals per cohort.
+const groupUnitsAbove = 100_000
+
+// unitSampleRows is about how many unit_seen rows the distinct-unit count
+// may read (unitSampleShift).
+const unitSampleRows = 1 << 18
+
+// unitSampleShift is the hash-space slice (2^-shift) of the units whose
+// distinct count compare reads for the sample-ratio check and the unit
+// counts, given the window's events: 0 (every unit) up to about
+// unitSampleRows events, and each doubling beyond halves the slice, so the
+// read stays bounded. The slice is fixed by the unit's hash (cityHash64 of
+// the subject), not by its cohort, so the units in it are a random subset
+// whose cohorts are exactly as likely as all units': the chi-square check
+// over the slice's exact counts keeps its false-alarm rate, with the power
+// of the smaller count (at 10M events, 1/64: about 28,000 of 1.8M users).
+func unitSampleShift(events int64) uint {
+	var shift uint
+	for events>>shift > unitSampleRows {
+		shift++
+	}
+	return shift
+}
+
 // dirtyBuckets are the buckets of rows whose raw rows exceed their
 // distinct events (a duplicate not merged away yet).
 func dirtyBuckets(rows []BucketRow) []uint32 {
@@ -284,6 +333,21 @@ func dirtyBuckets(rows []BucketRow) []uint32 {
 type unitInfo struct {
 	name                string
 	control, experiment int64
+	// sampleShift > 0: control and experiment are estimates, and
+	// sampledControl and sampledExperiment the exact counts of the units
+	// in a 2^-sampleShift slice of the hash space (unitSampleShift).
+	sampleShift                       uint
+	sampledControl, sampledExperiment int64
+}
+
+// srmBasis is what the sample-ratio check counts: the distinct units, or
+// the exact count of a hash slice of them.
+func (u unitInfo) srmBasis() (string, CohortSizes) {
+	if u.sampleShift > 0 {
+		return fmt.Sprintf("units (%s), exact count of a 1/%d hash slice", u.name, 1<<u.sampleShift),
+			CohortSizes{Control: u.sampledControl, Experiment: u.sampledExperiment}
+	}
+	return "units (" + u.name + ")", CohortSizes{Control: u.control, Experiment: u.experiment}
 }
 
 func (u unitInfo) known() bool { return u.name != experiment.UnitEvent && u.name != "" }
@@ -306,6 +370,14 @@ func unitCounts(t query.UnitTally, good bool) *stats.UnitCounts {
 func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, during []BucketRow, e *experiment.Experiment) (unitInfo, error) {
 	us, ok := src.(UnitSource)
 	ts, fromTally := src.(UnitTallySource)
+	gs, fromGroups := src.(UnitGroupSource)
+	var windowEvents int64
+	for _, r := range during {
+		if r.Cohort != telemetry.CohortNone {
+			windowEvents += r.Events
+		}
+	}
+	fromGroups = fromGroups && windowEvents > groupUnitsAbove
 	var cohorts experiment.Cohorts
 	if e != nil {
 		cohorts = e.Cohorts
@@ -334,7 +406,11 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 			if dirty == nil {
 				dirty = dirtyBuckets(during)
 			}
-			t, err = ts.SLIUnitTally(ctx, id, w, s, dirty)
+			if fromGroups {
+				t, err = gs.SLIUnitGroups(ctx, id, w, s, dirty, unitSampleShift(windowEvents))
+			} else {
+				t, err = ts.SLIUnitTally(ctx, id, w, s, dirty)
+			}
 		} else {
 			t, err = us.SLIUnitCounts(ctx, id, w, s, attr)
 		}
@@ -354,6 +430,10 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 		if c.Units+x.Units > info.control+info.experiment {
 			// Both cohorts from the same SLI: the one that sees most units.
 			info.control, info.experiment = c.Units, x.Units
+			info.sampleShift, info.sampledControl, info.sampledExperiment = c.SampleShift, c.SampledUnits, x.SampledUnits
+			if x.SampleShift > info.sampleShift {
+				info.sampleShift = x.SampleShift
+			}
 		}
 		anyUnit = anyUnit || c.Units < c.Events || x.Units < x.Events
 	}

@@ -163,7 +163,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	res.Unit = units.name
 	basis, exposures := srmSizes(m.slis, during)
 	if units.known() {
-		basis, exposures = "units ("+units.name+")", CohortSizes{Control: units.control, Experiment: units.experiment}
+		basis, exposures = units.srmBasis()
 	}
 	res.SRM, err = m.srmLook(exposures)
 	res.SRM.Basis, res.SRM.Control, res.SRM.Experiment = basis, exposures.Control, exposures.Experiment

@@ -118,15 +118,10 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 	assert.Contains(t, tbl.String(), "tagged   directly 400, by trace at ingest 200, by trace in ClickHouse 200 events")
 }
 
-// The unit_tally view gives the same per-unit sums as grouping the raw
-// events by unit, duplicates and spans resolved by their trace included:
-// buckets holding a duplicate are counted on the raw table.
-func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := chtest.Open(t)
-	const exp = "tally-exp"
-	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+// tallyEvents are 600 requests of 90 users (every fifth without a
+// subject: a unit of its own), each a tagged checkout span and an untagged
+// payment span of the same trace (resolved by its trace in ClickHouse).
+func tallyEvents(exp string, start time.Time) []telemetry.Event {
 	var events []telemetry.Event
 	for i := 0; i < 600; i++ {
 		ts := start.Add(time.Duration(i) * time.Second)
@@ -153,6 +148,19 @@ func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
 			Service: "payment", Name: "POST /pay", TraceID: trace, SpanID: "02", IsError: i%11 == 0,
 		})
 	}
+	return events
+}
+
+// The unit_tally view gives the same per-unit sums as grouping the raw
+// events by unit, duplicates and spans resolved by their trace included:
+// buckets holding a duplicate are counted on the raw table.
+func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "tally-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := tallyEvents(exp, start)
 	load(ctx, t, c, events)
 	load(ctx, t, c, events[200:260]) // duplicates in a few buckets
 	src := &analysis.Store{C: c}
@@ -260,6 +268,72 @@ func TestLiveUnitCountsMatchWholeWindow(t *testing.T) {
 			assert.Equal(t, want.Experiment.N, lat.Experiment.N, "latency sample at %s", at)
 			assert.InDelta(t, want.Control.Value, lat.Control.Value, 1e-12, "at %s", at)
 			assert.InDelta(t, want.Experiment.Value, lat.Experiment.Value, 1e-12, "at %s", at)
+		}
+	}
+}
+
+// The unit_groups read (compare over many units) gives exactly the group
+// sums of the distinct events: a database holding duplicates in a few
+// buckets answers like one without them, spans resolved by their trace
+// included, and its totals and distinct units equal the per-unit raw read.
+// Without the dirty buckets the duplicates would count (the check can
+// fail). A hash slice of the units (sampleShift) counts a subset.
+func TestUnitGroupsExactWithDuplicates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const exp = "groups-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := tallyEvents(exp, start)
+	dup, clean := chtest.Open(t), chtest.Open(t)
+	load(ctx, t, dup, events)
+	load(ctx, t, dup, events[200:260]) // duplicates in a few buckets
+	load(ctx, t, clean, events)
+	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
+	rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
+	require.NoError(t, err)
+	var dirty []uint32
+	for _, r := range rows {
+		if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
+			dirty = append(dirty, uint32(r.Bucket.Unix()))
+		}
+	}
+	require.NotEmpty(t, dirty)
+	rd, rc := query.New(dup), query.New(clean)
+	for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
+		sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
+		want, err := rc.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
+		require.NoError(t, err)
+		got, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 0)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "filter %+v", f)
+		raw, err := rd.SLIUnitCounts(ctx, exp, w, sli, "")
+		require.NoError(t, err)
+		for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
+			g, u := got[c], raw[c]
+			require.Positive(t, u.Units, "%+v %s", f, c)
+			assert.Equal(t, []int64{u.Units, u.Events, u.Errors, u.Good}, []int64{g.Units, g.Events, g.Errors, g.Good}, "%+v %s", f, c)
+			assert.Positive(t, g.Groups)
+			assert.LessOrEqual(t, g.Groups, int64(min(query.UnitGroups, u.Units)))
+			// A group's total is a sum of units': its square is at least
+			// the sum of theirs.
+			assert.GreaterOrEqual(t, g.SumN2, u.SumN2)
+			if g.Groups == u.Units {
+				assert.InDelta(t, u.SumN2, g.SumN2, 1e-9, "one unit per group: the unit sums")
+			}
+		}
+		if f.Service != "payment" {
+			blind, err := rd.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
+			require.NoError(t, err)
+			assert.NotEqual(t, want, blind, "without the dirty buckets the duplicates would count: the check above can fail")
+		}
+		half, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 1)
+		require.NoError(t, err)
+		for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
+			h := half[c]
+			assert.Equal(t, uint(1), h.SampleShift)
+			assert.Less(t, h.SampledUnits, got[c].Units, "the slice holds some of the units")
+			assert.Equal(t, min(h.SampledUnits*2, h.Events), h.Units)
+			assert.Equal(t, got[c].SumN2, h.SumN2, "the sums do not depend on the slice")
 		}
 	}
 }

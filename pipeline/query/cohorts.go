@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -287,6 +288,16 @@ func (r *Reader) sliCounts(ctx context.Context, name string, p queries.Params, o
 type UnitTally struct {
 	Units, Events, Errors, Good       int64
 	SumN2, SumE2, SumEN, SumG2, SumGN float64
+	// Groups > 0 says the sums of squares are over that many unit groups
+	// (SLIUnitGroups), not over units: each unit lies in exactly one
+	// group, so the cluster-robust variance over group totals is valid.
+	Groups int64
+	// SampleShift > 0 says Units is estimated: SampledUnits is the exact
+	// count of the units whose hash lies in the lowest 2^-SampleShift of
+	// the hash space (a fixed random subset of the units), and Units is
+	// SampledUnits << SampleShift (at most Events).
+	SampleShift  uint
+	SampledUnits int64
 }
 
 // SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
@@ -308,6 +319,116 @@ func (r *Reader) SLIUnitCounts(ctx context.Context, experimentID string, w Windo
 func (r *Reader) SLIUnitTally(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32) (map[telemetry.Cohort]UnitTally, error) {
 	p := tallyParams(experimentID, w, sli, dirty)
 	return r.unitTallies(ctx, "analyze/sli_unit_tally.sql", p)
+}
+
+// UnitGroups is the number of unit groups of the unit_groups view
+// (queries/schema/0016_unit_groups.up.sql).
+const UnitGroups = 256
+
+// SLIUnitGroups is SLIUnitTally over unit groups instead of units, for
+// reads over millions of units: the per-group events and errors of a ratio
+// SLI the views serve (analyze/sli_unit_groups.sql, plus
+// sli_unit_groups_by_trace.sql when a trace was decided) with the sums of
+// squares over the groups (Groups is the number of non-empty groups), and
+// the distinct units per cohort from unit_seen (analyze/unit_count.sql).
+// Duplicates are handled as in SLIUnitTally (dirty buckets are counted on
+// the raw table), so every count is the exact distinct count. With
+// sampleShift > 0 only the units whose hash is among the lowest
+// 2^-sampleShift of the hash space are counted (SampledUnits), and Units
+// is that count scaled up.
+func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]UnitTally, error) {
+	p := tallyParams(experimentID, w, sli, dirty)
+	delete(p, "kinds")
+	delete(p, "slack_s")
+	p["logs"] = 1
+	if sli.Good != nil {
+		p["logs"] = 0
+	}
+	type groupKey struct {
+		cohort telemetry.Cohort
+		grp    uint16
+	}
+	groups := map[groupKey][2]int64{}
+	add := func(rows driver.Rows) error {
+		var (
+			cohort         string
+			grp            uint16
+			events, errors uint64
+		)
+		if err := rows.Scan(&cohort, &grp, &events, &errors); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return err
+		}
+		k := groupKey{c, grp}
+		g := groups[k]
+		groups[k] = [2]int64{g[0] + int64(events), g[1] + int64(errors)}
+		return nil
+	}
+	if err := r.each(ctx, "analyze/sli_unit_groups.sql", p, add); err != nil {
+		return nil, err
+	}
+	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	if err != nil {
+		return nil, err
+	}
+	q := make(queries.Params, len(p))
+	for k, v := range p {
+		q[k] = v
+	}
+	for _, k := range []string{"dirty", "dirty_since_s", "dirty_until_s"} {
+		delete(q, k)
+	}
+	if decided {
+		q["slack_s"] = int64(TraceSlack / time.Second)
+		if err := r.each(ctx, "analyze/sli_unit_groups_by_trace.sql", q, add); err != nil {
+			return nil, err
+		}
+	}
+	out := map[telemetry.Cohort]UnitTally{}
+	for k, v := range groups {
+		t := out[k.cohort]
+		n, e := float64(v[0]), float64(v[1])
+		t.Groups++
+		t.Events += v[0]
+		t.Errors += v[1]
+		t.Good += v[0] - v[1]
+		t.SumN2 += n * n
+		t.SumE2 += e * e
+		t.SumEN += e * n
+		t.SumG2 += (n - e) * (n - e)
+		t.SumGN += (n - e) * n
+		out[k.cohort] = t
+	}
+	name := "analyze/unit_count.sql"
+	if decided {
+		name = "analyze/unit_count_by_trace.sql"
+	}
+	q["unit_max"] = uint64(math.MaxUint64) >> sampleShift
+	err = r.each(ctx, name, q, func(rows driver.Rows) error {
+		var (
+			cohort string
+			units  uint64
+		)
+		if err := rows.Scan(&cohort, &units); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return err
+		}
+		t := out[c]
+		t.SampleShift, t.SampledUnits = sampleShift, int64(units)
+		t.Units = min(int64(units)<<sampleShift, t.Events)
+		out[c] = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // UnitRow is one cohort's and unit's distinct events and errors in one

@@ -46,6 +46,8 @@ var Tables = []Table{
 	{"flow_stages", "day", Views, true},
 	{"trace_cohorts", "first_seen", Views, true},
 	{"unit_tally", "bucket", Views, true},
+	{"unit_groups", "bucket", Views, true},
+	{"unit_seen", "bucket", Views, true},
 	{"trace_subjects", "first_seen", Views, true},
 	{"verdict_history", "evaluated_at", Views, false},
 	{"verdict_changes", "evaluated_at", Views, false},

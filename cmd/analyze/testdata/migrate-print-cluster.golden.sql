@@ -351,3 +351,84 @@ ORDER BY (experiment_id, evaluated_ns, sli);
 
 CREATE TABLE IF NOT EXISTS steadystate.verdict_history ON CLUSTER `prod` AS steadystate.verdict_history_local
 ENGINE = Distributed('prod', 'steadystate', 'verdict_history_local', cityHash64(experiment_id));
+
+-- Per-group tallies for the cluster-robust (delta-method) variance of
+-- ratio SLIs in compare (analyze/sli_unit_groups.sql), so a comparison
+-- over millions of users reads a fixed number of rows per bucket instead of
+-- one per user (unit_tally holds about one row per event when users are
+-- sparse in time).
+--
+-- Each randomization unit (cityHash64 of the event's subject as stored in
+-- subject_id; an event without one is a unit of its own, hashed by its
+-- event id) falls in exactly one of 256 groups, cityHash64(unit) % 256.
+-- Units are independent and a group is a fixed union of units, so group
+-- totals are independent too, and the cluster-robust variance computed
+-- over group totals is valid: Σ_g (x_g - R n_g)² has the expectation of
+-- Σ_u (x_u - R n_u)² (the cross terms between units vanish), with 256
+-- instead of millions of terms (pipeline/query SLIUnitGroups). 256 groups
+-- keep the read at about 1,000 rows per bucket however many users there
+-- are; the variance estimate then has about 255 degrees of freedom per
+-- cohort (a 95% interval would need a 0.4% wider z: negligible).
+--
+-- One row per experiment, 10-second bucket (the buckets of cohort_stats),
+-- cohort, service, operation, kind and group: raw rows and raw error rows.
+-- Rows, not distinct events: as for unit_tally, a reader uses the rows of
+-- a bucket only when it holds no duplicate (cohort_tally's raw rows equal
+-- cohort_stats' distinct events) and counts the others on the raw table.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.unit_groups_local ON CLUSTER `prod`
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/unit_groups', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, kind, synthetic, grp)
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    kind,
+    synthetic,
+    toUInt16(if(subject_id = '', cityHash64(concat('\x1Fevent\x1F', event_id)), cityHash64(subject_id)) % 256) AS grp,
+    count() AS rows,
+    countIf(is_error = 1) AS error_rows
+FROM steadystate.events_local
+WHERE kind IN ('span', 'event', 'log') AND experiment_id != '' AND cohort != 'none'
+GROUP BY experiment_id, bucket, cohort, service, name, kind, synthetic, grp;
+
+CREATE TABLE IF NOT EXISTS steadystate.unit_groups ON CLUSTER `prod` AS steadystate.unit_groups_local
+ENGINE = Distributed('prod', 'steadystate', 'unit_groups_local');
+
+-- The distinct randomization units of an experiment in a window, exactly,
+-- without grouping millions of events by unit (analyze/unit_count.sql):
+-- one row per experiment, cohort, unit, 10-second bucket, service,
+-- operation and kind, ordered by unit. The unit is cityHash64 of the
+-- subject (an event without one is a unit of its own, hashed by its event
+-- id, as in unit_groups). A duplicate event adds a row to its unit, never
+-- a unit, so the distinct count needs no duplicate check.
+--
+-- Ordered by unit within an experiment and cohort, a reader can count the
+-- units of a hash range only (unit <= @unit_max): an exact count of a
+-- fixed random subset of the units, which is what the sample-ratio check
+-- reads when an experiment has too many units to count whole quickly
+-- (analysis: unitSampleShift).
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.unit_seen_local ON CLUSTER `prod`
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/unit_seen', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, cohort, unit, bucket, service, name, kind, synthetic)
+POPULATE
+AS SELECT
+    experiment_id,
+    cohort,
+    if(subject_id = '', cityHash64(concat('\x1Fevent\x1F', event_id)), cityHash64(subject_id)) AS unit,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    service,
+    name,
+    kind,
+    synthetic,
+    count() AS rows
+FROM steadystate.events_local
+WHERE kind IN ('span', 'event', 'log') AND experiment_id != '' AND cohort != 'none'
+GROUP BY experiment_id, cohort, unit, bucket, service, name, kind, synthetic;
+
+CREATE TABLE IF NOT EXISTS steadystate.unit_seen ON CLUSTER `prod` AS steadystate.unit_seen_local
+ENGINE = Distributed('prod', 'steadystate', 'unit_seen_local');

@@ -1,0 +1,19 @@
+-- Distinct randomization units per cohort of a ratio SLI the views serve
+-- (service and operation filters; unit = the subject, an event without one
+-- a unit of its own) over [since_s, until_s), from unit_seen
+-- (schema/0017_unit_seen.up.sql), counting only the units whose hash is at
+-- most @unit_max: 18446744073709551615 counts every unit; a smaller bound
+-- counts, exactly, the units of a fixed slice of the hash space (see
+-- analysis.unitSampleShift). unit_count_by_trace.sql adds the units of the
+-- spans resolved by their trace. @logs = 0 leaves log records out.
+SELECT toString(cohort) AS cohort, toUInt64(uniqExact(unit)) AS units
+FROM {{.DB}}.unit_seen
+WHERE experiment_id = @experiment_id
+  AND unit <= @unit_max
+  AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
+  AND synthetic = 0
+  AND (@logs = 1 OR kind != 'log')
+  AND (@service = '' OR service = @service)
+  AND (@operation = '' OR name = @operation)
+GROUP BY cohort
+ORDER BY cohort

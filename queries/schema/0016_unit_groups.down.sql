@@ -1,0 +1,1 @@
+{{.DropDistributed "unit_groups"}}DROP TABLE IF EXISTS {{.Local "unit_groups"}}{{.OnCluster}}

@@ -1,0 +1,1 @@
+{{.DropDistributed "unit_seen"}}DROP TABLE IF EXISTS {{.Local "unit_seen"}}{{.OnCluster}}
