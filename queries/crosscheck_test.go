@@ -68,7 +68,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		},
 		"analyze/sli_unit_rows.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
-			"kinds": []string{"span", "event"}, "slack_s": 3600, "per_bucket": 1,
+			"kinds": []string{"span", "event"}, "per_bucket": 1,
 			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,
 		},
 		"analyze/sli_unit_rows_by_trace.sql": {

@@ -452,6 +452,11 @@ func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window,
 	if perBucket {
 		p["per_bucket"] = 1
 	}
+	byTrace := make(queries.Params, len(p))
+	for k, v := range p {
+		byTrace[k] = v
+	}
+	delete(p, "slack_s")
 	var out []UnitRow
 	if err := r.unitRows(ctx, "analyze/sli_unit_rows.sql", p, &out); err != nil {
 		return nil, err
@@ -460,9 +465,9 @@ func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window,
 		return out, err
 	}
 	for _, k := range []string{"dirty", "dirty_since_s", "dirty_until_s"} {
-		delete(p, k)
+		delete(byTrace, k)
 	}
-	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", p, &out); err != nil {
+	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", byTrace, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
