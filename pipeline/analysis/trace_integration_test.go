@@ -20,22 +20,11 @@ import (
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
-// A downstream service that carries no flag and no baggage is judged in
-// the cohort of its traces: half of its spans were tagged by their trace at
-// ingest, the other half arrived untagged and take their trace's cohort in
-// ClickHouse; each is counted once, and compare says how they were tagged.
-// The analysis is per user (the default unit, the subject): 100 users with
-// four requests each; a payment span counts for the user of its trace, by
-// its own subject when ingest tagged it by its trace, by its trace's
-// (trace_subjects) when ClickHouse did.
-func TestCompareTakesCohortFromTrace(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := chtest.Open(t)
-	const exp = "trace-exp"
-	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+// traceEvents are n requests of 100 users, each a tagged checkout span and
+// a payment span of the same trace: the odd ones tagged by their trace at
+// ingest, the even ones untagged (resolved by their trace in ClickHouse).
+func traceEvents(exp string, start time.Time, n int) []telemetry.Event {
 	var events []telemetry.Event
-	const n = 400
 	for i := 0; i < n; i++ {
 		ts := start.Add(time.Duration(i) * time.Second)
 		trace := fmt.Sprintf("%032x", i+1)
@@ -64,6 +53,25 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 		}
 		events = append(events, pay)
 	}
+	return events
+}
+
+// A downstream service that carries no flag and no baggage is judged in
+// the cohort of its traces: half of its spans were tagged by their trace at
+// ingest, the other half arrived untagged and take their trace's cohort in
+// ClickHouse; each is counted once, and compare says how they were tagged.
+// The analysis is per user (the default unit, the subject): 100 users with
+// four requests each; a payment span counts for the user of its trace, by
+// its own subject when ingest tagged it by its trace, by its trace's
+// (trace_subjects) when ClickHouse did.
+func TestCompareTakesCohortFromTrace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "trace-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	const n = 400
+	events := traceEvents(exp, start, n)
 	load(ctx, t, c, events)
 	src := &analysis.Store{C: c}
 	w := analysis.Window{Since: start, Until: start.Add(n * time.Second)}
@@ -336,4 +344,27 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 			assert.Equal(t, got[c].SumN2, h.SumN2, "the sums do not depend on the slice")
 		}
 	}
+}
+
+// Tagging reads the cohort views (trace_tagged_tally for the events ingest
+// tagged by their trace) and gives the counts of the raw scan
+// (TaggingRaw), duplicates included: buckets holding one are counted on
+// the raw table.
+func TestTaggingFromViewsMatchesRaw(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "tagging-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := traceEvents(exp, start, 400)
+	load(ctx, t, c, events)
+	load(ctx, t, c, events[100:180]) // duplicates in a few buckets
+	w := analysis.Window{Since: start, Until: start.Add(400 * time.Second)}
+	rd := query.New(c)
+	raw, err := rd.TaggingRaw(ctx, exp, w)
+	require.NoError(t, err)
+	require.Equal(t, query.CohortCounts{Control: 200}, raw.TraceIngest)
+	got, err := rd.Tagging(ctx, exp, w)
+	require.NoError(t, err)
+	assert.Equal(t, raw, got)
 }

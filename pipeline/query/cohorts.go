@@ -76,6 +76,22 @@ type settledRow struct {
 // duplicate rows). It caches the buckets it read once they are older than
 // SettledAge. The answer is always the exact distinct count.
 func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
+	out, err := r.viewBuckets(ctx, experimentID, since, until, untagged)
+	if err != nil {
+		return nil, err
+	}
+	if experimentID != "" {
+		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
+	return out, nil
+}
+
+// viewBuckets is Buckets without the events resolved by their trace in
+// ClickHouse: the cohort views' exact distinct counts alone.
+func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
 	other := experimentID
 	if untagged {
 		other = ""
@@ -134,12 +150,6 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
 			Events: int64(v.events), Errors: int64(v.errors), Rows: int64(tally[k])})
 	}
-	if experimentID != "" {
-		if out, err = r.addByTrace(ctx, out, experimentID, since, until, untagged); err != nil {
-			return nil, err
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
 	if err := r.settle(ctx, fresh); err != nil {
 		return nil, err
 	}

@@ -117,9 +117,85 @@ type TaggingCounts struct {
 	TraceClickHouse CohortCounts `json:"trace_clickhouse"`
 }
 
-// Tagging counts how the experiment's events in w got their cohort
-// (analyze/cohort_sources.sql).
+// Tagging counts how the experiment's events in w got their cohort, in
+// the 10-second buckets of the cohort views: the cohort's distinct events
+// (viewBuckets) of which trace_tagged_tally holds those ingest tagged by
+// their trace (analyze/trace_tagged_counts.sql; buckets holding a duplicate
+// counted on the raw table), the rest tagged directly, and the untagged
+// events resolved by their trace in ClickHouse (trace_buckets.sql, read
+// only when a trace was decided). Exact, like TaggingRaw (which scans
+// every event of the window and gives the same counts for a window of
+// whole buckets), without reading the raw events.
 func (r *Reader) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
+	rows, err := r.viewBuckets(ctx, experimentID, w.Since, w.Until, false)
+	if err != nil {
+		return nil, err
+	}
+	var total CohortCounts
+	var dirty []uint32
+	seen := map[uint32]bool{}
+	for _, b := range rows {
+		total.add(b.Cohort, b.Events)
+		if bs := uint32(b.Bucket.Unix()); b.Rows > b.Events && !seen[bs] {
+			seen[bs] = true
+			dirty = append(dirty, bs)
+		}
+	}
+	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
+	var lo, hi int64
+	for i, b := range dirty {
+		if i == 0 || int64(b) < lo {
+			lo = int64(b)
+		}
+		hi = max(hi, int64(b)+10)
+	}
+	if dirty == nil {
+		dirty = []uint32{}
+	}
+	p["dirty"], p["dirty_since_s"], p["dirty_until_s"] = dirty, lo, hi
+	out := &TaggingCounts{}
+	err = r.each(ctx, "analyze/trace_tagged_counts.sql", p, func(rows driver.Rows) error {
+		var (
+			cohort string
+			n      uint64
+		)
+		if err := rows.Scan(&cohort, &n); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		c, err := telemetry.ParseCohort(cohort)
+		if err != nil {
+			return err
+		}
+		out.TraceIngest.add(c, int64(n))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Direct = CohortCounts{Control: total.Control - out.TraceIngest.Control, Experiment: total.Experiment - out.TraceIngest.Experiment}
+	byTrace, err := r.addByTrace(ctx, nil, experimentID, w.Since, w.Until, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range byTrace {
+		out.TraceClickHouse.add(b.Cohort, b.Events)
+	}
+	return out, nil
+}
+
+func (c *CohortCounts) add(cohort telemetry.Cohort, n int64) {
+	switch cohort {
+	case telemetry.CohortControl:
+		c.Control += n
+	case telemetry.CohortExperiment:
+		c.Experiment += n
+	}
+}
+
+// TaggingRaw counts how the experiment's events in w got their cohort on
+// the raw table (analyze/cohort_sources.sql): the ground truth Tagging is
+// checked against.
+func (r *Reader) TaggingRaw(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
 	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until), "slack_s": int64(TraceSlack / time.Second)}
 	rows, err := r.C.Query(ctx, "analyze/cohort_sources.sql", p)
 	if err != nil {

@@ -432,3 +432,33 @@ GROUP BY experiment_id, cohort, unit, bucket, service, name, kind, synthetic;
 
 CREATE TABLE IF NOT EXISTS steadystate.unit_seen ON CLUSTER `prod` AS steadystate.unit_seen_local
 ENGINE = Distributed('prod', 'steadystate', 'unit_seen_local');
+
+-- Raw rows per experiment, 10-second bucket, cohort and kind of the events
+-- ingest tagged by their trace (attribute chaos.cohort.source), so the
+-- "how events got their cohort" counts of compare (query.Reader.Tagging,
+-- analyze/trace_tagged_counts.sql) need not scan every event of the
+-- window: the events tagged directly are the cohort's distinct events
+-- (cohort_stats) minus these. Rows, not distinct events: a reader uses the
+-- rows of a bucket only when it holds no duplicate (cohort_tally's raw rows
+-- equal cohort_stats' distinct events) and counts the others on the raw
+-- table, as for unit_tally. Only trace-tagged events land here, so the view
+-- is empty where ingest never tags by trace.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.trace_tagged_tally_local ON CLUSTER `prod`
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/trace_tagged_tally', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, kind, synthetic)
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    kind,
+    synthetic,
+    count() AS rows
+FROM steadystate.events_local
+WHERE kind IN ('span', 'event', 'log') AND experiment_id != '' AND cohort != 'none'
+  AND has(attr_keys, 'chaos.cohort.source')
+GROUP BY experiment_id, bucket, cohort, kind, synthetic;
+
+CREATE TABLE IF NOT EXISTS steadystate.trace_tagged_tally ON CLUSTER `prod` AS steadystate.trace_tagged_tally_local
+ENGINE = Distributed('prod', 'steadystate', 'trace_tagged_tally_local');
