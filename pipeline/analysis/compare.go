@@ -290,10 +290,10 @@ var _ UnitGroupSource = (*Store)(nil)
 const groupUnitsAbove = 100_000
 
 // unitSampleRows is about how many unit_seen rows the distinct-unit count
-// may read (unitSampleShift).
+// may read (UnitSampleShift).
 const unitSampleRows = 1 << 18
 
-// unitSampleShift is the hash-space slice (2^-shift) of the units whose
+// UnitSampleShift is the hash-space slice (2^-shift) of the units whose
 // distinct count compare reads for the sample-ratio check and the unit
 // counts, given the window's events: 0 (every unit) up to about
 // unitSampleRows events, and each doubling beyond halves the slice, so the
@@ -302,7 +302,7 @@ const unitSampleRows = 1 << 18
 // whose cohorts are exactly as likely as all units': the chi-square check
 // over the slice's exact counts keeps its false-alarm rate, with the power
 // of the smaller count (at 10M events, 1/64: about 28,000 of 1.8M users).
-func unitSampleShift(events int64) uint {
+func UnitSampleShift(events int64) uint {
 	var shift uint
 	for events>>shift > unitSampleRows {
 		shift++
@@ -335,7 +335,7 @@ type unitInfo struct {
 	control, experiment int64
 	// sampleShift > 0: control and experiment are estimates, and
 	// sampledControl and sampledExperiment the exact counts of the units
-	// in a 2^-sampleShift slice of the hash space (unitSampleShift).
+	// in a 2^-sampleShift slice of the hash space (UnitSampleShift).
 	sampleShift                       uint
 	sampledControl, sampledExperiment int64
 }
@@ -407,7 +407,7 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 				dirty = dirtyBuckets(during)
 			}
 			if fromGroups {
-				t, err = gs.SLIUnitGroups(ctx, id, w, s, dirty, unitSampleShift(windowEvents))
+				t, err = gs.SLIUnitGroups(ctx, id, w, s, dirty, UnitSampleShift(windowEvents))
 			} else {
 				t, err = ts.SLIUnitTally(ctx, id, w, s, dirty)
 			}

@@ -4,7 +4,7 @@
 -- (schema/0017_unit_seen.up.sql), counting only the units whose hash is at
 -- most @unit_max: 18446744073709551615 counts every unit; a smaller bound
 -- counts, exactly, the units of a fixed slice of the hash space (see
--- analysis.unitSampleShift). unit_count_by_trace.sql adds the units of the
+-- analysis.UnitSampleShift). unit_count_by_trace.sql adds the units of the
 -- spans resolved by their trace. @logs = 0 leaves log records out.
 SELECT toString(cohort) AS cohort, toUInt64(uniqExact(unit)) AS units
 FROM {{.DB}}.unit_seen

@@ -10,7 +10,7 @@
 -- units of a hash range only (unit <= @unit_max): an exact count of a
 -- fixed random subset of the units, which is what the sample-ratio check
 -- reads when an experiment has too many units to count whole quickly
--- (analysis: unitSampleShift).
+-- (analysis.UnitSampleShift).
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Local "unit_seen"}}{{.OnCluster}}
 ENGINE = {{engine "unit_seen" "SummingMergeTree" ""}}
 PARTITION BY toYYYYMMDD(bucket)

@@ -410,7 +410,7 @@ ENGINE = Distributed('prod', 'steadystate', 'unit_groups_local');
 -- units of a hash range only (unit <= @unit_max): an exact count of a
 -- fixed random subset of the units, which is what the sample-ratio check
 -- reads when an experiment has too many units to count whole quickly
--- (analysis: unitSampleShift).
+-- (analysis.UnitSampleShift).
 CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.unit_seen_local ON CLUSTER `prod`
 ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/steadystate/unit_seen', '{replica}')
 PARTITION BY toYYYYMMDD(bucket)

@@ -371,7 +371,7 @@ GROUP BY experiment_id, bucket, cohort, service, name, kind, synthetic, grp;
 -- units of a hash range only (unit <= @unit_max): an exact count of a
 -- fixed random subset of the units, which is what the sample-ratio check
 -- reads when an experiment has too many units to count whole quickly
--- (analysis: unitSampleShift).
+-- (analysis.UnitSampleShift).
 CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.unit_seen
 ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMMDD(bucket)

@@ -8,8 +8,9 @@
 // run and min/p50/p95 of interleaved rounds:
 //
 //   - the view-backed numbers of compare (cohort_stats), alone and with
-//     the per-user tallies of the error-rate SLI (unit_tally), and the
-//     tallies read from the raw table as before for comparison;
+//     the unit-level statistics of the error-rate SLI compare reads at this
+//     size (unit_groups and unit_seen), and (-before) the per-user reads it
+//     used before (unit_tally, the raw table) for comparison;
 //   - the latency sample read;
 //   - the whole comparison (analysis.Compare, what `analyze compare` runs,
 //     per user);
@@ -34,6 +35,7 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
 )
 
@@ -45,8 +47,9 @@ func main() {
 	liveFor := flag.Duration("live-for", 60*time.Second, "how long the live processes run")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
+	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
-	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *db, *keep); err != nil {
+	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *db, *keep, *before); err != nil {
 		fmt.Fprintln(os.Stderr, "comparebench:", err)
 		os.Exit(1)
 	}
@@ -87,7 +90,7 @@ func scalar(ctx context.Context, c *store.Client, name string, p queries.Params,
 	return rows.Err()
 }
 
-func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep bool) error {
+func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep, before bool) error {
 	ctx := context.Background()
 	cfg := store.NewDefaultConfig()
 	cfg.Database = db
@@ -160,18 +163,26 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	}
 	slis := analysis.DefaultSLIs()
 	errSLI := &slis[0]
-	unitTally := func(since time.Time, untagged bool) error {
+	// What compare reads for the unit-level statistics of the error-rate
+	// SLI: the group tallies and the distinct units (exactly, or in the
+	// hash slice compare picks for this many events).
+	var windowEvents int64
+	unitGroups := func(since time.Time, untagged bool) error {
 		rows, err := st.Buckets(ctx, "bench-main", since, w.Until, untagged)
 		if err != nil {
 			return err
 		}
 		var dirty []uint32
+		windowEvents = 0
 		for _, r := range rows {
 			if r.Rows > r.Events {
 				dirty = append(dirty, uint32(r.Bucket.Unix()))
 			}
+			if !r.Bucket.Before(w.Since) && r.Cohort != telemetry.CohortNone {
+				windowEvents += r.Events
+			}
 		}
-		_, err = st.SLIUnitTally(ctx, "bench-main", w, errSLI, dirty)
+		_, err = st.SLIUnitGroups(ctx, "bench-main", w, errSLI, dirty, analysis.UnitSampleShift(windowEvents))
 		return err
 	}
 	rows := []row{
@@ -179,17 +190,24 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 			_, err := st.Buckets(ctx, "bench-main", w.Since.Add(-time.Hour), w.Until, true)
 			return err
 		}, 0},
-		{"view-backed numbers + unit tallies (cohort_stats + unit_tally)", 30 * time.Millisecond, func() error {
-			return unitTally(w.Since.Add(-time.Hour), true)
+		{"view-backed numbers + unit statistics (cohort_stats + unit_groups + unit_seen)", 30 * time.Millisecond, func() error {
+			return unitGroups(w.Since.Add(-time.Hour), true)
 		}, 0},
-		{"unit tallies alone (unit_tally, error_rate, run window)", 0, func() error {
+		{"unit statistics alone (unit_groups + unit_seen, error_rate, run window)", 0, func() error {
+			_, err := st.SLIUnitGroups(ctx, "bench-main", w, errSLI, nil, analysis.UnitSampleShift(windowEvents))
+			return err
+		}, 0},
+	}
+	if before {
+		rows = append(rows, row{"per-unit tallies (unit_tally, before; 1 round)", 0, func() error {
 			_, err := st.SLIUnitTally(ctx, "bench-main", w, errSLI, nil)
 			return err
-		}, 0},
-		{"unit tallies on the raw table (sli_unit_counts.sql, before; 3 rounds)", 0, func() error {
+		}, 1}, row{"per-unit tallies on the raw table (sli_unit_counts.sql, before; 1 round)", 0, func() error {
 			_, err := st.SLIUnitCounts(ctx, "bench-main", w, errSLI, "")
 			return err
-		}, 3},
+		}, 1})
+	}
+	rows = append(rows, []row{
 		{"latency sample (2 x 10k events, raw table)", 0, func() error {
 			_, err := st.LatencySample(ctx, "bench-main", w, &slis[1], analysis.SampleRate{SecondPPM: 22_000, ControlPPM: 50_000, ExperimentPPM: 500_000})
 			return err
@@ -199,7 +217,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 			return err
 		}, 0},
 		{"live look, settled cache warm (1 experiment)", 0, nil, 0},
-	}
+	}...)
 	mon, err := analysis.NewMonitor(st, analysis.Request{ExperimentID: "bench-main", Window: analysis.Window{Since: start}}, analysis.Settings{})
 	if err != nil {
 		return err
@@ -215,8 +233,8 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	if err != nil {
 		return err
 	}
-	fmt.Printf("compare: unit %s, %d control / %d experiment units (SRM basis %q), verdict %s\n",
-		res.Unit, res.SRM.Control, res.SRM.Experiment, res.SRM.Basis, res.Verdict)
+	fmt.Printf("compare: unit %s, %d control / %d experiment units in the SRM check (basis %q), error_rate n units %d / %d, verdict %s\n",
+		res.Unit, res.SRM.Control, res.SRM.Experiment, res.SRM.Basis, res.Metrics[0].Control.Units, res.Metrics[0].Experiment.Units, res.Verdict)
 
 	// Each part once untimed (caches filled), then repeat rounds in which
 	// every part runs once, interleaved, so load from elsewhere spreads
