@@ -137,7 +137,11 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	for _, s := range res.StopConditions {
 		res.Stop = res.Stop || s.Holds
 	}
-	if ts, ok := src.(TaggingSource); ok {
+	if tr, ok := src.(TaggingRowsSource); ok {
+		if res.Tagging, err = tr.TaggingOf(ctx, req.ExperimentID, w, during); err != nil {
+			return nil, fmt.Errorf("compare %s: tagging: %w", req.ExperimentID, err)
+		}
+	} else if ts, ok := src.(TaggingSource); ok {
 		if res.Tagging, err = ts.Tagging(ctx, req.ExperimentID, w); err != nil {
 			return nil, fmt.Errorf("compare %s: tagging: %w", req.ExperimentID, err)
 		}

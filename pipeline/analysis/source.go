@@ -35,6 +35,17 @@ type TaggingSource interface {
 	Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error)
 }
 
+// TaggingRowsSource is a TaggingSource that can count from the Buckets
+// rows the caller read already (*Store).
+type TaggingRowsSource interface {
+	TaggingOf(ctx context.Context, experimentID string, w Window, rows []BucketRow) (*TaggingCounts, error)
+}
+
+// TaggingOf implements TaggingRowsSource with query.Reader.TaggingOf.
+func (s *Store) TaggingOf(ctx context.Context, experimentID string, w Window, rows []BucketRow) (*TaggingCounts, error) {
+	return s.reader().TaggingOf(ctx, experimentID, w, rows)
+}
+
 // Tagging implements TaggingSource with query.Reader.Tagging.
 func (s *Store) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
 	return s.reader().Tagging(ctx, experimentID, w)

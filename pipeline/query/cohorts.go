@@ -28,6 +28,9 @@ type BucketRow struct {
 	// Rows are the raw rows behind Events (cohort_tally; duplicates
 	// included): Rows > Events says the bucket holds a duplicate.
 	Rows int64
+	// ByTrace are the events of Events that were untagged and took their
+	// trace's cohort in ClickHouse (trace_buckets.sql).
+	ByTrace int64
 }
 
 // RawCounts are distinct events, errors and good events of one cohort for

@@ -46,10 +46,11 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 			rows[i].Events += int64(v[0])
 			rows[i].Errors += int64(v[1])
 			rows[i].Rows += int64(v[0])
+			rows[i].ByTrace += int64(v[0])
 		} else {
 			at[key{b, c, k.service, k.operation}] = len(rows)
 			rows = append(rows, BucketRow{Bucket: time.Unix(b, 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
-				Events: int64(v[0]), Errors: int64(v[1]), Rows: int64(v[0])})
+				Events: int64(v[0]), Errors: int64(v[1]), Rows: int64(v[0]), ByTrace: int64(v[0])})
 		}
 		if untagged {
 			if i, ok := at[key{b, telemetry.CohortNone, k.service, k.operation}]; ok {
@@ -122,20 +123,30 @@ type TaggingCounts struct {
 // (viewBuckets) of which trace_tagged_tally holds those ingest tagged by
 // their trace (analyze/trace_tagged_counts.sql; buckets holding a duplicate
 // counted on the raw table), the rest tagged directly, and the untagged
-// events resolved by their trace in ClickHouse (trace_buckets.sql, read
-// only when a trace was decided). Exact, like TaggingRaw (which scans
+// events resolved by their trace in ClickHouse (BucketRow.ByTrace). Exact, like TaggingRaw (which scans
 // every event of the window and gives the same counts for a window of
 // whole buckets), without reading the raw events.
 func (r *Reader) Tagging(ctx context.Context, experimentID string, w Window) (*TaggingCounts, error) {
-	rows, err := r.viewBuckets(ctx, experimentID, w.Since, w.Until, false)
+	rows, err := r.Buckets(ctx, experimentID, w.Since, w.Until, false)
 	if err != nil {
 		return nil, err
 	}
-	var total CohortCounts
+	return r.TaggingOf(ctx, experimentID, w, rows)
+}
+
+// TaggingOf is Tagging given the experiment's Buckets rows of w (a caller
+// that read them already, as compare does, saves reading them again; rows
+// before w.Since are ignored).
+func (r *Reader) TaggingOf(ctx context.Context, experimentID string, w Window, rows []BucketRow) (*TaggingCounts, error) {
+	var total, byTrace CohortCounts
 	var dirty []uint32
 	seen := map[uint32]bool{}
 	for _, b := range rows {
-		total.add(b.Cohort, b.Events)
+		if b.Bucket.Before(w.Since) || b.Cohort == telemetry.CohortNone {
+			continue
+		}
+		total.add(b.Cohort, b.Events-b.ByTrace)
+		byTrace.add(b.Cohort, b.ByTrace)
 		if bs := uint32(b.Bucket.Unix()); b.Rows > b.Events && !seen[bs] {
 			seen[bs] = true
 			dirty = append(dirty, bs)
@@ -153,8 +164,8 @@ func (r *Reader) Tagging(ctx context.Context, experimentID string, w Window) (*T
 		dirty = []uint32{}
 	}
 	p["dirty"], p["dirty_since_s"], p["dirty_until_s"] = dirty, lo, hi
-	out := &TaggingCounts{}
-	err = r.each(ctx, "analyze/trace_tagged_counts.sql", p, func(rows driver.Rows) error {
+	out := &TaggingCounts{TraceClickHouse: byTrace}
+	err := r.each(ctx, "analyze/trace_tagged_counts.sql", p, func(rows driver.Rows) error {
 		var (
 			cohort string
 			n      uint64
@@ -173,13 +184,6 @@ func (r *Reader) Tagging(ctx context.Context, experimentID string, w Window) (*T
 		return nil, err
 	}
 	out.Direct = CohortCounts{Control: total.Control - out.TraceIngest.Control, Experiment: total.Experiment - out.TraceIngest.Experiment}
-	byTrace, err := r.addByTrace(ctx, nil, experimentID, w.Since, w.Until, false)
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range byTrace {
-		out.TraceClickHouse.add(b.Cohort, b.Events)
-	}
 	return out, nil
 }
 
