@@ -102,6 +102,7 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	if err := req.validate(); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
+	ctx = query.WithTraceMemo(ctx)
 	w := req.Window
 	dur := w.Duration()
 	rows, err := src.Buckets(ctx, req.ExperimentID, w.Since.Add(-dur), w.Until, true)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -102,6 +103,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 
 // Look reads the current numbers and returns the live result at now.
 func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
+	ctx = query.WithTraceMemo(ctx)
 	id := m.req.ExperimentID
 	since := m.req.Window.Since
 	until := now

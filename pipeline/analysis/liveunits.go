@@ -215,6 +215,28 @@ func (l *liveUnits) SLIUnitTally(ctx context.Context, experimentID string, w Win
 		settled = uint32(ceilUnix(w.Until))
 	}
 	scope := l.rows.UnitCacheScope()
+	until := uint32(ceilUnix(w.Until))
+	if settled > acc.until && settled-acc.until <= maxCachedCatchUp && until > settled {
+		if _, ok := cachedUnitRows(scope, experimentID, k, acc.until, settled); !ok {
+			// The buckets that settled since the previous look and the
+			// open tail in one read, per bucket, split at settled.
+			rows, err := l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: w.Until}, sli, dirty, true)
+			if err != nil {
+				return nil, fmt.Errorf("unit rows: %w", err)
+			}
+			var done, tail []query.UnitRow
+			for _, r := range rows {
+				if r.Bucket < settled {
+					done = append(done, r)
+				} else {
+					tail = append(tail, r)
+				}
+			}
+			cacheUnitRows(scope, experimentID, k, acc.until, settled, done)
+			acc.settle(done, settled)
+			return acc.with(tail), nil
+		}
+	}
 	if settled > acc.until {
 		rows, ok := cachedUnitRows(scope, experimentID, k, acc.until, settled)
 		if !ok {
@@ -297,11 +319,25 @@ func (l *liveUnits) LatencySample(ctx context.Context, experimentID string, w Wi
 	if settled.After(w.Until) {
 		settled = w.Until
 	}
+	var tail []query.SampleEvent
+	tailRead := false
 	if settled.After(acc.until) {
-		evs, err := l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: settled}, sli, rate)
+		// The seconds that settled since the previous look and the open
+		// tail in one read, split at settled.
+		evs, err := l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: w.Until}, sli, rate)
 		if err != nil {
-			return Sample{}, fmt.Errorf("settled latency sample: %w", err)
+			return Sample{}, fmt.Errorf("latency sample: %w", err)
 		}
+		cut := uint64(settled.UnixNano())
+		done := evs[:0:0]
+		for _, e := range evs {
+			if e.TimeNs < cut {
+				done = append(done, e)
+			} else {
+				tail = append(tail, e)
+			}
+		}
+		evs, tailRead = done, true
 		kept := acc.events[:0]
 		for _, e := range acc.events {
 			if query.Sampled(e.TimeNs, e.Cohort, rate) {
@@ -317,12 +353,13 @@ func (l *liveUnits) LatencySample(ctx context.Context, experimentID string, w Wi
 			out = append(out, e)
 		}
 	}
-	if w.Until.After(acc.until) {
-		tail, err := l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: w.Until}, sli, rate)
+	if w.Until.After(acc.until) && !tailRead {
+		var err error
+		tail, err = l.samples.LatencySampleEvents(ctx, experimentID, Window{Since: acc.until, Until: w.Until}, sli, rate)
 		if err != nil {
 			return Sample{}, fmt.Errorf("open latency sample: %w", err)
 		}
-		out = append(out, tail...)
 	}
+	out = append(out, tail...)
 	return query.SampleOf(out), nil
 }

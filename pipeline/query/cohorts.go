@@ -107,11 +107,15 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		return nil, err
 	}
 	settled := map[bucketKey]settledRow{}
-	err = r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
-		settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
-	}, 3)
-	if err != nil {
-		return nil, err
+	// settle caches only buckets older than SettledAge: a range younger
+	// than that (a live look's open tail) has nothing cached to read.
+	if since.Unix()+10 <= time.Now().Add(-SettledAge).Unix() {
+		err = r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
+			settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
+		}, 3)
+		if err != nil {
+			return nil, err
+		}
 	}
 	var out []BucketRow
 	var lo, hi uint32

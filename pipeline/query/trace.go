@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -76,6 +77,53 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 // same, and an experiment whose spans are all tagged at ingest (or that
 // has no traces) never reads its untagged traffic.
 func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, until time.Time) (bool, error) {
+	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
+	lo, hi := since.Unix(), ceilUnix(until)
+	if memo != nil {
+		memo.mu.Lock()
+		m, ok := memo.m[experimentID]
+		memo.mu.Unlock()
+		// A decided trace only makes the by-trace queries run, which is
+		// always right; "none" holds for any window inside the one checked.
+		if ok && (m.decided || (lo >= m.lo && hi <= m.hi)) {
+			return m.decided, nil
+		}
+	}
+	decided, err := r.queryTracesDecided(ctx, experimentID, since, until)
+	if err != nil {
+		return false, err
+	}
+	if memo != nil {
+		memo.mu.Lock()
+		memo.m[experimentID] = traceSpan{lo: lo, hi: hi, decided: decided}
+		memo.mu.Unlock()
+	}
+	return decided, nil
+}
+
+type traceMemoKey struct{}
+
+type traceSpan struct {
+	lo, hi  int64
+	decided bool
+}
+
+type traceMemo struct {
+	mu sync.Mutex
+	m  map[string]traceSpan
+}
+
+// WithTraceMemo returns a context under which the reads of one evaluation
+// (a compare, a live look) ask ClickHouse once whether a trace was decided
+// for an experiment (analyze/trace_decided.sql) instead of before each
+// by-trace query: every such query of the evaluation sees the same answer,
+// as if they had run at the same instant. An answer is reused for windows
+// inside the one it was asked for, or whenever a trace was decided.
+func WithTraceMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, traceMemoKey{}, &traceMemo{m: map[string]traceSpan{}})
+}
+
+func (r *Reader) queryTracesDecided(ctx context.Context, experimentID string, since, until time.Time) (bool, error) {
 	var decided uint8
 	err := r.each(ctx, "analyze/trace_decided.sql", queries.Params{
 		"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second),
