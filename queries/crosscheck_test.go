@@ -68,7 +68,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		},
 		"analyze/sli_unit_rows.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
-			"kinds": []string{"span", "event"}, "per_bucket": 1,
+			"kinds": []string{"span", "event"}, "per_bucket": 1, "dirty": []uint32{uint32(since/10*10 + 90)},
+		},
+		"analyze/sli_unit_rows_dirty.sql": {
+			"experiment_id": fx.ExperimentID, "service": "", "operation": "GET /checkout", "kinds": []string{"span", "event"}, "per_bucket": 1,
 			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,
 		},
 		"analyze/sli_unit_rows_by_trace.sql": {
@@ -77,6 +80,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		},
 		"analyze/sli_unit_groups.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "logs": 1,
+			"dirty": []uint32{uint32(since/10*10 + 60)},
+		},
+		"analyze/sli_unit_groups_dirty.sql": {
+			"experiment_id": fx.ExperimentID, "service": "checkout", "operation": "", "logs": 1,
 			"dirty": []uint32{uint32(since/10*10 + 60)}, "dirty_since_s": since/10*10 + 60, "dirty_until_s": since/10*10 + 70,
 		},
 		"analyze/sli_unit_groups_by_trace.sql": {

@@ -384,20 +384,20 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		groups[k] = [2]int64{g[0] + int64(events), g[1] + int64(errors)}
 		return nil
 	}
-	if err := r.each(ctx, "analyze/sli_unit_groups.sql", p, add); err != nil {
+	common := []string{"experiment_id", "logs", "service", "operation"}
+	if err := r.each(ctx, "analyze/sli_unit_groups.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), add); err != nil {
 		return nil, err
+	}
+	if len(dirty) > 0 {
+		if err := r.each(ctx, "analyze/sli_unit_groups_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), add); err != nil {
+			return nil, err
+		}
 	}
 	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
 	if err != nil {
 		return nil, err
 	}
-	q := make(queries.Params, len(p))
-	for k, v := range p {
-		q[k] = v
-	}
-	for _, k := range []string{"dirty", "dirty_since_s", "dirty_until_s"} {
-		delete(q, k)
-	}
+	q := pick(p, append(common, "since_s", "until_s")...)
 	if decided {
 		q["slack_s"] = int64(TraceSlack / time.Second)
 		if err := r.each(ctx, "analyze/sli_unit_groups_by_trace.sql", q, add); err != nil {
@@ -469,22 +469,20 @@ func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window,
 	if perBucket {
 		p["per_bucket"] = 1
 	}
-	byTrace := make(queries.Params, len(p))
-	for k, v := range p {
-		byTrace[k] = v
-	}
-	delete(p, "slack_s")
+	common := []string{"experiment_id", "per_bucket", "kinds", "service", "operation"}
 	var out []UnitRow
-	if err := r.unitRows(ctx, "analyze/sli_unit_rows.sql", p, &out); err != nil {
+	if err := r.unitRows(ctx, "analyze/sli_unit_rows.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), &out); err != nil {
 		return nil, err
+	}
+	if len(dirty) > 0 {
+		if err := r.unitRows(ctx, "analyze/sli_unit_rows_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), &out); err != nil {
+			return nil, err
+		}
 	}
 	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
 		return out, err
 	}
-	for _, k := range []string{"dirty", "dirty_since_s", "dirty_until_s"} {
-		delete(byTrace, k)
-	}
-	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", byTrace, &out); err != nil {
+	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", pick(p, append(common, "since_s", "until_s", "slack_s")...), &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -509,6 +507,16 @@ func (r *Reader) unitRows(ctx context.Context, name string, p queries.Params, ou
 		*out = append(*out, u)
 		return nil
 	})
+}
+
+// pick returns the params named by keys (a query binds exactly the
+// params it uses).
+func pick(p queries.Params, keys ...string) queries.Params {
+	out := make(queries.Params, len(keys))
+	for _, k := range keys {
+		out[k] = p[k]
+	}
+	return out
 }
 
 func tallyParams(experimentID string, w Window, sli SLIFilter, dirty []uint32) queries.Params {

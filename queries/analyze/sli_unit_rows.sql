@@ -1,8 +1,9 @@
 -- The rows behind sli_unit_tally.sql, per 10-second bucket: each
--- cohort's and unit's events and errors, from its first two parts (the
--- unit_tally view for buckets without duplicates, the raw table for the
--- @dirty ones; sli_unit_rows_by_trace.sql has the spans resolved by their
--- trace in ClickHouse, read only when a trace was decided). Live
+-- cohort's and unit's events and errors, from its first part (the
+-- unit_tally view for the buckets without duplicates, all but @dirty;
+-- sli_unit_rows_dirty.sql counts the @dirty ones on the raw table and
+-- sli_unit_rows_by_trace.sql has the spans resolved by their trace in
+-- ClickHouse, each read only when needed). Live
 -- (analysis.Monitor) reads the buckets that settled once, keeps their
 -- per-unit counts, and re-reads only the open tail on each look; unit 0
 -- holds events without a subject, each a unit of its own. With
@@ -22,24 +23,6 @@ FROM
       AND has(@kinds, toString(kind))
       AND (@service = '' OR service = @service)
       AND (@operation = '' OR name = @operation)
-    UNION ALL
-    SELECT bucket_s, cohort, unit, toUInt64(uniqExact(event_id)) AS rows, toUInt64(uniqExactIf(event_id, is_error = 1)) AS error_rows
-    FROM
-    (
-        SELECT
-            toUInt32(intDiv(toUInt32(event_time), 10) * 10) AS bucket_s, toString(cohort) AS cohort, event_id, is_error,
-            if(subject_id = '', cityHash64(concat('\x1Fevent\x1F', event_id)), cityHash64(subject_id)) AS unit
-        FROM {{.DB}}.events
-        PREWHERE experiment_id = @experiment_id
-          AND event_time >= toDateTime(@dirty_since_s) AND event_time < toDateTime(@dirty_until_s)
-        WHERE has(@dirty, intDiv(toUInt32(event_time), 10) * 10)
-          AND cohort != 'none'
-          AND synthetic = 0
-          AND has(@kinds, toString(kind))
-          AND (@service = '' OR service = @service)
-          AND (@operation = '' OR name = @operation)
-    )
-    GROUP BY bucket_s, cohort, unit
 )
 GROUP BY bucket, cohort, unit
 ORDER BY bucket, cohort, unit
