@@ -136,8 +136,11 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/trace_decided.sql":  {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
 		"analyze/cohort_sources.sql": {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600},
 		"analyze/trace_tagged_counts.sql": {
-			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until,
-			"dirty": []uint32{uint32(since/10*10 + 60)}, "dirty_since_s": since/10*10 + 60, "dirty_until_s": since/10*10 + 70,
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "dirty": []uint32{uint32(since/10*10 + 60)},
+		},
+		"analyze/trace_tagged_counts_dirty.sql": {
+			"experiment_id": fx.ExperimentID,
+			"dirty":         []uint32{uint32(since/10*10 + 60)}, "dirty_since_s": since/10*10 + 60, "dirty_until_s": since/10*10 + 70,
 		},
 		"analyze/sli_counts_by_trace.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "slack_s": 3600, "service": "payment", "operation": "",

@@ -213,7 +213,7 @@ func (r *Reader) TaggingOf(ctx context.Context, experimentID string, w Window, r
 	}
 	p["dirty"], p["dirty_since_s"], p["dirty_until_s"] = dirty, lo, hi
 	out := &TaggingCounts{TraceClickHouse: byTrace}
-	err := r.each(ctx, "analyze/trace_tagged_counts.sql", p, func(rows driver.Rows) error {
+	add := func(rows driver.Rows) error {
 		var (
 			cohort string
 			n      uint64
@@ -227,9 +227,14 @@ func (r *Reader) TaggingOf(ctx context.Context, experimentID string, w Window, r
 		}
 		out.TraceIngest.add(c, int64(n))
 		return nil
-	})
-	if err != nil {
+	}
+	if err := r.each(ctx, "analyze/trace_tagged_counts.sql", pick(p, "experiment_id", "since_s", "until_s", "dirty"), add); err != nil {
 		return nil, err
+	}
+	if len(dirty) > 0 {
+		if err := r.each(ctx, "analyze/trace_tagged_counts_dirty.sql", pick(p, "experiment_id", "dirty", "dirty_since_s", "dirty_until_s"), add); err != nil {
+			return nil, err
+		}
 	}
 	out.Direct = CohortCounts{Control: total.Control - out.TraceIngest.Control, Experiment: total.Experiment - out.TraceIngest.Experiment}
 	return out, nil
