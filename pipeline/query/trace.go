@@ -78,33 +78,35 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 // has no traces) never reads its untagged traffic.
 func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, until time.Time) (bool, error) {
 	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
-	lo, hi := since.Unix(), ceilUnix(until)
-	if memo != nil {
-		memo.mu.Lock()
-		m, ok := memo.m[experimentID]
-		memo.mu.Unlock()
-		// A decided trace only makes the by-trace queries run, which is
-		// always right; "none" holds for any window inside the one checked.
-		if ok && (m.decided || (lo >= m.lo && hi <= m.hi)) {
-			return m.decided, nil
-		}
+	if memo == nil {
+		return r.queryTracesDecided(ctx, experimentID, since, until)
 	}
-	decided, err := r.queryTracesDecided(ctx, experimentID, since, until)
+	hi := ceilUnix(until)
+	memo.mu.Lock()
+	m, ok := memo.m[experimentID]
+	memo.mu.Unlock()
+	// A decided trace only makes the by-trace queries run, which is
+	// always right; "none before hi" holds for any window ending by hi.
+	if ok && (m.decided || hi <= m.hi) {
+		return m.decided, nil
+	}
+	// Under a memo, ask about any time before the window's end, so one
+	// answer serves every read of the evaluation (the run window, its
+	// baseline before it, the open tail).
+	decided, err := r.queryTracesDecided(ctx, experimentID, time.Unix(TraceSlack.Milliseconds()/1000, 0), until)
 	if err != nil {
 		return false, err
 	}
-	if memo != nil {
-		memo.mu.Lock()
-		memo.m[experimentID] = traceSpan{lo: lo, hi: hi, decided: decided}
-		memo.mu.Unlock()
-	}
+	memo.mu.Lock()
+	memo.m[experimentID] = traceSpan{hi: hi, decided: decided}
+	memo.mu.Unlock()
 	return decided, nil
 }
 
 type traceMemoKey struct{}
 
 type traceSpan struct {
-	lo, hi  int64
+	hi      int64
 	decided bool
 }
 
@@ -117,8 +119,11 @@ type traceMemo struct {
 // (a compare, a live look) ask ClickHouse once whether a trace was decided
 // for an experiment (analyze/trace_decided.sql) instead of before each
 // by-trace query: every such query of the evaluation sees the same answer,
-// as if they had run at the same instant. An answer is reused for windows
-// inside the one it was asked for, or whenever a trace was decided.
+// as if they had run at the same instant. Under the memo the question is
+// whether a trace was decided any time before the window's end (plus
+// TraceSlack), so the answer serves every window of the evaluation ending
+// by then; a trace decided earlier only makes the by-trace queries run,
+// which is always right.
 func WithTraceMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, traceMemoKey{}, &traceMemo{m: map[string]traceSpan{}})
 }
