@@ -106,6 +106,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
 			"second_ppm": 600000, "control_ppm": 500000, "experiment_ppm": 1000000,
 		},
+		"analyze/sli_latency_sample_seconds.sql": {
+			"experiment_id": fx.ExperimentID, "service": "", "operation": "GET /checkout",
+			"control_ppm": 500000, "experiment_ppm": 1000000, "seconds": secondsOf(since, until, 2),
+		},
 		"analyze/sli_latency_sample_attrs.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{"region\x1fus"}, "second_ppm": 1000000, "control_ppm": 700000, "experiment_ppm": 1000000,
@@ -152,6 +156,15 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"attr_pairs": []string{"region\x1feu"}, "second_ppm": 1000000, "control_ppm": 1000000, "experiment_ppm": 1000000,
 		},
 	}
+}
+
+// secondsOf lists every step-th second of [since, until).
+func secondsOf(since, until, step int64) []uint32 {
+	var out []uint32
+	for s := since; s < until; s += step {
+		out = append(out, uint32(s))
+	}
+	return out
 }
 
 func TestCrossCheckOldAndCurrentClickHouse(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
 )
 
 // traceEvents are n requests of 100 users, each a tagged checkout span and
@@ -367,4 +368,48 @@ func TestTaggingFromViewsMatchesRaw(t *testing.T) {
 	got, err := rd.Tagging(ctx, exp, w)
 	require.NoError(t, err)
 	assert.Equal(t, raw, got)
+}
+
+// The latency sample read with the kept seconds listed
+// (sli_latency_sample_seconds.sql) gives exactly the events of the query
+// that hashes every event's second (sli_latency_sample.sql), duplicates
+// dropped alike.
+func TestLatencySampleListedSecondsSameEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "sample-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := tallyEvents(exp, start)
+	load(ctx, t, c, events)
+	load(ctx, t, c, events[200:260])
+	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
+	rate := query.SampleRate{SecondPPM: 300_000, ControlPPM: 600_000, ExperimentPPM: 1_000_000}
+	// The tagged checkout spans (the untagged payment spans come from the
+	// by-trace query, the same either way).
+	for _, f := range []experiment.Filter{{Service: "checkout"}, {Operation: "GET /checkout"}} {
+		got, err := query.New(c).LatencySampleEvents(ctx, exp, w, query.SLIFilter{Filter: f}, rate)
+		require.NoError(t, err)
+		rows, err := c.Query(ctx, "analyze/sli_latency_sample.sql", queries.Params{
+			"experiment_id": exp, "since_s": w.Since.Unix(), "until_s": w.Until.Unix(), "service": f.Service, "operation": f.Operation,
+			"second_ppm": rate.SecondPPM, "control_ppm": rate.ControlPPM, "experiment_ppm": rate.ExperimentPPM,
+		})
+		require.NoError(t, err)
+		var want []query.SampleEvent
+		for rows.Next() {
+			var (
+				cohort   string
+				dur, tns uint64
+			)
+			require.NoError(t, rows.Scan(&cohort, &dur, &tns))
+			co, err := telemetry.ParseCohort(cohort)
+			require.NoError(t, err)
+			want = append(want, query.SampleEvent{Cohort: co, TimeNs: tns, DurationNs: dur})
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		require.NotEmpty(t, want)
+		assert.Less(t, len(want), 600, "a sample, not everything")
+		assert.Equal(t, want, got, "filter %+v", f)
+	}
 }

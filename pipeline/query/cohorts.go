@@ -673,7 +673,16 @@ func (r *Reader) LatencySampleEvents(ctx context.Context, experimentID string, w
 	}
 	p["second_ppm"], p["control_ppm"], p["experiment_ppm"] = rate.SecondPPM, rate.ControlPPM, rate.ExperimentPPM
 	var out []SampleEvent
-	if err := r.latencySample(ctx, name, p, &out); err != nil {
+	secs, listed := keptSeconds(w, rate)
+	if listed && len(sli.Filter.Attributes) == 0 {
+		if len(secs) > 0 {
+			q := pick(p, "experiment_id", "service", "operation", "control_ppm", "experiment_ppm")
+			q["seconds"] = secs
+			if err := r.latencySample(ctx, "analyze/sli_latency_sample_seconds.sql", q, &out); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := r.latencySample(ctx, name, p, &out); err != nil {
 		return nil, err
 	}
 	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
@@ -683,6 +692,29 @@ func (r *Reader) LatencySampleEvents(ctx context.Context, experimentID string, w
 		return nil, err
 	}
 	return out, nil
+}
+
+// maxListedSeconds is the most kept seconds LatencySampleEvents lists in
+// the query (analyze/sli_latency_sample_seconds.sql, which reads only the
+// granules holding them); beyond it the query hashes every event's second.
+const maxListedSeconds = 4096
+
+// keptSeconds lists the seconds of w the sample keeps at rate, and false
+// when every second is kept or the list would exceed maxListedSeconds.
+func keptSeconds(w Window, rate SampleRate) ([]uint32, bool) {
+	if rate.SecondPPM >= 1_000_000 {
+		return nil, false
+	}
+	secs := []uint32{}
+	for t := w.Since.Unix(); t < ceilUnix(w.Until); t++ {
+		if intHash64(uint64(t))%1_000_000 < uint64(rate.SecondPPM) {
+			if len(secs) == maxListedSeconds {
+				return nil, false
+			}
+			secs = append(secs, uint32(t))
+		}
+	}
+	return secs, true
 }
 
 // Sampled reports whether the sample queries keep an event of this time

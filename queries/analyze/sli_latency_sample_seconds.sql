@@ -1,0 +1,23 @@
+-- sli_latency_sample.sql with the kept seconds listed by the reader
+-- (@seconds: every second s of the window with intHash64(s) % 1000000 <
+-- the second share, computed as query.Sampled does) instead of hashing
+-- every event's second: the events table is ordered by experiment and
+-- time, so ClickHouse reads only the granules holding a kept second (at
+-- 10M events an hour, about one in fifteen) rather than the whole window's
+-- times. Same rows; the reader uses it when the list is short
+-- (query.maxListedSeconds) and falls back to sli_latency_sample.sql.
+SELECT
+    toString(cohort) AS cohort,
+    duration_ns,
+    event_time_ns
+FROM {{.DB}}.events
+PREWHERE event_time IN (SELECT arrayJoin(arrayMap(s -> toDateTime(s), @seconds)))
+WHERE experiment_id = @experiment_id
+  AND cohort != 'none'
+  AND intHash64(event_time_ns) % 1000000 < if(cohort = 'experiment', @experiment_ppm, @control_ppm)
+  AND synthetic = 0
+  AND kind IN ('span', 'event')
+  AND (@service = '' OR service = @service)
+  AND (@operation = '' OR name = @operation)
+ORDER BY cohort, event_id
+LIMIT 1 BY event_id
