@@ -9,10 +9,10 @@
 -- read only when needed, and sums the groups' squares for the
 -- cluster-robust variance (query.SLIUnitGroups).
 -- @logs = 0 leaves log records out (good-event SLIs count spans and events).
-SELECT cohort, grp, sum(rows) AS events, sum(error_rows) AS errors
+SELECT toString(c) AS cohort, grp, events, errors
 FROM
 (
-    SELECT toString(cohort) AS cohort, grp, rows, error_rows
+    SELECT cohort AS c, grp, sum(rows) AS events, sum(error_rows) AS errors
     FROM {{.DB}}.unit_groups
     WHERE experiment_id = @experiment_id
       AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
@@ -21,6 +21,6 @@ FROM
       AND (@logs = 1 OR kind != 'log')
       AND (@service = '' OR service = @service)
       AND (@operation = '' OR name = @operation)
+    GROUP BY c, grp
 )
-GROUP BY cohort, grp
 ORDER BY cohort, grp
