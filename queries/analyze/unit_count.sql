@@ -6,14 +6,18 @@
 -- counts, exactly, the units of a fixed slice of the hash space (see
 -- analysis.UnitSampleShift). unit_count_by_trace.sql adds the units of the
 -- spans resolved by their trace. @logs = 0 leaves log records out.
-SELECT toString(cohort) AS cohort, toUInt64(uniqExact(unit)) AS units
-FROM {{.DB}}.unit_seen
-WHERE experiment_id = @experiment_id
-  AND unit <= @unit_max
-  AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
-  AND synthetic = 0
-  AND (@logs = 1 OR kind != 'log')
-  AND (@service = '' OR service = @service)
-  AND (@operation = '' OR name = @operation)
-GROUP BY cohort
+SELECT toString(c) AS cohort, units
+FROM
+(
+    SELECT cohort AS c, toUInt64(uniqExact(unit)) AS units
+    FROM {{.DB}}.unit_seen
+    WHERE experiment_id = @experiment_id
+      AND unit <= @unit_max
+      AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
+      AND synthetic = 0
+      AND (@logs = 1 OR kind != 'log')
+      AND (@service = '' OR service = @service)
+      AND (@operation = '' OR name = @operation)
+    GROUP BY c
+)
 ORDER BY cohort
