@@ -281,12 +281,12 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 	}
 	fmt.Printf("load average (1, 5, 15 min): %s\n", loadAvg())
 
-	return liveCPU(ctx, c, db, liveN, liveFor, start)
+	return liveCPU(ctx, c, db, liveN, liveEvents, liveFor, start)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
 // reports their CPU and the ClickHouse server's.
-func liveCPU(ctx context.Context, c *store.Client, db string, liveN int, liveFor time.Duration, start time.Time) error {
+func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor time.Duration, start time.Time) error {
 	chPid := clickhousePid()
 	queryCPU := func() float64 {
 		var us uint64
@@ -359,7 +359,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN int, liveFor
 	sec := wall.Seconds()
 	chNet := max(0, chCPU/sec-chBaseRate)
 	qNet := max(0, qCPU/sec-qBaseRate)
-	fmt.Printf("\nlive: %d `analyze live` processes at a 5 s interval, each on its own experiment (1 h of data, %s);\n", liveN, "250k events")
+	fmt.Printf("\nlive: %d `analyze live` processes at a 5 s interval, each on its own experiment (1 h of data, %d events);\n", liveN, liveEvents)
 	fmt.Printf("measured for %s after a %s warm-up (the first look reads the whole hour once)\n", wall.Round(time.Second), warmup)
 	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/sec)
 	fmt.Printf("  incl. start-up and first looks: %.2f s over the processes' lives\n", total.Seconds())
