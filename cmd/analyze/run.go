@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 )
 
 type runOptions struct {
@@ -36,20 +36,17 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Use:     "start <experiment>",
 		Short:   "Record that a run of the experiment starts now",
 		Example: `  analyze run start checkout-payment-500 --operator alice --note "game day 3"`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
 			if runF != nil {
 				return runF(opts)
 			}
-			rd, c, err := openReader(cmd.Context(), f)
+			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer rd.Close()
 			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
 			if err != nil {
 				return err
@@ -69,20 +66,17 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Use:     "stop <experiment>",
 		Short:   "Record that the experiment's open run ends now",
 		Example: `  analyze run stop checkout-payment-500`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
 			if runF != nil {
 				return runF(opts)
 			}
-			rd, c, err := openReader(cmd.Context(), f)
+			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer rd.Close()
 			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
 			if err != nil {
 				return err

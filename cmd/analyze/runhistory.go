@@ -10,7 +10,6 @@ import (
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type runListOptions struct {
@@ -35,11 +34,11 @@ evaluations recorded it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Experiment = args[0]
-				if err := telemetry.ValidateID(opts.Experiment); err != nil {
-					return badExperimentID(err)
+				if err := cliutil.CheckExperimentID("experiment", opts.Experiment); err != nil {
+					return err
 				}
 			}
-			if err := checkOutput(opts.Output); err != nil {
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
 			if opts.Limit < 1 {
@@ -52,16 +51,16 @@ evaluations recorded it.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many runs")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
 func runListRun(ctx context.Context, opts *runListOptions) error {
-	r, c, err := openReader(ctx, opts.f)
+	r, err := opts.f.Reader(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer r.Close()
 	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
 	if err != nil {
 		return err
@@ -70,7 +69,7 @@ func runListRun(ctx context.Context, opts *runListOptions) error {
 		if runs == nil {
 			runs = []query.RunListing{}
 		}
-		return writeJSON(opts.f.IO, runs)
+		return cliutil.WriteJSON(opts.f.IO.Out, runs)
 	}
 	return query.WriteRunList(opts.f.IO.Out, runs)
 }
@@ -98,13 +97,10 @@ exercised (absent, but the run could not show it). The report of a run
 has the same table in its "Run history" section.`,
 		Example: `  analyze run history checkout-payment-500
   analyze run history checkout-payment-500 --runs 3 --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
-			if err := checkOutput(opts.Output); err != nil {
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
 			if opts.Runs < 2 {
@@ -117,7 +113,7 @@ has the same table in its "Run history" section.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.Runs, "runs", gather.HistoryRuns, "how many of the latest runs to compare")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
@@ -126,21 +122,17 @@ func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
 	if err != nil {
 		return err
 	}
-	r, c, err := openReader(ctx, opts.f)
+	r, err := opts.f.Reader(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	req, err := gather.NewRequest(ctx, r, spec, opts.Experiment, query.WindowFlags{}, opts.Now())
-	if err != nil {
-		return err
-	}
-	h, err := gather.RunHistory(ctx, r, req, opts.Runs)
+	defer r.Close()
+	h, err := gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
 	if err != nil {
 		return err
 	}
 	if opts.Output == "json" {
-		return writeJSON(opts.f.IO, h)
+		return cliutil.WriteJSON(opts.f.IO.Out, h)
 	}
 	return findings.WriteHistory(opts.f.IO.Out, h)
 }

@@ -29,16 +29,24 @@ func NewDefaultSelection() Selection {
 	return Selection{Since: time.Hour, Config: NewDefaultConfig()}
 }
 
+// Validate checks the settings; a bad one is a *query.UsageError.
+func (sel Selection) Validate() error {
+	if sel.Since <= 0 {
+		return query.Usagef("--since %s: must be positive", sel.Since)
+	}
+	if err := sel.Config.Validate(); err != nil {
+		return &query.UsageError{Err: err}
+	}
+	return nil
+}
+
 // Open validates sel, picks its flows from spec (Pick; dir is where the
 // definitions came from, for the errors) and connects to ClickHouse with
 // cfg; close the client when done. Bad settings and an unknown flow are
 // *query.UsageError.
 func Open(ctx context.Context, cfg store.Config, spec *experiment.Spec, dir string, sel Selection) (*Checker, *store.Client, error) {
-	if sel.Since <= 0 {
-		return nil, nil, query.Usagef("--since %s: must be positive", sel.Since)
-	}
-	if err := sel.Config.Validate(); err != nil {
-		return nil, nil, &query.UsageError{Err: err}
+	if err := sel.Validate(); err != nil {
+		return nil, nil, err
 	}
 	list, err := Pick(spec, sel.Flow, dir)
 	if err != nil {

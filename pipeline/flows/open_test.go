@@ -87,3 +87,10 @@ func TestWriteReport(t *testing.T) {
 	require.NoError(t, flows.WriteReport(&table, rep, "table"))
 	assert.Contains(t, table.String(), "pipeline  ok")
 }
+
+func TestGeneratorURL(t *testing.T) {
+	host := func() (string, error) { return "box1", nil }
+	assert.Equal(t, "https://ops/flows", flows.GeneratorURL("https://ops/flows", "127.0.0.1:9466", host))
+	assert.Equal(t, "http://127.0.0.1:9466/flows", flows.GeneratorURL("", "127.0.0.1:9466", host))
+	assert.Equal(t, "http://box1/steadystate/flows", flows.GeneratorURL("", "", host))
+}
