@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,19 +53,8 @@ Formats:
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ExperimentID = args[0]
-			if !slices.Contains(backlog.Formats, opts.Format) {
-				return cliutil.FlagErrorf("--format %q: want md, github or jira", opts.Format)
-			}
-			if opts.Create {
-				if opts.Format != "github" {
-					return cliutil.FlagErrorf("--create works with --format github")
-				}
-				if err := backlog.ValidateRepo(opts.Repo); err != nil {
-					return cliutil.FlagErrorf("--repo: %w", err)
-				}
-				if opts.Getenv("GITHUB_TOKEN") == "" {
-					return cliutil.FlagErrorf("--create needs a token in $GITHUB_TOKEN")
-				}
+			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
+				return &cliutil.FlagError{Err: err}
 			}
 			if runF != nil {
 				return runF(opts)

@@ -78,11 +78,7 @@ func checkAlpha(a float64) error {
 }
 
 func compareRun(ctx context.Context, opts *compareOptions) error {
-	spec, err := opts.f.Spec()
-	if err != nil {
-		return err
-	}
-	r, err := opts.f.Reader(ctx)
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,12 +88,7 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		err = cliutil.WriteJSON(opts.f.IO.Out, res)
-	} else {
-		err = analysis.WriteTable(opts.f.IO.Out, res)
-	}
-	if err != nil {
+	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, func() error { return analysis.WriteTable(opts.f.IO.Out, res) }); err != nil {
 		return err
 	}
 	if opts.ExitCode && res.Verdict == stats.VerdictFail {

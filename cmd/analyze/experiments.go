@@ -78,10 +78,7 @@ func experimentsListRun(opts *experimentsOptions) error {
 		return err
 	}
 	list := spec.Summaries()
-	if opts.Output == "json" {
-		return cliutil.WriteJSON(opts.f.IO.Out, list)
-	}
-	return experiment.WriteSummaries(opts.f.IO.Out, list)
+	return cliutil.Print(opts.f.IO.Out, opts.Output, list, func() error { return experiment.WriteSummaries(opts.f.IO.Out, list) })
 }
 
 func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
@@ -115,8 +112,5 @@ func experimentsShowRun(opts *experimentsOptions) error {
 	if !ok {
 		return fmt.Errorf("no experiment %q in %s", opts.ID, opts.f.ExperimentsDir)
 	}
-	if opts.Output == "json" {
-		return cliutil.WriteJSON(opts.f.IO.Out, e)
-	}
-	return e.WriteText(opts.f.IO.Out)
+	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func() error { return e.WriteText(opts.f.IO.Out) })
 }

@@ -12,28 +12,17 @@ import (
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/live"
-	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/warroom"
 )
 
+// liveOptions are the flags, filling the session they start.
 type liveOptions struct {
-	f            *factory
-	Experiment   string
-	Window       query.WindowFlags
-	Interval     time.Duration
-	Duration     time.Duration
-	ExitOnStop   bool
-	Alertmanager string
-	Webhook      string
-	Alpha        float64
-	Web          warroom.Config
-	// ConsumerGroup is the sink's group, for the web view's flows panel.
-	ConsumerGroup string
-	Now           func() time.Time
+	f        *factory
+	Duration time.Duration
+	live.Session
 }
 
 func newCmdLive(f *factory, runF func(*liveOptions) error) *cobra.Command {
-	opts := &liveOptions{f: f, Now: time.Now}
+	opts := &liveOptions{f: f, Session: live.Session{Now: time.Now}}
 	cmd := &cobra.Command{
 		Use:   "live <experiment>",
 		Short: "Watch the cohort comparison refresh every few seconds",
@@ -69,14 +58,14 @@ timeline and the Grafana verdict panels read.`,
   analyze live checkout-payment-500 --web 127.0.0.1:8088`,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Experiment = args[0]
+			opts.Target.ID = args[0]
 			if opts.Interval < 100*time.Millisecond {
 				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)
 			}
 			if opts.Duration < 0 {
 				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
 			}
-			if err := checkAlpha(opts.Alpha); err != nil {
+			if err := checkAlpha(opts.Settings.Alpha); err != nil {
 				return err
 			}
 			if opts.Web.Addr != "" {
@@ -91,13 +80,13 @@ timeline and the Grafana verdict panels read.`,
 		},
 	}
 	fl := cmd.Flags()
-	cliutil.AddWindowFlags(fl, &opts.Window, "compare this run's window (default: the latest run)")
+	cliutil.AddWindowFlags(fl, &opts.Target.Window, "compare this run's window (default: the latest run)")
 	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
 	fl.BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
 	fl.StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
 	fl.StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
-	fl.Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
+	fl.Float64Var(&opts.Settings.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
 	fl.StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
 	fl.StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --"+listen.FlagInsecure+")")
 	// The war room's own name for --insecure-listen, before it followed the
@@ -115,20 +104,14 @@ func liveRun(ctx context.Context, opts *liveOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
-	spec, err := opts.f.Spec()
-	if err != nil {
-		return err
-	}
-	r, err := opts.f.Reader(ctx)
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	ios := opts.f.IO
-	s := &live.Session{Target: analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}, Spec: spec,
-		Settings: analysis.Settings{Alpha: opts.Alpha}, Interval: opts.Interval, ExitOnStop: opts.ExitOnStop,
-		Alertmanager: opts.Alertmanager, Webhook: opts.Webhook, Web: opts.Web, ConsumerGroup: opts.ConsumerGroup,
-		Out: ios.Out, ErrOut: ios.ErrOut, OutTTY: ios.OutTTY, Now: opts.Now}
+	s := &opts.Session
+	s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
+	s.Out, s.ErrOut, s.OutTTY = opts.f.IO.Out, opts.f.IO.ErrOut, opts.f.IO.OutTTY
 	err = s.Run(ctx, r)
 	if se, ok := errors.AsType[*live.StopError](err); ok {
 		return &cliutil.VerdictError{Msg: se.Summary}

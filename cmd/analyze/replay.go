@@ -51,11 +51,7 @@ mismatch a false alarm; it prints their rates next to the harness targets
 }
 
 func replayRun(ctx context.Context, opts *replayOptions) error {
-	spec, err := opts.f.Spec()
-	if err != nil {
-		return err
-	}
-	r, err := opts.f.Reader(ctx)
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}

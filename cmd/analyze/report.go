@@ -82,11 +82,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 
 // loadReportInput reads a run's report input (gather.LoadReport).
 func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
-	spec, err := f.Spec()
-	if err != nil {
-		return findings.Input{}, err
-	}
-	r, err := f.Reader(ctx)
+	spec, r, err := f.open(ctx)
 	if err != nil {
 		return findings.Input{}, err
 	}

@@ -27,6 +27,17 @@ func (f *factory) Spec() (*experiment.Spec, error) {
 	return experiment.LoadDefinitions(f.ExperimentsDir)
 }
 
+// open loads the definitions and connects to ClickHouse; close the
+// reader when done.
+func (f *factory) open(ctx context.Context) (*experiment.Spec, *query.Reader, error) {
+	spec, err := f.Spec()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := f.Reader(ctx)
+	return spec, r, err
+}
+
 // Reader connects to ClickHouse; close it when done.
 func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
 	return query.Open(ctx, f.StoreConfig())

@@ -66,3 +66,12 @@ func WriteJSON(w io.Writer, v any) error {
 	}
 	return nil
 }
+
+// Print writes v for --output: indented JSON with json, else the table
+// that table writes.
+func Print(w io.Writer, output string, v any, table func() error) error {
+	if output == "json" {
+		return WriteJSON(w, v)
+	}
+	return table()
+}
