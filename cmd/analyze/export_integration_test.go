@@ -117,7 +117,7 @@ print(json.dumps({
 	cmd = newCmdExport(f, nil)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs([]string{fx.ExperimentID, "--run", "nope", "--out", filepath.Join(dir, "x.parquet")})
-	assert.EqualError(t, cmd.ExecuteContext(ctx), `experiment export-exp has no run "nope" (runs: r1)`)
+	require.EqualError(t, cmd.ExecuteContext(ctx), `experiment export-exp has no run "nope" (runs: r1)`)
 
 	// The Arrow file format needs a seekable file: to stdout it is a usage
 	// error (exit 2), said before anything is written.
