@@ -23,7 +23,7 @@ type compareOptions struct {
 	Now        func() time.Time
 }
 
-func newCmdCompare(f *factory, runF func(*compareOptions) error) *cobra.Command {
+func newCmdCompare(f *factory) *cobra.Command {
 	opts := &compareOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "compare <experiment>",
@@ -55,9 +55,6 @@ A terminal gets a table, --output json the documented JSON (README,
 			}
 			if err := checkAlpha(opts.Alpha); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return compareRun(cmd.Context(), opts)
 		},

@@ -16,7 +16,7 @@ func newCmdExperiments(f *factory) *cobra.Command {
 		Long: `experiments reads the experiment and flow definitions in --experiments
 (default ./experiments; see experiments/README.md for the format).`,
 	}
-	cmd.AddCommand(newCmdExperimentsValidate(f, nil), newCmdExperimentsList(f, nil), newCmdExperimentsShow(f, nil))
+	cmd.AddCommand(newCmdExperimentsValidate(f), newCmdExperimentsList(f), newCmdExperimentsShow(f))
 	return cmd
 }
 
@@ -26,7 +26,7 @@ type experimentsOptions struct {
 	Output string
 }
 
-func newCmdExperimentsValidate(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
+func newCmdExperimentsValidate(f *factory) *cobra.Command {
 	opts := &experimentsOptions{f: f}
 	return &cobra.Command{
 		Use:   "validate",
@@ -38,9 +38,6 @@ file is invalid.`,
   analyze --experiments experiments/examples experiments validate`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
 			spec, err := experiment.LoadDir(opts.f.ExperimentsDir)
 			if err != nil {
 				return fmt.Errorf("%s is invalid:\n%w", opts.f.ExperimentsDir, err)
@@ -51,7 +48,7 @@ file is invalid.`,
 	}
 }
 
-func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
+func newCmdExperimentsList(f *factory) *cobra.Command {
 	opts := &experimentsOptions{f: f}
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -61,9 +58,6 @@ func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *co
 		RunE: func(*cobra.Command, []string) error {
 			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return experimentsListRun(opts)
 		},
@@ -81,7 +75,7 @@ func experimentsListRun(opts *experimentsOptions) error {
 	return cliutil.Print(opts.f.IO.Out, opts.Output, list, func() error { return experiment.WriteSummaries(opts.f.IO.Out, list) })
 }
 
-func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
+func newCmdExperimentsShow(f *factory) *cobra.Command {
 	opts := &experimentsOptions{f: f}
 	cmd := &cobra.Command{
 		Use:     "show <experiment>",
@@ -92,9 +86,6 @@ func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *co
 			opts.ID = args[0]
 			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return experimentsShowRun(opts)
 		},

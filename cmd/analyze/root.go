@@ -64,13 +64,13 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
 	}
 	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
 		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
-	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdMigrate(f))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))
 	root.AddCommand(newCmdBacklog(f, nil))
 	root.AddCommand(newCmdExperiments(f))
 	root.AddCommand(newCmdRun(f))
-	root.AddCommand(newCmdCompare(f, nil))
+	root.AddCommand(newCmdCompare(f))
 	root.AddCommand(newCmdLive(f, nil))
 	root.AddCommand(newCmdReplay(f))
 	root.AddCommand(newCmdFlows(f))

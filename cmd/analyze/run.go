@@ -30,11 +30,11 @@ start and end, the operator and a note. compare, live and report use the
 latest run's window unless told otherwise. list shows the recorded runs,
 history sets an experiment's runs side by side.`,
 	}
-	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil), newCmdRunList(f, nil), newCmdRunHistory(f, nil))
+	cmd.AddCommand(newCmdRunStart(f), newCmdRunStop(f), newCmdRunList(f), newCmdRunHistory(f))
 	return cmd
 }
 
-func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
+func newCmdRunStart(f *factory) *cobra.Command {
 	opts := &runOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:     "start <experiment>",
@@ -43,9 +43,6 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
 			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
@@ -64,7 +61,7 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 	return cmd
 }
 
-func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
+func newCmdRunStop(f *factory) *cobra.Command {
 	opts := &runOptions{f: f, Now: time.Now}
 	return &cobra.Command{
 		Use:     "stop <experiment>",
@@ -73,9 +70,6 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
 			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
@@ -98,7 +92,7 @@ type runListOptions struct {
 	Output     string
 }
 
-func newCmdRunList(f *factory, runF func(*runListOptions) error) *cobra.Command {
+func newCmdRunList(f *factory) *cobra.Command {
 	opts := &runListOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "list [experiment]",
@@ -122,9 +116,6 @@ evaluations recorded it.`,
 			}
 			if opts.Limit < 1 {
 				return cliutil.FlagErrorf("--limit %d: want at least 1", opts.Limit)
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return runListRun(cmd.Context(), opts)
 		},
@@ -155,7 +146,7 @@ type runHistoryOptions struct {
 	Now        func() time.Time
 }
 
-func newCmdRunHistory(f *factory, runF func(*runHistoryOptions) error) *cobra.Command {
+func newCmdRunHistory(f *factory) *cobra.Command {
 	opts := &runHistoryOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "history <experiment>",
@@ -178,9 +169,6 @@ has the same table in its "Run history" section.`,
 			}
 			if opts.Runs < 2 {
 				return cliutil.FlagErrorf("--runs %d: want at least 2", opts.Runs)
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return runHistoryRun(cmd.Context(), opts)
 		},

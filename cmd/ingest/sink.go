@@ -25,7 +25,7 @@ type sinkOptions struct {
 	LogLevel string
 }
 
-func newCmdSink(f *factory, runF func(*sinkOptions) error) *cobra.Command {
+func newCmdSink(f *factory) *cobra.Command {
 	opts := &sinkOptions{f: f, Sink: sink.NewDefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "sink",
@@ -43,9 +43,6 @@ partitions.`,
   ingest sink --group steadystate-sink --max-age 500ms`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
 			return sinkRun(cmd.Context(), opts)
 		},
 	}
