@@ -9,6 +9,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 )
@@ -75,17 +76,14 @@ func checkAlpha(a float64) error {
 }
 
 func compareRun(ctx context.Context, opts *compareOptions) error {
-	spec, r, err := opts.f.open(ctx)
+	res, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (*analysis.Result, error) {
+		t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
+		return analysis.CompareOnce(ctx, r, t, analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-	res, err := analysis.CompareOnce(ctx, r, t, analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
-	if err != nil {
-		return err
-	}
-	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, func() error { return analysis.WriteTable(opts.f.IO.Out, res) }); err != nil {
+	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, analysis.WriteTable); err != nil {
 		return err
 	}
 	if opts.ExitCode && res.Verdict == stats.VerdictFail {

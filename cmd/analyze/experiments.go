@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -72,7 +73,7 @@ func experimentsListRun(opts *experimentsOptions) error {
 		return err
 	}
 	list := spec.Summaries()
-	return cliutil.Print(opts.f.IO.Out, opts.Output, list, func() error { return experiment.WriteSummaries(opts.f.IO.Out, list) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, list, experiment.WriteSummaries)
 }
 
 func newCmdExperimentsShow(f *factory) *cobra.Command {
@@ -103,5 +104,5 @@ func experimentsShowRun(opts *experimentsOptions) error {
 	if !ok {
 		return fmt.Errorf("no experiment %q in %s", opts.ID, opts.f.ExperimentsDir)
 	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func() error { return e.WriteText(opts.f.IO.Out) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func(w io.Writer, e *experiment.Experiment) error { return e.WriteText(w) })
 }

@@ -9,9 +9,11 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/live"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 // liveOptions are the flags, filling the session they start.
@@ -104,15 +106,12 @@ func liveRun(ctx context.Context, opts *liveOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
-	spec, r, err := opts.f.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	s := &opts.Session
-	s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
 	s.Out, s.ErrOut, s.OutTTY = opts.f.IO.Out, opts.f.IO.ErrOut, opts.f.IO.OutTTY
-	err = s.Run(ctx, r)
+	_, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (struct{}, error) {
+		s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
+		return struct{}{}, s.Run(ctx, r)
+	})
 	if se, ok := errors.AsType[*live.StopError](err); ok {
 		return &cliutil.VerdictError{Msg: se.Summary}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 )
 
@@ -51,13 +52,10 @@ mismatch a false alarm; it prints their rates next to the harness targets
 }
 
 func replayRun(ctx context.Context, opts *replayOptions) error {
-	spec, r, err := opts.f.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-	o, err := analysis.ReplayStored(ctx, r, t, opts.Runs, opts.Tick, opts.Now())
+	o, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (analysis.ReplayOutcome, error) {
+		t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
+		return analysis.ReplayStored(ctx, r, t, opts.Runs, opts.Tick, opts.Now())
+	})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -82,10 +83,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 
 // loadReportInput reads a run's report input (gather.LoadReport).
 func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
-	spec, r, err := f.open(ctx)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	defer r.Close()
-	return gather.LoadReport(ctx, r, spec, experimentID, wf, now, allAttributes)
+	return readSpec(ctx, f, func(spec *experiment.Spec, r *query.Reader) (findings.Input, error) {
+		return gather.LoadReport(ctx, r, spec, experimentID, wf, now, allAttributes)
+	})
 }

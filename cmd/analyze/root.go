@@ -27,20 +27,31 @@ func (f *factory) Spec() (*experiment.Spec, error) {
 	return experiment.LoadDefinitions(f.ExperimentsDir)
 }
 
-// open loads the definitions and connects to ClickHouse; close the
-// reader when done.
-func (f *factory) open(ctx context.Context) (*experiment.Spec, *query.Reader, error) {
-	spec, err := f.Spec()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := f.Reader(ctx)
-	return spec, r, err
-}
-
 // Reader connects to ClickHouse; close it when done.
 func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
 	return query.Open(ctx, f.StoreConfig())
+}
+
+// read connects to ClickHouse, returns what fn reads and closes the
+// connection: the body of every command that reads once.
+func read[T any](ctx context.Context, f *factory, fn func(*query.Reader) (T, error)) (T, error) {
+	r, err := f.Reader(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer r.Close()
+	return fn(r)
+}
+
+// readSpec is read with the definitions loaded first.
+func readSpec[T any](ctx context.Context, f *factory, fn func(*experiment.Spec, *query.Reader) (T, error)) (T, error) {
+	spec, err := f.Spec()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return read(ctx, f, func(r *query.Reader) (T, error) { return fn(spec, r) })
 }
 
 func newRootCmd(f *factory) *cobra.Command {

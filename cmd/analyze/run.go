@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -43,12 +44,9 @@ func newCmdRunStart(f *factory) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			rd, err := f.Reader(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer rd.Close()
-			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
+				return rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			})
 			if err != nil {
 				return err
 			}
@@ -70,12 +68,9 @@ func newCmdRunStop(f *factory) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			rd, err := f.Reader(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer rd.Close()
-			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
+				return rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			})
 			if err != nil {
 				return err
 			}
@@ -126,16 +121,13 @@ evaluations recorded it.`,
 }
 
 func runListRun(ctx context.Context, opts *runListOptions) error {
-	r, err := opts.f.Reader(ctx)
+	runs, err := read(ctx, opts.f, func(r *query.Reader) ([]query.RunListing, error) {
+		return r.RunList(ctx, opts.Experiment, opts.Limit)
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
-	if err != nil {
-		return err
-	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, runs, func() error { return query.WriteRunList(opts.f.IO.Out, runs) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, runs, query.WriteRunList)
 }
 
 type runHistoryOptions struct {
@@ -179,14 +171,11 @@ has the same table in its "Run history" section.`,
 }
 
 func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
-	spec, r, err := opts.f.open(ctx)
+	h, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (*findings.History, error) {
+		return gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	h, err := gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
-	if err != nil {
-		return err
-	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, h, func() error { return findings.WriteHistory(opts.f.IO.Out, h) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, h, findings.WriteHistory)
 }
