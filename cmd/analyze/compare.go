@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,17 +14,14 @@ import (
 )
 
 type compareOptions struct {
-	f          *factory
-	Experiment string
-	Window     query.WindowFlags
-	Output     string
-	ExitCode   bool
-	Alpha      float64
-	Now        func() time.Time
+	runRead
+	Output   string
+	ExitCode bool
+	Alpha    float64
 }
 
 func newCmdCompare(f *factory) *cobra.Command {
-	opts := &compareOptions{f: f, Now: time.Now}
+	opts := &compareOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "compare <experiment>",
 		Short: "Compare the experiment cohort with control, once",
@@ -77,8 +73,7 @@ func checkAlpha(a float64) error {
 
 func compareRun(ctx context.Context, opts *compareOptions) error {
 	res, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (*analysis.Result, error) {
-		t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-		return analysis.CompareOnce(ctx, r, t, analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
+		return analysis.CompareOnce(ctx, r, opts.target(spec), analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
 	})
 	if err != nil {
 		return err

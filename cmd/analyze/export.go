@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,18 +13,15 @@ import (
 )
 
 type exportOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Format       string
-	Out          string
-	Untagged     bool
-	BatchRows    int
-	Now          func() time.Time
+	runRead
+	Format    string
+	Out       string
+	Untagged  bool
+	BatchRows int
 }
 
 func newCmdExport(f *factory, runF func(*exportOptions) error) *cobra.Command {
-	opts := &exportOptions{f: f, Now: time.Now}
+	opts := &exportOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "export <experiment>",
 		Short: "Write a run's deduplicated events to a Parquet or Arrow file for notebooks",
@@ -49,7 +45,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
   analyze export checkout-payment-500 --format arrow-stream --out - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
+			opts.Experiment = args[0]
 			if _, err := export.ParseFormat(opts.Format); err != nil {
 				return cliutil.FlagErrorf("--format: %w", err)
 			}
@@ -79,7 +75,7 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 	defer c.Close()
 	res, err := exportEvents(ctx, c, opts)
 	if err == nil && res.Path != "-" {
-		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.ExperimentID))
+		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.Experiment))
 	}
 	return err
 }
@@ -94,6 +90,6 @@ func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (ex
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	return export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
+	return export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.Experiment, Window: opts.Window, Format: format, Path: opts.Out,
 		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
 }

@@ -14,16 +14,13 @@ import (
 )
 
 type replayOptions struct {
-	f          *factory
-	Experiment string
-	Window     query.WindowFlags
-	Runs       int
-	Tick       time.Duration
-	Now        func() time.Time
+	runRead
+	Runs int
+	Tick time.Duration
 }
 
 func newCmdReplay(f *factory) *cobra.Command {
-	opts := &replayOptions{f: f, Now: time.Now}
+	opts := &replayOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "replay <experiment>",
 		Short: "A/A replay: split a stored run's control traffic in two and judge it many times",
@@ -53,8 +50,7 @@ mismatch a false alarm; it prints their rates next to the harness targets
 
 func replayRun(ctx context.Context, opts *replayOptions) error {
 	o, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (analysis.ReplayOutcome, error) {
-		t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-		return analysis.ReplayStored(ctx, r, t, opts.Runs, opts.Tick, opts.Now())
+		return analysis.ReplayStored(ctx, r, opts.target(spec), opts.Runs, opts.Tick, opts.Now())
 	})
 	if err != nil {
 		return err
