@@ -46,11 +46,8 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if _, err := export.ParseFormat(opts.Format); err != nil {
-				return cliutil.FlagErrorf("--format: %w", err)
-			}
-			if opts.BatchRows <= 0 {
-				return cliutil.FlagErrorf("--batch-rows %d: must be positive", opts.BatchRows)
+			if err := opts.request().Validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -80,16 +77,17 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 	return err
 }
 
+// request is the export the flags ask for.
+func (o *exportOptions) request() export.Request {
+	return export.Request{ExperimentID: o.Experiment, Window: o.Window, Format: export.Format(o.Format), Path: o.Out,
+		Stdout: o.f.IO.Out, Untagged: o.Untagged, BatchRows: o.BatchRows, Now: o.Now()}
+}
+
 // exportEvents runs the export on c, with a progress bar on a terminal.
 func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
-	format, err := export.ParseFormat(opts.Format)
-	if err != nil {
-		return export.Result{}, err
-	}
 	var bar func(int64) export.Progress
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	return export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.Experiment, Window: opts.Window, Format: format, Path: opts.Out,
-		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
+	return export.Run(ctx, query.New(c), opts.request(), bar)
 }

@@ -61,19 +61,14 @@ timeline and the Grafana verdict panels read.`,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target.ID = args[0]
-			if opts.Interval < 100*time.Millisecond {
-				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)
+			if err := opts.Validate(); err != nil {
+				return err
 			}
 			if opts.Duration < 0 {
 				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
 			}
 			if err := checkAlpha(opts.Settings.Alpha); err != nil {
 				return err
-			}
-			if opts.Web.Addr != "" {
-				if err := opts.Web.Validate(); err != nil {
-					return err
-				}
 			}
 			if runF != nil {
 				return runF(opts)
