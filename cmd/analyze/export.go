@@ -9,7 +9,6 @@ import (
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/store"
 )
 
 type exportOptions struct {
@@ -65,12 +64,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
-	c, err := store.Open(ctx, opts.f.StoreConfig())
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	res, err := exportEvents(ctx, c, opts)
+	res, err := read(ctx, opts.f, func(r *query.Reader) (export.Result, error) { return exportEvents(ctx, r, opts) })
 	if err == nil && res.Path != "-" {
 		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.Experiment))
 	}
@@ -83,11 +77,11 @@ func (o *exportOptions) request() export.Request {
 		Stdout: o.f.IO.Out, Untagged: o.Untagged, BatchRows: o.BatchRows, Now: o.Now()}
 }
 
-// exportEvents runs the export on c, with a progress bar on a terminal.
-func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
+// exportEvents runs the export on r, with a progress bar on a terminal.
+func exportEvents(ctx context.Context, r *query.Reader, opts *exportOptions) (export.Result, error) {
 	var bar func(int64) export.Progress
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	return export.Run(ctx, query.New(c), opts.request(), bar)
+	return export.Run(ctx, r, opts.request(), bar)
 }
