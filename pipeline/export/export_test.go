@@ -176,8 +176,8 @@ func TestRequestValidate(t *testing.T) {
 		err := tt.req.Validate()
 		var ue *query.UsageError
 		require.ErrorAs(t, err, &ue, "%+v", tt.req)
-		assert.EqualError(t, err, tt.want)
+		require.EqualError(t, err, tt.want)
 		_, err = Run(context.Background(), nil, tt.req, nil)
-		assert.EqualError(t, err, tt.want, "Run validates before it reads")
+		require.EqualError(t, err, tt.want, "Run validates before it reads")
 	}
 }

@@ -81,8 +81,8 @@ func TestSessionValidate(t *testing.T) {
 	err := s.Validate()
 	var ue *query.UsageError
 	require.ErrorAs(t, err, &ue)
-	assert.EqualError(t, err, "--interval 99ms: want at least 100ms")
-	assert.EqualError(t, s.Run(context.Background(), nil), "--interval 99ms: want at least 100ms", "Run validates before it reads")
+	require.EqualError(t, err, "--interval 99ms: want at least 100ms")
+	require.EqualError(t, s.Run(context.Background(), nil), "--interval 99ms: want at least 100ms", "Run validates before it reads")
 
 	err = (&Session{Interval: time.Second, Web: warroom.Config{Addr: "0.0.0.0:0"}}).Validate()
 	require.ErrorIs(t, err, listen.ErrOpenDoor)
