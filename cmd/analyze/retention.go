@@ -22,7 +22,6 @@ func newCmdRetention(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retention",
 		Short: "Drop data older than its retention age",
-		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newCmdRetentionApply(f))
 	return cmd

@@ -98,9 +98,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	}
 	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "admin", opts.Admin)
 	runErr := s.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = admin.Shutdown(shutdownCtx)
+	admin.Stop(5 * time.Second)
 	if runErr != nil {
 		return runErr
 	}
