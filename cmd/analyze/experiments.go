@@ -28,7 +28,6 @@ type experimentsOptions struct {
 }
 
 func newCmdExperimentsValidate(f *factory) *cobra.Command {
-	opts := &experimentsOptions{f: f}
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check every definition file strictly",
@@ -39,11 +38,11 @@ file is invalid.`,
   analyze --experiments experiments/examples experiments validate`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			spec, err := experiment.LoadDir(opts.f.ExperimentsDir)
+			spec, err := experiment.LoadDir(f.ExperimentsDir)
 			if err != nil {
-				return fmt.Errorf("%s is invalid:\n%w", opts.f.ExperimentsDir, err)
+				return fmt.Errorf("%s is invalid:\n%w", f.ExperimentsDir, err)
 			}
-			fmt.Fprintf(opts.f.IO.Out, "%s: %d experiments, %d flows, all valid\n", opts.f.ExperimentsDir, len(spec.Experiments), len(spec.Flows))
+			fmt.Fprintf(f.IO.Out, "%s: %d experiments, %d flows, all valid\n", f.ExperimentsDir, len(spec.Experiments), len(spec.Flows))
 			return nil
 		},
 	}
