@@ -3,32 +3,25 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/backlog"
 	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type backlogOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Format       string
-	Create       bool
-	Repo         string
-	GitHubAPI    string
-	Now          func() time.Time
-	Getenv       func(string) string
+	runRead
+	Format    string
+	Create    bool
+	Repo      string
+	GitHubAPI string
+	Getenv    func(string) string
 }
 
 func newCmdBacklog(f *factory, runF func(*backlogOptions) error) *cobra.Command {
-	opts := &backlogOptions{f: f, Now: time.Now, Getenv: os.Getenv}
+	opts := &backlogOptions{runRead: newRunRead(f), Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "backlog <experiment>",
 		Short: "Turn a run's findings into backlog items ranked by risk",
@@ -52,25 +45,11 @@ Formats:
   analyze backlog checkout-payment-500 --format jira > backlog.csv
   analyze backlog checkout-payment-500 --format github                       # dry run: the payloads
   GITHUB_TOKEN=... analyze backlog checkout-payment-500 --format github --create --repo acme/shop`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
-			if !slices.Contains(backlog.Formats, opts.Format) {
-				return cliutil.FlagErrorf("--format %q: want md, github or jira", opts.Format)
-			}
-			if opts.Create {
-				if opts.Format != "github" {
-					return cliutil.FlagErrorf("--create works with --format github")
-				}
-				if err := backlog.ValidateRepo(opts.Repo); err != nil {
-					return cliutil.FlagErrorf("--repo: %w", err)
-				}
-				if opts.Getenv("GITHUB_TOKEN") == "" {
-					return cliutil.FlagErrorf("--create needs a token in $GITHUB_TOKEN")
-				}
+			opts.Experiment = args[0]
+			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
+				return &cliutil.FlagError{Err: err}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -78,7 +57,7 @@ Formats:
 			return backlogRun(cmd.Context(), opts)
 		},
 	}
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
 	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
 	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")
@@ -87,7 +66,7 @@ Formats:
 }
 
 func backlogRun(ctx context.Context, opts *backlogOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), false)
+	in, err := opts.loadReport(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -95,7 +74,7 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 }
 
 func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
-	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.ExperimentID, Log: opts.f.IO.ErrOut}
+	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.Experiment, Log: opts.f.IO.ErrOut}
 	if opts.Create {
 		wo.GitHub = &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
 	}

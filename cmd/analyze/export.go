@@ -2,32 +2,25 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/store"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type exportOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Format       string
-	Out          string
-	Untagged     bool
-	BatchRows    int
-	Now          func() time.Time
+	runRead
+	Format    string
+	Out       string
+	Untagged  bool
+	BatchRows int
 }
 
 func newCmdExport(f *factory, runF func(*exportOptions) error) *cobra.Command {
-	opts := &exportOptions{f: f, Now: time.Now}
+	opts := &exportOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "export <experiment>",
 		Short: "Write a run's deduplicated events to a Parquet or Arrow file for notebooks",
@@ -49,17 +42,11 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
   analyze export checkout-payment-500 --run r-20261121 --format arrow --out run.arrow
   analyze export checkout-payment-500 --since 2026-11-21T10:00:00Z --until 2026-11-21T11:00:00Z --untagged --format parquet --out day.parquet
   analyze export checkout-payment-500 --format arrow-stream --out - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
-			if _, err := export.ParseFormat(opts.Format); err != nil {
-				return cliutil.FlagErrorf("--format: %w", err)
-			}
-			if opts.BatchRows <= 0 {
-				return cliutil.FlagErrorf("--batch-rows %d: must be positive", opts.BatchRows)
+			opts.Experiment = args[0]
+			if err := opts.request().Validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -68,7 +55,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 		},
 	}
 	fl := cmd.Flags()
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(fl, &opts.Window, cliutil.PostRunHelp)
 	fl.StringVar(&opts.Format, "format", string(export.Parquet), "parquet, arrow or arrow-stream")
 	fl.StringVar(&opts.Out, "out", "", "output file, - for stdout (default: <experiment>-<run>.<format>)")
 	fl.BoolVar(&opts.Untagged, "untagged", false, "also export untagged traffic (experiment_id '') of the same window")
@@ -77,36 +64,24 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
-	c, err := store.Open(ctx, opts.f.StoreConfig())
-	if err != nil {
-		return err
+	res, err := read(ctx, opts.f, func(r *query.Reader) (export.Result, error) { return exportEvents(ctx, r, opts) })
+	if err == nil && res.Path != "-" {
+		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.Experiment))
 	}
-	defer c.Close()
-	res, err := exportEvents(ctx, c, opts)
-	if err != nil {
-		return err
-	}
-	if res.Path != "-" {
-		w := res.Window.Window
-		fmt.Fprintf(opts.f.IO.Out, "wrote %d events of %s (%s to %s) to %s\n", res.Rows, opts.ExperimentID,
-			w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339), res.Path)
-	}
-	return nil
+	return err
 }
 
-func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
-	format, err := export.ParseFormat(opts.Format)
-	if err != nil {
-		return export.Result{}, err
-	}
+// request is the export the flags ask for.
+func (o *exportOptions) request() export.Request {
+	return export.Request{ExperimentID: o.Experiment, Window: o.Window, Format: export.Format(o.Format), Path: o.Out,
+		Stdout: o.f.IO.Out, Untagged: o.Untagged, BatchRows: o.BatchRows, Now: o.Now()}
+}
+
+// exportEvents runs the export on r, with a progress bar on a terminal.
+func exportEvents(ctx context.Context, r *query.Reader, opts *exportOptions) (export.Result, error) {
 	var bar func(int64) export.Progress
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	res, err := export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
-		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
-	if errors.Is(err, export.ErrArrowNeedsFile) {
-		return export.Result{}, cliutil.FlagErrorf("%v", err)
-	}
-	return res, err
+	return export.Run(ctx, r, opts.request(), bar)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +14,7 @@ type migrateOptions struct {
 	Print   bool
 }
 
-func newCmdMigrate(f *factory, runF func(*migrateOptions) error) *cobra.Command {
+func newCmdMigrate(f *factory) *cobra.Command {
 	opts := &migrateOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -36,9 +35,6 @@ sink and analyze need there.`,
   analyze migrate --print --cluster prod`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
 			return migrateRun(cmd, opts)
 		},
 	}
@@ -49,17 +45,15 @@ sink and analyze need there.`,
 
 func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 	cfg := opts.f.StoreConfig()
-	out := opts.f.IO.Out
 	if opts.Cluster == "" {
 		opts.Cluster = cfg.Cluster // $STEADYSTATE_CLICKHOUSE_CLUSTER
 	}
 	if opts.Print {
-		stmts, err := store.RenderMigrations(cfg.Database, opts.Cluster)
-		if err != nil {
-			return err
+		script, err := store.MigrationScript(cfg.Database, opts.Cluster)
+		if err == nil {
+			fmt.Fprintln(opts.f.IO.Out, script)
 		}
-		fmt.Fprintln(out, strings.Join(stmts, ";\n\n")+";")
-		return nil
+		return err
 	}
 	c, err := store.Open(cmd.Context(), cfg)
 	if err != nil {
@@ -67,12 +61,8 @@ func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 	}
 	defer c.Close()
 	res, err := c.Migrate(cmd.Context(), store.MigrateOptions{Cluster: opts.Cluster})
-	if err != nil {
-		return err
+	if err == nil {
+		res.Write(opts.f.IO.Out, cfg.Database)
 	}
-	for _, m := range res.Applied {
-		fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
-	}
-	fmt.Fprintf(out, "schema of %s at version %d (%d applied now)\n", cfg.Database, res.Current, len(res.Applied))
-	return nil
+	return err
 }

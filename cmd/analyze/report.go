@@ -2,31 +2,23 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/gather"
-	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type reportOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Out          string
+	runRead
+	Out string
 	// AllAttributes keeps per-process and per-request attributes (ports,
 	// ids, timestamps) in "what is different".
 	AllAttributes bool
-	Now           func() time.Time
 }
 
 func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
-	opts := &reportOptions{f: f, Now: time.Now}
+	opts := &reportOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "report <experiment>",
 		Short: "Write the findings report of a run: report.md, report.html, report.json and charts",
@@ -49,12 +41,9 @@ the experiment cohort's failures, with exemplar traces), findings and the
 ranked backlog. The same data always give the same files.`,
 		Example: `  analyze report checkout-payment-500
   analyze report checkout-payment-500 --run r-20261121 --out reports/2026-11-21`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
+			opts.Experiment = args[0]
 			if opts.Out == "" {
 				return cliutil.FlagErrorf("--out must not be empty")
 			}
@@ -64,18 +53,14 @@ ranked backlog. The same data always give the same files.`,
 			return reportRun(cmd.Context(), opts)
 		},
 	}
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
 	cmd.Flags().StringVar(&opts.Out, "out", "report", "directory to write the report into")
 	cmd.Flags().BoolVar(&opts.AllAttributes, "all-attributes", false, "keep per-process and per-request attributes (ports, ids, timestamps) in \"what is different\"")
 	return cmd
 }
 
-func addPostRunWindowFlags(cmd *cobra.Command, w *query.WindowFlags) {
-	addWindowFlags(cmd, w, "run id (default: the latest run); with --since/--until it only names the window")
-}
-
 func reportRun(ctx context.Context, opts *reportOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), opts.AllAttributes)
+	in, err := opts.loadReport(ctx, opts.AllAttributes)
 	if err != nil {
 		return err
 	}
@@ -86,23 +71,4 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	}
 	r.WriteSummary(opts.f.IO.Out, paths)
 	return nil
-}
-
-// loadReportInput gathers a run's report input (gather.Report).
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
-	spec, err := f.Spec()
-	if err != nil {
-		return findings.Input{}, err
-	}
-	r, c, err := openReader(ctx, f)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	defer c.Close()
-	req, err := gather.NewRequest(ctx, r, spec, experimentID, wf, now)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	req.AllAttributes = allAttributes
-	return gather.Report(ctx, r, req)
 }
