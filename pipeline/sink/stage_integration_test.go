@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
@@ -39,11 +40,11 @@ func BenchmarkStageConsume(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msgs := make([]kafka.Message, 0, 1000)
+	msgs := make([]*kgo.Record, 0, 1000)
 	for i := 0; i < records; i++ {
-		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint(i)), Value: benchWire(i)})
+		msgs = append(msgs, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: benchWire(i)})
 		if len(msgs) == cap(msgs) {
-			if err := p.WriteMessages(ctx, msgs...); err != nil {
+			if err := p.WriteRecords(ctx, msgs...); err != nil {
 				b.Fatal(err)
 			}
 			msgs = msgs[:0]
