@@ -102,7 +102,7 @@ func BenchmarkSinkPath(b *testing.B) {
 		}
 		if len(bt.events) == batchRows {
 			ap := newBlockAppender(b)
-			if err := appendColumns(ap, bt, 0, len(bt.events)); err != nil {
+			if err := s.cols.fill(ap, bt, 0, len(bt.events)); err != nil {
 				b.Fatal(err)
 			}
 			buf.Reset()

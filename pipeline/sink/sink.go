@@ -47,6 +47,7 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
+	cols        insertColumns
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -493,7 +494,7 @@ func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int) error {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	defer func() { _ = ib.Close() }()
-	if err := appendColumns(ib, b, lo, hi); err != nil {
+	if err := s.cols.fill(ib, b, lo, hi); err != nil {
 		return err
 	}
 	if err := ib.Send(); err != nil {

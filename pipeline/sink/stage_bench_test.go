@@ -55,11 +55,12 @@ func BenchmarkStageColumns(b *testing.B) {
 		}
 	}
 	buf := new(chproto.Buffer)
+	var cols insertColumns
 	m := stagecpu.Start()
 	n := 0
 	for b.Loop() {
-		ap := newBlockAppender(b)
-		if err := appendColumns(ap, bt, 0, len(bt.events)); err != nil {
+		ap := newBlockAppender(b) // as the driver prepares each batch
+		if err := cols.fill(ap, bt, 0, len(bt.events)); err != nil {
 			b.Fatal(err)
 		}
 		buf.Reset()

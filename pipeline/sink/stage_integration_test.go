@@ -152,7 +152,7 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 		c0 := stagecpu.ProcessCPU()
-		if err := appendColumns(ib, bt, 0, len(bt.events)); err != nil {
+		if err := s.cols.fill(ib, bt, 0, len(bt.events)); err != nil {
 			b.Fatal(err)
 		}
 		m.Exclude(stagecpu.ProcessCPU() - c0)
