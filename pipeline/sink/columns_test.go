@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,7 +30,7 @@ func TestAppendColumnsMapsEveryField(t *testing.T) {
 		}
 		other := telemetry.Event{ID: "other", TimeNs: e.TimeNs, IngestNs: e.IngestNs, Kind: telemetry.KindSpan}
 		for i, ev := range []telemetry.Event{other, e, other} {
-			require.NoError(t, s.accept(context.Background(), b, kafka.Message{Partition: 2, Offset: int64(10 + i), Value: ev.AppendJSON(nil)}))
+			require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Partition: 2, Offset: int64(10 + i), Value: ev.AppendJSON(nil)}))
 		}
 		// The kept columns first take a larger insert, then this one in a
 		// freshly prepared block: reset, refilled and handed over.

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -24,8 +23,8 @@ import (
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
-// BenchmarkStageConsume is the sink's Kafka fetch: kafka-go's reader with
-// the sink's settings and a fresh consumer group reading a 6-partition
+// BenchmarkStageConsume is the sink's Kafka fetch: franz-go's group
+// consumer with the sink's settings and a fresh consumer group reading a 6-partition
 // topic pre-filled with 100,000 typical records, one op reading all of
 // them (joining the group included). The CPU is this process's, not the
 // broker's.
@@ -57,13 +56,18 @@ func BenchmarkStageConsume(b *testing.B) {
 	for group := 0; b.Loop(); group++ {
 		// One op reads the whole topic with a fresh consumer group.
 		s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
-		r := kafka.NewReader(s.readerConfig())
-		for i := 0; i < records; i++ {
-			if _, err := r.FetchMessage(ctx); err != nil {
+		r, err := kgo.NewClient(s.consumerOpts()...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < records; {
+			fetches := r.PollRecords(ctx, pollRecords)
+			if err := fetches.Err0(); err != nil {
 				b.Fatal(err)
 			}
+			got += fetches.NumRecords()
 		}
-		_ = r.Close()
+		r.Close()
 		n += records
 	}
 	m.Report(b, n)
