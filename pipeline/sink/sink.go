@@ -275,26 +275,26 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 					if err := s.accept(ctx, cur, rec); err != nil {
 						return cur, err
 					}
-						switch age := time.Since(cur.first); {
-						case len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
-							// Full: wait for the flusher (this bounds memory).
-							select {
-							case flushes <- cur:
-								cur = nextBatch()
-							case <-ctx.Done():
-							}
-						case age >= s.cfg.MaxAge && !behind:
-							// Old enough and caught up: hand over if the flusher is free.
-							// While it is still inserting the previous batch, this one
-							// keeps growing instead: fewer, larger inserts exactly when
-							// ClickHouse is the bottleneck. The fetch deadline (the
-							// batch's MaxAge) flushes it as soon as records stop coming.
-							select {
-							case flushes <- cur:
-								cur = nextBatch()
-							default:
-							}
+					switch age := time.Since(cur.first); {
+					case len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
+						// Full: wait for the flusher (this bounds memory).
+						select {
+						case flushes <- cur:
+							cur = nextBatch()
+						case <-ctx.Done():
 						}
+					case age >= s.cfg.MaxAge && !behind:
+						// Old enough and caught up: hand over if the flusher is free.
+						// While it is still inserting the previous batch, this one
+						// keeps growing instead: fewer, larger inserts exactly when
+						// ClickHouse is the bottleneck. The fetch deadline (the
+						// batch's MaxAge) flushes it as soon as records stop coming.
+						select {
+						case flushes <- cur:
+							cur = nextBatch()
+						default:
+						}
+					}
 					if ctx.Err() != nil {
 						return cur, nil // shutting down: the rest is not committed, so it is fetched again
 					}
