@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +11,6 @@ import (
 	"github.com/steadystate/steadystate/pipeline/backlog"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type backlogOptions struct {
@@ -52,25 +50,11 @@ Formats:
   analyze backlog checkout-payment-500 --format jira > backlog.csv
   analyze backlog checkout-payment-500 --format github                       # dry run: the payloads
   GITHUB_TOKEN=... analyze backlog checkout-payment-500 --format github --create --repo acme/shop`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
-			if !slices.Contains(backlog.Formats, opts.Format) {
-				return cliutil.FlagErrorf("--format %q: want md, github or jira", opts.Format)
-			}
-			if opts.Create {
-				if opts.Format != "github" {
-					return cliutil.FlagErrorf("--create works with --format github")
-				}
-				if err := backlog.ValidateRepo(opts.Repo); err != nil {
-					return cliutil.FlagErrorf("--repo: %w", err)
-				}
-				if opts.Getenv("GITHUB_TOKEN") == "" {
-					return cliutil.FlagErrorf("--create needs a token in $GITHUB_TOKEN")
-				}
+			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
+				return &cliutil.FlagError{Err: err}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -78,7 +62,7 @@ Formats:
 			return backlogRun(cmd.Context(), opts)
 		},
 	}
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
 	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
 	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")

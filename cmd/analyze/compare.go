@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type compareOptions struct {
@@ -47,66 +47,48 @@ A terminal gets a table, --output json the documented JSON (README,
 		Example: `  analyze compare checkout-payment-500
   analyze compare checkout-payment-500 --run run-20261121T100000.000Z --output json
   analyze compare some-experiment --since 30m --exit-code`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
-			if err := checkOutput(opts.Output); err != nil {
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
-			if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
-				return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", opts.Alpha)
+			if err := checkAlpha(opts.Alpha); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return compareRun(cmd, opts)
+			return compareRun(cmd.Context(), opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window, "compare this run's window (default: the latest run)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, "compare this run's window (default: the latest run)")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 3 when the verdict is fail")
 	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "significance level of every test")
 	return cmd
 }
 
-// badExperimentID is the usage error for an invalid experiment id.
-func badExperimentID(err error) error {
-	return cliutil.FlagErrorf("experiment: %v", err)
+// checkAlpha is the usage error for an --alpha outside (0, 0.5).
+func checkAlpha(a float64) error {
+	if !(a > 0 && a < 0.5) {
+		return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", a)
+	}
+	return nil
 }
 
-func compareRun(cmd *cobra.Command, opts *compareOptions) error {
-	ctx := cmd.Context()
-	e, err := lookupExperiment(opts.f, opts.Experiment)
+func compareRun(ctx context.Context, opts *compareOptions) error {
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}
-	r, c, err := openReader(ctx, opts.f)
+	defer r.Close()
+	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
+	res, err := analysis.CompareOnce(ctx, r, t, analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	now := opts.Now()
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, now)
-	if err != nil {
-		return err
-	}
-	res, err := analysis.Compare(ctx, &analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: win.Window, Run: win.Run},
-		analysis.Settings{Alpha: opts.Alpha}, now)
-	if err != nil {
-		return err
-	}
-	if err := r.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryCompare)); err != nil {
-		fmt.Fprintf(opts.f.IO.ErrOut, "analyze compare: recording the verdict history: %v\n", err)
-	}
-	if opts.Output == "json" {
-		err = writeJSON(opts.f.IO, res)
-	} else {
-		err = analysis.WriteTable(opts.f.IO.Out, res)
-	}
-	if err != nil {
+	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, func() error { return analysis.WriteTable(opts.f.IO.Out, res) }); err != nil {
 		return err
 	}
 	if opts.ExitCode && res.Verdict == stats.VerdictFail {

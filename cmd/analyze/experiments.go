@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -60,7 +59,7 @@ func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *co
 		Example: `  analyze experiments list --output json`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if err := checkOutput(opts.Output); err != nil {
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -69,15 +68,8 @@ func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *co
 			return experimentsListRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
-}
-
-func checkOutput(o string) error {
-	if o != "table" && o != "json" {
-		return cliutil.FlagErrorf("--output %q: want table or json", o)
-	}
-	return nil
 }
 
 func experimentsListRun(opts *experimentsOptions) error {
@@ -86,10 +78,7 @@ func experimentsListRun(opts *experimentsOptions) error {
 		return err
 	}
 	list := spec.Summaries()
-	if opts.Output == "json" {
-		return writeJSON(opts.f.IO, list)
-	}
-	return experiment.WriteSummaries(opts.f.IO.Out, list)
+	return cliutil.Print(opts.f.IO.Out, opts.Output, list, func() error { return experiment.WriteSummaries(opts.f.IO.Out, list) })
 }
 
 func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
@@ -101,7 +90,7 @@ func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *co
 		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if err := checkOutput(opts.Output); err != nil {
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -110,7 +99,7 @@ func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *co
 			return experimentsShowRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
@@ -123,17 +112,5 @@ func experimentsShowRun(opts *experimentsOptions) error {
 	if !ok {
 		return fmt.Errorf("no experiment %q in %s", opts.ID, opts.f.ExperimentsDir)
 	}
-	if opts.Output == "json" {
-		return writeJSON(opts.f.IO, e)
-	}
-	return e.WriteText(opts.f.IO.Out)
-}
-
-func writeJSON(ios *cliutil.IOStreams, v any) error {
-	enc := json.NewEncoder(ios.Out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write json: %w", err)
-	}
-	return nil
+	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func() error { return e.WriteText(opts.f.IO.Out) })
 }

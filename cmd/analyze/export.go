@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type exportOptions struct {
@@ -49,12 +47,9 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
   analyze export checkout-payment-500 --run r-20261121 --format arrow --out run.arrow
   analyze export checkout-payment-500 --since 2026-11-21T10:00:00Z --until 2026-11-21T11:00:00Z --untagged --format parquet --out day.parquet
   analyze export checkout-payment-500 --format arrow-stream --out - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
 			if _, err := export.ParseFormat(opts.Format); err != nil {
 				return cliutil.FlagErrorf("--format: %w", err)
 			}
@@ -68,7 +63,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 		},
 	}
 	fl := cmd.Flags()
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(fl, &opts.Window, cliutil.PostRunHelp)
 	fl.StringVar(&opts.Format, "format", string(export.Parquet), "parquet, arrow or arrow-stream")
 	fl.StringVar(&opts.Out, "out", "", "output file, - for stdout (default: <experiment>-<run>.<format>)")
 	fl.BoolVar(&opts.Untagged, "untagged", false, "also export untagged traffic (experiment_id '') of the same window")
@@ -83,17 +78,13 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 	}
 	defer c.Close()
 	res, err := exportEvents(ctx, c, opts)
-	if err != nil {
-		return err
+	if err == nil && res.Path != "-" {
+		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.ExperimentID))
 	}
-	if res.Path != "-" {
-		w := res.Window.Window
-		fmt.Fprintf(opts.f.IO.Out, "wrote %d events of %s (%s to %s) to %s\n", res.Rows, opts.ExperimentID,
-			w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339), res.Path)
-	}
-	return nil
+	return err
 }
 
+// exportEvents runs the export on c, with a progress bar on a terminal.
 func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
@@ -103,10 +94,6 @@ func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (ex
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	res, err := export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
+	return export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
 		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
-	if errors.Is(err, export.ErrArrowNeedsFile) {
-		return export.Result{}, cliutil.FlagErrorf("%v", err)
-	}
-	return res, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/internal/testkit/fixture"
 )
 
@@ -116,5 +117,16 @@ print(json.dumps({
 	cmd = newCmdExport(f, nil)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs([]string{fx.ExperimentID, "--run", "nope", "--out", filepath.Join(dir, "x.parquet")})
-	assert.EqualError(t, cmd.ExecuteContext(ctx), `experiment export-exp has no run "nope" (runs: r1)`)
+	require.EqualError(t, cmd.ExecuteContext(ctx), `experiment export-exp has no run "nope" (runs: r1)`)
+
+	// The Arrow file format needs a seekable file: to stdout it is a usage
+	// error (exit 2), said before anything is written.
+	f, ios := db.factory("")
+	cmd = newCmdExport(f, nil)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs([]string{fx.ExperimentID, "--format", "arrow", "--out", "-"})
+	err := cmd.ExecuteContext(ctx)
+	require.ErrorContains(t, err, "--format arrow writes a seekable file; use --format arrow-stream with --out -")
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
+	assert.Empty(t, ios.Out.(fmt.Stringer).String())
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
+	"context"
 	"strings"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -29,67 +26,33 @@ the flow's window, judged against the ingest watermark.`,
 	return cmd
 }
 
-// checkFlags are the flags flows check and watch share.
-type checkFlags struct {
-	Flow   string
-	Since  time.Duration
-	Config flows.Config
-}
-
-func (c *checkFlags) register(fl *pflag.FlagSet) {
-	c.Config = flows.NewDefaultConfig()
+// addCheckFlags registers the flags flows check and watch share.
+func addCheckFlags(fl *pflag.FlagSet, c *flows.Selection) {
+	*c = flows.NewDefaultSelection()
 	fl.StringVar(&c.Flow, "flow", "", "check only this flow (default: every defined flow)")
-	fl.DurationVar(&c.Since, "since", time.Hour, "check items whose first event is at most this old")
+	fl.DurationVar(&c.Since, "since", c.Since, "check items whose first event is at most this old")
 	fl.StringVar(&c.Config.ConsumerGroup, "consumer-group", c.Config.ConsumerGroup, "the sink's consumer group, whose progress gives the watermark")
 	fl.DurationVar(&c.Config.Watermark.Grace, "grace", c.Config.Watermark.Grace, "subtracted from the watermark for events not yet committed")
 	fl.DurationVar(&c.Config.Watermark.LagAfter, "lag-after", c.Config.Watermark.LagAfter, "report the pipeline lagging when the watermark is this far behind")
 	fl.DurationVar(&c.Config.Watermark.StallAfter, "stall-after", c.Config.Watermark.StallAfter, "report the pipeline stalled after this long without sink progress")
 }
 
-// checker validates the flags, picks the flows and opens ClickHouse.
-func (c *checkFlags) checker(cmd *cobra.Command, f *factory) (*flows.Checker, *store.Client, error) {
-	if c.Since <= 0 {
-		return nil, nil, cliutil.FlagErrorf("--since %s: must be positive", c.Since)
-	}
-	if err := c.Config.Validate(); err != nil {
-		return nil, nil, cliutil.FlagErrorf("%v", err)
+// openChecker checks the flags, picks the flows and connects (flows.Open);
+// close the client when done.
+func openChecker(ctx context.Context, f *factory, sel flows.Selection) (*flows.Checker, *store.Client, error) {
+	if err := sel.Validate(); err != nil {
+		return nil, nil, err
 	}
 	spec, err := f.Spec()
 	if err != nil {
 		return nil, nil, err
 	}
-	list, err := pickFlows(spec, c.Flow, f.ExperimentsDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(cmd.Context(), f.StoreConfig())
-	if err != nil {
-		return nil, nil, err
-	}
-	ch, err := flows.NewChecker(c.Config, st, list)
-	if err != nil {
-		_ = st.Close()
-		return nil, nil, err
-	}
-	return ch, st, nil
-}
-
-// pickFlows is spec.PickFlows with the errors said for the command line.
-func pickFlows(spec *experiment.Spec, name, dir string) ([]experiment.Flow, error) {
-	list, err := spec.PickFlows(name)
-	var unknown *experiment.UnknownFlowError
-	switch {
-	case errors.Is(err, experiment.ErrNoFlows):
-		return nil, fmt.Errorf("no flows defined in %s (see experiments/README.md, \"Flow reference\")", dir)
-	case errors.As(err, &unknown):
-		return nil, cliutil.FlagErrorf("--flow %q: no such flow in %s; defined: %s", name, dir, strings.Join(unknown.Defined, ", "))
-	}
-	return list, err
+	return flows.Open(ctx, f.StoreConfig(), spec, f.ExperimentsDir, sel)
 }
 
 type flowsCheckOptions struct {
 	f        *factory
-	Check    checkFlags
+	Check    flows.Selection
 	Output   string
 	MaxStuck int
 }
@@ -139,8 +102,8 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
   analyze flows check --flow publish --since 30m --output json | jq '.flows[0].stuck[].key'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Output != "table" && opts.Output != "json" {
-				return cliutil.FlagErrorf("--output %q: want table or json", opts.Output)
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -148,14 +111,14 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 			return flowsCheckRun(cmd, opts)
 		},
 	}
-	opts.Check.register(cmd.Flags())
+	addCheckFlags(cmd.Flags(), &opts.Check)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
 	cmd.Flags().IntVar(&opts.MaxStuck, "max-stuck", 1000, "list at most this many stuck items per flow (0: all); the rest are counted in stuck_omitted")
 	return cmd
 }
 
 func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
-	ch, st, err := opts.Check.checker(cmd, opts.f)
+	ch, st, err := openChecker(cmd.Context(), opts.f, opts.Check)
 	if err != nil {
 		return err
 	}
@@ -165,14 +128,7 @@ func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
 		return err
 	}
 	rep.LimitStuck(opts.MaxStuck)
-	out := opts.f.IO.Out
-	if opts.Output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-	} else if err := flows.WriteTable(out, rep); err != nil {
+	if err := flows.WriteReport(opts.f.IO.Out, rep, opts.Output); err != nil {
 		return err
 	}
 	if problems := rep.Problems(); len(problems) > 0 {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -38,30 +35,6 @@ func TestFlowsCheckFlags(t *testing.T) {
 	err := cmd.Execute()
 	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
 	assert.ErrorContains(t, err, `--output "yaml": want table or json`)
-}
-
-func TestPickFlows(t *testing.T) {
-	dir := t.TempDir()
-	// The issue's minimal example, as-is.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "flows.yaml"), []byte(`flows:
-  - name: publish
-    key: publish_id
-    stages: [publish.received, content.transformed, content.stored, cache.purged]
-    within: 2m
-`), 0o600))
-	spec, err := experiment.LoadDir(dir)
-	require.NoError(t, err)
-	got, err := pickFlows(spec, "", dir)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	assert.Equal(t, experiment.SeverityTicket, got[0].Severity)
-
-	_, err = pickFlows(spec, "orders", dir)
-	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
-	require.ErrorContains(t, err, `--flow "orders": no such flow in `+dir+"; defined: publish")
-
-	_, err = pickFlows(&experiment.Spec{}, "", dir)
-	assert.ErrorContains(t, err, "no flows defined in "+dir)
 }
 
 func TestWatchFlags(t *testing.T) {

@@ -3,41 +3,26 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
-	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/live"
-	"github.com/steadystate/steadystate/pipeline/notify"
-	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
-	"github.com/steadystate/steadystate/pipeline/warroom"
 )
 
+// liveOptions are the flags, filling the session they start.
 type liveOptions struct {
-	f            *factory
-	Experiment   string
-	Window       query.WindowFlags
-	Interval     time.Duration
-	Duration     time.Duration
-	ExitOnStop   bool
-	Alertmanager string
-	Webhook      string
-	Alpha        float64
-	Web          warroom.Config
-	// ConsumerGroup is the sink's group, for the web view's flows panel.
-	ConsumerGroup string
-	Now           func() time.Time
+	f        *factory
+	Duration time.Duration
+	live.Session
 }
 
 func newCmdLive(f *factory, runF func(*liveOptions) error) *cobra.Command {
-	opts := &liveOptions{f: f, Now: time.Now}
+	opts := &liveOptions{f: f, Session: live.Session{Now: time.Now}}
 	cmd := &cobra.Command{
 		Use:   "live <experiment>",
 		Short: "Watch the cohort comparison refresh every few seconds",
@@ -71,20 +56,17 @@ timeline and the Grafana verdict panels read.`,
   analyze live checkout-payment-500 --interval 10s --exit-on-stop --alertmanager http://127.0.0.1:9093
   analyze live checkout-payment-500 --duration 15m | jq .verdict
   analyze live checkout-payment-500 --web 127.0.0.1:8088`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
+			opts.Target.ID = args[0]
 			if opts.Interval < 100*time.Millisecond {
 				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)
 			}
 			if opts.Duration < 0 {
 				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
 			}
-			if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
-				return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", opts.Alpha)
+			if err := checkAlpha(opts.Settings.Alpha); err != nil {
+				return err
 			}
 			if opts.Web.Addr != "" {
 				if err := opts.Web.Validate(); err != nil {
@@ -94,96 +76,45 @@ timeline and the Grafana verdict panels read.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return liveRun(cmd, opts)
+			return liveRun(cmd.Context(), opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window, "compare this run's window (default: the latest run)")
-	cmd.Flags().DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
-	cmd.Flags().DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
-	cmd.Flags().BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
-	cmd.Flags().StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
-	cmd.Flags().StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
-	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
-	cmd.Flags().StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
-	cmd.Flags().StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --"+listen.FlagInsecure+")")
+	fl := cmd.Flags()
+	cliutil.AddWindowFlags(fl, &opts.Target.Window, "compare this run's window (default: the latest run)")
+	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
+	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
+	fl.BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
+	fl.StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
+	fl.StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
+	fl.Float64Var(&opts.Settings.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
+	fl.StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
+	fl.StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --"+listen.FlagInsecure+")")
 	// The war room's own name for --insecure-listen, before it followed the
 	// one rule (registered first: each registration sets the default).
-	cmd.Flags().BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
-	_ = cmd.Flags().MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
-	cmd.Flags().BoolVar(&opts.Web.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
-	cmd.Flags().StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group (the web view's flow watermark)")
+	fl.BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
+	_ = fl.MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
+	fl.BoolVar(&opts.Web.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	fl.StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group (the web view's flow watermark)")
 	return cmd
 }
 
-func liveRun(cmd *cobra.Command, opts *liveOptions) error {
-	ctx := cmd.Context()
+func liveRun(ctx context.Context, opts *liveOptions) error {
 	if opts.Duration > 0 {
 		var cancel func()
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
-	e, err := lookupExperiment(opts.f, opts.Experiment)
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}
-	r, c, err := openReader(ctx, opts.f)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, opts.Now())
-	if err != nil {
-		return err
-	}
-	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: live.Window(win, opts.Window), Run: win.Run}, analysis.Settings{Alpha: opts.Alpha})
-	if err != nil {
-		return err
-	}
-	targets, err := notify.Targets(live.StopDestinations(opts.Alertmanager, opts.Webhook))
-	if err != nil {
-		return cliutil.FlagErrorf("%v", err)
-	}
-	ios := opts.f.IO
-	web, gather, err := startWarRoom(opts, r, e)
-	if err != nil {
-		return err
-	}
-	if web != nil {
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = web.Shutdown(sctx)
-		}()
-		fmt.Fprintf(ios.ErrOut, "analyze live: war room at %s\n", web.URL())
-	}
-	w := &live.Watch{Monitor: mon, Reader: r, Targets: targets, Web: web, Gather: gather, Interval: opts.Interval, ExitOnStop: opts.ExitOnStop,
-		Out: ios.Out, ErrOut: ios.ErrOut, OutTTY: ios.OutTTY, Now: opts.Now}
-	err = w.Run(ctx)
+	defer r.Close()
+	s := &opts.Session
+	s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
+	s.Out, s.ErrOut, s.OutTTY = opts.f.IO.Out, opts.f.IO.ErrOut, opts.f.IO.OutTTY
+	err = s.Run(ctx, r)
 	if se, ok := errors.AsType[*live.StopError](err); ok {
 		return &cliutil.VerdictError{Msg: se.Summary}
 	}
 	return err
-}
-
-// startWarRoom starts the web view when --web is set (nil, nil otherwise).
-func startWarRoom(opts *liveOptions, r *query.Reader, e *experiment.Experiment) (*warroom.Server, *warroom.Gatherer, error) {
-	if opts.Web.Addr == "" {
-		return nil, nil, nil
-	}
-	g := &warroom.Gatherer{R: r, Experiment: e, ID: opts.Experiment, ConsumerGroup: opts.ConsumerGroup, Interval: opts.Interval}
-	if e != nil && len(e.Flows) > 0 {
-		spec, err := opts.f.Spec()
-		if err != nil {
-			return nil, nil, err
-		}
-		g.Flows = live.WarRoomFlows(spec, e)
-	}
-	srv, err := warroom.New(opts.Web)
-	if err != nil {
-		return nil, nil, cliutil.FlagErrorf("--web: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, nil, err
-	}
-	return srv, g, nil
 }

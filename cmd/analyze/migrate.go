@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,17 +48,15 @@ sink and analyze need there.`,
 
 func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 	cfg := opts.f.StoreConfig()
-	out := opts.f.IO.Out
 	if opts.Cluster == "" {
 		opts.Cluster = cfg.Cluster // $STEADYSTATE_CLICKHOUSE_CLUSTER
 	}
 	if opts.Print {
-		stmts, err := store.RenderMigrations(cfg.Database, opts.Cluster)
-		if err != nil {
-			return err
+		script, err := store.MigrationScript(cfg.Database, opts.Cluster)
+		if err == nil {
+			fmt.Fprintln(opts.f.IO.Out, script)
 		}
-		fmt.Fprintln(out, strings.Join(stmts, ";\n\n")+";")
-		return nil
+		return err
 	}
 	c, err := store.Open(cmd.Context(), cfg)
 	if err != nil {
@@ -67,12 +64,8 @@ func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 	}
 	defer c.Close()
 	res, err := c.Migrate(cmd.Context(), store.MigrateOptions{Cluster: opts.Cluster})
-	if err != nil {
-		return err
+	if err == nil {
+		res.Write(opts.f.IO.Out, cfg.Database)
 	}
-	for _, m := range res.Applied {
-		fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
-	}
-	fmt.Fprintf(out, "schema of %s at version %d (%d applied now)\n", cfg.Database, res.Current, len(res.Applied))
-	return nil
+	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type replayOptions struct {
@@ -35,56 +35,33 @@ the same traffic, so every fail is a false fail and every sample-ratio
 mismatch a false alarm; it prints their rates next to the harness targets
 (false fail <= 5%, SRM <= 1%) and exits 3 when a rate is above them.`,
 		Example: `  analyze replay checkout-payment-500 --runs 200`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
 			if opts.Runs <= 0 {
 				return cliutil.FlagErrorf("--runs %d: want a positive number", opts.Runs)
 			}
-			return replayRun(cmd, opts)
+			return replayRun(cmd.Context(), opts)
 		},
 	}
-	addWindowFlags(cmd, &opts.Window, "replay this run's window (default: the latest run)")
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, "replay this run's window (default: the latest run)")
 	cmd.Flags().IntVar(&opts.Runs, "runs", 100, "number of salts (pseudo-random splits)")
 	cmd.Flags().DurationVar(&opts.Tick, "tick", 5*time.Second, "live look interval")
 	return cmd
 }
 
-func replayRun(cmd *cobra.Command, opts *replayOptions) error {
-	ctx := cmd.Context()
-	e, err := lookupExperiment(opts.f, opts.Experiment)
+func replayRun(ctx context.Context, opts *replayOptions) error {
+	spec, r, err := opts.f.open(ctx)
 	if err != nil {
 		return err
 	}
-	r, c, err := openReader(ctx, opts.f)
+	defer r.Close()
+	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
+	o, err := analysis.ReplayStored(ctx, r, t, opts.Runs, opts.Tick, opts.Now())
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	now := opts.Now()
-	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: opts.Experiment, Flags: opts.Window, Definition: definitionWindow(e)}, now)
-	if err != nil {
-		return err
-	}
-	unitAttr, unitName := analysis.ReplayUnit(e)
-	rows, err := r.ReplayEvents(ctx, opts.Experiment, win.Window, unitAttr)
-	if err != nil {
-		return err
-	}
-	if len(rows) == 0 {
-		return fmt.Errorf("replay %s: no control events in %s .. %s", opts.Experiment, win.Window.Since.Format(time.RFC3339), win.Window.Until.Format(time.RFC3339))
-	}
-	events := analysis.ReplayEventsOf(rows, unitName == "event")
-	start := time.Now()
-	s, err := analysis.Replay(ctx, events, analysis.Request{ExperimentID: opts.Experiment, Experiment: e, Window: win.Window}, analysis.Settings{}, opts.Runs, opts.Tick)
-	if err != nil {
-		return err
-	}
-	ok := analysis.WriteReplay(opts.f.IO.Out, opts.Experiment, unitName, win.Window, s, time.Since(start))
-	if !ok {
+	if !analysis.WriteReplay(opts.f.IO.Out, opts.Experiment, o.Unit, o.Window, o.Summary, o.Took) {
 		return &cliutil.VerdictError{Msg: fmt.Sprintf("experiment %s: A/A replay rates above the targets", opts.Experiment)}
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
-	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 type reportOptions struct {
@@ -49,12 +48,9 @@ the experiment cohort's failures, with exemplar traces), findings and the
 ranked backlog. The same data always give the same files.`,
 		Example: `  analyze report checkout-payment-500
   analyze report checkout-payment-500 --run r-20261121 --out reports/2026-11-21`,
-		Args: cobra.ExactArgs(1),
+		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ExperimentID = args[0]
-			if err := telemetry.ValidateID(opts.ExperimentID); err != nil {
-				return cliutil.FlagErrorf("experiment id: %w", err)
-			}
 			if opts.Out == "" {
 				return cliutil.FlagErrorf("--out must not be empty")
 			}
@@ -64,14 +60,10 @@ ranked backlog. The same data always give the same files.`,
 			return reportRun(cmd.Context(), opts)
 		},
 	}
-	addPostRunWindowFlags(cmd, &opts.Window)
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
 	cmd.Flags().StringVar(&opts.Out, "out", "report", "directory to write the report into")
 	cmd.Flags().BoolVar(&opts.AllAttributes, "all-attributes", false, "keep per-process and per-request attributes (ports, ids, timestamps) in \"what is different\"")
 	return cmd
-}
-
-func addPostRunWindowFlags(cmd *cobra.Command, w *query.WindowFlags) {
-	addWindowFlags(cmd, w, "run id (default: the latest run); with --since/--until it only names the window")
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
@@ -88,21 +80,12 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	return nil
 }
 
-// loadReportInput gathers a run's report input (gather.Report).
+// loadReportInput reads a run's report input (gather.LoadReport).
 func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
-	spec, err := f.Spec()
+	spec, r, err := f.open(ctx)
 	if err != nil {
 		return findings.Input{}, err
 	}
-	r, c, err := openReader(ctx, f)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	defer c.Close()
-	req, err := gather.NewRequest(ctx, r, spec, experimentID, wf, now)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	req.AllAttributes = allAttributes
-	return gather.Report(ctx, r, req)
+	defer r.Close()
+	return gather.LoadReport(ctx, r, spec, experimentID, wf, now, allAttributes)
 }

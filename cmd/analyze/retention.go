@@ -30,7 +30,7 @@ func newCmdRetention(f *factory) *cobra.Command {
 
 func newCmdRetentionApply(f *factory, runF func(*retentionOptions) error) *cobra.Command {
 	opts := &retentionOptions{f: f, Config: retention.NewDefaultConfig(), Now: time.Now}
-	var raw, views, cache string
+	var ages retention.Ages
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Drop the day partitions older than each table's retention age",
@@ -50,18 +50,8 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
   analyze retention apply --raw 14d --views 180d --cache 180d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, x := range []struct {
-				flag, v string
-				d       *time.Duration
-			}{{"raw", raw, &opts.Config.Raw}, {"views", views, &opts.Config.Views}, {"cache", cache, &opts.Config.Cache}} {
-				if x.v == "" {
-					continue
-				}
-				d, err := retention.ParseAge(x.v)
-				if err != nil {
-					return cliutil.FlagErrorf("--%s %q: %v", x.flag, x.v, err)
-				}
-				*x.d = d
+			if err := opts.Config.SetAges(ages); err != nil {
+				return cliutil.FlagErrorf("%v", err)
 			}
 			if opts.Config.Cluster == "" {
 				opts.Config.Cluster = opts.f.StoreConfig().Cluster
@@ -79,9 +69,9 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&raw, "raw", "", "age of raw events (e.g. 30d, 720h; 0 keeps forever)")
-	fl.StringVar(&views, "views", "", "age of the aggregate views")
-	fl.StringVar(&cache, "cache", "", "age of the caches")
+	fl.StringVar(&ages.Raw, "raw", "", "age of raw events (e.g. 30d, 720h; 0 keeps forever)")
+	fl.StringVar(&ages.Views, "views", "", "age of the aggregate views")
+	fl.StringVar(&ages.Cache, "cache", "", "age of the caches")
 	fl.StringVar(&opts.Config.Cluster, "cluster", "", "ClickHouse cluster the schema was migrated for (default $STEADYSTATE_CLICKHOUSE_CLUSTER)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "list the partitions without dropping them")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "text or json")

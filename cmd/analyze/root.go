@@ -1,15 +1,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
+	"context"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
 
@@ -22,18 +21,26 @@ type factory struct {
 	ExperimentsDir string
 }
 
-// Spec loads every definition file under ExperimentsDir. A missing
-// directory is an empty spec, so commands that can work from telemetry
-// alone (compare with default SLIs) still run.
+// Spec loads every definition file under ExperimentsDir; a missing
+// directory is an empty spec (experiment.LoadDefinitions).
 func (f *factory) Spec() (*experiment.Spec, error) {
-	if _, err := os.Stat(f.ExperimentsDir); errors.Is(err, fs.ErrNotExist) {
-		return &experiment.Spec{}, nil
-	}
-	spec, err := experiment.LoadDir(f.ExperimentsDir)
+	return experiment.LoadDefinitions(f.ExperimentsDir)
+}
+
+// open loads the definitions and connects to ClickHouse; close the
+// reader when done.
+func (f *factory) open(ctx context.Context) (*experiment.Spec, *query.Reader, error) {
+	spec, err := f.Spec()
 	if err != nil {
-		return nil, fmt.Errorf("loading definitions from %s: %w", f.ExperimentsDir, err)
+		return nil, nil, err
 	}
-	return spec, nil
+	r, err := f.Reader(ctx)
+	return spec, r, err
+}
+
+// Reader connects to ClickHouse; close it when done.
+func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
+	return query.Open(ctx, f.StoreConfig())
 }
 
 func newRootCmd(f *factory) *cobra.Command {

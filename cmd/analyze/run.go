@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 type runOptions struct {
@@ -36,20 +40,17 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Use:     "start <experiment>",
 		Short:   "Record that a run of the experiment starts now",
 		Example: `  analyze run start checkout-payment-500 --operator alice --note "game day 3"`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
 			if runF != nil {
 				return runF(opts)
 			}
-			rd, c, err := openReader(cmd.Context(), f)
+			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer rd.Close()
 			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
 			if err != nil {
 				return err
@@ -69,20 +70,17 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Use:     "stop <experiment>",
 		Short:   "Record that the experiment's open run ends now",
 		Example: `  analyze run stop checkout-payment-500`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := telemetry.ValidateID(opts.Experiment); err != nil {
-				return badExperimentID(err)
-			}
 			if runF != nil {
 				return runF(opts)
 			}
-			rd, c, err := openReader(cmd.Context(), f)
+			rd, err := f.Reader(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer rd.Close()
 			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
 			if err != nil {
 				return err
@@ -91,4 +89,116 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+type runListOptions struct {
+	f          *factory
+	Experiment string
+	Limit      int
+	Output     string
+}
+
+func newCmdRunList(f *factory, runF func(*runListOptions) error) *cobra.Command {
+	opts := &runListOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "list [experiment]",
+		Short: "List recorded runs, newest first, with the last verdict recorded for each",
+		Long: `list prints the recorded runs of one experiment (or of every experiment):
+run id, start, end, duration, operator, note, and the last overall verdict
+live or compare recorded for the run in the verdict history, with how many
+evaluations recorded it.`,
+		Example: `  analyze run list
+  analyze run list checkout-payment-500 --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Experiment = args[0]
+				if err := cliutil.CheckExperimentID("experiment", opts.Experiment); err != nil {
+					return err
+				}
+			}
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Limit < 1 {
+				return cliutil.FlagErrorf("--limit %d: want at least 1", opts.Limit)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runListRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many runs")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	return cmd
+}
+
+func runListRun(ctx context.Context, opts *runListOptions) error {
+	r, err := opts.f.Reader(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
+	if err != nil {
+		return err
+	}
+	return cliutil.Print(opts.f.IO.Out, opts.Output, runs, func() error { return query.WriteRunList(opts.f.IO.Out, runs) })
+}
+
+type runHistoryOptions struct {
+	f          *factory
+	Experiment string
+	Runs       int
+	Output     string
+	Now        func() time.Time
+}
+
+func newCmdRunHistory(f *factory, runF func(*runHistoryOptions) error) *cobra.Command {
+	opts := &runHistoryOptions{f: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "history <experiment>",
+		Short: "Set the experiment's runs side by side: verdicts, key SLI values, findings, backlog items new, recurring or fixed",
+		Long: `history analyses the experiment's latest --runs runs (the newest may still
+be going on) the way report does and sets them side by side, oldest first:
+each run's verdict, the experiment and control values of every SLI, and
+how many findings it had. Each backlog item (by its stable fingerprint) is
+marked per run: new (first found), recurring (found before too), fixed
+(absent although the run exercised the same SLI, flow or alert) or not
+exercised (absent, but the run could not show it). The report of a run
+has the same table in its "Run history" section.`,
+		Example: `  analyze run history checkout-payment-500
+  analyze run history checkout-payment-500 --runs 3 --output json`,
+		Args: cliutil.ExperimentArg("experiment"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Experiment = args[0]
+			if err := cliutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Runs < 2 {
+				return cliutil.FlagErrorf("--runs %d: want at least 2", opts.Runs)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runHistoryRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Runs, "runs", gather.HistoryRuns, "how many of the latest runs to compare")
+	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	return cmd
+}
+
+func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
+	spec, r, err := opts.f.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	h, err := gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
+	if err != nil {
+		return err
+	}
+	return cliutil.Print(opts.f.IO.Out, opts.Output, h, func() error { return findings.WriteHistory(opts.f.IO.Out, h) })
 }

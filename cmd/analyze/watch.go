@@ -17,7 +17,7 @@ import (
 
 type watchOptions struct {
 	f            *factory
-	Check        checkFlags
+	Check        flows.Selection
 	Interval     time.Duration
 	Alertmanager []string
 	SlackWebhook string
@@ -72,10 +72,10 @@ the loop and the server gracefully.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return watchRun(cmd, opts)
+			return watchRun(cmd.Context(), opts)
 		},
 	}
-	opts.Check.register(cmd.Flags())
+	addCheckFlags(cmd.Flags(), &opts.Check)
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "how often to evaluate")
 	fl.StringArrayVar(&opts.Alertmanager, "alertmanager", nil, "Alertmanager base URL, e.g. http://127.0.0.1:9093 (repeatable)")
@@ -89,8 +89,7 @@ the loop and the server gracefully.`,
 	return cmd
 }
 
-func watchRun(cmd *cobra.Command, opts *watchOptions) error {
-	ctx := cmd.Context()
+func watchRun(ctx context.Context, opts *watchOptions) error {
 	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err
@@ -103,42 +102,28 @@ func watchRun(cmd *cobra.Command, opts *watchOptions) error {
 	if dest.Empty() {
 		log.Warn("no --alertmanager, --slack-webhook or --webhook: alerts are only logged")
 	}
-
 	if opts.Listen != "" {
 		// No open door: the page and metrics have no tokens.
 		if err := listen.Check(listen.Listener{Name: "analyze watch (/metrics, /healthz, /flows)", Flag: "--listen", Addr: opts.Listen}, opts.Insecure); err != nil {
 			return err
 		}
 	}
-	ch, st, err := opts.Check.checker(cmd, opts.f)
+	ch, st, err := openChecker(ctx, opts.f, opts.Check)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
 	reg := cliutil.NewRegistry()
 	w := flows.NewWatcher(flows.WatchConfig{Interval: opts.Interval, Since: opts.Check.Since, Resend: opts.Resend}, ch, targets, reg, log)
-	external := opts.ExternalURL
+	var admin *cliutil.Admin
 	if opts.Listen != "" {
-		admin, err := cliutil.StartAdmin(opts.Listen, cliutil.AdminOptions{Registry: reg, Handlers: map[string]http.Handler{"GET /flows": w}}, log)
-		if err != nil {
+		if admin, err = cliutil.StartAdmin(opts.Listen, cliutil.AdminOptions{Registry: reg, Handlers: map[string]http.Handler{"GET /flows": w}}, log); err != nil {
 			return fmt.Errorf("--listen %s: %w", opts.Listen, err)
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = admin.Shutdown(sctx)
-		}()
-		if external == "" {
-			external = "http://" + admin.Addr() + "/flows"
-		}
-	}
-	if external == "" {
-		host, _ := os.Hostname()
-		external = "http://" + host + "/steadystate/flows"
+		defer admin.Stop(5 * time.Second)
 	}
 	log.Info("watching flows", "interval", opts.Interval, "since", opts.Check.Since, "targets", len(targets), "listen", opts.Listen)
-	err = w.Run(ctx, external)
+	err = w.Run(ctx, flows.GeneratorURL(opts.ExternalURL, admin.Addr(), os.Hostname))
 	log.Info("watch stopped")
 	return err
 }

@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/steadystate/steadystate/pipeline/findings"
@@ -147,6 +149,28 @@ func JiraCSV(items []findings.Item) ([]byte, error) {
 
 // Formats are the output formats of Write.
 var Formats = []string{"md", "github", "jira"}
+
+// CheckFlags checks the flags of `analyze backlog`: format is one of
+// Formats; create (creating the GitHub issues) needs format github, a
+// repository owner/name and a token.
+func CheckFlags(format string, create bool, repo, token string) error {
+	if !slices.Contains(Formats, format) {
+		return fmt.Errorf("--format %q: want md, github or jira", format)
+	}
+	if !create {
+		return nil
+	}
+	if format != "github" {
+		return errors.New("--create works with --format github")
+	}
+	if err := ValidateRepo(repo); err != nil {
+		return fmt.Errorf("--repo: %w", err)
+	}
+	if token == "" {
+		return errors.New("--create needs a token in $GITHUB_TOKEN")
+	}
+	return nil
+}
 
 // WriteOptions say how Write writes the items.
 type WriteOptions struct {

@@ -195,3 +195,27 @@ func TestWriteEachFormat(t *testing.T) {
 	assert.Equal(t, backlog.GitHubIssues(it), issues)
 	assert.Error(t, backlog.Write(ctx, &gh, it, backlog.WriteOptions{Format: "xml"}))
 }
+
+func TestCheckFlags(t *testing.T) {
+	for _, tt := range []struct {
+		name, format, repo, token, wantErr string
+		create                             bool
+	}{
+		{name: "md", format: "md"},
+		{name: "dry run needs no token", format: "github"},
+		{name: "bad format", format: "pdf", wantErr: `--format "pdf": want md, github or jira`},
+		{name: "create needs github", format: "jira", create: true, repo: "a/b", token: "t", wantErr: "--create works with --format github"},
+		{name: "create needs repo", format: "github", create: true, token: "t", wantErr: `--repo: repository "": want owner/name`},
+		{name: "create needs token", format: "github", create: true, repo: "a/b", wantErr: "--create needs a token in $GITHUB_TOKEN"},
+		{name: "create", format: "github", create: true, repo: "a/b", token: "t"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := backlog.CheckFlags(tt.format, tt.create, tt.repo, tt.token)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.wantErr)
+		})
+	}
+}

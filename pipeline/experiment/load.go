@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -62,6 +63,28 @@ func LoadDir(dir string) (*Spec, error) {
 		return nil, err
 	}
 	return LoadFiles(paths...)
+}
+
+// LoadDefinitions is LoadDir for the commands' --experiments directory:
+// a directory that does not exist is an empty Spec, so commands that can
+// work from telemetry alone (compare with the default SLIs) still run.
+// Errors name the directory.
+func LoadDefinitions(dir string) (*Spec, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return &Spec{}, nil
+	}
+	spec, err := LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading definitions from %s: %w", dir, err)
+	}
+	return spec, nil
+}
+
+// Lookup is the definition of id, or nil when the spec has none (compare,
+// live and replay then use the default SLIs).
+func (s *Spec) Lookup(id string) *Experiment {
+	e, _ := s.Experiment(id)
+	return e
 }
 
 func specFiles(dir string) ([]string, error) {

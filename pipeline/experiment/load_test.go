@@ -591,3 +591,21 @@ func TestPickFlows(t *testing.T) {
 	require.ErrorAs(t, err, &unknown)
 	assert.Equal(t, []string{"publish", "checkout"}, unknown.Defined)
 }
+
+// LoadDefinitions is the commands' --experiments: a missing directory is
+// an empty spec, a broken one an error naming the directory.
+func TestLoadDefinitions(t *testing.T) {
+	spec, err := LoadDefinitions(filepath.Join(t.TempDir(), "missing"))
+	require.NoError(t, err)
+	assert.Empty(t, spec.Experiments)
+	assert.Nil(t, spec.Lookup("anything"))
+
+	spec, err = LoadDefinitions("../../experiments/examples")
+	require.NoError(t, err)
+	require.NotNil(t, spec.Lookup("checkout-payment-500"))
+	assert.Equal(t, "checkout-payment-500", spec.Lookup("checkout-payment-500").ID)
+	assert.Nil(t, spec.Lookup("nope"))
+
+	_, err = LoadDefinitions("testdata/duplicate-across-files")
+	require.ErrorContains(t, err, "loading definitions from testdata/duplicate-across-files: ")
+}

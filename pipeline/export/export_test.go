@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -152,4 +153,10 @@ func TestParseFormat(t *testing.T) {
 	}
 	_, err := ParseFormat("csv")
 	assert.EqualError(t, err, `format "csv": want parquet, arrow or arrow-stream`)
+}
+
+func TestResultSummary(t *testing.T) {
+	since := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	res := Result{Path: "x-r1.parquet", Rows: 42, Window: query.Resolved{Window: query.Window{Since: since, Until: since.Add(time.Hour)}}}
+	assert.Equal(t, "wrote 42 events of x (2026-11-21T10:00:00Z to 2026-11-21T11:00:00Z) to x-r1.parquet", res.Summary("x"))
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -38,6 +39,13 @@ type Result struct {
 	Window query.Resolved
 }
 
+// Summary is the line `analyze export` prints after writing a file:
+// how many events of which window went where.
+func (r Result) Summary(experimentID string) string {
+	w := r.Window.Window
+	return fmt.Sprintf("wrote %d events of %s (%s to %s) to %s", r.Rows, experimentID, w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339), r.Path)
+}
+
 // Run resolves the window, streams its deduplicated events from
 // ClickHouse and writes them to the file. With newProgress set, the events
 // are counted first and the progress is reported as they are written.
@@ -62,6 +70,9 @@ func Run(ctx context.Context, r *query.Reader, req Request, newProgress func(tot
 		path = DefaultPath(req.ExperimentID, win, req.Format)
 	}
 	rows, err := WriteFile(path, req.Stdout, req.Format, Options{BatchRows: req.BatchRows}, r.Events(ctx, q), set)
+	if errors.Is(err, ErrArrowNeedsFile) {
+		return Result{}, &query.UsageError{Err: err}
+	}
 	if err != nil {
 		return Result{}, err
 	}

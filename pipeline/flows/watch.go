@@ -45,6 +45,20 @@ func NewWatcher(cfg WatchConfig, ch *Checker, targets []notify.Target, reg prome
 	}
 }
 
+// GeneratorURL is the page a watcher's alerts link to: external when set,
+// else /flows on the admin address that serves it (adminAddr, "" for
+// none), else http://<hostname>/steadystate/flows.
+func GeneratorURL(external, adminAddr string, hostname func() (string, error)) string {
+	switch {
+	case external != "":
+		return external
+	case adminAddr != "":
+		return "http://" + adminAddr + "/flows"
+	}
+	host, _ := hostname()
+	return "http://" + host + "/steadystate/flows"
+}
+
 // Run evaluates until ctx is done; alerts link to generatorURL (the
 // /flows page). A failed evaluation or delivery is logged, counted and
 // retried at the next interval, keeping the alerts as they are. It returns

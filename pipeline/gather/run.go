@@ -67,3 +67,26 @@ func RunHistory(ctx context.Context, r *query.Reader, req Request, runs int) (*f
 	}
 	return h, nil
 }
+
+// LoadReport is what `analyze report` and `analyze backlog` read: the
+// report input (Report) of the experiment's run that wf picks (the latest
+// by default), "what is different" keeping every attribute when
+// allAttributes.
+func LoadReport(ctx context.Context, r *query.Reader, spec *experiment.Spec, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
+	req, err := NewRequest(ctx, r, spec, experimentID, wf, now)
+	if err != nil {
+		return findings.Input{}, err
+	}
+	req.AllAttributes = allAttributes
+	return Report(ctx, r, req)
+}
+
+// LoadRunHistory is `analyze run history`: the experiment's latest runs
+// (at most runs of them) side by side (RunHistory).
+func LoadRunHistory(ctx context.Context, r *query.Reader, spec *experiment.Spec, experimentID string, runs int, now time.Time) (*findings.History, error) {
+	req, err := NewRequest(ctx, r, spec, experimentID, query.WindowFlags{}, now)
+	if err != nil {
+		return nil, err
+	}
+	return RunHistory(ctx, r, req, runs)
+}

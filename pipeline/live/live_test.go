@@ -1,14 +1,19 @@
 package live
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/warroom"
 )
 
 func TestWindowLeavesAnOpenRunOpen(t *testing.T) {
@@ -33,4 +38,32 @@ func TestWarRoomFlows(t *testing.T) {
 	assert.Nil(t, WarRoomFlows(spec, nil))
 	got := WarRoomFlows(spec, &experiment.Experiment{Flows: []string{"checkout", "missing"}})
 	assert.Equal(t, []experiment.Flow{{Name: "checkout"}}, got, "named and defined flows, in the experiment's order")
+}
+
+// The session starts the war room only with --web, and gives its flows
+// panel the flows the experiment names; a --web the listener rule refuses
+// is a usage error.
+func TestSessionWarRoom(t *testing.T) {
+	spec := &experiment.Spec{Flows: []experiment.Flow{{Name: "publish"}, {Name: "checkout"}}}
+	e := &experiment.Experiment{ID: "x", Flows: []string{"checkout"}}
+	s := &Session{Target: analysis.Target{ID: "x", Experiment: e}, Spec: spec, ConsumerGroup: "g", Interval: time.Second}
+	srv, g, err := s.startWarRoom(nil)
+	require.NoError(t, err)
+	assert.Nil(t, srv, "no --web: no war room")
+	assert.Nil(t, g)
+
+	s.Web = warroom.Config{Addr: "127.0.0.1:0"}
+	srv, g, err = s.startWarRoom(nil)
+	require.NoError(t, err)
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+	assert.Equal(t, []experiment.Flow{{Name: "checkout"}}, g.Flows)
+	assert.Equal(t, "g", g.ConsumerGroup)
+	assert.Equal(t, "x", g.ID)
+
+	s.Web = warroom.Config{Addr: "0.0.0.0:0"}
+	t.Setenv(listen.EnvInsecure, "")
+	_, _, err = s.startWarRoom(nil)
+	var ue *query.UsageError
+	require.ErrorAs(t, err, &ue)
+	assert.ErrorContains(t, err, "--web: ")
 }

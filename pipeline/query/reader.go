@@ -20,6 +20,18 @@ type Reader struct {
 // New returns a Reader over c.
 func New(c *store.Client) *Reader { return &Reader{C: c} }
 
+// Open connects to the database of cfg; Close the Reader when done.
+func Open(ctx context.Context, cfg store.Config) (*Reader, error) {
+	c, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(c), nil
+}
+
+// Close closes the client's connections.
+func (r *Reader) Close() error { return r.C.Close() }
+
 // each runs a named query and calls scan for every row; errors name the
 // query.
 func (r *Reader) each(ctx context.Context, name string, params queries.Params, scan func(driver.Rows) error) error {

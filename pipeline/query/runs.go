@@ -161,14 +161,15 @@ type RunListing struct {
 }
 
 // RunList returns recorded runs, newest first, of one experiment or of
-// every experiment ("") (analyze/run_list.sql).
+// every experiment ("") (analyze/run_list.sql); none is an empty slice,
+// not nil (the JSON of `analyze run list` is [] then).
 func (r *Reader) RunList(ctx context.Context, experimentID string, limit int) ([]RunListing, error) {
 	rows, err := r.C.Query(ctx, "analyze/run_list.sql", queries.Params{"experiment_id": experimentID, "limit": limit})
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []RunListing
+	out := []RunListing{}
 	for rows.Next() {
 		var (
 			l              RunListing

@@ -46,7 +46,9 @@ type Resolved struct {
 // Open reports whether the window's end is "now": a run not stopped yet.
 func (r Resolved) Open() bool { return r.Run != nil && r.Run.End == nil }
 
-// UsageError is a bad --run/--since/--until value or combination. The
+// UsageError is the caller's mistake: a bad flag value or combination
+// (--run/--since/--until here; --flow, --since and the watermark settings
+// of the flow checks; live's notification and war-room addresses). The
 // commands exit 2 on it (cliutil.Code recognises the UsageError method).
 type UsageError struct{ Err error }
 
@@ -56,7 +58,8 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // UsageError marks the error as the caller's mistake.
 func (e *UsageError) UsageError() {}
 
-func usagef(format string, args ...any) error {
+// Usagef builds a UsageError.
+func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
@@ -77,7 +80,7 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 func ParseFlagTime(flag, v string, now time.Time) (time.Time, error) {
 	t, err := ParseWhen(v, now)
 	if err != nil {
-		return time.Time{}, usagef("--%s %w", flag, err)
+		return time.Time{}, Usagef("--%s %w", flag, err)
 	}
 	return t, nil
 }
@@ -91,14 +94,14 @@ const maxRuns = 1000
 func (r *Reader) ResolveWindow(ctx context.Context, req WindowRequest, now time.Time) (Resolved, error) {
 	id, fl := req.ExperimentID, req.Flags
 	if err := telemetry.ValidateID(id); err != nil {
-		return Resolved{}, usagef("experiment id: %w", err)
+		return Resolved{}, Usagef("experiment id: %w", err)
 	}
 	if fl.Since != "" || fl.Until != "" {
 		if fl.Run != "" && !req.LabelRun {
-			return Resolved{}, usagef("--run and --since/--until exclude each other")
+			return Resolved{}, Usagef("--run and --since/--until exclude each other")
 		}
 		if fl.Since == "" {
-			return Resolved{}, usagef("--until needs --since")
+			return Resolved{}, Usagef("--until needs --since")
 		}
 		since, err := ParseFlagTime("since", fl.Since, now)
 		if err != nil {
@@ -111,7 +114,7 @@ func (r *Reader) ResolveWindow(ctx context.Context, req WindowRequest, now time.
 			}
 		}
 		if !until.After(since) {
-			return Resolved{}, usagef("--until %s is not after --since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
+			return Resolved{}, Usagef("--until %s is not after --since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
 		}
 		return Resolved{Window: Window{Since: since, Until: until}, Label: fl.Run}, nil
 	}

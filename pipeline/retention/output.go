@@ -21,6 +21,29 @@ func ParseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// Ages are the ages of `analyze retention apply --raw, --views and
+// --cache` as written ("" keeps the config's age).
+type Ages struct{ Raw, Views, Cache string }
+
+// SetAges parses the ages given (ParseAge) into c; a bad one is an error
+// naming its flag.
+func (c *Config) SetAges(a Ages) error {
+	for _, x := range []struct {
+		flag, v string
+		d       *time.Duration
+	}{{"raw", a.Raw, &c.Raw}, {"views", a.Views, &c.Views}, {"cache", a.Cache, &c.Cache}} {
+		if x.v == "" {
+			continue
+		}
+		d, err := ParseAge(x.v)
+		if err != nil {
+			return fmt.Errorf("--%s %q: %w", x.flag, x.v, err)
+		}
+		*x.d = d
+	}
+	return nil
+}
+
 // WriteDrops writes what Apply dropped (or, dryRun, would drop) in db:
 // one line per partition, or one JSON object {"dry_run", "dropped"}.
 // applyErr is Apply's error: the drops before it are still written, and it

@@ -22,6 +22,19 @@ func TestParseAge(t *testing.T) {
 	}
 }
 
+// SetAges keeps the ages not given and names the flag of a bad one.
+func TestSetAges(t *testing.T) {
+	c := NewDefaultConfig()
+	require.NoError(t, c.SetAges(Ages{Raw: "14d", Cache: "0"}))
+	assert.Equal(t, 14*24*time.Hour, c.Raw)
+	assert.Equal(t, NewDefaultConfig().Views, c.Views, "not given: kept")
+	assert.Zero(t, c.Cache)
+
+	c = NewDefaultConfig()
+	require.EqualError(t, c.SetAges(Ages{Views: "5x"}), `--views "5x": want a duration like 30d or 720h`)
+	assert.Equal(t, NewDefaultConfig(), c)
+}
+
 func TestWriteDrops(t *testing.T) {
 	drops := []Drop{{Table: "events", Day: 20400}}
 	var b strings.Builder

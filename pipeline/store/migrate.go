@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -13,6 +14,15 @@ import (
 type MigrateResult struct {
 	Applied []queries.Migration // newly applied, in order
 	Current int                 // schema version after the run
+}
+
+// Write says what Migrate did to db: a line per migration applied now,
+// then the schema version (the output of `analyze migrate`).
+func (r MigrateResult) Write(w io.Writer, db string) {
+	for _, m := range r.Applied {
+		fmt.Fprintf(w, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	fmt.Fprintf(w, "schema of %s at version %d (%d applied now)\n", db, r.Current, len(r.Applied))
 }
 
 // MigrateOptions tune Migrate.
@@ -131,6 +141,16 @@ func RenderMigrations(db, cluster string) ([]string, error) {
 		out = append(out, splitStatements(text)...)
 	}
 	return out, nil
+}
+
+// MigrationScript is RenderMigrations as one script, every statement
+// ended by a semicolon (`analyze migrate --print`).
+func MigrationScript(db, cluster string) (string, error) {
+	stmts, err := RenderMigrations(db, cluster)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(stmts, ";\n\n") + ";", nil
 }
 
 // splitStatements splits a migration on semicolons at line ends; comments

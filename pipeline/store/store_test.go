@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
 )
 
 // The sink's insert names telemetry.Columns, in order: the statement in
@@ -16,4 +17,21 @@ func TestInsertColumnsAreTheSchema(t *testing.T) {
 	sql, err := (&Client{DB: "db"}).InsertSQL("write/events_insert.sql")
 	require.NoError(t, err)
 	assert.Equal(t, "INSERT INTO db.events ("+strings.Join(telemetry.Columns, ", ")+")", sql)
+}
+
+// The --print script is every rendered statement, each ended by ";".
+func TestMigrationScript(t *testing.T) {
+	stmts, err := RenderMigrations("steadystate", "")
+	require.NoError(t, err)
+	script, err := MigrationScript("steadystate", "")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(script, stmts[0]+";\n\n"))
+	assert.True(t, strings.HasSuffix(script, stmts[len(stmts)-1]+";"))
+	assert.Equal(t, len(stmts), strings.Count(script, ";\n\n")+1)
+}
+
+func TestMigrateResultWrite(t *testing.T) {
+	var b strings.Builder
+	MigrateResult{Applied: []queries.Migration{{Version: 7, Name: "runs"}}, Current: 7}.Write(&b, "db1")
+	assert.Equal(t, "applied 0007_runs\nschema of db1 at version 7 (1 applied now)\n", b.String())
 }

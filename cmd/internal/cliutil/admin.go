@@ -98,8 +98,21 @@ func StartAdmin(addr string, opts AdminOptions, log *slog.Logger) (*Admin, error
 	return a, nil
 }
 
-// Addr is the address the server listens on.
-func (a *Admin) Addr() string { return a.ln.Addr().String() }
+// Addr is the address the server listens on; "" for a nil *Admin.
+func (a *Admin) Addr() string {
+	if a == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Stop shuts the server down, waiting at most timeout for requests in
+// flight; a nil *Admin does nothing.
+func (a *Admin) Stop(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = a.Shutdown(ctx)
+}
 
 // Shutdown stops the server gracefully; a nil *Admin does nothing.
 func (a *Admin) Shutdown(ctx context.Context) error {

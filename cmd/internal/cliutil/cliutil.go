@@ -1,6 +1,7 @@
 // Package cliutil holds what both command-line programs share: IO streams
-// that tests can replace, typed exit codes, and the mapping from errors to
-// exit codes.
+// that tests can replace, typed exit codes, the mapping from errors to
+// exit codes, the admin server and logger, and the flags several commands
+// register the same way (flags.go).
 package cliutil
 
 import (

@@ -1,0 +1,77 @@
+package cliutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+)
+
+// The --run help of the commands that read one run after the fact
+// (report, backlog, export), where --run may name a --since/--until window.
+const PostRunHelp = "run id (default: the latest run); with --since/--until it only names the window"
+
+// AddWindowFlags registers --run, --since and --until, which
+// query.Reader.ResolveWindow reads.
+func AddWindowFlags(fl *pflag.FlagSet, wf *query.WindowFlags, runHelp string) {
+	fl.StringVar(&wf.Run, "run", "", runHelp)
+	fl.StringVar(&wf.Since, "since", "", "window start: RFC 3339 time or a duration before now (30m)")
+	fl.StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default: now)")
+}
+
+// AddOutputFlag registers -o/--output, table (the default) or json; check
+// the value with CheckOutput.
+func AddOutputFlag(fl *pflag.FlagSet, p *string) {
+	fl.StringVarP(p, "output", "o", "table", "output format: table or json")
+}
+
+// CheckOutput is the usage error for an --output other than table or json.
+func CheckOutput(o string) error {
+	if o != "table" && o != "json" {
+		return FlagErrorf("--output %q: want table or json", o)
+	}
+	return nil
+}
+
+// ExperimentArg accepts exactly one argument, a valid experiment id;
+// a bad id is a usage error saying "<label>: <why>".
+func ExperimentArg(label string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+			return err
+		}
+		return CheckExperimentID(label, args[0])
+	}
+}
+
+// CheckExperimentID is ExperimentArg's check of one id.
+func CheckExperimentID(label, id string) error {
+	if err := telemetry.ValidateID(id); err != nil {
+		return FlagErrorf("%s: %w", label, err)
+	}
+	return nil
+}
+
+// WriteJSON writes v as indented JSON, the --output json of every command.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+// Print writes v for --output: indented JSON with json, else the table
+// that table writes.
+func Print(w io.Writer, output string, v any, table func() error) error {
+	if output == "json" {
+		return WriteJSON(w, v)
+	}
+	return table()
+}

@@ -1,0 +1,52 @@
+package cliutil
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/pipeline/query"
+)
+
+func TestCheckOutput(t *testing.T) {
+	require.NoError(t, CheckOutput("table"))
+	require.NoError(t, CheckOutput("json"))
+	err := CheckOutput("xml")
+	require.EqualError(t, err, `--output "xml": want table or json`)
+	assert.Equal(t, ExitUsage, Code(err))
+}
+
+func TestExperimentArg(t *testing.T) {
+	args := ExperimentArg("experiment id")
+	require.NoError(t, args(&cobra.Command{}, []string{"checkout-payment-500"}))
+	err := args(&cobra.Command{}, []string{"x'y"})
+	require.ErrorContains(t, err, "experiment id: ")
+	assert.Equal(t, ExitUsage, Code(err))
+	require.ErrorContains(t, args(&cobra.Command{}, nil), "accepts 1 arg(s), received 0")
+}
+
+func TestWindowAndOutputFlags(t *testing.T) {
+	var wf query.WindowFlags
+	var out string
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	AddWindowFlags(cmd.Flags(), &wf, PostRunHelp)
+	AddOutputFlag(cmd.Flags(), &out)
+	cmd.SetArgs([]string{"--run", "r1", "--since", "30m", "-o", "json"})
+	require.NoError(t, cmd.Execute())
+	assert.Equal(t, query.WindowFlags{Run: "r1", Since: "30m"}, wf)
+	assert.Equal(t, "json", out)
+	assert.Equal(t, "table", cmd.Flags().Lookup("output").DefValue)
+}
+
+func TestPrint(t *testing.T) {
+	var b bytes.Buffer
+	table := func() error { b.WriteString("TABLE\n"); return nil }
+	require.NoError(t, Print(&b, "json", map[string]int{"a": 1}, table))
+	assert.Equal(t, "{\n  \"a\": 1\n}\n", b.String())
+	b.Reset()
+	require.NoError(t, Print(&b, "table", map[string]int{"a": 1}, table))
+	assert.Equal(t, "TABLE\n", b.String())
+}

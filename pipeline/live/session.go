@@ -1,0 +1,93 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/notify"
+	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/warroom"
+)
+
+// Session is one `analyze live` as its flags give it; Run wires a Watch
+// from it.
+type Session struct {
+	Target analysis.Target
+	// Spec holds the definitions of the experiment's flows, for the war
+	// room's flows panel.
+	Spec     *experiment.Spec
+	Settings analysis.Settings
+	Interval time.Duration
+	// ExitOnStop ends the session with a *StopError when a stop condition
+	// holds.
+	ExitOnStop bool
+	// Alertmanager and Webhook get the stop alert ("" for none).
+	Alertmanager, Webhook string
+	// Web serves the war-room page when Web.Addr is set; ConsumerGroup is
+	// the sink's group, whose progress gives its flows panel's watermark.
+	Web           warroom.Config
+	ConsumerGroup string
+	// Out gets the table (OutTTY) or JSON lines; ErrOut the notices.
+	Out, ErrOut io.Writer
+	OutTTY      bool
+	Now         func() time.Time
+}
+
+// Run resolves the target's window (a run still going on, or an open
+// --since, is watched until now), starts the war room when asked, and
+// watches until ctx is done (see Watch.Run). A bad --alertmanager,
+// --webhook or --web value is a *query.UsageError.
+func (s *Session) Run(ctx context.Context, r *query.Reader) error {
+	win, err := s.Target.Resolve(ctx, r, s.Now())
+	if err != nil {
+		return err
+	}
+	mon, err := analysis.NewMonitor(&analysis.Store{C: r.C}, s.Target.Request(Window(win, s.Target.Window), win.Run), s.Settings)
+	if err != nil {
+		return err
+	}
+	targets, err := notify.Targets(StopDestinations(s.Alertmanager, s.Webhook))
+	if err != nil {
+		return &query.UsageError{Err: err}
+	}
+	web, gather, err := s.startWarRoom(r)
+	if err != nil {
+		return err
+	}
+	if web != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = web.Shutdown(sctx)
+		}()
+		fmt.Fprintf(s.ErrOut, "analyze live: war room at %s\n", web.URL())
+	}
+	w := &Watch{Monitor: mon, Reader: r, Targets: targets, Web: web, Gather: gather, Interval: s.Interval, ExitOnStop: s.ExitOnStop,
+		Out: s.Out, ErrOut: s.ErrOut, OutTTY: s.OutTTY, Now: s.Now}
+	return w.Run(ctx)
+}
+
+// startWarRoom starts the web view when Web.Addr is set (nil, nil
+// otherwise).
+func (s *Session) startWarRoom(r *query.Reader) (*warroom.Server, *warroom.Gatherer, error) {
+	if s.Web.Addr == "" {
+		return nil, nil, nil
+	}
+	e := s.Target.Experiment
+	g := &warroom.Gatherer{R: r, Experiment: e, ID: s.Target.ID, ConsumerGroup: s.ConsumerGroup, Interval: s.Interval}
+	if e != nil && len(e.Flows) > 0 {
+		g.Flows = WarRoomFlows(s.Spec, e)
+	}
+	srv, err := warroom.New(s.Web)
+	if err != nil {
+		return nil, nil, &query.UsageError{Err: fmt.Errorf("--web: %w", err)}
+	}
+	if err := srv.Start(); err != nil {
+		return nil, nil, err
+	}
+	return srv, g, nil
+}
