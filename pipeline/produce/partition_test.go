@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -54,10 +55,10 @@ func TestDescribe(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	cfg := NewDefaultConfig()
-	assert.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Validate())
 	cfg.MaxInflight, cfg.Compression, cfg.BatchBytes = 0, "brotli", 10
 	err := cfg.Validate()
-	assert.ErrorContains(t, err, "max_inflight 0")
-	assert.ErrorContains(t, err, `compression "brotli"`)
-	assert.ErrorContains(t, err, "batch_bytes 10")
+	require.ErrorContains(t, err, "max_inflight 0")
+	require.ErrorContains(t, err, `compression "brotli"`)
+	require.ErrorContains(t, err, "batch_bytes 10")
 }

@@ -147,7 +147,7 @@ func clientOpts(cfg Config) []kgo.Opt {
 		// across an upgrade.
 		kgo.RecordPartitioner(keyPartitioner()),
 		kgo.ProducerLinger(cfg.BatchTimeout),
-		kgo.ProducerBatchMaxBytes(int32(min(cfg.BatchBytes, 1<<30))), //nolint:gosec // G115: bounded by Validate
+		kgo.ProducerBatchMaxBytes(int32(min(cfg.BatchBytes, 1<<30))),
 		kgo.ProducerBatchCompression(compression),
 		kgo.ProduceRequestTimeout(cfg.WriteTimeout),
 		// franz-go retries what a broker did not acknowledge, refreshing
