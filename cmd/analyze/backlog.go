@@ -3,30 +3,25 @@ package main
 import (
 	"context"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/backlog"
 	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 type backlogOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Format       string
-	Create       bool
-	Repo         string
-	GitHubAPI    string
-	Now          func() time.Time
-	Getenv       func(string) string
+	runRead
+	Format    string
+	Create    bool
+	Repo      string
+	GitHubAPI string
+	Getenv    func(string) string
 }
 
 func newCmdBacklog(f *factory, runF func(*backlogOptions) error) *cobra.Command {
-	opts := &backlogOptions{f: f, Now: time.Now, Getenv: os.Getenv}
+	opts := &backlogOptions{runRead: newRunRead(f), Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "backlog <experiment>",
 		Short: "Turn a run's findings into backlog items ranked by risk",
@@ -52,7 +47,7 @@ Formats:
   GITHUB_TOKEN=... analyze backlog checkout-payment-500 --format github --create --repo acme/shop`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
+			opts.Experiment = args[0]
 			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
 				return &cliutil.FlagError{Err: err}
 			}
@@ -71,7 +66,7 @@ Formats:
 }
 
 func backlogRun(ctx context.Context, opts *backlogOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), false)
+	in, err := opts.loadReport(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -79,7 +74,7 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 }
 
 func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
-	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.ExperimentID, Log: opts.f.IO.ErrOut}
+	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.Experiment, Log: opts.f.IO.ErrOut}
 	if opts.Create {
 		wo.GitHub = &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
 	}

@@ -43,7 +43,7 @@ func TestBacklogFlags(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.NotNil(t, got)
-			assert.Equal(t, "x", got.ExperimentID)
+			assert.Equal(t, "x", got.Experiment)
 		})
 	}
 }
@@ -52,7 +52,7 @@ func TestWriteBacklogFormats(t *testing.T) {
 	items := findings.Derive(findingstest.GameDay()).Backlog
 	for _, format := range []string{"md", "github", "jira"} {
 		ios, _, out, _ := cliutil.Test()
-		opts := &backlogOptions{f: &factory{IO: ios}, ExperimentID: "checkout-payment-500", Format: format}
+		opts := &backlogOptions{runRead: runRead{f: &factory{IO: ios}, Experiment: "checkout-payment-500"}, Format: format}
 		require.NoError(t, writeBacklog(context.Background(), opts, items))
 		switch format {
 		case "md":

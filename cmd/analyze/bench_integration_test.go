@@ -100,7 +100,8 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		in, err := loadReportInput(ctx, f, fx.ExperimentID, query.WindowFlags{}, now, false)
+		target := runRead{f: f, Experiment: fx.ExperimentID, Now: func() time.Time { return now }}
+		in, err := target.loadReport(ctx, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -135,8 +136,8 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 			}
 		}()
 		start = time.Now()
-		res, err := exportEvents(ctx, db.c, &exportOptions{f: f, ExperimentID: fx.ExperimentID, Format: "parquet",
-			Out: filepath.Join(out, "run.parquet"), BatchRows: 65536, Now: func() time.Time { return now }})
+		res, err := exportEvents(ctx, query.New(db.c), &exportOptions{runRead: runRead{f: f, Experiment: fx.ExperimentID, Now: func() time.Time { return now }},
+			Format: "parquet", Out: filepath.Join(out, "run.parquet"), BatchRows: 65536})
 		close(done)
 		if err != nil {
 			b.Fatal(err)

@@ -3,28 +3,25 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
 )
 
 type compareOptions struct {
-	f          *factory
-	Experiment string
-	Window     query.WindowFlags
-	Output     string
-	ExitCode   bool
-	Alpha      float64
-	Now        func() time.Time
+	runRead
+	Output   string
+	ExitCode bool
+	Alpha    float64
 }
 
-func newCmdCompare(f *factory, runF func(*compareOptions) error) *cobra.Command {
-	opts := &compareOptions{f: f, Now: time.Now}
+func newCmdCompare(f *factory) *cobra.Command {
+	opts := &compareOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "compare <experiment>",
 		Short: "Compare the experiment cohort with control, once",
@@ -56,9 +53,6 @@ A terminal gets a table, --output json the documented JSON (README,
 			if err := checkAlpha(opts.Alpha); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
 			return compareRun(cmd.Context(), opts)
 		},
 	}
@@ -78,17 +72,13 @@ func checkAlpha(a float64) error {
 }
 
 func compareRun(ctx context.Context, opts *compareOptions) error {
-	spec, r, err := opts.f.open(ctx)
+	res, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (*analysis.Result, error) {
+		return analysis.CompareOnce(ctx, r, opts.target(spec), analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-	res, err := analysis.CompareOnce(ctx, r, t, analysis.Settings{Alpha: opts.Alpha}, opts.Now(), opts.f.IO.ErrOut)
-	if err != nil {
-		return err
-	}
-	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, func() error { return analysis.WriteTable(opts.f.IO.Out, res) }); err != nil {
+	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, analysis.WriteTable); err != nil {
 		return err
 	}
 	if opts.ExitCode && res.Verdict == stats.VerdictFail {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,7 @@ func newCmdExperiments(f *factory) *cobra.Command {
 		Long: `experiments reads the experiment and flow definitions in --experiments
 (default ./experiments; see experiments/README.md for the format).`,
 	}
-	cmd.AddCommand(newCmdExperimentsValidate(f, nil), newCmdExperimentsList(f, nil), newCmdExperimentsShow(f, nil))
+	cmd.AddCommand(newCmdExperimentsValidate(f), newCmdExperimentsList(f), newCmdExperimentsShow(f))
 	return cmd
 }
 
@@ -26,8 +27,7 @@ type experimentsOptions struct {
 	Output string
 }
 
-func newCmdExperimentsValidate(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
-	opts := &experimentsOptions{f: f}
+func newCmdExperimentsValidate(f *factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check every definition file strictly",
@@ -38,20 +38,17 @@ file is invalid.`,
   analyze --experiments experiments/examples experiments validate`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			spec, err := experiment.LoadDir(opts.f.ExperimentsDir)
+			spec, err := experiment.LoadDir(f.ExperimentsDir)
 			if err != nil {
-				return fmt.Errorf("%s is invalid:\n%w", opts.f.ExperimentsDir, err)
+				return fmt.Errorf("%s is invalid:\n%w", f.ExperimentsDir, err)
 			}
-			fmt.Fprintf(opts.f.IO.Out, "%s: %d experiments, %d flows, all valid\n", opts.f.ExperimentsDir, len(spec.Experiments), len(spec.Flows))
+			fmt.Fprintf(f.IO.Out, "%s: %d experiments, %d flows, all valid\n", f.ExperimentsDir, len(spec.Experiments), len(spec.Flows))
 			return nil
 		},
 	}
 }
 
-func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
+func newCmdExperimentsList(f *factory) *cobra.Command {
 	opts := &experimentsOptions{f: f}
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -61,9 +58,6 @@ func newCmdExperimentsList(f *factory, runF func(*experimentsOptions) error) *co
 		RunE: func(*cobra.Command, []string) error {
 			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return experimentsListRun(opts)
 		},
@@ -78,10 +72,10 @@ func experimentsListRun(opts *experimentsOptions) error {
 		return err
 	}
 	list := spec.Summaries()
-	return cliutil.Print(opts.f.IO.Out, opts.Output, list, func() error { return experiment.WriteSummaries(opts.f.IO.Out, list) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, list, experiment.WriteSummaries)
 }
 
-func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *cobra.Command {
+func newCmdExperimentsShow(f *factory) *cobra.Command {
 	opts := &experimentsOptions{f: f}
 	cmd := &cobra.Command{
 		Use:     "show <experiment>",
@@ -92,9 +86,6 @@ func newCmdExperimentsShow(f *factory, runF func(*experimentsOptions) error) *co
 			opts.ID = args[0]
 			if err := cliutil.CheckOutput(opts.Output); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return experimentsShowRun(opts)
 		},
@@ -112,5 +103,5 @@ func experimentsShowRun(opts *experimentsOptions) error {
 	if !ok {
 		return fmt.Errorf("no experiment %q in %s", opts.ID, opts.f.ExperimentsDir)
 	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func() error { return e.WriteText(opts.f.IO.Out) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, e, func(w io.Writer, e *experiment.Experiment) error { return e.WriteText(w) })
 }

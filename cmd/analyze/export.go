@@ -3,29 +3,24 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/store"
 )
 
 type exportOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Format       string
-	Out          string
-	Untagged     bool
-	BatchRows    int
-	Now          func() time.Time
+	runRead
+	Format    string
+	Out       string
+	Untagged  bool
+	BatchRows int
 }
 
 func newCmdExport(f *factory, runF func(*exportOptions) error) *cobra.Command {
-	opts := &exportOptions{f: f, Now: time.Now}
+	opts := &exportOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "export <experiment>",
 		Short: "Write a run's deduplicated events to a Parquet or Arrow file for notebooks",
@@ -49,12 +44,9 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
   analyze export checkout-payment-500 --format arrow-stream --out - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
-			if _, err := export.ParseFormat(opts.Format); err != nil {
-				return cliutil.FlagErrorf("--format: %w", err)
-			}
-			if opts.BatchRows <= 0 {
-				return cliutil.FlagErrorf("--batch-rows %d: must be positive", opts.BatchRows)
+			opts.Experiment = args[0]
+			if err := opts.request().Validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -72,28 +64,24 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
-	c, err := store.Open(ctx, opts.f.StoreConfig())
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	res, err := exportEvents(ctx, c, opts)
+	res, err := read(ctx, opts.f, func(r *query.Reader) (export.Result, error) { return exportEvents(ctx, r, opts) })
 	if err == nil && res.Path != "-" {
-		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.ExperimentID))
+		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.Experiment))
 	}
 	return err
 }
 
-// exportEvents runs the export on c, with a progress bar on a terminal.
-func exportEvents(ctx context.Context, c *store.Client, opts *exportOptions) (export.Result, error) {
-	format, err := export.ParseFormat(opts.Format)
-	if err != nil {
-		return export.Result{}, err
-	}
+// request is the export the flags ask for.
+func (o *exportOptions) request() export.Request {
+	return export.Request{ExperimentID: o.Experiment, Window: o.Window, Format: export.Format(o.Format), Path: o.Out,
+		Stdout: o.f.IO.Out, Untagged: o.Untagged, BatchRows: o.BatchRows, Now: o.Now()}
+}
+
+// exportEvents runs the export on r, with a progress bar on a terminal.
+func exportEvents(ctx context.Context, r *query.Reader, opts *exportOptions) (export.Result, error) {
 	var bar func(int64) export.Progress
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	return export.Run(ctx, query.New(c), export.Request{ExperimentID: opts.ExperimentID, Window: opts.Window, Format: format, Path: opts.Out,
-		Stdout: opts.f.IO.Out, Untagged: opts.Untagged, BatchRows: opts.BatchRows, Now: opts.Now()}, bar)
+	return export.Run(ctx, r, opts.request(), bar)
 }

@@ -19,7 +19,7 @@ func TestExportFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"checkout-payment-500"}, check: func(t *testing.T, o *exportOptions) {
 			t.Helper()
-			assert.Equal(t, "checkout-payment-500", o.ExperimentID)
+			assert.Equal(t, "checkout-payment-500", o.Experiment)
 			assert.Equal(t, "parquet", o.Format)
 			assert.Equal(t, 65536, o.BatchRows)
 			assert.False(t, o.Untagged)

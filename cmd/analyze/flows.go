@@ -20,7 +20,6 @@ func newCmdFlows(f *factory) *cobra.Command {
 		Long: `flows checks the business flows defined beside the experiments (see
 experiments/README.md): every item of a flow must pass all its stages within
 the flow's window, judged against the ingest watermark.`,
-		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newCmdFlowsCheck(f, nil))
 	return cmd

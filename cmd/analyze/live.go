@@ -9,9 +9,11 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/live"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 // liveOptions are the flags, filling the session they start.
@@ -59,19 +61,14 @@ timeline and the Grafana verdict panels read.`,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target.ID = args[0]
-			if opts.Interval < 100*time.Millisecond {
-				return cliutil.FlagErrorf("--interval %s: want at least 100ms", opts.Interval)
+			if err := opts.Validate(); err != nil {
+				return err
 			}
 			if opts.Duration < 0 {
 				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
 			}
 			if err := checkAlpha(opts.Settings.Alpha); err != nil {
 				return err
-			}
-			if opts.Web.Addr != "" {
-				if err := opts.Web.Validate(); err != nil {
-					return err
-				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -104,15 +101,12 @@ func liveRun(ctx context.Context, opts *liveOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
-	spec, r, err := opts.f.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	s := &opts.Session
-	s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
 	s.Out, s.ErrOut, s.OutTTY = opts.f.IO.Out, opts.f.IO.ErrOut, opts.f.IO.OutTTY
-	err = s.Run(ctx, r)
+	_, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (struct{}, error) {
+		s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
+		return struct{}{}, s.Run(ctx, r)
+	})
 	if se, ok := errors.AsType[*live.StopError](err); ok {
 		return &cliutil.VerdictError{Msg: se.Summary}
 	}

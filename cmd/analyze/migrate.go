@@ -14,7 +14,7 @@ type migrateOptions struct {
 	Print   bool
 }
 
-func newCmdMigrate(f *factory, runF func(*migrateOptions) error) *cobra.Command {
+func newCmdMigrate(f *factory) *cobra.Command {
 	opts := &migrateOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -35,9 +35,6 @@ sink and analyze need there.`,
   analyze migrate --print --cluster prod`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
 			return migrateRun(cmd, opts)
 		},
 	}

@@ -9,20 +9,18 @@ import (
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 type replayOptions struct {
-	f          *factory
-	Experiment string
-	Window     query.WindowFlags
-	Runs       int
-	Tick       time.Duration
-	Now        func() time.Time
+	runRead
+	Runs int
+	Tick time.Duration
 }
 
 func newCmdReplay(f *factory) *cobra.Command {
-	opts := &replayOptions{f: f, Now: time.Now}
+	opts := &replayOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "replay <experiment>",
 		Short: "A/A replay: split a stored run's control traffic in two and judge it many times",
@@ -51,13 +49,9 @@ mismatch a false alarm; it prints their rates next to the harness targets
 }
 
 func replayRun(ctx context.Context, opts *replayOptions) error {
-	spec, r, err := opts.f.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	t := analysis.Target{ID: opts.Experiment, Experiment: spec.Lookup(opts.Experiment), Window: opts.Window}
-	o, err := analysis.ReplayStored(ctx, r, t, opts.Runs, opts.Tick, opts.Now())
+	o, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (analysis.ReplayOutcome, error) {
+		return analysis.ReplayStored(ctx, r, opts.target(spec), opts.Runs, opts.Tick, opts.Now())
+	})
 	if err != nil {
 		return err
 	}

@@ -2,30 +2,23 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/gather"
-	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
 )
 
 type reportOptions struct {
-	f            *factory
-	ExperimentID string
-	Window       query.WindowFlags
-	Out          string
+	runRead
+	Out string
 	// AllAttributes keeps per-process and per-request attributes (ports,
 	// ids, timestamps) in "what is different".
 	AllAttributes bool
-	Now           func() time.Time
 }
 
 func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
-	opts := &reportOptions{f: f, Now: time.Now}
+	opts := &reportOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "report <experiment>",
 		Short: "Write the findings report of a run: report.md, report.html, report.json and charts",
@@ -50,7 +43,7 @@ ranked backlog. The same data always give the same files.`,
   analyze report checkout-payment-500 --run r-20261121 --out reports/2026-11-21`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ExperimentID = args[0]
+			opts.Experiment = args[0]
 			if opts.Out == "" {
 				return cliutil.FlagErrorf("--out must not be empty")
 			}
@@ -67,7 +60,7 @@ ranked backlog. The same data always give the same files.`,
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
-	in, err := loadReportInput(ctx, opts.f, opts.ExperimentID, opts.Window, opts.Now(), opts.AllAttributes)
+	in, err := opts.loadReport(ctx, opts.AllAttributes)
 	if err != nil {
 		return err
 	}
@@ -78,14 +71,4 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	}
 	r.WriteSummary(opts.f.IO.Out, paths)
 	return nil
-}
-
-// loadReportInput reads a run's report input (gather.LoadReport).
-func loadReportInput(ctx context.Context, f *factory, experimentID string, wf query.WindowFlags, now time.Time, allAttributes bool) (findings.Input, error) {
-	spec, r, err := f.open(ctx)
-	if err != nil {
-		return findings.Input{}, err
-	}
-	defer r.Close()
-	return gather.LoadReport(ctx, r, spec, experimentID, wf, now, allAttributes)
 }

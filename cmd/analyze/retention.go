@@ -22,13 +22,12 @@ func newCmdRetention(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retention",
 		Short: "Drop data older than its retention age",
-		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdRetentionApply(f, nil))
+	cmd.AddCommand(newCmdRetentionApply(f))
 	return cmd
 }
 
-func newCmdRetentionApply(f *factory, runF func(*retentionOptions) error) *cobra.Command {
+func newCmdRetentionApply(f *factory) *cobra.Command {
 	opts := &retentionOptions{f: f, Config: retention.NewDefaultConfig(), Now: time.Now}
 	var ages retention.Ages
 	cmd := &cobra.Command{
@@ -61,9 +60,6 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
 			}
 			if opts.Output != "text" && opts.Output != "json" {
 				return cliutil.FlagErrorf("--output %q: want text or json", opts.Output)
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return retentionRun(cmd, opts)
 		},

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -27,20 +31,56 @@ func (f *factory) Spec() (*experiment.Spec, error) {
 	return experiment.LoadDefinitions(f.ExperimentsDir)
 }
 
-// open loads the definitions and connects to ClickHouse; close the
-// reader when done.
-func (f *factory) open(ctx context.Context) (*experiment.Spec, *query.Reader, error) {
-	spec, err := f.Spec()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := f.Reader(ctx)
-	return spec, r, err
-}
-
 // Reader connects to ClickHouse; close it when done.
 func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
 	return query.Open(ctx, f.StoreConfig())
+}
+
+// read connects to ClickHouse, returns what fn reads and closes the
+// connection: the body of every command that reads once.
+func read[T any](ctx context.Context, f *factory, fn func(*query.Reader) (T, error)) (T, error) {
+	r, err := f.Reader(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer r.Close()
+	return fn(r)
+}
+
+// readSpec is read with the definitions loaded first.
+func readSpec[T any](ctx context.Context, f *factory, fn func(*experiment.Spec, *query.Reader) (T, error)) (T, error) {
+	spec, err := f.Spec()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return read(ctx, f, func(r *query.Reader) (T, error) { return fn(spec, r) })
+}
+
+// runRead is what the commands that read one run of an experiment share
+// (compare, replay, report, backlog, export): the experiment argument,
+// --run/--since/--until and the clock.
+type runRead struct {
+	f          *factory
+	Experiment string
+	Window     query.WindowFlags
+	Now        func() time.Time
+}
+
+func newRunRead(f *factory) runRead { return runRead{f: f, Now: time.Now} }
+
+// target is the experiment and window compare and replay judge.
+func (o *runRead) target(spec *experiment.Spec) analysis.Target {
+	return analysis.Target{ID: o.Experiment, Experiment: spec.Lookup(o.Experiment), Window: o.Window}
+}
+
+// loadReport reads the run's report input (gather.LoadReport), for report
+// and backlog.
+func (o *runRead) loadReport(ctx context.Context, allAttributes bool) (findings.Input, error) {
+	return readSpec(ctx, o.f, func(spec *experiment.Spec, r *query.Reader) (findings.Input, error) {
+		return gather.LoadReport(ctx, r, spec, o.Experiment, o.Window, o.Now(), allAttributes)
+	})
 }
 
 func newRootCmd(f *factory) *cobra.Command {
@@ -64,13 +104,13 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
 	}
 	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
 		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
-	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdMigrate(f))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))
 	root.AddCommand(newCmdBacklog(f, nil))
 	root.AddCommand(newCmdExperiments(f))
 	root.AddCommand(newCmdRun(f))
-	root.AddCommand(newCmdCompare(f, nil))
+	root.AddCommand(newCmdCompare(f))
 	root.AddCommand(newCmdLive(f, nil))
 	root.AddCommand(newCmdReplay(f))
 	root.AddCommand(newCmdFlows(f))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/findings"
 	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
@@ -30,11 +31,11 @@ start and end, the operator and a note. compare, live and report use the
 latest run's window unless told otherwise. list shows the recorded runs,
 history sets an experiment's runs side by side.`,
 	}
-	cmd.AddCommand(newCmdRunStart(f, nil), newCmdRunStop(f, nil), newCmdRunList(f, nil), newCmdRunHistory(f, nil))
+	cmd.AddCommand(newCmdRunStart(f), newCmdRunStop(f), newCmdRunList(f), newCmdRunHistory(f))
 	return cmd
 }
 
-func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
+func newCmdRunStart(f *factory) *cobra.Command {
 	opts := &runOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:     "start <experiment>",
@@ -43,15 +44,9 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			rd, err := f.Reader(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer rd.Close()
-			r, err := rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
+				return rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+			})
 			if err != nil {
 				return err
 			}
@@ -64,7 +59,7 @@ func newCmdRunStart(f *factory, runF func(*runOptions) error) *cobra.Command {
 	return cmd
 }
 
-func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
+func newCmdRunStop(f *factory) *cobra.Command {
 	opts := &runOptions{f: f, Now: time.Now}
 	return &cobra.Command{
 		Use:     "stop <experiment>",
@@ -73,15 +68,9 @@ func newCmdRunStop(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			rd, err := f.Reader(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer rd.Close()
-			r, err := rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
+				return rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
+			})
 			if err != nil {
 				return err
 			}
@@ -98,7 +87,7 @@ type runListOptions struct {
 	Output     string
 }
 
-func newCmdRunList(f *factory, runF func(*runListOptions) error) *cobra.Command {
+func newCmdRunList(f *factory) *cobra.Command {
 	opts := &runListOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "list [experiment]",
@@ -123,9 +112,6 @@ evaluations recorded it.`,
 			if opts.Limit < 1 {
 				return cliutil.FlagErrorf("--limit %d: want at least 1", opts.Limit)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
 			return runListRun(cmd.Context(), opts)
 		},
 	}
@@ -135,16 +121,13 @@ evaluations recorded it.`,
 }
 
 func runListRun(ctx context.Context, opts *runListOptions) error {
-	r, err := opts.f.Reader(ctx)
+	runs, err := read(ctx, opts.f, func(r *query.Reader) ([]query.RunListing, error) {
+		return r.RunList(ctx, opts.Experiment, opts.Limit)
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	runs, err := r.RunList(ctx, opts.Experiment, opts.Limit)
-	if err != nil {
-		return err
-	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, runs, func() error { return query.WriteRunList(opts.f.IO.Out, runs) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, runs, query.WriteRunList)
 }
 
 type runHistoryOptions struct {
@@ -155,7 +138,7 @@ type runHistoryOptions struct {
 	Now        func() time.Time
 }
 
-func newCmdRunHistory(f *factory, runF func(*runHistoryOptions) error) *cobra.Command {
+func newCmdRunHistory(f *factory) *cobra.Command {
 	opts := &runHistoryOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "history <experiment>",
@@ -179,9 +162,6 @@ has the same table in its "Run history" section.`,
 			if opts.Runs < 2 {
 				return cliutil.FlagErrorf("--runs %d: want at least 2", opts.Runs)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
 			return runHistoryRun(cmd.Context(), opts)
 		},
 	}
@@ -191,14 +171,11 @@ has the same table in its "Run history" section.`,
 }
 
 func runHistoryRun(ctx context.Context, opts *runHistoryOptions) error {
-	spec, r, err := opts.f.open(ctx)
+	h, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (*findings.History, error) {
+		return gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
+	})
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	h, err := gather.LoadRunHistory(ctx, r, spec, opts.Experiment, opts.Runs, opts.Now())
-	if err != nil {
-		return err
-	}
-	return cliutil.Print(opts.f.IO.Out, opts.Output, h, func() error { return findings.WriteHistory(opts.f.IO.Out, h) })
+	return cliutil.Print(opts.f.IO.Out, opts.Output, h, findings.WriteHistory)
 }

@@ -29,8 +29,8 @@ schema is created by "analyze migrate".
 
 ` + cliutil.ExitCodesHelp,
 	}
-	root.AddCommand(newCmdServe(f, nil), newCmdSink(f, nil))
-	root.AddCommand(newCmdSynth(f, nil))
+	root.AddCommand(newCmdServe(f), newCmdSink(f))
+	root.AddCommand(newCmdSynth(f))
 	return root
 }
 

@@ -39,7 +39,7 @@ type serveOptions struct {
 	TraceTTL    time.Duration
 }
 
-func newCmdServe(f *factory, runF func(*serveOptions) error) *cobra.Command {
+func newCmdServe(f *factory) *cobra.Command {
 	opts := &serveOptions{f: f, Receive: receive.NewDefaultConfig(), Produce: produce.NewDefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -62,9 +62,6 @@ re-read when it changes).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if v := os.Getenv(EnvTokens); v != "" {
 				opts.Receive.Tokens = strings.Split(v, ",")
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return serveRun(cmd.Context(), opts)
 		},

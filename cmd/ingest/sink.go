@@ -25,7 +25,7 @@ type sinkOptions struct {
 	LogLevel string
 }
 
-func newCmdSink(f *factory, runF func(*sinkOptions) error) *cobra.Command {
+func newCmdSink(f *factory) *cobra.Command {
 	opts := &sinkOptions{f: f, Sink: sink.NewDefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "sink",
@@ -43,9 +43,6 @@ partitions.`,
   ingest sink --group steadystate-sink --max-age 500ms`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
 			return sinkRun(cmd.Context(), opts)
 		},
 	}
@@ -101,9 +98,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	}
 	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "admin", opts.Admin)
 	runErr := s.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = admin.Shutdown(shutdownCtx)
+	admin.Stop(5 * time.Second)
 	if runErr != nil {
 		return runErr
 	}

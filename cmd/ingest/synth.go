@@ -34,7 +34,7 @@ type synthOptions struct {
 	Client      *http.Client
 }
 
-func newCmdSynth(f *factory, runF func(*synthOptions) error) *cobra.Command {
+func newCmdSynth(f *factory) *cobra.Command {
 	opts := &synthOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "synth",
@@ -67,9 +67,6 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.validate(); err != nil {
 				return err
-			}
-			if runF != nil {
-				return runF(opts)
 			}
 			return synthRun(cmd.Context(), opts)
 		},

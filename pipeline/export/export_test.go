@@ -160,3 +160,24 @@ func TestResultSummary(t *testing.T) {
 	res := Result{Path: "x-r1.parquet", Rows: 42, Window: query.Resolved{Window: query.Window{Since: since, Until: since.Add(time.Hour)}}}
 	assert.Equal(t, "wrote 42 events of x (2026-11-21T10:00:00Z to 2026-11-21T11:00:00Z) to x-r1.parquet", res.Summary("x"))
 }
+
+// Validate is what analyze export checks before dialling ClickHouse, and
+// Run checks first: usage errors naming the flag.
+func TestRequestValidate(t *testing.T) {
+	require.NoError(t, Request{Format: Parquet, BatchRows: 1}.Validate())
+	for _, tt := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{Format: "csv", BatchRows: 1}, `--format: format "csv": want parquet, arrow or arrow-stream`},
+		{Request{Format: Arrow, BatchRows: 0}, "--batch-rows 0: must be positive"},
+		{Request{Format: ArrowStream, BatchRows: -5}, "--batch-rows -5: must be positive"},
+	} {
+		err := tt.req.Validate()
+		var ue *query.UsageError
+		require.ErrorAs(t, err, &ue, "%+v", tt.req)
+		require.EqualError(t, err, tt.want)
+		_, err = Run(context.Background(), nil, tt.req, nil)
+		require.EqualError(t, err, tt.want, "Run validates before it reads")
+	}
+}

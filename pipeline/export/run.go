@@ -26,6 +26,19 @@ type Request struct {
 	Now       time.Time
 }
 
+// Validate checks the request before anything connects: a known Format
+// and a positive BatchRows. A bad one is a *query.UsageError naming the
+// flag.
+func (req Request) Validate() error {
+	if _, err := ParseFormat(string(req.Format)); err != nil {
+		return query.Usagef("--format: %w", err)
+	}
+	if req.BatchRows <= 0 {
+		return query.Usagef("--batch-rows %d: must be positive", req.BatchRows)
+	}
+	return nil
+}
+
 // Progress shows an export's progress (a progress bar on a terminal).
 type Progress interface {
 	Set(rows int64)
@@ -46,10 +59,13 @@ func (r Result) Summary(experimentID string) string {
 	return fmt.Sprintf("wrote %d events of %s (%s to %s) to %s", r.Rows, experimentID, w.Since.Format(time.RFC3339), w.Until.Format(time.RFC3339), r.Path)
 }
 
-// Run resolves the window, streams its deduplicated events from
+// Run validates the request, resolves the window, streams its deduplicated events from
 // ClickHouse and writes them to the file. With newProgress set, the events
 // are counted first and the progress is reported as they are written.
 func Run(ctx context.Context, r *query.Reader, req Request, newProgress func(total int64) Progress) (Result, error) {
+	if err := req.Validate(); err != nil {
+		return Result{}, err
+	}
 	win, err := r.ResolveWindow(ctx, query.WindowRequest{ExperimentID: req.ExperimentID, Flags: req.Window, LabelRun: true}, req.Now)
 	if err != nil {
 		return Result{}, err

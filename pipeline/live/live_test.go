@@ -67,3 +67,24 @@ func TestSessionWarRoom(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	assert.ErrorContains(t, err, "--web: ")
 }
+
+// Validate is what analyze live checks before dialling ClickHouse, and Run
+// checks first: a too short interval is a usage error; a --web beyond
+// loopback without a token is the listener rule's refusal.
+func TestSessionValidate(t *testing.T) {
+	t.Setenv(listen.EnvInsecure, "")
+	require.NoError(t, (&Session{Interval: MinInterval}).Validate())
+	require.NoError(t, (&Session{Interval: time.Second, Web: warroom.Config{Addr: "127.0.0.1:0"}}).Validate())
+	require.NoError(t, (&Session{Interval: time.Second, Web: warroom.Config{Addr: "0.0.0.0:0", Token: "t"}}).Validate())
+
+	s := &Session{Interval: 99 * time.Millisecond}
+	err := s.Validate()
+	var ue *query.UsageError
+	require.ErrorAs(t, err, &ue)
+	require.EqualError(t, err, "--interval 99ms: want at least 100ms")
+	require.EqualError(t, s.Run(context.Background(), nil), "--interval 99ms: want at least 100ms", "Run validates before it reads")
+
+	err = (&Session{Interval: time.Second, Web: warroom.Config{Addr: "0.0.0.0:0"}}).Validate()
+	require.ErrorIs(t, err, listen.ErrOpenDoor)
+	assert.NotErrorAs(t, err, &ue, "a refused listener is not a usage error (exit 1, as before)")
+}

@@ -37,11 +37,31 @@ type Session struct {
 	Now         func() time.Time
 }
 
-// Run resolves the target's window (a run still going on, or an open
-// --since, is watched until now), starts the war room when asked, and
+// MinInterval is the shortest Interval a session looks at.
+const MinInterval = 100 * time.Millisecond
+
+// Validate checks what can be checked before anything connects: an
+// Interval of at least MinInterval (a *query.UsageError) and, with Web.Addr
+// set, the war room's listener rule (warroom.Config.Validate; its refusal
+// as it is).
+func (s *Session) Validate() error {
+	if s.Interval < MinInterval {
+		return query.Usagef("--interval %s: want at least %s", s.Interval, MinInterval)
+	}
+	if s.Web.Addr != "" {
+		return s.Web.Validate()
+	}
+	return nil
+}
+
+// Run validates the session, resolves the target's window (a run still
+// going on, or an open --since, is watched until now), starts the war room when asked, and
 // watches until ctx is done (see Watch.Run). A bad --alertmanager,
 // --webhook or --web value is a *query.UsageError.
 func (s *Session) Run(ctx context.Context, r *query.Reader) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	win, err := s.Target.Resolve(ctx, r, s.Now())
 	if err != nil {
 		return err

@@ -118,6 +118,34 @@ func TestBinaries(t *testing.T) {
 			assert.True(t, strings.HasPrefix(errOut, "analyze: error: "), "%v: %q", args, errOut)
 		}
 	})
+	// cobra reports an unknown subcommand only under the root; under a
+	// command group it used to print the group's help and exit 0.
+	t.Run("unknown subcommand of a group", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"analyze", "flows", "bogus"},
+			{"analyze", "run", "bogus", "--experiments", "."},
+			{"analyze", "experiments", "bogus"},
+			{"analyze", "retention", "bogus"},
+			{"analyze", "completion", "bogus"},
+			{"ingest", "completion", "bogus"},
+		} {
+			name, group := args[0], args[0]+" "+args[1]
+			code, out, errOut := runBinary(t, bins[name], args[1:]...)
+			assert.Equal(t, int(ExitUsage), code, "%v: stdout %q stderr %q", args, out, errOut)
+			assert.Empty(t, out, "%v: no help on stdout", args)
+			assert.Equal(t, name+`: error: unknown command "bogus" for "`+group+`"`+"\nRun '"+group+" --help' for usage.\n", errOut, "%v", args)
+		}
+		code, _, errOut := runBinary(t, bins["analyze"], "run", "lis")
+		assert.Equal(t, int(ExitUsage), code, errOut)
+		assert.Contains(t, errOut, "Did you mean this?\n\tlist\n", "suggestions as under the root")
+
+		// The group alone, or with --help, still shows its help.
+		for _, args := range [][]string{{"flows"}, {"flows", "--help"}, {"flows", "bogus", "--help"}, {"help", "flows"}} {
+			code, out, errOut := runBinary(t, bins["analyze"], args...)
+			assert.Equal(t, 0, code, "%v: %s", args, errOut)
+			assert.Contains(t, out, "analyze flows [command]", "%v", args)
+		}
+	})
 	t.Run("ingest bad arguments", func(t *testing.T) {
 		bin := bins["ingest"]
 		code, _, errOut := runBinary(t, bin, "serve", "extra")

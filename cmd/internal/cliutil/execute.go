@@ -19,8 +19,9 @@ const ExitCodesHelp = `Exit status:
      condition, a broken flow)`
 
 // Execute runs root the way both programs run: --version prints the build
-// (see ReadBuildInfo); unknown flags, unknown commands and a wrong number of
-// arguments are usage errors (exit 2) like every FlagError; and an error is
+// (see ReadBuildInfo); unknown flags, unknown commands (under the root or a
+// command group such as "analyze flows") and a wrong number of arguments
+// are usage errors (exit 2) like every FlagError; and an error is
 // printed once on ErrOut as "<program>: error: <message>", a usage error
 // followed by a pointer to --help.
 func Execute(ctx context.Context, root *cobra.Command, args []string, ios *IOStreams) ExitCode {
@@ -32,8 +33,12 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, ios *IOStr
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	wrapArgs(root)
+	unknown := reportUnknownSubcommands(root)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		err = *unknown
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -48,6 +53,30 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, ios *IOStr
 		fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
+}
+
+// reportUnknownSubcommands makes "<group> bogus" a usage error. cobra
+// checks the words after a command only under the root; a command group
+// (a command with subcommands and nothing to run) takes any words and shows
+// its help, so this help function reports them instead, in the root's
+// words, into the error it returns.
+func reportUnknownSubcommands(root *cobra.Command) *error {
+	unknown := new(error)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		asked, _ := c.Flags().GetBool("help")
+		if c.Runnable() || asked || c.Flags().NArg() == 0 {
+			help(c, args)
+			return
+		}
+		word := c.Flags().Arg(0)
+		msg := fmt.Sprintf("unknown command %q for %q", word, c.CommandPath())
+		if s := c.SuggestionsFor(word); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+		}
+		*unknown = &FlagError{Err: errors.New(msg)}
+	})
+	return unknown
 }
 
 // wrapArgs makes every command's argument validator return a FlagError.

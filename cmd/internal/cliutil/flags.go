@@ -69,9 +69,9 @@ func WriteJSON(w io.Writer, v any) error {
 
 // Print writes v for --output: indented JSON with json, else the table
 // that table writes.
-func Print(w io.Writer, output string, v any, table func() error) error {
+func Print[T any](w io.Writer, output string, v T, table func(io.Writer, T) error) error {
 	if output == "json" {
 		return WriteJSON(w, v)
 	}
-	return table()
+	return table(w, v)
 }

@@ -2,6 +2,8 @@ package cliutil
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -43,10 +45,10 @@ func TestWindowAndOutputFlags(t *testing.T) {
 
 func TestPrint(t *testing.T) {
 	var b bytes.Buffer
-	table := func() error { b.WriteString("TABLE\n"); return nil }
+	table := func(w io.Writer, v map[string]int) error { _, err := fmt.Fprintf(w, "TABLE %d\n", v["a"]); return err }
 	require.NoError(t, Print(&b, "json", map[string]int{"a": 1}, table))
 	assert.Equal(t, "{\n  \"a\": 1\n}\n", b.String())
 	b.Reset()
 	require.NoError(t, Print(&b, "table", map[string]int{"a": 1}, table))
-	assert.Equal(t, "TABLE\n", b.String())
+	assert.Equal(t, "TABLE 1\n", b.String())
 }
