@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // EnvBrokers names the variable with the default brokers.
@@ -114,6 +115,17 @@ func (c Config) DeadLetterTopicSpec() TopicSpec {
 // tests).
 func NewTransport() *kafka.Transport {
 	return &kafka.Transport{Dial: (&net.Dialer{Timeout: 3 * time.Second}).DialContext}
+}
+
+// ClientOpts are the franz-go client options every franz-go user here
+// starts from: the bootstrap brokers, a dial timeout of 3s like
+// NewTransport's, and no topic auto-creation (EnsureTopic creates topics
+// with the configured partitions). The caller adds what its role needs.
+func (c Config) ClientOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.Dialer((&net.Dialer{Timeout: 3 * time.Second}).DialContext),
+	}
 }
 
 // EnsureTopic creates a topic if it does not exist, and waits until every

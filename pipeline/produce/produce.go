@@ -1,18 +1,21 @@
-// Package produce writes tagged events to Kafka with kafka-go: one record per
-// event, its value the event's JSON wire form, keyed so one flow item or one
-// trace stays in one partition. Publish returns only when Kafka acknowledged
-// every record (acks=all), so callers answer their clients honestly.
+// Package produce writes tagged events to Kafka with franz-go: one record
+// per event, its value the event's JSON wire form, keyed so one flow item or
+// one trace stays in one partition. Publish returns only when Kafka
+// acknowledged every record (acks=all), so callers answer their clients
+// honestly.
 package produce
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 	"unsafe"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -23,19 +26,22 @@ type Config struct {
 	// Config says where the events go: brokers, topic, and the partitions
 	// and replication it is created with (pipeline/bus).
 	bus.Config `yaml:",inline"`
-	// BatchTimeout is how long the writer waits to fill a batch. kafka-go's
-	// default of 1s would add a second to every request. Default: 2ms.
+	// BatchTimeout is how long a partition's batch waits for more records
+	// before a produce request is cut (franz-go's linger). Default: 2ms.
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
-	// BatchSize is the most records in one produce request per partition. Default: 2000.
-	BatchSize int `yaml:"batch_size"`
-	// BatchBytes caps one produce request. Default: 1 MiB.
+	// BatchBytes caps one partition's record batch. Default: 1 MiB.
 	BatchBytes int64 `yaml:"batch_bytes"`
+	// MaxInflight is the most produce requests in flight to one broker.
+	// Default: 5 (BenchmarkProduceSettings measures it).
+	MaxInflight int `yaml:"max_inflight"`
 	// Compression of the record batches: none, gzip, snappy, lz4 or zstd.
 	// Default: none. On one machine or a fast network it is pure CPU:
 	// the producer compresses, the broker and every consumer decompress
 	// (BenchmarkProduceSettings measures it).
 	Compression string `yaml:"compression"`
-	// WriteTimeout bounds one produce request to a broker. Default: 5s.
+	// WriteTimeout bounds one produce request to a broker (the request's
+	// own timeout; franz-go adds its request overhead for the network).
+	// Default: 5s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// RetryFor is how long Publish keeps retrying the records Kafka has not
 	// acknowledged yet after a retriable failure (a dead partition leader,
@@ -53,7 +59,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config:       bus.NewDefaultConfig(),
-		BatchTimeout: 2 * time.Millisecond, BatchSize: 2000, BatchBytes: 1 << 20, Compression: "none", WriteTimeout: 5 * time.Second,
+		BatchTimeout: 2 * time.Millisecond, BatchBytes: 1 << 20, MaxInflight: 5, Compression: "none", WriteTimeout: 5 * time.Second,
 		RetryFor: 10 * time.Second,
 	}
 }
@@ -64,11 +70,11 @@ func (c Config) Validate() error {
 	if c.BatchTimeout <= 0 || c.BatchTimeout > time.Second {
 		errs = append(errs, fmt.Errorf("batch_timeout %s: must be in (0, 1s]", c.BatchTimeout))
 	}
-	if c.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("batch_size %d: must be at least 1", c.BatchSize))
+	if c.BatchBytes < 1024 || c.BatchBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("batch_bytes %d: must be in [1024, 1 GiB]", c.BatchBytes))
 	}
-	if c.BatchBytes < 1024 {
-		errs = append(errs, fmt.Errorf("batch_bytes %d: must be at least 1024", c.BatchBytes))
+	if c.MaxInflight < 1 {
+		errs = append(errs, fmt.Errorf("max_inflight %d: must be at least 1", c.MaxInflight))
 	}
 	if _, err := codec(c.Compression); err != nil {
 		errs = append(errs, err)
@@ -82,20 +88,20 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func codec(name string) (kafka.Compression, error) {
+func codec(name string) (kgo.CompressionCodec, error) {
 	switch name {
 	case "", "none":
-		return 0, nil
+		return kgo.NoCompression(), nil
 	case "gzip":
-		return kafka.Gzip, nil
+		return kgo.GzipCompression(), nil
 	case "snappy":
-		return kafka.Snappy, nil
+		return kgo.SnappyCompression(), nil
 	case "lz4":
-		return kafka.Lz4, nil
+		return kgo.Lz4Compression(), nil
 	case "zstd":
-		return kafka.Zstd, nil
+		return kgo.ZstdCompression(), nil
 	}
-	return 0, fmt.Errorf("compression %q: want none, gzip, snappy, lz4 or zstd", name)
+	return kgo.NoCompression(), fmt.Errorf("compression %q: want none, gzip, snappy, lz4 or zstd", name)
 }
 
 // ErrUnavailable marks a failure Kafka may recover from: the caller should
@@ -105,9 +111,8 @@ var ErrUnavailable = errors.New("kafka unavailable")
 // Producer publishes events. It is safe for concurrent use; concurrent
 // Publish calls share produce requests.
 type Producer struct {
-	cfg       Config
-	w         *kafka.Writer
-	transport *kafka.Transport
+	cfg Config
+	cl  *kgo.Client
 
 	mu     sync.Mutex
 	closed bool
@@ -118,36 +123,70 @@ func New(cfg Config) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("producer config: %w", err)
 	}
-	compression, _ := codec(cfg.Compression)
-	// kafka-go routes each record by cached cluster metadata and refreshes
-	// it only on a timer (MetadataTTL, default 6s, jittered), not when a
-	// broker answers "not leader" or refuses the connection: after a
-	// leader dies the writer keeps sending to it until the next refresh.
-	// One metadata request a second per producer is cheap and bounds that.
-	transport := bus.NewTransport()
-	transport.MetadataTTL = metadataTTL
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(cfg.Brokers...),
-		Transport:    transport,
-		Topic:        cfg.Topic,
-		Balancer:     &kafka.Hash{},
-		RequiredAcks: kafka.RequireAll,
-		BatchTimeout: cfg.BatchTimeout,
-		BatchSize:    cfg.BatchSize,
-		BatchBytes:   cfg.BatchBytes,
-		WriteTimeout: cfg.WriteTimeout,
-		ReadTimeout:  cfg.WriteTimeout,
-		MaxAttempts:  3,
-		Compression:  compression,
-		// No auto-creation through metadata requests: EnsureTopic creates
-		// the topic with the configured partition count.
-		AllowAutoTopicCreation: false,
+	cl, err := kgo.NewClient(clientOpts(cfg)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
-	return &Producer{cfg: cfg, w: w, transport: transport}, nil
+	return &Producer{cfg: cfg, cl: cl}, nil
 }
 
-// metadataTTL is how stale the producer's view of partition leaders may be.
-const metadataTTL = time.Second
+// clientOpts are the producer's franz-go options.
+func clientOpts(cfg Config) []kgo.Opt {
+	compression, _ := codec(cfg.Compression)
+	return append(cfg.ClientOpts(),
+		kgo.DefaultProduceTopic(cfg.Topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		// As before with kafka-go: not idempotent, so several requests
+		// may be in flight per broker; a record whose acknowledgement was
+		// lost may be stored twice, and the event ids make the copy a
+		// duplicate every count collapses.
+		kgo.DisableIdempotentWrite(),
+		kgo.MaxProduceRequestsInflightPerBroker(cfg.MaxInflight),
+		// The partition of a key is kafka-go's (and Sarama's) FNV-1a hash,
+		// as before the switch to franz-go: a key keeps its partition
+		// across an upgrade.
+		kgo.RecordPartitioner(keyPartitioner()),
+		kgo.ProducerLinger(cfg.BatchTimeout),
+		kgo.ProducerBatchMaxBytes(int32(min(cfg.BatchBytes, 1<<30))),
+		kgo.ProducerBatchCompression(compression),
+		kgo.ProduceRequestTimeout(cfg.WriteTimeout),
+		// franz-go retries what a broker did not acknowledge, refreshing
+		// the partition leaders when a broker answers "not leader" or
+		// cannot be reached (at most every metadataMinAge): the records
+		// of a dead leader go to its successor as soon as the cluster
+		// elected one. RetryFor bounds how long a record is retried.
+		kgo.RecordDeliveryTimeout(max(cfg.RetryFor, time.Second)+cfg.BatchTimeout),
+		kgo.MetadataMinAge(metadataMinAge),
+		kgo.MetadataMaxAge(metadataMaxAge),
+		kgo.RetryBackoffFn(func(tries int) time.Duration {
+			return min(100*time.Millisecond<<min(tries-1, 4), time.Second)
+		}),
+		// Bounded memory: at most this many records wait for their
+		// acknowledgement; Publish blocks (until its context ends) beyond.
+		kgo.MaxBufferedRecords(maxBufferedRecords),
+	)
+}
+
+// keyPartitioner places a record by its key like kafka-go's Hash balancer.
+func keyPartitioner() kgo.Partitioner {
+	return kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(fnv32a))
+}
+
+func fnv32a(b []byte) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write(b)
+	return h.Sum32()
+}
+
+const (
+	// metadataMinAge is how soon the producer re-reads the partition
+	// leaders after a failure; metadataMaxAge how stale its view may get
+	// otherwise.
+	metadataMinAge = 250 * time.Millisecond
+	metadataMaxAge = 30 * time.Second
+	// maxBufferedRecords bounds the records waiting in the producer.
+	maxBufferedRecords = 100_000
+)
 
 // EnsureTopic creates the topic when it is missing.
 func (p *Producer) EnsureTopic(ctx context.Context) error {
@@ -176,15 +215,14 @@ func (p *Producer) Publish(ctx context.Context, events []telemetry.Event) error 
 		return nil
 	}
 	enc := encoders.Get().(*Encoder)
-	if err := p.WriteMessages(ctx, enc.Messages(events)...); err != nil {
-		// A write that gave up (a cancelled context) may still be in
-		// flight inside kafka-go: its buffers are not reused.
-		return err
-	}
+	err := p.WriteRecords(ctx, enc.Records(events)...)
+	// WriteRecords returns only after franz-go finished with every
+	// record (acknowledged or failed), so the buffers are free again.
+	enc.release()
 	if cap(enc.values) <= maxPooledBytes {
 		encoders.Put(enc)
 	}
-	return nil
+	return err
 }
 
 // maxPooledBytes keeps an unusually large request's buffers out of the pool.
@@ -195,20 +233,20 @@ const maxPooledBytes = 8 << 20
 // buffer and one header array, so a request of a thousand events costs a
 // handful of allocations instead of several per event.
 type Encoder struct {
-	msgs    []kafka.Message
+	recs    []kgo.Record
+	ptrs    []*kgo.Record
 	values  []byte
 	keys    []byte
-	headers []kafka.Header
+	headers []kgo.RecordHeader
 }
 
 var encoders = sync.Pool{New: func() any { return new(Encoder) }}
 
-// Messages returns the records of events: the value is the event's wire
+// Records returns the records of events: the value is the event's wire
 // form, the key its partition key (Key), and events tagged with an
 // experiment carry its id and cohort as headers. The records are valid
-// until the next call; kafka-go's WriteMessages does not keep them after it
-// returns.
-func (enc *Encoder) Messages(events []telemetry.Event) []kafka.Message {
+// until the next call.
+func (enc *Encoder) Records(events []telemetry.Event) []*kgo.Record {
 	// Size the buffers first: the records point into them, so they must
 	// not move while they are filled.
 	values, keys, headers := 0, 0, 0
@@ -227,12 +265,14 @@ func (enc *Encoder) Messages(events []telemetry.Event) []kafka.Message {
 		enc.keys = make([]byte, 0, keys)
 	}
 	if cap(enc.headers) < headers {
-		enc.headers = make([]kafka.Header, 0, headers)
+		enc.headers = make([]kgo.RecordHeader, 0, headers)
 	}
-	if cap(enc.msgs) < len(events) {
-		enc.msgs = make([]kafka.Message, len(events))
+	if cap(enc.recs) < len(events) {
+		enc.recs = make([]kgo.Record, len(events))
+		enc.ptrs = make([]*kgo.Record, len(events))
 	}
-	enc.values, enc.keys, enc.headers, enc.msgs = enc.values[:0], enc.keys[:0], enc.headers[:0], enc.msgs[:len(events)]
+	enc.values, enc.keys, enc.headers = enc.values[:0], enc.keys[:0], enc.headers[:0]
+	enc.recs, enc.ptrs = enc.recs[:len(events)], enc.ptrs[:len(events)]
 	for i := range events {
 		e := &events[i]
 		start := len(enc.values)
@@ -241,17 +281,25 @@ func (enc *Encoder) Messages(events []telemetry.Event) []kafka.Message {
 		enc.values = e.AppendJSON(enc.values)
 		kstart := len(enc.keys)
 		enc.keys = appendKey(enc.keys, e)
-		msg := kafka.Message{Key: enc.keys[kstart:len(enc.keys):len(enc.keys)], Value: enc.values[start:len(enc.values):len(enc.values)]}
+		r := &enc.recs[i]
+		*r = kgo.Record{Key: enc.keys[kstart:len(enc.keys):len(enc.keys)], Value: enc.values[start:len(enc.values):len(enc.values)]}
 		if e.ExperimentID != "" {
 			h := len(enc.headers)
 			enc.headers = append(enc.headers,
-				kafka.Header{Key: telemetry.AttrExperimentID, Value: unsafeBytes(e.ExperimentID)},
-				kafka.Header{Key: telemetry.AttrCohort, Value: cohortBytes[e.Cohort]})
-			msg.Headers = enc.headers[h:len(enc.headers):len(enc.headers)]
+				kgo.RecordHeader{Key: telemetry.AttrExperimentID, Value: unsafeBytes(e.ExperimentID)},
+				kgo.RecordHeader{Key: telemetry.AttrCohort, Value: cohortBytes[e.Cohort]})
+			r.Headers = enc.headers[h:len(enc.headers):len(enc.headers)]
 		}
-		enc.msgs[i] = msg
+		enc.ptrs[i] = r
 	}
-	return enc.msgs
+	return enc.ptrs
+}
+
+// release drops the references the records hold (contexts, header values
+// that view the events' strings), keeping the capacity.
+func (enc *Encoder) release() {
+	clear(enc.recs)
+	clear(enc.headers)
 }
 
 // cohortBytes are the cohort header values, shared by every record.
@@ -263,7 +311,7 @@ var cohortBytes = func() map[telemetry.Cohort][]byte {
 	return m
 }()
 
-// unsafeBytes views s as bytes without copying; kafka-go only reads header
+// unsafeBytes views s as bytes without copying; franz-go only reads header
 // values.
 func unsafeBytes(s string) []byte {
 	if s == "" {
@@ -310,85 +358,83 @@ func wireSizeHint(e *telemetry.Event) int {
 	return n
 }
 
-// WriteMessages writes raw records (tests write undecodable ones). After a
-// retriable failure it writes again the records Kafka did not acknowledge
-// (kafka-go reports them one by one), with a growing pause, until all are
-// acknowledged, an error is permanent, RetryFor has passed or ctx is done.
-// A record whose acknowledgement was lost may be written twice; the event
-// ids make the copy a duplicate every count collapses.
-func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
-	giveUp := time.Now().Add(p.cfg.RetryFor)
-	pause := 100 * time.Millisecond
-	pending, total := msgs, len(msgs)
-	for attempt := 1; ; attempt++ {
-		err := p.w.WriteMessages(ctx, pending...)
-		if err == nil {
-			return nil
-		}
-		pending = unacknowledged(pending, err)
-		if !retriable(err) || ctx.Err() != nil || time.Now().Add(pause).After(giveUp) {
-			return fmt.Errorf("%w: write %d records to %s: %d not acknowledged after %d attempts: %w",
-				ErrUnavailable, total, p.cfg.Topic, len(pending), attempt, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: write %d records to %s: %d not acknowledged after %d attempts: %w",
-				ErrUnavailable, total, p.cfg.Topic, len(pending), attempt, err)
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, time.Second)
+// WriteRecords writes raw records (tests write undecodable ones) to the
+// configured topic and returns once Kafka acknowledged all of them
+// (acks=all), or with an ErrUnavailable naming how many it did not. After a
+// retriable failure (a dead or moved leader, too few in-sync replicas, a
+// timeout, a refused connection) franz-go writes again the records Kafka
+// did not acknowledge, with a growing pause, until all are acknowledged,
+// an error is permanent, RetryFor has passed or ctx is done. A record whose
+// acknowledgement was lost may be written twice; the event ids make the
+// copy a duplicate every count collapses. The records belong to franz-go
+// until WriteRecords returns.
+func (p *Producer) WriteRecords(ctx context.Context, recs ...*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
 	}
-}
-
-// unacknowledged returns the records a failed write did not store: those
-// with an error in kafka-go's per-record WriteErrors, else all of them.
-func unacknowledged(msgs []kafka.Message, err error) []kafka.Message {
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) || len(werrs) != len(msgs) {
-		return msgs
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return fmt.Errorf("%w: write %d records to %s: producer closed", ErrUnavailable, len(recs), p.cfg.Topic)
 	}
-	out := make([]kafka.Message, 0, werrs.Count())
-	for i, e := range werrs {
-		if e != nil {
-			out = append(out, msgs[i])
-		}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(recs), p.cfg.Topic, err)
 	}
-	return out
-}
-
-// retriable says whether writing again may succeed: not for a cancelled
-// context, a record too large or a Kafka error the protocol calls
-// non-retriable (an unknown or unauthorised topic, an invalid request);
-// yes for the rest (dead or moved leaders, too few in-sync replicas,
-// timeouts, refused or reset connections).
-func retriable(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		for _, e := range werrs {
-			if e != nil && !retriable(e) {
-				return false
+	// A record that never reaches a broker (none answers) is failed by its
+	// context: RetryFor plus one request's time at most.
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RetryFor+p.cfg.WriteTimeout+time.Second)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed int
+		first  error
+	)
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			failed++
+			if first == nil {
+				first = err
 			}
+			mu.Unlock()
 		}
-		return true
+		wg.Done()
 	}
-	var tooLarge kafka.MessageTooLargeError
-	if errors.As(err, &tooLarge) {
-		return false
+	wg.Add(len(recs))
+	for _, r := range recs {
+		r.Topic = p.cfg.Topic
+		p.cl.Produce(ctx, r, promise)
 	}
-	var kerr kafka.Error
-	if errors.As(err, &kerr) {
-		return kerr.Temporary()
+	wg.Wait()
+	if failed > 0 {
+		return fmt.Errorf("%w: write %d records to %s: %d not acknowledged (%s): %w",
+			ErrUnavailable, len(recs), p.cfg.Topic, failed, describe(first), first)
 	}
-	return true
+	return nil
 }
 
-// Stats returns the writer's counters since the last call.
-func (p *Producer) Stats() kafka.WriterStats { return p.w.Stats() }
+// describe says whether another attempt could succeed: a record too large
+// or a Kafka error the protocol calls non-retriable (an unknown or
+// unauthorised topic, an invalid request) fails again.
+func describe(err error) string {
+	var kerror *kerr.Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "gave up waiting"
+	case errors.Is(err, kgo.ErrClientClosed):
+		return "producer closed"
+	case errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries):
+		return "retries exhausted"
+	case errors.As(err, &kerror) && !kerror.Retriable:
+		return "permanent"
+	}
+	return "retriable"
+}
 
-// Close flushes pending writes and closes connections. Safe to call twice.
+// Close waits for records still in flight and closes the connections. Safe
+// to call twice; Publish after Close fails.
 func (p *Producer) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -396,11 +442,14 @@ func (p *Producer) Close() error {
 		return nil
 	}
 	p.closed = true
-	// The writer's connections stay in its transport's pool until closed
-	// here (see bus.NewTransport).
-	defer p.transport.CloseIdleConnections()
-	if err := p.w.Close(); err != nil {
-		return fmt.Errorf("close kafka writer: %w", err)
+	// Publish waits for its records, so normally nothing is buffered;
+	// Flush bounds what a Publish still in progress may leave.
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.WriteTimeout)
+	defer cancel()
+	err := p.cl.Flush(ctx)
+	p.cl.Close()
+	if err != nil {
+		return fmt.Errorf("close kafka producer: flush: %w", err)
 	}
 	return nil
 }

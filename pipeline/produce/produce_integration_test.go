@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
@@ -56,7 +57,7 @@ func TestPublishAcknowledgedAndReadable(t *testing.T) {
 	p, err := New(cfg)
 	require.NoError(t, err)
 	defer p.Close()
-	require.Equal(t, kafka.RequireAll, p.w.RequiredAcks, "acks=all")
+	require.Equal(t, kgo.AllISRAcks(), p.cl.OptValue(kgo.RequiredAcks), "acks=all")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -35,9 +35,10 @@ func BenchmarkStageEncode(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		enc := encoders.Get().(*Encoder)
-		if msgs := enc.Messages(events); len(msgs) != len(events) {
-			b.Fatal(len(msgs))
+		if recs := enc.Records(events); len(recs) != len(events) {
+			b.Fatal(len(recs))
 		}
+		enc.release()
 		encoders.Put(enc)
 		n += len(events)
 	}

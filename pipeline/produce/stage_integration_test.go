@@ -18,7 +18,7 @@ import (
 // BenchmarkStageProduce is the Kafka write of ingest serve: Publish of
 // 1000-event requests from 8 concurrent callers (as the bench generator's
 // 8 senders), acks=all, to a 6-partition topic on the local Kafka. The CPU
-// is this process's (kafka-go), not the broker's.
+// is this process's (franz-go), not the broker's.
 func BenchmarkStageProduce(b *testing.B) {
 	benchProduce(b, NewDefaultConfig())
 }
@@ -27,11 +27,11 @@ func BenchmarkStageProduce(b *testing.B) {
 // compression: CPU of this process per event (the broker's is not in it).
 func BenchmarkProduceSettings(b *testing.B) {
 	for _, comp := range []string{"none", "lz4", "snappy", "zstd"} {
-		for _, size := range []int{500, 2000, 10000} {
+		for _, inflight := range []int{1, 5} {
 			for _, timeout := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond} {
-				b.Run(fmt.Sprintf("compression=%s/batch=%d/timeout=%s", comp, size, timeout), func(b *testing.B) {
+				b.Run(fmt.Sprintf("compression=%s/inflight=%d/timeout=%s", comp, inflight, timeout), func(b *testing.B) {
 					cfg := NewDefaultConfig()
-					cfg.Compression, cfg.BatchSize, cfg.BatchTimeout = comp, size, timeout
+					cfg.Compression, cfg.MaxInflight, cfg.BatchTimeout = comp, inflight, timeout
 					cfg.BatchBytes = 4 << 20
 					benchProduce(b, cfg)
 				})

@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"sync"
 	"time"
 
@@ -27,6 +28,76 @@ type columnAppender interface {
 	Column(i int) driver.BatchColumn
 	Columns() []column.Interface
 }
+
+// insertColumns are the insert's ClickHouse columns, kept from one insert
+// to the next. The driver builds fresh, empty columns for every batch it
+// prepares, so each insert grew a new buffer for every column from zero
+// (about twice the block's size in allocations, copies and GC work); the
+// kept columns are reset instead, keeping the capacity of the largest
+// insert so far (MaxRows bounds it), and handed to the prepared batch.
+// They serve one insert at a time.
+type insertColumns struct {
+	mu  sync.Mutex
+	own []column.Interface
+}
+
+// fill appends rows [lo, hi) of b to the kept columns and makes them the
+// columns of ib's block. Until ib is sent the kept columns are its.
+func (ic *insertColumns) fill(ib columnAppender, b *batch, lo, hi int) error {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	cols := ib.Columns()
+	if sameColumns(ic.own, cols) {
+		for _, c := range ic.own {
+			c.Reset()
+		}
+	} else {
+		// The first insert, or the table changed: adopt the driver's.
+		ic.own = cols
+	}
+	if err := appendColumns(ownColumns(ic.own), b, lo, hi); err != nil {
+		return err
+	}
+	for i, c := range cols {
+		if c != ic.own[i] {
+			// A struct copy: the batch's column now shares the kept
+			// column's buffers (the driver has no way to adopt a column).
+			reflect.ValueOf(c).Elem().Set(reflect.ValueOf(ic.own[i]).Elem())
+		}
+	}
+	return nil
+}
+
+// sameColumns says whether the kept columns fit a prepared batch's: the
+// same names, ClickHouse types and Go types, all pointers.
+func sameColumns(own, cols []column.Interface) bool {
+	if len(own) != len(cols) || len(own) == 0 {
+		return false
+	}
+	for i, c := range cols {
+		t := reflect.TypeOf(c)
+		if t.Kind() != reflect.Pointer || t != reflect.TypeOf(own[i]) || c.Name() != own[i].Name() || c.Type() != own[i].Type() {
+			return false
+		}
+	}
+	return true
+}
+
+// ownColumns are columns appended to directly, as a batch's.
+type ownColumns []column.Interface
+
+func (o ownColumns) Columns() []column.Interface { return o }
+
+func (o ownColumns) Column(i int) driver.BatchColumn { return ownColumn{o[i]} }
+
+type ownColumn struct{ col column.Interface }
+
+func (c ownColumn) Append(v any) error {
+	_, err := c.col.Append(v)
+	return err
+}
+
+func (c ownColumn) AppendRow(v any) error { return c.col.AppendRow(v) }
 
 // columns are the insert's column slices, kept by a batch and reused from
 // one insert to the next, so building an insert allocates nothing once the

@@ -11,7 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -86,9 +86,9 @@ func benchWire(i int) []byte {
 // as Send would (before compression). One op is one event.
 func BenchmarkSinkPath(b *testing.B) {
 	const batchRows = 10_000
-	msgs := make([]kafka.Message, 4*batchRows)
+	msgs := make([]*kgo.Record, 4*batchRows)
 	for i := range msgs {
-		msgs[i] = kafka.Message{Partition: i % 6, Offset: int64(i), Value: benchWire(i)}
+		msgs[i] = &kgo.Record{Partition: int32(i % 6), Offset: int64(i), Value: benchWire(i)}
 	}
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 20)}
 	ctx := context.Background()
@@ -102,7 +102,7 @@ func BenchmarkSinkPath(b *testing.B) {
 		}
 		if len(bt.events) == batchRows {
 			ap := newBlockAppender(b)
-			if err := appendColumns(ap, bt, 0, len(bt.events)); err != nil {
+			if err := s.cols.fill(ap, bt, 0, len(bt.events)); err != nil {
 				b.Fatal(err)
 			}
 			buf.Reset()

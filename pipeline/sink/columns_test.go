@@ -6,18 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // Every column gets its own field, in telemetry.Columns order, for each
-// row of the range, also after the batch was recycled.
+// row of the range, also after the batch was recycled and with the insert
+// columns kept from the insert before.
 func TestAppendColumnsMapsEveryField(t *testing.T) {
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 10)}
 	b := newBatch()
+	var cols insertColumns
 	for round := 0; round < 2; round++ {
 		e := telemetry.Event{
 			ID: fmt.Sprintf("id-%d", round), TimeNs: 1_700_000_000_123_456_789, IngestNs: 1_700_000_001_000_000_000, Kind: telemetry.KindLog,
@@ -28,10 +30,13 @@ func TestAppendColumnsMapsEveryField(t *testing.T) {
 		}
 		other := telemetry.Event{ID: "other", TimeNs: e.TimeNs, IngestNs: e.IngestNs, Kind: telemetry.KindSpan}
 		for i, ev := range []telemetry.Event{other, e, other} {
-			require.NoError(t, s.accept(context.Background(), b, kafka.Message{Partition: 2, Offset: int64(10 + i), Value: ev.AppendJSON(nil)}))
+			require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Partition: 2, Offset: int64(10 + i), Value: ev.AppendJSON(nil)}))
 		}
+		// The kept columns first take a larger insert, then this one in a
+		// freshly prepared block: reset, refilled and handed over.
+		require.NoError(t, cols.fill(newBlockAppender(t), b, 0, 3))
 		ap := newBlockAppender(t)
-		require.NoError(t, appendColumns(ap, b, 1, 2))
+		require.NoError(t, cols.fill(ap, b, 1, 2))
 		want := map[string]any{
 			"event_id": e.ID, "event_time": time.Unix(1_700_000_000, 0).UTC(), "event_time_ns": uint64(e.TimeNs),
 			"ingest_time": time.Unix(1_700_000_001, 0).UTC(), "ingest_time_ns": uint64(e.IngestNs), "kind": "log",

@@ -1,5 +1,5 @@
 // Package sink moves events from Kafka into ClickHouse at least once:
-// records are fetched with kafka-go's FetchMessage, decoded, batched by
+// records are fetched by a franz-go group consumer, decoded, batched by
 // rows, bytes and age, inserted with an explicit column list, and their
 // offsets are committed only after ClickHouse acknowledged the insert (or the
 // record is safely in the dead-letter topic). A failed insert is retried with

@@ -103,12 +103,12 @@ func (s *Sink) offsetsAt(ctx context.Context, client *kafka.Client, parts []int)
 }
 
 // recordProgress writes one progress row per partition of the topic (see
-// the comment at the top of this file). held is the last record this sink
+// the comment at the top of this file). held is the offset of the last record this sink
 // read per partition; partitions the group has since moved past (another
 // member owns them now) are deleted from it. When the brokers cannot be
 // asked, the held partitions are written as behind, which only holds the
 // watermark back.
-func (s *Sink) recordProgress(ctx context.Context, held map[int]kafka.Message) {
+func (s *Sink) recordProgress(ctx context.Context, held map[int]int64) {
 	s.progressMu.Lock()
 	defer s.progressMu.Unlock()
 	at := time.Now()
@@ -138,21 +138,21 @@ func (s *Sink) recordProgress(ctx context.Context, held map[int]kafka.Message) {
 
 // progressRows decides the row of each partition at check time at, from
 // the high-water marks and the group's committed offsets read after at
-// (both nil when the brokers could not be asked), the last record this sink
+// (both nil when the brokers could not be asked), the offset of the last record this sink
 // read per partition (moved partitions are deleted from held) and the
 // newest event time it committed per partition.
-func progressRows(parts []int, hwm, committed map[int]int64, held map[int]kafka.Message, maxEvent map[int]int64, at time.Time) []progressRow {
+func progressRows(parts []int, hwm, committed map[int]int64, held, maxEvent map[int]int64, at time.Time) []progressRow {
 	rows := make([]progressRow, 0, len(parts))
 	for _, p := range parts {
-		m, holds := held[p]
+		last, holds := held[p]
 		c, known := committed[p]
 		if !known {
 			c = -1
 			if holds {
-				c = m.Offset + 1
+				c = last + 1
 			}
 		}
-		if holds && c > m.Offset+1 {
+		if holds && c > last+1 {
 			delete(held, p) // moved to another member, which reports it
 			holds = false
 		}

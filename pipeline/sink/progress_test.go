@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -13,10 +12,10 @@ func TestProgressRows(t *testing.T) {
 	parts := []int{0, 1, 2, 3, 4, 5}
 	hwm := map[int]int64{0: 10, 1: 20, 2: 0, 3: 7, 4: 9, 5: 30}
 	committed := map[int]int64{0: 10, 1: 15, 2: -1, 3: -1, 4: 9, 5: 25}
-	held := map[int]kafka.Message{
-		0: {Partition: 0, Offset: 9},
-		1: {Partition: 1, Offset: 14},
-		5: {Partition: 5, Offset: 19}, // the group is at 25: another member took it over
+	held := map[int]int64{
+		0: 9,
+		1: 14,
+		5: 19, // the group is at 25: another member took it over
 	}
 	maxEvent := map[int]int64{0: 100, 1: 200, 5: 500}
 	rows := progressRows(parts, hwm, committed, held, maxEvent, at)
@@ -31,7 +30,7 @@ func TestProgressRows(t *testing.T) {
 	assert.NotContains(t, held, 5, "a partition the group moved past is no longer reported as held")
 
 	// The brokers could not be asked: only the held partitions, as behind.
-	held = map[int]kafka.Message{0: {Partition: 0, Offset: 9}}
+	held = map[int]int64{0: 9}
 	rows = progressRows([]int{0}, nil, nil, held, maxEvent, at)
 	assert.Equal(t, []progressRow{{partition: 0, committed: 10, maxEvent: 100, updated: at}}, rows)
 }

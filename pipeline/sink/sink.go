@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -47,6 +48,7 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
+	cols        insertColumns
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -84,14 +86,14 @@ type batch struct {
 	offsets []int64
 	bytes   int
 	first   time.Time
-	last    map[int]kafka.Message
+	last    map[int]*kgo.Record
 	maxTime map[int]int64
 	dec     telemetry.Decoder
 	cols    columns
 }
 
 func newBatch() *batch {
-	return &batch{last: map[int]kafka.Message{}, maxTime: map[int]int64{}}
+	return &batch{last: map[int]*kgo.Record{}, maxTime: map[int]int64{}}
 }
 
 // reset empties b for reuse and drops its references to the records.
@@ -117,11 +119,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r := kafka.NewReader(s.readerConfig())
+	r, err := kgo.NewClient(s.consumerOpts()...)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
 	defer func() {
-		if err := r.Close(); err != nil {
-			s.log.Warn("close kafka reader", "err", err)
-		}
+		// Leaves the group; nothing is committed here (every commit
+		// follows an insert).
+		r.Close()
 		_ = s.dlq.Close()
 		s.transport.CloseIdleConnections()
 	}()
@@ -165,7 +170,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	cur := nextBatch()
 	lastFetch := time.Now()
 	lastBeat := time.Now()
-	known := map[int]kafka.Message{}
+	known := map[int]int64{} // the last offset read, per partition
 	lag := map[int]prometheus.Gauge{}
 	backlog := backlog{lag: map[int]int64{}}
 	// One fetch context per deadline, not per record: the deadline is the
@@ -196,13 +201,21 @@ func (s *Sink) Run(ctx context.Context) error {
 			want = time.Now().Add(s.cfg.Heartbeat)
 		}
 		fetchCtx := fetch.at(ctx, want)
-		msg, err := r.FetchMessage(fetchCtx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break // shutdown
+		fetches := r.PollRecords(fetchCtx, pollRecords)
+		if ctx.Err() != nil {
+			break // shutdown; records polled but not inserted are not committed
+		}
+		var fetchErr error
+		fetches.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				fetchErr = err
 			}
-			if !errors.Is(err, context.DeadlineExceeded) {
-				s.log.Warn("fetch", "err", err)
+		})
+		if fetchErr != nil {
+			s.log.Warn("fetch", "err", fetchErr)
+		}
+		if fetches.NumRecords() == 0 {
+			if fetchErr != nil {
 				time.Sleep(100 * time.Millisecond)
 			}
 			if len(cur.last) > 0 && time.Since(cur.first) >= limit {
@@ -218,37 +231,8 @@ func (s *Sink) Run(ctx context.Context) error {
 			continue
 		}
 		lastFetch = time.Now()
-		known[msg.Partition] = msg
-		g, ok := lag[msg.Partition]
-		if !ok {
-			g = s.m.lag.WithLabelValues(strconv.Itoa(msg.Partition))
-			lag[msg.Partition] = g
-		}
-		behind := backlog.update(msg.Partition, max(msg.HighWaterMark-msg.Offset-1, 0)) > int64(s.cfg.MaxRows)/4
-		g.Set(float64(backlog.lag[msg.Partition]))
-		if err := s.accept(ctx, cur, msg); err != nil {
-			loopErr = err
+		if cur, loopErr = s.take(ctx, fetches, cur, known, lag, &backlog, flushes, nextBatch); loopErr != nil {
 			break
-		}
-		switch age := time.Since(cur.first); {
-		case len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
-			// Full: wait for the flusher (this bounds memory).
-			select {
-			case flushes <- cur:
-				cur = nextBatch()
-			case <-ctx.Done():
-			}
-		case age >= s.cfg.MaxAge && !behind:
-			// Old enough and caught up: hand over if the flusher is free.
-			// While it is still inserting the previous batch, this one
-			// keeps growing instead: fewer, larger inserts exactly when
-			// ClickHouse is the bottleneck. The fetch deadline (the
-			// batch's MaxAge) flushes it as soon as records stop coming.
-			select {
-			case flushes <- cur:
-				cur = nextBatch()
-			default:
-			}
 		}
 	}
 
@@ -264,6 +248,61 @@ func (s *Sink) Run(ctx context.Context) error {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// pollRecords is the most records one poll returns: enough to keep the
+// loop busy, few next to a batch.
+const pollRecords = 10_000
+
+// take accepts polled records into the current batch, handing batches to
+// the flusher as they fill, and returns the batch now filling.
+func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known map[int]int64, lag map[int]prometheus.Gauge,
+	backlog *backlog, flushes chan<- *batch, nextBatch func() *batch) (*batch, error) {
+	for i := range fetches {
+		for t := range fetches[i].Topics {
+			for pi := range fetches[i].Topics[t].Partitions {
+				fp := &fetches[i].Topics[t].Partitions[pi]
+				partition := int(fp.Partition)
+				g, ok := lag[partition]
+				if !ok {
+					g = s.m.lag.WithLabelValues(strconv.Itoa(partition))
+					lag[partition] = g
+				}
+				for _, rec := range fp.Records {
+					known[partition] = rec.Offset
+					behind := backlog.update(partition, max(fp.HighWatermark-rec.Offset-1, 0)) > int64(s.cfg.MaxRows)/4
+					g.Set(float64(backlog.lag[partition]))
+					if err := s.accept(ctx, cur, rec); err != nil {
+						return cur, err
+					}
+					switch age := time.Since(cur.first); {
+					case len(cur.events) >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
+						// Full: wait for the flusher (this bounds memory).
+						select {
+						case flushes <- cur:
+							cur = nextBatch()
+						case <-ctx.Done():
+						}
+					case age >= s.cfg.MaxAge && !behind:
+						// Old enough and caught up: hand over if the flusher is free.
+						// While it is still inserting the previous batch, this one
+						// keeps growing instead: fewer, larger inserts exactly when
+						// ClickHouse is the bottleneck. The fetch deadline (the
+						// batch's MaxAge) flushes it as soon as records stop coming.
+						select {
+						case flushes <- cur:
+							cur = nextBatch()
+						default:
+						}
+					}
+					if ctx.Err() != nil {
+						return cur, nil // shutting down: the rest is not committed, so it is fetched again
+					}
+				}
+			}
+		}
+	}
+	return cur, nil
 }
 
 // overdueFetchWait is how long an overdue batch waits for more records
@@ -284,25 +323,29 @@ func (b *backlog) update(partition int, lag int64) int64 {
 	return b.total
 }
 
-// readerConfig is the consumer of the events topic.
-func (s *Sink) readerConfig() kafka.ReaderConfig {
-	return kafka.ReaderConfig{
-		Brokers: s.cfg.Brokers, GroupID: s.cfg.Group, Topic: s.cfg.Topic,
+// consumerOpts are the consumer of the events topic: a member of the
+// group that commits only what it inserted (no automatic commits).
+func (s *Sink) consumerOpts() []kgo.Opt {
+	return append(s.cfg.ClientOpts(),
+		kgo.ConsumerGroup(s.cfg.Group), kgo.ConsumeTopics(s.cfg.Topic),
+		kgo.DisableAutoCommit(),
+		// A new group starts at the oldest record.
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// MinBytes 1 answers a fetch as soon as anything arrives (latency);
-		// under load each fetch still returns up to MaxBytes.
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
-		CommitInterval: 0, // synchronous commits, after inserts
-		StartOffset:    kafka.FirstOffset,
-		// Decoded-but-unread records: enough to keep the fetcher busy while
-		// a batch is handed off, small next to MaxBytes of batch memory.
-		QueueCapacity:  10_000,
-		ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
-		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
-	}
+		// under load each fetch still returns up to FetchMaxBytes, and
+		// franz-go buffers at most one fetch per broker until it is polled.
+		kgo.FetchMinBytes(1), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(4<<20), kgo.FetchMaxWait(100*time.Millisecond),
+		// The eager range and round-robin protocols kafka-go's reader
+		// offered, so sinks of both kinds can share a group while they
+		// are upgraded one by one.
+		kgo.Balancers(kgo.RangeBalancer(), kgo.RoundRobinBalancer()),
+		kgo.HeartbeatInterval(time.Second), kgo.SessionTimeout(6*time.Second), kgo.RebalanceTimeout(6*time.Second),
+		kgo.MetadataMinAge(time.Second),
+	)
 }
 
 // accept decodes one record into the batch, or dead-letters it.
-func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
+func (s *Sink) accept(ctx context.Context, b *batch, msg *kgo.Record) error {
 	if len(b.last) == 0 {
 		b.first = time.Now()
 	}
@@ -325,14 +368,14 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg kafka.Message) error {
 		if s.seen.seenOrAdd(e.ID) {
 			s.m.duplicates.Inc()
 		}
-		b.parts = append(b.parts, int32(msg.Partition))
+		b.parts = append(b.parts, msg.Partition)
 		b.offsets = append(b.offsets, msg.Offset)
 		b.bytes += len(msg.Value)
-		if e.TimeNs > b.maxTime[msg.Partition] {
-			b.maxTime[msg.Partition] = e.TimeNs
+		if e.TimeNs > b.maxTime[int(msg.Partition)] {
+			b.maxTime[int(msg.Partition)] = e.TimeNs
 		}
 	}
-	b.last[msg.Partition] = msg
+	b.last[int(msg.Partition)] = msg
 	return nil
 }
 
@@ -367,13 +410,14 @@ var (
 	maxEventNs = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC).UnixNano()
 )
 
-func (s *Sink) decode(msg kafka.Message, e *telemetry.Event, dec *telemetry.Decoder) error {
+func (s *Sink) decode(msg *kgo.Record, e *telemetry.Event, dec *telemetry.Decoder) error {
 	if len(msg.Value) > s.cfg.MaxEventBytes {
 		return fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(msg.Value), s.cfg.MaxEventBytes)
 	}
-	// kafka-go allocates every record value afresh and never touches it
-	// again, and nothing here writes to it, so the decoded strings can share
-	// its memory instead of copying each record once more.
+	// franz-go (without pools, which the sink does not configure) leaves
+	// a fetched record's value to the record and never touches it again,
+	// and nothing here writes to it, so the decoded strings can share its
+	// memory instead of copying each record once more.
 	value := unsafe.String(unsafe.SliceData(msg.Value), len(msg.Value)) //nolint:gosec // G103: read-only view of a buffer we own, see above
 	if err := dec.DecodeString(value, e); err != nil {
 		return err
@@ -387,16 +431,20 @@ func (s *Sink) decode(msg kafka.Message, e *telemetry.Event, dec *telemetry.Deco
 // deadLetter writes a record that can never be inserted to the dead-letter
 // topic, retrying until Kafka takes it or ctx ends: a record is committed
 // only once it is inserted or dead-lettered.
-func (s *Sink) deadLetter(ctx context.Context, msg kafka.Message, cause error) error {
+func (s *Sink) deadLetter(ctx context.Context, msg *kgo.Record, cause error) error {
 	errText := cause.Error()
 	if len(errText) > 1024 {
 		errText = errText[:1024]
 	}
+	headers := make([]kafka.Header, 0, len(msg.Headers)+6)
+	for _, h := range msg.Headers {
+		headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
+	}
 	dl := kafka.Message{
 		Key: msg.Key, Value: msg.Value,
-		Headers: append(append([]kafka.Header(nil), msg.Headers...),
+		Headers: append(headers,
 			kafka.Header{Key: "steadystate.source.topic", Value: []byte(msg.Topic)},
-			kafka.Header{Key: "steadystate.source.partition", Value: []byte(strconv.Itoa(msg.Partition))},
+			kafka.Header{Key: "steadystate.source.partition", Value: []byte(strconv.Itoa(int(msg.Partition)))},
 			kafka.Header{Key: "steadystate.source.offset", Value: []byte(strconv.FormatInt(msg.Offset, 10))},
 			kafka.Header{Key: "steadystate.error", Value: []byte(errText)},
 			kafka.Header{Key: "steadystate.time", Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
@@ -424,7 +472,7 @@ func (s *Sink) deadLetter(ctx context.Context, msg kafka.Message, cause error) e
 
 // flush inserts a batch (retrying transient failures, isolating rows the
 // server rejects), then commits its offsets and records progress.
-func (s *Sink) flush(ctx context.Context, r *kafka.Reader, b *batch) error {
+func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
 	s.m.batchAge.Observe(time.Since(b.first).Seconds())
 	if len(b.events) > 0 {
 		if err := s.insertAll(ctx, b, 0, len(b.events)); err != nil {
@@ -434,11 +482,14 @@ func (s *Sink) flush(ctx context.Context, r *kafka.Reader, b *batch) error {
 		s.m.batchRows.Observe(float64(len(b.events)))
 		s.m.batchBytes.Observe(float64(b.bytes))
 	}
-	commits := make([]kafka.Message, 0, len(b.last))
-	for _, m := range b.last {
+	commits := make([]*kgo.Record, 0, len(b.last))
+	read := make(map[int]int64, len(b.last))
+	for p, m := range b.last {
 		commits = append(commits, m)
+		read[p] = m.Offset
 	}
-	if err := r.CommitMessages(ctx, commits...); err != nil {
+	// Each partition's offset after its last record in the batch.
+	if err := r.CommitRecords(ctx, commits...); err != nil {
 		// The rows are stored; a redelivery is deduplicated by event id.
 		s.m.commitErrors.Inc()
 		s.log.Warn("commit offsets", "err", err)
@@ -450,7 +501,7 @@ func (s *Sink) flush(ctx context.Context, r *kafka.Reader, b *batch) error {
 		s.maxEvent[p] = max(s.maxEvent[p], b.maxTime[p])
 	}
 	s.mu.Unlock()
-	s.recordProgress(ctx, b.last)
+	s.recordProgress(ctx, read)
 	return nil
 }
 
@@ -469,7 +520,7 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 		}
 		if isDataError(err) {
 			if hi-lo == 1 {
-				msg := kafka.Message{Topic: s.cfg.Topic, Partition: int(b.parts[lo]), Offset: b.offsets[lo], Value: b.events[lo].AppendJSON(nil)}
+				msg := &kgo.Record{Topic: s.cfg.Topic, Partition: b.parts[lo], Offset: b.offsets[lo], Value: b.events[lo].AppendJSON(nil)}
 				return s.deadLetter(ctx, msg, fmt.Errorf("clickhouse rejected the row: %w", err))
 			}
 			mid := lo + (hi-lo)/2
@@ -493,7 +544,7 @@ func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int) error {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	defer func() { _ = ib.Close() }()
-	if err := appendColumns(ib, b, lo, hi); err != nil {
+	if err := s.cols.fill(ib, b, lo, hi); err != nil {
 		return err
 	}
 	if err := ib.Send(); err != nil {

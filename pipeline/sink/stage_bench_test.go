@@ -5,17 +5,17 @@ import (
 	"testing"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 )
 
 const stageBatch = 50_000
 
-func stageMessages(n int) []kafka.Message {
-	msgs := make([]kafka.Message, n)
+func stageMessages(n int) []*kgo.Record {
+	msgs := make([]*kgo.Record, n)
 	for i := range msgs {
-		msgs[i] = kafka.Message{Partition: i % 6, Offset: int64(i), Value: benchWire(i)}
+		msgs[i] = &kgo.Record{Partition: int32(i % 6), Offset: int64(i), Value: benchWire(i)}
 	}
 	return msgs
 }
@@ -55,11 +55,12 @@ func BenchmarkStageColumns(b *testing.B) {
 		}
 	}
 	buf := new(chproto.Buffer)
+	var cols insertColumns
 	m := stagecpu.Start()
 	n := 0
 	for b.Loop() {
-		ap := newBlockAppender(b)
-		if err := appendColumns(ap, bt, 0, len(bt.events)); err != nil {
+		ap := newBlockAppender(b) // as the driver prepares each batch
+		if err := cols.fill(ap, bt, 0, len(bt.events)); err != nil {
 			b.Fatal(err)
 		}
 		buf.Reset()

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
@@ -23,8 +23,8 @@ import (
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
-// BenchmarkStageConsume is the sink's Kafka fetch: kafka-go's reader with
-// the sink's settings and a fresh consumer group reading a 6-partition
+// BenchmarkStageConsume is the sink's Kafka fetch: franz-go's group
+// consumer with the sink's settings and a fresh consumer group reading a 6-partition
 // topic pre-filled with 100,000 typical records, one op reading all of
 // them (joining the group included). The CPU is this process's, not the
 // broker's.
@@ -39,11 +39,11 @@ func BenchmarkStageConsume(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msgs := make([]kafka.Message, 0, 1000)
+	msgs := make([]*kgo.Record, 0, 1000)
 	for i := 0; i < records; i++ {
-		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint(i)), Value: benchWire(i)})
+		msgs = append(msgs, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: benchWire(i)})
 		if len(msgs) == cap(msgs) {
-			if err := p.WriteMessages(ctx, msgs...); err != nil {
+			if err := p.WriteRecords(ctx, msgs...); err != nil {
 				b.Fatal(err)
 			}
 			msgs = msgs[:0]
@@ -56,13 +56,18 @@ func BenchmarkStageConsume(b *testing.B) {
 	for group := 0; b.Loop(); group++ {
 		// One op reads the whole topic with a fresh consumer group.
 		s.cfg.Group = fmt.Sprintf("stage-consume-%d-%d", time.Now().UnixNano(), group)
-		r := kafka.NewReader(s.readerConfig())
-		for i := 0; i < records; i++ {
-			if _, err := r.FetchMessage(ctx); err != nil {
+		r, err := kgo.NewClient(s.consumerOpts()...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < records; {
+			fetches := r.PollRecords(ctx, pollRecords)
+			if err := fetches.Err0(); err != nil {
 				b.Fatal(err)
 			}
+			got += fetches.NumRecords()
 		}
-		_ = r.Close()
+		r.Close()
 		n += records
 	}
 	m.Report(b, n)
@@ -151,7 +156,7 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 		c0 := stagecpu.ProcessCPU()
-		if err := appendColumns(ib, bt, 0, len(bt.events)); err != nil {
+		if err := s.cols.fill(ib, bt, 0, len(bt.events)); err != nil {
 			b.Fatal(err)
 		}
 		m.Exclude(stagecpu.ProcessCPU() - c0)

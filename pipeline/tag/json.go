@@ -54,7 +54,7 @@ func isLines(body []byte) bool {
 			return true
 		}
 		if line := bytes.TrimSpace(body[:i]); len(line) > 0 {
-			return len(bytes.TrimSpace(body[i+1:])) == 0 || json.Valid(line)
+			return len(bytes.TrimSpace(body[i+1:])) == 0 || validJSON(line)
 		}
 		body = body[i+1:]
 	}
@@ -77,7 +77,7 @@ func (s *state) jsonLines(body []byte) {
 }
 
 func (s *state) jsonArray(body []byte) {
-	if json.Valid(body) {
+	if validJSON(body) {
 		body = bytes.TrimSpace(body)
 		i := 0
 		for it := (elements{b: body, i: 1}); ; {
@@ -171,7 +171,7 @@ type jsonEntry struct {
 }
 
 func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		var v struct{}
 		err := json.Unmarshal(raw, &v)
 		if err == nil {
@@ -749,7 +749,7 @@ func (j *jsonLookup) Get(key string) (string, bool) {
 	return v, v != ""
 }
 
-// members iterates over the members of a JSON object that json.Valid
+// members iterates over the members of a JSON object that validJSON
 // accepted, without copying: b starts with '{', i is past it.
 type members struct {
 	b []byte

@@ -24,8 +24,8 @@ type stage struct {
 var stageList = []stage{
 	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag"},
 	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode"},
-	{side: "serve", name: "produce (kafka-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce"},
-	{side: "sink", name: "consume (kafka-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume"},
+	{side: "serve", name: "produce (franz-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce"},
+	{side: "sink", name: "consume (franz-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume"},
 	{side: "sink", name: "decode (wire JSON -> event)", pkg: "./pipeline/sink", bench: "BenchmarkStageDecode"},
 	{side: "sink", name: "column build (native block)", pkg: "./pipeline/sink", bench: "BenchmarkStageColumns"},
 	{side: "sink", name: "insert (send block, server ack)", pkg: "./pipeline/sink", bench: "BenchmarkStageInsert"},
