@@ -117,11 +117,7 @@ func contribute(t *query.UnitTally, n, e int64, sign float64) {
 	} else {
 		t.Units--
 	}
-	t.SumN2 += sign * fn * fn
-	t.SumE2 += sign * fe * fe
-	t.SumEN += sign * fe * fn
-	t.SumG2 += sign * g * g
-	t.SumGN += sign * g * fn
+	t.AddSquares(fn, fe, g, sign)
 }
 
 // addTo folds rows into sums, with units the per-unit counts before them

@@ -275,11 +275,7 @@ func (s *replaySource) SLIUnitCounts(_ context.Context, _ string, w Window, sli 
 			r.Events += int64(t.n)
 			r.Errors += int64(t.e)
 			r.Good += int64(t.g)
-			r.SumN2 += t.n * t.n
-			r.SumE2 += t.e * t.e
-			r.SumEN += t.e * t.n
-			r.SumG2 += t.g * t.g
-			r.SumGN += t.g * t.n
+			r.AddSquares(t.n, t.e, t.g, 1)
 		}
 		out[c] = r
 	}

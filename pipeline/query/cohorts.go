@@ -317,6 +317,17 @@ type UnitTally struct {
 	SampledUnits int64
 }
 
+// AddSquares adds sign times one unit's (or unit group's) terms of the
+// sums of squares: n events, e errors, g good events (n - e unless the SLI
+// names its own good events). sign -1 takes back terms added before.
+func (t *UnitTally) AddSquares(n, e, g, sign float64) {
+	t.SumN2 += sign * n * n
+	t.SumE2 += sign * e * e
+	t.SumEN += sign * e * n
+	t.SumG2 += sign * g * g
+	t.SumGN += sign * g * n
+}
+
 // SLIUnitCounts returns one SLI's per-cohort unit tallies on the raw
 // table, the spans resolved by their trace in ClickHouse included. unitAttr
 // names the unit attribute; "" is the events' subject.
@@ -412,11 +423,7 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		t.Events += v[0]
 		t.Errors += v[1]
 		t.Good += v[0] - v[1]
-		t.SumN2 += n * n
-		t.SumE2 += e * e
-		t.SumEN += e * n
-		t.SumG2 += (n - e) * (n - e)
-		t.SumGN += (n - e) * n
+		t.AddSquares(n, e, n-e, 1)
 		out[k.cohort] = t
 	}
 	name := "analyze/unit_count.sql"
