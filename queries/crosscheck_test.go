@@ -80,7 +80,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		},
 		"analyze/sli_unit_groups.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "logs": 1,
-			"dirty": []uint32{uint32(since/10*10 + 60)},
+			"dirty": []uint32{uint32(since/10*10 + 60)}, "min_since_s": (since + 59) / 60 * 60, "min_until_s": (until + 9) / 60 * 60,
+			"dirty_minutes": []uint32{uint32((since/10*10 + 60) / 60 * 60)}, "dm_since_s": (since/10*10 + 60) / 60 * 60, "dm_until_s": (since/10*10+60)/60*60 + 60,
 		},
 		"analyze/sli_unit_groups_dirty.sql": {
 			"experiment_id": fx.ExperimentID, "service": "checkout", "operation": "", "logs": 1,

@@ -297,52 +297,65 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 	load(ctx, t, dup, events)
 	load(ctx, t, dup, events[200:260]) // duplicates in a few buckets
 	load(ctx, t, clean, events)
-	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
-	rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
-	require.NoError(t, err)
-	var dirty []uint32
-	for _, r := range rows {
-		if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
-			dirty = append(dirty, uint32(r.Bucket.Unix()))
-		}
-	}
-	require.NotEmpty(t, dirty)
-	rd, rc := query.New(dup), query.New(clean)
-	for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
-		sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
-		want, err := rc.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
+	// Whole minutes (read from unit_groups_minute but for the minutes
+	// holding a duplicate) and a window with ragged edges.
+	for _, w := range []analysis.Window{
+		{Since: start, Until: start.Add(10 * time.Minute)},
+		{Since: start.Add(25 * time.Second), Until: start.Add(9*time.Minute + 35*time.Second)},
+	} {
+		rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
 		require.NoError(t, err)
-		got, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 0)
-		require.NoError(t, err)
-		assert.Equal(t, want, got, "filter %+v", f)
-		raw, err := rd.SLIUnitCounts(ctx, exp, w, sli, "")
-		require.NoError(t, err)
-		for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
-			g, u := got[c], raw[c]
-			require.Positive(t, u.Units, "%+v %s", f, c)
-			assert.Equal(t, []int64{u.Units, u.Events, u.Errors, u.Good}, []int64{g.Units, g.Events, g.Errors, g.Good}, "%+v %s", f, c)
-			assert.Positive(t, g.Groups)
-			assert.LessOrEqual(t, g.Groups, int64(min(query.UnitGroups, u.Units)))
-			// A group's total is a sum of units': its square is at least
-			// the sum of theirs.
-			assert.GreaterOrEqual(t, g.SumN2, u.SumN2)
-			if g.Groups == u.Units {
-				assert.InDelta(t, u.SumN2, g.SumN2, 1e-9, "one unit per group: the unit sums")
+		var dirty []uint32
+		for _, r := range rows {
+			if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
+				dirty = append(dirty, uint32(r.Bucket.Unix()))
 			}
 		}
-		if f.Service != "payment" {
-			blind, err := rd.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
+		require.NotEmpty(t, dirty)
+		rd, rc := query.New(dup), query.New(clean)
+		for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
+			sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
+			want, err := rc.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
 			require.NoError(t, err)
-			assert.NotEqual(t, want, blind, "without the dirty buckets the duplicates would count: the check above can fail")
-		}
-		half, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 1)
-		require.NoError(t, err)
-		for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
-			h := half[c]
-			assert.Equal(t, uint(1), h.SampleShift)
-			assert.Less(t, h.SampledUnits, got[c].Units, "the slice holds some of the units")
-			assert.Equal(t, min(h.SampledUnits*2, h.Events), h.Units)
-			assert.InDelta(t, got[c].SumN2, h.SumN2, 1e-9, "the sums do not depend on the slice")
+			got, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 0)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "filter %+v", f)
+			raw, err := rd.SLIUnitCounts(ctx, exp, w, sli, "")
+			if w.Since.Second()%10 != 0 {
+				// The raw read cuts the ragged edges at the second, the
+				// views at the 10-second bucket (bucket >= since): compare
+				// with the per-unit view read (unit_tally), whose buckets
+				// are the groups'.
+				raw, err = rd.SLIUnitTally(ctx, exp, w, sli, dirty)
+			}
+			require.NoError(t, err)
+			for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
+				g, u := got[c], raw[c]
+				require.Positive(t, u.Units, "%+v %s", f, c)
+				assert.Equal(t, []int64{u.Units, u.Events, u.Errors, u.Good}, []int64{g.Units, g.Events, g.Errors, g.Good}, "%+v %s", f, c)
+				assert.Positive(t, g.Groups)
+				assert.LessOrEqual(t, g.Groups, int64(min(query.UnitGroups, u.Units)))
+				// A group's total is a sum of units': its square is at least
+				// the sum of theirs.
+				assert.GreaterOrEqual(t, g.SumN2, u.SumN2)
+				if g.Groups == u.Units {
+					assert.InDelta(t, u.SumN2, g.SumN2, 1e-9, "one unit per group: the unit sums")
+				}
+			}
+			if f.Service != "payment" {
+				blind, err := rd.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
+				require.NoError(t, err)
+				assert.NotEqual(t, want, blind, "without the dirty buckets the duplicates would count: the check above can fail")
+			}
+			half, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 1)
+			require.NoError(t, err)
+			for _, c := range []telemetry.Cohort{telemetry.CohortControl, telemetry.CohortExperiment} {
+				h := half[c]
+				assert.Equal(t, uint(1), h.SampleShift)
+				assert.Less(t, h.SampledUnits, got[c].Units, "the slice holds some of the units")
+				assert.Equal(t, min(h.SampledUnits*2, h.Events), h.Units)
+				assert.InDelta(t, got[c].SumN2, h.SumN2, 1e-9, "the sums do not depend on the slice")
+			}
 		}
 	}
 }

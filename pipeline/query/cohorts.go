@@ -396,24 +396,41 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		return nil
 	}
 	common := []string{"experiment_id", "logs", "service", "operation"}
-	if err := r.each(ctx, "analyze/sli_unit_groups.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), add); err != nil {
-		return nil, err
+	q := pick(p, append(common, "since_s", "until_s")...)
+	// The distinct units (unit_seen) are counted while the groups are
+	// read: the two statements share nothing but the window.
+	type unitCount struct {
+		units map[telemetry.Cohort]uint64
+		err   error
 	}
-	if len(dirty) > 0 {
-		if err := r.each(ctx, "analyze/sli_unit_groups_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), add); err != nil {
-			return nil, err
-		}
+	counted := make(chan unitCount, 1)
+	go func() {
+		units, err := r.unitCount(ctx, experimentID, w, q, sampleShift)
+		counted <- unitCount{units, err}
+	}()
+	gp := pick(p, append(common, "since_s", "until_s", "dirty")...)
+	for k, v := range minuteParams(p["since_s"].(int64), p["until_s"].(int64), dirty) {
+		gp[k] = v
 	}
-	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	err := r.each(ctx, "analyze/sli_unit_groups.sql", gp, add)
+	if err == nil && len(dirty) > 0 {
+		err = r.each(ctx, "analyze/sli_unit_groups_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), add)
+	}
+	decided := false
+	if err == nil {
+		decided, err = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	}
+	if err == nil && decided {
+		bq := pick(q, append(common, "since_s", "until_s")...)
+		bq["slack_s"] = int64(TraceSlack / time.Second)
+		err = r.each(ctx, "analyze/sli_unit_groups_by_trace.sql", bq, add)
+	}
+	uc := <-counted
 	if err != nil {
 		return nil, err
 	}
-	q := pick(p, append(common, "since_s", "until_s")...)
-	if decided {
-		q["slack_s"] = int64(TraceSlack / time.Second)
-		if err := r.each(ctx, "analyze/sli_unit_groups_by_trace.sql", q, add); err != nil {
-			return nil, err
-		}
+	if uc.err != nil {
+		return nil, uc.err
 	}
 	out := map[telemetry.Cohort]UnitTally{}
 	for k, v := range groups {
@@ -426,12 +443,33 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		t.AddSquares(n, e, n-e, 1)
 		out[k.cohort] = t
 	}
+	for c, units := range uc.units {
+		t := out[c]
+		t.SampleShift, t.SampledUnits = sampleShift, int64(units)
+		t.Units = min(int64(units)<<sampleShift, t.Events)
+		out[c] = t
+	}
+	return out, nil
+}
+
+// unitCount counts the distinct units per cohort of an SLI the views
+// serve over q's window (analyze/unit_count.sql, or
+// unit_count_by_trace.sql when a trace was decided), in the
+// 2^-sampleShift slice of the unit hash space.
+func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q queries.Params, sampleShift uint) (map[telemetry.Cohort]uint64, error) {
+	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	if err != nil {
+		return nil, err
+	}
 	name := "analyze/unit_count.sql"
+	p := pick(q, "experiment_id", "logs", "service", "operation", "since_s", "until_s")
 	if decided {
 		name = "analyze/unit_count_by_trace.sql"
+		p["slack_s"] = int64(TraceSlack / time.Second)
 	}
-	q["unit_max"] = uint64(math.MaxUint64) >> sampleShift
-	err = r.each(ctx, name, q, func(rows driver.Rows) error {
+	p["unit_max"] = uint64(math.MaxUint64) >> sampleShift
+	out := map[telemetry.Cohort]uint64{}
+	err = r.each(ctx, name, p, func(rows driver.Rows) error {
 		var (
 			cohort string
 			units  uint64
@@ -443,16 +481,45 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		if err != nil {
 			return err
 		}
-		t := out[c]
-		t.SampleShift, t.SampledUnits = sampleShift, int64(units)
-		t.Units = min(int64(units)<<sampleShift, t.Events)
-		out[c] = t
+		out[c] += units
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// minuteParams are sli_unit_groups.sql's minute-row parameters for the
+// window [since, until) (unix seconds; 10-second buckets b with since <= b
+// < until) and its dirty buckets: the whole minutes of the window
+// [min_since_s, min_until_s) (a minute m is whole when its buckets m ..
+// m+50 all lie in the window), the minutes holding a dirty bucket
+// (dirty_minutes, read from the 10-second rows instead) and the range they
+// span [dm_since_s, dm_until_s).
+func minuteParams(since, until int64, dirty []uint32) queries.Params {
+	lo := (since + 59) / 60 * 60
+	hi := (until + 9) / 60 * 60
+	if hi < lo {
+		hi = lo
+	}
+	minutes := []uint32{}
+	seen := map[uint32]bool{}
+	var dlo, dhi int64
+	for _, b := range dirty {
+		m := b / 60 * 60
+		if int64(m) < lo || int64(m) >= hi || seen[m] {
+			continue
+		}
+		seen[m] = true
+		minutes = append(minutes, m)
+		if dlo == 0 || int64(m) < dlo {
+			dlo = int64(m)
+		}
+		dhi = max(dhi, int64(m)+60)
+	}
+	sort.Slice(minutes, func(i, j int) bool { return minutes[i] < minutes[j] })
+	return queries.Params{"min_since_s": lo, "min_until_s": hi, "dirty_minutes": minutes, "dm_since_s": dlo, "dm_until_s": dhi}
 }
 
 // UnitRow is one cohort's and unit's distinct events and errors in one

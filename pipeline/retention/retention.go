@@ -47,6 +47,7 @@ var Tables = []Table{
 	{"trace_cohorts", "first_seen", Views, true},
 	{"unit_tally", "bucket", Views, true},
 	{"unit_groups", "bucket", Views, true},
+	{"unit_groups_minute", "bucket", Views, true},
 	{"unit_seen", "bucket", Views, true},
 	{"trace_tagged_tally", "bucket", Views, true},
 	{"trace_subjects", "first_seen", Views, true},

@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -47,9 +49,10 @@ func main() {
 	liveFor := flag.Duration("live-for", 60*time.Second, "how long the live processes run")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
+	profile := flag.Bool("profile", false, "log the timed rounds' statements in system.query_log and print each one's runs, median duration, rows read and memory")
 	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
-	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *db, *keep, *before); err != nil {
+	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *db, *keep, *before, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "comparebench:", err)
 		os.Exit(1)
 	}
@@ -90,7 +93,7 @@ func scalar(ctx context.Context, c *store.Client, name string, p queries.Params,
 	return rows.Err()
 }
 
-func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep, before bool) error {
+func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep, before, profile bool) error {
 	ctx := context.Background()
 	cfg := store.NewDefaultConfig()
 	cfg.Database = db
@@ -249,6 +252,10 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 		firsts[i] = time.Since(t)
 	}
 	ds := make([][]time.Duration, len(rows))
+	profSince := time.Now().Add(-time.Second)
+	if profile {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
+	}
 	for k := 0; k < repeat; k++ {
 		for i, r := range rows {
 			if (r.rounds > 0 && k >= r.rounds) || failed[i] != nil {
@@ -280,6 +287,11 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 		fmt.Printf("%-76s %9s %9s %9s %9s %9s %s\n", r.name, rd(firsts[i]), rd(d[0]), rd(p50), rd(p95), target, met)
 	}
 	fmt.Printf("load average (1, 5, 15 min): %s\n", loadAvg())
+	if profile {
+		if err := printProfile(context.Background(), c, db, profSince); err != nil {
+			return err
+		}
+	}
 
 	return liveCPU(ctx, c, db, liveN, liveEvents, liveFor, start)
 }
@@ -372,6 +384,35 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	fmt.Printf("  watchers charged (analyze + ClickHouse net of the process) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*charged, yesNo(charged <= 0.25))
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
 	return nil
+}
+
+// printProfile prints the statements of the timed rounds from the query
+// log (bench/bench_query_profile.sql).
+func printProfile(ctx context.Context, c *store.Client, db string, since time.Time) error {
+	flush, err := c.SQL("bench/bench_flush_logs.sql", nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Conn.Exec(ctx, flush); err != nil {
+		return fmt.Errorf("flush logs: %w", err)
+	}
+	rows, err := c.Query(ctx, "bench/bench_query_profile.sql", queries.Params{"since_s": since.Unix(), "database": db})
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fmt.Printf("\nstatements of the timed rounds (system.query_log): runs, p50 ms, p50 rows read, p50 memory\n")
+	for rows.Next() {
+		var (
+			stmt              string
+			runs, ms, rd, mem uint64
+		)
+		if err := rows.Scan(&stmt, &runs, &ms, &rd, &mem); err != nil {
+			return fmt.Errorf("scan profile: %w", err)
+		}
+		fmt.Printf("  %4d %6d ms %10d rows %8.1f MB  %s\n", runs, ms, rd, float64(mem)/1e6, stmt)
+	}
+	return rows.Err()
 }
 
 func baseWall2(s float64) string {

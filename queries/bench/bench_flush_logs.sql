@@ -1,0 +1,2 @@
+-- `make bench-compare -profile`: write the query log out before reading it.
+SYSTEM FLUSH LOGS
