@@ -101,21 +101,29 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 	}
 	p := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": since.Unix(), "until_s": ceilUnix(until)}
 	// The tally is read before the states (see 0006_cohort_tally.up.sql).
-	tally := map[bucketKey]uint64{}
-	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
-	if err != nil {
-		return nil, err
-	}
+	// The cached counts are read beside the tally: a cached count is used
+	// only where its row count equals the tally's, whichever was read
+	// first.
 	settled := map[bucketKey]settledRow{}
+	settledRead := make(chan error, 1)
 	// settle caches only buckets older than SettledAge: a range younger
 	// than that (a live look's open tail) has nothing cached to read.
 	if since.Unix()+10 <= time.Now().Add(-SettledAge).Unix() {
-		err = r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
-			settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
-		}, 3)
-		if err != nil {
-			return nil, err
-		}
+		go func() {
+			settledRead <- r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
+				settled[k] = settledRow{events: v[0], errors: v[1], rowsAt: v[2]}
+			}, 3)
+		}()
+	} else {
+		settledRead <- nil
+	}
+	tally := map[bucketKey]uint64{}
+	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
+	if serr := <-settledRead; err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, err
 	}
 	var out []BucketRow
 	var lo, hi uint32
