@@ -41,8 +41,16 @@ type Monitor struct {
 	srm  *stats.SequentialSRM
 	last CohortSizes
 
-	// SettleAfter overrides DefaultSettleAfter (tests, benchmarks).
+	// SettleAfter overrides DefaultSettleAfter (tests, benchmarks): how
+	// old a bucket must be to settle when the watermark is unknown.
 	SettleAfter time.Duration
+	// Watermark, when set, gives the event time up to which the pipeline
+	// has delivered everything (the sink's watermark, from sink_progress):
+	// a bucket settles once it lies wholly before it. When it is nil or
+	// unknown (ok false) buckets settle at now - SettleAfter, and
+	// SettledBy says so.
+	Watermark func(ctx context.Context, now time.Time) (wm time.Time, ok bool, why string, err error)
+	settledBy string
 
 	settled      []BucketRow // [Since, settledUntil)
 	settledUntil time.Time
@@ -117,8 +125,24 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}
-	// Buckets older than SettleAfter are final: cache them.
-	cutoff := now.Add(-m.SettleAfter).Truncate(bucketWidth)
+	// Buckets wholly before the watermark (or, without one, older than
+	// SettleAfter) are final: cache them.
+	var (
+		wm    time.Time
+		known bool
+		why   = "no watermark source"
+	)
+	if m.Watermark != nil {
+		if wm, known, why, err = m.Watermark(ctx, now); err != nil {
+			known, why = false, err.Error()
+		}
+	}
+	cutoff := SettleCutoff(now, m.SettleAfter, wm, known)
+	if known {
+		m.settledBy = "the sink watermark (" + wm.UTC().Format(time.RFC3339) + ")"
+	} else {
+		m.settledBy = fmt.Sprintf("now - %s (the sink watermark is unknown: %s)", m.SettleAfter, why)
+	}
 	var fresh []BucketRow
 	for _, r := range recent {
 		if r.Bucket.Before(cutoff) {
@@ -187,6 +211,25 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	}
 	res.Sanitize()
 	return res, nil
+}
+
+// SettledBy says how the last Look decided which buckets settled: at the
+// sink watermark, or at now - SettleAfter and why.
+func (m *Monitor) SettledBy() string { return m.settledBy }
+
+// SettleCutoff is the start of the first bucket that has not settled at
+// now: buckets before it are final and read once. With the sink watermark
+// known, a bucket settles once it lies wholly before the watermark (its
+// end at or before wm), however long that takes; without one, once it is
+// settleAfter old.
+func SettleCutoff(now time.Time, settleAfter time.Duration, wm time.Time, known bool) time.Time {
+	if known {
+		if wm.After(now) {
+			wm = now
+		}
+		return wm.Truncate(bucketWidth)
+	}
+	return now.Add(-settleAfter).Truncate(bucketWidth)
 }
 
 func baselineRows(rows []BucketRow, from time.Time) []BucketRow {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
@@ -91,14 +92,35 @@ func WarRoomFlows(spec *experiment.Spec, e *experiment.Experiment) []experiment.
 
 // Run looks every Interval until ctx is done (nil), a stop condition holds
 // with ExitOnStop (*StopError), or MaxFailures looks in a row failed.
+// sameBasis reports whether two SettledBy texts name the same basis
+// (the watermark's time changes every look).
+func sameBasis(a, b string) bool {
+	basis := func(s string) string {
+		if i := strings.IndexByte(s, '('); i >= 0 && strings.HasPrefix(s, "the sink watermark") {
+			return s[:i]
+		}
+		return s
+	}
+	return basis(a) == basis(b)
+}
+
 func (lw *Watch) Run(ctx context.Context) error {
 	enc := json.NewEncoder(lw.Out)
 	ticker := time.NewTicker(lw.Interval)
 	defer ticker.Stop()
 	alerted := false
 	failures := 0
+	settledBy := ""
 	for {
 		res, err := lw.Monitor.Look(ctx, lw.Now())
+		if by := lw.Monitor.SettledBy(); err == nil && !sameBasis(by, settledBy) {
+			// Say how buckets settle, and again when that changes (the
+			// watermark became known or was lost).
+			fmt.Fprintf(lw.ErrOut, "analyze live: buckets settle at %s\n", by)
+		}
+		if err == nil {
+			settledBy = lw.Monitor.SettledBy()
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil

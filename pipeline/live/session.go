@@ -8,6 +8,7 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/flows"
 	"github.com/steadystate/steadystate/pipeline/notify"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/warroom"
@@ -27,8 +28,9 @@ type Session struct {
 	ExitOnStop bool
 	// Alertmanager and Webhook get the stop alert ("" for none).
 	Alertmanager, Webhook string
-	// Web serves the war-room page when Web.Addr is set; ConsumerGroup is
-	// the sink's group, whose progress gives its flows panel's watermark.
+	// Web serves the war-room page when Web.Addr is set. ConsumerGroup is
+	// the sink's group, whose progress gives the watermark the monitor
+	// settles buckets at and the war room's flows panel shows.
 	Web           warroom.Config
 	ConsumerGroup string
 	// Out gets the table (OutTTY) or JSON lines; ErrOut the notices.
@@ -70,6 +72,7 @@ func (s *Session) Run(ctx context.Context, r *query.Reader) error {
 	if err != nil {
 		return err
 	}
+	mon.Watermark = SinkWatermark(r, s.ConsumerGroup)
 	targets, err := notify.Targets(StopDestinations(s.Alertmanager, s.Webhook))
 	if err != nil {
 		return &query.UsageError{Err: err}
@@ -89,6 +92,27 @@ func (s *Session) Run(ctx context.Context, r *query.Reader) error {
 	w := &Watch{Monitor: mon, Reader: r, Targets: targets, Web: web, Gather: gather, Interval: s.Interval, ExitOnStop: s.ExitOnStop,
 		Out: s.Out, ErrOut: s.ErrOut, OutTTY: s.OutTTY, Now: s.Now}
 	return w.Run(ctx)
+}
+
+// SinkWatermark is a Monitor.Watermark: the watermark of the sink's
+// consumer group from its progress rows (flows.ComputePipeline, the one
+// the flow checks judge by), unknown when the group wrote no progress (no
+// sink, or a database loaded some other way).
+func SinkWatermark(r *query.Reader, group string) func(ctx context.Context, now time.Time) (time.Time, bool, string, error) {
+	return func(ctx context.Context, now time.Time) (time.Time, bool, string, error) {
+		if group == "" {
+			return time.Time{}, false, "no consumer group", nil
+		}
+		rows, err := r.Progress(ctx, group)
+		if err != nil {
+			return time.Time{}, false, "", err
+		}
+		p := flows.ComputePipeline(group, rows, now, flows.NewDefaultWatermarkConfig())
+		if p.Watermark == nil {
+			return time.Time{}, false, fmt.Sprintf("no sink progress for consumer group %q", group), nil
+		}
+		return *p.Watermark, true, "", nil
+	}
 }
 
 // startWarRoom starts the web view when Web.Addr is set (nil, nil
