@@ -36,8 +36,9 @@ blast-radius status, and the stop conditions.
 The tests are anytime-valid (a mixture sequential probability ratio test
 and a confidence sequence), so looking every 5 s keeps the false-fail rate
 at --alpha; results are marked provisional (*) below the minimum sample.
-Counts come from the cohort_stats view; only buckets younger than 30 s
-are re-read each time.
+Counts come from the cohort_stats view; a bucket is read once it lies
+before the sink's watermark (--consumer-group's progress; without one,
+once it is 30 s old) and only the younger ones are re-read each time.
 
 A terminal gets a table redrawn in place, a pipe one JSON object per line
 (the same format as compare --output json). When a stop condition holds
