@@ -17,7 +17,14 @@
 //   - the CPU of 20 `analyze live` processes at a 5 s interval over 60 s,
 //     as a share of one core, and the ClickHouse server's over the same
 //     time, net of its CPU over 30 s without the watchers just before
-//     (other work on the machine counts in both), charged to the watchers.
+//     (other work on the machine counts in both), charged to the watchers;
+//   - before that, the cold start (-cold-for): the same 20 processes
+//     started together on a database nobody has looked at (cohort_settled
+//     emptied), their CPU and ClickHouse's from their start over the first
+//     looks, printed beside the steady figure.
+//
+// -profile logs the timed rounds' statements (log_queries) and prints each
+// one's runs, median duration, rows read and memory from system.query_log.
 package main
 
 import (
@@ -47,12 +54,13 @@ func main() {
 	liveN := flag.Int("live", 20, "live experiments")
 	repeat := flag.Int("repeat", 20, "timed repetitions")
 	liveFor := flag.Duration("live-for", 60*time.Second, "how long the live processes run")
+	coldFor := flag.Duration("cold-for", 30*time.Second, "cold start: how long the live processes are measured from their start on a database nobody has looked at (0: skip)")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
 	profile := flag.Bool("profile", false, "log the timed rounds' statements in system.query_log and print each one's runs, median duration, rows read and memory")
 	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
-	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *db, *keep, *before, *profile); err != nil {
+	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *db, *keep, *before, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "comparebench:", err)
 		os.Exit(1)
 	}
@@ -93,7 +101,7 @@ func scalar(ctx context.Context, c *store.Client, name string, p queries.Params,
 	return rows.Err()
 }
 
-func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string, keep, before, profile bool) error {
+func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, db string, keep, before, profile bool) error {
 	ctx := context.Background()
 	cfg := store.NewDefaultConfig()
 	cfg.Database = db
@@ -293,12 +301,12 @@ func run(events, liveEvents, liveN, repeat int, liveFor time.Duration, db string
 		}
 	}
 
-	return liveCPU(ctx, c, db, liveN, liveEvents, liveFor, start)
+	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, start)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
 // reports their CPU and the ClickHouse server's.
-func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor time.Duration, start time.Time) error {
+func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, start time.Time) error {
 	chPid := clickhousePid()
 	queryCPU := func() float64 {
 		var us uint64
@@ -324,46 +332,62 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
 		return fmt.Errorf("build analyze: %w\n%s", err, out)
 	}
+	// Cold start: the watchers all start at once on a database nobody has
+	// looked at (the settled-count cache emptied), measured from their
+	// start over coldFor, start-up and first looks included.
+	var cold float64
+	var coldWall time.Duration
+	if coldFor > 0 {
+		forget, err := c.SQL("bench/bench_forget_settled.sql", nil)
+		if err != nil {
+			return err
+		}
+		if err := c.Conn.Exec(ctx, forget); err != nil {
+			return fmt.Errorf("empty cohort_settled: %w", err)
+		}
+		chBefore := cpuSeconds(chPid)
+		t0 := time.Now()
+		cmds, err := startWatchers(bin, dir, db, liveN, start, coldFor+5*time.Second, "cold")
+		if err != nil {
+			return err
+		}
+		time.Sleep(coldFor)
+		cpu, wall := watchersCPU(cmds), time.Since(t0)
+		chCPU := cpuSeconds(chPid) - chBefore
+		if err := waitWatchers(cmds, dir, "cold"); err != nil {
+			return err
+		}
+		coldWall = wall
+		cold = cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
+		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled emptied), %s from their start (%d looks each at 5 s):\n",
+			liveN, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
+		fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
+		if chPid > 0 {
+			fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers %6.2f%%: net %6.2f%%\n",
+				chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*max(0, chCPU/wall.Seconds()-chBaseRate))
+		}
+		fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
+		fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
 	const warmup = 15 * time.Second
-	var cmds []*exec.Cmd
-	for i := 1; i <= liveN; i++ {
-		cmd := exec.Command(bin, "--experiments", dir, "live", fmt.Sprintf("bench-live-%02d", i),
-			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", (warmup + liveFor + 5*time.Second).String())
-		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", os.DevNull, err)
-		}
-		errf, err := os.Create(filepath.Join(dir, fmt.Sprintf("live-%02d.log", i)))
-		if err != nil {
-			return fmt.Errorf("log file: %w", err)
-		}
-		cmd.Stdout, cmd.Stderr = devnull, errf
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start live %d: %w", i, err)
-		}
-		cmds = append(cmds, cmd)
+	cmds, err := startWatchers(bin, dir, db, liveN, start, warmup+liveFor+5*time.Second, "live")
+	if err != nil {
+		return err
 	}
-	procCPU := func() (s float64) {
-		for _, c := range cmds {
-			s += cpuSeconds(c.Process.Pid)
-		}
-		return s
-	}
+	procCPU := func() float64 { return watchersCPU(cmds) }
 	time.Sleep(warmup)
 	chBefore, qBefore, before := cpuSeconds(chPid), queryCPU(), procCPU()
 	t0 := time.Now()
 	time.Sleep(liveFor)
 	cpu, wall := procCPU()-before, time.Since(t0)
 	chCPU, qCPU := cpuSeconds(chPid)-chBefore, queryCPU()-qBefore
+	if err := waitWatchers(cmds, dir, "live"); err != nil {
+		return err
+	}
 	var total time.Duration
-	for i, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("live-%02d.log", i+1)))
-			return fmt.Errorf("live %d: %w: %s", i+1, err, log)
-		}
+	for _, cmd := range cmds {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
@@ -382,7 +406,55 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	fmt.Printf("  ClickHouse query threads CPU     %8.2f s = %6.2f%% of one core; without watchers %6.2f%%: net %6.2f%%\n", qCPU, 100*qCPU/sec, 100*qBaseRate, 100*qNet)
 	charged := cpu/sec + chNet
 	fmt.Printf("  watchers charged (analyze + ClickHouse net of the process) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*charged, yesNo(charged <= 0.25))
+	if coldFor > 0 {
+		fmt.Printf("  beside it, the cold start above: %6.2f%% of one core over the first %s\n", 100*cold, coldWall.Round(time.Second))
+	}
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	return nil
+}
+
+// startWatchers starts n `analyze live` processes at a 5 s interval, one
+// per live experiment, for d; their stderr goes to dir/<tag>-NN.log.
+func startWatchers(bin, dir, db string, n int, start time.Time, d time.Duration, tag string) ([]*exec.Cmd, error) {
+	var cmds []*exec.Cmd
+	for i := 1; i <= n; i++ {
+		cmd := exec.Command(bin, "--experiments", dir, "live", fmt.Sprintf("bench-live-%02d", i),
+			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
+		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
+		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+		}
+		errf, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.log", tag, i)))
+		if err != nil {
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		cmd.Stdout, cmd.Stderr = devnull, errf
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start live %d: %w", i, err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds, nil
+}
+
+// watchersCPU is the CPU seconds the running processes used so far.
+func watchersCPU(cmds []*exec.Cmd) (s float64) {
+	for _, c := range cmds {
+		s += cpuSeconds(c.Process.Pid)
+	}
+	return s
+}
+
+// waitWatchers waits for the processes to end, with the log of one that
+// failed.
+func waitWatchers(cmds []*exec.Cmd, dir, tag string) error {
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s-%02d.log", tag, i+1)))
+			return fmt.Errorf("live %s %d: %w: %s", tag, i+1, err, log)
+		}
+	}
 	return nil
 }
 
