@@ -371,13 +371,21 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
-	const warmup = 15 * time.Second
-	cmds, err := startWatchers(bin, dir, db, liveN, start, warmup+liveFor+5*time.Second, "live")
+	// The measurement starts once every process has printed its first
+	// look (at least 15 s, at most 2 min after the start), so a first
+	// look slowed by other load does not count as watching.
+	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
+	cmds, err := startWatchers(bin, dir, db, liveN, start, maxWarmup+liveFor+5*time.Second, "live")
 	if err != nil {
 		return err
 	}
 	procCPU := func() float64 { return watchersCPU(cmds) }
+	tw := time.Now()
 	time.Sleep(warmup)
+	for time.Since(tw) < maxWarmup && !firstLooksDone(dir, "live", liveN) {
+		time.Sleep(time.Second)
+	}
+	warm := time.Since(tw)
 	chBefore, qBefore, before := cpuSeconds(chPid), queryCPU(), procCPU()
 	t0 := time.Now()
 	time.Sleep(liveFor)
@@ -396,7 +404,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	chNet := max(0, chCPU/sec-chBaseRate)
 	qNet := max(0, qCPU/sec-qBaseRate)
 	fmt.Printf("\nlive: %d `analyze live` processes at a 5 s interval, each on its own experiment (1 h of data, %d events);\n", liveN, liveEvents)
-	fmt.Printf("measured for %s after a %s warm-up (the first look reads the whole hour once)\n", wall.Round(time.Second), warmup)
+	fmt.Printf("measured for %s after a %s warm-up (until every process printed its first look, which reads the whole hour once)\n", wall.Round(time.Second), warm.Round(time.Second))
 	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/sec)
 	fmt.Printf("  incl. start-up and first looks: %.2f s over the processes' lives\n", total.Seconds())
 	if chPid > 0 {
@@ -421,21 +429,33 @@ func startWatchers(bin, dir, db string, n int, start time.Time, d time.Duration,
 		cmd := exec.Command(bin, "--experiments", dir, "live", fmt.Sprintf("bench-live-%02d", i),
 			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
 		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.out", tag, i)))
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+			return nil, fmt.Errorf("output file: %w", err)
 		}
 		errf, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.log", tag, i)))
 		if err != nil {
 			return nil, fmt.Errorf("log file: %w", err)
 		}
-		cmd.Stdout, cmd.Stderr = devnull, errf
+		cmd.Stdout, cmd.Stderr = out, errf
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start live %d: %w", i, err)
 		}
 		cmds = append(cmds, cmd)
 	}
 	return cmds, nil
+}
+
+// firstLooksDone reports whether each of the n processes has written its
+// first look (a JSON line) to dir/<tag>-NN.out.
+func firstLooksDone(dir, tag string, n int) bool {
+	for i := 1; i <= n; i++ {
+		fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf("%s-%02d.out", tag, i)))
+		if err != nil || fi.Size() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // watchersCPU is the CPU seconds the running processes used so far.
