@@ -8,10 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
-	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -69,19 +66,6 @@ type runRead struct {
 }
 
 func newRunRead(f *factory) runRead { return runRead{f: f, Now: time.Now} }
-
-// target is the experiment and window compare and replay judge.
-func (o *runRead) target(spec *experiment.Spec) analysis.Target {
-	return analysis.Target{ID: o.Experiment, Experiment: spec.Lookup(o.Experiment), Window: o.Window}
-}
-
-// loadReport reads the run's report input (gather.LoadReport), for report
-// and backlog.
-func (o *runRead) loadReport(ctx context.Context, allAttributes bool) (findings.Input, error) {
-	return readSpec(ctx, o.f, func(spec *experiment.Spec, r *query.Reader) (findings.Input, error) {
-		return gather.LoadReport(ctx, r, spec, o.Experiment, o.Window, o.Now(), allAttributes)
-	})
-}
 
 func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
