@@ -57,9 +57,6 @@ A terminal gets a table, --output json the documented JSON (README,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
-			}
 			if err := checkAlpha(opts.Alpha); err != nil {
 				return err
 			}
@@ -67,7 +64,7 @@ A terminal gets a table, --output json the documented JSON (README,
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, "compare this run's window (default: the latest run)")
-	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 3 when the verdict is fail")
 	cmd.Flags().Float64Var(&opts.Alpha, "alpha", analysis.DefaultAlpha, "significance level of every test")
 	return cmd
