@@ -146,17 +146,15 @@ func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
 }
 
 type watchOptions struct {
-	f            *factory
-	Check        flows.Selection
-	Interval     time.Duration
-	Alertmanager []string
-	SlackWebhook string
-	Webhook      []string
-	Resend       time.Duration
-	Listen       string
-	ExternalURL  string
-	LogLevel     string
-	Insecure     bool
+	f     *factory
+	Check flows.Selection
+	// Watch takes --interval and --resend (its Since is --since, in Check).
+	Watch       flows.WatchConfig
+	Notify      notify.Destinations
+	Listen      string
+	ExternalURL string
+	LogLevel    string
+	Insecure    bool
 }
 
 func newCmdWatch(f *factory, runF func(*watchOptions) error) *cobra.Command {
@@ -196,8 +194,8 @@ the loop and the server gracefully.`,
   analyze watch --interval 5s --slack-webhook "$SLACK_WEBHOOK" --flow publish`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Interval <= 0 || opts.Resend <= 0 {
-				return cliutil.FlagErrorf("--interval %s and --resend %s: must be positive", opts.Interval, opts.Resend)
+			if opts.Watch.Interval <= 0 || opts.Watch.Resend <= 0 {
+				return cliutil.FlagErrorf("--interval %s and --resend %s: must be positive", opts.Watch.Interval, opts.Watch.Resend)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -207,11 +205,11 @@ the loop and the server gracefully.`,
 	}
 	addCheckFlags(cmd.Flags(), &opts.Check)
 	fl := cmd.Flags()
-	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "how often to evaluate")
-	fl.StringArrayVar(&opts.Alertmanager, "alertmanager", nil, "Alertmanager base URL, e.g. http://127.0.0.1:9093 (repeatable)")
-	fl.StringVar(&opts.SlackWebhook, "slack-webhook", "", "Slack incoming-webhook URL")
-	fl.StringArrayVar(&opts.Webhook, "webhook", nil, "URL receiving Alertmanager-format webhook posts (repeatable)")
-	fl.DurationVar(&opts.Resend, "resend", time.Minute, "re-send firing alerts to Alertmanager this often")
+	fl.DurationVar(&opts.Watch.Interval, "interval", 5*time.Second, "how often to evaluate")
+	fl.StringArrayVar(&opts.Notify.Alertmanager, "alertmanager", nil, "Alertmanager base URL, e.g. http://127.0.0.1:9093 (repeatable)")
+	fl.StringVar(&opts.Notify.Slack, "slack-webhook", "", "Slack incoming-webhook URL")
+	fl.StringArrayVar(&opts.Notify.Webhook, "webhook", nil, "URL receiving Alertmanager-format webhook posts (repeatable)")
+	fl.DurationVar(&opts.Watch.Resend, "resend", time.Minute, "re-send firing alerts to Alertmanager this often")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9466", "address of /metrics, /healthz and /flows (\"\" to disable)")
 	fl.StringVar(&opts.ExternalURL, "external-url", "", "base URL alerts link to (default: http://<listen address>/flows)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -224,12 +222,11 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 	if err != nil {
 		return err
 	}
-	dest := notify.Destinations{Alertmanager: opts.Alertmanager, Slack: opts.SlackWebhook, Webhook: opts.Webhook}
-	targets, err := notify.Targets(dest)
+	targets, err := notify.Targets(opts.Notify)
 	if err != nil {
 		return cliutil.FlagErrorf("%v", err)
 	}
-	if dest.Empty() {
+	if opts.Notify.Empty() {
 		log.Warn("no --alertmanager, --slack-webhook or --webhook: alerts are only logged")
 	}
 	if opts.Listen != "" {
@@ -244,7 +241,8 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 	}
 	defer st.Close()
 	reg := cliutil.NewRegistry()
-	w := flows.NewWatcher(flows.WatchConfig{Interval: opts.Interval, Since: opts.Check.Since, Resend: opts.Resend}, ch, targets, reg, log)
+	opts.Watch.Since = opts.Check.Since
+	w := flows.NewWatcher(opts.Watch, ch, targets, reg, log)
 	var admin *cliutil.Admin
 	if opts.Listen != "" {
 		if admin, err = cliutil.StartAdmin(opts.Listen, cliutil.AdminOptions{Registry: reg, Handlers: map[string]http.Handler{"GET /flows": w}}, log); err != nil {
@@ -252,7 +250,7 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 		}
 		defer admin.Stop(5 * time.Second)
 	}
-	log.Info("watching flows", "interval", opts.Interval, "since", opts.Check.Since, "targets", len(targets), "listen", opts.Listen)
+	log.Info("watching flows", "interval", opts.Watch.Interval, "since", opts.Check.Since, "targets", len(targets), "listen", opts.Listen)
 	err = w.Run(ctx, flows.GeneratorURL(opts.ExternalURL, admin.Addr(), os.Hostname))
 	log.Info("watch stopped")
 	return err
