@@ -110,9 +110,6 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
   analyze flows check --flow publish --since 30m --output json | jq '.flows[0].stuck[].key'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -120,7 +117,7 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 		},
 	}
 	addCheckFlags(cmd.Flags(), &opts.Check)
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	cmd.Flags().IntVar(&opts.MaxStuck, "max-stuck", 1000, "list at most this many stuck items per flow (0: all); the rest are counted in stuck_omitted")
 	return cmd
 }
