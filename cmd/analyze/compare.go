@@ -75,10 +75,11 @@ func (o *runRead) target(spec *experiment.Spec) analysis.Target {
 	return analysis.Target{ID: o.Experiment, Experiment: spec.Lookup(o.Experiment), Window: o.Window}
 }
 
-// checkAlpha is the usage error for an --alpha outside (0, 0.5).
+// checkAlpha is the usage error for an --alpha that analysis.CheckAlpha
+// rejects ("--alpha 0.7: want ...").
 func checkAlpha(a float64) error {
-	if !(a > 0 && a < 0.5) {
-		return cliutil.FlagErrorf("--alpha %v: want a value in (0, 0.5)", a)
+	if err := analysis.CheckAlpha(a); err != nil {
+		return cliutil.FlagErrorf("--%w", err)
 	}
 	return nil
 }
