@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,12 +81,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
 
 ` + cliutil.ExitCodesHelp,
 	}
-	defDir := os.Getenv("STEADYSTATE_EXPERIMENTS")
-	if defDir == "" {
-		defDir = "experiments"
-	}
-	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
-		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
+	cliutil.AddExperimentsFlag(root.PersistentFlags(), &f.ExperimentsDir)
 	root.AddCommand(newCmdMigrate(f))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))

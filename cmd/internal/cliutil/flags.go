@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -22,6 +23,16 @@ func AddWindowFlags(fl *pflag.FlagSet, wf *query.WindowFlags, runHelp string) {
 	fl.StringVar(&wf.Run, "run", "", runHelp)
 	fl.StringVar(&wf.Since, "since", "", "window start: RFC 3339 time or a duration before now (30m)")
 	fl.StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default: now)")
+}
+
+// AddExperimentsFlag registers --experiments, the directory of experiment
+// and flow definitions: $STEADYSTATE_EXPERIMENTS, else ./experiments.
+func AddExperimentsFlag(fl *pflag.FlagSet, p *string) {
+	dir := os.Getenv("STEADYSTATE_EXPERIMENTS")
+	if dir == "" {
+		dir = "experiments"
+	}
+	fl.StringVar(p, "experiments", dir, "directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
 }
 
 // AddOutputFlag registers -o/--output on cmd, table (the default) or json,

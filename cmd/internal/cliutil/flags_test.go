@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -81,4 +82,18 @@ func TestPrint(t *testing.T) {
 	b.Reset()
 	require.NoError(t, Print(&b, "table", map[string]int{"a": 1}, table))
 	assert.Equal(t, "TABLE 1\n", b.String())
+}
+
+func TestAddExperimentsFlag(t *testing.T) {
+	var dir string
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	t.Setenv("STEADYSTATE_EXPERIMENTS", "")
+	AddExperimentsFlag(fl, &dir)
+	assert.Equal(t, "experiments", dir)
+	fl = pflag.NewFlagSet("x", pflag.ContinueOnError)
+	t.Setenv("STEADYSTATE_EXPERIMENTS", "/defs")
+	AddExperimentsFlag(fl, &dir)
+	assert.Equal(t, "/defs", dir)
+	require.NoError(t, fl.Parse([]string{"--experiments", "mine"}))
+	assert.Equal(t, "mine", dir)
 }
