@@ -27,15 +27,10 @@ func (f *factory) Spec() (*experiment.Spec, error) {
 	return experiment.LoadDefinitions(f.ExperimentsDir)
 }
 
-// Reader connects to ClickHouse; close it when done.
-func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
-	return query.Open(ctx, f.StoreConfig())
-}
-
 // read connects to ClickHouse, returns what fn reads and closes the
 // connection: the body of every command that reads once.
 func read[T any](ctx context.Context, f *factory, fn func(*query.Reader) (T, error)) (T, error) {
-	r, err := f.Reader(ctx)
+	r, err := query.Open(ctx, f.StoreConfig())
 	if err != nil {
 		var zero T
 		return zero, err
