@@ -562,7 +562,7 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
-	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", fmt.Sprintf("bench-sink-only-%d", r), "--admin", admin, "--log-level", "warn", "--pprof")
+	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", "bench-"+db, "--admin", admin, "--log-level", "warn", "--pprof")
 	defer stop(cmd)
 	if r == 0 {
 		b.profile("sink-only", admin, 5*time.Second)
