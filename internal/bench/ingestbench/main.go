@@ -1018,9 +1018,11 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	for _, s := range samples["A"] {
 		ss = append(ss, s.cpu["serve"]+s.cpu["sink"])
 	}
-	fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
+	if len(ss) > 0 {
+		fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
+	}
 
-	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table; events + 3 views), merged parts present at the end:\n")
+	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table: events and each materialized view), merged parts present at the end:\n")
 	for _, k := range ran {
 		var ins, ev, mg []float64
 		for _, s := range samples[k] {
