@@ -258,9 +258,11 @@ const pollRecords = 10_000
 func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known map[int]int64, lag map[int]prometheus.Gauge,
 	backlog *backlog, flushes chan<- *batch, nextBatch func() *batch) (*batch, error) {
 	for i := range fetches {
-		for t := range fetches[i].Topics {
-			for pi := range fetches[i].Topics[t].Partitions {
-				fp := &fetches[i].Topics[t].Partitions[pi]
+		topics := fetches[i].Topics
+		for t := range topics {
+			parts := topics[t].Partitions
+			for pi := range parts {
+				fp := &parts[pi]
 				partition := int(fp.Partition)
 				g, ok := lag[partition]
 				if !ok {
@@ -276,7 +278,8 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 				// records, looked like a backlog and held every batch to
 				// maxBehindAge: 5 s of ingest-to-queryable latency after
 				// any hiccup at 30k events/s.)
-				unread := max(fp.HighWatermark-fp.Records[len(fp.Records)-1].Offset-1, 0)
+				newest := fp.Records[len(fp.Records)-1].Offset
+				unread := max(fp.HighWatermark-newest-1, 0)
 				behind := backlog.update(partition, unread) > s.cfg.behindRows()
 				g.Set(float64(unread))
 				for _, rec := range fp.Records {
