@@ -68,32 +68,26 @@ func (d *decoder) str() (string, error) {
 		return "", err
 	}
 	start := d.pos
-	// Fast path: no escapes, a substring of the record. One table look-up
-	// per plain byte; the rare ones are told apart after.
-	var high bool
+	// Fast path: no escapes, a substring of the record.
+	var high byte
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
-		if !strSpecial[c] {
-			d.pos++
-			continue
-		}
 		if c == '"' {
 			s := d.data[start:d.pos]
 			d.pos++
-			if high && !utf8.ValidString(s) {
+			if high >= utf8.RuneSelf && !utf8.ValidString(s) {
 				s = strings.ToValidUTF8(s, "\uFFFD")
 			}
 			return s, nil
 		}
-		if c >= utf8.RuneSelf {
-			high = true
-			d.pos++
-			continue
-		}
+		high |= c
 		if c == '\\' {
 			break
 		}
-		return "", d.fail("control character in string")
+		if c < 0x20 {
+			return "", d.fail("control character in string")
+		}
+		d.pos++
 	}
 	var b []byte
 	b = append(b, d.data[start:d.pos]...)
@@ -167,15 +161,6 @@ func (d *decoder) str() (string, error) {
 	}
 	return "", d.fail("unterminated string")
 }
-
-// strSpecial marks the bytes a JSON string's fast path stops at: the
-// closing quote, an escape, control characters and non-ASCII bytes.
-var strSpecial = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf
-	}
-	return t
-}()
 
 func (d *decoder) hex4() (rune, bool) {
 	if d.pos+4 > len(d.data) {
