@@ -135,9 +135,6 @@ func (v *validator) array(i, depth int) (int, bool) {
 func (v *validator) str(i int) (int, bool) {
 	b := v.b
 	for i++; i < len(b); i++ {
-		if !strStop[b[i]] {
-			continue // one table look-up per plain byte
-		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, true
@@ -167,15 +164,6 @@ func (v *validator) str(i int) (int, bool) {
 	}
 	return i, false
 }
-
-// strStop marks the bytes str must look at: the closing quote, an escape
-// and control characters.
-var strStop = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c < 0x20 || c == '"' || c == '\\'
-	}
-	return t
-}()
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
