@@ -100,9 +100,10 @@ func contains(list []string, s string) bool {
 }
 
 // TestReadmeLayout checks README's "Layout" section against the tree:
-// every top-level folder and every package under pipeline/ is named
-// there (as `name/` or `pipeline/name/`), and every `pipeline/...` or
-// `internal/...` path it names exists.
+// every top-level folder, program under cmd/ and package under pipeline/
+// and internal/ is named there (as `name/`, `pipeline/name/`, or by name
+// under its internal/ home), and every `pipeline/...` or `internal/...`
+// path it names exists.
 func TestReadmeLayout(t *testing.T) {
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -142,11 +143,44 @@ func TestReadmeLayout(t *testing.T) {
 			t.Errorf("README layout does not name the package pipeline/%s/", dir)
 		}
 	}
+	// The programs (cmd/NAME, named `NAME/`) and the homes under internal/
+	// (internal/HOME named `HOME/`, each package below it by its name).
+	for _, name := range subdirs(t, "../cmd") {
+		if name != "internal" && !strings.Contains(section, "`"+name+"/`") {
+			t.Errorf("README layout does not name the program cmd/%s/", name)
+		}
+	}
+	for _, home := range subdirs(t, "../internal") {
+		if !strings.Contains(section, "`"+home+"/`") {
+			t.Errorf("README layout does not name internal/%s/", home)
+		}
+		for _, name := range subdirs(t, filepath.Join("../internal", home)) {
+			if !strings.Contains(section, "`"+name+"`") && name != "testdata" {
+				t.Errorf("README layout does not name internal/%s/%s", home, name)
+			}
+		}
+	}
 	for _, m := range regexp.MustCompile("`((?:pipeline|internal|cmd|queries)/[a-z0-9_/]*)`").FindAllStringSubmatch(section, -1) {
 		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
 			t.Errorf("README layout names %s, which does not exist", m[1])
 		}
 	}
+}
+
+// subdirs lists the folders in dir.
+func subdirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 // ignoredTopDirs names the top-level folders .gitignore keeps out of the

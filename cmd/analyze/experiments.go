@@ -56,13 +56,10 @@ func newCmdExperimentsList(f *factory) *cobra.Command {
 		Example: `  analyze experiments list --output json`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
-			}
 			return experimentsListRun(opts)
 		},
 	}
-	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -71,8 +68,7 @@ func experimentsListRun(opts *experimentsOptions) error {
 	if err != nil {
 		return err
 	}
-	list := spec.Summaries()
-	return cliutil.Print(opts.f.IO.Out, opts.Output, list, experiment.WriteSummaries)
+	return cliutil.Print(opts.f.IO.Out, opts.Output, spec.Summaries(), experiment.WriteSummaries)
 }
 
 func newCmdExperimentsShow(f *factory) *cobra.Command {
@@ -84,13 +80,10 @@ func newCmdExperimentsShow(f *factory) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
-			}
 			return experimentsShowRun(opts)
 		},
 	}
-	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 

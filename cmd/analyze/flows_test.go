@@ -43,9 +43,9 @@ func TestWatchFlags(t *testing.T) {
 	cmd := newCmdWatch(f, func(o *watchOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--interval", "2s", "--alertmanager", "http://a:9093", "--alertmanager", "http://b:9093", "--webhook", "http://w/x", "--slack-webhook", "https://hooks.slack.com/x"})
 	require.NoError(t, cmd.Execute())
-	assert.Equal(t, 2*time.Second, got.Interval)
-	assert.Equal(t, []string{"http://a:9093", "http://b:9093"}, got.Alertmanager)
-	assert.Equal(t, time.Minute, got.Resend)
+	assert.Equal(t, 2*time.Second, got.Watch.Interval)
+	assert.Equal(t, []string{"http://a:9093", "http://b:9093"}, got.Notify.Alertmanager)
+	assert.Equal(t, time.Minute, got.Watch.Resend)
 
 	cmd = newCmdWatch(f, func(*watchOptions) error { return nil })
 	cmd.SetArgs([]string{"--interval", "0s"})

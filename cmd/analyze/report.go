@@ -2,12 +2,22 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/backlog"
+	"github.com/steadystate/steadystate/pipeline/experiment"
+	"github.com/steadystate/steadystate/pipeline/findings"
+	"github.com/steadystate/steadystate/pipeline/gather"
+	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
 )
+
+// report and backlog both turn a run's findings into something people
+// read: the report files, or backlog items ranked by risk. Both load the
+// report input below.
 
 type reportOptions struct {
 	runRead
@@ -59,6 +69,14 @@ ranked backlog. The same data always give the same files.`,
 	return cmd
 }
 
+// loadReport reads the run's report input (gather.LoadReport), for report
+// and backlog.
+func (o *runRead) loadReport(ctx context.Context, allAttributes bool) (findings.Input, error) {
+	return readSpec(ctx, o.f, func(spec *experiment.Spec, r *query.Reader) (findings.Input, error) {
+		return gather.LoadReport(ctx, r, spec, o.Experiment, o.Window, o.Now(), allAttributes)
+	})
+}
+
 func reportRun(ctx context.Context, opts *reportOptions) error {
 	in, err := opts.loadReport(ctx, opts.AllAttributes)
 	if err != nil {
@@ -71,4 +89,74 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	}
 	r.WriteSummary(opts.f.IO.Out, paths)
 	return nil
+}
+
+type backlogOptions struct {
+	runRead
+	Format    string
+	Create    bool
+	Repo      string
+	GitHubAPI string
+	Getenv    func(string) string
+}
+
+func newCmdBacklog(f *factory, runF func(*backlogOptions) error) *cobra.Command {
+	opts := &backlogOptions{runRead: newRunRead(f), Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "backlog <experiment>",
+		Short: "Turn a run's findings into backlog items ranked by risk",
+		Long: `backlog computes the findings of a run (as analyze report does) and writes
+the ones that need work as backlog items, most urgent first. Each item has
+a title, a description with the evidence, a suggested owner, labels, a risk
+estimate (bad minutes per user: impact x duration x share of users
+affected; and the share of a 30-day error budget one occurrence burns) and
+a fingerprint that stays the same for the same finding of the experiment.
+
+Formats:
+  md      Markdown (default)
+  github  the GitHub "create an issue" request bodies, as a JSON array; with
+          --create --repo owner/name the issues are created with the token
+          in $GITHUB_TOKEN, skipping every item whose fingerprint is already
+          on an issue of the repository (labelled steadystate), so running it
+          again creates nothing new. Without --create nothing is sent.
+  jira    a CSV file for Jira's importer (Summary, Issue Type, Priority,
+          Description, Labels..., Fingerprint)`,
+		Example: `  analyze backlog checkout-payment-500
+  analyze backlog checkout-payment-500 --format jira > backlog.csv
+  analyze backlog checkout-payment-500 --format github                       # dry run: the payloads
+  GITHUB_TOKEN=... analyze backlog checkout-payment-500 --format github --create --repo acme/shop`,
+		Args: cliutil.ExperimentArg("experiment id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Experiment = args[0]
+			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
+				return &cliutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return backlogRun(cmd.Context(), opts)
+		},
+	}
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
+	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
+	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
+	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")
+	cmd.Flags().StringVar(&opts.GitHubAPI, "github-api", backlog.DefaultGitHubAPI, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
+	return cmd
+}
+
+func backlogRun(ctx context.Context, opts *backlogOptions) error {
+	in, err := opts.loadReport(ctx, false)
+	if err != nil {
+		return err
+	}
+	return writeBacklog(ctx, opts, findings.Derive(in).Backlog)
+}
+
+func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
+	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.Experiment, Log: opts.f.IO.ErrOut}
+	if opts.Create {
+		wo.GitHub = &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
+	}
+	return backlog.Write(ctx, opts.f.IO.Out, items, wo)
 }

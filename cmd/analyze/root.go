@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
-	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
-	"github.com/steadystate/steadystate/pipeline/findings"
-	"github.com/steadystate/steadystate/pipeline/gather"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/store"
 )
@@ -31,15 +27,10 @@ func (f *factory) Spec() (*experiment.Spec, error) {
 	return experiment.LoadDefinitions(f.ExperimentsDir)
 }
 
-// Reader connects to ClickHouse; close it when done.
-func (f *factory) Reader(ctx context.Context) (*query.Reader, error) {
-	return query.Open(ctx, f.StoreConfig())
-}
-
 // read connects to ClickHouse, returns what fn reads and closes the
 // connection: the body of every command that reads once.
 func read[T any](ctx context.Context, f *factory, fn func(*query.Reader) (T, error)) (T, error) {
-	r, err := f.Reader(ctx)
+	r, err := query.Open(ctx, f.StoreConfig())
 	if err != nil {
 		var zero T
 		return zero, err
@@ -70,19 +61,6 @@ type runRead struct {
 
 func newRunRead(f *factory) runRead { return runRead{f: f, Now: time.Now} }
 
-// target is the experiment and window compare and replay judge.
-func (o *runRead) target(spec *experiment.Spec) analysis.Target {
-	return analysis.Target{ID: o.Experiment, Experiment: spec.Lookup(o.Experiment), Window: o.Window}
-}
-
-// loadReport reads the run's report input (gather.LoadReport), for report
-// and backlog.
-func (o *runRead) loadReport(ctx context.Context, allAttributes bool) (findings.Input, error) {
-	return readSpec(ctx, o.f, func(spec *experiment.Spec, r *query.Reader) (findings.Input, error) {
-		return gather.LoadReport(ctx, r, spec, o.Experiment, o.Window, o.Now(), allAttributes)
-	})
-}
-
 func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "analyze",
@@ -98,12 +76,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
 
 ` + cliutil.ExitCodesHelp,
 	}
-	defDir := os.Getenv("STEADYSTATE_EXPERIMENTS")
-	if defDir == "" {
-		defDir = "experiments"
-	}
-	root.PersistentFlags().StringVar(&f.ExperimentsDir, "experiments", defDir,
-		"directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
+	cliutil.AddExperimentsFlag(root.PersistentFlags(), &f.ExperimentsDir)
 	root.AddCommand(newCmdMigrate(f))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdReport(f, nil))

@@ -98,16 +98,10 @@ live or compare recorded for the run in the verdict history, with how many
 evaluations recorded it.`,
 		Example: `  analyze run list
   analyze run list checkout-payment-500 --output json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cliutil.OptionalExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Experiment = args[0]
-				if err := cliutil.CheckExperimentID("experiment", opts.Experiment); err != nil {
-					return err
-				}
-			}
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
 			}
 			if opts.Limit < 1 {
 				return cliutil.FlagErrorf("--limit %d: want at least 1", opts.Limit)
@@ -116,7 +110,7 @@ evaluations recorded it.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "at most this many runs")
-	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -156,9 +150,6 @@ has the same table in its "Run history" section.`,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := cliutil.CheckOutput(opts.Output); err != nil {
-				return err
-			}
 			if opts.Runs < 2 {
 				return cliutil.FlagErrorf("--runs %d: want at least 2", opts.Runs)
 			}
@@ -166,7 +157,7 @@ has the same table in its "Run history" section.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.Runs, "runs", gather.HistoryRuns, "how many of the latest runs to compare")
-	cliutil.AddOutputFlag(cmd.Flags(), &opts.Output)
+	cliutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 

@@ -49,3 +49,18 @@ func TestDemoAdminFollowsTheListenerRule(t *testing.T) {
 		})
 	}
 }
+
+// The demo reports errors the way ingest and analyze do (cliutil.Execute):
+// one "demo: error: ..." line, a usage error exits 2 with a pointer to
+// --help, and --version prints the build.
+func TestDemoErrorsLikeTheOtherPrograms(t *testing.T) {
+	ios, _, out, errOut := cliutil.Test()
+	assert.Equal(t, cliutil.ExitUsage, run([]string{"--bogus"}, ios))
+	assert.Equal(t, "demo: error: unknown flag: --bogus\nRun 'demo --help' for usage.\n", errOut.String())
+	errOut.Reset()
+	assert.Equal(t, cliutil.ExitUsage, run([]string{"extra"}, ios))
+	assert.Contains(t, errOut.String(), "demo: error: unknown command \"extra\" for \"demo\"")
+	assert.Equal(t, cliutil.ExitOK, run([]string{"--version"}, ios))
+	assert.Contains(t, out.String(), "demo ")
+	assert.Contains(t, out.String(), "(commit ")
+}

@@ -42,9 +42,7 @@ refuses to start unless --insecure-listen (or STEADYSTATE_INSECURE=1).
 It runs until interrupted (or for --duration), then flushes its spans.`,
 		Example: `  demo --otlp 127.0.0.1:4317 --admin 127.0.0.1:8089
   curl -d on http://127.0.0.1:8089/chaos`,
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// No open door: anyone who reaches the admin port can turn the
 			// chaos on.
@@ -90,16 +88,10 @@ func runDemo(ctx context.Context, opts *options) error {
 	return err
 }
 
+// run executes the demo the way ingest and analyze run (cliutil.Execute):
+// one "demo: error: ..." line, usage errors exit 2, --version.
 func run(args []string, ios *cliutil.IOStreams) cliutil.ExitCode {
-	root := newRootCmd(ios, nil)
-	root.SetArgs(args)
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
 	ctx, cancel := cliutil.SignalContext()
 	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintf(ios.ErrOut, "demo: %v\n", err)
-	}
-	return cliutil.Code(err)
+	return cliutil.Execute(ctx, newRootCmd(ios, nil), args, ios)
 }

@@ -71,13 +71,9 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
 			return synthRun(cmd.Context(), opts)
 		},
 	}
-	defDir := os.Getenv("STEADYSTATE_EXPERIMENTS")
-	if defDir == "" {
-		defDir = "experiments"
-	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Flow, "flow", "", "the flow to exercise (required)")
-	fl.StringVar(&opts.Experiments, "experiments", defDir, "directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
+	cliutil.AddExperimentsFlag(fl, &opts.Experiments)
 	fl.DurationVar(&opts.Every, "every", time.Minute, "start one synthetic item this often")
 	fl.StringVar(&opts.Mode, "mode", "emit", "emit (post the stage events to ingest) or http (call --endpoint)")
 	fl.StringVar(&opts.Ingest, "ingest", "http://127.0.0.1:4318", "ingest's HTTP base URL (emit mode)")

@@ -57,9 +57,13 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
-func (s Settings) validate() error {
-	if !(s.Alpha > 0 && s.Alpha < 0.5) {
-		return fmt.Errorf("alpha %v: want a value in (0, 0.5)", s.Alpha)
+func (s Settings) validate() error { return CheckAlpha(s.Alpha) }
+
+// CheckAlpha is the rule for a significance level: 0 < alpha < 0.5, as
+// intervals are two-sided at 1-2*alpha.
+func CheckAlpha(alpha float64) error {
+	if !(alpha > 0 && alpha < 0.5) {
+		return fmt.Errorf("alpha %v: want a value in (0, 0.5)", alpha)
 	}
 	return nil
 }

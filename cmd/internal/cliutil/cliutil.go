@@ -43,7 +43,7 @@ type IOStreams struct {
 
 // System returns the process's streams.
 func System() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr)}
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr)}
 }
 
 // Test returns streams backed by buffers, for tests.
@@ -52,14 +52,9 @@ func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
 }
 
-// isTerminal asks the terminal driver (golang.org/x/term), not the file
-// mode: /dev/null is a character device but not a terminal.
-func isTerminal(f *os.File) bool {
-	return IsTerminal(f)
-}
-
 // IsTerminal says whether f is a terminal; files, pipes and /dev/null are
-// not.
+// not. It asks the terminal driver (golang.org/x/term), not the file mode:
+// /dev/null is a character device but not a terminal.
 func IsTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
 }

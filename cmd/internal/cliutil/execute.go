@@ -16,7 +16,7 @@ const ExitCodesHelp = `Exit status:
   1  error (ClickHouse or Kafka unreachable, bad input, a failed write)
   2  usage: an unknown flag or command, a bad flag value or argument count
   3  the command ran and what it checked failed (a failing verdict, a stop
-     condition, a broken flow)`
+     condition, a broken flow, A/A replay rates above target)`
 
 // Execute runs root the way both programs run: --version prints the build
 // (see ReadBuildInfo); unknown flags, unknown commands (under the root or a

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -24,10 +25,28 @@ func AddWindowFlags(fl *pflag.FlagSet, wf *query.WindowFlags, runHelp string) {
 	fl.StringVar(&wf.Until, "until", "", "window end: RFC 3339 time or a duration before now (default: now)")
 }
 
-// AddOutputFlag registers -o/--output, table (the default) or json; check
-// the value with CheckOutput.
-func AddOutputFlag(fl *pflag.FlagSet, p *string) {
-	fl.StringVarP(p, "output", "o", "table", "output format: table or json")
+// AddExperimentsFlag registers --experiments, the directory of experiment
+// and flow definitions: $STEADYSTATE_EXPERIMENTS, else ./experiments.
+func AddExperimentsFlag(fl *pflag.FlagSet, p *string) {
+	dir := os.Getenv("STEADYSTATE_EXPERIMENTS")
+	if dir == "" {
+		dir = "experiments"
+	}
+	fl.StringVar(p, "experiments", dir, "directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
+}
+
+// AddOutputFlag registers -o/--output on cmd, table (the default) or json,
+// and checks the value (CheckOutput) after the arguments and before the
+// command's own PreRunE and RunE. Call it after setting PreRunE.
+func AddOutputFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVarP(p, "output", "o", "table", "output format: table or json")
+	next := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if err := CheckOutput(*p); err != nil || next == nil {
+			return err
+		}
+		return next(c, args)
+	}
 }
 
 // CheckOutput is the usage error for an --output other than table or json.
@@ -49,7 +68,17 @@ func ExperimentArg(label string) cobra.PositionalArgs {
 	}
 }
 
-// CheckExperimentID is ExperimentArg's check of one id.
+// OptionalExperimentArg accepts no argument or one valid experiment id.
+func OptionalExperimentArg(label string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MaximumNArgs(1)(cmd, args); err != nil || len(args) == 0 {
+			return err
+		}
+		return CheckExperimentID(label, args[0])
+	}
+}
+
+// CheckExperimentID is the experiment argument's check of one id.
 func CheckExperimentID(label, id string) error {
 	if err := telemetry.ValidateID(id); err != nil {
 		return FlagErrorf("%s: %w", label, err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
@@ -54,4 +56,74 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions 
 // DeleteTopic deletes a topic.
 func DeleteTopic(ctx context.Context, brokers []string, name string) error {
 	return bus.DeleteTopic(ctx, brokers, name)
+}
+
+// WaitCommitted waits until group has committed every record of topic up
+// to its high-water marks. The sink commits a batch only after its INSERT
+// returned, and ClickHouse returns only after every materialized view of
+// the insert is written, so after this every view holds every record: a
+// test that waited only for the events table (or one view) can read a view
+// that the last insert has not reached yet.
+func WaitCommitted(ctx context.Context, brokers []string, topic, group string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	var last string
+	for {
+		done, state, err := committedAll(ctx, client, topic, group)
+		if err == nil && done {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = state
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("group %s has not committed all of topic %s within %s: %s", group, topic, timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// committedAll reports whether group's committed offset reached the
+// high-water mark of every partition of topic, and the offsets if not.
+func committedAll(ctx context.Context, client *kafka.Client, topic, group string) (bool, string, error) {
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return false, "", fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	var parts []int
+	for _, t := range md.Topics {
+		for _, p := range t.Partitions {
+			parts = append(parts, p.ID)
+		}
+	}
+	reqs := make([]kafka.OffsetRequest, 0, len(parts))
+	for _, p := range parts {
+		reqs = append(reqs, kafka.LastOffsetOf(p))
+	}
+	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return false, "", fmt.Errorf("high-water marks of %s: %w", topic, err)
+	}
+	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return false, "", fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	committed := map[int]int64{}
+	for _, p := range of.Topics[topic] {
+		committed[p.Partition] = p.CommittedOffset
+	}
+	var behind []string
+	for _, po := range lo.Topics[topic] {
+		if po.Error != nil {
+			return false, "", fmt.Errorf("high-water mark of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		if c, ok := committed[po.Partition]; po.LastOffset > 0 && (!ok || c < po.LastOffset) {
+			behind = append(behind, fmt.Sprintf("partition %d committed %d of %d", po.Partition, c, po.LastOffset))
+		}
+	}
+	return len(behind) == 0 && len(parts) > 0, strings.Join(behind, ", "), nil
 }
