@@ -104,7 +104,7 @@ func (r *Receiver) checkCompressed(req *http.Request) ([]byte, int64, error) {
 // allocating only what the decompressed body needs.
 func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if enc := encoding(req); enc == "" || enc == "identity" {
-		data, err := io.ReadAll(req.Body)
+		data, err := readAll(req.Body, req.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, errTooLarge
@@ -128,6 +128,29 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("decompress body: %w", err)
 	}
 	return data, nil
+}
+
+// readAll is io.ReadAll into one buffer of the declared length (the cap
+// already checked it), instead of growing from 512 bytes by copies: about
+// ten reallocations and twice the body copied for a typical request.
+func readAll(body io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, 0, declared+1) // +1: reading EOF needs no growth
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // more than declared: grow as ReadAll does
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // guardCompressed refuses compressed OTLP bodies whose decompressed size

@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"reflect"
 	"sync"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -99,20 +98,76 @@ func (c ownColumn) Append(v any) error {
 
 func (c ownColumn) AppendRow(v any) error { return c.col.AppendRow(v) }
 
-// columns are the insert's column slices, kept by a batch and reused from
-// one insert to the next, so building an insert allocates nothing once the
-// slices have grown to the batch size. The driver copies the values.
-type columns struct {
+// rows are a batch's records decoded straight into the insert's column
+// slices, one entry per accepted record: no event struct per row, and the
+// insert hands sub-slices of them to the driver, which copies the values
+// into its native block. Strings are substrings of the records' values
+// (see Sink.decode); string arrays are kept flat, with each row's end.
+// The slices keep their capacity from batch to batch, so a steady stream
+// allocates nothing here once they have grown to the batch size.
+type rows struct {
 	strs    [len(stringFields)][]string
-	times   [2][]time.Time
-	u64     [3][]uint64
-	u8      [2][]uint8
-	u16     []uint16
-	enums   [3][]int8
-	arrs    [4][][]string
+	ns      [2][]uint64 // event_time_ns, ingest_time_ns
+	dur     []uint64
+	http    []uint16
+	u8      [2][]uint8 // synthetic, is_error
+	enums   [3][]int8  // kind, cohort, status
 	flat    [4][]string
+	ends    [4][]int // per row, the end of its values in flat
 	parts   []int32
 	offsets []int64
+	values  []string // the record value, to dead-letter a row ClickHouse refuses
+}
+
+// len is the number of rows.
+func (r *rows) len() int { return len(r.offsets) }
+
+// add appends one decoded event.
+func (r *rows) add(e *telemetry.Event, partition int32, offset int64, value string) {
+	for f, sf := range stringFields {
+		r.strs[f] = append(r.strs[f], sf.get(e))
+	}
+	r.ns[0] = append(r.ns[0], uint64(e.TimeNs))
+	r.ns[1] = append(r.ns[1], uint64(e.IngestNs))
+	r.dur = append(r.dur, e.DurationNs)
+	r.http = append(r.http, e.HTTPStatus)
+	r.u8[0] = append(r.u8[0], b2u(e.Synthetic))
+	r.u8[1] = append(r.u8[1], b2u(e.IsError))
+	// The Go constants are the Enum8 values of the events table.
+	r.enums[0] = append(r.enums[0], int8(e.Kind))
+	r.enums[1] = append(r.enums[1], int8(e.Cohort))
+	r.enums[2] = append(r.enums[2], int8(e.Status))
+	for a, vals := range [4][]string{e.AttrKeys, e.AttrValues, e.ResKeys, e.ResValues} {
+		r.flat[a] = append(r.flat[a], vals...)
+		r.ends[a] = append(r.ends[a], len(r.flat[a]))
+	}
+	r.parts = append(r.parts, partition)
+	r.offsets = append(r.offsets, offset)
+	r.values = append(r.values, value)
+}
+
+// reset empties r, keeping capacity and dropping the references to the
+// records' memory.
+func (r *rows) reset() {
+	for i := range r.strs {
+		clear(r.strs[i])
+		r.strs[i] = r.strs[i][:0]
+	}
+	for i := range r.flat {
+		clear(r.flat[i])
+		r.flat[i], r.ends[i] = r.flat[i][:0], r.ends[i][:0]
+	}
+	clear(r.values)
+	r.ns[0], r.ns[1], r.dur, r.http = r.ns[0][:0], r.ns[1][:0], r.dur[:0], r.http[:0]
+	r.u8[0], r.u8[1] = r.u8[0][:0], r.u8[1][:0]
+	r.enums[0], r.enums[1], r.enums[2] = r.enums[0][:0], r.enums[1][:0], r.enums[2][:0]
+	r.parts, r.offsets, r.values = r.parts[:0], r.offsets[:0], r.values[:0]
+}
+
+// columns is an insert's scratch, kept by a batch: the DateTime columns in
+// seconds.
+type columns struct {
+	secs [2][]int64
 }
 
 // stringFields are the String columns, by their index in telemetry.Columns.
@@ -136,69 +191,34 @@ var stringFields = [...]struct {
 	{28, func(e *telemetry.Event) string { return e.Body }},
 }
 
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
+// floorSecs are the whole seconds of nanosecond times (DateTime's value).
+func floorSecs(dst []int64, ns []uint64) []int64 {
+	dst = dst[:0]
+	for _, v := range ns {
+		t := int64(v)
+		s := t / 1e9
+		if t%1e9 < 0 {
+			s--
+		}
+		dst = append(dst, s)
 	}
-	return s[:n]
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return dst
 }
 
 // appendColumns appends rows [lo, hi) column by column, which is several
-// times faster than row-wise Append with []any.
+// times faster than row-wise Append with []any: every column but the
+// arrays is one sub-slice of the batch's rows.
 func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
-	n := hi - lo
-	ev := b.events[lo:hi]
-	c := &b.cols
-	for f := range stringFields {
-		c.strs[f] = resize(c.strs[f], n)
-	}
-	for i := range c.times {
-		c.times[i] = resize(c.times[i], n)
-	}
-	for i := range c.u64 {
-		c.u64[i] = resize(c.u64[i], n)
-	}
-	for i := range c.u8 {
-		c.u8[i] = resize(c.u8[i], n)
-	}
-	for i := range c.enums {
-		c.enums[i] = resize(c.enums[i], n)
-	}
-	for i := range c.arrs {
-		c.arrs[i] = resize(c.arrs[i], n)
-	}
-	c.u16 = resize(c.u16, n)
-	for i := range ev {
-		e := &ev[i]
-		for f, sf := range stringFields {
-			c.strs[f][i] = sf.get(e)
-		}
-		c.times[0][i], c.u64[0][i] = time.Unix(0, e.TimeNs), uint64(e.TimeNs)
-		c.times[1][i], c.u64[1][i] = time.Unix(0, e.IngestNs), uint64(e.IngestNs)
-		c.u64[2][i], c.u16[i] = e.DurationNs, e.HTTPStatus
-		c.u8[0][i], c.u8[1][i] = b2u(e.Synthetic), b2u(e.IsError)
-		// The Go constants are the Enum8 values of the events table.
-		c.enums[0][i], c.enums[1][i], c.enums[2][i] = int8(e.Kind), int8(e.Cohort), int8(e.Status)
-		c.arrs[0][i], c.arrs[1][i] = nonNil(e.AttrKeys), nonNil(e.AttrValues)
-		c.arrs[2][i], c.arrs[3][i] = nonNil(e.ResKeys), nonNil(e.ResValues)
-	}
-	c.parts = append(c.parts[:0], b.parts[lo:hi]...)
-	c.offsets = append(c.offsets[:0], b.offsets[lo:hi]...)
-
-	cols := make([]any, len(telemetry.Columns))
-	cols[1], cols[2], cols[3], cols[4], cols[5] = c.times[0], c.u64[0], c.times[1], c.u64[1], c.enums[0]
-	cols[15], cols[16], cols[17], cols[18] = c.enums[1], c.u8[0], c.enums[2], c.u8[1]
-	cols[20], cols[21] = c.u16, c.u64[2]
-	cols[29], cols[30] = c.parts, c.offsets
+	r, c := &b.rows, &b.cols
+	c.secs[0] = floorSecs(c.secs[0], r.ns[0][lo:hi])
+	c.secs[1] = floorSecs(c.secs[1], r.ns[1][lo:hi])
+	var cols [telemetry.NumColumns]any
+	cols[1], cols[2], cols[3], cols[4], cols[5] = c.secs[0], r.ns[0][lo:hi], c.secs[1], r.ns[1][lo:hi], r.enums[0][lo:hi]
+	cols[15], cols[16], cols[17], cols[18] = r.enums[1][lo:hi], r.u8[0][lo:hi], r.enums[2][lo:hi], r.u8[1][lo:hi]
+	cols[20], cols[21] = r.http[lo:hi], r.dur[lo:hi]
+	cols[29], cols[30] = r.parts[lo:hi], r.offsets[lo:hi]
 	for f, sf := range stringFields {
-		cols[sf.col] = c.strs[f]
+		cols[sf.col] = r.strs[f][lo:hi]
 	}
 	for i, col := range cols {
 		if col == nil {
@@ -221,20 +241,22 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 			return &columnError{column: telemetry.Columns[col], err: fmt.Errorf("insert column is %T, want an Array", arrCols[col])}
 		}
 		bc := ib.Column(col)
-		flat := c.flat[a][:0]
-		for _, row := range c.arrs[a] {
-			if err := bc.AppendRow(emptyRow(len(row))); err != nil {
+		start := 0
+		if lo > 0 {
+			start = r.ends[a][lo-1]
+		}
+		prev := start
+		for _, end := range r.ends[a][lo:hi] {
+			if err := bc.AppendRow(emptyRow(end - prev)); err != nil {
 				return &columnError{column: telemetry.Columns[col], err: err}
 			}
-			flat = append(flat, row...)
+			prev = end
 		}
 		values := arr.Base()
 		values.Reset()
-		if _, err := values.Append(flat); err != nil {
+		if _, err := values.Append(r.flat[a][start:prev]); err != nil {
 			return &columnError{column: telemetry.Columns[col], err: err}
 		}
-		clear(flat)
-		c.flat[a] = flat[:0]
 	}
 	return nil
 }
@@ -253,16 +275,6 @@ func emptyRow(n int) any {
 		return emptyRows[n]
 	}
 	return make([]string, n)
-}
-
-// release drops the references to the batch's records, keeping capacity.
-func (c *columns) release() {
-	for i := range c.strs {
-		clear(c.strs[i])
-	}
-	for i := range c.arrs {
-		clear(c.arrs[i])
-	}
 }
 
 func b2u(b bool) uint8 {

@@ -100,9 +100,9 @@ func BenchmarkSinkPath(b *testing.B) {
 		if err := s.accept(ctx, bt, msgs[i%len(msgs)]); err != nil {
 			b.Fatal(err)
 		}
-		if len(bt.events) == batchRows {
+		if bt.rows.len() == batchRows {
 			ap := newBlockAppender(b)
-			if err := s.cols.fill(ap, bt, 0, len(bt.events)); err != nil {
+			if err := s.cols.fill(ap, bt, 0, bt.rows.len()); err != nil {
 				b.Fatal(err)
 			}
 			buf.Reset()

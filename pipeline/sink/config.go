@@ -35,8 +35,9 @@ type Config struct {
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
 	// and parts far below 18.16's limits (many small inserts pile up parts).
 	// A batch this old waits for MaxRows or MaxBytes instead while more
-	// than MaxRows/4 records are still unread in the topic (the sink is
-	// catching up: large inserts cost ClickHouse far less per row), or
+	// than MaxRows records are still unread in the topic, beyond those
+	// fetched (the sink is catching up: large inserts cost ClickHouse far
+	// less per row), or
 	// while the previous batch is still being inserted; never past
 	// 10*MaxAge. Default: 500ms.
 	MaxAge time.Duration `yaml:"max_age"`
@@ -62,6 +63,12 @@ func NewDefaultConfig() Config {
 		Heartbeat: 2 * time.Second,
 	}
 }
+
+// behindRows is the backlog (records unread in the topic) above which the
+// sink is catching up and lets batches grow past MaxAge: more than a full
+// batch, so a moment's hiccup at a steady rate does not trade a few small
+// inserts for seconds of latency.
+func (c Config) behindRows() int64 { return int64(c.MaxRows) }
 
 // maxBehindAge is the oldest a batch gets while the sink catches up.
 func (c Config) maxBehindAge() time.Duration { return 10 * c.MaxAge }

@@ -60,14 +60,14 @@ func BenchmarkStageColumns(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		ap := newBlockAppender(b) // as the driver prepares each batch
-		if err := cols.fill(ap, bt, 0, len(bt.events)); err != nil {
+		if err := cols.fill(ap, bt, 0, bt.rows.len()); err != nil {
 			b.Fatal(err)
 		}
 		buf.Reset()
 		if err := ap.block.Encode(buf, 54451); err != nil {
 			b.Fatal(err)
 		}
-		n += len(bt.events)
+		n += bt.rows.len()
 	}
 	m.Report(b, n)
 }

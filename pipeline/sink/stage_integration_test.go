@@ -156,14 +156,14 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 		c0 := stagecpu.ProcessCPU()
-		if err := s.cols.fill(ib, bt, 0, len(bt.events)); err != nil {
+		if err := s.cols.fill(ib, bt, 0, bt.rows.len()); err != nil {
 			b.Fatal(err)
 		}
 		m.Exclude(stagecpu.ProcessCPU() - c0)
 		if err := ib.Send(); err != nil {
 			b.Fatal(err)
 		}
-		n += len(bt.events)
+		n += bt.rows.len()
 	}
 	m.Report(b, n)
 	if server0 > 0 {

@@ -68,18 +68,18 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 8, "concurrent HTTP senders")
 	flag.IntVar(&o.batch, "batch", 1000, "events per request")
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
-	flag.StringVar(&o.stageTime, "stage-benchtime", "1s", "go test -benchtime of each stage benchmark")
+	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
-	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs")
+	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "B", "C", "D", "E":
+		case "A", "A0", "B", "B0", "C", "D", "E":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, B, C, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, B, B0, C, D, E)\n", p)
 			os.Exit(2)
 		}
 	}
@@ -544,17 +544,25 @@ func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, e
 // B: the sink alone on the pre-filled topic, a fresh consumer group from
 // the earliest offset, timed from process start to the last distinct event
 // visible, exactly like the Kafka engine.
-func (b *bench) sinkOnly(r int, topic string, want uint64) (sample, error) {
+func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (sample, error) {
 	s := sample{load: loadAvg(), events: want}
 	db := fmt.Sprintf("bench_%s_sink_%d", b.stamp, r)
+	if !withUnitSeen {
+		db = fmt.Sprintf("bench_%s_sink_no_unit_seen_%d", b.stamp, r)
+	}
 	if err := b.freshDB(db); err != nil {
 		return s, err
+	}
+	if !withUnitSeen {
+		if err := b.exec("bench/unit_seen_drop.sql", db, nil); err != nil {
+			return s, err
+		}
 	}
 	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
-	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", fmt.Sprintf("bench-sink-only-%d", r), "--admin", admin, "--log-level", "warn", "--pprof")
+	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", "bench-"+db, "--admin", admin, "--log-level", "warn", "--pprof")
 	defer stop(cmd)
 	if r == 0 {
 		b.profile("sink-only", admin, 5*time.Second)
@@ -833,7 +841,7 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
-	if o.paths["B"] || o.paths["C"] || o.paths["D"] {
+	if o.paths["B"] || o.paths["B0"] || o.paths["C"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
 		if topic, records, want, err = b.prefill(); err != nil {
@@ -856,7 +864,8 @@ func run(o options) error {
 	}{
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
-		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want) }},
+		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
+		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
 		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
@@ -956,7 +965,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "B", "C", "D", "E"} {
+	for _, k := range []string{"A", "A0", "B", "B0", "C", "D", "E"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -981,6 +990,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A":  "A end to end (HTTP->serve->Kafka->sink->CH)",
 		"A0": "A0 end to end, trace cache off",
 		"B":  "B sink only (pre-filled topic)",
+		"B0": "B0 sink only, without unit_seen",
 		"C":  "C ClickHouse Kafka engine (same topic)",
 		"D":  "D clickhouse-client JSONEachRow (same records)",
 	}
@@ -988,12 +998,13 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"A0": {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"B":  {"sink", "clickhouse", "kafka"},
+		"B0": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "B", "C", "D"} {
+	for _, k := range []string{"A", "A0", "B", "B0", "C", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1007,9 +1018,11 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	for _, s := range samples["A"] {
 		ss = append(ss, s.cpu["serve"]+s.cpu["sink"])
 	}
-	fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
+	if len(ss) > 0 {
+		fmt.Fprintf(w, "%-47s %-28s %s\n", "  A serve + sink", "", med3(ss, "%.2f"))
+	}
 
-	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table; events + 3 views), merged parts present at the end:\n")
+	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table: events and each materialized view), merged parts present at the end:\n")
 	for _, k := range ran {
 		var ins, ev, mg []float64
 		for _, s := range samples[k] {
@@ -1020,6 +1033,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
+	}
+	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
+		unitSeenCost(w, samples["B"], samples["B0"])
 	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
 		fmt.Fprintf(w, "\n(the latency and the ratios against the targets need every path A B C D E)\n")
@@ -1088,6 +1104,23 @@ func traceCacheCost(w io.Writer, on, off []sample) {
 	fmt.Fprintf(w, "\ntrace-level tagging (A: serve's trace cache on, A0: off), per round pair, median [min..max]:\n")
 	fmt.Fprintf(w, "  events/s on/off      %s\n", med3(rate, "%.3f"))
 	fmt.Fprintf(w, "  serve CPU-s on/off   %s\n", med3(cpu, "%.3f"))
+}
+
+// unitSeenCost prints what the unit_seen view costs ClickHouse per
+// million events: path B (every view) against B0 (without unit_seen), per
+// round pair.
+func unitSeenCost(w io.Writer, with, without []sample) {
+	var diff, ratio []float64
+	for i := 0; i < len(with) && i < len(without); i++ {
+		a, b := with[i].cpu["clickhouse"], without[i].cpu["clickhouse"]
+		diff = append(diff, a-b)
+		if b > 0 {
+			ratio = append(ratio, a/b)
+		}
+	}
+	fmt.Fprintf(w, "\nunit_seen view (B: every view, B0: without unit_seen), ClickHouse CPU per round pair, median [min..max]:\n")
+	fmt.Fprintf(w, "  CPU-s per 1M events with - without   %s\n", med3(diff, "%.2f"))
+	fmt.Fprintf(w, "  with / without                      %s\n", med3(ratio, "%.3f"))
 }
 
 // topicRecords reads every record value of topic, partition by partition,

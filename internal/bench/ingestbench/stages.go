@@ -15,6 +15,10 @@ import (
 type stage struct {
 	side, name string // serve or sink; what the step does
 	pkg, bench string
+	// count is the stage's fixed -benchtime (Nx): a few hundred thousand
+	// events each, so the framework never settles on a count too small to
+	// amortize start-up work.
+	count      string
 	nsPerEvent float64
 	allocs     float64 // allocations per event, when the benchmark reports them
 }
@@ -22,39 +26,34 @@ type stage struct {
 // stageList is the ingest path in order. The produce, consume and insert
 // stages talk to the local Kafka and ClickHouse (build tag integration).
 var stageList = []stage{
-	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag"},
-	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode"},
-	{side: "serve", name: "produce (franz-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce"},
-	{side: "sink", name: "consume (franz-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume"},
-	{side: "sink", name: "decode (wire JSON -> event)", pkg: "./pipeline/sink", bench: "BenchmarkStageDecode"},
-	{side: "sink", name: "column build (native block)", pkg: "./pipeline/sink", bench: "BenchmarkStageColumns"},
-	{side: "sink", name: "insert (send block, server ack)", pkg: "./pipeline/sink", bench: "BenchmarkStageInsert"},
+	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag", count: "300x"},
+	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode", count: "300x"},
+	{side: "serve", name: "produce (franz-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce", count: "300x"},
+	{side: "sink", name: "consume (franz-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume", count: "3x"},
+	{side: "sink", name: "decode (wire JSON -> column slices)", pkg: "./pipeline/sink", bench: "BenchmarkStageDecode", count: "10x"},
+	{side: "sink", name: "column build (native block)", pkg: "./pipeline/sink", bench: "BenchmarkStageColumns", count: "10x"},
+	{side: "sink", name: "insert (send block, server ack)", pkg: "./pipeline/sink", bench: "BenchmarkStageInsert", count: "6x"},
 }
 
-// runStages runs the stage benchmarks, one go test per package.
+// runStages runs the stage benchmarks, one go test per stage, each with
+// its fixed count unless benchtime (a go test -benchtime) is given.
 func runStages(benchtime string) ([]stage, error) {
-	byPkg := map[string][]string{}
-	var pkgs []string
-	for _, s := range stageList {
-		if _, ok := byPkg[s.pkg]; !ok {
-			pkgs = append(pkgs, s.pkg)
-		}
-		byPkg[s.pkg] = append(byPkg[s.pkg], s.bench)
-	}
-	results := map[string]stage{}
-	for _, pkg := range pkgs {
-		args := []string{"test", "-tags", "integration", "-run", "^$", "-count", "1", "-benchmem", "-benchtime", benchtime,
-			"-bench", "^(" + strings.Join(byPkg[pkg], "|") + ")$", pkg}
-		cmd := exec.Command("go", args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
-		}
-		parseBench(&out, results)
-	}
 	out := make([]stage, 0, len(stageList))
 	for _, s := range stageList {
+		bt := s.count
+		if benchtime != "" && benchtime != "fixed" {
+			bt = benchtime
+		}
+		args := []string{"test", "-tags", "integration", "-run", "^$", "-count", "1", "-benchmem", "-benchtime", bt,
+			"-bench", "^" + s.bench + "$", s.pkg}
+		cmd := exec.Command("go", args...)
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, buf.String())
+		}
+		results := map[string]stage{}
+		parseBench(&buf, results)
 		r, ok := results[s.bench]
 		if !ok {
 			return nil, fmt.Errorf("%s in %s reported no ns/event", s.bench, s.pkg)

@@ -1,0 +1,56 @@
+package sink
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// A batch past MaxAge is handed to the flusher at the next record unless
+// more than MaxRows records are still unread in Kafka: the records of the
+// fetch being taken are in memory, not a backlog, however many they are.
+func TestCatchingUpCountsOnlyUnreadRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		unread   int64 // records in the partition beyond this fetch
+		wantRows int   // rows of the batch handed over; 0: none handed over
+	}{
+		{"a full fetch, nothing unread", 0, 2},
+		{"a few unread", 500, 2},
+		{"more than MaxRows unread", 5000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewDefaultConfig()
+			cfg.MaxRows, cfg.MaxAge = 1000, time.Second
+			s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+			ctx := context.Background()
+			cur := newBatch()
+			require.NoError(t, s.accept(ctx, cur, &kgo.Record{Partition: 0, Offset: 0, Value: benchWire(0)}))
+			cur.first = time.Now().Add(-3 * cfg.MaxAge / 2) // past MaxAge, far from maxBehindAge
+			// One fetch of 600 records: more than MaxRows/4.
+			recs := make([]*kgo.Record, 600)
+			for i := range recs {
+				recs[i] = &kgo.Record{Partition: 0, Offset: int64(1 + i), Value: benchWire(1 + i)}
+			}
+			fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: cfg.Topic, Partitions: []kgo.FetchPartition{
+				{Partition: 0, HighWatermark: int64(len(recs)) + 1 + tc.unread, Records: recs},
+			}}}}}
+			flushes := make(chan *batch, 1)
+			next, err := s.take(ctx, fetches, cur, map[int]int64{}, map[int]prometheus.Gauge{}, &backlog{lag: map[int]int64{}}, flushes, newBatch)
+			require.NoError(t, err)
+			select {
+			case b := <-flushes:
+				assert.Equal(t, tc.wantRows, b.rows.len(), "rows of the batch handed over")
+				assert.Equal(t, 601-tc.wantRows, next.rows.len(), "rows of the next batch")
+			default:
+				assert.Zero(t, tc.wantRows, "no batch was handed over")
+				assert.Equal(t, 601, next.rows.len())
+			}
+		})
+	}
+}
