@@ -104,6 +104,39 @@ func TestRetriesGiveUpAndHonourContext(t *testing.T) {
 	assert.Less(t, time.Since(start), 900*time.Millisecond)
 }
 
+// slowFirst delays the first request on its way out, as a slow network
+// or TLS handshake would.
+type slowFirst struct {
+	next  http.RoundTripper
+	delay time.Duration
+	once  sync.Once
+}
+
+func (s *slowFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.once.Do(func() { time.Sleep(s.delay) })
+	return s.next.RoundTrip(r)
+}
+
+// The receiver must see messages Interval apart even when one took long
+// to arrive: the spacing counts from the answer, not from the send.
+func TestSlackSpacingCountsFromTheAnswer(t *testing.T) {
+	var rec recorder
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		rec.add(b)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: &slowFirst{next: http.DefaultTransport, delay: 150 * time.Millisecond}}
+	sl, err := NewSlack(srv.URL, SlackSettings{HTTP: HTTPSettings{Client: client, Retry: fastRetry}, Interval: 200 * time.Millisecond, MaxPerMessage: 1})
+	require.NoError(t, err)
+	resolved := stuckAlert("cache.purged")
+	resolved.EndsAt = time.Now().Add(-time.Second)
+	require.NoError(t, sl.Notify(context.Background(), []Alert{stuckAlert("content.stored"), resolved}))
+	require.Len(t, rec.times, 2)
+	assert.GreaterOrEqual(t, rec.times[1].Sub(rec.times[0]), 200*time.Millisecond, "the second message arrives at least Interval after the first")
+}
+
 func TestSlackThrottleAndRetryAfter(t *testing.T) {
 	var rec recorder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +155,7 @@ func TestSlackThrottleAndRetryAfter(t *testing.T) {
 	resolved.EndsAt = time.Now().Add(-time.Second)
 	require.NoError(t, sl.Notify(context.Background(), []Alert{stuckAlert("content.stored"), resolved}))
 	require.Len(t, rec.times, 3, "two messages, the second sent twice after a 429")
-	assert.GreaterOrEqual(t, rec.times[1].Sub(rec.times[0]), 190*time.Millisecond, "messages spaced by the interval")
+	assert.GreaterOrEqual(t, rec.times[1].Sub(rec.times[0]), 200*time.Millisecond, "messages arrive spaced by the interval")
 	assert.GreaterOrEqual(t, rec.times[2].Sub(rec.times[1]), 990*time.Millisecond, "Retry-After honoured")
 	var m slackMessage
 	require.NoError(t, json.Unmarshal(rec.bodies[0], &m))

@@ -16,8 +16,9 @@ import (
 // Slack posts alerts to a Slack incoming webhook, one message per Notify
 // call (at most MaxPerMessage alerts each; more become several messages).
 // Messages are spaced at least Interval apart (Slack allows about one
-// message per second per webhook) and a 429 answer is retried after its
-// Retry-After.
+// message per second per webhook), counted from the answer to the previous
+// one, so the receiver sees them at least Interval apart however long a
+// request takes to arrive; a 429 answer is retried after its Retry-After.
 type Slack struct {
 	url      string
 	client   *http.Client
@@ -32,7 +33,8 @@ type Slack struct {
 // SlackSettings tune the Slack notifier.
 type SlackSettings struct {
 	HTTP HTTPSettings
-	// Interval is the minimum time between two messages. Default: 1s.
+	// Interval is the minimum time between two messages (from the answer
+	// to the previous one to the next request). Default: 1s.
 	Interval time.Duration
 	// MaxPerMessage caps the alerts listed in one message. Default: 20.
 	MaxPerMessage int
@@ -83,8 +85,9 @@ func (s *Slack) send(ctx context.Context, body []byte) error {
 		if !wait.Sleep(ctx, time.Until(s.last.Add(s.interval))) {
 			return ctx.Err()
 		}
+		err := post(ctx, s.client, s.url, body, nil)
 		s.last = time.Now()
-		return post(ctx, s.client, s.url, body, nil)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("slack: %w", err)
