@@ -129,7 +129,11 @@ func (c Config) ClientOpts() []kgo.Opt {
 }
 
 // EnsureTopic creates a topic if it does not exist, and waits until every
-// partition has a leader. An existing topic is left as it is.
+// partition has a leader that serves it. An existing topic is left as it
+// is. A broker announces a new partition's leader in its metadata before
+// that leader has created the partition's log, and until then produce and
+// fetch requests fail with UNKNOWN_TOPIC_OR_PARTITION; asking each leader
+// for its partitions' offsets waits that out.
 func EnsureTopic(ctx context.Context, brokers []string, t TopicSpec) error {
 	transport := NewTransport()
 	defer transport.CloseIdleConnections()
@@ -156,16 +160,35 @@ func EnsureTopic(ctx context.Context, brokers []string, t TopicSpec) error {
 					ready = false
 				}
 			}
-			if ready {
+			if ready && servesOffsets(ctx, client, t.Name, md.Topics[0].Partitions) {
 				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("topic %s has no leaders yet: %w", t.Name, ctx.Err())
+			return fmt.Errorf("topic %s has no leaders serving it yet: %w", t.Name, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// servesOffsets reports whether every partition's leader answers an
+// offsets request for it (its log exists).
+func servesOffsets(ctx context.Context, client *kafka.Client, topic string, parts []kafka.Partition) bool {
+	reqs := make([]kafka.OffsetRequest, 0, len(parts))
+	for _, p := range parts {
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil || len(lo.Topics[topic]) != len(parts) {
+		return false
+	}
+	for _, po := range lo.Topics[topic] {
+		if po.Error != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // DeleteTopic deletes a topic (tests and tools).
