@@ -94,6 +94,9 @@ func publishConcurrently(ctx context.Context, p *Producer, events []telemetry.Ev
 		go func() {
 			defer wg.Done()
 			for left.Add(-1) >= 0 {
+				for _, r := range encs[w] {
+					r.Context = nil // franz-go keeps the first write's (cancelled) context in the record
+				}
 				if err := p.WriteRecords(ctx, encs[w]...); err != nil {
 					failed.Store(err)
 					return
