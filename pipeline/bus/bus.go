@@ -175,20 +175,57 @@ func EnsureTopic(ctx context.Context, brokers []string, t TopicSpec) error {
 // servesOffsets reports whether every partition's leader answers an
 // offsets request for it (its log exists).
 func servesOffsets(ctx context.Context, client *kafka.Client, topic string, parts []kafka.Partition) bool {
+	ids := make([]int, 0, len(parts))
+	for _, p := range parts {
+		ids = append(ids, p.ID)
+	}
+	hwm, err := HighWaterMarks(ctx, client, topic, ids)
+	return err == nil && len(hwm) == len(ids)
+}
+
+// HighWaterMarks returns the high-water mark (the next offset to be
+// written) of each partition of topic in parts.
+func HighWaterMarks(ctx context.Context, client *kafka.Client, topic string, parts []int) (map[int]int64, error) {
 	reqs := make([]kafka.OffsetRequest, 0, len(parts))
 	for _, p := range parts {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+		reqs = append(reqs, kafka.LastOffsetOf(p))
 	}
 	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil || len(lo.Topics[topic]) != len(parts) {
-		return false
+	if err != nil {
+		return nil, fmt.Errorf("high-water marks of topic %s: %w", topic, err)
 	}
+	hwm := make(map[int]int64, len(parts))
 	for _, po := range lo.Topics[topic] {
 		if po.Error != nil {
-			return false
+			return nil, fmt.Errorf("high-water mark of %s/%d: %w", topic, po.Partition, po.Error)
 		}
+		hwm[po.Partition] = po.LastOffset
 	}
-	return true
+	return hwm, nil
+}
+
+// Offsets returns, per partition of topic in parts, the high-water mark
+// and group's committed offset (-1: none).
+func Offsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (hwm, committed map[int]int64, err error) {
+	hwm, err = HighWaterMarks(ctx, client, topic, parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	if of.Error != nil {
+		return nil, nil, fmt.Errorf("offsets of group %s: %w", group, of.Error)
+	}
+	committed = make(map[int]int64, len(parts))
+	for _, p := range of.Topics[topic] {
+		if p.Error != nil {
+			return nil, nil, fmt.Errorf("offset of group %s on %s/%d: %w", group, topic, p.Partition, p.Error)
+		}
+		committed[p.Partition] = p.CommittedOffset
+	}
+	return hwm, committed, nil
 }
 
 // DeleteTopic deletes a topic (tests and tools).

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/steadystate/steadystate/pipeline/bus"
 )
 
 // Progress rows (table sink_progress) tell the read side up to which event
@@ -67,41 +69,6 @@ func (s *Sink) topicPartitions(ctx context.Context, client *kafka.Client) ([]int
 	return nil, fmt.Errorf("metadata of topic %s: topic not found", s.cfg.Topic)
 }
 
-// offsetsAt returns, per partition, the high-water mark and the group's
-// committed offset (-1: none), both read after at.
-func (s *Sink) offsetsAt(ctx context.Context, client *kafka.Client, parts []int) (hwm, committed map[int]int64, err error) {
-	reqs := make([]kafka.OffsetRequest, 0, len(parts))
-	for _, p := range parts {
-		reqs = append(reqs, kafka.LastOffsetOf(p))
-	}
-	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.cfg.Topic: reqs}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("high-water marks of topic %s: %w", s.cfg.Topic, err)
-	}
-	hwm = make(map[int]int64, len(parts))
-	for _, po := range lo.Topics[s.cfg.Topic] {
-		if po.Error != nil {
-			return nil, nil, fmt.Errorf("high-water mark of %s/%d: %w", s.cfg.Topic, po.Partition, po.Error)
-		}
-		hwm[po.Partition] = po.LastOffset
-	}
-	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: s.cfg.Group, Topics: map[string][]int{s.cfg.Topic: parts}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("offsets of group %s: %w", s.cfg.Group, err)
-	}
-	if of.Error != nil {
-		return nil, nil, fmt.Errorf("offsets of group %s: %w", s.cfg.Group, of.Error)
-	}
-	committed = make(map[int]int64, len(parts))
-	for _, p := range of.Topics[s.cfg.Topic] {
-		if p.Error != nil {
-			return nil, nil, fmt.Errorf("offset of group %s on %s/%d: %w", s.cfg.Group, s.cfg.Topic, p.Partition, p.Error)
-		}
-		committed[p.Partition] = p.CommittedOffset
-	}
-	return hwm, committed, nil
-}
-
 // recordProgress writes one progress row per partition of the topic (see
 // the comment at the top of this file). held is the offset of the last record this sink
 // read per partition; partitions the group has since moved past (another
@@ -116,7 +83,7 @@ func (s *Sink) recordProgress(ctx context.Context, held map[int]int64) {
 	parts, err := s.topicPartitions(ctx, client)
 	var hwm, committed map[int]int64
 	if err == nil {
-		hwm, committed, err = s.offsetsAt(ctx, client, parts)
+		hwm, committed, err = bus.Offsets(ctx, client, s.cfg.Topic, s.cfg.Group, parts)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -100,29 +100,14 @@ func committedAll(ctx context.Context, client *kafka.Client, topic, group string
 			parts = append(parts, p.ID)
 		}
 	}
-	reqs := make([]kafka.OffsetRequest, 0, len(parts))
-	for _, p := range parts {
-		reqs = append(reqs, kafka.LastOffsetOf(p))
-	}
-	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	hwm, committed, err := bus.Offsets(ctx, client, topic, group, parts)
 	if err != nil {
-		return false, "", fmt.Errorf("high-water marks of %s: %w", topic, err)
-	}
-	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		return false, "", fmt.Errorf("offsets of group %s: %w", group, err)
-	}
-	committed := map[int]int64{}
-	for _, p := range of.Topics[topic] {
-		committed[p.Partition] = p.CommittedOffset
+		return false, "", err
 	}
 	var behind []string
-	for _, po := range lo.Topics[topic] {
-		if po.Error != nil {
-			return false, "", fmt.Errorf("high-water mark of %s/%d: %w", topic, po.Partition, po.Error)
-		}
-		if c, ok := committed[po.Partition]; po.LastOffset > 0 && (!ok || c < po.LastOffset) {
-			behind = append(behind, fmt.Sprintf("partition %d committed %d of %d", po.Partition, c, po.LastOffset))
+	for p, end := range hwm {
+		if c, ok := committed[p]; end > 0 && (!ok || c < end) {
+			behind = append(behind, fmt.Sprintf("partition %d committed %d of %d", p, c, end))
 		}
 	}
 	return len(behind) == 0 && len(parts) > 0, strings.Join(behind, ", "), nil
