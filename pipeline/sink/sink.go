@@ -90,6 +90,9 @@ type batch struct {
 	dec     telemetry.Decoder
 	event   telemetry.Event // each record is decoded here, then added to rows
 	cols    columns
+	// barrier, on an otherwise empty batch, is closed by the flusher once
+	// every batch handed over before it is flushed (see handoff.revoked).
+	barrier chan struct{}
 }
 
 func newBatch() *batch {
@@ -118,24 +121,42 @@ func (s *Sink) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r, err := kgo.NewClient(s.consumerOpts()...)
-	if err != nil {
-		return fmt.Errorf("kafka consumer: %w", err)
-	}
-	defer func() {
-		// Leaves the group; nothing is committed here (every commit
-		// follows an insert).
-		r.Close()
-		_ = s.dlq.Close()
-		s.transport.CloseIdleConnections()
-	}()
-
 	// One batch is inserted while the next fills: memory stays at about two
 	// batches (three with the recycled one), and fetching pauses (the
 	// handoff blocks) when both are full.
 	flushes := make(chan *batch)
 	free := make(chan *batch, 1)
 	flushDone := make(chan error, 1)
+	nextBatch := func() *batch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return newBatch()
+		}
+	}
+	h := &handoff{cur: nextBatch(), flushes: flushes, next: nextBatch, log: s.log, wait: revokeFlushWait}
+	r, err := kgo.NewClient(append(s.consumerOpts(),
+		kgo.OnPartitionsRevoked(h.revoked),
+		// Lost partitions (the session expired) cannot be committed: the
+		// batch holding them is inserted and its commit fails, and the new
+		// owner inserts them again (deduplicated by event id).
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			s.log.Warn("partitions lost; their uncommitted rows will be read again by the new owner", "lost", lost)
+		}),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer func() {
+		// Leaves the group; nothing is committed here (every commit
+		// follows an insert, and the revoke that leaving calls finds the
+		// handoff closed).
+		r.Close()
+		_ = s.dlq.Close()
+		s.transport.CloseIdleConnections()
+	}()
+
 	// The flusher outlives ctx so the final batch is still inserted after a
 	// SIGTERM; stopCtx bounds that tail.
 	stopCtx, stop := context.WithCancel(context.Background())
@@ -146,6 +167,10 @@ func (s *Sink) Run(ctx context.Context) error {
 		defer wg.Done()
 		var firstErr error
 		for b := range flushes {
+			if b.barrier != nil {
+				close(b.barrier) // everything handed over before it is flushed
+				continue
+			}
 			if err := s.flush(stopCtx, r, b); err != nil && firstErr == nil {
 				firstErr = err
 			}
@@ -158,15 +183,6 @@ func (s *Sink) Run(ctx context.Context) error {
 		flushDone <- firstErr
 	}()
 
-	nextBatch := func() *batch {
-		select {
-		case b := <-free:
-			return b
-		default:
-			return newBatch()
-		}
-	}
-	cur := nextBatch()
 	lastFetch := time.Now()
 	lastBeat := time.Now()
 	known := map[int]int64{} // the last offset read, per partition
@@ -177,7 +193,13 @@ func (s *Sink) Run(ctx context.Context) error {
 	var fetch fetchDeadline
 	defer fetch.stop()
 	var loopErr error
+	// The loop holds h.mu whenever it touches the filling batch; a revoke
+	// takes it to flush that batch. Polls and revokes exclude each other
+	// (kgo.BlockRebalanceOnPoll): the records of a poll are all in a batch
+	// before AllowRebalance lets a revoke run.
 	for {
+		h.mu.Lock()
+		cur := h.cur
 		want := fetch.deadline
 		// A batch is due MaxAge after its first record, or maxBehindAge
 		// while the sink is catching up.
@@ -199,9 +221,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		} else if fetch.ctx == nil || fetch.ctx.Err() != nil {
 			want = time.Now().Add(s.cfg.Heartbeat)
 		}
+		h.mu.Unlock()
 		fetchCtx := fetch.at(ctx, want)
 		fetches := r.PollRecords(fetchCtx, pollRecords)
 		if ctx.Err() != nil {
+			r.AllowRebalance()
 			break // shutdown; records polled but not inserted are not committed
 		}
 		var fetchErr error
@@ -214,23 +238,33 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("fetch", "err", fetchErr)
 		}
 		if fetches.NumRecords() == 0 {
+			r.AllowRebalance()
 			if fetchErr != nil {
 				time.Sleep(100 * time.Millisecond)
 			}
+			h.mu.Lock()
+			cur = h.cur
 			if len(cur.last) > 0 && time.Since(cur.first) >= limit {
 				select {
 				case flushes <- cur:
-					cur = nextBatch()
+					h.cur = nextBatch()
 				case <-ctx.Done():
 				}
-			} else if len(cur.last) == 0 && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
+			}
+			idle := len(h.cur.last) == 0
+			h.mu.Unlock()
+			if idle && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
 				s.recordProgress(ctx, known)
 				lastBeat = time.Now()
 			}
 			continue
 		}
 		lastFetch = time.Now()
-		if cur, loopErr = s.take(ctx, fetches, cur, known, lag, &backlog, flushes, nextBatch); loopErr != nil {
+		h.mu.Lock()
+		h.cur, loopErr = s.take(ctx, fetches, h.cur, known, lag, &backlog, flushes, nextBatch)
+		h.mu.Unlock()
+		r.AllowRebalance()
+		if loopErr != nil {
 			break
 		}
 	}
@@ -238,15 +272,82 @@ func (s *Sink) Run(ctx context.Context) error {
 	// Shutdown: no more fetching; flush what we hold, then commit.
 	timer := time.AfterFunc(s.cfg.ShutdownTimeout, stop)
 	defer timer.Stop()
-	if len(cur.last) > 0 {
-		flushes <- cur
+	h.mu.Lock()
+	h.closed = true // a revoke from here on (leaving the group) has nothing to flush
+	if len(h.cur.last) > 0 {
+		flushes <- h.cur
 	}
 	close(flushes)
+	h.mu.Unlock()
 	wg.Wait()
 	if err := <-flushDone; err != nil {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// revokeFlushWait bounds how long a revoke waits for the batches it hands
+// over to be inserted and committed: below the group's rebalance timeout,
+// so a slow insert does not get the member thrown out of the group. A
+// batch still being inserted then is committed late (or not, if the
+// generation is gone), and its rows may be inserted again by the new
+// owner: the old behaviour, deduplicated by event id.
+const revokeFlushWait = 5 * time.Second
+
+// handoff is the batch filling and the way to the flusher, shared by the
+// poll loop and the revoke callback.
+type handoff struct {
+	mu      sync.Mutex
+	cur     *batch
+	closed  bool // Run is shutting down: flushes is closed
+	flushes chan<- *batch
+	next    func() *batch
+	log     *slog.Logger
+	wait    time.Duration
+}
+
+// revoked runs when the group takes partitions away (every rebalance, with
+// the eager balancers): it hands the filling batch to the flusher and
+// waits until everything handed over is inserted and committed, so the
+// next owner of those partitions starts after what this sink stored
+// instead of inserting it again. The commit is still strictly after the
+// insert: the flusher does both, in order.
+func (h *handoff) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	start := time.Now()
+	timer := time.NewTimer(h.wait)
+	defer timer.Stop()
+	if len(h.cur.last) > 0 {
+		select {
+		case h.flushes <- h.cur:
+			h.cur = h.next()
+		case <-timer.C:
+			h.log.Warn("revoke: flusher busy; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+	done := make(chan struct{})
+	select {
+	case h.flushes <- &batch{barrier: done}:
+	case <-timer.C:
+		h.log.Warn("revoke: flusher busy; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+		h.log.Debug("revoke: flushed and committed", "revoked", revoked, "took", time.Since(start))
+	case <-timer.C:
+		h.log.Warn("revoke: insert still running; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+	case <-ctx.Done():
+	}
 }
 
 // pollRecords is the most records one poll returns: enough to keep the
@@ -351,6 +452,10 @@ func (s *Sink) consumerOpts() []kgo.Opt {
 		// offered, so sinks of both kinds can share a group while they
 		// are upgraded one by one.
 		kgo.Balancers(kgo.RangeBalancer(), kgo.RoundRobinBalancer()),
+		// A revoke waits until the records of the last poll are in a batch
+		// (AllowRebalance), so it flushes them with the rest and nothing
+		// polled under one assignment is committed under the next.
+		kgo.BlockRebalanceOnPoll(),
 		kgo.HeartbeatInterval(time.Second), kgo.SessionTimeout(6*time.Second), kgo.RebalanceTimeout(6*time.Second),
 		kgo.MetadataMinAge(time.Second),
 	)
