@@ -89,3 +89,17 @@ func BenchmarkRecentIDs(b *testing.B) {
 		r.seenOrAdd(ids[i&(len(ids)-1)])
 	}
 }
+
+// BenchmarkRecentIDsWindow looks up a million distinct ids in turn: the
+// sink's case, where nearly every lookup misses the cache.
+func BenchmarkRecentIDsWindow(b *testing.B) {
+	r := newRecentIDs(1 << 19)
+	ids := make([]string, 1<<20)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("tput-%09d", i)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.seenOrAdd(ids[i&(len(ids)-1)])
+	}
+}
