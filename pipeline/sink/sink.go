@@ -48,7 +48,6 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
-	cols        insertColumns
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -90,13 +89,16 @@ type batch struct {
 	dec     telemetry.Decoder
 	event   telemetry.Event // each record is decoded here, then added to rows
 	cols    columns
-	// barrier, on an otherwise empty batch, is closed by the flusher once
-	// every batch handed over before it is flushed (see handoff.revoked).
+	// barrier, on an otherwise empty batch, is closed by the committer
+	// once every batch handed over before it is committed (see
+	// handoff.revoked).
 	barrier chan struct{}
+	// inserted carries the outcome of the batch's insert to the committer.
+	inserted chan error
 }
 
 func newBatch() *batch {
-	return &batch{last: map[int]*kgo.Record{}, maxTime: map[int]int64{}}
+	return &batch{last: map[int]*kgo.Record{}, maxTime: map[int]int64{}, inserted: make(chan error, 1)}
 }
 
 // reset empties b for reuse and drops its references to the records.
@@ -121,9 +123,10 @@ func (s *Sink) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	// One batch is inserted while the next fills: memory stays at about two
-	// batches (three with the recycled one), and fetching pauses (the
-	// handoff blocks) when both are full.
+	// Up to Inserts batches are inserted while the next fills and one more
+	// waits to be handed over: memory stays at about Inserts+2 batches
+	// (one more recycled), and fetching pauses (the handoff blocks) when
+	// all are full.
 	flushes := make(chan *batch)
 	free := make(chan *batch, 1)
 	flushDone := make(chan error, 1)
@@ -157,31 +160,13 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.transport.CloseIdleConnections()
 	}()
 
-	// The flusher outlives ctx so the final batch is still inserted after a
+	// The flushers outlive ctx so the final batch is still inserted after a
 	// SIGTERM; stopCtx bounds that tail.
 	stopCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var firstErr error
-		for b := range flushes {
-			if b.barrier != nil {
-				close(b.barrier) // everything handed over before it is flushed
-				continue
-			}
-			if err := s.flush(stopCtx, r, b); err != nil && firstErr == nil {
-				firstErr = err
-			}
-			b.reset()
-			select {
-			case free <- b:
-			default:
-			}
-		}
-		flushDone <- firstErr
-	}()
+	startFlushers(stopCtx, s.cfg.Inserts, s.insertBatch, func(ctx context.Context, b *batch) { s.commit(ctx, r, b) },
+		flushes, free, flushDone, &wg)
 
 	lastFetch := time.Now()
 	lastBeat := time.Now()
@@ -584,18 +569,88 @@ func (s *Sink) deadLetter(ctx context.Context, msg *kgo.Record, cause error) err
 	}
 }
 
-// flush inserts a batch (retrying transient failures, isolating rows the
-// server rejects), then commits its offsets and records progress.
-func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
+// startFlushers inserts the batches handed over on flushes, up to
+// inserts at once, and commits them strictly in the order they were
+// handed over: a batch's offsets are committed only once it and every
+// batch before it are inserted (or dead-lettered), and after a batch that
+// could not be inserted nothing more is committed. ClickHouse runs each
+// insert (the events table and its views) on one thread, so a second
+// insert in flight is what lets it use a second core. A batch with a
+// barrier is closed when every batch before it is committed. flushDone
+// gets the first insert error once flushes is closed and all is done.
+func startFlushers(ctx context.Context, inserts int,
+	insert func(context.Context, *batch, *insertColumns) error, commit func(context.Context, *batch),
+	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup) {
+	work := make(chan *batch)
+	// At most inserts batches are dispatched and not yet committed: this
+	// bounds memory with the batch filling and the one being handed over.
+	order := make(chan *batch, inserts)
+	wg.Add(2 + inserts)
+	go func() { // dispatcher: keeps the order
+		defer wg.Done()
+		defer close(order)
+		defer close(work)
+		for b := range flushes {
+			order <- b
+			if b.barrier == nil {
+				work <- b
+			}
+		}
+	}()
+	for range inserts {
+		go func() {
+			defer wg.Done()
+			// The insert's columns are this inserter's: each insert in
+			// flight has its own.
+			var cols insertColumns
+			for b := range work {
+				b.inserted <- insert(ctx, b, &cols)
+			}
+		}()
+	}
+	go func() { // committer
+		defer wg.Done()
+		var firstErr error
+		for b := range order {
+			if b.barrier != nil {
+				close(b.barrier) // everything handed over before it is committed
+				continue
+			}
+			if err := <-b.inserted; err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if firstErr == nil {
+				commit(ctx, b)
+			}
+			b.reset()
+			select {
+			case free <- b:
+			default:
+			}
+		}
+		flushDone <- firstErr
+	}()
+}
+
+// insertBatch inserts a batch, retrying transient failures and isolating
+// rows the server rejects.
+func (s *Sink) insertBatch(ctx context.Context, b *batch, cols *insertColumns) error {
 	s.m.batchAge.Observe(time.Since(b.first).Seconds())
 	if n := b.rows.len(); n > 0 {
-		if err := s.insertAll(ctx, b, 0, n); err != nil {
+		if err := s.insertAll(ctx, b, 0, n, cols); err != nil {
 			return fmt.Errorf("batch of %d rows not inserted, offsets not committed: %w", n, err)
 		}
 		s.m.batches.Inc()
 		s.m.batchRows.Observe(float64(n))
 		s.m.batchBytes.Observe(float64(b.bytes))
 	}
+	return nil
+}
+
+// commit commits an inserted batch's offsets and records progress. A
+// failed commit is logged: the rows are stored, and a redelivery is
+// deduplicated by event id.
+func (s *Sink) commit(ctx context.Context, r *kgo.Client, b *batch) {
 	commits := make([]*kgo.Record, 0, len(b.last))
 	read := make(map[int]int64, len(b.last))
 	for p, m := range b.last {
@@ -604,10 +659,9 @@ func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
 	}
 	// Each partition's offset after its last record in the batch.
 	if err := r.CommitRecords(ctx, commits...); err != nil {
-		// The rows are stored; a redelivery is deduplicated by event id.
 		s.m.commitErrors.Inc()
 		s.log.Warn("commit offsets", "err", err)
-		return nil
+		return
 	}
 	s.m.commits.Inc()
 	s.mu.Lock()
@@ -616,17 +670,16 @@ func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
 	}
 	s.mu.Unlock()
 	s.recordProgress(ctx, read)
-	return nil
 }
 
 // insertAll inserts rows [lo, hi) of b. A server rejection of the data is
 // split in halves until the bad rows are isolated and dead-lettered;
 // anything else is retried with backoff until ctx ends.
-func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
+func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int, cols *insertColumns) error {
 	delay := s.cfg.RetryInitial
 	for {
 		start := time.Now()
-		err := s.insert(ctx, b, lo, hi)
+		err := s.insert(ctx, b, lo, hi, cols)
 		if err == nil {
 			s.m.insertTime.Observe(time.Since(start).Seconds())
 			s.m.records.WithLabelValues("inserted").Add(float64(hi - lo))
@@ -639,10 +692,10 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 				return s.deadLetter(ctx, msg, fmt.Errorf("clickhouse rejected the row: %w", err))
 			}
 			mid := lo + (hi-lo)/2
-			if err := s.insertAll(ctx, b, lo, mid); err != nil {
+			if err := s.insertAll(ctx, b, lo, mid, cols); err != nil {
 				return err
 			}
-			return s.insertAll(ctx, b, mid, hi)
+			return s.insertAll(ctx, b, mid, hi, cols)
 		}
 		s.m.retries.Inc()
 		s.log.Warn("insert failed; retrying the same rows", "rows", hi-lo, "err", err, "retry_in", delay)
@@ -653,13 +706,13 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 	}
 }
 
-func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int) error {
+func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int, cols *insertColumns) error {
 	ib, err := s.store.Conn.PrepareBatch(ctx, s.insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	defer func() { _ = ib.Close() }()
-	if err := s.cols.fill(ib, b, lo, hi); err != nil {
+	if err := cols.fill(ib, b, lo, hi); err != nil {
 		return err
 	}
 	if err := ib.Send(); err != nil {
