@@ -28,8 +28,9 @@ type Config struct {
 	// MaxRows flushes a batch at this many rows. Default: 100000.
 	MaxRows int `yaml:"max_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
-	// bounds memory: fetching pauses while one batch is being inserted and
-	// the next is full. Default: 64 MiB.
+	// bounds memory: fetching pauses while Inserts batches are being
+	// inserted and the next is full. A batch holds its records and a copy
+	// of their strings (at most as many bytes again). Default: 64 MiB.
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxAge flushes a batch this long after its first record: about two
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
