@@ -128,14 +128,19 @@ func (s *Sink) Run(ctx context.Context) error {
 	// (one more recycled), and fetching pauses (the handoff blocks) when
 	// all are full.
 	flushes := make(chan *batch)
-	free := make(chan *batch, 1)
+	// Every batch is recycled, so their slices stop growing once they have
+	// the size of the largest batch; a new batch starts with that size.
+	free := make(chan *batch, s.cfg.Inserts+2)
 	flushDone := make(chan error, 1)
+	var sizes batchSizes
 	nextBatch := func() *batch {
 		select {
 		case b := <-free:
 			return b
 		default:
-			return newBatch()
+			b := newBatch()
+			b.rows.reserve(sizes.get())
+			return b
 		}
 	}
 	h := &handoff{cur: nextBatch(), flushes: flushes, next: nextBatch, log: s.log, wait: revokeFlushWait}
@@ -166,7 +171,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	startFlushers(stopCtx, s.cfg.Inserts, s.insertBatch, func(ctx context.Context, b *batch) { s.commit(ctx, r, b) },
-		flushes, free, flushDone, &wg)
+		flushes, free, flushDone, &wg, &sizes)
 
 	lastFetch := time.Now()
 	lastBeat := time.Now()
@@ -269,6 +274,25 @@ func (s *Sink) Run(ctx context.Context) error {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// batchSizes is the largest batch handed over so far, the size new
+// batches start with.
+type batchSizes struct {
+	mu  sync.Mutex
+	max rowsSize
+}
+
+func (z *batchSizes) note(size rowsSize) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.max = z.max.max(size)
+}
+
+func (z *batchSizes) get() rowsSize {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.max
 }
 
 // revokeFlushWait bounds how long a revoke waits for the batches it hands
@@ -577,10 +601,11 @@ func (s *Sink) deadLetter(ctx context.Context, msg *kgo.Record, cause error) err
 // insert (the events table and its views) on one thread, so a second
 // insert in flight is what lets it use a second core. A batch with a
 // barrier is closed when every batch before it is committed. flushDone
-// gets the first insert error once flushes is closed and all is done.
+// gets the first insert error once flushes is closed and all is done;
+// sizes notes the size of every batch handed over.
 func startFlushers(ctx context.Context, inserts int,
 	insert func(context.Context, *batch, *insertColumns) error, commit func(context.Context, *batch),
-	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup) {
+	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup, sizes *batchSizes) {
 	work := make(chan *batch)
 	// At most inserts batches are dispatched and not yet committed: this
 	// bounds memory with the batch filling and the one being handed over.
@@ -591,6 +616,9 @@ func startFlushers(ctx context.Context, inserts int,
 		defer close(order)
 		defer close(work)
 		for b := range flushes {
+			if b.barrier == nil {
+				sizes.note(b.rows.size())
+			}
 			order <- b
 			if b.barrier == nil {
 				work <- b
