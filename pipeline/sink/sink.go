@@ -296,12 +296,13 @@ func (z *batchSizes) get() rowsSize {
 }
 
 // revokeFlushWait bounds how long a revoke waits for the batches it hands
-// over to be inserted and committed: below the group's rebalance timeout,
-// so a slow insert does not get the member thrown out of the group. A
+// over to be inserted and committed: well below the group's rebalance
+// timeout (6 s, and the member may learn of the rebalance a heartbeat, 1 s,
+// late), so a slow insert does not get the member thrown out of the group. A
 // batch still being inserted then is committed late (or not, if the
 // generation is gone), and its rows may be inserted again by the new
 // owner: the old behaviour, deduplicated by event id.
-const revokeFlushWait = 5 * time.Second
+const revokeFlushWait = 3 * time.Second
 
 // handoff is the batch filling and the way to the flusher, shared by the
 // poll loop and the revoke callback.
