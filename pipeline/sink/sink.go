@@ -234,14 +234,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 			h.mu.Lock()
 			cur = h.cur
-			if len(cur.last) > 0 && time.Since(cur.first) >= limit {
+			idle := len(cur.last) == 0
+			if !idle && time.Since(cur.first) >= limit {
 				select {
 				case flushes <- cur:
 					h.cur = nextBatch()
 				case <-ctx.Done():
 				}
 			}
-			idle := len(h.cur.last) == 0
 			h.mu.Unlock()
 			if idle && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
 				s.recordProgress(ctx, known)
