@@ -103,8 +103,8 @@ func (c ownColumn) AppendRow(v any) error { return c.col.AppendRow(v) }
 // rows are a batch's records decoded straight into the insert's column
 // slices, one entry per accepted record: no event struct per row, and the
 // insert hands sub-slices of them to the driver, which copies the values
-// into its native block. Strings are substrings of the records' values
-// (see Sink.decode); string arrays are kept flat, with each row's end.
+// into its native block. Strings are copies in one buffer per column
+// (see arena); string arrays are kept flat, with each row's end.
 // The slices keep their capacity from batch to batch, so a steady stream
 // allocates nothing here once they have grown to the batch size.
 type rows struct {
@@ -159,8 +159,8 @@ func (r *rows) add(e *telemetry.Event, partition int32, offset int64, value stri
 // reset empties r, keeping capacity and dropping the references to the
 // records' memory.
 func (r *rows) reset() {
-	// strs and flat point into bufs and flatBuf only (see arena), which r
-	// keeps anyway: no need to clear them to let the records go.
+	// strs and flat point only into r's own buffers (see arena), never
+	// into a record: clearing them is not needed to let the records go.
 	for i := range r.strs {
 		r.strs[i], r.bufs[i] = r.strs[i][:0], r.bufs[i][:0]
 	}
