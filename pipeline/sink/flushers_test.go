@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestFlushersCommitInOrder(t *testing.T) {
 	free := make(chan *batch, 1)
 	done := make(chan error, 1)
 	var wg sync.WaitGroup
-	startFlushers(ctx, 2, insert, commit, flushes, free, done, &wg, new(batchSizes))
+	startFlushers(ctx, 2, insert, commit, flushes, free, done, &wg, new(batchSizes), new(atomic.Int32))
 
 	batchOf := func(n int) *batch {
 		b := newBatch()

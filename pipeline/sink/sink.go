@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -48,6 +49,9 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
+	// inFlight counts the batches handed to the flushers and not yet
+	// committed.
+	inFlight atomic.Int32
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -171,7 +175,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	startFlushers(stopCtx, s.cfg.Inserts, s.insertBatch, func(ctx context.Context, b *batch) { s.commit(ctx, r, b) },
-		flushes, free, flushDone, &wg, &sizes)
+		flushes, free, flushDone, &wg, &sizes, &s.inFlight)
 
 	lastFetch := time.Now()
 	lastBeat := time.Now()
@@ -406,12 +410,13 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 							cur = nextBatch()
 						case <-ctx.Done():
 						}
-					case age >= s.cfg.MaxAge && !behind:
-						// Old enough and caught up: hand over if the flusher is free.
-						// While it is still inserting the previous batch, this one
-						// keeps growing instead: fewer, larger inserts exactly when
-						// ClickHouse is the bottleneck. The fetch deadline (the
-						// batch's MaxAge) flushes it as soon as records stop coming.
+					case age >= s.cfg.MaxAge && !behind && s.inFlight.Load() == 0:
+						// Old enough and caught up: hand over if no insert is in
+						// flight. While one is, this batch keeps growing instead
+						// (the second insert slot is for full batches): fewer,
+						// larger inserts exactly when ClickHouse is the
+						// bottleneck. The fetch deadline (the batch's MaxAge)
+						// flushes it as soon as records stop coming.
 						select {
 						case flushes <- cur:
 							cur = nextBatch()
@@ -603,10 +608,11 @@ func (s *Sink) deadLetter(ctx context.Context, msg *kgo.Record, cause error) err
 // insert in flight is what lets it use a second core. A batch with a
 // barrier is closed when every batch before it is committed. flushDone
 // gets the first insert error once flushes is closed and all is done;
-// sizes notes the size of every batch handed over.
+// sizes notes the size of every batch handed over, inFlight counts those
+// not yet committed.
 func startFlushers(ctx context.Context, inserts int,
 	insert func(context.Context, *batch, *insertColumns) error, commit func(context.Context, *batch),
-	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup, sizes *batchSizes) {
+	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup, sizes *batchSizes, inFlight *atomic.Int32) {
 	work := make(chan *batch)
 	// At most inserts batches are dispatched and not yet committed: this
 	// bounds memory with the batch filling and the one being handed over.
@@ -618,6 +624,7 @@ func startFlushers(ctx context.Context, inserts int,
 		defer close(work)
 		for b := range flushes {
 			if b.barrier == nil {
+				inFlight.Add(1)
 				sizes.note(b.rows.size())
 			}
 			order <- b
@@ -651,6 +658,7 @@ func startFlushers(ctx context.Context, inserts int,
 			if firstErr == nil {
 				commit(ctx, b)
 			}
+			inFlight.Add(-1)
 			b.reset()
 			select {
 			case free <- b:
