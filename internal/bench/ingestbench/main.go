@@ -871,6 +871,8 @@ func run(o options) error {
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
 	}
 	samples := map[string][]sample{}
+	var runErr error
+rounds:
 	for r := 0; r < o.rounds; r++ {
 		for _, p := range paths {
 			if !o.paths[p.key] {
@@ -879,7 +881,10 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
 			s, err := p.run(r)
 			if err != nil {
-				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
+				// The rounds done so far are still reported.
+				runErr = fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
+				fmt.Fprintln(os.Stderr, runErr)
+				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
 			if p.key == "E" {
@@ -892,13 +897,22 @@ func run(o options) error {
 	}
 
 	var stages []stage
-	if o.stages {
+	var stageErr error
+	if o.stages && runErr == nil {
 		fmt.Fprintf(os.Stderr, "per-stage Go benchmarks (-benchtime %s)...\n", o.stageTime)
-		if stages, err = runStages(o.stageTime); err != nil {
-			return fmt.Errorf("stage benchmarks: %w", err)
-		}
+		// A failing stage benchmark costs only its own line: the paths'
+		// tables are printed whatever happens, then the error.
+		stages, stageErr = runStages(o.stageTime)
 	}
 	report(os.Stdout, o, b, len(records), want, samples, stages)
+	if runErr != nil {
+		fmt.Fprintf(os.Stdout, "\nstopped early: %v\n", runErr)
+		return runErr
+	}
+	if stageErr != nil {
+		fmt.Fprintf(os.Stdout, "\nstage benchmarks: %v\n", stageErr)
+		return fmt.Errorf("stage benchmarks: %w", stageErr)
+	}
 	return nil
 }
 
