@@ -28,6 +28,7 @@ type stage struct {
 // stages talk to the local Kafka and ClickHouse (build tag integration).
 var stageList = []stage{
 	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag", count: "300x"},
+	{side: "serve", name: "trace cache (remember each trace)", pkg: "./pipeline/tag", bench: "BenchmarkStageTraceCache", count: "300x"},
 	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode", count: "300x"},
 	{side: "serve", name: "produce (franz-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce", count: "300x"},
 	{side: "sink", name: "consume (franz-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume", count: "3x"},
