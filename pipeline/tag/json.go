@@ -170,21 +170,29 @@ type jsonEntry struct {
 	top bool
 }
 
-func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
-	if !validJSON(raw) {
-		var v struct{}
-		err := json.Unmarshal(raw, &v)
-		if err == nil {
-			err = errors.New("invalid")
-		}
-		return &RecordError{Msg: "invalid JSON: " + err.Error()}
+// invalidJSON is the error of a record that is not valid JSON.
+func invalidJSON(raw []byte) *RecordError {
+	var v struct{}
+	err := json.Unmarshal(raw, &v)
+	if err == nil {
+		err = errors.New("invalid")
 	}
-	if raw[0] != '{' {
+	return &RecordError{Msg: "invalid JSON: " + err.Error()}
+}
+
+func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
+	if len(raw) == 0 || raw[0] != '{' {
+		if !validJSON(raw) {
+			return invalidJSON(raw)
+		}
 		return &RecordError{Msg: "want a JSON object, got " + typeName(raw)}
 	}
 	var f jsonFields
 	ents := s.ents[:0]
-	for it := (members{b: raw, i: 1}); ; {
+	// One pass validates the record and reads its members (validJSON
+	// and then a second walk cost twice as much).
+	it := newCheckedMembers(raw)
+	for {
 		kraw, v, ok := it.next()
 		if !ok {
 			break
@@ -242,6 +250,9 @@ func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
 		}
 	}
 	s.ents = ents
+	if !it.valid() {
+		return invalidJSON(raw)
+	}
 
 	e.Kind = telemetry.KindEvent
 	e.IngestNs = s.ingestNs
@@ -365,10 +376,10 @@ func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
 
 	// Tagging: explicit fields, then the chaos.* and flow.* attributes,
 	// then the definitions.
-	s.jl = jsonLookup{keys: keys, vals: vals, e: e}
+	s.jl = jsonLookup{keys: keys, vals: vals, e: e, tagAttrs: hasTagAttr(keys)}
 	if synthetic > 0 {
 		e.Synthetic = synthetic == 2
-	} else if v, ok := s.jl.attr(telemetry.AttrSynthetic); ok {
+	} else if v, ok := s.jl.tagAttr(telemetry.AttrSynthetic); ok {
 		e.Synthetic = isTrue(v)
 	}
 	if re := s.tagExperiment(e, jsonCand(expID, "experiment_id").or(s.jl.cand(telemetry.AttrExperimentID)),
@@ -699,6 +710,28 @@ func jsonCand(v, field string) cand { return cand{val: v, field: field, ok: v !=
 type jsonLookup struct {
 	keys, vals []string
 	e          *telemetry.Event
+	// tagAttrs: some key starts with "chaos." or "flow." (the tag
+	// attributes); most events have none, and then their lookups are
+	// skipped.
+	tagAttrs bool
+}
+
+// hasTagAttr reports whether a key starts with "chaos." or "flow.".
+func hasTagAttr(keys []string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k, "chaos.") || strings.HasPrefix(k, "flow.") {
+			return true
+		}
+	}
+	return false
+}
+
+// tagAttr looks up one of the tag attributes (chaos.*, flow.*).
+func (j *jsonLookup) tagAttr(key string) (string, bool) {
+	if !j.tagAttrs {
+		return "", false
+	}
+	return j.attr(key)
 }
 
 func (j *jsonLookup) attr(key string) (string, bool) {
@@ -708,8 +741,9 @@ func (j *jsonLookup) attr(key string) (string, bool) {
 	return "", false
 }
 
+// cand looks up one of the tag attributes (chaos.*, flow.*).
 func (j *jsonLookup) cand(key string) cand {
-	if v, ok := j.attr(key); ok && v != "" {
+	if v, ok := j.tagAttr(key); ok && v != "" {
 		return cand{val: v, field: key, ok: true}
 	}
 	return cand{}
@@ -773,6 +807,73 @@ func (m *members) next() (key, val []byte, ok bool) {
 	j = endValue(b, i)
 	m.i = j
 	return key, b[i:j], true
+}
+
+// checkedMembers iterates over the members of a JSON object (b starts
+// with '{') and validates it on the way, exactly as validJSON does: once
+// next returns false, valid reports whether b was one valid JSON object
+// (with optional trailing whitespace). The members returned before an
+// error are not to be used.
+type checkedMembers struct {
+	v   validator
+	i   int
+	end bool // past the closing brace (at i)
+	bad bool
+}
+
+func newCheckedMembers(b []byte) checkedMembers {
+	m := checkedMembers{v: validator{b: b}}
+	m.i = m.v.space(1)
+	if m.i < len(b) && b[m.i] == '}' {
+		m.i, m.end = m.i+1, true
+	}
+	return m
+}
+
+func (m *checkedMembers) next() (key, val []byte, ok bool) {
+	if m.end || m.bad {
+		return nil, nil, false
+	}
+	b := m.v.b
+	i := m.i
+	if i >= len(b) || b[i] != '"' {
+		m.bad = true
+		return nil, nil, false
+	}
+	j, ok := m.v.str(i)
+	if !ok {
+		m.bad = true
+		return nil, nil, false
+	}
+	key = b[i:j]
+	if i = m.v.space(j); i >= len(b) || b[i] != ':' {
+		m.bad = true
+		return nil, nil, false
+	}
+	i = m.v.space(i + 1)
+	if j, ok = m.v.value(i, 1); !ok {
+		m.bad = true
+		return nil, nil, false
+	}
+	val = b[i:j]
+	if i = m.v.space(j); i >= len(b) {
+		m.bad = true
+		return nil, nil, false
+	}
+	switch b[i] {
+	case ',':
+		m.i = m.v.space(i + 1)
+	case '}':
+		m.i, m.end = i+1, true
+	default:
+		m.bad = true
+		return nil, nil, false
+	}
+	return key, val, true
+}
+
+func (m *checkedMembers) valid() bool {
+	return m.end && !m.bad && m.v.space(m.i) == len(m.v.b)
 }
 
 // elements iterates over the elements of a valid JSON array: b starts with
