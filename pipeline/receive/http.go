@@ -187,15 +187,17 @@ type eventsResponse struct {
 // Valid records are published even when others are refused; the answer
 // names the refused lines. 200 means every accepted record is in Kafka.
 func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
-	r.handleJSON(w, req, "json_events", "events", r.conv.JSONEvents)
+	r.handleJSON(w, req, "json_events", "events", r.conv.JSONEvents, r.recycle)
 }
 
 // handleJSON is the shared path of the JSON endpoints: read the body under
 // the decompressed-size cap, convert it (a PartialError keeps the valid
 // records and names the others), publish what was accepted and answer 200
 // only once Kafka acknowledged all of it; 503 with Retry-After otherwise.
-// source labels the metrics; what names the records in messages.
-func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, what string, convert func([]byte) ([]telemetry.Event, error)) {
+// source labels the metrics; what names the records in messages; recycle,
+// if not nil, is handed the events once Publish returned.
+func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, what string,
+	convert func([]byte) ([]telemetry.Event, error), recycle func([]telemetry.Event)) {
 	body, err := r.readBody(req)
 	if err != nil {
 		code := http.StatusBadRequest
@@ -228,15 +230,20 @@ func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, 
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.RequestTimeout)
 	defer cancel()
-	if err := r.next.Publish(ctx, events); err != nil {
+	err = r.next.Publish(ctx, events)
+	n := len(events)
+	if recycle != nil {
+		recycle(events)
+	}
+	if err != nil {
 		r.m.requests.WithLabelValues(source, "unavailable").Inc()
-		r.log.Warn("publish failed; answering 503", "source", source, "events", len(events), "err", err)
+		r.log.Warn("publish failed; answering 503", "source", source, "events", n, "err", err)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, what+" not durable yet, retry", http.StatusServiceUnavailable)
 		return
 	}
 	r.m.requests.WithLabelValues(source, "ok").Inc()
-	r.m.events.WithLabelValues(source).Add(float64(len(events)))
+	r.m.events.WithLabelValues(source).Add(float64(n))
 	writeJSON(w, http.StatusOK, resp)
 }
 

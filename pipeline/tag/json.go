@@ -23,7 +23,6 @@ import (
 // a *RejectError returned next to the events that were accepted. A body
 // that is not JSON at all gives a RejectError for its first record.
 func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
-	s := t.getState(0)
 	// One copy of the body per request, as an immutable string: every
 	// string of the events below is a substring of it (see view), instead
 	// of one allocation per field.
@@ -31,6 +30,15 @@ func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 		str := string(body)
 		body = unsafe.Slice(unsafe.StringData(str), len(str)) //nolint:gosec // G103: read-only view of our own copy, never written to
 	}
+	return t.JSONEventsOwned(body)
+}
+
+// JSONEventsOwned is JSONEvents without the copy of body: the events'
+// strings are substrings of body itself, so the caller hands body over and
+// must never write to it again (ingest serve reads each request into a
+// buffer of its own and drops it).
+func (t *Tagger) JSONEventsOwned(body []byte) ([]telemetry.Event, error) {
+	s := t.getState(0)
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	rest := bytes.TrimLeft(body, " \t\r\n")
 	switch {
@@ -502,8 +510,8 @@ func unquote(raw []byte) string {
 
 // view returns b as a string without copying. Every JSON value this file
 // reads is immutable memory: a slice of the body's string copy made by
-// JSONEvents, or a json.RawMessage the decoder allocated for it, which
-// nothing writes to.
+// JSONEvents (or of the body JSONEventsOwned was handed), or a
+// json.RawMessage the decoder allocated for it, which nothing writes to.
 func view(b []byte) string {
 	if len(b) == 0 {
 		return ""

@@ -67,6 +67,7 @@ type Tagger struct {
 	flows    []*experiment.Flow          // spec flows with a key, in spec order
 	byName   map[string]*experiment.Flow // every spec flow
 	pool     sync.Pool                   // *state
+	recycled sync.Pool                   // *[]telemetry.Event, see Recycle
 }
 
 // New returns a Tagger for cfg whose cohort rules and flows come from spec;
@@ -169,8 +170,30 @@ func (t *Tagger) getState(capacity int) *state {
 	s := t.pool.Get().(*state)
 	s.t = t
 	s.ingestNs = t.now().UnixNano()
-	s.events = make([]telemetry.Event, 0, capacity)
+	if p, ok := t.recycled.Get().(*[]telemetry.Event); ok && cap(*p) >= capacity {
+		s.events = (*p)[:0]
+	} else {
+		s.events = make([]telemetry.Event, 0, capacity)
+	}
 	return s
+}
+
+// maxRecycledEvents keeps an unusually large request's slice out of the
+// pool.
+const maxRecycledEvents = 1 << 16
+
+// Recycle hands back events a conversion returned, once nothing uses them
+// any more (ingest serve: once Kafka acknowledged or refused them), so a
+// later conversion reuses their array instead of allocating and zeroing a
+// new one. The strings the events pointed to are not touched: only the
+// array is reused. The caller must not use events afterwards.
+func (t *Tagger) Recycle(events []telemetry.Event) {
+	if cap(events) == 0 || cap(events) > maxRecycledEvents {
+		return
+	}
+	events = events[:cap(events)]
+	clear(events) // the old strings must not stay reachable from the pool
+	t.recycled.Put(&events)
 }
 
 // finish hands over the events and the rejections and returns s to the pool.
