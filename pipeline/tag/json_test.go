@@ -450,25 +450,25 @@ func TestRecycleReusesArrayOnly(t *testing.T) {
 `)
 	second := []byte(`{"service":"payment","name":"POST /b","time":1700000000}
 `)
-	evs, err := tg.JSONEventsOwned(first)
-	require.NoError(t, err)
-	require.Len(t, evs, 2)
-	arr := &evs[:1][0]
-	tg.Recycle(evs)
-
 	want, err := newTagger(t, Config{Now: tg.now}).JSONEvents(second)
 	require.NoError(t, err)
-	var got []telemetry.Event
-	for range 20 { // sync.Pool may drop an item; one of the tries reuses it
-		got, err = tg.JSONEventsOwned(second)
+	want[0].IngestNs = 0
+	reused := 0
+	for range 20 { // sync.Pool may drop an item (under -race, a quarter of them)
+		evs, err := tg.JSONEventsOwned(first)
 		require.NoError(t, err)
+		require.Len(t, evs, 2)
+		arr := &evs[:1][0]
+		tg.Recycle(evs)
+		got, err := tg.JSONEventsOwned(second)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
 		if &got[:1][0] == arr {
-			break
+			reused++
 		}
+		got[0].IngestNs = 0
+		require.Equal(t, want[0], got[0])
 		tg.Recycle(got)
 	}
-	require.Same(t, arr, &got[:1][0], "the array was reused")
-	require.Len(t, got, 1)
-	want[0].IngestNs, got[0].IngestNs = 0, 0
-	assert.Equal(t, want[0], got[0])
+	assert.Positive(t, reused, "the array was reused")
 }

@@ -214,6 +214,24 @@ type sample struct {
 	// path E: requests answered with an error, batches never visible
 	failed  int64
 	missing int
+	// path E, what the latency is made of: per batch, request start to
+	// serve's 200 (decode, tag, produce linger, Kafka acks=all) and 200 to
+	// visible (sink fetch, batch age, insert, the 10 ms poll); the sink's
+	// own batch age and insert time over the run (its histograms); the
+	// machine's busy share of its cores during the run.
+	answered, afterAnswer []time.Duration
+	sinkAge, sinkInsert   histStats
+	busy                  float64
+	// paths B and C: from the start to the first row visible (consumer
+	// group join, first fetch, first insert)
+	first time.Duration
+}
+
+// histStats summarises a Prometheus histogram's change over a run.
+type histStats struct {
+	count      float64
+	mean, p99  float64 // seconds; p99 is the upper bound of its bucket
+	overflowed bool    // p99 above the largest finite bucket
 }
 
 type partStats struct {
@@ -331,14 +349,26 @@ func (b *bench) exec(name, db string, params queries.Params) error {
 // cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
 // never counts as an event.
 func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
+	_, at, err := b.waitDistinctFirst(db, want, t0, limit)
+	return at, err
+}
+
+// waitDistinctFirst is waitDistinct that also returns the time from t0 to
+// the first poll that saw any row.
+func (b *bench) waitDistinctFirst(db string, want uint64, t0 time.Time, limit time.Duration) (first, all time.Duration, err error) {
+	first = -1
 	for {
 		at := time.Since(t0)
-		all := queries.Params{"experiment_id": ""}
-		if b.count("bench/events_count.sql", db, all) >= want && b.count("bench/events_distinct.sql", db, all) >= want {
-			return at, nil
+		params := queries.Params{"experiment_id": ""}
+		n := b.count("bench/events_count.sql", db, params)
+		if n > 0 && first < 0 {
+			first = at
+		}
+		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want {
+			return first, at, nil
 		}
 		if at > limit {
-			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, all), want, limit)
+			return first, 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, params), want, limit)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -568,7 +598,7 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 		b.profile("sink-only", admin, 5*time.Second)
 	}
 	var err error
-	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitDistinctFirst(db, want, t0, 5*time.Minute); err != nil {
 		return s, err
 	}
 	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
@@ -597,7 +627,7 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
 	var err error
-	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitDistinctFirst(db, want, t0, 5*time.Minute); err != nil {
 		return s, fmt.Errorf("%w (see the clickhouse-server error log)", err)
 	}
 	s.cpu = m.perMillion(cpu0, want)
@@ -668,10 +698,13 @@ func (b *bench) latency(r int) (sample, error) {
 	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
 	cpu0 := m.read()
+	busy0 := machineBusy()
+	sink0 := scrape(p.sinkAdmin)
 	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	visible := map[string]time.Duration{}
+	answeredAt := map[string]time.Time{}
 	pollDone := make(chan struct{})
 	var sendingDone atomic.Bool
 	go func() {
@@ -730,6 +763,10 @@ func (b *bench) latency(r int) (sample, error) {
 					failed.Add(1)
 					return
 				}
+				at := time.Now()
+				mu.Lock()
+				answeredAt[name] = at
+				mu.Unlock()
 				sent.Add(uint64(per))
 			}()
 			if bg != nil {
@@ -748,6 +785,10 @@ func (b *bench) latency(r int) (sample, error) {
 	wg.Wait()
 	sendingDone.Store(true)
 	<-pollDone
+	s.busy = machineBusy().since(busy0)
+	sink1 := scrape(p.sinkAdmin)
+	s.sinkAge = histDelta(sink0, sink1, "steadystate_sink_batch_age_seconds")
+	s.sinkInsert = histDelta(sink0, sink1, "steadystate_sink_insert_duration_seconds")
 	s.events = sent.Load()
 	if s.events > 0 {
 		s.cpu = m.perMillion(cpu0, s.events)
@@ -755,6 +796,11 @@ func (b *bench) latency(r int) (sample, error) {
 	mu.Lock()
 	for name, d := range visible {
 		s.lat = append(s.lat, d)
+		if at, ok := answeredAt[name]; ok {
+			ans := at.Sub(sentAt[name])
+			s.answered = append(s.answered, ans)
+			s.afterAnswer = append(s.afterAnswer, max(d-ans, 0))
+		}
 		delete(sentAt, name)
 	}
 	// A batch that never became visible (its request failed, or it was
@@ -766,10 +812,103 @@ func (b *bench) latency(r int) (sample, error) {
 	mu.Unlock()
 	s.failed = failed.Load()
 	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
+	sort.Slice(s.answered, func(i, j int) bool { return s.answered[i] < s.answered[j] })
+	sort.Slice(s.afterAnswer, func(i, j int) bool { return s.afterAnswer[i] < s.afterAnswer[j] })
 	s.parts = b.parts(db)
 	p.stop()
 	b.quiesce(db)
 	return s, nil
+}
+
+// busyTicks is the machine's busy and total CPU time from /proc/stat.
+type busyTicks struct{ busy, total float64 }
+
+func machineBusy() busyTicks {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return busyTicks{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var t busyTicks
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		t.total += x
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += x
+		}
+	}
+	return t
+}
+
+// since is the busy share of every core between t0 and t.
+func (t busyTicks) since(t0 busyTicks) float64 {
+	if t.total <= t0.total {
+		return 0
+	}
+	return (t.busy - t0.busy) / (t.total - t0.total)
+}
+
+// scrape reads the Prometheus text metrics of an admin address: every
+// sample by its name with labels as written.
+func scrape(admin string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// histDelta summarises what histogram name recorded between two scrapes.
+func histDelta(before, after map[string]float64, name string) histStats {
+	var h histStats
+	h.count = after[name+"_count"] - before[name+"_count"]
+	if h.count <= 0 {
+		return h
+	}
+	h.mean = (after[name+"_sum"] - before[name+"_sum"]) / h.count
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	prefix := name + `_bucket{le="`
+	for k, v := range after {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		le, err := strconv.ParseFloat(strings.TrimSuffix(k[len(prefix):], `"}`), 64)
+		if err != nil {
+			continue
+		}
+		bs = append(bs, bucket{le, v - before[k]})
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	for _, bk := range bs {
+		if bk.n >= 0.99*h.count {
+			h.p99 = bk.le
+			h.overflowed = math.IsInf(bk.le, 1)
+			break
+		}
+	}
+	return h
 }
 
 // prefill sends the throughput events once through serve into a topic that
@@ -1045,6 +1184,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
 	}
 
+	startUp(w, samples)
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
 	}
@@ -1080,6 +1220,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
 	fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
 	fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+	latencyParts(w, samples["E"])
 
 	mr := func(k string) float64 { return median(rates(samples[k])) }
 	serveSink := median(ss)
@@ -1100,6 +1241,55 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(stages) > 0 {
 		fmt.Fprintln(w)
 		printStages(w, stages)
+	}
+}
+
+// latencyParts prints what path E's latency is made of, median [min..max]
+// over the rounds of each round's p50 and p99.
+func latencyParts(w io.Writer, ss []sample) {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy []float64
+	overflow := false
+	for _, s := range ss {
+		ans50, ans99 = append(ans50, ms(pct(s.answered, 0.5))), append(ans99, ms(pct(s.answered, 0.99)))
+		aft50, aft99 = append(aft50, ms(pct(s.afterAnswer, 0.5))), append(aft99, ms(pct(s.afterAnswer, 0.99)))
+		age, age99 = append(age, 1e3*s.sinkAge.mean), append(age99, 1e3*s.sinkAge.p99)
+		ins, ins99 = append(ins, 1e3*s.sinkInsert.mean), append(ins99, 1e3*s.sinkInsert.p99)
+		busy = append(busy, 100*s.busy)
+		overflow = overflow || s.sinkAge.overflowed || s.sinkInsert.overflowed
+	}
+	fmt.Fprintf(w, "  what it is made of (ms; p50 and p99 per round, then median [min..max] over the rounds):\n")
+	fmt.Fprintf(w, "    request -> serve's 200 (decode, tag, produce linger, Kafka acks=all)  p50 %s  p99 %s\n", med3(ans50, "%.0f"), med3(ans99, "%.0f"))
+	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 10 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
+	fmt.Fprintf(w, "    sink batch age, first record to flush (its histogram)                   mean %s  p99 <= %s\n", med3(age, "%.0f"), med3(age99, "%.0f"))
+	fmt.Fprintf(w, "    sink insert time (its histogram)                                        mean %s  p99 <= %s\n", med3(ins, "%.0f"), med3(ins99, "%.0f"))
+	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
+	if overflow {
+		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
+	}
+}
+
+// startUp prints, for the paths that consume a pre-filled topic, the time
+// to the first row visible (consumer group join, first fetch, first
+// insert) apart from the rate after it: which of the two moves between
+// rounds.
+func startUp(w io.Writer, samples map[string][]sample) {
+	var lines []string
+	for _, k := range []string{"B", "B0", "C"} {
+		var first, rate []float64
+		for _, s := range samples[k] {
+			if s.first < 0 || s.wall <= s.first {
+				continue
+			}
+			first = append(first, s.first.Seconds())
+			rate = append(rate, float64(s.events)/(s.wall-s.first).Seconds())
+		}
+		if len(first) > 0 {
+			lines = append(lines, fmt.Sprintf("  %-3s first row visible after %s s, then %s events/s", k, med3(first, "%.2f"), med3(rate, "%.0f")))
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nstart-up apart from throughput (median [min..max]; the events/s of the table above include the start-up):\n%s\n", strings.Join(lines, "\n"))
 	}
 }
 
