@@ -223,8 +223,10 @@ type sample struct {
 	sinkAge, sinkInsert   histStats
 	busy                  float64
 	// paths B and C: from the start to the first row visible (consumer
-	// group join, first fetch, first insert)
+	// group join, first fetch, first insert), and when 10 % and 90 % of
+	// the rows were visible
 	first time.Duration
+	prog  progress
 }
 
 // histStats summarises a Prometheus histogram's change over a run.
@@ -356,13 +358,33 @@ func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Du
 // waitDistinctFirst is waitDistinct that also returns the time from t0 to
 // the first poll that saw any row.
 func (b *bench) waitDistinctFirst(db string, want uint64, t0 time.Time, limit time.Duration) (first, all time.Duration, err error) {
-	first = -1
+	var p progress
+	first, all, err = b.waitProgress(db, want, t0, limit, &p)
+	return first, all, err
+}
+
+// progress is when a run's rows crossed 10 % and 90 % of the events
+// (-1: not seen), and the rows seen then.
+type progress struct {
+	at10, at90     time.Duration
+	rows10, rows90 uint64
+}
+
+// waitProgress is waitDistinctFirst that also records p.
+func (b *bench) waitProgress(db string, want uint64, t0 time.Time, limit time.Duration, p *progress) (first, all time.Duration, err error) {
+	first, p.at10, p.at90 = -1, -1, -1
 	for {
 		at := time.Since(t0)
 		params := queries.Params{"experiment_id": ""}
 		n := b.count("bench/events_count.sql", db, params)
 		if n > 0 && first < 0 {
 			first = at
+		}
+		if n >= want/10 && p.at10 < 0 {
+			p.at10, p.rows10 = at, n
+		}
+		if n >= want*9/10 && p.at90 < 0 {
+			p.at90, p.rows90 = at, n
 		}
 		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want {
 			return first, at, nil
@@ -598,7 +620,7 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 		b.profile("sink-only", admin, 5*time.Second)
 	}
 	var err error
-	if s.first, s.wall, err = b.waitDistinctFirst(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitProgress(db, want, t0, 5*time.Minute, &s.prog); err != nil {
 		return s, err
 	}
 	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
@@ -627,7 +649,7 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
 	var err error
-	if s.first, s.wall, err = b.waitDistinctFirst(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitProgress(db, want, t0, 5*time.Minute, &s.prog); err != nil {
 		return s, fmt.Errorf("%w (see the clickhouse-server error log)", err)
 	}
 	s.cpu = m.perMillion(cpu0, want)
@@ -1191,36 +1213,39 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
 	}
+	var p99 []float64
+	if len(samples["E"]) > 0 {
+		fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
+		var p50, pmax, failed, missing []float64
+		var lparts []string
+		ms := func(d time.Duration) float64 {
+			if d == time.Duration(math.MaxInt64) {
+				return math.Inf(1)
+			}
+			return float64(d.Milliseconds())
+		}
+		for _, s := range samples["E"] {
+			p50 = append(p50, ms(pct(s.lat, 0.5)))
+			p99 = append(p99, ms(pct(s.lat, 0.99)))
+			pmax = append(pmax, ms(pct(s.lat, 1)))
+			failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
+		}
+		for _, p := range procs["E"] {
+			lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
+		}
+		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+		fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
+		fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+		latencyParts(w, samples["E"])
+	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
-		fmt.Fprintf(w, "\n(the latency and the ratios against the targets need every path A B C D E)\n")
+		fmt.Fprintf(w, "\n(the ratios against the targets need every path A B C D E)\n")
 		if len(stages) > 0 {
 			fmt.Fprintln(w)
 			printStages(w, stages)
 		}
 		return
 	}
-	fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
-	var p50, p99, pmax, failed, missing []float64
-	var lparts []string
-	ms := func(d time.Duration) float64 {
-		if d == time.Duration(math.MaxInt64) {
-			return math.Inf(1)
-		}
-		return float64(d.Milliseconds())
-	}
-	for _, s := range samples["E"] {
-		p50 = append(p50, ms(pct(s.lat, 0.5)))
-		p99 = append(p99, ms(pct(s.lat, 0.99)))
-		pmax = append(pmax, ms(pct(s.lat, 1)))
-		failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
-	}
-	for _, p := range procs["E"] {
-		lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
-	}
-	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
-	fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
-	fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
-	latencyParts(w, samples["E"])
 
 	mr := func(k string) float64 { return median(rates(samples[k])) }
 	serveSink := median(ss)
@@ -1269,27 +1294,43 @@ func latencyParts(w io.Writer, ss []sample) {
 	}
 }
 
-// startUp prints, for the paths that consume a pre-filled topic, the time
-// to the first row visible (consumer group join, first fetch, first
-// insert) apart from the rate after it: which of the two moves between
-// rounds.
+// startUp prints, for the paths that consume a pre-filled topic, what
+// their time is made of: the start (consumer group join, first fetch,
+// first insert) to the first row visible, the rate from 10 % to 90 % of
+// the rows visible (the steady state), and the tail from 90 % to the
+// last. It shows which part moves between rounds; the table's events/s
+// (the targets' figure) include all three.
 func startUp(w io.Writer, samples map[string][]sample) {
 	var lines []string
 	for _, k := range []string{"B", "B0", "C"} {
-		var first, rate []float64
+		var first, rate, tail []float64
+		oneGo := 0
 		for _, s := range samples[k] {
-			if s.first < 0 || s.wall <= s.first {
+			if s.first < 0 || s.prog.at10 < 0 || s.prog.at90 < 0 {
 				continue
 			}
 			first = append(first, s.first.Seconds())
-			rate = append(rate, float64(s.events)/(s.wall-s.first).Seconds())
+			tail = append(tail, (s.wall - s.prog.at90).Seconds())
+			if d := s.prog.at90 - s.prog.at10; d > 0 {
+				rate = append(rate, float64(s.prog.rows90-s.prog.rows10)/d.Seconds())
+			} else {
+				oneGo++
+			}
 		}
-		if len(first) > 0 {
-			lines = append(lines, fmt.Sprintf("  %-3s first row visible after %s s, then %s events/s", k, med3(first, "%.2f"), med3(rate, "%.0f")))
+		if len(first) == 0 {
+			continue
 		}
+		steady := "10 % to 90 % of the rows within one poll"
+		if len(rate) > 0 {
+			steady = "10 % to 90 % at " + med3(rate, "%.0f") + " events/s"
+			if oneGo > 0 {
+				steady += fmt.Sprintf(" (%d rounds within one poll)", oneGo)
+			}
+		}
+		lines = append(lines, fmt.Sprintf("  %-3s first row after %s s; %s; last 10 %% took %s s", k, med3(first, "%.2f"), steady, med3(tail, "%.2f")))
 	}
 	if len(lines) > 0 {
-		fmt.Fprintf(w, "\nstart-up apart from throughput (median [min..max]; the events/s of the table above include the start-up):\n%s\n", strings.Join(lines, "\n"))
+		fmt.Fprintf(w, "\nwhat the consuming paths' time is made of (median [min..max] over the rounds):\n%s\n", strings.Join(lines, "\n"))
 	}
 }
 
