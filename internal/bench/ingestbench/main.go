@@ -56,6 +56,7 @@ type options struct {
 	pprofDir                                    string
 	paths                                       map[string]bool
 	perTrace                                    int
+	altServe                                    string
 }
 
 func main() {
@@ -71,17 +72,22 @@ func main() {
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse")
+	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "B", "B0", "C", "D", "E":
+		case "A", "A0", "A1", "B", "B0", "C", "D", "E":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, B, B0, C, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, D, E)\n", p)
 			os.Exit(2)
 		}
+	}
+	if o.paths["A1"] && o.altServe == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: path A1 needs -alt-serve")
+		os.Exit(2)
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
@@ -243,7 +249,12 @@ type partStats struct {
 }
 
 func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(b.bin, "ingest"), args...)
+	return b.procOf(filepath.Join(b.bin, "ingest"), name, database, args...)
+}
+
+// procOf starts the ingest binary bin.
+func (b *bench) procOf(bin, name, database string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
 	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
 	if err != nil {
@@ -524,9 +535,14 @@ type serving struct {
 }
 
 func (b *bench) startPair(tag, db, topic, group string, serveArgs ...string) (*serving, error) {
+	return b.startPairWith(filepath.Join(b.bin, "ingest"), tag, db, topic, group, serveArgs...)
+}
+
+// startPairWith is startPair with the serve of the ingest binary serveBin.
+func (b *bench) startPairWith(serveBin, tag, db, topic, group string, serveArgs ...string) (*serving, error) {
 	httpAddr := freeAddr()
 	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
-	p.serve = b.proc("serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
+	p.serve = b.procOf(serveBin, "serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
 	p.sink = b.proc("sink "+tag, db, "sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof")
 	if err := waitListen(httpAddr, 30*time.Second); err != nil {
 		p.stop()
@@ -547,6 +563,9 @@ func (p *serving) stop() {
 // A: generator -> serve -> Kafka -> sink -> ClickHouse.
 func (b *bench) endToEnd(r int) (sample, error) { return b.endToEndWith(r, "e2e") }
 
+// A1: A with the serve of the -alt-serve binary.
+func (b *bench) endToEndAlt(r int) (sample, error) { return b.endToEndBin(b.o.altServe, r, "e2e-alt") }
+
 // A0: A with serve's trace cache off. By default every generated event
 // carries an experiment, a cohort and its own trace id, so with the cache
 // on serve records each event's trace decision (the write side of
@@ -559,6 +578,10 @@ func (b *bench) endToEndNoTraceCache(r int) (sample, error) {
 }
 
 func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, error) {
+	return b.endToEndBin(filepath.Join(b.bin, "ingest"), r, name, serveArgs...)
+}
+
+func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...string) (sample, error) {
 	s := sample{load: loadAvg(), events: uint64(b.o.n)}
 	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
@@ -568,7 +591,7 @@ func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, e
 	if err != nil {
 		return s, err
 	}
-	p, err := b.startPair(fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
+	p, err := b.startPairWith(serveBin, fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
 	if err != nil {
 		return s, err
 	}
@@ -1025,6 +1048,7 @@ func run(o options) error {
 	}{
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
+		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
 		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
 		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
 		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
@@ -1140,7 +1164,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "B", "B0", "C", "D", "E"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D", "E"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1164,6 +1188,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	names := map[string]string{
 		"A":  "A end to end (HTTP->serve->Kafka->sink->CH)",
 		"A0": "A0 end to end, trace cache off",
+		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
 		"C":  "C ClickHouse Kafka engine (same topic)",
@@ -1172,6 +1197,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	procs := map[string][]string{
 		"A":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"A0": {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"A1": {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
@@ -1179,7 +1205,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "B", "B0", "C", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1209,6 +1235,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	startUp(w, samples)
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
+	}
+	if len(samples["A"]) > 0 && len(samples["A1"]) > 0 {
+		altServeCost(w, samples["A"], samples["A1"], o.altServe)
 	}
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
@@ -1332,6 +1361,21 @@ func startUp(w io.Writer, samples map[string][]sample) {
 	if len(lines) > 0 {
 		fmt.Fprintf(w, "\nwhat the consuming paths' time is made of (median [min..max] over the rounds):\n%s\n", strings.Join(lines, "\n"))
 	}
+}
+
+// altServeCost compares this build's serve (A) with the -alt-serve
+// binary's (A1), round by round.
+func altServeCost(w io.Writer, this, alt []sample, bin string) {
+	var ratio, diff []float64
+	for i := 0; i < len(this) && i < len(alt); i++ {
+		if c := alt[i].cpu["serve"]; c > 0 {
+			ratio = append(ratio, this[i].cpu["serve"]/c)
+			diff = append(diff, this[i].cpu["serve"]-c)
+		}
+	}
+	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
+	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
+	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0
