@@ -564,7 +564,7 @@ func (p *serving) stop() {
 func (b *bench) endToEnd(r int) (sample, error) { return b.endToEndWith(r, "e2e") }
 
 // A1: A with the serve of the -alt-serve binary.
-func (b *bench) endToEndAlt(r int) (sample, error) { return b.endToEndBin(b.o.altServe, r, "e2e-alt") }
+func (b *bench) endToEndAlt(r int) (sample, error) { return b.endToEndBin(b.o.altServe, r, "e2ealt") }
 
 // A0: A with serve's trace cache off. By default every generated event
 // carries an experiment, a cohort and its own trace id, so with the cache
