@@ -102,7 +102,9 @@ type Converter interface {
 // Recycler is optional for a Converter: the receiver hands back every
 // slice of events the Converter returned once the next stage's Publish
 // returned (nothing of the request uses them any more), so the Converter
-// may reuse their arrays.
+// may reuse their arrays. With a Recycler the receiver also reuses a
+// /v1/events request's body buffer for later requests once its events are
+// handed back: nothing the Converter keeps may point into a body then.
 type Recycler interface {
 	Recycle([]telemetry.Event)
 }
@@ -114,7 +116,8 @@ func (r *Receiver) recycle(events []telemetry.Event) {
 	}
 }
 
-// Publisher is the next stage: it returns once every event is durable.
+// Publisher is the next stage: it returns once every event is durable,
+// and keeps no reference to the events or their strings once it returned.
 type Publisher interface {
 	Publish(ctx context.Context, events []telemetry.Event) error
 }

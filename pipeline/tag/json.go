@@ -34,9 +34,11 @@ func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 }
 
 // JSONEventsOwned is JSONEvents without the copy of body: the events'
-// strings are substrings of body itself, so the caller hands body over and
-// must never write to it again (ingest serve reads each request into a
-// buffer of its own and drops it).
+// strings are substrings of body itself, so the caller must not write to
+// body while the events are in use (ingest serve reuses a request's buffer
+// only after its events were published and handed to Recycle). Nothing
+// the Tagger keeps points into body: the trace cache copies what it
+// remembers.
 func (t *Tagger) JSONEventsOwned(body []byte) ([]telemetry.Event, error) {
 	s := t.getState(0)
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
