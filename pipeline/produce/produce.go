@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 	"unsafe"
@@ -172,10 +171,14 @@ func keyPartitioner() kgo.Partitioner {
 	return kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(fnv32a))
 }
 
+// fnv32a is hash/fnv's 32-bit FNV-1a, inline: no hasher per record.
 func fnv32a(b []byte) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write(b)
-	return h.Sum32()
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 const (
