@@ -191,6 +191,21 @@ func cpuModel() string {
 	return "?"
 }
 
+// memTotal is the machine's memory from /proc/meminfo.
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "MemTotal" {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return fmt.Sprintf("%.1f GiB", kb/(1<<20))
+		}
+	}
+	return "?"
+}
+
 // ---- the bench ----
 
 type bench struct {
@@ -1162,7 +1177,7 @@ func med3(xs []float64, format string) string {
 }
 
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
-	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
+	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
 	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D", "E"} {
 		if len(samples[k]) > 0 {
