@@ -143,7 +143,7 @@ func kafkaPid() int {
 	if state == "" {
 		return 0
 	}
-	b, err := os.ReadFile(filepath.Join(state, "kafka", "kafka.pid")) //nolint:gosec // G304: the local state dir's pid file
+	b, err := os.ReadFile(filepath.Join(state, "kafka", "kafka.pid"))
 	if err != nil {
 		return 0
 	}

@@ -96,13 +96,13 @@ func (g *traceGen) clear() {
 // put fills the free slot sl with k and t, the texts copied into the arena.
 func (g *traceGen) put(sl *traceSlot, k traceKey, t traceTag) {
 	if g.lastExpLen == 0 || string(g.text[g.lastExpOff:g.lastExpOff+g.lastExpLen]) != t.experimentID {
-		g.lastExpOff, g.lastExpLen = uint32(len(g.text)), uint32(len(t.experimentID)) //nolint:gosec // G115: a generation's text is bounded far below 4 GiB
+		g.lastExpOff, g.lastExpLen = uint32(len(g.text)), uint32(len(t.experimentID))
 		g.text = append(g.text, t.experimentID...)
 	}
-	subjOff := uint32(len(g.text)) //nolint:gosec // G115: as above
+	subjOff := uint32(len(g.text))
 	g.text = append(g.text, t.subject...)
 	*sl = traceSlot{key: k, expOff: g.lastExpOff, expLen: g.lastExpLen, subjOff: subjOff,
-		subjLen: uint32(len(t.subject)), cohort: t.cohort, used: true} //nolint:gosec // G115: as above
+		subjLen: uint32(len(t.subject)), cohort: t.cohort, used: true}
 	g.n++
 }
 
@@ -265,10 +265,10 @@ func (c *TraceCohorts) Len() int {
 // applyTraces is the trace step of tagging, over the events of one
 // request: first every tagged event with a trace id records its trace's
 // decision, then every untagged one takes its trace's, marked
-// chaos.cohort.source=trace. It returns how many it tagged by trace.
-func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
+// chaos.cohort.source=trace.
+func (c *TraceCohorts) applyTraces(events []telemetry.Event) {
 	if c == nil || len(events) == 0 {
-		return 0
+		return
 	}
 	now := c.now()
 	untagged := false
@@ -291,9 +291,8 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 		c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort, subject: e.SubjectID}, now)
 	}
 	if !untagged {
-		return 0
+		return
 	}
-	n := 0
 	for i := range events {
 		e := &events[i]
 		if e.TraceID == "" || e.ExperimentID != "" || e.Cohort != telemetry.CohortNone {
@@ -320,7 +319,5 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 		copy(buf[nk:], e.AttrValues)
 		buf[2*nk-1] = telemetry.CohortSourceTrace
 		e.AttrKeys, e.AttrValues = buf[:nk:nk], buf[nk:]
-		n++
 	}
-	return n
 }
