@@ -459,13 +459,7 @@ func (s *state) jsonAttrs() (keys, vals []string) {
 		}
 	})
 	n := len(ents)
-	if cap(s.strArena)-len(s.strArena) < 2*n {
-		// A new block for the rest of the request: the events hold
-		// slices of the old one.
-		s.strArena = make([]string, 0, max(2*n, 4096))
-	}
-	buf := s.strArena[len(s.strArena) : len(s.strArena)+2*n]
-	s.strArena = s.strArena[:len(s.strArena)+2*n]
+	buf := s.strSlots(2 * n)
 	keys, vals = buf[:0:n], buf[n:n:2*n]
 	for i := range ents {
 		en := &ents[i]

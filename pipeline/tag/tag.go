@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -153,11 +154,17 @@ type state struct {
 
 	// JSON
 	ents []jsonEntry
-	// strArena backs the attribute slices of the request's JSON events; a
-	// request's events keep it, so it is never reused by the next request.
-	strArena []string
-	jl       jsonLookup
-	cbuf     bytes.Buffer
+	// strArena backs the attribute slices of the request's events, and
+	// byteArena the text of their ids and integer attribute values (see
+	// keep); a request's events keep them, so they are never reused by
+	// the next request. arenaHint and byteHint size their blocks to the
+	// request.
+	strArena            []string
+	byteArena           []byte
+	arenaHint, byteHint int
+	num                 []byte
+	jl                  jsonLookup
+	cbuf                bytes.Buffer
 }
 
 func newState() *state {
@@ -170,6 +177,11 @@ func (t *Tagger) getState(capacity int) *state {
 	s := t.pool.Get().(*state)
 	s.t = t
 	s.ingestNs = t.now().UnixNano()
+	s.arenaHint, s.byteHint = 4096, 4096 // JSON: the count is not known yet
+	if capacity > 0 {
+		s.arenaHint = min(max(capacity*16, 64), 4096)
+		s.byteHint = min(max(capacity*80, 256), 64<<10) // ids and a few numbers per record
+	}
 	if p, ok := t.recycled.Get().(*[]telemetry.Event); ok && cap(*p) >= capacity {
 		s.events = (*p)[:0]
 	} else {
@@ -206,7 +218,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()
 	s.jl = jsonLookup{}
-	s.strArena = nil
+	s.strArena, s.byteArena = nil, nil
 	clear(s.ents)
 	s.ents = s.ents[:0]
 	if cap(s.wire) > 1<<20 {
@@ -226,6 +238,34 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 		return events, &RejectError{Rejected: len(errs), Errors: errs}
 	}
 	return events, nil
+}
+
+// strSlots returns n string slots from the request's arena: one
+// allocation per block of arenaHint slots instead of one per record.
+func (s *state) strSlots(n int) []string {
+	if cap(s.strArena)-len(s.strArena) < n {
+		// A new block for the rest of the request: the events hold
+		// slices of the old one.
+		s.strArena = make([]string, 0, max(n, s.arenaHint))
+	}
+	l := len(s.strArena)
+	s.strArena = s.strArena[:l+n]
+	return s.strArena[l : l+n : l+n]
+}
+
+// keep returns a string of b's bytes, copied into the request's byte
+// arena: one allocation per block instead of one per string. A block is
+// only ever appended to, so the strings already handed out never change.
+func (s *state) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(s.byteArena)-len(s.byteArena) < len(b) {
+		s.byteArena = make([]byte, 0, max(len(b), s.byteHint))
+	}
+	l := len(s.byteArena)
+	s.byteArena = append(s.byteArena, b...)
+	return unsafe.String(&s.byteArena[l], len(b)) //nolint:gosec // G103: the arena's bytes are never written again
 }
 
 // next appends a zero event and returns it.
