@@ -36,6 +36,12 @@ import (
 func crossParams(fx fixture.Options) map[string]queries.Params {
 	since := fx.Start.Unix()
 	until := fx.Start.Add(fx.Run).Unix()
+	// sli_unit_groups.sql's whole 10-minute blocks (none: an empty range
+	// at the first whole minute).
+	blkSince, blkUntil := ((since+59)/60*60+599)/600*600, (until+9)/60*60/600*600
+	if blkUntil < blkSince {
+		blkSince, blkUntil = (since+59)/60*60, (since+59)/60*60
+	}
 	return map[string]queries.Params{
 		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
 		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
@@ -82,6 +88,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "logs": 1,
 			"dirty": []uint32{uint32(since/10*10 + 60)}, "min_since_s": (since + 59) / 60 * 60, "min_until_s": (until + 9) / 60 * 60,
 			"dirty_minutes": []uint32{uint32((since/10*10 + 60) / 60 * 60)}, "dm_since_s": (since/10*10 + 60) / 60 * 60, "dm_until_s": (since/10*10+60)/60*60 + 60,
+			"blk_since_s": blkSince, "blk_until_s": blkUntil,
+			"dirty_blocks": []uint32{uint32((since/10*10 + 60) / 600 * 600)}, "db_since_s": (since/10*10 + 60) / 600 * 600, "db_until_s": (since/10*10+60)/600*600 + 600,
 		},
 		"analyze/sli_unit_groups_dirty.sql": {
 			"experiment_id": fx.ExperimentID, "service": "checkout", "operation": "", "logs": 1,

@@ -17,6 +17,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
+	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
 )
@@ -130,9 +131,12 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 // tallyEvents are 600 requests of 90 users (every fifth without a
 // subject: a unit of its own), each a tagged checkout span and an untagged
 // payment span of the same trace (resolved by its trace in ClickHouse).
-func tallyEvents(exp string, start time.Time) []telemetry.Event {
+func tallyEvents(exp string, start time.Time) []telemetry.Event { return tallyEventsN(exp, start, 600) }
+
+// tallyEventsN is tallyEvents over n seconds.
+func tallyEventsN(exp string, start time.Time, n int) []telemetry.Event {
 	var events []telemetry.Event
-	for i := 0; i < 600; i++ {
+	for i := 0; i < n; i++ {
 		ts := start.Add(time.Duration(i) * time.Second)
 		trace := fmt.Sprintf("%032x", i+1)
 		cohort := telemetry.CohortControl
@@ -293,16 +297,45 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 	const exp = "groups-exp"
 	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
 	events := tallyEvents(exp, start)
-	dup, clean := chtest.Open(t), chtest.Open(t)
-	load(ctx, t, dup, events)
-	load(ctx, t, dup, events[200:260]) // duplicates in a few buckets
-	load(ctx, t, clean, events)
 	// Whole minutes (read from unit_groups_minute but for the minutes
 	// holding a duplicate) and a window with ragged edges.
-	for _, w := range []analysis.Window{
+	checkUnitGroups(ctx, t, exp, events, events[200:260], []analysis.Window{
 		{Since: start, Until: start.Add(10 * time.Minute)},
 		{Since: start.Add(25 * time.Second), Until: start.Add(9*time.Minute + 35*time.Second)},
-	} {
+	})
+}
+
+// Whole 10-minute blocks are read from unit_groups_block but for the
+// blocks holding a duplicate (read from their minutes, and the minutes
+// holding one from their 10-second rows): over 40 minutes with duplicates
+// in the second block, the group read still gives the exact distinct
+// counts, with block-aligned and ragged windows and one without a whole
+// block.
+func TestUnitGroupBlocksExactWithDuplicates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const exp = "blocks-exp"
+	start := time.Now().Add(-50 * time.Minute).Truncate(10 * time.Minute)
+	events := tallyEventsN(exp, start, 2400)
+	// Seconds 700-729: the minutes 11 and 12 of the block [10m, 20m).
+	checkUnitGroups(ctx, t, exp, events, events[1400:1460], []analysis.Window{
+		{Since: start, Until: start.Add(40 * time.Minute)},
+		{Since: start.Add(25 * time.Second), Until: start.Add(39*time.Minute + 35*time.Second)},
+		{Since: start.Add(3*time.Minute + 15*time.Second), Until: start.Add(16*time.Minute + 5*time.Second)},
+	})
+}
+
+// checkUnitGroups loads events into two databases, dups again into one of
+// them, and checks that over each window the group read of the one with
+// duplicates (told its dirty buckets) equals the clean one's and the
+// per-unit counts.
+func checkUnitGroups(ctx context.Context, t *testing.T, exp string, events, dups []telemetry.Event, windows []analysis.Window) {
+	t.Helper()
+	dup, clean := chtest.Open(t), chtest.Open(t)
+	load(ctx, t, dup, events)
+	load(ctx, t, dup, dups) // duplicates in a few buckets
+	load(ctx, t, clean, events)
+	for _, w := range windows {
 		rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
 		require.NoError(t, err)
 		var dirty []uint32
@@ -317,6 +350,19 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 			sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
 			want, err := rc.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
 			require.NoError(t, err)
+			// Read ahead of the bucket rows: the guess of the window's
+			// events is its raw rows, duplicates included, and the tallies
+			// are SLIUnitGroups' without dirty buckets in the slice given.
+			for db, loaded := range map[*store.Client][][]telemetry.Event{clean: {events}, dup: {events, dups}} {
+				var guessed int64
+				ahead, shift, err := query.New(db).SLIUnitGroupsAhead(ctx, exp, w, sli, func(n int64) uint { guessed = n; return 1 })
+				require.NoError(t, err)
+				assert.Equal(t, uint(1), shift)
+				blind, err := query.New(db).SLIUnitGroups(ctx, exp, w, sli, nil, 1)
+				require.NoError(t, err)
+				assert.Equal(t, blind, ahead, "filter %+v", f)
+				assert.Equal(t, windowRows(exp, w, loaded...), guessed)
+			}
 			got, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 0)
 			require.NoError(t, err)
 			assert.Equal(t, want, got, "filter %+v", f)
@@ -425,4 +471,19 @@ func TestLatencySampleListedSecondsSameEvents(t *testing.T) {
 		assert.Less(t, len(want), 600, "a sample, not everything")
 		assert.Equal(t, want, got, "filter %+v", f)
 	}
+}
+
+// windowRows is the loaded events of both cohorts of exp in w's buckets
+// (10-second bucket start in [w.Since, w.Until)).
+func windowRows(exp string, w analysis.Window, loaded ...[]telemetry.Event) int64 {
+	var n int64
+	for _, evs := range loaded {
+		for _, e := range evs {
+			b := e.TimeNs / 1e10 * 10
+			if e.ExperimentID == exp && e.Cohort != telemetry.CohortNone && b >= w.Since.Unix() && b < w.Until.Unix() {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -373,6 +373,55 @@ const UnitGroups = 256
 // 2^-sampleShift of the hash space are counted (SampledUnits), and Units
 // is that count scaled up.
 func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]UnitTally, error) {
+	return r.sliUnitGroups(ctx, experimentID, w, sli, dirty, func(context.Context) (uint, error) { return sampleShift, nil })
+}
+
+// SLIUnitGroupsAhead is SLIUnitGroups for a reader that has not read the
+// window's bucket rows yet (compare reads them beside it): it assumes no
+// bucket holds a duplicate (dirty empty) and takes the hash slice
+// shiftOf gives for the window's raw rows of either cohort (cohort_tally,
+// a quick read; the bucket rows' distinct events give the same unless a
+// bucket holds a duplicate). It returns that slice: the caller uses the
+// tallies only when the bucket rows confirm both guesses (no dirty
+// bucket, the same slice for their distinct events) and otherwise reads
+// again with SLIUnitGroups, so the answer is always the exact one.
+func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w Window, sli SLIFilter, shiftOf func(events int64) uint) (map[telemetry.Cohort]UnitTally, uint, error) {
+	var shift uint
+	out, err := r.sliUnitGroups(ctx, experimentID, w, sli, nil, func(ctx context.Context) (uint, error) {
+		rows, err := r.windowRows(ctx, experimentID, w)
+		if err != nil {
+			return 0, err
+		}
+		shift = shiftOf(rows)
+		return shift, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, shift, nil
+}
+
+// windowRows is the raw rows of both cohorts over w's buckets (bucket
+// start in [w.Since, w.Until)), synthetic traffic left out, from the
+// cohort_tally view (analyze/cohort_tally.sql).
+func (r *Reader) windowRows(ctx context.Context, experimentID string, w Window) (int64, error) {
+	p := queries.Params{"experiment_id": experimentID, "untagged_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
+	var n int64
+	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, v []uint64) {
+		if k.exp == experimentID && k.cohort != telemetry.CohortNone.String() {
+			n += int64(v[0])
+		}
+	}, 1)
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// sliUnitGroups is SLIUnitGroups with the hash slice of the unit count
+// decided by sampleShift, which runs before the count, beside the group
+// reads.
+func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift func(context.Context) (uint, error)) (map[telemetry.Cohort]UnitTally, error) {
 	p := tallyParams(experimentID, w, sli, dirty)
 	delete(p, "kinds")
 	delete(p, "slack_s")
@@ -412,8 +461,15 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		err   error
 	}
 	counted := make(chan unitCount, 1)
+	var shift uint
 	go func() {
-		units, err := r.unitCount(ctx, experimentID, w, q, sampleShift)
+		var (
+			units map[telemetry.Cohort]uint64
+			err   error
+		)
+		if shift, err = sampleShift(ctx); err == nil {
+			units, err = r.unitCount(ctx, experimentID, w, q, shift)
+		}
 		counted <- unitCount{units, err}
 	}()
 	gp := pick(p, append(common, "since_s", "until_s", "dirty")...)
@@ -453,8 +509,8 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 	}
 	for c, units := range uc.units {
 		t := out[c]
-		t.SampleShift, t.SampledUnits = sampleShift, int64(units)
-		t.Units = min(int64(units)<<sampleShift, t.Events)
+		t.SampleShift, t.SampledUnits = shift, int64(units)
+		t.Units = min(int64(units)<<shift, t.Events)
 		out[c] = t
 	}
 	return out, nil
@@ -498,36 +554,54 @@ func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q
 	return out, nil
 }
 
-// minuteParams are sli_unit_groups.sql's minute-row parameters for the
-// window [since, until) (unix seconds; 10-second buckets b with since <= b
-// < until) and its dirty buckets: the whole minutes of the window
+// minuteParams are sli_unit_groups.sql's block and minute parameters for
+// the window [since, until) (unix seconds; 10-second buckets b with since
+// <= b < until) and its dirty buckets: the whole minutes of the window
 // [min_since_s, min_until_s) (a minute m is whole when its buckets m ..
-// m+50 all lie in the window), the minutes holding a dirty bucket
-// (dirty_minutes, read from the 10-second rows instead) and the range they
-// span [dm_since_s, dm_until_s).
+// m+50 all lie in the window), the whole 10-minute blocks [blk_since_s,
+// blk_until_s) (every minute of the block whole), the blocks holding a
+// dirty bucket (dirty_blocks, read from the minute rows instead) and the
+// range they span [db_since_s, db_until_s), the minutes holding a dirty
+// bucket (dirty_minutes, read from the 10-second rows instead) and the
+// range they span [dm_since_s, dm_until_s).
 func minuteParams(since, until int64, dirty []uint32) queries.Params {
 	lo := (since + 59) / 60 * 60
 	hi := (until + 9) / 60 * 60
 	if hi < lo {
 		hi = lo
 	}
-	minutes := []uint32{}
+	blo := (lo + 599) / 600 * 600
+	bhi := hi / 600 * 600
+	if bhi < blo {
+		// No whole block: every whole minute is read from its minute row.
+		blo, bhi = lo, lo
+	}
+	minutes, dlo, dhi := coarse(dirty, 60, lo, hi)
+	blocks, blkLo, blkHi := coarse(dirty, 600, blo, bhi)
+	return queries.Params{"min_since_s": lo, "min_until_s": hi, "dirty_minutes": minutes, "dm_since_s": dlo, "dm_until_s": dhi,
+		"blk_since_s": blo, "blk_until_s": bhi, "dirty_blocks": blocks, "db_since_s": blkLo, "db_until_s": blkHi}
+}
+
+// coarse returns the distinct width-second spans (start, unix seconds) in
+// [lo, hi) that hold a dirty bucket, sorted, and the range [from, to) they
+// cover (0, 0 when none).
+func coarse(dirty []uint32, width, lo, hi int64) (spans []uint32, from, to int64) {
+	spans = []uint32{}
 	seen := map[uint32]bool{}
-	var dlo, dhi int64
 	for _, b := range dirty {
-		m := b / 60 * 60
+		m := uint32(int64(b) / width * width)
 		if int64(m) < lo || int64(m) >= hi || seen[m] {
 			continue
 		}
 		seen[m] = true
-		minutes = append(minutes, m)
-		if dlo == 0 || int64(m) < dlo {
-			dlo = int64(m)
+		spans = append(spans, m)
+		if from == 0 || int64(m) < from {
+			from = int64(m)
 		}
-		dhi = max(dhi, int64(m)+60)
+		to = max(to, int64(m)+width)
 	}
-	sort.Slice(minutes, func(i, j int) bool { return minutes[i] < minutes[j] })
-	return queries.Params{"min_since_s": lo, "min_until_s": hi, "dirty_minutes": minutes, "dm_since_s": dlo, "dm_until_s": dhi}
+	sort.Slice(spans, func(i, j int) bool { return spans[i] < spans[j] })
+	return spans, from, to
 }
 
 // UnitRow is one cohort's and unit's distinct events and errors in one

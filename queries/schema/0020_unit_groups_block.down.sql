@@ -1,0 +1,1 @@
+{{.DropDistributed "unit_groups_block"}}DROP TABLE IF EXISTS {{.Local "unit_groups_block"}}{{.OnCluster}}
