@@ -36,12 +36,6 @@ import (
 func crossParams(fx fixture.Options) map[string]queries.Params {
 	since := fx.Start.Unix()
 	until := fx.Start.Add(fx.Run).Unix()
-	// sli_unit_groups.sql's whole 10-minute blocks (none: an empty range
-	// at the first whole minute).
-	blkSince, blkUntil := ((since+59)/60*60+599)/600*600, (until+9)/60*60/600*600
-	if blkUntil < blkSince {
-		blkSince, blkUntil = (since+59)/60*60, (since+59)/60*60
-	}
 	return map[string]queries.Params{
 		"analyze/cohort_summary.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": ""},
 		"analyze/cohort_series.sql":     {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "step_s": 60},
@@ -61,6 +55,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/cohort_buckets.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
+		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/sli_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,
@@ -88,8 +83,6 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "", "logs": 1,
 			"dirty": []uint32{uint32(since/10*10 + 60)}, "min_since_s": (since + 59) / 60 * 60, "min_until_s": (until + 9) / 60 * 60,
 			"dirty_minutes": []uint32{uint32((since/10*10 + 60) / 60 * 60)}, "dm_since_s": (since/10*10 + 60) / 60 * 60, "dm_until_s": (since/10*10+60)/60*60 + 60,
-			"blk_since_s": blkSince, "blk_until_s": blkUntil,
-			"dirty_blocks": []uint32{uint32((since/10*10 + 60) / 600 * 600)}, "db_since_s": (since/10*10 + 60) / 600 * 600, "db_until_s": (since/10*10+60)/600*600 + 600,
 		},
 		"analyze/sli_unit_groups_dirty.sql": {
 			"experiment_id": fx.ExperimentID, "service": "checkout", "operation": "", "logs": 1,

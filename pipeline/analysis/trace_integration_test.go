@@ -131,12 +131,9 @@ func TestCompareTakesCohortFromTrace(t *testing.T) {
 // tallyEvents are 600 requests of 90 users (every fifth without a
 // subject: a unit of its own), each a tagged checkout span and an untagged
 // payment span of the same trace (resolved by its trace in ClickHouse).
-func tallyEvents(exp string, start time.Time) []telemetry.Event { return tallyEventsN(exp, start, 600) }
-
-// tallyEventsN is tallyEvents over n seconds.
-func tallyEventsN(exp string, start time.Time, n int) []telemetry.Event {
+func tallyEvents(exp string, start time.Time) []telemetry.Event {
 	var events []telemetry.Event
-	for i := 0; i < n; i++ {
+	for i := 0; i < 600; i++ {
 		ts := start.Add(time.Duration(i) * time.Second)
 		trace := fmt.Sprintf("%032x", i+1)
 		cohort := telemetry.CohortControl
@@ -302,26 +299,6 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 	checkUnitGroups(ctx, t, exp, events, events[200:260], []analysis.Window{
 		{Since: start, Until: start.Add(10 * time.Minute)},
 		{Since: start.Add(25 * time.Second), Until: start.Add(9*time.Minute + 35*time.Second)},
-	})
-}
-
-// Whole 10-minute blocks are read from unit_groups_block but for the
-// blocks holding a duplicate (read from their minutes, and the minutes
-// holding one from their 10-second rows): over 40 minutes with duplicates
-// in the second block, the group read still gives the exact distinct
-// counts, with block-aligned and ragged windows and one without a whole
-// block.
-func TestUnitGroupBlocksExactWithDuplicates(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	const exp = "blocks-exp"
-	start := time.Now().Add(-50 * time.Minute).Truncate(10 * time.Minute)
-	events := tallyEventsN(exp, start, 2400)
-	// Seconds 700-729: the minutes 11 and 12 of the block [10m, 20m).
-	checkUnitGroups(ctx, t, exp, events, events[1400:1460], []analysis.Window{
-		{Since: start, Until: start.Add(40 * time.Minute)},
-		{Since: start.Add(25 * time.Second), Until: start.Add(39*time.Minute + 35*time.Second)},
-		{Since: start.Add(3*time.Minute + 15*time.Second), Until: start.Add(16*time.Minute + 5*time.Second)},
 	})
 }
 

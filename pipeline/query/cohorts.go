@@ -388,7 +388,22 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w Window, sli SLIFilter, shiftOf func(events int64) uint) (map[telemetry.Cohort]UnitTally, uint, error) {
 	var shift uint
 	out, err := r.sliUnitGroups(ctx, experimentID, w, sli, nil, func(ctx context.Context) (uint, error) {
+		// Whether a trace was decided (which statement counts the
+		// units) is asked beside the rows, not after them, when the
+		// evaluation keeps the answer (WithTraceMemo).
+		decided := make(chan error, 1)
+		if ctx.Value(traceMemoKey{}) != nil {
+			go func() {
+				_, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+				decided <- err
+			}()
+		} else {
+			decided <- nil
+		}
 		rows, err := r.windowRows(ctx, experimentID, w)
+		if derr := <-decided; err == nil {
+			err = derr
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -403,19 +418,15 @@ func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w 
 
 // windowRows is the raw rows of both cohorts over w's buckets (bucket
 // start in [w.Since, w.Until)), synthetic traffic left out, from the
-// cohort_tally view (analyze/cohort_tally.sql).
+// cohort_tally view (analyze/window_rows.sql).
 func (r *Reader) windowRows(ctx context.Context, experimentID string, w Window) (int64, error) {
-	p := queries.Params{"experiment_id": experimentID, "untagged_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
-	var n int64
-	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, v []uint64) {
-		if k.exp == experimentID && k.cohort != telemetry.CohortNone.String() {
-			n += int64(v[0])
-		}
-	}, 1)
+	var n uint64
+	err := r.each(ctx, "analyze/window_rows.sql", queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)},
+		func(rows driver.Rows) error { return rows.Scan(&n) })
 	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	return int64(n), nil
 }
 
 // sliUnitGroups is SLIUnitGroups with the hash slice of the unit count
@@ -554,54 +565,36 @@ func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q
 	return out, nil
 }
 
-// minuteParams are sli_unit_groups.sql's block and minute parameters for
-// the window [since, until) (unix seconds; 10-second buckets b with since
-// <= b < until) and its dirty buckets: the whole minutes of the window
+// minuteParams are sli_unit_groups.sql's minute-row parameters for the
+// window [since, until) (unix seconds; 10-second buckets b with since <= b
+// < until) and its dirty buckets: the whole minutes of the window
 // [min_since_s, min_until_s) (a minute m is whole when its buckets m ..
-// m+50 all lie in the window), the whole 10-minute blocks [blk_since_s,
-// blk_until_s) (every minute of the block whole), the blocks holding a
-// dirty bucket (dirty_blocks, read from the minute rows instead) and the
-// range they span [db_since_s, db_until_s), the minutes holding a dirty
-// bucket (dirty_minutes, read from the 10-second rows instead) and the
-// range they span [dm_since_s, dm_until_s).
+// m+50 all lie in the window), the minutes holding a dirty bucket
+// (dirty_minutes, read from the 10-second rows instead) and the range they
+// span [dm_since_s, dm_until_s).
 func minuteParams(since, until int64, dirty []uint32) queries.Params {
 	lo := (since + 59) / 60 * 60
 	hi := (until + 9) / 60 * 60
 	if hi < lo {
 		hi = lo
 	}
-	blo := (lo + 599) / 600 * 600
-	bhi := hi / 600 * 600
-	if bhi < blo {
-		// No whole block: every whole minute is read from its minute row.
-		blo, bhi = lo, lo
-	}
-	minutes, dlo, dhi := coarse(dirty, 60, lo, hi)
-	blocks, blkLo, blkHi := coarse(dirty, 600, blo, bhi)
-	return queries.Params{"min_since_s": lo, "min_until_s": hi, "dirty_minutes": minutes, "dm_since_s": dlo, "dm_until_s": dhi,
-		"blk_since_s": blo, "blk_until_s": bhi, "dirty_blocks": blocks, "db_since_s": blkLo, "db_until_s": blkHi}
-}
-
-// coarse returns the distinct width-second spans (start, unix seconds) in
-// [lo, hi) that hold a dirty bucket, sorted, and the range [from, to) they
-// cover (0, 0 when none).
-func coarse(dirty []uint32, width, lo, hi int64) (spans []uint32, from, to int64) {
-	spans = []uint32{}
+	minutes := []uint32{}
 	seen := map[uint32]bool{}
+	var dlo, dhi int64
 	for _, b := range dirty {
-		m := uint32(int64(b) / width * width)
+		m := b / 60 * 60
 		if int64(m) < lo || int64(m) >= hi || seen[m] {
 			continue
 		}
 		seen[m] = true
-		spans = append(spans, m)
-		if from == 0 || int64(m) < from {
-			from = int64(m)
+		minutes = append(minutes, m)
+		if dlo == 0 || int64(m) < dlo {
+			dlo = int64(m)
 		}
-		to = max(to, int64(m)+width)
+		dhi = max(dhi, int64(m)+60)
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i] < spans[j] })
-	return spans, from, to
+	sort.Slice(minutes, func(i, j int) bool { return minutes[i] < minutes[j] })
+	return queries.Params{"min_since_s": lo, "min_until_s": hi, "dirty_minutes": minutes, "dm_since_s": dlo, "dm_until_s": dhi}
 }
 
 // UnitRow is one cohort's and unit's distinct events and errors in one

@@ -48,7 +48,6 @@ var Tables = []Table{
 	{"unit_tally", "bucket", Views, true},
 	{"unit_groups", "bucket", Views, true},
 	{"unit_groups_minute", "bucket", Views, true},
-	{"unit_groups_block", "bucket", Views, true},
 	{"unit_seen", "bucket", Views, true},
 	{"trace_tagged_tally", "bucket", Views, true},
 	{"trace_subjects", "first_seen", Views, true},

@@ -1,1 +1,0 @@
-{{.DropDistributed "unit_groups_block"}}DROP TABLE IF EXISTS {{.Local "unit_groups_block"}}{{.OnCluster}}
