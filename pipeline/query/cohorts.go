@@ -2,10 +2,13 @@ package query
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -125,35 +128,61 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 	if err != nil {
 		return nil, err
 	}
-	var out []BucketRow
-	var lo, hi uint32
-	dirty := map[uint32]bool{}
+	// The buckets of each experiment ("" the untagged) whose cached
+	// counts are missing or stale, read from cohort_stats below: the
+	// experiment's own and the untagged traffic's beside each other.
+	stale := map[string]map[uint32]bool{}
 	for k, rows := range tally {
 		if st, ok := settled[k]; ok && st.rowsAt == rows {
 			continue
 		}
-		dirty[k.bucket] = true
-		if lo == 0 || k.bucket < lo {
-			lo = k.bucket
+		if stale[k.exp] == nil {
+			stale[k.exp] = map[uint32]bool{}
 		}
-		hi = max(hi, k.bucket)
+		stale[k.exp][k.bucket] = true
 	}
-	fresh := map[bucketKey]settledRow{}
-	if len(dirty) > 0 {
-		q := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": int64(lo), "until_s": int64(hi) + 10}
-		err = r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
-			if dirty[k.bucket] {
-				fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+	// fresh are the counts read from cohort_stats now (cached below),
+	// cached those another reader cached meanwhile (untaggedBuckets).
+	fresh, cached := map[bucketKey]settledRow{}, map[bucketKey]settledRow{}
+	var mu sync.Mutex
+	keep := func(k bucketKey, v []uint64, fromCache bool) {
+		if !stale[k.exp][k.bucket] {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fromCache {
+			cached[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+			return
+		}
+		fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+	}
+	read := make(chan error, len(stale))
+	for exp, buckets := range stale {
+		go func() {
+			if exp == "" && experimentID != "" {
+				read <- r.untaggedBuckets(ctx, buckets, tally, keep)
+				return
 			}
-		}, 2)
-		if err != nil {
-			return nil, err
+			read <- r.staleBuckets(ctx, exp, buckets, keep)
+		}()
+	}
+	for range stale {
+		if rerr := <-read; err == nil {
+			err = rerr
 		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	var out []BucketRow
 	for k := range tally {
 		v, ok := fresh[k]
 		if !ok {
-			if dirty[k.bucket] {
+			v, ok = cached[k]
+		}
+		if !ok {
+			if stale[k.exp][k.bucket] {
 				continue // no events after all (e.g. synthetic only)
 			}
 			v = settled[k]
@@ -203,6 +232,195 @@ func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) err
 		return fmt.Errorf("insert cohort_settled: %w", err)
 	}
 	return nil
+}
+
+// staleBuckets reads the distinct counts of one experiment's ("" the
+// untagged traffic's) buckets from cohort_stats (analyze/cohort_buckets.sql
+// over the range the buckets span), passing each row of them to keep.
+func (r *Reader) staleBuckets(ctx context.Context, exp string, buckets map[uint32]bool, keep func(bucketKey, []uint64, bool)) error {
+	var lo, hi uint32
+	for b := range buckets {
+		if lo == 0 || b < lo {
+			lo = b
+		}
+		hi = max(hi, b)
+	}
+	q := queries.Params{"experiment_id": exp, "untagged_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 10}
+	return r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
+		if buckets[k.bucket] {
+			keep(k, v, false)
+		}
+	}, 2)
+}
+
+// Claims on computing an hour of untagged settled counts
+// (schema/0020_settle_claims.up.sql): a claim is fresh for claimFresh; a
+// reader that did not win waits up to claimWait for the winner's counts,
+// looking every claimPoll, then computes what is still missing.
+const (
+	claimFresh = time.Minute
+	claimWait  = 15 * time.Second
+	claimPoll  = 500 * time.Millisecond
+)
+
+// untaggedBuckets is staleBuckets for the untagged traffic, which every
+// experiment's blast radius reads: the hours whose buckets are old enough
+// to be cached are claimed (settle_claims), computed by the earliest
+// claimant and read by the others from cohort_settled once it holds them
+// for the tally's row counts, so readers starting together read each
+// hour's states once. What the winner has not cached within claimWait,
+// and buckets too young to cache, the reader computes itself.
+func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
+	cutoff := uint32(time.Now().Add(-SettledAge).Unix())
+	// The claimed buckets of each hour: [from, until) of those old enough
+	// to be cached.
+	hours := map[uint32]claimRange{}
+	for b := range buckets {
+		if b+10 > cutoff {
+			continue
+		}
+		h := b / 3600 * 3600
+		c, ok := hours[h]
+		if !ok || b < c.from {
+			c.from = b
+		}
+		c.until = max(c.until, b+10)
+		hours[h] = c
+	}
+	// left are the buckets the winner of their hour (another reader)
+	// computes; the reader computes the rest now.
+	left, own := map[uint32]bool{}, map[uint32]bool{}
+	winners := map[uint32]claimRange{}
+	if len(hours) > 0 {
+		var err error
+		if winners, err = r.claimHours(ctx, "", hours); err != nil {
+			return err
+		}
+	}
+	for b := range buckets {
+		if w, ok := winners[b/3600*3600]; ok && b >= w.from && b < w.until && b+10 <= cutoff {
+			left[b] = true
+		} else {
+			own[b] = true
+		}
+	}
+	if len(own) > 0 {
+		if err := r.staleBuckets(ctx, "", own, keep); err != nil {
+			return err
+		}
+	}
+	deadline := time.NewTimer(claimWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(claimPoll)
+	defer tick.Stop()
+	for len(left) > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the settled untagged counts: %w", ctx.Err())
+		case <-deadline.C:
+			return r.staleBuckets(ctx, "", left, keep)
+		case <-tick.C:
+		}
+		var lo, hi uint32
+		for b := range left {
+			if lo == 0 || b < lo {
+				lo = b
+			}
+			hi = max(hi, b)
+		}
+		got := map[bucketKey][]uint64{}
+		p := queries.Params{"experiment_id": "", "untagged_id": "", "since_s": int64(lo), "until_s": int64(hi) + 10}
+		if err := r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
+			if left[k.bucket] {
+				got[k] = append([]uint64(nil), v...)
+			}
+		}, 3); err != nil {
+			return err
+		}
+		// A bucket is done when every tally row of it is cached at the
+		// tally's row count.
+		done := map[uint32]bool{}
+		for b := range left {
+			done[b] = true
+		}
+		for k, rows := range tally {
+			if k.exp != "" || !left[k.bucket] {
+				continue
+			}
+			if v, ok := got[k]; !ok || v[2] != rows {
+				done[k.bucket] = false
+			}
+		}
+		for k, v := range got {
+			if done[k.bucket] {
+				keep(k, v[:2], true)
+			}
+		}
+		for b, ok := range done {
+			if ok {
+				delete(left, b)
+			}
+		}
+	}
+	return nil
+}
+
+// claimRange is the buckets [from, until) (unix seconds) of one hour a
+// reader claims to compute.
+type claimRange struct{ from, until uint32 }
+
+// claimHours claims computing the given buckets of each hour of an
+// experiment's settled counts and returns, for the hours another reader
+// won (the earliest fresh claim of each, analyze/settle_claims.sql), the
+// buckets that reader claimed.
+func (r *Reader) claimHours(ctx context.Context, exp string, hours map[uint32]claimRange) (map[uint32]claimRange, error) {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("claim id: %w", err)
+	}
+	me := hex.EncodeToString(id[:])
+	insert, err := r.C.InsertSQL("write/settle_claims_insert.sql")
+	if err != nil {
+		return nil, err
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return nil, fmt.Errorf("prepare settle_claims insert: %w", err)
+	}
+	defer func() { _ = batch.Close() }()
+	now := time.Now()
+	var lo, hi uint32
+	for h, c := range hours {
+		if err := batch.Append(exp, time.Unix(int64(h), 0), time.Unix(int64(c.from), 0), time.Unix(int64(c.until), 0), me, uint64(now.UnixNano())); err != nil {
+			return nil, fmt.Errorf("append settle_claims: %w", err)
+		}
+		if lo == 0 || h < lo {
+			lo = h
+		}
+		hi = max(hi, h)
+	}
+	if err := batch.Send(); err != nil {
+		return nil, fmt.Errorf("insert settle_claims: %w", err)
+	}
+	others := map[uint32]claimRange{}
+	p := queries.Params{"experiment_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 3600, "fresh_ns": uint64(now.Add(-claimFresh).UnixNano())}
+	err = r.each(ctx, "analyze/settle_claims.sql", p, func(rows driver.Rows) error {
+		var (
+			h, from, until uint32
+			winner         string
+		)
+		if err := rows.Scan(&h, &winner, &from, &until); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		if _, ok := hours[h]; ok && winner != me {
+			others[h] = claimRange{from, until}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return others, nil
 }
 
 // scan runs a query whose rows are experiment_id, bucket_s, cohort,

@@ -54,6 +54,7 @@ var Tables = []Table{
 	{"verdict_history", "evaluated_at", Views, false},
 	{"verdict_changes", "evaluated_at", Views, false},
 	{"cohort_settled", "bucket", Cache, false},
+	{"settle_claims", "hour", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.
