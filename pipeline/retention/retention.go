@@ -42,6 +42,7 @@ type Table struct {
 var Tables = []Table{
 	{"events", "event_time", Raw, false},
 	{"cohort_stats", "bucket", Views, true},
+	{"cohort_counts", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
 	{"trace_cohorts", "first_seen", Views, true},
