@@ -255,12 +255,17 @@ func (r *Reader) staleBuckets(ctx context.Context, exp string, buckets map[uint3
 
 // Claims on computing an hour of untagged settled counts
 // (schema/0020_settle_claims.up.sql): a claim is fresh for claimFresh; a
-// reader that did not win waits up to claimWait for the winner's counts,
-// looking every claimPoll, then computes what is still missing.
+// reader looks at the claims claimSettle after making its own, so claims
+// stamped before its own but written after it are seen (a reader that
+// still misses one computes the hour too: wasted work, not a wrong
+// answer); a reader that did not win waits up to claimWait for the
+// winner's counts, looking every claimPoll, then computes what is still
+// missing.
 const (
-	claimFresh = time.Minute
-	claimWait  = 15 * time.Second
-	claimPoll  = 500 * time.Millisecond
+	claimFresh  = time.Minute
+	claimSettle = 500 * time.Millisecond
+	claimWait   = 15 * time.Second
+	claimPoll   = time.Second
 )
 
 // untaggedBuckets is staleBuckets for the untagged traffic, which every
@@ -287,18 +292,27 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 		c.until = max(c.until, b+10)
 		hours[h] = c
 	}
-	// left are the buckets the winner of their hour (another reader)
-	// computes; the reader computes the rest now.
+	// left are the buckets another reader's claim (the earliest that
+	// holds them) computes; the reader computes the rest now.
 	left, own := map[uint32]bool{}, map[uint32]bool{}
-	winners := map[uint32]claimRange{}
+	var claims []claim
 	if len(hours) > 0 {
 		var err error
-		if winners, err = r.claimHours(ctx, "", hours); err != nil {
+		if claims, err = r.claimHours(ctx, "", hours); err != nil {
 			return err
 		}
 	}
 	for b := range buckets {
-		if w, ok := winners[b/3600*3600]; ok && b >= w.from && b < w.until && b+10 <= cutoff {
+		other := false
+		if b+10 <= cutoff {
+			for _, c := range claims {
+				if b >= c.from && b < c.until {
+					other = !c.mine
+					break
+				}
+			}
+		}
+		if other {
 			left[b] = true
 		} else {
 			own[b] = true
@@ -369,11 +383,17 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 // reader claims to compute.
 type claimRange struct{ from, until uint32 }
 
+// claim is a fresh claim on the buckets [from, until), and whether it is
+// this reader's.
+type claim struct {
+	from, until uint32
+	mine        bool
+}
+
 // claimHours claims computing the given buckets of each hour of an
-// experiment's settled counts and returns, for the hours another reader
-// won (the earliest fresh claim of each, analyze/settle_claims.sql), the
-// buckets that reader claimed.
-func (r *Reader) claimHours(ctx context.Context, exp string, hours map[uint32]claimRange) (map[uint32]claimRange, error) {
+// experiment's settled counts and returns the fresh claims on those hours
+// (this reader's among them), earliest first (analyze/settle_claims.sql).
+func (r *Reader) claimHours(ctx context.Context, exp string, hours map[uint32]claimRange) ([]claim, error) {
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("claim id: %w", err)
@@ -402,25 +422,29 @@ func (r *Reader) claimHours(ctx context.Context, exp string, hours map[uint32]cl
 	if err := batch.Send(); err != nil {
 		return nil, fmt.Errorf("insert settle_claims: %w", err)
 	}
-	others := map[uint32]claimRange{}
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("claim settled counts: %w", ctx.Err())
+	case <-time.After(claimSettle):
+	}
+	var out []claim
 	p := queries.Params{"experiment_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 3600, "fresh_ns": uint64(now.Add(-claimFresh).UnixNano())}
 	err = r.each(ctx, "analyze/settle_claims.sql", p, func(rows driver.Rows) error {
 		var (
-			h, from, until uint32
-			winner         string
+			c        claim
+			claimant string
 		)
-		if err := rows.Scan(&h, &winner, &from, &until); err != nil {
+		if err := rows.Scan(&c.from, &c.until, &claimant); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
-		if _, ok := hours[h]; ok && winner != me {
-			others[h] = claimRange{from, until}
-		}
+		c.mine = claimant == me
+		out = append(out, c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return others, nil
+	return out, nil
 }
 
 // scan runs a query whose rows are experiment_id, bucket_s, cohort,
