@@ -90,7 +90,13 @@ type converter struct{ t *tag.Tagger }
 
 func (c converter) Traces(td ptrace.Traces) ([]telemetry.Event, error) { return wrap(c.t.Traces(td)) }
 func (c converter) Logs(ld plog.Logs) ([]telemetry.Event, error)       { return wrap(c.t.Logs(ld)) }
-func (c converter) JSONEvents(b []byte) ([]telemetry.Event, error)     { return wrap(c.t.JSONEvents(b)) }
+func (c converter) JSONEvents(b []byte) ([]telemetry.Event, error) {
+	// The receiver hands over each body (receive.Converter): no copy.
+	return wrap(c.t.JSONEventsOwned(b))
+}
+
+// Recycle implements receive.Recycler.
+func (c converter) Recycle(events []telemetry.Event) { c.t.Recycle(events) }
 
 func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
 	var re *tag.RejectError

@@ -248,5 +248,5 @@ func (r *Receiver) handleAlertmanager(w http.ResponseWriter, req *http.Request) 
 	now := r.now()
 	r.handleJSON(w, req, "alertmanager", "alerts", func(body []byte) ([]telemetry.Event, error) {
 		return ParseAlertmanager(body, now)
-	})
+	}, nil)
 }

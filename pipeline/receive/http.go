@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -100,11 +101,44 @@ func (r *Receiver) checkCompressed(req *http.Request) ([]byte, int64, error) {
 	return compressed, n, nil
 }
 
+// bodies are request body buffers handed back by the events endpoint
+// (putBody) once nothing uses the request's events any more.
+var bodies sync.Pool // *[]byte
+
+// maxPooledBody keeps unusually large bodies' buffers out of the pool.
+const maxPooledBody = 4 << 20
+
+// getBody returns an empty buffer of at least n bytes' capacity, from the
+// pool when one there is large enough.
+func getBody(n int64) []byte {
+	if p, ok := bodies.Get().(*[]byte); ok {
+		if int64(cap(*p)) >= n {
+			return (*p)[:0]
+		}
+		bodies.Put(p)
+	}
+	return make([]byte, 0, n)
+}
+
+// putBody hands a body's buffer back for later requests. The caller
+// guarantees nothing reads it any more: the events converted from it were
+// published and recycled.
+func putBody(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledBody {
+		return
+	}
+	bodies.Put(&b)
+}
+
 // readBody reads a (possibly compressed) body, capped after decompression,
-// allocating only what the decompressed body needs.
+// into a buffer from getBody (only what the decompressed body needs).
 func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if enc := encoding(req); enc == "" || enc == "identity" {
-		data, err := readAll(req.Body, req.ContentLength)
+		var dst []byte
+		if req.ContentLength > 0 {
+			dst = getBody(req.ContentLength + 1) // +1: reading EOF needs no growth
+		}
+		data, err := readAllInto(dst, req.Body, req.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, errTooLarge
@@ -123,7 +157,7 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	data := make([]byte, size)
+	data := getBody(size)[:size]
 	if _, err := io.ReadFull(zr, data); err != nil {
 		return nil, fmt.Errorf("decompress body: %w", err)
 	}
@@ -134,10 +168,19 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 // already checked it), instead of growing from 512 bytes by copies: about
 // ten reallocations and twice the body copied for a typical request.
 func readAll(body io.Reader, declared int64) ([]byte, error) {
+	return readAllInto(nil, body, declared)
+}
+
+// readAllInto is readAll into dst's array when it holds the declared
+// length and one byte more.
+func readAllInto(dst []byte, body io.Reader, declared int64) ([]byte, error) {
 	if declared <= 0 {
 		return io.ReadAll(body)
 	}
-	buf := make([]byte, 0, declared+1) // +1: reading EOF needs no growth
+	buf := dst[:0]
+	if int64(cap(buf)) < declared+1 {
+		buf = make([]byte, 0, declared+1) // +1: reading EOF needs no growth
+	}
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // more than declared: grow as ReadAll does
@@ -187,15 +230,22 @@ type eventsResponse struct {
 // Valid records are published even when others are refused; the answer
 // names the refused lines. 200 means every accepted record is in Kafka.
 func (r *Receiver) handleEvents(w http.ResponseWriter, req *http.Request) {
-	r.handleJSON(w, req, "json_events", "events", r.conv.JSONEvents)
+	var recycle func([]telemetry.Event)
+	if rc, ok := r.conv.(Recycler); ok {
+		recycle = rc.Recycle
+	}
+	r.handleJSON(w, req, "json_events", "events", r.conv.JSONEvents, recycle)
 }
 
 // handleJSON is the shared path of the JSON endpoints: read the body under
 // the decompressed-size cap, convert it (a PartialError keeps the valid
 // records and names the others), publish what was accepted and answer 200
 // only once Kafka acknowledged all of it; 503 with Retry-After otherwise.
-// source labels the metrics; what names the records in messages.
-func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, what string, convert func([]byte) ([]telemetry.Event, error)) {
+// source labels the metrics; what names the records in messages; recycle,
+// if not nil (a Recycler converter), is handed the events once Publish
+// returned, and the body's buffer then serves a later request.
+func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, what string,
+	convert func([]byte) ([]telemetry.Event, error), recycle func([]telemetry.Event)) {
 	body, err := r.readBody(req)
 	if err != nil {
 		code := http.StatusBadRequest
@@ -228,15 +278,24 @@ func (r *Receiver) handleJSON(w http.ResponseWriter, req *http.Request, source, 
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), r.cfg.RequestTimeout)
 	defer cancel()
-	if err := r.next.Publish(ctx, events); err != nil {
+	err = r.next.Publish(ctx, events)
+	n := len(events)
+	if recycle != nil {
+		// Nothing uses the events or the body they point into any more:
+		// Publish returned, franz-go is done with every record, and the
+		// trace cache keeps copies.
+		recycle(events)
+		putBody(body)
+	}
+	if err != nil {
 		r.m.requests.WithLabelValues(source, "unavailable").Inc()
-		r.log.Warn("publish failed; answering 503", "source", source, "events", len(events), "err", err)
+		r.log.Warn("publish failed; answering 503", "source", source, "events", n, "err", err)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, what+" not durable yet, retry", http.StatusServiceUnavailable)
 		return
 	}
 	r.m.requests.WithLabelValues(source, "ok").Inc()
-	r.m.events.WithLabelValues(source).Add(float64(len(events)))
+	r.m.events.WithLabelValues(source).Add(float64(n))
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -91,13 +91,33 @@ func (c Config) Validate() error {
 
 // Converter turns received telemetry into tagged events. A *RejectError-like
 // error (see Rejected) reports records it refused.
+// JSONEvents is handed the request body, which nothing else reads or
+// writes afterwards: the events may keep references into it.
 type Converter interface {
 	Traces(ptrace.Traces) ([]telemetry.Event, error)
 	Logs(plog.Logs) ([]telemetry.Event, error)
 	JSONEvents([]byte) ([]telemetry.Event, error)
 }
 
-// Publisher is the next stage: it returns once every event is durable.
+// Recycler is optional for a Converter: the receiver hands back every
+// slice of events the Converter returned once the next stage's Publish
+// returned (nothing of the request uses them any more), so the Converter
+// may reuse their arrays. With a Recycler the receiver also reuses a
+// /v1/events request's body buffer for later requests once its events are
+// handed back: nothing the Converter keeps may point into a body then.
+type Recycler interface {
+	Recycle([]telemetry.Event)
+}
+
+// recycle hands events back to the Converter when it takes them.
+func (r *Receiver) recycle(events []telemetry.Event) {
+	if rc, ok := r.conv.(Recycler); ok && events != nil {
+		rc.Recycle(events)
+	}
+}
+
+// Publisher is the next stage: it returns once every event is durable,
+// and keeps no reference to the events or their strings once it returned.
 type Publisher interface {
 	Publish(ctx context.Context, events []telemetry.Event) error
 }
@@ -325,13 +345,16 @@ func (r *Receiver) deliver(ctx context.Context, source string, events []telemetr
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.RequestTimeout)
 	defer cancel()
-	if err := r.next.Publish(ctx, events); err != nil {
+	err := r.next.Publish(ctx, events)
+	n := len(events)
+	r.recycle(events)
+	if err != nil {
 		r.m.requests.WithLabelValues(source, "unavailable").Inc()
-		r.log.Warn("publish failed; answering unavailable", "source", source, "events", len(events), "err", err)
+		r.log.Warn("publish failed; answering unavailable", "source", source, "events", n, "err", err)
 		return status.Error(codes.Unavailable, "events not durable yet, retry: "+err.Error())
 	}
 	r.m.requests.WithLabelValues(source, "ok").Inc()
-	r.m.events.WithLabelValues(source).Add(float64(len(events)))
+	r.m.events.WithLabelValues(source).Add(float64(n))
 	return nil
 }
 

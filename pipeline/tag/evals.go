@@ -33,7 +33,7 @@ func (s *state) readEvals(evs ptrace.SpanEventSlice) {
 		if !isEvalEvent(ev.Name()) {
 			continue
 		}
-		keys, vals := flatten(ev.Attributes(), nil)
+		keys, vals := s.flattenRec(ev.Attributes(), nil)
 		if len(keys) == 0 {
 			continue
 		}

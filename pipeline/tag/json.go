@@ -23,7 +23,6 @@ import (
 // a *RejectError returned next to the events that were accepted. A body
 // that is not JSON at all gives a RejectError for its first record.
 func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
-	s := t.getState(0)
 	// One copy of the body per request, as an immutable string: every
 	// string of the events below is a substring of it (see view), instead
 	// of one allocation per field.
@@ -31,6 +30,17 @@ func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 		str := string(body)
 		body = unsafe.Slice(unsafe.StringData(str), len(str)) //nolint:gosec // G103: read-only view of our own copy, never written to
 	}
+	return t.JSONEventsOwned(body)
+}
+
+// JSONEventsOwned is JSONEvents without the copy of body: the events'
+// strings are substrings of body itself, so the caller must not write to
+// body while the events are in use (ingest serve reuses a request's buffer
+// only after its events were published and handed to Recycle). Nothing
+// the Tagger keeps points into body: the trace cache copies what it
+// remembers.
+func (t *Tagger) JSONEventsOwned(body []byte) ([]telemetry.Event, error) {
+	s := t.getState(0)
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	rest := bytes.TrimLeft(body, " \t\r\n")
 	switch {
@@ -170,21 +180,29 @@ type jsonEntry struct {
 	top bool
 }
 
-func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
-	if !validJSON(raw) {
-		var v struct{}
-		err := json.Unmarshal(raw, &v)
-		if err == nil {
-			err = errors.New("invalid")
-		}
-		return &RecordError{Msg: "invalid JSON: " + err.Error()}
+// invalidJSON is the error of a record that is not valid JSON.
+func invalidJSON(raw []byte) *RecordError {
+	var v struct{}
+	err := json.Unmarshal(raw, &v)
+	if err == nil {
+		err = errors.New("invalid")
 	}
-	if raw[0] != '{' {
+	return &RecordError{Msg: "invalid JSON: " + err.Error()}
+}
+
+func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
+	if len(raw) == 0 || raw[0] != '{' {
+		if !validJSON(raw) {
+			return invalidJSON(raw)
+		}
 		return &RecordError{Msg: "want a JSON object, got " + typeName(raw)}
 	}
 	var f jsonFields
 	ents := s.ents[:0]
-	for it := (members{b: raw, i: 1}); ; {
+	// One pass validates the record and reads its members (validJSON
+	// and then a second walk cost twice as much).
+	it := newCheckedMembers(raw)
+	for {
 		kraw, v, ok := it.next()
 		if !ok {
 			break
@@ -242,6 +260,9 @@ func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
 		}
 	}
 	s.ents = ents
+	if !it.valid() {
+		return invalidJSON(raw)
+	}
 
 	e.Kind = telemetry.KindEvent
 	e.IngestNs = s.ingestNs
@@ -365,10 +386,10 @@ func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
 
 	// Tagging: explicit fields, then the chaos.* and flow.* attributes,
 	// then the definitions.
-	s.jl = jsonLookup{keys: keys, vals: vals, e: e}
+	s.jl = jsonLookup{keys: keys, vals: vals, e: e, tagAttrs: hasTagAttr(keys)}
 	if synthetic > 0 {
 		e.Synthetic = synthetic == 2
-	} else if v, ok := s.jl.attr(telemetry.AttrSynthetic); ok {
+	} else if v, ok := s.jl.tagAttr(telemetry.AttrSynthetic); ok {
 		e.Synthetic = isTrue(v)
 	}
 	if re := s.tagExperiment(e, jsonCand(expID, "experiment_id").or(s.jl.cand(telemetry.AttrExperimentID)),
@@ -438,13 +459,7 @@ func (s *state) jsonAttrs() (keys, vals []string) {
 		}
 	})
 	n := len(ents)
-	if cap(s.strArena)-len(s.strArena) < 2*n {
-		// A new block for the rest of the request: the events hold
-		// slices of the old one.
-		s.strArena = make([]string, 0, max(2*n, 4096))
-	}
-	buf := s.strArena[len(s.strArena) : len(s.strArena)+2*n]
-	s.strArena = s.strArena[:len(s.strArena)+2*n]
+	buf := s.strSlots(2 * n)
 	keys, vals = buf[:0:n], buf[n:n:2*n]
 	for i := range ents {
 		en := &ents[i]
@@ -491,8 +506,8 @@ func unquote(raw []byte) string {
 
 // view returns b as a string without copying. Every JSON value this file
 // reads is immutable memory: a slice of the body's string copy made by
-// JSONEvents, or a json.RawMessage the decoder allocated for it, which
-// nothing writes to.
+// JSONEvents (or of the body JSONEventsOwned was handed), or a
+// json.RawMessage the decoder allocated for it, which nothing writes to.
 func view(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -699,6 +714,28 @@ func jsonCand(v, field string) cand { return cand{val: v, field: field, ok: v !=
 type jsonLookup struct {
 	keys, vals []string
 	e          *telemetry.Event
+	// tagAttrs: some key starts with "chaos." or "flow." (the tag
+	// attributes); most events have none, and then their lookups are
+	// skipped.
+	tagAttrs bool
+}
+
+// hasTagAttr reports whether a key starts with "chaos." or "flow.".
+func hasTagAttr(keys []string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k, "chaos.") || strings.HasPrefix(k, "flow.") {
+			return true
+		}
+	}
+	return false
+}
+
+// tagAttr looks up one of the tag attributes (chaos.*, flow.*).
+func (j *jsonLookup) tagAttr(key string) (string, bool) {
+	if !j.tagAttrs {
+		return "", false
+	}
+	return j.attr(key)
 }
 
 func (j *jsonLookup) attr(key string) (string, bool) {
@@ -708,8 +745,9 @@ func (j *jsonLookup) attr(key string) (string, bool) {
 	return "", false
 }
 
+// cand looks up one of the tag attributes (chaos.*, flow.*).
 func (j *jsonLookup) cand(key string) cand {
-	if v, ok := j.attr(key); ok && v != "" {
+	if v, ok := j.tagAttr(key); ok && v != "" {
 		return cand{val: v, field: key, ok: true}
 	}
 	return cand{}
@@ -773,6 +811,73 @@ func (m *members) next() (key, val []byte, ok bool) {
 	j = endValue(b, i)
 	m.i = j
 	return key, b[i:j], true
+}
+
+// checkedMembers iterates over the members of a JSON object (b starts
+// with '{') and validates it on the way, exactly as validJSON does: once
+// next returns false, valid reports whether b was one valid JSON object
+// (with optional trailing whitespace). The members returned before an
+// error are not to be used.
+type checkedMembers struct {
+	v   validator
+	i   int
+	end bool // past the closing brace (at i)
+	bad bool
+}
+
+func newCheckedMembers(b []byte) checkedMembers {
+	m := checkedMembers{v: validator{b: b}}
+	m.i = m.v.space(1)
+	if m.i < len(b) && b[m.i] == '}' {
+		m.i, m.end = m.i+1, true
+	}
+	return m
+}
+
+func (m *checkedMembers) next() (key, val []byte, ok bool) {
+	if m.end || m.bad {
+		return nil, nil, false
+	}
+	b := m.v.b
+	i := m.i
+	if i >= len(b) || b[i] != '"' {
+		m.bad = true
+		return nil, nil, false
+	}
+	j, ok := m.v.str(i)
+	if !ok {
+		m.bad = true
+		return nil, nil, false
+	}
+	key = b[i:j]
+	if i = m.v.space(j); i >= len(b) || b[i] != ':' {
+		m.bad = true
+		return nil, nil, false
+	}
+	i = m.v.space(i + 1)
+	if j, ok = m.v.value(i, 1); !ok {
+		m.bad = true
+		return nil, nil, false
+	}
+	val = b[i:j]
+	if i = m.v.space(j); i >= len(b) {
+		m.bad = true
+		return nil, nil, false
+	}
+	switch b[i] {
+	case ',':
+		m.i = m.v.space(i + 1)
+	case '}':
+		m.i, m.end = i+1, true
+	default:
+		m.bad = true
+		return nil, nil, false
+	}
+	return key, val, true
+}
+
+func (m *checkedMembers) valid() bool {
+	return m.end && !m.bad && m.v.space(m.i) == len(m.v.b)
 }
 
 // elements iterates over the elements of a valid JSON array: b starts with

@@ -439,3 +439,36 @@ func FuzzJSONEvents(f *testing.F) {
 		}
 	})
 }
+
+// A recycled events array is reused by the next conversion, which gives
+// exactly the events a fresh Tagger gives: nothing of the earlier request
+// shows through.
+func TestRecycleReusesArrayOnly(t *testing.T) {
+	tg := newTagger(t, Config{})
+	first := []byte(`{"event_id":"a1","service":"checkout","name":"GET /a","experiment_id":"x1","cohort":"control","flow":"f","flow_key":"k","stage":"s","error_type":"boom","subject_id":"u1","severity":"warn","body":"hello","attributes":{"region":"eu","tenant":"t1","z":"last"}}
+{"event_id":"a2","service":"checkout","name":"GET /a","trace_id":"0123456789abcdef0123456789abcdef","span_id":"0123456789abcdef","attributes":{"k":"v"}}
+`)
+	second := []byte(`{"service":"payment","name":"POST /b","time":1700000000}
+`)
+	want, err := newTagger(t, Config{Now: tg.now}).JSONEvents(second)
+	require.NoError(t, err)
+	want[0].IngestNs = 0
+	reused := 0
+	for range 20 { // sync.Pool may drop an item (under -race, a quarter of them)
+		evs, err := tg.JSONEventsOwned(first)
+		require.NoError(t, err)
+		require.Len(t, evs, 2)
+		arr := &evs[:1][0]
+		tg.Recycle(evs)
+		got, err := tg.JSONEventsOwned(second)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		if &got[:1][0] == arr {
+			reused++
+		}
+		got[0].IngestNs = 0
+		require.Equal(t, want[0], got[0])
+		tg.Recycle(got)
+	}
+	assert.Positive(t, reused, "the array was reused")
+}

@@ -83,6 +83,17 @@ func (t *Tagger) Logs(ld plog.Logs) ([]telemetry.Event, error) {
 // flatten returns m's keys and values as text, in m's order. types, if not
 // nil, receives the value types.
 func flatten(m pcommon.Map, types *[]byte) (keys, vals []string) {
+	return flattenInto(nil, m, types)
+}
+
+// flattenRec is flatten for a record's or event's attributes: the slices
+// come from the request's arena (s.strSlots) and integer values are
+// written into its byte arena, instead of allocations per record.
+func (s *state) flattenRec(m pcommon.Map, types *[]byte) (keys, vals []string) {
+	return flattenInto(s, m, types)
+}
+
+func flattenInto(s *state, m pcommon.Map, types *[]byte) (keys, vals []string) {
 	n := m.Len()
 	if n == 0 {
 		if types != nil {
@@ -90,8 +101,13 @@ func flatten(m pcommon.Map, types *[]byte) (keys, vals []string) {
 		}
 		return nil, nil
 	}
-	buf := make([]string, 2*n)
-	keys, vals = buf[:n:n], buf[n:]
+	var buf []string
+	if s != nil {
+		buf = s.strSlots(2 * n)
+	} else {
+		buf = make([]string, 2*n)
+	}
+	keys, vals = buf[:n:n], buf[n:2*n:2*n]
 	var ts []byte
 	if types != nil {
 		ts = (*types)[:0]
@@ -101,7 +117,13 @@ func flatten(m pcommon.Map, types *[]byte) (keys, vals []string) {
 		if i == n {
 			break
 		}
-		keys[i], vals[i] = k, v.AsString()
+		keys[i] = k
+		if s != nil && v.Type() == pcommon.ValueTypeInt {
+			s.num = strconv.AppendInt(s.num[:0], v.Int(), 10)
+			vals[i] = s.keep(s.num)
+		} else {
+			vals[i] = v.AsString()
+		}
 		if types != nil {
 			ts = append(ts, byte(v.Type()))
 		}
@@ -207,7 +229,7 @@ func (s *state) span(e *telemetry.Event, sp ptrace.Span) *RecordError {
 		hex.Encode(buf[48:], pid[:])
 		n = 64
 	}
-	ids := string(buf[:n])
+	ids := s.keep(buf[:n])
 	e.ID, e.TraceID, e.SpanID = ids[:48], ids[:32], ids[32:48]
 	if n == 64 {
 		e.ParentSpanID = ids[48:]
@@ -229,7 +251,7 @@ func (s *state) span(e *telemetry.Event, sp ptrace.Span) *RecordError {
 	case ptrace.StatusCodeError:
 		e.Status = telemetry.StatusError
 	}
-	keys, vals := flatten(sp.Attributes(), nil)
+	keys, vals := s.flattenRec(sp.Attributes(), nil)
 	s.rec = attrList{keys: keys, vals: vals}
 	s.readEvals(sp.Events())
 	if v, ok := s.rec.get(telemetry.AttrErrorType); ok {
@@ -265,7 +287,7 @@ func (s *state) log(e *telemetry.Event, lr plog.LogRecord) *RecordError {
 	default:
 		e.TimeNs = s.ingestNs
 	}
-	keys, vals := flatten(lr.Attributes(), &s.types)
+	keys, vals := s.flattenRec(lr.Attributes(), &s.types)
 	s.rec = attrList{keys: keys, vals: vals}
 	s.resetEvals()
 	sevNum, sevText := lr.SeverityNumber(), lr.SeverityText()
@@ -323,7 +345,7 @@ func (s *state) log(e *telemetry.Event, lr plog.LogRecord) *RecordError {
 		hex.Encode(buf[n:n+16], sid[:])
 		n += 16
 	}
-	ids := string(buf[:n])
+	ids := s.keep(buf[:n])
 	e.ID = ids[:32]
 	n = 32
 	if !tid.IsEmpty() {

@@ -27,7 +27,9 @@ func stageBody(n int) []byte {
 
 // BenchmarkStageDecodeTag is ingest serve's decode and tagging of a JSON
 // events request (1000 events), as `ingest serve` runs it (no experiment
-// definitions): one op is one request.
+// definitions; the body handed over, the events handed back once
+// published; the trace step is BenchmarkStageTraceCache): one op is one
+// request.
 func BenchmarkStageDecodeTag(b *testing.B) {
 	tg, err := New(Config{}, nil)
 	if err != nil {
@@ -37,10 +39,44 @@ func BenchmarkStageDecodeTag(b *testing.B) {
 	m := stagecpu.Start()
 	n := 0
 	for b.Loop() {
-		events, err := tg.JSONEvents(body)
+		events, err := tg.JSONEventsOwned(body) // never written to
 		if err != nil || len(events) != 1000 {
 			b.Fatal(err, len(events))
 		}
+		n += len(events)
+		tg.Recycle(events)
+	}
+	m.Report(b, n)
+}
+
+// BenchmarkStageTraceCache is ingest serve's trace step over a request's
+// events (1000, each of its own trace and tagged, as the bench generator
+// sends them): every event records its trace's decision, as `ingest serve`
+// does with its default trace cache. Every op brings 1000 new traces, so
+// the cache rotates as it does under a long run.
+func BenchmarkStageTraceCache(b *testing.B) {
+	tg, err := New(Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	events, err := tg.JSONEvents(stageBody(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const distinct = 300_000
+	ids := make([]string, distinct)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15)
+	}
+	tc := NewTraceCohorts(0, 0, nil)
+	m := stagecpu.Start()
+	n, next := 0, 0
+	for b.Loop() {
+		for i := range events {
+			events[i].TraceID = ids[next]
+			next = (next + 1) % distinct
+		}
+		tc.applyTraces(events)
 		n += len(events)
 	}
 	m.Report(b, n)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -67,6 +68,7 @@ type Tagger struct {
 	flows    []*experiment.Flow          // spec flows with a key, in spec order
 	byName   map[string]*experiment.Flow // every spec flow
 	pool     sync.Pool                   // *state
+	recycled sync.Pool                   // *[]telemetry.Event, see Recycle
 }
 
 // New returns a Tagger for cfg whose cohort rules and flows come from spec;
@@ -152,11 +154,17 @@ type state struct {
 
 	// JSON
 	ents []jsonEntry
-	// strArena backs the attribute slices of the request's JSON events; a
-	// request's events keep it, so it is never reused by the next request.
-	strArena []string
-	jl       jsonLookup
-	cbuf     bytes.Buffer
+	// strArena backs the attribute slices of the request's events, and
+	// byteArena the text of their ids and integer attribute values (see
+	// keep); a request's events keep them, so they are never reused by
+	// the next request. arenaHint and byteHint size their blocks to the
+	// request.
+	strArena            []string
+	byteArena           []byte
+	arenaHint, byteHint int
+	num                 []byte
+	jl                  jsonLookup
+	cbuf                bytes.Buffer
 }
 
 func newState() *state {
@@ -169,8 +177,35 @@ func (t *Tagger) getState(capacity int) *state {
 	s := t.pool.Get().(*state)
 	s.t = t
 	s.ingestNs = t.now().UnixNano()
-	s.events = make([]telemetry.Event, 0, capacity)
+	s.arenaHint, s.byteHint = 4096, 4096 // JSON: the count is not known yet
+	if capacity > 0 {
+		s.arenaHint = min(max(capacity*16, 64), 4096)
+		s.byteHint = min(max(capacity*80, 256), 64<<10) // ids and a few numbers per record
+	}
+	if p, ok := t.recycled.Get().(*[]telemetry.Event); ok && cap(*p) >= capacity {
+		s.events = (*p)[:0]
+	} else {
+		s.events = make([]telemetry.Event, 0, capacity)
+	}
 	return s
+}
+
+// maxRecycledEvents keeps an unusually large request's slice out of the
+// pool.
+const maxRecycledEvents = 1 << 16
+
+// Recycle hands back events a conversion returned, once nothing uses them
+// any more (ingest serve: once Kafka acknowledged or refused them), so a
+// later conversion reuses their array instead of allocating and zeroing a
+// new one. The strings the events pointed to are not touched: only the
+// array is reused. The caller must not use events afterwards.
+func (t *Tagger) Recycle(events []telemetry.Event) {
+	if cap(events) == 0 || cap(events) > maxRecycledEvents {
+		return
+	}
+	events = events[:cap(events)]
+	clear(events) // the old strings must not stay reachable from the pool
+	t.recycled.Put(&events)
 }
 
 // finish hands over the events and the rejections and returns s to the pool.
@@ -183,7 +218,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()
 	s.jl = jsonLookup{}
-	s.strArena = nil
+	s.strArena, s.byteArena = nil, nil
 	clear(s.ents)
 	s.ents = s.ents[:0]
 	if cap(s.wire) > 1<<20 {
@@ -203,6 +238,34 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 		return events, &RejectError{Rejected: len(errs), Errors: errs}
 	}
 	return events, nil
+}
+
+// strSlots returns n string slots from the request's arena: one
+// allocation per block of arenaHint slots instead of one per record.
+func (s *state) strSlots(n int) []string {
+	if cap(s.strArena)-len(s.strArena) < n {
+		// A new block for the rest of the request: the events hold
+		// slices of the old one.
+		s.strArena = make([]string, 0, max(n, s.arenaHint))
+	}
+	l := len(s.strArena)
+	s.strArena = s.strArena[:l+n]
+	return s.strArena[l : l+n : l+n]
+}
+
+// keep returns a string of b's bytes, copied into the request's byte
+// arena: one allocation per block instead of one per string. A block is
+// only ever appended to, so the strings already handed out never change.
+func (s *state) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(s.byteArena)-len(s.byteArena) < len(b) {
+		s.byteArena = make([]byte, 0, max(len(b), s.byteHint))
+	}
+	l := len(s.byteArena)
+	s.byteArena = append(s.byteArena, b...)
+	return unsafe.String(&s.byteArena[l], len(b)) //nolint:gosec // G103: the arena's bytes are never written again
 }
 
 // next appends a zero event and returns it.

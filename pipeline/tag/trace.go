@@ -1,7 +1,8 @@
 package tag
 
 import (
-	"encoding/hex"
+	"hash/maphash"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -15,8 +16,11 @@ import (
 // tagged span upstream).
 //
 // TraceCohorts remembers those decisions in bounded memory: two
-// generations of at most Size traces each; the current generation is
-// retired when it is full or older than TTL, and the previous one is then
+// generations of at most Size traces each, in tables of fixed size
+// allocated once (no allocation per trace, nothing for the garbage
+// collector to scan); the current generation is retired when it is full
+// (traces, or traceTextPerEntry bytes of experiment ids and subjects per
+// trace on average) or older than TTL, and the previous one is then
 // dropped. A decision is therefore remembered for at least
 // min(TTL, the time it takes Size new traces to be decided) and at most
 // 2·TTL. Within one request every decision is applied whatever the order of
@@ -31,6 +35,10 @@ const (
 	DefaultTraceCacheSize = 100_000
 	DefaultTraceCacheTTL  = 5 * time.Minute
 	traceShards           = 16
+	// traceTextPerEntry is the average text (experiment id and subject)
+	// a generation holds per entry before it counts as full: it bounds the
+	// memory of a generation whatever the length of the subjects.
+	traceTextPerEntry = 256
 )
 
 type traceKey [16]byte
@@ -44,24 +52,84 @@ type traceTag struct {
 	subject string
 }
 
+// traceSlot is one remembered trace. It holds no pointers (the texts are
+// offsets into the generation's byte arena), so the garbage collector
+// never scans the tables, and remembering a trace allocates nothing.
+type traceSlot struct {
+	key             traceKey
+	expOff, subjOff uint32
+	expLen, subjLen uint32
+	cohort          telemetry.Cohort
+	used            bool
+}
+
+// traceGen is one generation: an open-addressed table (linear probing,
+// at most half full, never deleted from: a generation is cleared whole)
+// and the arena its texts live in.
+type traceGen struct {
+	slots []traceSlot
+	n     int
+	text  []byte
+	// lastExp is the arena copy of the experiment id stored last: the
+	// entries of one experiment share it.
+	lastExpOff, lastExpLen uint32
+}
+
+func (g *traceGen) find(k traceKey, h uint64) (*traceSlot, bool) {
+	mask := uint64(len(g.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &g.slots[i]
+		if !sl.used {
+			return sl, false
+		}
+		if sl.key == k {
+			return sl, true
+		}
+	}
+}
+
+func (g *traceGen) clear() {
+	clear(g.slots)
+	g.n, g.text, g.lastExpOff, g.lastExpLen = 0, g.text[:0], 0, 0
+}
+
+// put fills the free slot sl with k and t, the texts copied into the arena.
+func (g *traceGen) put(sl *traceSlot, k traceKey, t traceTag) {
+	if g.lastExpLen == 0 || string(g.text[g.lastExpOff:g.lastExpOff+g.lastExpLen]) != t.experimentID {
+		g.lastExpOff, g.lastExpLen = uint32(len(g.text)), uint32(len(t.experimentID))
+		g.text = append(g.text, t.experimentID...)
+	}
+	subjOff := uint32(len(g.text))
+	g.text = append(g.text, t.subject...)
+	*sl = traceSlot{key: k, expOff: g.lastExpOff, expLen: g.lastExpLen, subjOff: subjOff,
+		subjLen: uint32(len(t.subject)), cohort: t.cohort, used: true}
+	g.n++
+}
+
 type traceShard struct {
 	mu        sync.Mutex
-	cur, prev map[traceKey]traceTag
+	cur, prev *traceGen
 	born      time.Time
+	// exp is the experiment id string handed out last: lookups of the
+	// same experiment share it instead of allocating it again.
+	exp string
 }
 
 // TraceCohorts is the bounded trace -> (experiment, cohort) memory of one
 // serve process; safe for concurrent use. Build it with NewTraceCohorts.
 type TraceCohorts struct {
-	shards [traceShards]traceShard
-	size   int // per shard and generation
-	ttl    time.Duration
-	now    func() time.Time
+	shards  [traceShards]traceShard
+	size    int // per shard and generation
+	maxText int // arena bytes per shard and generation
+	ttl     time.Duration
+	now     func() time.Time
+	seed    maphash.Seed
 }
 
 // NewTraceCohorts returns a cache of about size traces per generation
 // (0: DefaultTraceCacheSize) retired after ttl (0: DefaultTraceCacheTTL).
-// now may be nil (time.Now).
+// now may be nil (time.Now). Its tables are allocated here, once: about
+// 36 bytes per trace and generation, at most half full.
 func NewTraceCohorts(size int, ttl time.Duration, now func() time.Time) *TraceCohorts {
 	if size <= 0 {
 		size = DefaultTraceCacheSize
@@ -72,11 +140,15 @@ func NewTraceCohorts(size int, ttl time.Duration, now func() time.Time) *TraceCo
 	if now == nil {
 		now = time.Now
 	}
-	c := &TraceCohorts{size: max(1, size/traceShards), ttl: ttl, now: now}
+	per := max(1, size/traceShards)
+	c := &TraceCohorts{size: per, maxText: per * traceTextPerEntry, ttl: ttl, now: now, seed: maphash.MakeSeed()}
+	slots := 1 << bits.Len(uint(2*per-1)) // a power of two >= 2*per
 	t := now()
 	for i := range c.shards {
-		c.shards[i].cur = make(map[traceKey]traceTag)
-		c.shards[i].born = t
+		sh := &c.shards[i]
+		sh.cur = &traceGen{slots: make([]traceSlot, slots)}
+		sh.prev = &traceGen{slots: make([]traceSlot, slots)}
+		sh.born = t
 	}
 	return c
 }
@@ -86,46 +158,96 @@ func parseTraceKey(id string) (traceKey, bool) {
 	if len(id) != 32 {
 		return k, false
 	}
-	if _, err := hex.Decode(k[:], []byte(id)); err != nil {
-		return k, false
+	bad := byte(0)
+	for i := range k {
+		hi, lo := hexVal[id[2*i]], hexVal[id[2*i+1]]
+		bad |= hi | lo
+		k[i] = hi<<4 | lo&0x0f
 	}
-	return k, true
+	return k, bad&0x10 == 0
 }
 
+// hexVal is a hex digit's value, 0x10 for a byte that is not one.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0x10
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+		t[c-'a'+'A'] = byte(c-'a') + 10
+	}
+	return t
+}()
+
+// hash is seeded per process: trace ids come from clients, and a fixed
+// hash would let one send ids that all probe the same slots.
+func (c *TraceCohorts) hash(k traceKey) uint64 { return maphash.Comparable(c.seed, k) }
+
+// shard is chosen by the trace id's last byte (random in real ids), the
+// slot within it by the seeded hash.
 func (c *TraceCohorts) shard(k traceKey) *traceShard { return &c.shards[k[15]%traceShards] }
 
-// rotate retires the current generation when full or too old; mu held.
-func (s *traceShard) rotate(size int, ttl time.Duration, now time.Time) {
-	if len(s.cur) < size && now.Sub(s.born) < ttl {
-		return
+// rotate retires the current generation when full (traces or text) or
+// too old; the previous one is cleared and becomes the current. mu held.
+// It reports whether it rotated.
+func (c *TraceCohorts) rotate(s *traceShard, textLen int, now time.Time) bool {
+	if s.cur.n < c.size && len(s.cur.text)+textLen <= c.maxText && now.Sub(s.born) < c.ttl {
+		return false
 	}
-	s.prev, s.cur, s.born = s.cur, make(map[traceKey]traceTag, len(s.cur)), now
+	s.prev, s.cur = s.cur, s.prev
+	s.cur.clear()
+	s.born = now
+	return true
 }
 
 // remember records a decision unless the trace already has one (the first
 // decision seen wins).
 func (c *TraceCohorts) remember(k traceKey, t traceTag, now time.Time) {
+	h := c.hash(k)
 	s := c.shard(k)
 	s.mu.Lock()
-	if _, ok := s.cur[k]; !ok {
-		if old, ok := s.prev[k]; ok {
-			t = old // keep the first decision, refreshed into this generation
-		}
-		s.rotate(c.size, c.ttl, now)
-		s.cur[k] = t
+	defer s.mu.Unlock()
+	sl, ok := s.cur.find(k, h)
+	if ok {
+		return
 	}
-	s.mu.Unlock()
+	if old, ok := s.prev.find(k, h); ok {
+		t = s.tag(s.prev, old) // keep the first decision, refreshed into this generation
+	}
+	if c.rotate(s, len(t.experimentID)+len(t.subject), now) {
+		sl, _ = s.cur.find(k, h)
+	}
+	s.cur.put(sl, k, t)
+}
+
+// tag reads a slot's decision back; mu held.
+func (s *traceShard) tag(g *traceGen, sl *traceSlot) traceTag {
+	exp := g.text[sl.expOff : sl.expOff+sl.expLen]
+	if string(exp) != s.exp {
+		s.exp = string(exp)
+	}
+	t := traceTag{experimentID: s.exp, cohort: sl.cohort}
+	if sl.subjLen > 0 {
+		t.subject = string(g.text[sl.subjOff : sl.subjOff+sl.subjLen])
+	}
+	return t
 }
 
 func (c *TraceCohorts) lookup(k traceKey) (traceTag, bool) {
+	h := c.hash(k)
 	s := c.shard(k)
 	s.mu.Lock()
-	t, ok := s.cur[k]
-	if !ok {
-		t, ok = s.prev[k]
+	defer s.mu.Unlock()
+	if sl, ok := s.cur.find(k, h); ok {
+		return s.tag(s.cur, sl), true
 	}
-	s.mu.Unlock()
-	return t, ok
+	if sl, ok := s.prev.find(k, h); ok {
+		return s.tag(s.prev, sl), true
+	}
+	return traceTag{}, false
 }
 
 // Len is the number of traces remembered (both generations).
@@ -134,7 +256,7 @@ func (c *TraceCohorts) Len() int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n += len(s.cur) + len(s.prev)
+		n += s.cur.n + s.prev.n
 		s.mu.Unlock()
 	}
 	return n
@@ -143,10 +265,10 @@ func (c *TraceCohorts) Len() int {
 // applyTraces is the trace step of tagging, over the events of one
 // request: first every tagged event with a trace id records its trace's
 // decision, then every untagged one takes its trace's, marked
-// chaos.cohort.source=trace. It returns how many it tagged by trace.
-func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
+// chaos.cohort.source=trace.
+func (c *TraceCohorts) applyTraces(events []telemetry.Event) {
 	if c == nil || len(events) == 0 {
-		return 0
+		return
 	}
 	now := c.now()
 	untagged := false
@@ -169,9 +291,8 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 		c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort, subject: e.SubjectID}, now)
 	}
 	if !untagged {
-		return 0
+		return
 	}
-	n := 0
 	for i := range events {
 		e := &events[i]
 		if e.TraceID == "" || e.ExperimentID != "" || e.Cohort != telemetry.CohortNone {
@@ -198,7 +319,5 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) int {
 		copy(buf[nk:], e.AttrValues)
 		buf[2*nk-1] = telemetry.CohortSourceTrace
 		e.AttrKeys, e.AttrValues = buf[:nk:nk], buf[nk:]
-		n++
 	}
-	return n
 }

@@ -2,6 +2,7 @@ package tag
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,68 @@ func BenchmarkTraceTaggingInterleaved(b *testing.B) {
 	b.ReportMetric(float64(cpuOn.Nanoseconds())/spans, "on-ns/span")
 	if cpuOff > 0 {
 		b.ReportMetric(float64(cpuOn)/float64(cpuOff), "on/off")
+	}
+}
+
+// The fixed tables keep every decision's texts exactly, across rotations
+// (a cleared generation's arena is reused) and with the first decision
+// winning; a generation whose texts fill its arena rotates early.
+func TestTraceCohortsTexts(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	tc := NewTraceCohorts(16*64, time.Hour, func() time.Time { return clock })
+	key := func(i int) traceKey {
+		var k traceKey
+		k[0], k[1], k[2], k[15] = byte(i), byte(i>>8), byte(i>>16), byte(i*7)
+		return k
+	}
+	want := func(i int) traceTag {
+		c := telemetry.CohortControl
+		if i%3 == 0 {
+			c = telemetry.CohortExperiment
+		}
+		subj := ""
+		if i%5 != 0 {
+			subj = fmt.Sprintf("user-%d", i)
+		}
+		return traceTag{experimentID: fmt.Sprintf("exp-%d", i%4), cohort: c, subject: subj}
+	}
+	for i := 0; i < 5000; i++ {
+		tc.remember(key(i), want(i), clock)
+		// A later, different decision for a trace already known is ignored.
+		tc.remember(key(i), traceTag{experimentID: "other", cohort: telemetry.CohortControl, subject: "x"}, clock)
+		if i >= 50 {
+			j := i - 50 // still in one of the two generations
+			got, ok := tc.lookup(key(j))
+			require.True(t, ok, "trace %d", j)
+			require.Equal(t, want(j), got, "trace %d", j)
+		}
+	}
+	require.LessOrEqual(t, tc.Len(), 2*16*64)
+
+	// Long subjects: a generation holds at most traceTextPerEntry bytes
+	// per entry on average, so it rotates before its table is full.
+	tc = NewTraceCohorts(16*8, time.Hour, func() time.Time { return clock })
+	long := strings.Repeat("s", 1000)
+	var k traceKey
+	for i := 0; i < 8; i++ {
+		k[0] = byte(i)
+		tc.remember(k, traceTag{experimentID: "x", cohort: telemetry.CohortControl, subject: long}, clock)
+	}
+	sh := &tc.shards[0]
+	assert.LessOrEqual(t, len(sh.cur.text), 8*traceTextPerEntry)
+	assert.Less(t, sh.cur.n, 8, "rotated on text, not on count")
+	got, ok := tc.lookup(k)
+	require.True(t, ok)
+	assert.Equal(t, long, got.subject)
+}
+
+// Trace ids that are not 32 hex digits are never remembered.
+func TestParseTraceKey(t *testing.T) {
+	k, ok := parseTraceKey("0123456789abcdefABCDEF0123456789")
+	require.True(t, ok)
+	assert.Equal(t, traceKey{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89}, k)
+	for _, bad := range []string{"", "0123", "0123456789abcdefABCDEF012345678g", "0123456789abcdefABCDEF01234567 9", "0123456789abcdefABCDEF0123456789a"} {
+		_, ok := parseTraceKey(bad)
+		assert.False(t, ok, bad)
 	}
 }

@@ -56,3 +56,49 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	})
 }
+
+// checkedValid is what jsonEvent's one-pass walk says of an object.
+func checkedValid(b []byte) bool {
+	m := newCheckedMembers(b)
+	for {
+		if _, _, ok := m.next(); !ok {
+			return m.valid()
+		}
+	}
+}
+
+// TestCheckedMembersAsValidJSON: the one-pass walk of jsonEvent accepts
+// exactly the objects validJSON (and so json.Valid) accepts, on the edge
+// cases and on fifty thousand random mutations of objects.
+func TestCheckedMembersAsValidJSON(t *testing.T) {
+	var objects []string
+	for _, c := range validCases {
+		if strings.HasPrefix(c, "{") {
+			objects = append(objects, c)
+		}
+	}
+	objects = append(objects, `{"a":1} `, `{"a":1}x`, `{ }`, `{"a":1,"b":{"c":"d"},"e":[1,{"f":null}]}`, "{\"a\"\t:\n1\r}")
+	for _, c := range objects {
+		if got, want := checkedValid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("checked walk of %.60q = %v, json.Valid says %v", c, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(" \t\n{}[]:,\"\\/-+.eE0123456789abfnrtuxlsAF\x01\x1f\x7f\xff")
+	for n := 0; n < 50_000; n++ {
+		b := []byte(objects[r.IntN(len(objects))])
+		for m := r.IntN(4); m >= 0 && len(b) > 1; m-- {
+			switch i := 1 + r.IntN(len(b)-1); r.IntN(3) { // keep the leading '{'
+			case 0:
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			case 1:
+				b = append(b[:i:i], b[i+1:]...)
+			default:
+				b = append(b[:i:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
+			}
+		}
+		if got, want := checkedValid(b), json.Valid(b); got != want {
+			t.Fatalf("checked walk of %q = %v, json.Valid says %v", b, got, want)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type options struct {
 	pprofDir                                    string
 	paths                                       map[string]bool
 	perTrace                                    int
+	altServe                                    string
 }
 
 func main() {
@@ -71,17 +72,22 @@ func main() {
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse")
+	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "B", "B0", "C", "D", "E":
+		case "A", "A0", "A1", "B", "B0", "C", "D", "E":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, B, B0, C, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, D, E)\n", p)
 			os.Exit(2)
 		}
+	}
+	if o.paths["A1"] && o.altServe == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: path A1 needs -alt-serve")
+		os.Exit(2)
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
@@ -185,6 +191,21 @@ func cpuModel() string {
 	return "?"
 }
 
+// memTotal is the machine's memory from /proc/meminfo.
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "MemTotal" {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return fmt.Sprintf("%.1f GiB", kb/(1<<20))
+		}
+	}
+	return "?"
+}
+
 // ---- the bench ----
 
 type bench struct {
@@ -214,6 +235,26 @@ type sample struct {
 	// path E: requests answered with an error, batches never visible
 	failed  int64
 	missing int
+	// path E, what the latency is made of: per batch, request start to
+	// serve's 200 (decode, tag, produce linger, Kafka acks=all) and 200 to
+	// visible (sink fetch, batch age, insert, the 10 ms poll); the sink's
+	// own batch age and insert time over the run (its histograms); the
+	// machine's busy share of its cores during the run.
+	answered, afterAnswer []time.Duration
+	sinkAge, sinkInsert   histStats
+	busy                  float64
+	// paths B and C: from the start to the first row visible (consumer
+	// group join, first fetch, first insert), and when 10 % and 90 % of
+	// the rows were visible
+	first time.Duration
+	prog  progress
+}
+
+// histStats summarises a Prometheus histogram's change over a run.
+type histStats struct {
+	count      float64
+	mean, p99  float64 // seconds; p99 is the upper bound of its bucket
+	overflowed bool    // p99 above the largest finite bucket
 }
 
 type partStats struct {
@@ -223,7 +264,12 @@ type partStats struct {
 }
 
 func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(b.bin, "ingest"), args...)
+	return b.procOf(filepath.Join(b.bin, "ingest"), name, database, args...)
+}
+
+// procOf starts the ingest binary bin.
+func (b *bench) procOf(bin, name, database string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
 	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
 	if err != nil {
@@ -331,14 +377,46 @@ func (b *bench) exec(name, db string, params queries.Params) error {
 // cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
 // never counts as an event.
 func (b *bench) waitDistinct(db string, want uint64, t0 time.Time, limit time.Duration) (time.Duration, error) {
+	_, at, err := b.waitDistinctFirst(db, want, t0, limit)
+	return at, err
+}
+
+// waitDistinctFirst is waitDistinct that also returns the time from t0 to
+// the first poll that saw any row.
+func (b *bench) waitDistinctFirst(db string, want uint64, t0 time.Time, limit time.Duration) (first, all time.Duration, err error) {
+	var p progress
+	first, all, err = b.waitProgress(db, want, t0, limit, &p)
+	return first, all, err
+}
+
+// progress is when a run's rows crossed 10 % and 90 % of the events
+// (-1: not seen), and the rows seen then.
+type progress struct {
+	at10, at90     time.Duration
+	rows10, rows90 uint64
+}
+
+// waitProgress is waitDistinctFirst that also records p.
+func (b *bench) waitProgress(db string, want uint64, t0 time.Time, limit time.Duration, p *progress) (first, all time.Duration, err error) {
+	first, p.at10, p.at90 = -1, -1, -1
 	for {
 		at := time.Since(t0)
-		all := queries.Params{"experiment_id": ""}
-		if b.count("bench/events_count.sql", db, all) >= want && b.count("bench/events_distinct.sql", db, all) >= want {
-			return at, nil
+		params := queries.Params{"experiment_id": ""}
+		n := b.count("bench/events_count.sql", db, params)
+		if n > 0 && first < 0 {
+			first = at
+		}
+		if n >= want/10 && p.at10 < 0 {
+			p.at10, p.rows10 = at, n
+		}
+		if n >= want*9/10 && p.at90 < 0 {
+			p.at90, p.rows90 = at, n
+		}
+		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want {
+			return first, at, nil
 		}
 		if at > limit {
-			return 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, all), want, limit)
+			return first, 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, params), want, limit)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -472,9 +550,14 @@ type serving struct {
 }
 
 func (b *bench) startPair(tag, db, topic, group string, serveArgs ...string) (*serving, error) {
+	return b.startPairWith(filepath.Join(b.bin, "ingest"), tag, db, topic, group, serveArgs...)
+}
+
+// startPairWith is startPair with the serve of the ingest binary serveBin.
+func (b *bench) startPairWith(serveBin, tag, db, topic, group string, serveArgs ...string) (*serving, error) {
 	httpAddr := freeAddr()
 	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
-	p.serve = b.proc("serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
+	p.serve = b.procOf(serveBin, "serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
 	p.sink = b.proc("sink "+tag, db, "sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof")
 	if err := waitListen(httpAddr, 30*time.Second); err != nil {
 		p.stop()
@@ -495,6 +578,9 @@ func (p *serving) stop() {
 // A: generator -> serve -> Kafka -> sink -> ClickHouse.
 func (b *bench) endToEnd(r int) (sample, error) { return b.endToEndWith(r, "e2e") }
 
+// A1: A with the serve of the -alt-serve binary.
+func (b *bench) endToEndAlt(r int) (sample, error) { return b.endToEndBin(b.o.altServe, r, "e2ealt") }
+
 // A0: A with serve's trace cache off. By default every generated event
 // carries an experiment, a cohort and its own trace id, so with the cache
 // on serve records each event's trace decision (the write side of
@@ -507,6 +593,10 @@ func (b *bench) endToEndNoTraceCache(r int) (sample, error) {
 }
 
 func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, error) {
+	return b.endToEndBin(filepath.Join(b.bin, "ingest"), r, name, serveArgs...)
+}
+
+func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...string) (sample, error) {
 	s := sample{load: loadAvg(), events: uint64(b.o.n)}
 	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
@@ -516,7 +606,7 @@ func (b *bench) endToEndWith(r int, name string, serveArgs ...string) (sample, e
 	if err != nil {
 		return s, err
 	}
-	p, err := b.startPair(fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
+	p, err := b.startPairWith(serveBin, fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
 	if err != nil {
 		return s, err
 	}
@@ -568,7 +658,7 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 		b.profile("sink-only", admin, 5*time.Second)
 	}
 	var err error
-	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitProgress(db, want, t0, 5*time.Minute, &s.prog); err != nil {
 		return s, err
 	}
 	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
@@ -597,7 +687,7 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
 	var err error
-	if s.wall, err = b.waitDistinct(db, want, t0, 5*time.Minute); err != nil {
+	if s.first, s.wall, err = b.waitProgress(db, want, t0, 5*time.Minute, &s.prog); err != nil {
 		return s, fmt.Errorf("%w (see the clickhouse-server error log)", err)
 	}
 	s.cpu = m.perMillion(cpu0, want)
@@ -668,10 +758,13 @@ func (b *bench) latency(r int) (sample, error) {
 	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
 	cpu0 := m.read()
+	busy0 := machineBusy()
+	sink0 := scrape(p.sinkAdmin)
 	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	visible := map[string]time.Duration{}
+	answeredAt := map[string]time.Time{}
 	pollDone := make(chan struct{})
 	var sendingDone atomic.Bool
 	go func() {
@@ -730,6 +823,10 @@ func (b *bench) latency(r int) (sample, error) {
 					failed.Add(1)
 					return
 				}
+				at := time.Now()
+				mu.Lock()
+				answeredAt[name] = at
+				mu.Unlock()
 				sent.Add(uint64(per))
 			}()
 			if bg != nil {
@@ -748,6 +845,10 @@ func (b *bench) latency(r int) (sample, error) {
 	wg.Wait()
 	sendingDone.Store(true)
 	<-pollDone
+	s.busy = machineBusy().since(busy0)
+	sink1 := scrape(p.sinkAdmin)
+	s.sinkAge = histDelta(sink0, sink1, "steadystate_sink_batch_age_seconds")
+	s.sinkInsert = histDelta(sink0, sink1, "steadystate_sink_insert_duration_seconds")
 	s.events = sent.Load()
 	if s.events > 0 {
 		s.cpu = m.perMillion(cpu0, s.events)
@@ -755,6 +856,11 @@ func (b *bench) latency(r int) (sample, error) {
 	mu.Lock()
 	for name, d := range visible {
 		s.lat = append(s.lat, d)
+		if at, ok := answeredAt[name]; ok {
+			ans := at.Sub(sentAt[name])
+			s.answered = append(s.answered, ans)
+			s.afterAnswer = append(s.afterAnswer, max(d-ans, 0))
+		}
 		delete(sentAt, name)
 	}
 	// A batch that never became visible (its request failed, or it was
@@ -766,10 +872,103 @@ func (b *bench) latency(r int) (sample, error) {
 	mu.Unlock()
 	s.failed = failed.Load()
 	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
+	sort.Slice(s.answered, func(i, j int) bool { return s.answered[i] < s.answered[j] })
+	sort.Slice(s.afterAnswer, func(i, j int) bool { return s.afterAnswer[i] < s.afterAnswer[j] })
 	s.parts = b.parts(db)
 	p.stop()
 	b.quiesce(db)
 	return s, nil
+}
+
+// busyTicks is the machine's busy and total CPU time from /proc/stat.
+type busyTicks struct{ busy, total float64 }
+
+func machineBusy() busyTicks {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return busyTicks{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var t busyTicks
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		t.total += x
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += x
+		}
+	}
+	return t
+}
+
+// since is the busy share of every core between t0 and t.
+func (t busyTicks) since(t0 busyTicks) float64 {
+	if t.total <= t0.total {
+		return 0
+	}
+	return (t.busy - t0.busy) / (t.total - t0.total)
+}
+
+// scrape reads the Prometheus text metrics of an admin address: every
+// sample by its name with labels as written.
+func scrape(admin string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// histDelta summarises what histogram name recorded between two scrapes.
+func histDelta(before, after map[string]float64, name string) histStats {
+	var h histStats
+	h.count = after[name+"_count"] - before[name+"_count"]
+	if h.count <= 0 {
+		return h
+	}
+	h.mean = (after[name+"_sum"] - before[name+"_sum"]) / h.count
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	prefix := name + `_bucket{le="`
+	for k, v := range after {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		le, err := strconv.ParseFloat(strings.TrimSuffix(k[len(prefix):], `"}`), 64)
+		if err != nil {
+			continue
+		}
+		bs = append(bs, bucket{le, v - before[k]})
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	for _, bk := range bs {
+		if bk.n >= 0.99*h.count {
+			h.p99 = bk.le
+			h.overflowed = math.IsInf(bk.le, 1)
+			break
+		}
+	}
+	return h
 }
 
 // prefill sends the throughput events once through serve into a topic that
@@ -864,6 +1063,7 @@ func run(o options) error {
 	}{
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
+		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
 		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
 		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
 		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
@@ -871,6 +1071,8 @@ func run(o options) error {
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
 	}
 	samples := map[string][]sample{}
+	var runErr error
+rounds:
 	for r := 0; r < o.rounds; r++ {
 		for _, p := range paths {
 			if !o.paths[p.key] {
@@ -879,7 +1081,10 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
 			s, err := p.run(r)
 			if err != nil {
-				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
+				// The rounds done so far are still reported.
+				runErr = fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
+				fmt.Fprintln(os.Stderr, runErr)
+				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
 			if p.key == "E" {
@@ -892,13 +1097,22 @@ func run(o options) error {
 	}
 
 	var stages []stage
-	if o.stages {
+	var stageErr error
+	if o.stages && runErr == nil {
 		fmt.Fprintf(os.Stderr, "per-stage Go benchmarks (-benchtime %s)...\n", o.stageTime)
-		if stages, err = runStages(o.stageTime); err != nil {
-			return fmt.Errorf("stage benchmarks: %w", err)
-		}
+		// A failing stage benchmark costs only its own line: the paths'
+		// tables are printed whatever happens, then the error.
+		stages, stageErr = runStages(o.stageTime)
 	}
 	report(os.Stdout, o, b, len(records), want, samples, stages)
+	if runErr != nil {
+		fmt.Fprintf(os.Stdout, "\nstopped early: %v\n", runErr)
+		return runErr
+	}
+	if stageErr != nil {
+		fmt.Fprintf(os.Stdout, "\nstage benchmarks: %v\n", stageErr)
+		return fmt.Errorf("stage benchmarks: %w", stageErr)
+	}
 	return nil
 }
 
@@ -963,9 +1177,9 @@ func med3(xs []float64, format string) string {
 }
 
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
-	fmt.Fprintf(w, "ingestbench: %s, %d cores; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), strings.Join(b.brokers, ","), b.cfg.Addr)
+	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "B", "B0", "C", "D", "E"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D", "E"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -989,6 +1203,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	names := map[string]string{
 		"A":  "A end to end (HTTP->serve->Kafka->sink->CH)",
 		"A0": "A0 end to end, trace cache off",
+		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
 		"C":  "C ClickHouse Kafka engine (same topic)",
@@ -997,6 +1212,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	procs := map[string][]string{
 		"A":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"A0": {"serve", "sink", "clickhouse", "kafka", "generator"},
+		"A1": {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
@@ -1004,7 +1220,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "B", "B0", "C", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1031,41 +1247,49 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
 	}
 
+	startUp(w, samples)
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
+	}
+	if len(samples["A"]) > 0 && len(samples["A1"]) > 0 {
+		altServeCost(w, samples["A"], samples["A1"], o.altServe)
 	}
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
 	}
+	var p99 []float64
+	if len(samples["E"]) > 0 {
+		fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
+		var p50, pmax, failed, missing []float64
+		var lparts []string
+		ms := func(d time.Duration) float64 {
+			if d == time.Duration(math.MaxInt64) {
+				return math.Inf(1)
+			}
+			return float64(d.Milliseconds())
+		}
+		for _, s := range samples["E"] {
+			p50 = append(p50, ms(pct(s.lat, 0.5)))
+			p99 = append(p99, ms(pct(s.lat, 0.99)))
+			pmax = append(pmax, ms(pct(s.lat, 1)))
+			failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
+		}
+		for _, p := range procs["E"] {
+			lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
+		}
+		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+		fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
+		fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+		latencyParts(w, samples["E"])
+	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
-		fmt.Fprintf(w, "\n(the latency and the ratios against the targets need every path A B C D E)\n")
+		fmt.Fprintf(w, "\n(the ratios against the targets need every path A B C D E)\n")
 		if len(stages) > 0 {
 			fmt.Fprintln(w)
 			printStages(w, stages)
 		}
 		return
 	}
-	fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
-	var p50, p99, pmax, failed, missing []float64
-	var lparts []string
-	ms := func(d time.Duration) float64 {
-		if d == time.Duration(math.MaxInt64) {
-			return math.Inf(1)
-		}
-		return float64(d.Milliseconds())
-	}
-	for _, s := range samples["E"] {
-		p50 = append(p50, ms(pct(s.lat, 0.5)))
-		p99 = append(p99, ms(pct(s.lat, 0.99)))
-		pmax = append(pmax, ms(pct(s.lat, 1)))
-		failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
-	}
-	for _, p := range procs["E"] {
-		lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
-	}
-	fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
-	fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
-	fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
 
 	mr := func(k string) float64 { return median(rates(samples[k])) }
 	serveSink := median(ss)
@@ -1087,6 +1311,86 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintln(w)
 		printStages(w, stages)
 	}
+}
+
+// latencyParts prints what path E's latency is made of, median [min..max]
+// over the rounds of each round's p50 and p99.
+func latencyParts(w io.Writer, ss []sample) {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy []float64
+	overflow := false
+	for _, s := range ss {
+		ans50, ans99 = append(ans50, ms(pct(s.answered, 0.5))), append(ans99, ms(pct(s.answered, 0.99)))
+		aft50, aft99 = append(aft50, ms(pct(s.afterAnswer, 0.5))), append(aft99, ms(pct(s.afterAnswer, 0.99)))
+		age, age99 = append(age, 1e3*s.sinkAge.mean), append(age99, 1e3*s.sinkAge.p99)
+		ins, ins99 = append(ins, 1e3*s.sinkInsert.mean), append(ins99, 1e3*s.sinkInsert.p99)
+		busy = append(busy, 100*s.busy)
+		overflow = overflow || s.sinkAge.overflowed || s.sinkInsert.overflowed
+	}
+	fmt.Fprintf(w, "  what it is made of (ms; p50 and p99 per round, then median [min..max] over the rounds):\n")
+	fmt.Fprintf(w, "    request -> serve's 200 (decode, tag, produce linger, Kafka acks=all)  p50 %s  p99 %s\n", med3(ans50, "%.0f"), med3(ans99, "%.0f"))
+	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 10 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
+	fmt.Fprintf(w, "    sink batch age, first record to flush (its histogram)                   mean %s  p99 <= %s\n", med3(age, "%.0f"), med3(age99, "%.0f"))
+	fmt.Fprintf(w, "    sink insert time (its histogram)                                        mean %s  p99 <= %s\n", med3(ins, "%.0f"), med3(ins99, "%.0f"))
+	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
+	if overflow {
+		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
+	}
+}
+
+// startUp prints, for the paths that consume a pre-filled topic, what
+// their time is made of: the start (consumer group join, first fetch,
+// first insert) to the first row visible, the rate from 10 % to 90 % of
+// the rows visible (the steady state), and the tail from 90 % to the
+// last. It shows which part moves between rounds; the table's events/s
+// (the targets' figure) include all three.
+func startUp(w io.Writer, samples map[string][]sample) {
+	var lines []string
+	for _, k := range []string{"B", "B0", "C"} {
+		var first, rate, tail []float64
+		oneGo := 0
+		for _, s := range samples[k] {
+			if s.first < 0 || s.prog.at10 < 0 || s.prog.at90 < 0 {
+				continue
+			}
+			first = append(first, s.first.Seconds())
+			tail = append(tail, (s.wall - s.prog.at90).Seconds())
+			if d := s.prog.at90 - s.prog.at10; d > 0 {
+				rate = append(rate, float64(s.prog.rows90-s.prog.rows10)/d.Seconds())
+			} else {
+				oneGo++
+			}
+		}
+		if len(first) == 0 {
+			continue
+		}
+		steady := "10 % to 90 % of the rows within one poll"
+		if len(rate) > 0 {
+			steady = "10 % to 90 % at " + med3(rate, "%.0f") + " events/s"
+			if oneGo > 0 {
+				steady += fmt.Sprintf(" (%d rounds within one poll)", oneGo)
+			}
+		}
+		lines = append(lines, fmt.Sprintf("  %-3s first row after %s s; %s; last 10 %% took %s s", k, med3(first, "%.2f"), steady, med3(tail, "%.2f")))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nwhat the consuming paths' time is made of (median [min..max] over the rounds):\n%s\n", strings.Join(lines, "\n"))
+	}
+}
+
+// altServeCost compares this build's serve (A) with the -alt-serve
+// binary's (A1), round by round.
+func altServeCost(w io.Writer, this, alt []sample, bin string) {
+	var ratio, diff []float64
+	for i := 0; i < len(this) && i < len(alt); i++ {
+		if c := alt[i].cpu["serve"]; c > 0 {
+			ratio = append(ratio, this[i].cpu["serve"]/c)
+			diff = append(diff, this[i].cpu["serve"]-c)
+		}
+	}
+	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
+	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
+	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -27,6 +28,7 @@ type stage struct {
 // stages talk to the local Kafka and ClickHouse (build tag integration).
 var stageList = []stage{
 	{side: "serve", name: "decode + tag (NDJSON body -> events)", pkg: "./pipeline/tag", bench: "BenchmarkStageDecodeTag", count: "300x"},
+	{side: "serve", name: "trace cache (remember each trace)", pkg: "./pipeline/tag", bench: "BenchmarkStageTraceCache", count: "300x"},
 	{side: "serve", name: "encode (wire JSON, key, headers)", pkg: "./pipeline/produce", bench: "BenchmarkStageEncode", count: "300x"},
 	{side: "serve", name: "produce (franz-go, acks=all)", pkg: "./pipeline/produce", bench: "BenchmarkStageProduce", count: "300x"},
 	{side: "sink", name: "consume (franz-go fetch)", pkg: "./pipeline/sink", bench: "BenchmarkStageConsume", count: "3x"},
@@ -36,9 +38,12 @@ var stageList = []stage{
 }
 
 // runStages runs the stage benchmarks, one go test per stage, each with
-// its fixed count unless benchtime (a go test -benchtime) is given.
+// its fixed count unless benchtime (a go test -benchtime) is given. A stage
+// that fails is left out and the others still run; the error names every
+// failed stage.
 func runStages(benchtime string) ([]stage, error) {
 	out := make([]stage, 0, len(stageList))
+	var errs []error
 	for _, s := range stageList {
 		bt := s.count
 		if benchtime != "" && benchtime != "fixed" {
@@ -50,18 +55,20 @@ func runStages(benchtime string) ([]stage, error) {
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, buf.String())
+			errs = append(errs, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, buf.String()))
+			continue
 		}
 		results := map[string]stage{}
 		parseBench(&buf, results)
 		r, ok := results[s.bench]
 		if !ok {
-			return nil, fmt.Errorf("%s in %s reported no ns/event", s.bench, s.pkg)
+			errs = append(errs, fmt.Errorf("%s in %s reported no ns/event", s.bench, s.pkg))
+			continue
 		}
 		s.nsPerEvent, s.allocs = r.nsPerEvent, r.allocs
 		out = append(out, s)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // parseBench reads `go test -bench` output lines such as

@@ -1,0 +1,184 @@
+//go:build integration
+
+package produce
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+	"github.com/steadystate/steadystate/pipeline/bus"
+)
+
+// produceSetting is one producer configuration BenchmarkProduceSettingsCost
+// compares.
+type produceSetting struct {
+	name        string
+	compression string
+	linger      time.Duration
+	batchBytes  int64
+}
+
+// BenchmarkProduceSettingsCost measures what a producer setting costs the
+// whole path, not only the producer: for each setting, interleaved over
+// rounds (A B C ... A B C ...) so a slow minute of a shared machine hits
+// each alike, it writes the bench generator's events (8 callers, 1000 per
+// request, acks=all) to a fresh topic and reads them all back with a
+// franz-go consumer configured like ingest sink's fetches. It reports,
+// per setting, the median over the rounds of the CPU ns per event of the
+// producer (this process while producing), of the Kafka broker (its
+// /proc/<pid>/stat while producing and consuming, from
+// $STEADYSTATE_STATE_DIR/kafka/kafka.pid) and of the consumer (this
+// process while consuming), and their sum. Other users of the shared
+// broker show up in its figure: compare settings within one run.
+//
+//	go test -tags integration -run '^$' -bench BenchmarkProduceSettingsCost -benchtime 1x ./pipeline/produce/
+func BenchmarkProduceSettingsCost(b *testing.B) {
+	settings := []produceSetting{
+		{"none", "none", 2 * time.Millisecond, 1 << 20},
+		{"lz4", "lz4", 2 * time.Millisecond, 1 << 20},
+		{"snappy", "snappy", 2 * time.Millisecond, 1 << 20},
+		{"none-linger10ms", "none", 10 * time.Millisecond, 1 << 20},
+		{"none-batch4MiB", "none", 2 * time.Millisecond, 4 << 20},
+	}
+	rounds, requests := 3, 200
+	if v, err := strconv.Atoi(os.Getenv("PRODUCE_SETTINGS_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	kpid := kafkaPid()
+	if kpid == 0 {
+		b.Log("no $STEADYSTATE_STATE_DIR/kafka/kafka.pid: the broker's CPU reads 0")
+	}
+	events := stageEvents(1000)
+	type cost struct{ produce, broker, consume []float64 }
+	costs := make([]cost, len(settings))
+	for b.Loop() {
+		for r := 0; r < rounds; r++ {
+			for i, st := range settings {
+				cfg := NewDefaultConfig()
+				cfg.Compression, cfg.BatchTimeout, cfg.BatchBytes = st.compression, st.linger, st.batchBytes
+				cfg.Topic = fmt.Sprintf("test.produce-settings.%s.%d", st.name, time.Now().UnixNano())
+				ctx := context.Background()
+				if err := bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()); err != nil {
+					b.Fatalf("Kafka is not usable at %v (start it with `make up`): %v", cfg.Brokers, err)
+				}
+				p, err := New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := publishConcurrently(ctx, p, events, 8); err != nil { // warm-up: connections, leaders
+					b.Fatal(err)
+				}
+				n := requests * len(events)
+				k0, c0 := procCPU(kpid), stagecpu.ProcessCPU()
+				if err := publishConcurrently(ctx, p, events, requests); err != nil {
+					b.Fatal(err)
+				}
+				c1, k1 := stagecpu.ProcessCPU(), procCPU(kpid)
+				_ = p.Close()
+				got, err := consumeAll(ctx, cfg, n+8*len(events))
+				c2, k2 := stagecpu.ProcessCPU(), procCPU(kpid)
+				_ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic)
+				if err != nil {
+					b.Fatalf("%s: consumed %d records: %v", st.name, got, err)
+				}
+				all := float64(n + 8*len(events)) // the consumer and the broker's fetch side read the warm-up too
+				costs[i].produce = append(costs[i].produce, float64((c1-c0).Nanoseconds())/float64(n))
+				costs[i].consume = append(costs[i].consume, float64((c2-c1).Nanoseconds())/all)
+				costs[i].broker = append(costs[i].broker, float64((k1-k0).Nanoseconds())/float64(n)+float64((k2-k1).Nanoseconds())/all)
+			}
+		}
+	}
+	for i, st := range settings {
+		c := costs[i]
+		sum := make([]float64, len(c.produce))
+		for j := range sum {
+			sum[j] = c.produce[j] + c.broker[j] + c.consume[j]
+		}
+		b.ReportMetric(medianOf(c.produce), st.name+"-producer-ns/event")
+		b.ReportMetric(medianOf(c.broker), st.name+"-broker-ns/event")
+		b.ReportMetric(medianOf(c.consume), st.name+"-consumer-ns/event")
+		b.ReportMetric(medianOf(sum), st.name+"-total-ns/event")
+		b.Logf("%-16s producer %s  broker %s  consumer %s  total %s ns/event (median [min..max] of %d rounds)",
+			st.name, spreadOf(c.produce), spreadOf(c.broker), spreadOf(c.consume), spreadOf(sum), len(sum))
+	}
+}
+
+// consumeAll reads every record of cfg.Topic from the start, with the
+// sink's fetch settings, until want records arrived; it returns how many.
+func consumeAll(ctx context.Context, cfg Config, want int) (int, error) {
+	cl, err := kgo.NewClient(append(cfg.ClientOpts(),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMinBytes(1), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(4<<20), kgo.FetchMaxWait(100*time.Millisecond),
+	)...)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	got := 0
+	for got < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return got, err
+		}
+		fs.EachRecord(func(*kgo.Record) { got++ })
+	}
+	return got, nil
+}
+
+func kafkaPid() int {
+	state := os.Getenv("STEADYSTATE_STATE_DIR")
+	if state == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(state, "kafka", "kafka.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// procCPU is a process's user+system CPU time from /proc/<pid>/stat.
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return time.Duration((ut + st) / 100 * float64(time.Second)) // USER_HZ
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func spreadOf(xs []float64) string {
+	return fmt.Sprintf("%.0f [%.0f..%.0f]", medianOf(xs), slices.Min(xs), slices.Max(xs))
+}
