@@ -323,7 +323,13 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 			return err
 		}
 	}
-	deadline := time.NewTimer(claimWait)
+	// A reader with a deadline keeps half of what is left of it to
+	// compute the buckets itself.
+	wait := claimWait
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d)/2)
+	}
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	tick := time.NewTicker(claimPoll)
 	defer tick.Stop()
