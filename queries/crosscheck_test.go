@@ -55,6 +55,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/cohort_buckets.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
+		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/settle_claims.sql":      {"experiment_id": "", "since_s": since - 3600, "until_s": until + 3600, "fresh_ns": uint64(0)},
 		"analyze/sli_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
 			"attr_pairs": []string{"region\x1feu"}, "kinds": []string{"span", "event"}, "good_not_error": 1,

@@ -58,6 +58,31 @@ type Data struct {
 	// View says Table is a materialized view (retention acts on the table
 	// that stores its rows; see Stored).
 	View bool
+	// Params are the values the statement's @name placeholders will be
+	// bound to, when the caller renders it for binding (see Bound).
+	Params Params
+}
+
+// Bound is the literal (Literal) the placeholder @name will be bound to,
+// or "" when the statement is rendered without its parameters or name has
+// none. A read template uses it to leave out a condition the bound value
+// already decides, in a form whose answer is the same for every value:
+//
+//	{{if eq (.Bound "service") "''"}}@service = ''{{else}}(@service = '' OR service = @service){{end}}
+//
+// With an empty service bound, ClickHouse 18.16 does not fold the
+// constant half of the OR away: it reads the service column for every row
+// to evaluate it.
+func (d Data) Bound(name string) string {
+	v, ok := d.Params[name]
+	if !ok {
+		return ""
+	}
+	lit, err := Literal(v)
+	if err != nil {
+		return ""
+	}
+	return lit
 }
 
 // Stored names the table that stores a retention target's rows, for

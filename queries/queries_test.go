@@ -111,3 +111,33 @@ func TestBind(t *testing.T) {
 }
 
 func zero() float64 { return 0 }
+
+// A read template leaves out a filter only when the bound value decides
+// it (Data.Bound); rendered without its parameters, or with a value that
+// filters, the statement keeps the full condition.
+func TestBoundLeavesOutDecidedFilters(t *testing.T) {
+	render := func(p Params) string {
+		t.Helper()
+		text, err := Render("analyze/unit_count.sql", Data{DB: "db", Params: p})
+		require.NoError(t, err)
+		sql, err := Bind(text, Params{"experiment_id": "e", "unit_max": uint64(1), "since_s": 0, "until_s": 10,
+			"logs": p["logs"], "service": p["service"], "operation": p["operation"]})
+		require.NoError(t, err)
+		return sql[strings.Index(sql, "\nSELECT"):] // the statement, not its comment
+	}
+	open := render(Params{"logs": 1, "service": "", "operation": ""})
+	assert.NotContains(t, open, "kind")
+	assert.NotContains(t, open, "service =")
+	assert.NotContains(t, open, "name =")
+	assert.Contains(t, open, "AND 1 = 1\n")
+	assert.Contains(t, open, "AND '' = ''\n")
+	filtered := render(Params{"logs": 0, "service": "checkout", "operation": "GET /x"})
+	assert.Contains(t, filtered, "(0 = 1 OR kind != 'log')")
+	assert.Contains(t, filtered, "('checkout' = '' OR service = 'checkout')")
+	assert.Contains(t, filtered, "('GET /x' = '' OR name = 'GET /x')")
+	text, err := Render("analyze/unit_count.sql", Data{DB: "db"})
+	require.NoError(t, err)
+	assert.Contains(t, text, "(@service = '' OR service = @service)", "without its parameters the full condition")
+	assert.Equal(t, "", Data{}.Bound("service"))
+	assert.Equal(t, "''", Data{Params: Params{"service": ""}}.Bound("service"))
+}

@@ -257,6 +257,64 @@ func TestBucketsCacheStaysExact(t *testing.T) {
 	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
 }
 
+// The untagged traffic's settled counts, which every experiment's blast
+// radius reads, are computed once whoever asks: a reader that finds the
+// hour claimed by another (settle_claims; here the other's claim is
+// inserted first) does not read the untagged states itself but waits for
+// cohort_settled to hold the claimed buckets (here cached by a reader of
+// the untagged traffic alone) and answers with the same exact counts as a
+// reader on a cold copy of the data.
+func TestUntaggedSettledOnceWhoeverAsks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	gen := fixture.Generate(fx)
+	c, cold := chtest.Open(t), chtest.Open(t)
+	load(ctx, t, c, gen.Events)
+	load(ctx, t, cold, gen.Events)
+	since, until := fx.Start, fx.Start.Add(fx.Run)
+	want, err := (&analysis.Store{C: cold}).Buckets(ctx, fx.ExperimentID, since, until, true)
+	require.NoError(t, err)
+	untagged := 0
+	for _, r := range want {
+		if r.Cohort == telemetry.CohortNone {
+			untagged++
+		}
+	}
+	require.Positive(t, untagged, "the fixture has untagged traffic")
+
+	hour := since.Truncate(time.Hour)
+	require.Equal(t, hour, until.Add(-time.Second).Truncate(time.Hour), "the window lies in one hour")
+	claim, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.settle_claims (experiment_id, hour, from_bucket, until_bucket, claimant, claimed_ns)", c.DB))
+	require.NoError(t, err)
+	require.NoError(t, claim.Append("", hour, since, until, "other", uint64(time.Now().Add(-time.Second).UnixNano())))
+	require.NoError(t, claim.Send())
+	type answer struct {
+		rows []analysis.BucketRow
+		err  error
+	}
+	done := make(chan answer, 1)
+	start := time.Now()
+	src := &analysis.Store{C: c}
+	go func() {
+		rows, err := src.Buckets(ctx, fx.ExperimentID, since, until, true)
+		done <- answer{rows, err}
+	}()
+	select {
+	case a := <-done:
+		t.Fatalf("answered (%v) before the claimant cached the untagged hour", a.err)
+	case <-time.After(2 * time.Second):
+	}
+	// The claimant caches the hour's untagged counts.
+	_, err = src.Buckets(ctx, "", since, until, false)
+	require.NoError(t, err)
+	a := <-done
+	require.NoError(t, a.err)
+	assert.Less(t, time.Since(start), 10*time.Second, "read from the cache, not computed after the wait ran out")
+	assert.ElementsMatch(t, want, a.rows)
+}
+
 // TestCompareAtTheSubjectUnit: the fixture's events carry subjects (500
 // users), so compare analyses the ratio SLIs per user: the unit, the
 // distinct users per cohort and the SRM on users come from ClickHouse

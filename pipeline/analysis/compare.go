@@ -109,13 +109,17 @@ func Compare(ctx context.Context, src Source, req Request, set Settings, now tim
 	ctx = query.WithTraceMemo(ctx)
 	w := req.Window
 	dur := w.Duration()
+	slis := SLIsOf(req.Experiment)
+	// The unit tallies of the ratio SLIs are read beside the bucket rows
+	// (see unitsAhead).
+	ahead := startUnitsAhead(ctx, src, req.ExperimentID, w, slis, req.Experiment)
+	defer ahead.stop()
 	rows, err := src.Buckets(ctx, req.ExperimentID, w.Since.Add(-dur), w.Until, true)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
 	before, during := splitRows(rows, w.Since)
-	slis := SLIsOf(req.Experiment)
-	obs, units, err := observe(ctx, src, req.ExperimentID, w, slis, during, set, req.Experiment)
+	obs, units, err := observe(ctx, src, req.ExperimentID, w, slis, during, set, req.Experiment, ahead)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", req.ExperimentID, err)
 	}
@@ -376,7 +380,10 @@ func unitCounts(t query.UnitTally, good bool) *stats.UnitCounts {
 // names a unit (default: the subject) and the source can tally them. When
 // every event turned out to be its own unit (no event carries the unit)
 // the analysis is per event and says so.
-func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, during []BucketRow, e *experiment.Experiment) (unitInfo, error) {
+//
+// ahead (nil: none) holds the tallies read beside the bucket rows; one is
+// used only when the bucket rows confirm the guesses it was read on.
+func observeUnits(ctx context.Context, src Source, id string, w Window, slis []SLI, obs []observation, during []BucketRow, e *experiment.Experiment, ahead *unitsAhead) (unitInfo, error) {
 	us, ok := src.(UnitSource)
 	ts, fromTally := src.(UnitTallySource)
 	gs, fromGroups := src.(UnitGroupSource)
@@ -416,7 +423,11 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 				dirty = dirtyBuckets(during)
 			}
 			if fromGroups {
-				t, err = gs.SLIUnitGroups(ctx, id, w, s, dirty, UnitSampleShift(windowEvents))
+				shift := UnitSampleShift(windowEvents)
+				var read bool
+				if t, read = ahead.take(i, dirty, shift); !read {
+					t, err = gs.SLIUnitGroups(ctx, id, w, s, dirty, shift)
+				}
 			} else {
 				t, err = ts.SLIUnitTally(ctx, id, w, s, dirty)
 			}
@@ -457,12 +468,12 @@ func observeUnits(ctx context.Context, src Source, id string, w Window, slis []S
 	return info, nil
 }
 
-func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings, e *experiment.Experiment) ([]observation, unitInfo, error) {
+func observe(ctx context.Context, src Source, id string, w Window, slis []SLI, during []BucketRow, set Settings, e *experiment.Experiment, ahead *unitsAhead) ([]observation, unitInfo, error) {
 	obs, err := observeEvents(ctx, src, id, w, slis, during, set)
 	if err != nil {
 		return nil, unitInfo{}, err
 	}
-	units, err := observeUnits(ctx, src, id, w, slis, obs, during, e)
+	units, err := observeUnits(ctx, src, id, w, slis, obs, during, e, ahead)
 	if err != nil {
 		return nil, unitInfo{}, err
 	}

@@ -178,7 +178,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 		m.units.settled = m.settledUntil
 		src = m.units
 	}
-	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment)
+	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment, nil)
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}

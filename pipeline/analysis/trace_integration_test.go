@@ -17,6 +17,7 @@ import (
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
+	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 	"github.com/steadystate/steadystate/queries"
 )
@@ -293,16 +294,25 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 	const exp = "groups-exp"
 	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
 	events := tallyEvents(exp, start)
-	dup, clean := chtest.Open(t), chtest.Open(t)
-	load(ctx, t, dup, events)
-	load(ctx, t, dup, events[200:260]) // duplicates in a few buckets
-	load(ctx, t, clean, events)
 	// Whole minutes (read from unit_groups_minute but for the minutes
 	// holding a duplicate) and a window with ragged edges.
-	for _, w := range []analysis.Window{
+	checkUnitGroups(ctx, t, exp, events, events[200:260], []analysis.Window{
 		{Since: start, Until: start.Add(10 * time.Minute)},
 		{Since: start.Add(25 * time.Second), Until: start.Add(9*time.Minute + 35*time.Second)},
-	} {
+	})
+}
+
+// checkUnitGroups loads events into two databases, dups again into one of
+// them, and checks that over each window the group read of the one with
+// duplicates (told its dirty buckets) equals the clean one's and the
+// per-unit counts.
+func checkUnitGroups(ctx context.Context, t *testing.T, exp string, events, dups []telemetry.Event, windows []analysis.Window) {
+	t.Helper()
+	dup, clean := chtest.Open(t), chtest.Open(t)
+	load(ctx, t, dup, events)
+	load(ctx, t, dup, dups) // duplicates in a few buckets
+	load(ctx, t, clean, events)
+	for _, w := range windows {
 		rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
 		require.NoError(t, err)
 		var dirty []uint32
@@ -317,6 +327,19 @@ func TestUnitGroupsExactWithDuplicates(t *testing.T) {
 			sli := query.SLIFilter{Filter: f, Good: &experiment.GoodCriteria{Status: telemetry.StatusOK}}
 			want, err := rc.SLIUnitGroups(ctx, exp, w, sli, nil, 0)
 			require.NoError(t, err)
+			// Read ahead of the bucket rows: the guess of the window's
+			// events is its raw rows, duplicates included, and the tallies
+			// are SLIUnitGroups' without dirty buckets in the slice given.
+			for db, loaded := range map[*store.Client][][]telemetry.Event{clean: {events}, dup: {events, dups}} {
+				var guessed int64
+				ahead, shift, err := query.New(db).SLIUnitGroupsAhead(ctx, exp, w, sli, func(n int64) uint { guessed = n; return 1 })
+				require.NoError(t, err)
+				assert.Equal(t, uint(1), shift)
+				blind, err := query.New(db).SLIUnitGroups(ctx, exp, w, sli, nil, 1)
+				require.NoError(t, err)
+				assert.Equal(t, blind, ahead, "filter %+v", f)
+				assert.Equal(t, windowRows(exp, w, loaded...), guessed)
+			}
 			got, err := rd.SLIUnitGroups(ctx, exp, w, sli, dirty, 0)
 			require.NoError(t, err)
 			assert.Equal(t, want, got, "filter %+v", f)
@@ -425,4 +448,19 @@ func TestLatencySampleListedSecondsSameEvents(t *testing.T) {
 		assert.Less(t, len(want), 600, "a sample, not everything")
 		assert.Equal(t, want, got, "filter %+v", f)
 	}
+}
+
+// windowRows is the loaded events of both cohorts of exp in w's buckets
+// (10-second bucket start in [w.Since, w.Until)).
+func windowRows(exp string, w analysis.Window, loaded ...[]telemetry.Event) int64 {
+	var n int64
+	for _, evs := range loaded {
+		for _, e := range evs {
+			b := e.TimeNs / 1e10 * 10
+			if e.ExperimentID == exp && e.Cohort != telemetry.CohortNone && b >= w.Since.Unix() && b < w.Until.Unix() {
+				n++
+			}
+		}
+	}
+	return n
 }

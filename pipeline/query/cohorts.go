@@ -2,10 +2,13 @@ package query
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -125,35 +128,61 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 	if err != nil {
 		return nil, err
 	}
-	var out []BucketRow
-	var lo, hi uint32
-	dirty := map[uint32]bool{}
+	// The buckets of each experiment ("" the untagged) whose cached
+	// counts are missing or stale, read from cohort_stats below: the
+	// experiment's own and the untagged traffic's beside each other.
+	stale := map[string]map[uint32]bool{}
 	for k, rows := range tally {
 		if st, ok := settled[k]; ok && st.rowsAt == rows {
 			continue
 		}
-		dirty[k.bucket] = true
-		if lo == 0 || k.bucket < lo {
-			lo = k.bucket
+		if stale[k.exp] == nil {
+			stale[k.exp] = map[uint32]bool{}
 		}
-		hi = max(hi, k.bucket)
+		stale[k.exp][k.bucket] = true
 	}
-	fresh := map[bucketKey]settledRow{}
-	if len(dirty) > 0 {
-		q := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": int64(lo), "until_s": int64(hi) + 10}
-		err = r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
-			if dirty[k.bucket] {
-				fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+	// fresh are the counts read from cohort_stats now (cached below),
+	// cached those another reader cached meanwhile (untaggedBuckets).
+	fresh, cached := map[bucketKey]settledRow{}, map[bucketKey]settledRow{}
+	var mu sync.Mutex
+	keep := func(k bucketKey, v []uint64, fromCache bool) {
+		if !stale[k.exp][k.bucket] {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fromCache {
+			cached[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+			return
+		}
+		fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+	}
+	read := make(chan error, len(stale))
+	for exp, buckets := range stale {
+		go func() {
+			if exp == "" && experimentID != "" {
+				read <- r.untaggedBuckets(ctx, buckets, tally, keep)
+				return
 			}
-		}, 2)
-		if err != nil {
-			return nil, err
+			read <- r.staleBuckets(ctx, exp, buckets, keep)
+		}()
+	}
+	for range stale {
+		if rerr := <-read; err == nil {
+			err = rerr
 		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	var out []BucketRow
 	for k := range tally {
 		v, ok := fresh[k]
 		if !ok {
-			if dirty[k.bucket] {
+			v, ok = cached[k]
+		}
+		if !ok {
+			if stale[k.exp][k.bucket] {
 				continue // no events after all (e.g. synthetic only)
 			}
 			v = settled[k]
@@ -203,6 +232,219 @@ func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) err
 		return fmt.Errorf("insert cohort_settled: %w", err)
 	}
 	return nil
+}
+
+// staleBuckets reads the distinct counts of one experiment's ("" the
+// untagged traffic's) buckets from cohort_stats (analyze/cohort_buckets.sql
+// over the range the buckets span), passing each row of them to keep.
+func (r *Reader) staleBuckets(ctx context.Context, exp string, buckets map[uint32]bool, keep func(bucketKey, []uint64, bool)) error {
+	var lo, hi uint32
+	for b := range buckets {
+		if lo == 0 || b < lo {
+			lo = b
+		}
+		hi = max(hi, b)
+	}
+	q := queries.Params{"experiment_id": exp, "untagged_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 10}
+	return r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
+		if buckets[k.bucket] {
+			keep(k, v, false)
+		}
+	}, 2)
+}
+
+// Claims on computing an hour of untagged settled counts
+// (schema/0020_settle_claims.up.sql): a claim is fresh for claimFresh; a
+// reader looks at the claims claimSettle after making its own, so claims
+// stamped before its own but written after it are seen (a reader that
+// still misses one computes the hour too: wasted work, not a wrong
+// answer); a reader that did not win waits up to claimWait for the
+// winner's counts, looking every claimPoll, then computes what is still
+// missing.
+const (
+	claimFresh  = time.Minute
+	claimSettle = 500 * time.Millisecond
+	claimWait   = 15 * time.Second
+	claimPoll   = time.Second
+)
+
+// untaggedBuckets is staleBuckets for the untagged traffic, which every
+// experiment's blast radius reads: the hours whose buckets are old enough
+// to be cached are claimed (settle_claims), computed by the earliest
+// claimant and read by the others from cohort_settled once it holds them
+// for the tally's row counts, so readers starting together read each
+// hour's states once. What the winner has not cached within claimWait,
+// and buckets too young to cache, the reader computes itself.
+func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
+	cutoff := uint32(time.Now().Add(-SettledAge).Unix())
+	// The claimed buckets of each hour: [from, until) of those old enough
+	// to be cached.
+	hours := map[uint32]claimRange{}
+	for b := range buckets {
+		if b+10 > cutoff {
+			continue
+		}
+		h := b / 3600 * 3600
+		c, ok := hours[h]
+		if !ok || b < c.from {
+			c.from = b
+		}
+		c.until = max(c.until, b+10)
+		hours[h] = c
+	}
+	// left are the buckets another reader's claim (the earliest that
+	// holds them) computes; the reader computes the rest now.
+	left, own := map[uint32]bool{}, map[uint32]bool{}
+	var claims []claim
+	if len(hours) > 0 {
+		var err error
+		if claims, err = r.claimHours(ctx, "", hours); err != nil {
+			return err
+		}
+	}
+	for b := range buckets {
+		other := false
+		if b+10 <= cutoff {
+			for _, c := range claims {
+				if b >= c.from && b < c.until {
+					other = !c.mine
+					break
+				}
+			}
+		}
+		if other {
+			left[b] = true
+		} else {
+			own[b] = true
+		}
+	}
+	if len(own) > 0 {
+		if err := r.staleBuckets(ctx, "", own, keep); err != nil {
+			return err
+		}
+	}
+	deadline := time.NewTimer(claimWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(claimPoll)
+	defer tick.Stop()
+	for len(left) > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the settled untagged counts: %w", ctx.Err())
+		case <-deadline.C:
+			return r.staleBuckets(ctx, "", left, keep)
+		case <-tick.C:
+		}
+		var lo, hi uint32
+		for b := range left {
+			if lo == 0 || b < lo {
+				lo = b
+			}
+			hi = max(hi, b)
+		}
+		got := map[bucketKey][]uint64{}
+		p := queries.Params{"experiment_id": "", "untagged_id": "", "since_s": int64(lo), "until_s": int64(hi) + 10}
+		if err := r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
+			if left[k.bucket] {
+				got[k] = append([]uint64(nil), v...)
+			}
+		}, 3); err != nil {
+			return err
+		}
+		// A bucket is done when every tally row of it is cached at the
+		// tally's row count.
+		done := map[uint32]bool{}
+		for b := range left {
+			done[b] = true
+		}
+		for k, rows := range tally {
+			if k.exp != "" || !left[k.bucket] {
+				continue
+			}
+			if v, ok := got[k]; !ok || v[2] != rows {
+				done[k.bucket] = false
+			}
+		}
+		for k, v := range got {
+			if done[k.bucket] {
+				keep(k, v[:2], true)
+			}
+		}
+		for b, ok := range done {
+			if ok {
+				delete(left, b)
+			}
+		}
+	}
+	return nil
+}
+
+// claimRange is the buckets [from, until) (unix seconds) of one hour a
+// reader claims to compute.
+type claimRange struct{ from, until uint32 }
+
+// claim is a fresh claim on the buckets [from, until), and whether it is
+// this reader's.
+type claim struct {
+	from, until uint32
+	mine        bool
+}
+
+// claimHours claims computing the given buckets of each hour of an
+// experiment's settled counts and returns the fresh claims on those hours
+// (this reader's among them), earliest first (analyze/settle_claims.sql).
+func (r *Reader) claimHours(ctx context.Context, exp string, hours map[uint32]claimRange) ([]claim, error) {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("claim id: %w", err)
+	}
+	me := hex.EncodeToString(id[:])
+	insert, err := r.C.InsertSQL("write/settle_claims_insert.sql")
+	if err != nil {
+		return nil, err
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return nil, fmt.Errorf("prepare settle_claims insert: %w", err)
+	}
+	defer func() { _ = batch.Close() }()
+	now := time.Now()
+	var lo, hi uint32
+	for h, c := range hours {
+		if err := batch.Append(exp, time.Unix(int64(h), 0), time.Unix(int64(c.from), 0), time.Unix(int64(c.until), 0), me, uint64(now.UnixNano())); err != nil {
+			return nil, fmt.Errorf("append settle_claims: %w", err)
+		}
+		if lo == 0 || h < lo {
+			lo = h
+		}
+		hi = max(hi, h)
+	}
+	if err := batch.Send(); err != nil {
+		return nil, fmt.Errorf("insert settle_claims: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("claim settled counts: %w", ctx.Err())
+	case <-time.After(claimSettle):
+	}
+	var out []claim
+	p := queries.Params{"experiment_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 3600, "fresh_ns": uint64(now.Add(-claimFresh).UnixNano())}
+	err = r.each(ctx, "analyze/settle_claims.sql", p, func(rows driver.Rows) error {
+		var (
+			c        claim
+			claimant string
+		)
+		if err := rows.Scan(&c.from, &c.until, &claimant); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		c.mine = claimant == me
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // scan runs a query whose rows are experiment_id, bucket_s, cohort,
@@ -373,6 +615,66 @@ const UnitGroups = 256
 // 2^-sampleShift of the hash space are counted (SampledUnits), and Units
 // is that count scaled up.
 func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]UnitTally, error) {
+	return r.sliUnitGroups(ctx, experimentID, w, sli, dirty, func(context.Context) (uint, error) { return sampleShift, nil })
+}
+
+// SLIUnitGroupsAhead is SLIUnitGroups for a reader that has not read the
+// window's bucket rows yet (compare reads them beside it): it assumes no
+// bucket holds a duplicate (dirty empty) and takes the hash slice
+// shiftOf gives for the window's raw rows of either cohort (cohort_tally,
+// a quick read; the bucket rows' distinct events give the same unless a
+// bucket holds a duplicate). It returns that slice: the caller uses the
+// tallies only when the bucket rows confirm both guesses (no dirty
+// bucket, the same slice for their distinct events) and otherwise reads
+// again with SLIUnitGroups, so the answer is always the exact one.
+func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w Window, sli SLIFilter, shiftOf func(events int64) uint) (map[telemetry.Cohort]UnitTally, uint, error) {
+	var shift uint
+	out, err := r.sliUnitGroups(ctx, experimentID, w, sli, nil, func(ctx context.Context) (uint, error) {
+		// Whether a trace was decided (which statement counts the
+		// units) is asked beside the rows, not after them, when the
+		// evaluation keeps the answer (WithTraceMemo).
+		decided := make(chan error, 1)
+		if ctx.Value(traceMemoKey{}) != nil {
+			go func() {
+				_, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+				decided <- err
+			}()
+		} else {
+			decided <- nil
+		}
+		rows, err := r.windowRows(ctx, experimentID, w)
+		if derr := <-decided; err == nil {
+			err = derr
+		}
+		if err != nil {
+			return 0, err
+		}
+		shift = shiftOf(rows)
+		return shift, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, shift, nil
+}
+
+// windowRows is the raw rows of both cohorts over w's buckets (bucket
+// start in [w.Since, w.Until)), synthetic traffic left out, from the
+// cohort_tally view (analyze/window_rows.sql).
+func (r *Reader) windowRows(ctx context.Context, experimentID string, w Window) (int64, error) {
+	var n uint64
+	err := r.each(ctx, "analyze/window_rows.sql", queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)},
+		func(rows driver.Rows) error { return rows.Scan(&n) })
+	if err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+// sliUnitGroups is SLIUnitGroups with the hash slice of the unit count
+// decided by sampleShift, which runs before the count, beside the group
+// reads.
+func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift func(context.Context) (uint, error)) (map[telemetry.Cohort]UnitTally, error) {
 	p := tallyParams(experimentID, w, sli, dirty)
 	delete(p, "kinds")
 	delete(p, "slack_s")
@@ -412,8 +714,15 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 		err   error
 	}
 	counted := make(chan unitCount, 1)
+	var shift uint
 	go func() {
-		units, err := r.unitCount(ctx, experimentID, w, q, sampleShift)
+		var (
+			units map[telemetry.Cohort]uint64
+			err   error
+		)
+		if shift, err = sampleShift(ctx); err == nil {
+			units, err = r.unitCount(ctx, experimentID, w, q, shift)
+		}
 		counted <- unitCount{units, err}
 	}()
 	gp := pick(p, append(common, "since_s", "until_s", "dirty")...)
@@ -453,8 +762,8 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 	}
 	for c, units := range uc.units {
 		t := out[c]
-		t.SampleShift, t.SampledUnits = sampleShift, int64(units)
-		t.Units = min(int64(units)<<sampleShift, t.Events)
+		t.SampleShift, t.SampledUnits = shift, int64(units)
+		t.Units = min(int64(units)<<shift, t.Events)
 		out[c] = t
 	}
 	return out, nil

@@ -82,9 +82,12 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 		return r.queryTracesDecided(ctx, experimentID, since, until)
 	}
 	hi := ceilUnix(until)
+	// The lock is held over the query: reads of one evaluation that run
+	// at once (compare reads the unit tallies beside the bucket rows) wait
+	// for the one answer instead of each asking.
 	memo.mu.Lock()
+	defer memo.mu.Unlock()
 	m, ok := memo.m[experimentID]
-	memo.mu.Unlock()
 	// A decided trace only makes the by-trace queries run, which is
 	// always right; "none before hi" holds for any window ending by hi.
 	if ok && (m.decided || hi <= m.hi) {
@@ -97,9 +100,7 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 	if err != nil {
 		return false, err
 	}
-	memo.mu.Lock()
 	memo.m[experimentID] = traceSpan{hi: hi, decided: decided}
-	memo.mu.Unlock()
 	return decided, nil
 }
 

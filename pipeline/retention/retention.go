@@ -42,6 +42,7 @@ type Table struct {
 var Tables = []Table{
 	{"events", "event_time", Raw, false},
 	{"cohort_stats", "bucket", Views, true},
+	{"cohort_counts", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
 	{"trace_cohorts", "first_seen", Views, true},
@@ -54,6 +55,7 @@ var Tables = []Table{
 	{"verdict_history", "evaluated_at", Views, false},
 	{"verdict_changes", "evaluated_at", Views, false},
 	{"cohort_settled", "bucket", Cache, false},
+	{"settle_claims", "hour", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.

@@ -94,6 +94,7 @@ func BenchmarkSinkPath(b *testing.B) {
 	ctx := context.Background()
 	buf := new(chproto.Buffer)
 	bt := newBatch()
+	var cols insertColumns
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msgs[0].Value)))
 	for i := 0; b.Loop(); i++ {
@@ -102,7 +103,7 @@ func BenchmarkSinkPath(b *testing.B) {
 		}
 		if bt.rows.len() == batchRows {
 			ap := newBlockAppender(b)
-			if err := s.cols.fill(ap, bt, 0, bt.rows.len()); err != nil {
+			if err := cols.fill(ap, bt, 0, bt.rows.len()); err != nil {
 				b.Fatal(err)
 			}
 			buf.Reset()

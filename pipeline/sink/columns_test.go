@@ -89,3 +89,49 @@ func BenchmarkRecentIDs(b *testing.B) {
 		r.seenOrAdd(ids[i&(len(ids)-1)])
 	}
 }
+
+// BenchmarkRecentIDsWindow looks up a million distinct ids in turn: the
+// sink's case, where nearly every lookup misses the cache.
+func BenchmarkRecentIDsWindow(b *testing.B) {
+	r := newRecentIDs(1 << 19)
+	ids := make([]string, 1<<20)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("tput-%09d", i)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.seenOrAdd(ids[i&(len(ids)-1)])
+	}
+}
+
+// A batch reserved with the size of an earlier one takes the same rows
+// without growing any slice.
+func TestReserveTakesABatchWithoutGrowing(t *testing.T) {
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+	fill := func(b *batch) {
+		for i := range 500 {
+			require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Partition: int32(i % 3), Offset: int64(i), Value: benchWire(i)}))
+		}
+	}
+	first := newBatch()
+	fill(first)
+	b := newBatch()
+	b.rows.reserve(first.rows.size())
+	before := b.rows.capacities()
+	fill(b)
+	assert.Equal(t, before, b.rows.capacities(), "no slice grew")
+	assert.Equal(t, first.rows.size(), b.rows.size())
+}
+
+// capacities are the capacities of every slice of r, in a fixed order.
+func (r *rows) capacities() []int {
+	var out []int
+	for i := range r.strs {
+		out = append(out, cap(r.strs[i]), cap(r.bufs[i]))
+	}
+	for i := range r.flat {
+		out = append(out, cap(r.flat[i]), cap(r.flatBuf[i]), cap(r.ends[i]))
+	}
+	out = append(out, cap(r.ns[0]), cap(r.ns[1]), cap(r.u8[0]), cap(r.u8[1]), cap(r.enums[0]), cap(r.enums[1]), cap(r.enums[2]))
+	return append(out, cap(r.dur), cap(r.http), cap(r.parts), cap(r.offsets), cap(r.values))
+}

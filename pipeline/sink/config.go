@@ -28,8 +28,9 @@ type Config struct {
 	// MaxRows flushes a batch at this many rows. Default: 100000.
 	MaxRows int `yaml:"max_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
-	// bounds memory: fetching pauses while one batch is being inserted and
-	// the next is full. Default: 64 MiB.
+	// bounds memory: fetching pauses while Inserts batches are being
+	// inserted and the next is full. A batch holds its records and a copy
+	// of their strings (at most as many bytes again). Default: 64 MiB.
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxAge flushes a batch this long after its first record: about two
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
@@ -41,6 +42,13 @@ type Config struct {
 	// while the previous batch is still being inserted; never past
 	// 10*MaxAge. Default: 500ms.
 	MaxAge time.Duration `yaml:"max_age"`
+	// Inserts is how many batches are inserted at once. ClickHouse runs an
+	// insert (the events table and every view) on one thread, so a second
+	// insert in flight lets it use a second core while the first is
+	// processed. Offsets are still committed in order, each only after its
+	// batch and every batch before it are stored. Memory grows by a batch
+	// per insert. Default: 2.
+	Inserts int `yaml:"inserts"`
 	// MaxEventBytes dead-letters larger records. Default: 1 MiB.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// RetryInitial and RetryMax bound the insert backoff. Default: 200ms, 30s.
@@ -58,7 +66,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config: bus.NewDefaultConfig(), Group: "steadystate-sink",
-		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, MaxEventBytes: 1 << 20,
+		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
 		RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second, ShutdownTimeout: 20 * time.Second,
 		Heartbeat: 2 * time.Second,
 	}
@@ -87,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("max_age %s: must be positive", c.MaxAge))
+	}
+	if c.Inserts < 1 || c.Inserts > 8 {
+		errs = append(errs, fmt.Errorf("inserts %d: must be in [1, 8]", c.Inserts))
 	}
 	if c.MaxEventBytes < 1024 || c.MaxEventBytes > c.MaxBytes {
 		errs = append(errs, fmt.Errorf("max_event_bytes %d: must be in [1024, max_bytes]", c.MaxEventBytes))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -48,7 +49,9 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
-	cols        insertColumns
+	// inFlight counts the batches handed to the flushers and not yet
+	// committed.
+	inFlight atomic.Int32
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -90,10 +93,16 @@ type batch struct {
 	dec     telemetry.Decoder
 	event   telemetry.Event // each record is decoded here, then added to rows
 	cols    columns
+	// barrier, on an otherwise empty batch, is closed by the committer
+	// once every batch handed over before it is committed (see
+	// handoff.revoked).
+	barrier chan struct{}
+	// inserted carries the outcome of the batch's insert to the committer.
+	inserted chan error
 }
 
 func newBatch() *batch {
-	return &batch{last: map[int]*kgo.Record{}, maxTime: map[int]int64{}}
+	return &batch{last: map[int]*kgo.Record{}, maxTime: map[int]int64{}, inserted: make(chan error, 1)}
 }
 
 // reset empties b for reuse and drops its references to the records.
@@ -118,55 +127,56 @@ func (s *Sink) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r, err := kgo.NewClient(s.consumerOpts()...)
-	if err != nil {
-		return fmt.Errorf("kafka consumer: %w", err)
-	}
-	defer func() {
-		// Leaves the group; nothing is committed here (every commit
-		// follows an insert).
-		r.Close()
-		_ = s.dlq.Close()
-		s.transport.CloseIdleConnections()
-	}()
-
-	// One batch is inserted while the next fills: memory stays at about two
-	// batches (three with the recycled one), and fetching pauses (the
-	// handoff blocks) when both are full.
+	// Up to Inserts batches are inserted while the next fills and one more
+	// waits to be handed over: memory stays at about Inserts+2 batches
+	// (one more recycled), and fetching pauses (the handoff blocks) when
+	// all are full.
 	flushes := make(chan *batch)
-	free := make(chan *batch, 1)
+	// Every batch is recycled, so their slices stop growing once they have
+	// the size of the largest batch; a new batch starts with that size.
+	free := make(chan *batch, s.cfg.Inserts+2)
 	flushDone := make(chan error, 1)
-	// The flusher outlives ctx so the final batch is still inserted after a
-	// SIGTERM; stopCtx bounds that tail.
-	stopCtx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var firstErr error
-		for b := range flushes {
-			if err := s.flush(stopCtx, r, b); err != nil && firstErr == nil {
-				firstErr = err
-			}
-			b.reset()
-			select {
-			case free <- b:
-			default:
-			}
-		}
-		flushDone <- firstErr
-	}()
-
+	var sizes batchSizes
 	nextBatch := func() *batch {
 		select {
 		case b := <-free:
 			return b
 		default:
-			return newBatch()
+			b := newBatch()
+			b.rows.reserve(sizes.get())
+			return b
 		}
 	}
-	cur := nextBatch()
+	h := &handoff{cur: nextBatch(), flushes: flushes, next: nextBatch, log: s.log, wait: revokeFlushWait}
+	r, err := kgo.NewClient(append(s.consumerOpts(),
+		kgo.OnPartitionsRevoked(h.revoked),
+		// Lost partitions (the session expired) cannot be committed: the
+		// batch holding them is inserted and its commit fails, and the new
+		// owner inserts them again (deduplicated by event id).
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			s.log.Warn("partitions lost; their uncommitted rows will be read again by the new owner", "lost", lost)
+		}),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer func() {
+		// Leaves the group; nothing is committed here (every commit
+		// follows an insert, and the revoke that leaving calls finds the
+		// handoff closed).
+		r.Close()
+		_ = s.dlq.Close()
+		s.transport.CloseIdleConnections()
+	}()
+
+	// The flushers outlive ctx so the final batch is still inserted after a
+	// SIGTERM; stopCtx bounds that tail.
+	stopCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	startFlushers(stopCtx, s.cfg.Inserts, s.insertBatch, func(ctx context.Context, b *batch) { s.commit(ctx, r, b) },
+		flushes, free, flushDone, &wg, &sizes, &s.inFlight)
+
 	lastFetch := time.Now()
 	lastBeat := time.Now()
 	known := map[int]int64{} // the last offset read, per partition
@@ -177,7 +187,13 @@ func (s *Sink) Run(ctx context.Context) error {
 	var fetch fetchDeadline
 	defer fetch.stop()
 	var loopErr error
+	// The loop holds h.mu whenever it touches the filling batch; a revoke
+	// takes it to flush that batch. Polls and revokes exclude each other
+	// (kgo.BlockRebalanceOnPoll): the records of a poll are all in a batch
+	// before AllowRebalance lets a revoke run.
 	for {
+		h.mu.Lock()
+		cur := h.cur
 		want := fetch.deadline
 		// A batch is due MaxAge after its first record, or maxBehindAge
 		// while the sink is catching up.
@@ -199,9 +215,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		} else if fetch.ctx == nil || fetch.ctx.Err() != nil {
 			want = time.Now().Add(s.cfg.Heartbeat)
 		}
+		h.mu.Unlock()
 		fetchCtx := fetch.at(ctx, want)
 		fetches := r.PollRecords(fetchCtx, pollRecords)
 		if ctx.Err() != nil {
+			r.AllowRebalance()
 			break // shutdown; records polled but not inserted are not committed
 		}
 		var fetchErr error
@@ -214,23 +232,33 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("fetch", "err", fetchErr)
 		}
 		if fetches.NumRecords() == 0 {
+			r.AllowRebalance()
 			if fetchErr != nil {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if len(cur.last) > 0 && time.Since(cur.first) >= limit {
+			h.mu.Lock()
+			cur = h.cur
+			idle := len(cur.last) == 0
+			if !idle && time.Since(cur.first) >= limit {
 				select {
 				case flushes <- cur:
-					cur = nextBatch()
+					h.cur = nextBatch()
 				case <-ctx.Done():
 				}
-			} else if len(cur.last) == 0 && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
+			}
+			h.mu.Unlock()
+			if idle && time.Since(lastFetch) > s.cfg.Heartbeat && time.Since(lastBeat) > s.cfg.Heartbeat {
 				s.recordProgress(ctx, known)
 				lastBeat = time.Now()
 			}
 			continue
 		}
 		lastFetch = time.Now()
-		if cur, loopErr = s.take(ctx, fetches, cur, known, lag, &backlog, flushes, nextBatch); loopErr != nil {
+		h.mu.Lock()
+		h.cur, loopErr = s.take(ctx, fetches, h.cur, known, lag, &backlog, flushes, nextBatch)
+		h.mu.Unlock()
+		r.AllowRebalance()
+		if loopErr != nil {
 			break
 		}
 	}
@@ -238,15 +266,102 @@ func (s *Sink) Run(ctx context.Context) error {
 	// Shutdown: no more fetching; flush what we hold, then commit.
 	timer := time.AfterFunc(s.cfg.ShutdownTimeout, stop)
 	defer timer.Stop()
-	if len(cur.last) > 0 {
-		flushes <- cur
+	h.mu.Lock()
+	h.closed = true // a revoke from here on (leaving the group) has nothing to flush
+	if len(h.cur.last) > 0 {
+		flushes <- h.cur
 	}
 	close(flushes)
+	h.mu.Unlock()
 	wg.Wait()
 	if err := <-flushDone; err != nil {
 		return errors.Join(loopErr, err)
 	}
 	return loopErr
+}
+
+// batchSizes is the largest batch handed over so far, the size new
+// batches start with.
+type batchSizes struct {
+	mu  sync.Mutex
+	max rowsSize
+}
+
+func (z *batchSizes) note(size rowsSize) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.max = z.max.max(size)
+}
+
+func (z *batchSizes) get() rowsSize {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.max
+}
+
+// revokeFlushWait bounds how long a revoke waits for the batches it hands
+// over to be inserted and committed: well below the group's rebalance
+// timeout (6 s, and the member may learn of the rebalance a heartbeat, 1 s,
+// late), so a slow insert does not get the member thrown out of the group. A
+// batch still being inserted then is committed late (or not, if the
+// generation is gone), and its rows may be inserted again by the new
+// owner: the old behaviour, deduplicated by event id.
+const revokeFlushWait = 3 * time.Second
+
+// handoff is the batch filling and the way to the flusher, shared by the
+// poll loop and the revoke callback.
+type handoff struct {
+	mu      sync.Mutex
+	cur     *batch
+	closed  bool // Run is shutting down: flushes is closed
+	flushes chan<- *batch
+	next    func() *batch
+	log     *slog.Logger
+	wait    time.Duration
+}
+
+// revoked runs when the group takes partitions away (every rebalance, with
+// the eager balancers): it hands the filling batch to the flusher and
+// waits until everything handed over is inserted and committed, so the
+// next owner of those partitions starts after what this sink stored
+// instead of inserting it again. The commit is still strictly after the
+// insert: the flusher does both, in order.
+func (h *handoff) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	start := time.Now()
+	timer := time.NewTimer(h.wait)
+	defer timer.Stop()
+	if len(h.cur.last) > 0 {
+		select {
+		case h.flushes <- h.cur:
+			h.cur = h.next()
+		case <-timer.C:
+			h.log.Warn("revoke: flusher busy; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+	done := make(chan struct{})
+	select {
+	case h.flushes <- &batch{barrier: done}:
+	case <-timer.C:
+		h.log.Warn("revoke: flusher busy; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+		h.log.Debug("revoke: flushed and committed", "revoked", revoked, "took", time.Since(start))
+	case <-timer.C:
+		h.log.Warn("revoke: insert still running; the batch is committed later", "revoked", revoked, "waited", time.Since(start))
+	case <-ctx.Done():
+	}
 }
 
 // pollRecords is the most records one poll returns: enough to keep the
@@ -295,12 +410,13 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 							cur = nextBatch()
 						case <-ctx.Done():
 						}
-					case age >= s.cfg.MaxAge && !behind:
-						// Old enough and caught up: hand over if the flusher is free.
-						// While it is still inserting the previous batch, this one
-						// keeps growing instead: fewer, larger inserts exactly when
-						// ClickHouse is the bottleneck. The fetch deadline (the
-						// batch's MaxAge) flushes it as soon as records stop coming.
+					case age >= s.cfg.MaxAge && !behind && s.inFlight.Load() == 0:
+						// Old enough and caught up: hand over if no insert is in
+						// flight. While one is, this batch keeps growing instead
+						// (the second insert slot is for full batches): fewer,
+						// larger inserts exactly when ClickHouse is the
+						// bottleneck. The fetch deadline (the batch's MaxAge)
+						// flushes it as soon as records stop coming.
 						select {
 						case flushes <- cur:
 							cur = nextBatch()
@@ -351,6 +467,10 @@ func (s *Sink) consumerOpts() []kgo.Opt {
 		// offered, so sinks of both kinds can share a group while they
 		// are upgraded one by one.
 		kgo.Balancers(kgo.RangeBalancer(), kgo.RoundRobinBalancer()),
+		// A revoke waits until the records of the last poll are in a batch
+		// (AllowRebalance), so it flushes them with the rest and nothing
+		// polled under one assignment is committed under the next.
+		kgo.BlockRebalanceOnPoll(),
 		kgo.HeartbeatInterval(time.Second), kgo.SessionTimeout(6*time.Second), kgo.RebalanceTimeout(6*time.Second),
 		kgo.MetadataMinAge(time.Second),
 	)
@@ -479,18 +599,95 @@ func (s *Sink) deadLetter(ctx context.Context, msg *kgo.Record, cause error) err
 	}
 }
 
-// flush inserts a batch (retrying transient failures, isolating rows the
-// server rejects), then commits its offsets and records progress.
-func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
+// startFlushers inserts the batches handed over on flushes, up to
+// inserts at once, and commits them strictly in the order they were
+// handed over: a batch's offsets are committed only once it and every
+// batch before it are inserted (or dead-lettered), and after a batch that
+// could not be inserted nothing more is committed. ClickHouse runs each
+// insert (the events table and its views) on one thread, so a second
+// insert in flight is what lets it use a second core. A batch with a
+// barrier is closed when every batch before it is committed. flushDone
+// gets the first insert error once flushes is closed and all is done;
+// sizes notes the size of every batch handed over, inFlight counts those
+// not yet committed.
+func startFlushers(ctx context.Context, inserts int,
+	insert func(context.Context, *batch, *insertColumns) error, commit func(context.Context, *batch),
+	flushes <-chan *batch, free chan<- *batch, flushDone chan<- error, wg *sync.WaitGroup, sizes *batchSizes, inFlight *atomic.Int32) {
+	work := make(chan *batch)
+	// At most inserts batches are dispatched and not yet committed: this
+	// bounds memory with the batch filling and the one being handed over.
+	order := make(chan *batch, inserts)
+	wg.Add(2 + inserts)
+	go func() { // dispatcher: keeps the order
+		defer wg.Done()
+		defer close(order)
+		defer close(work)
+		for b := range flushes {
+			if b.barrier == nil {
+				inFlight.Add(1)
+				sizes.note(b.rows.size())
+			}
+			order <- b
+			if b.barrier == nil {
+				work <- b
+			}
+		}
+	}()
+	for range inserts {
+		go func() {
+			defer wg.Done()
+			// The insert's columns are this inserter's: each insert in
+			// flight has its own.
+			var cols insertColumns
+			for b := range work {
+				b.inserted <- insert(ctx, b, &cols)
+			}
+		}()
+	}
+	go func() { // committer
+		defer wg.Done()
+		var firstErr error
+		for b := range order {
+			if b.barrier != nil {
+				close(b.barrier) // everything handed over before it is committed
+				continue
+			}
+			if err := <-b.inserted; err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if firstErr == nil {
+				commit(ctx, b)
+			}
+			inFlight.Add(-1)
+			b.reset()
+			select {
+			case free <- b:
+			default:
+			}
+		}
+		flushDone <- firstErr
+	}()
+}
+
+// insertBatch inserts a batch, retrying transient failures and isolating
+// rows the server rejects.
+func (s *Sink) insertBatch(ctx context.Context, b *batch, cols *insertColumns) error {
 	s.m.batchAge.Observe(time.Since(b.first).Seconds())
 	if n := b.rows.len(); n > 0 {
-		if err := s.insertAll(ctx, b, 0, n); err != nil {
+		if err := s.insertAll(ctx, b, 0, n, cols); err != nil {
 			return fmt.Errorf("batch of %d rows not inserted, offsets not committed: %w", n, err)
 		}
 		s.m.batches.Inc()
 		s.m.batchRows.Observe(float64(n))
 		s.m.batchBytes.Observe(float64(b.bytes))
 	}
+	return nil
+}
+
+// commit commits an inserted batch's offsets and records progress. A
+// failed commit is logged: the rows are stored, and a redelivery is
+// deduplicated by event id.
+func (s *Sink) commit(ctx context.Context, r *kgo.Client, b *batch) {
 	commits := make([]*kgo.Record, 0, len(b.last))
 	read := make(map[int]int64, len(b.last))
 	for p, m := range b.last {
@@ -499,10 +696,9 @@ func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
 	}
 	// Each partition's offset after its last record in the batch.
 	if err := r.CommitRecords(ctx, commits...); err != nil {
-		// The rows are stored; a redelivery is deduplicated by event id.
 		s.m.commitErrors.Inc()
 		s.log.Warn("commit offsets", "err", err)
-		return nil
+		return
 	}
 	s.m.commits.Inc()
 	s.mu.Lock()
@@ -511,17 +707,16 @@ func (s *Sink) flush(ctx context.Context, r *kgo.Client, b *batch) error {
 	}
 	s.mu.Unlock()
 	s.recordProgress(ctx, read)
-	return nil
 }
 
 // insertAll inserts rows [lo, hi) of b. A server rejection of the data is
 // split in halves until the bad rows are isolated and dead-lettered;
 // anything else is retried with backoff until ctx ends.
-func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
+func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int, cols *insertColumns) error {
 	delay := s.cfg.RetryInitial
 	for {
 		start := time.Now()
-		err := s.insert(ctx, b, lo, hi)
+		err := s.insert(ctx, b, lo, hi, cols)
 		if err == nil {
 			s.m.insertTime.Observe(time.Since(start).Seconds())
 			s.m.records.WithLabelValues("inserted").Add(float64(hi - lo))
@@ -534,10 +729,10 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 				return s.deadLetter(ctx, msg, fmt.Errorf("clickhouse rejected the row: %w", err))
 			}
 			mid := lo + (hi-lo)/2
-			if err := s.insertAll(ctx, b, lo, mid); err != nil {
+			if err := s.insertAll(ctx, b, lo, mid, cols); err != nil {
 				return err
 			}
-			return s.insertAll(ctx, b, mid, hi)
+			return s.insertAll(ctx, b, mid, hi, cols)
 		}
 		s.m.retries.Inc()
 		s.log.Warn("insert failed; retrying the same rows", "rows", hi-lo, "err", err, "retry_in", delay)
@@ -548,13 +743,13 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int) error {
 	}
 }
 
-func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int) error {
+func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int, cols *insertColumns) error {
 	ib, err := s.store.Conn.PrepareBatch(ctx, s.insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	defer func() { _ = ib.Close() }()
-	if err := s.cols.fill(ib, b, lo, hi); err != nil {
+	if err := cols.fill(ib, b, lo, hi); err != nil {
 		return err
 	}
 	if err := ib.Send(); err != nil {

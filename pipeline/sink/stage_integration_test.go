@@ -66,6 +66,7 @@ func BenchmarkStageConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			got += fetches.NumRecords()
+			r.AllowRebalance() // as the sink does (kgo.BlockRebalanceOnPoll)
 		}
 		r.Close()
 		n += records
@@ -147,6 +148,7 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 	}
+	var cols insertColumns
 	m := stagecpu.Start()
 	server0 := serverCPU()
 	n := 0
@@ -156,7 +158,7 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 		c0 := stagecpu.ProcessCPU()
-		if err := s.cols.fill(ib, bt, 0, bt.rows.len()); err != nil {
+		if err := cols.fill(ib, bt, 0, bt.rows.len()); err != nil {
 			b.Fatal(err)
 		}
 		m.Exclude(stagecpu.ProcessCPU() - c0)

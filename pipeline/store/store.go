@@ -201,7 +201,7 @@ func (c *Client) ServerVersion() (string, error) {
 
 // SQL renders a query file for this client's database and binds params.
 func (c *Client) SQL(name string, params queries.Params) (string, error) {
-	text, err := queries.Render(name, queries.Data{DB: c.DB})
+	text, err := queries.Render(name, queries.Data{DB: c.DB, Params: params})
 	if err != nil {
 		return "", err
 	}

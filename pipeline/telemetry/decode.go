@@ -320,15 +320,30 @@ func decodeWire(data string, e *Event, arena *[]string) error {
 	if d.peek() == '}' {
 		d.pos++
 	} else {
+		next := ColEventID // the key AppendJSON writes next
 		for {
-			key, err := d.str()
-			if err != nil {
-				return err
+			// The wire form has its keys in column order: the expected key
+			// is one comparison, no key scan or string switch.
+			var col Col
+			var key string
+			d.ws()
+			if q := wireKeys[next]; next < wireColumns && strings.HasPrefix(d.data[d.pos:], q) {
+				col, key = next, Columns[next]
+				d.pos += len(q)
+			} else {
+				var err error
+				if key, err = d.str(); err != nil {
+					return err
+				}
+				if col = wireColumn(key); col < 0 {
+					return fmt.Errorf("decode event: unknown field %q", truncate(key))
+				}
 			}
+			next = min(col+1, wireColumns)
 			if err := d.expect(':'); err != nil {
 				return err
 			}
-			if err := d.field(key, e, &synthetic, &isError); err != nil {
+			if err := d.field(col, key, e, &synthetic, &isError); err != nil {
 				return err
 			}
 			c := d.peek()
@@ -353,66 +368,90 @@ func decodeWire(data string, e *Event, arena *[]string) error {
 	return nil
 }
 
-func (d *decoder) field(key string, e *Event, synthetic, isError *uint64) error {
+// wireColumns are the columns of the wire form: all but the Kafka
+// position, which the sink adds.
+const wireColumns = ColKafkaPartition
+
+// wireKeys are the wire form's keys, quoted, in column order (plus an
+// empty entry, so wireKeys[wireColumns] is valid).
+var wireKeys = func() [wireColumns + 1]string {
+	var out [wireColumns + 1]string
+	for c := range wireColumns {
+		out[c] = `"` + Schema[c].Name + `"`
+	}
+	return out
+}()
+
+// wireColumn is the column of a wire key, or -1.
+func wireColumn(key string) Col {
+	for c := range wireColumns {
+		if Schema[c].Name == key {
+			return c
+		}
+	}
+	return -1
+}
+
+func (d *decoder) field(col Col, key string, e *Event, synthetic, isError *uint64) error {
 	var err error
-	switch key {
-	case "event_id":
+	switch col {
+	case ColEventID:
 		e.ID, err = d.strField(key)
-	case "event_time", "ingest_time":
+	case ColEventTime, ColIngestTime:
 		_, err = d.int64(key) // derived columns
-	case "event_time_ns":
+	case ColEventTimeNs:
 		e.TimeNs, err = d.int64(key)
-	case "ingest_time_ns":
+	case ColIngestTimeNs:
 		e.IngestNs, err = d.int64(key)
-	case "kind":
+	case ColKind:
 		err = d.kind(key, &e.Kind)
-	case "service":
+	case ColService:
 		e.Service, err = d.strField(key)
-	case "name":
+	case ColName:
 		e.Name, err = d.strField(key)
-	case "trace_id":
+	case ColTraceID:
 		e.TraceID, err = d.strField(key)
-	case "span_id":
+	case ColSpanID:
 		e.SpanID, err = d.strField(key)
-	case "parent_span_id":
+	case ColParentSpanID:
 		e.ParentSpanID, err = d.strField(key)
-	case "flow":
+	case ColFlow:
 		e.Flow, err = d.strField(key)
-	case "flow_key":
+	case ColFlowKey:
 		e.FlowKey, err = d.strField(key)
-	case "stage":
+	case ColStage:
 		e.Stage, err = d.strField(key)
-	case "experiment_id":
+	case ColExperimentID:
 		e.ExperimentID, err = d.strField(key)
-	case "cohort":
+	case ColCohort:
 		err = d.cohort(key, &e.Cohort)
-	case "synthetic":
+	case ColSynthetic:
 		*synthetic, err = d.uint(key, 8)
-	case "status":
+	case ColStatus:
 		err = d.status(key, &e.Status)
-	case "is_error":
+	case ColIsError:
 		*isError, err = d.uint(key, 8)
-	case "error_type":
+	case ColErrorType:
 		e.ErrorType, err = d.strField(key)
-	case "http_status":
+	case ColHTTPStatus:
 		var v uint64
 		v, err = d.uint(key, 16)
 		e.HTTPStatus = uint16(v)
-	case "duration_ns":
+	case ColDurationNs:
 		e.DurationNs, err = d.uint(key, 64)
-	case "subject_id":
+	case ColSubjectID:
 		e.SubjectID, err = d.strField(key)
-	case "severity":
+	case ColSeverity:
 		e.Severity, err = d.strField(key)
-	case "attr_keys":
+	case ColAttrKeys:
 		e.AttrKeys, err = d.strArray(key)
-	case "attr_values":
+	case ColAttrValues:
 		e.AttrValues, err = d.strArray(key)
-	case "res_keys":
+	case ColResKeys:
 		e.ResKeys, err = d.strArray(key)
-	case "res_values":
+	case ColResValues:
 		e.ResValues, err = d.strArray(key)
-	case "body":
+	case ColBody:
 		e.Body, err = d.strField(key)
 	default:
 		return fmt.Errorf("decode event: unknown field %q", truncate(key))

@@ -1,5 +1,6 @@
 -- Distinct events and distinct errors per 10-second bucket, cohort, service
--- and operation over [since_s, until_s), from the cohort_stats view. Compare
+-- and operation over [since_s, until_s), from the cohort_counts view
+-- (cohort_stats' counting states in small granules, 0021). Compare
 -- and live sum the rows that match each SLI's filter, the cohort sizes for
 -- the sample-ratio check and, with @untagged_id = '', the untagged traffic
 -- for the blast radius (pass the experiment id again to leave it out).
@@ -14,7 +15,7 @@ SELECT
     name,
     uniqExactMerge(events) AS events,
     uniqExactIfMerge(errors) AS errors
-FROM {{.DB}}.cohort_stats
+FROM {{.DB}}.cohort_counts
 WHERE experiment_id IN (@experiment_id, @untagged_id)
   AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
   AND synthetic = 0

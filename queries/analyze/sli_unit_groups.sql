@@ -14,6 +14,9 @@
 -- resolved by their trace), each read only when needed, and sums the
 -- groups' squares for the cluster-robust variance (query.SLIUnitGroups).
 -- @logs = 0 leaves log records out (good-event SLIs count spans and events).
+-- A filter its parameter already decides (every kind, any service or
+-- operation) is left out (queries.Data.Bound): 18.16 would read the
+-- kind, service and name columns for every row to evaluate it.
 SELECT toString(c) AS cohort, grp, toUInt64(sum(ev)) AS events, toUInt64(sum(er)) AS errors
 FROM
 (
@@ -23,9 +26,9 @@ FROM
       AND bucket >= toDateTime(@min_since_s) AND bucket < toDateTime(@min_until_s)
       AND NOT has(@dirty_minutes, toUInt32(bucket))
       AND synthetic = 0
-      AND (@logs = 1 OR kind != 'log')
-      AND (@service = '' OR service = @service)
-      AND (@operation = '' OR name = @operation)
+      AND {{if eq (.Bound "logs") "1"}}@logs = 1{{else}}(@logs = 1 OR kind != 'log'){{end}}
+      AND {{if eq (.Bound "service") "''"}}@service = ''{{else}}(@service = '' OR service = @service){{end}}
+      AND {{if eq (.Bound "operation") "''"}}@operation = ''{{else}}(@operation = '' OR name = @operation){{end}}
     GROUP BY c, grp
     UNION ALL
     SELECT cohort AS c, grp, sum(rows) AS ev, sum(error_rows) AS er
@@ -37,9 +40,9 @@ FROM
             AND has(@dirty_minutes, intDiv(toUInt32(bucket), 60) * 60)))
       AND NOT has(@dirty, toUInt32(bucket))
       AND synthetic = 0
-      AND (@logs = 1 OR kind != 'log')
-      AND (@service = '' OR service = @service)
-      AND (@operation = '' OR name = @operation)
+      AND {{if eq (.Bound "logs") "1"}}@logs = 1{{else}}(@logs = 1 OR kind != 'log'){{end}}
+      AND {{if eq (.Bound "service") "''"}}@service = ''{{else}}(@service = '' OR service = @service){{end}}
+      AND {{if eq (.Bound "operation") "''"}}@operation = ''{{else}}(@operation = '' OR name = @operation){{end}}
     GROUP BY c, grp
 )
 GROUP BY c, grp

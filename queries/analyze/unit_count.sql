@@ -6,6 +6,9 @@
 -- counts, exactly, the units of a fixed slice of the hash space (see
 -- analysis.UnitSampleShift). unit_count_by_trace.sql adds the units of the
 -- spans resolved by their trace. @logs = 0 leaves log records out.
+-- A filter its parameter already decides (every kind, any service or
+-- operation) is left out (queries.Data.Bound): 18.16 would read the
+-- kind, service and name columns for every row to evaluate it.
 SELECT toString(c) AS cohort, units
 FROM
 (
@@ -15,9 +18,9 @@ FROM
       AND unit <= @unit_max
       AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
       AND synthetic = 0
-      AND (@logs = 1 OR kind != 'log')
-      AND (@service = '' OR service = @service)
-      AND (@operation = '' OR name = @operation)
+      AND {{if eq (.Bound "logs") "1"}}@logs = 1{{else}}(@logs = 1 OR kind != 'log'){{end}}
+      AND {{if eq (.Bound "service") "''"}}@service = ''{{else}}(@service = '' OR service = @service){{end}}
+      AND {{if eq (.Bound "operation") "''"}}@operation = ''{{else}}(@operation = '' OR name = @operation){{end}}
     GROUP BY c
 )
 ORDER BY cohort

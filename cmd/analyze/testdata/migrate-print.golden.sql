@@ -449,3 +449,58 @@ AS SELECT
 FROM steadystate.events
 WHERE kind IN ('span', 'event', 'log') AND experiment_id != '' AND cohort != 'none'
 GROUP BY experiment_id, bucket, cohort, service, name, kind, synthetic, grp;
+
+-- Who computes the settled counts of an hour of untagged traffic
+-- (query.Reader.Buckets): one row per reader that found buckets of the hour
+-- missing from cohort_settled and claimed them. The untagged traffic is
+-- the same for every experiment's blast radius, and reading its distinct
+-- counts from cohort_stats' uniqExact states is the dearest read of a
+-- first look (about 1.5M events an hour at 10M events); when 20 `live`
+-- watchers start at once each would read it before any had cached it.
+-- The earliest fresh claim of an hour computes and caches the buckets of
+-- the hour it names, [from_bucket, until_bucket); the others wait (a
+-- bounded time) for cohort_settled to hold those and read them from there. A claim only decides who computes first: what a reader uses is
+-- what cohort_settled holds for the tally's row count, as always, and what
+-- is still missing it computes itself.
+CREATE TABLE IF NOT EXISTS steadystate.settle_claims
+(
+    experiment_id String,
+    hour          DateTime,
+    from_bucket   DateTime,
+    until_bucket  DateTime,
+    claimant      String,
+    claimed_ns    UInt64
+)
+ENGINE = MergeTree()
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (experiment_id, hour, claimed_ns);
+
+-- The distinct events and errors of cohort_stats (0002) again, for the
+-- reads that merge only those (analyze/cohort_buckets.sql: compare's and
+-- live's bucket rows, the blast radius's untagged traffic), in a table
+-- whose index granules hold 256 rows instead of 8192. A uniqExact state
+-- holds every event's hash, and ClickHouse deserializes a whole granule
+-- of states before it filters: reading one live experiment's hour (about
+-- 1,400 rows) from cohort_stats took 0.5 to 1.3 s of CPU and up to 550 MB,
+-- most of it for the neighbouring experiments' states in the same granules
+-- (bench-main's hold about 7,000 events each), and 56 to 107 ms here
+-- (10M-event bench database). Same rows, same states: the answer is the
+-- same exact distinct count.
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.cohort_counts
+ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (experiment_id, bucket, cohort, service, name, synthetic)
+SETTINGS index_granularity = 256
+POPULATE
+AS SELECT
+    experiment_id,
+    toDateTime(intDiv(toUInt32(event_time), 10) * 10) AS bucket,
+    cohort,
+    service,
+    name,
+    synthetic,
+    uniqExactState(event_id) AS events,
+    uniqExactIfState(event_id, is_error = 1) AS errors
+FROM steadystate.events
+WHERE kind IN ('span', 'event', 'log')
+GROUP BY experiment_id, bucket, cohort, service, name, synthetic;

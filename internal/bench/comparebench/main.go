@@ -9,8 +9,10 @@
 //
 //   - the view-backed numbers of compare (cohort_stats), alone and with
 //     the unit-level statistics of the error-rate SLI compare reads at this
-//     size (unit_groups and unit_seen), and (-before) the per-user reads it
-//     used before (unit_tally, the raw table) for comparison;
+//     size (unit_groups and unit_seen), read as compare reads them
+//     (analysis.ViewNumbers: beside the bucket rows) and, for comparison,
+//     after them, and (-before) the per-user reads it used before
+//     (unit_tally, the raw table);
 //   - the latency sample read;
 //   - the whole comparison (analysis.Compare, what `analyze compare` runs,
 //     per user);
@@ -202,6 +204,10 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 			return err
 		}, 0},
 		{"view-backed numbers + unit statistics (cohort_stats + unit_groups + unit_seen)", 30 * time.Millisecond, func() error {
+			_, err := analysis.ViewNumbers(ctx, st, req)
+			return err
+		}, 0},
+		{"  the same, unit reads after the bucket read (before)", 0, func() error {
 			return unitGroups(w.Since.Add(-time.Hour), true)
 		}, 0},
 		{"unit statistics alone (unit_groups + unit_seen, error_rate, run window)", 0, func() error {

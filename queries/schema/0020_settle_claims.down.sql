@@ -1,0 +1,1 @@
+{{.DropDistributed "settle_claims"}}DROP TABLE IF EXISTS {{.Local "settle_claims"}}{{.OnCluster}}

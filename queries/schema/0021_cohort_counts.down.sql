@@ -1,0 +1,1 @@
+{{.DropDistributed "cohort_counts"}}DROP TABLE IF EXISTS {{.Local "cohort_counts"}}{{.OnCluster}}
