@@ -84,6 +84,6 @@ func TestFlushersCommitInOrder(t *testing.T) {
 	close(release[4])
 	close(flushes)
 	wg.Wait()
-	assert.EqualError(t, <-done, "not inserted")
+	require.EqualError(t, <-done, "not inserted")
 	assert.Equal(t, []int{1, 2, 3}, commits(), "nothing committed after a batch that was not inserted")
 }

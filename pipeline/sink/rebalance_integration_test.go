@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/internal/testkit/kafkatest"
@@ -44,17 +44,20 @@ func TestCleanRebalanceInsertsOnce(t *testing.T) {
 		}
 	}
 
-	w := &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, RequiredAcks: kafka.RequireAll, BatchSize: 500, BatchTimeout: 5 * time.Millisecond}
-	defer func() { _ = w.Close() }()
+	// franz-go's idempotent producer: it retries a partition whose leader
+	// is not ready yet without writing anything twice.
+	w, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	require.NoError(t, err)
+	defer w.Close()
 	const n, per = 40_000, 500
 	produced := make(chan error, 1)
 	go func() {
 		for lo := 0; lo < n; lo += per {
-			msgs := make([]kafka.Message, 0, per)
+			recs := make([]*kgo.Record, 0, per)
 			for i := lo; i < lo+per; i++ {
-				msgs = append(msgs, kafka.Message{Value: benchWire(i)})
+				recs = append(recs, &kgo.Record{Value: benchWire(i)})
 			}
-			if err := w.WriteMessages(ctx, msgs...); err != nil {
+			if err := w.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 				produced <- err
 				return
 			}
