@@ -76,7 +76,7 @@ func BenchmarkStageTraceCache(b *testing.B) {
 			events[i].TraceID = ids[next]
 			next = (next + 1) % distinct
 		}
-		tc.applyTraces(events)
+		tc.applyTraces(events, nil)
 		n += len(events)
 	}
 	m.Report(b, n)

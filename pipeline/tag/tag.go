@@ -213,7 +213,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	events, errs := s.events, s.errs
 	s.events, s.errs = nil, nil
 	if t.traces != nil {
-		t.traces.applyTraces(events)
+		t.traces.applyTraces(events, s)
 	}
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()

@@ -265,8 +265,9 @@ func (c *TraceCohorts) Len() int {
 // applyTraces is the trace step of tagging, over the events of one
 // request: first every tagged event with a trace id records its trace's
 // decision, then every untagged one takes its trace's, marked
-// chaos.cohort.source=trace.
-func (c *TraceCohorts) applyTraces(events []telemetry.Event) {
+// chaos.cohort.source=trace. The new attribute arrays come from s's
+// arena when s is not nil.
+func (c *TraceCohorts) applyTraces(events []telemetry.Event, s *state) {
 	if c == nil || len(events) == 0 {
 		return
 	}
@@ -310,10 +311,16 @@ func (c *TraceCohorts) applyTraces(events []telemetry.Event) {
 		if e.SubjectID == "" {
 			e.SubjectID = t.subject
 		}
-		// New arrays for keys and values (one allocation): the old ones may
-		// be shared and are never grown in place.
+		// New arrays for keys and values (from the request's arena, or one
+		// allocation): the old ones may be shared and are never grown in
+		// place.
 		nk := len(e.AttrKeys) + 1
-		buf := make([]string, 2*nk)
+		var buf []string
+		if s != nil {
+			buf = s.strSlots(2 * nk)
+		} else {
+			buf = make([]string, 2*nk)
+		}
 		copy(buf, e.AttrKeys)
 		buf[nk-1] = telemetry.AttrCohortSource
 		copy(buf[nk:], e.AttrValues)

@@ -394,7 +394,17 @@ func (b *bench) waitDistinctFirst(db string, want uint64, t0 time.Time, limit ti
 type progress struct {
 	at10, at90     time.Duration
 	rows10, rows90 uint64
+	// steps are the polls at which the row count changed (the first
+	// maxSteps): when the inserts became visible.
+	steps []step
 }
+
+type step struct {
+	at   time.Duration
+	rows uint64
+}
+
+const maxSteps = 12
 
 // waitProgress is waitDistinctFirst that also records p.
 func (b *bench) waitProgress(db string, want uint64, t0 time.Time, limit time.Duration, p *progress) (first, all time.Duration, err error) {
@@ -411,6 +421,9 @@ func (b *bench) waitProgress(db string, want uint64, t0 time.Time, limit time.Du
 		}
 		if n >= want*9/10 && p.at90 < 0 {
 			p.at90, p.rows90 = at, n
+		}
+		if len(p.steps) < maxSteps && n > 0 && (len(p.steps) == 0 || p.steps[len(p.steps)-1].rows != n) {
+			p.steps = append(p.steps, step{at, n})
 		}
 		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want {
 			return first, at, nil
@@ -1375,6 +1388,19 @@ func startUp(w io.Writer, samples map[string][]sample) {
 	}
 	if len(lines) > 0 {
 		fmt.Fprintf(w, "\nwhat the consuming paths' time is made of (median [min..max] over the rounds):\n%s\n", strings.Join(lines, "\n"))
+	}
+	// The Kafka engine inserts few, large blocks (ClickHouse flushes one
+	// when it is full or stream_flush_interval_ms after it started): when
+	// they became visible shows whether its time is quantized by that.
+	if ss := samples["C"]; len(ss) > 0 {
+		fmt.Fprintf(w, "  C   rows visible by round (s: rows):\n")
+		for i, s := range ss {
+			var parts []string
+			for _, st := range s.prog.steps {
+				parts = append(parts, fmt.Sprintf("%.1f: %d", st.at.Seconds(), st.rows))
+			}
+			fmt.Fprintf(w, "        round %d  %s\n", i+1, strings.Join(parts, ", "))
+		}
 	}
 }
 
