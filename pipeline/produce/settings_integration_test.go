@@ -79,14 +79,14 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 					b.Fatal(err)
 				}
 				n := requests * len(events)
-				k0, c0 := procCPU(kpid), stagecpu.ProcessCPU()
+				k0, c0 := stagecpu.PIDCPU(kpid), stagecpu.ProcessCPU()
 				if err := publishConcurrently(ctx, p, events, requests); err != nil {
 					b.Fatal(err)
 				}
-				c1, k1 := stagecpu.ProcessCPU(), procCPU(kpid)
+				c1, k1 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = p.Close()
 				got, err := consumeAll(ctx, cfg, n+8*len(events))
-				c2, k2 := stagecpu.ProcessCPU(), procCPU(kpid)
+				c2, k2 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic)
 				if err != nil {
 					b.Fatalf("%s: consumed %d records: %v", st.name, got, err)
@@ -149,22 +149,6 @@ func kafkaPid() int {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
-}
-
-// procCPU is a process's user+system CPU time from /proc/<pid>/stat.
-func procCPU(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return time.Duration((ut + st) / 100 * float64(time.Second)) // USER_HZ
 }
 
 func medianOf(xs []float64) float64 {

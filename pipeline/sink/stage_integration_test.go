@@ -3,7 +3,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -126,14 +125,8 @@ func serverCPU() time.Duration {
 	if err != nil {
 		return 0
 	}
-	data, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	return stagecpu.PIDCPU(n)
 }
 
 func benchInsert(b *testing.B, st *store.Client) {

@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/internal/testkit/clustertest"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
@@ -103,16 +104,7 @@ type layout struct {
 	serves, sinks int
 }
 
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
+func cpuSeconds(pid int) float64 { return stagecpu.PIDCPU(pid).Seconds() }
 
 // enginePIDs lists the pids of a stack's engines by class.
 func enginePIDs(cluster bool) map[string][]int {

@@ -42,6 +42,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -98,17 +99,7 @@ func main() {
 // ---- processes and CPU ----
 
 // cpuSeconds is a process's user+system CPU time from /proc/<pid>/stat.
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
+func cpuSeconds(pid int) float64 { return stagecpu.PIDCPU(pid).Seconds() }
 
 // cpuMeter reads the CPU seconds of a set of processes.
 type cpuMeter map[string]int
