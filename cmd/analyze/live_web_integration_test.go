@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/internal/testkit/browsertest"
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -70,10 +70,7 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	insert(telemetry.CohortControl, 300, 3)
 	insert(telemetry.CohortExperiment, 100, 1)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := freeport.Addr(t)
 
 	f, _ := db.factory(expDir)
 	liveCtx, stopLive := context.WithCancel(ctx)

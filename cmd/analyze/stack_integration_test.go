@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
@@ -49,10 +51,7 @@ func startProc(t *testing.T, env []string, name string, args ...string) *proc {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeport.Addr(t)
 }
 
 // stack is ingest serve + ingest sink on a fresh topic, consumer group

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,11 +36,7 @@ func (nopPub) Publish(context.Context, []telemetry.Event) error { return nil }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	return freeport.Addr(t)
 }
 
 func sampleMetrics() pmetric.Metrics {

@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
+
 	"github.com/steadystate/steadystate/internal/testkit/amtest"
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/experiment"
@@ -251,12 +253,11 @@ func waitFor(what string, within time.Duration, ok func() bool) error {
 }
 
 func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.PickAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 func detection(ctx context.Context, n int, window, interval time.Duration) error {

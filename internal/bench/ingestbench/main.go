@@ -40,6 +40,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
+
 	"github.com/segmentio/kafka-go"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -134,12 +136,11 @@ func merge(ms ...map[string]float64) map[string]float64 {
 }
 
 func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.PickAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 func statePid(dir, file string) int {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadystate/steadystate/internal/testkit/freeport"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,10 +91,7 @@ func waitStored(ctx context.Context, t *testing.T, c *store.Client, exp string, 
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeport.Addr(t)
 }
 
 // restart brings back whatever the test stopped.
