@@ -6,10 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +52,7 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PRODUCE_SETTINGS_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	kpid := kafkaPid()
+	kpid := stagecpu.StatePID("kafka")
 	if kpid == 0 {
 		b.Log("no $STEADYSTATE_STATE_DIR/kafka/kafka.pid: the broker's CPU reads 0")
 	}
@@ -104,10 +102,10 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 		for j := range sum {
 			sum[j] = c.produce[j] + c.broker[j] + c.consume[j]
 		}
-		b.ReportMetric(medianOf(c.produce), st.name+"-producer-ns/event")
-		b.ReportMetric(medianOf(c.broker), st.name+"-broker-ns/event")
-		b.ReportMetric(medianOf(c.consume), st.name+"-consumer-ns/event")
-		b.ReportMetric(medianOf(sum), st.name+"-total-ns/event")
+		b.ReportMetric(stagecpu.Median(c.produce), st.name+"-producer-ns/event")
+		b.ReportMetric(stagecpu.Median(c.broker), st.name+"-broker-ns/event")
+		b.ReportMetric(stagecpu.Median(c.consume), st.name+"-consumer-ns/event")
+		b.ReportMetric(stagecpu.Median(sum), st.name+"-total-ns/event")
 		b.Logf("%-16s producer %s  broker %s  consumer %s  total %s ns/event (median [min..max] of %d rounds)",
 			st.name, spreadOf(c.produce), spreadOf(c.broker), spreadOf(c.consume), spreadOf(sum), len(sum))
 	}
@@ -138,31 +136,6 @@ func consumeAll(ctx context.Context, cfg Config, want int) (int, error) {
 	return got, nil
 }
 
-func kafkaPid() int {
-	state := os.Getenv("STEADYSTATE_STATE_DIR")
-	if state == "" {
-		return 0
-	}
-	b, err := os.ReadFile(filepath.Join(state, "kafka", "kafka.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func spreadOf(xs []float64) string {
-	return fmt.Sprintf("%.0f [%.0f..%.0f]", medianOf(xs), slices.Min(xs), slices.Max(xs))
+	return fmt.Sprintf("%.0f [%.0f..%.0f]", stagecpu.Median(xs), slices.Min(xs), slices.Max(xs))
 }

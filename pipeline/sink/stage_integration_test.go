@@ -5,9 +5,6 @@ package sink
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,18 +113,7 @@ func BenchmarkInsertViews(b *testing.B) {
 	}
 }
 
-func serverCPU() time.Duration {
-	state := os.Getenv("STEADYSTATE_STATE_DIR")
-	if state == "" {
-		return 0
-	}
-	pid, err := os.ReadFile(filepath.Join(state, "clickhouse", "clickhouse.pid"))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
-	return stagecpu.PIDCPU(n)
-}
+func serverCPU() time.Duration { return stagecpu.PIDCPU(stagecpu.StatePID("clickhouse")) }
 
 func benchInsert(b *testing.B, st *store.Client) {
 	b.Helper()

@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,14 +113,7 @@ func enginePIDs(cluster bool) map[string][]int {
 	if state == "" {
 		state = filepath.Join(clustertest.RepoRoot(), ".state")
 	}
-	read := func(p string) int {
-		b, err := os.ReadFile(p) //nolint:gosec // G703: pid files under the state directory
-		if err != nil {
-			return 0
-		}
-		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return n
-	}
+	read := stagecpu.PIDFile
 	out := map[string][]int{}
 	if !cluster {
 		out["kafka"] = []int{read(filepath.Join(state, "kafka", "kafka.pid"))}

@@ -314,7 +314,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
 // reports their CPU and the ClickHouse server's.
 func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, start time.Time) error {
-	chPid := clickhousePid()
+	chPid := stagecpu.StatePID("clickhouse")
 	queryCPU := func() float64 {
 		var us uint64
 		if err := scalar(ctx, c, "bench/bench_server_query_cpu.sql", nil, &us); err != nil {
@@ -535,19 +535,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "NO"
-}
-
-func clickhousePid() int {
-	dir := os.Getenv("STEADYSTATE_STATE_DIR")
-	if dir == "" {
-		dir = ".state"
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "clickhouse", "clickhouse.pid")) //nolint:gosec // G703: the operator's own state directory
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
 
 func cpuSeconds(pid int) float64 { return stagecpu.PIDCPU(pid).Seconds() }

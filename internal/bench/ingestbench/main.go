@@ -143,19 +143,6 @@ func freeAddr() string {
 	return addr
 }
 
-func statePid(dir, file string) int {
-	state := os.Getenv("STEADYSTATE_STATE_DIR")
-	if state == "" {
-		state = ".state"
-	}
-	b, err := os.ReadFile(filepath.Join(state, dir, file)) //nolint:gosec // G703: dev benchmark reads the pid file of its own local state dir
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -1031,7 +1018,7 @@ func run(o options) error {
 			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
 		}
 	}()
-	b.chPid, b.kPid = statePid("clickhouse", "clickhouse.pid"), statePid("kafka", "kafka.pid")
+	b.chPid, b.kPid = stagecpu.StatePID("clickhouse"), stagecpu.StatePID("kafka")
 	if b.chPid == 0 || b.kPid == 0 {
 		fmt.Fprintln(os.Stderr, "warning: no pid file for clickhouse or kafka under $STEADYSTATE_STATE_DIR: their CPU reads 0")
 	}
@@ -1123,18 +1110,6 @@ rounds:
 
 // ---- statistics and the report ----
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func spread(xs []float64) (float64, float64) {
 	if len(xs) == 0 {
 		return 0, 0
@@ -1178,7 +1153,7 @@ func cpus(ss []sample, proc string) []float64 {
 
 func med3(xs []float64, format string) string {
 	lo, hi := spread(xs)
-	return fmt.Sprintf(format+" ["+format+".."+format+"]", median(xs), lo, hi)
+	return fmt.Sprintf(format+" ["+format+".."+format+"]", stagecpu.Median(xs), lo, hi)
 }
 
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
@@ -1296,8 +1271,8 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		return
 	}
 
-	mr := func(k string) float64 { return median(rates(samples[k])) }
-	serveSink := median(ss)
+	mr := func(k string) float64 { return stagecpu.Median(rates(samples[k])) }
+	serveSink := stagecpu.Median(ss)
 	fmt.Fprintf(w, "\nratios of medians, against the targets:\n")
 	check := func(ok bool) string {
 		if ok {
@@ -1310,7 +1285,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	fmt.Fprintf(w, "  sink only / clickhouse-client    %.2fx  (target >= 0.8)  %s\n", r2, check(r2 >= 0.8))
 	fmt.Fprintf(w, "  end to end / Kafka engine        %.2fx  (target >= 1.0)  %s\n", r3, check(r3 >= 1.0))
 	fmt.Fprintf(w, "  serve + sink CPU-s per 1M        %.2f   (target <= 8)    %s\n", serveSink, check(serveSink <= 8))
-	lp99 := median(p99)
+	lp99 := stagecpu.Median(p99)
 	fmt.Fprintf(w, "  latency p99                      %.0f ms (target <= 1000) %s\n", lp99, check(lp99 <= 1000))
 	if len(stages) > 0 {
 		fmt.Fprintln(w)
