@@ -9,7 +9,11 @@
 //
 //	A end to end: generator -> ingest serve -> Kafka -> ingest sink -> ClickHouse
 //	B sink only: ingest sink on a pre-filled topic (fresh consumer group)
-//	C Kafka engine: a Kafka table + materialized view on the same topic
+//	C Kafka engine: a Kafka table + materialized view on the same topic,
+//	  and a copy of every view of the events table on the Kafka table (on
+//	  18.16 a view writing TO events does not feed the views on events)
+//	C0 (only with -paths C0) the Kafka engine into the events table alone,
+//	  the baseline as measured before that was found
 //	D clickhouse-client: INSERT ... FORMAT JSONEachRow of the same records
 //	E latency: ingest-to-queryable at -rate events/s with -background events/s besides
 //
@@ -60,6 +64,7 @@ type options struct {
 	paths                                       map[string]bool
 	perTrace                                    int
 	altServe                                    string
+	cost                                        chCostOptions
 }
 
 func main() {
@@ -74,17 +79,31 @@ func main() {
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
-	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse")
+	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
+	flag.BoolVar(&o.cost.on, "ch-cost", false, "instead of the paths: ClickHouse's CPU per 1M events inserted (the pre-filled topic's records) by block size and by materialized view, insert and the merges it causes (see chcost.go)")
+	costBlocks := flag.String("ch-cost-blocks", "10000,30000,100000,300000,1000000", "-ch-cost: rows per insert, with every view")
+	costViewBlocks := flag.String("ch-cost-view-blocks", "30000,300000", "-ch-cost: rows per insert of the per-view runs (events only, then events and each view alone); empty: none")
+	flag.StringVar(&o.cost.views, "ch-cost-views", "all", "-ch-cost: the views measured alone, comma-separated, or all")
+	flag.IntVar(&o.cost.reps, "ch-cost-reps", 1, "-ch-cost: repetitions of every configuration (interleaved)")
+	flag.DurationVar(&o.cost.settle, "ch-cost-settle", 5*time.Second, "-ch-cost: merges are idle once none ran in the run's database for this long")
 	flag.Parse()
+	var err error
+	if o.cost.blocks, err = parseInts(*costBlocks); err == nil {
+		o.cost.viewBlocks, err = parseInts(*costViewBlocks)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ingestbench: -ch-cost-blocks:", err)
+		os.Exit(2)
+	}
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "C", "D", "E":
+		case "A", "A0", "A1", "B", "B0", "C", "C0", "D", "E":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, C0, D, E)\n", p)
 			os.Exit(2)
 		}
 	}
@@ -662,18 +681,48 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 
 // C: ClickHouse's Kafka engine on the same topic (the wire form is
 // JSONEachRow of the events columns) into the same table shape.
-func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
+//
+// On 18.16 the rows kafka_mv writes TO the events table do not reach the
+// materialized views reading events (only a direct insert into events
+// pushes to them), so with feedViews every view is copied onto the Kafka
+// table, writing into the view's own table: the engine then stores the same
+// rows in the same tables as the sink and clickhouse-client. Without
+// (path C0, the baseline of sessions before this was found) it fills the
+// events table only.
+func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (sample, error) {
 	s := sample{load: loadAvg(), events: want}
-	db := fmt.Sprintf("bench_%s_engine_%d", b.stamp, r)
+	name := "engine"
+	if !feedViews {
+		name = "engine_events_only"
+	}
+	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
 		return s, err
 	}
-	engine := queries.Params{"brokers": strings.Join(b.brokers, ","), "topic": topic, "group": fmt.Sprintf("bench-ch-engine-%s-%d", b.stamp, r)}
+	var views []string
+	if feedViews {
+		var err error
+		if views, err = b.kafkaViews(db); err != nil {
+			return s, err
+		}
+	}
+	engine := queries.Params{"brokers": strings.Join(b.brokers, ","), "topic": topic, "group": fmt.Sprintf("bench-ch-%s-%s-%d", name, b.stamp, r)}
 	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
 	cpu0 := m.read()
 	t0 := time.Now()
 	if err := b.exec("bench/kafka_events_create.sql", db, engine); err != nil {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
+	}
+	// The copies of the views first, kafka_mv last; the engine's stream
+	// thread looks for attached views every 500 ms and fixes the set for a
+	// whole block, so all of them must be there within that time: checked
+	// below.
+	if feedViews {
+		for _, ddl := range views {
+			if err := b.c.Conn.Exec(b.ctx, ddl); err != nil {
+				return s, fmt.Errorf("kafka engine view ddl: %w\n%s", err, ddl)
+			}
+		}
 	}
 	if err := b.exec("bench/kafka_mv_create.sql", db, nil); err != nil {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
@@ -682,12 +731,64 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64) (sample, error) {
 	if s.first, s.wall, err = b.waitProgress(db, want, t0, 5*time.Minute, &s.prog); err != nil {
 		return s, fmt.Errorf("%w (see the clickhouse-server error log)", err)
 	}
+	if feedViews {
+		// Same work as the sink's insert: the views hold every row too.
+		// The views are fed in the same insert as the events table, so
+		// they are complete when the events are.
+		rows, events := b.count("bench/view_rows.sql", db, nil), b.count("bench/events_count.sql", db, queries.Params{"experiment_id": ""})
+		if rows != events {
+			return s, fmt.Errorf("kafka engine: cohort_tally counted %d rows of the %d in events: a view copy was attached after the engine started streaming", rows, events)
+		}
+	}
 	s.cpu = m.perMillion(cpu0, want)
 	s.parts = b.parts(db)
 	_ = b.exec("bench/kafka_mv_drop.sql", db, nil)
 	_ = b.exec("bench/kafka_events_drop.sql", db, nil)
 	b.quiesce(db)
 	return s, nil
+}
+
+// kafkaViews returns the DDL of a copy of every materialized view of db
+// that reads db.kafka_events instead of db.events and writes into the
+// view's own (inner) table.
+func (b *bench) kafkaViews(db string) ([]string, error) {
+	q, err := sql("bench/views.sql", db, queries.Params{"database": db})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := b.c.Conn.Query(b.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("views of %s: %w", db, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			return nil, err
+		}
+		ddl, err := kafkaViewDDL(db, name, create)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ddl)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no materialized view in %s", db)
+	}
+	return out, rows.Err()
+}
+
+// kafkaViewDDL turns the stored CREATE statement of view name of db into
+// its copy on the Kafka table.
+func kafkaViewDDL(db, name, create string) (string, error) {
+	_, sel, ok := strings.Cut(create, " AS SELECT ")
+	from := " FROM " + db + ".events"
+	if !ok || strings.Count(sel, from) != 1 {
+		return "", fmt.Errorf("view %s.%s: want one SELECT ... FROM %s.events, got: %s", db, name, db, create)
+	}
+	sel = strings.Replace(sel, from, " FROM "+db+".kafka_events", 1)
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s_from_kafka TO %s.`.inner.%s` AS SELECT %s", db, name, db, name, sel), nil
 }
 
 // D: clickhouse-client inserting the same records (the topic's values,
@@ -1032,7 +1133,7 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
-	if o.paths["B"] || o.paths["B0"] || o.paths["C"] || o.paths["D"] {
+	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
 		if topic, records, want, err = b.prefill(); err != nil {
@@ -1049,6 +1150,10 @@ func run(o options) error {
 		}
 	}
 
+	if o.cost.on {
+		return b.chCost(o.cost, records)
+	}
+
 	paths := []struct {
 		key, name string
 		run       func(r int) (sample, error)
@@ -1058,7 +1163,8 @@ func run(o options) error {
 		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
 		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
 		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
-		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
+		{"C", "ClickHouse Kafka engine (same topic, same views)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, true) }},
+		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
 	}
@@ -1159,7 +1265,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D", "E"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "C0", "D", "E"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1186,7 +1292,8 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
-		"C":  "C ClickHouse Kafka engine (same topic)",
+		"C":  "C ClickHouse Kafka engine (same topic+views)",
+		"C0": "C0 Kafka engine, events only (views not fed)",
 		"D":  "D clickhouse-client JSONEachRow (same records)",
 	}
 	procs := map[string][]string{
@@ -1196,11 +1303,12 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
+		"C0": {"clickhouse", "kafka"},
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "C0", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1326,7 +1434,7 @@ func latencyParts(w io.Writer, ss []sample) {
 // (the targets' figure) include all three.
 func startUp(w io.Writer, samples map[string][]sample) {
 	var lines []string
-	for _, k := range []string{"B", "B0", "C"} {
+	for _, k := range []string{"B", "B0", "C", "C0"} {
 		var first, rate, tail []float64
 		oneGo := 0
 		for _, s := range samples[k] {

@@ -42,3 +42,26 @@ func TestKafkaEngineColumnsAreTheSchema(t *testing.T) {
 		t.Errorf("events_insert_json.sql does not list telemetry.Columns' wire columns:\n%s", text)
 	}
 }
+
+// TestKafkaViewDDL: path C's copy of a view reads the Kafka table and
+// writes into the view's own table; a stored view it cannot rewrite is an
+// error, not a copy that silently reads events.
+func TestKafkaViewDDL(t *testing.T) {
+	create := "CREATE MATERIALIZED VIEW b.cohort_tally ( experiment_id String,  rows UInt64) ENGINE = SummingMergeTree() PARTITION BY toYYYYMMDD(bucket) ORDER BY (experiment_id, bucket) SETTINGS index_granularity = 8192 AS SELECT experiment_id, count() AS rows FROM b.events WHERE kind IN ('span', 'event', 'log') GROUP BY experiment_id"
+	got, err := kafkaViewDDL("b", "cohort_tally", create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE MATERIALIZED VIEW b.cohort_tally_from_kafka TO b.`.inner.cohort_tally` AS SELECT experiment_id, count() AS rows FROM b.kafka_events WHERE kind IN ('span', 'event', 'log') GROUP BY experiment_id"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	for _, bad := range []string{
+		strings.Replace(create, " FROM b.events", " FROM b.other", 1),
+		strings.Replace(create, " AS SELECT ", " AS select ", 1),
+	} {
+		if ddl, err := kafkaViewDDL("b", "cohort_tally", bad); err == nil {
+			t.Errorf("no error for %s: %s", bad, ddl)
+		}
+	}
+}

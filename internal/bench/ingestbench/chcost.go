@@ -1,0 +1,326 @@
+package main
+
+// -ch-cost: what ClickHouse spends on the sink's inserts, by block size and
+// by materialized view. The same records (the pre-filled topic's, decoded
+// as the sink decodes them) are inserted over the native protocol, in
+// blocks of a given number of rows, into a fresh database holding the
+// events table and all, none or one of its materialized views; then the
+// bench waits until no merge has run in that database for a while.
+//
+// It reports, per million events:
+//   - insert CPU: user + system CPU of the insert queries themselves, from
+//     system.query_log (the inserts run with log_queries = 1): the events
+//     table's part and every view's SELECT, GROUP BY and part, all on the
+//     insert's thread. Exact, whatever else the server is doing.
+//   - ClickHouse's process CPU from the first insert until the database's
+//     merges are idle, and that minus the insert CPU: the background work
+//     the inserts caused (merges of the new parts), plus whatever else the
+//     server did meanwhile (other clients' queries: the machine-load
+//     caveat applies to this column only).
+//   - the parts written (level 0) and the parts merges produced (level > 0)
+//     and the rows those hold.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
+	"github.com/steadystate/steadystate/queries"
+)
+
+// chCostOptions are the -ch-cost flags.
+type chCostOptions struct {
+	on         bool
+	blocks     []int // block sizes with every view
+	viewBlocks []int // block sizes of the per-view runs
+	views      string
+	reps       int
+	settle     time.Duration
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// costConfig is one -ch-cost run: the views kept ("*" all, "" none, else
+// one view's name) and the rows per insert.
+type costConfig struct {
+	views string
+	block int
+}
+
+func (c costConfig) label() string {
+	switch c.views {
+	case "*":
+		return "all 11 views"
+	case "":
+		return "events only"
+	}
+	return "events + " + c.views
+}
+
+type costSample struct {
+	cfg                     costConfig
+	inserts                 int
+	insertCPU               float64 // CPU-s of the insert queries, query_log
+	procInsert, procSettled float64 // ClickHouse process CPU-s: during the inserts, until merges idle
+	settle                  time.Duration
+	idleRate                float64 // ClickHouse's CPU-s per second in the 3 s before the run
+	idleCPU                 float64 // idleRate times the run's time
+	partsL0, partsMerged    uint64
+	rowsMerged              uint64
+	load                    string
+}
+
+// chCost runs the -ch-cost measurement.
+func (b *bench) chCost(co chCostOptions, records [][]byte) error {
+	events := make([]telemetry.Event, 0, len(records))
+	for _, v := range records {
+		var e telemetry.Event
+		if err := telemetry.DecodeJSON(v, &e); err != nil {
+			return fmt.Errorf("decode a prefilled record: %w", err)
+		}
+		events = append(events, e)
+	}
+	// The views of the schema, from a migrated database.
+	probe := fmt.Sprintf("bench_%s_cost_probe", b.stamp)
+	if err := b.freshDB(probe); err != nil {
+		return err
+	}
+	all, err := b.viewNames(probe)
+	if err != nil {
+		return err
+	}
+	_ = b.exec("bench/bench_drop_database.sql", probe, nil)
+	perView := all
+	if co.views != "all" {
+		perView = nil
+		for _, v := range strings.Split(co.views, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				if !slices.Contains(all, v) {
+					return fmt.Errorf("-ch-cost-views: no view %q (have %s)", v, strings.Join(all, ", "))
+				}
+				perView = append(perView, v)
+			}
+		}
+	}
+	var cfgs []costConfig
+	for _, n := range co.blocks {
+		cfgs = append(cfgs, costConfig{"*", n})
+	}
+	for _, n := range co.viewBlocks {
+		if len(perView) == 0 {
+			break
+		}
+		cfgs = append(cfgs, costConfig{"", n})
+		for _, v := range perView {
+			cfgs = append(cfgs, costConfig{v, n})
+		}
+	}
+	var samples []costSample
+	for rep := 0; rep < co.reps; rep++ {
+		for i, c := range cfgs {
+			fmt.Fprintf(os.Stderr, "ch-cost %d/%d rep %d: %s, %d rows per insert: load %s ... ", i+1, len(cfgs), rep+1, c.label(), c.block, loadAvg())
+			s, err := b.costRun(c, all, events, co.settle, fmt.Sprintf("%d_%d", rep, i))
+			if err != nil {
+				report := samples
+				printCost(os.Stdout, b, co, len(events), report)
+				return fmt.Errorf("%s, %d rows per insert: %w", c.label(), c.block, err)
+			}
+			fmt.Fprintf(os.Stderr, "insert %.2f CPU-s, process %.2f + %.2f after (%s to idle merges), idle %.2f cores\n", s.insertCPU, s.procInsert, s.procSettled-s.procInsert, s.settle.Round(100*time.Millisecond), s.idleRate)
+			samples = append(samples, s)
+		}
+	}
+	printCost(os.Stdout, b, co, len(events), samples)
+	return nil
+}
+
+// viewNames are db's materialized views.
+func (b *bench) viewNames(db string) ([]string, error) {
+	q, err := sql("bench/views.sql", db, queries.Params{"database": db})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := b.c.Conn.Query(b.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// costRun inserts events into a fresh database with c's views in blocks
+// of c.block rows and waits for its merges to end.
+func (b *bench) costRun(c costConfig, all []string, events []telemetry.Event, settle time.Duration, tag string) (costSample, error) {
+	s := costSample{cfg: c, load: loadAvg()}
+	db := fmt.Sprintf("bench_%s_cost_%s", b.stamp, tag)
+	if err := b.freshDB(db); err != nil {
+		return s, err
+	}
+	defer b.quiesce(db)
+	for _, v := range all {
+		if c.views == "*" || c.views == v {
+			continue
+		}
+		q, err := queries.Render("bench/view_drop.sql", queries.Data{DB: db, Table: v})
+		if err != nil {
+			return s, err
+		}
+		if err := b.c.Conn.Exec(b.ctx, q); err != nil {
+			return s, fmt.Errorf("drop view %s: %w", v, err)
+		}
+	}
+	b.quiesce("")
+	mc := *b.c
+	mc.DB = db
+	insertSQL, err := mc.InsertSQL("write/events_insert.sql")
+	if err != nil {
+		return s, err
+	}
+	prefix := "ingestbench-cost-" + db + "-"
+	// ClickHouse's CPU while this bench does nothing: other clients and
+	// the server's own housekeeping, subtracted from the process CPU below.
+	idle0, idleT := stagecpu.PIDCPU(b.chPid).Seconds(), time.Now()
+	time.Sleep(3 * time.Second)
+	cpu0 := stagecpu.PIDCPU(b.chPid).Seconds()
+	t0 := time.Now()
+	s.idleRate = (cpu0 - idle0) / t0.Sub(idleT).Seconds()
+	var row []any
+	for lo := 0; lo < len(events); lo += c.block {
+		hi := min(lo+c.block, len(events))
+		ctx := clickhouse.Context(b.ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+			clickhouse.WithQueryID(prefix+strconv.Itoa(s.inserts)))
+		ib, err := b.c.Conn.PrepareBatch(ctx, insertSQL)
+		if err != nil {
+			return s, fmt.Errorf("prepare insert: %w", err)
+		}
+		for i := lo; i < hi; i++ {
+			row = events[i].Values(row, 0, int64(i))
+			if err := ib.Append(row...); err != nil {
+				_ = ib.Abort()
+				return s, fmt.Errorf("append: %w", err)
+			}
+		}
+		if err := ib.Send(); err != nil {
+			return s, fmt.Errorf("insert: %w", err)
+		}
+		s.inserts++
+	}
+	t1 := time.Now()
+	s.procInsert = stagecpu.PIDCPU(b.chPid).Seconds() - cpu0
+	// Merges start some seconds after the inserts (the background pool
+	// looks for work now and then): idle means none ran for settle.
+	idleSince := time.Now()
+	for time.Since(t1) < 5*time.Minute {
+		if b.count("bench/merges.sql", b.cfg.Database, queries.Params{"database": db}) > 0 {
+			idleSince = time.Now()
+		} else if time.Since(idleSince) >= settle {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.settle = idleSince.Sub(t1)
+	s.procSettled = stagecpu.PIDCPU(b.chPid).Seconds() - cpu0
+	s.idleCPU = s.idleRate * time.Since(t0).Seconds()
+	if err := b.exec("bench/bench_flush_logs.sql", db, nil); err != nil {
+		return s, err
+	}
+	q, err := sql("bench/insert_cpu.sql", db, queries.Params{"prefix": prefix})
+	if err != nil {
+		return s, err
+	}
+	var n, us uint64
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&n, &us); err != nil {
+		return s, fmt.Errorf("insert cpu: %w", err)
+	}
+	if int(n) != s.inserts {
+		return s, fmt.Errorf("query_log has %d of the %d inserts", n, s.inserts)
+	}
+	s.insertCPU = float64(us) / 1e6
+	q, err = sql("bench/parts_levels.sql", db, queries.Params{"database": db})
+	if err != nil {
+		return s, err
+	}
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.partsL0, &s.partsMerged, &s.rowsMerged); err != nil {
+		return s, fmt.Errorf("parts: %w", err)
+	}
+	return s, nil
+}
+
+func printCost(w io.Writer, b *bench, co chCostOptions, n int, samples []costSample) {
+	fmt.Fprintf(w, "ingestbench -ch-cost: %s, %d cores; ClickHouse %s; %d events (the pre-filled topic's records, decoded as the sink does) per run,\n", cpuModel(), runtime.NumCPU(), b.cfg.Addr, n)
+	fmt.Fprintf(w, "inserted over the native protocol into a fresh database in blocks of the given rows; then waited until no merge ran in it for %s.\n", co.settle)
+	fmt.Fprintf(w, "CPU-s per 1M events. insert: the insert queries' user+system CPU (system.query_log; events part + every view on the insert's thread), exact;\n")
+	fmt.Fprintf(w, "process: ClickHouse's /proc CPU from the first insert to merges idle; after - idle = process - insert - (CH's CPU rate in the 3 s before the run x the run's time):\n")
+	fmt.Fprintf(w, "the merges the inserts caused; other clients' load on the shared server varies, so this column is noisy (the CH idle column is that rate, in cores).\n")
+	fmt.Fprintf(w, "median [min..max] over %d rep(s)\n\n", co.reps)
+	type key = costConfig
+	var order []key
+	by := map[key][]costSample{}
+	for _, s := range samples {
+		if _, ok := by[s.cfg]; !ok {
+			order = append(order, s.cfg)
+		}
+		by[s.cfg] = append(by[s.cfg], s)
+	}
+	per := func(x float64) float64 { return x / float64(n) * 1e6 }
+	fmt.Fprintf(w, "%-28s %8s %7s %-22s %-22s %-22s %7s %7s %9s %s\n", "views", "rows/ins", "inserts", "insert CPU", "process CPU", "after - idle (merges)", "partsL0", "merged", "rows mrgd", "CH idle")
+	base := map[int]float64{} // events only, insert CPU per block size
+	for _, k := range order {
+		ss := by[k]
+		var ins, proc, after []float64
+		for _, s := range ss {
+			ins = append(ins, per(s.insertCPU))
+			proc = append(proc, per(s.procSettled))
+			after = append(after, per(s.procSettled-s.insertCPU-s.idleCPU))
+		}
+		if k.views == "" {
+			base[k.block] = stagecpu.Median(ins)
+		}
+		fmt.Fprintf(w, "%-28s %8d %7d %-22s %-22s %-22s %7d %7d %9d %s\n", k.label(), k.block, ss[0].inserts, med3(ins, "%.2f"), med3(proc, "%.2f"), med3(after, "%.2f"),
+			ss[0].partsL0, ss[0].partsMerged, ss[0].rowsMerged, fmt.Sprintf("%.2f cores, load %s", ss[0].idleRate, ss[0].load))
+	}
+	if len(base) > 0 {
+		fmt.Fprintf(w, "\nper view, insert CPU-s per 1M above events only (same block size), median over reps:\n")
+		for _, k := range order {
+			if k.views == "" || k.views == "*" {
+				continue
+			}
+			var ins []float64
+			for _, s := range by[k] {
+				ins = append(ins, per(s.insertCPU))
+			}
+			if b0, ok := base[k.block]; ok {
+				fmt.Fprintf(w, "  %-22s %8d rows/insert  %+.2f\n", k.views, k.block, stagecpu.Median(ins)-b0)
+			}
+		}
+	}
+}
