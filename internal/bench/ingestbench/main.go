@@ -65,6 +65,7 @@ type options struct {
 	perTrace                                    int
 	altServe                                    string
 	cost                                        chCostOptions
+	altSink                                     []string
 }
 
 func main() {
@@ -80,6 +81,7 @@ func main() {
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
+	altSink := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-rows 300000 --inserts 1\") of paths B1 and E1: B and E with that sink; -paths B,B1,E,E1 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.BoolVar(&o.cost.on, "ch-cost", false, "instead of the paths: ClickHouse's CPU per 1M events inserted (the pre-filled topic's records) by block size and by materialized view, insert and the merges it causes (see chcost.go)")
@@ -97,15 +99,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ingestbench: -ch-cost-blocks:", err)
 		os.Exit(2)
 	}
+	o.altSink = strings.Fields(*altSink)
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "C", "C0", "D", "E":
+		case "A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D", "E", "E1":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, C0, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, C, C0, D, E, E1)\n", p)
 			os.Exit(2)
 		}
+	}
+	if (o.paths["B1"] || o.paths["E1"]) && len(o.altSink) == 0 {
+		fmt.Fprintln(os.Stderr, "ingestbench: paths B1 and E1 need -alt-sink-args")
+		os.Exit(2)
 	}
 	if o.paths["A1"] && o.altServe == "" {
 		fmt.Fprintln(os.Stderr, "ingestbench: path A1 needs -alt-serve")
@@ -561,15 +568,15 @@ type serving struct {
 }
 
 func (b *bench) startPair(tag, db, topic, group string, serveArgs ...string) (*serving, error) {
-	return b.startPairWith(filepath.Join(b.bin, "ingest"), tag, db, topic, group, serveArgs...)
+	return b.startPairWith(filepath.Join(b.bin, "ingest"), tag, db, topic, group, nil, serveArgs...)
 }
 
 // startPairWith is startPair with the serve of the ingest binary serveBin.
-func (b *bench) startPairWith(serveBin, tag, db, topic, group string, serveArgs ...string) (*serving, error) {
+func (b *bench) startPairWith(serveBin, tag, db, topic, group string, sinkArgs []string, serveArgs ...string) (*serving, error) {
 	httpAddr := freeAddr()
 	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
 	p.serve = b.procOf(serveBin, "serve "+tag, db, append([]string{"serve", "--http", httpAddr, "--grpc", freeAddr(), "--admin", p.serveAdmin, "--topic", topic, "--log-level", "warn", "--pprof"}, serveArgs...)...)
-	p.sink = b.proc("sink "+tag, db, "sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof")
+	p.sink = b.proc("sink "+tag, db, append([]string{"sink", "--topic", topic, "--group", group, "--admin", p.sinkAdmin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
 	if err := waitListen(httpAddr, 30*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("ingest serve did not start: %w", err)
@@ -617,7 +624,7 @@ func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...st
 	if err != nil {
 		return s, err
 	}
-	p, err := b.startPairWith(serveBin, fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, serveArgs...)
+	p, err := b.startPairWith(serveBin, fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, nil, serveArgs...)
 	if err != nil {
 		return s, err
 	}
@@ -645,11 +652,14 @@ func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...st
 // B: the sink alone on the pre-filled topic, a fresh consumer group from
 // the earliest offset, timed from process start to the last distinct event
 // visible, exactly like the Kafka engine.
-func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (sample, error) {
+func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool, sinkArgs []string) (sample, error) {
 	s := sample{load: loadAvg(), events: want}
 	db := fmt.Sprintf("bench_%s_sink_%d", b.stamp, r)
 	if !withUnitSeen {
 		db = fmt.Sprintf("bench_%s_sink_no_unit_seen_%d", b.stamp, r)
+	}
+	if len(sinkArgs) > 0 {
+		db = fmt.Sprintf("bench_%s_sink_alt_%d", b.stamp, r)
 	}
 	if err := b.freshDB(db); err != nil {
 		return s, err
@@ -663,7 +673,7 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
-	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", "bench-"+db, "--admin", admin, "--log-level", "warn", "--pprof")
+	cmd := b.proc(fmt.Sprintf("sink only %s", db), db, append([]string{"sink", "--topic", topic, "--group", "bench-" + db, "--admin", admin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
 	defer stop(cmd)
 	if r == 0 {
 		b.profile("sink-only", admin, 5*time.Second)
@@ -830,17 +840,24 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 // E: latency at a fixed rate with background load: every 10 ms a batch of
 // rate/100 marked events and one of background/100 others; a batch's
 // latency is from the start of its request to the first poll that sees it.
-func (b *bench) latency(r int) (sample, error) {
+func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, nil) }
+
+// latencyWith is E with extra ingest sink flags (E1: -alt-sink-args).
+func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	s := sample{load: loadAvg()}
-	db := fmt.Sprintf("bench_%s_lat_%d", b.stamp, r)
+	name := "lat"
+	if len(sinkArgs) > 0 {
+		name = "latalt"
+	}
+	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
 		return s, err
 	}
-	topic, err := b.freshTopic(fmt.Sprintf("bench.lat.%s.%d", b.stamp, r))
+	topic, err := b.freshTopic(fmt.Sprintf("bench.%s.%s.%d", name, b.stamp, r))
 	if err != nil {
 		return s, err
 	}
-	p, err := b.startPair(fmt.Sprintf("lat %d", r), db, topic, "bench-lat")
+	p, err := b.startPairWith(filepath.Join(b.bin, "ingest"), fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, sinkArgs)
 	if err != nil {
 		return s, err
 	}
@@ -1133,7 +1150,7 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
-	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
+	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
 		if topic, records, want, err = b.prefill(); err != nil {
@@ -1161,12 +1178,14 @@ func run(o options) error {
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
 		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
-		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
-		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
+		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true, nil) }},
+		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false, nil) }},
+		{"B1", "sink only with -alt-sink-args", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true, o.altSink) }},
 		{"C", "ClickHouse Kafka engine (same topic, same views)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, true) }},
 		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
+		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altSink) }},
 	}
 	samples := map[string][]sample{}
 	var runErr error
@@ -1185,7 +1204,7 @@ rounds:
 				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
-			if p.key == "E" {
+			if p.key == "E" || p.key == "E1" {
 				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
@@ -1265,7 +1284,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "C0", "D", "E"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D", "E", "E1"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1292,6 +1311,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
+		"B1": "B1 sink only, -alt-sink-args",
 		"C":  "C ClickHouse Kafka engine (same topic+views)",
 		"C0": "C0 Kafka engine, events only (views not fed)",
 		"D":  "D clickhouse-client JSONEachRow (same records)",
@@ -1302,13 +1322,14 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
+		"B1": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
 		"C0": {"clickhouse", "kafka"},
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "C0", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1345,9 +1366,20 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
 	}
+	if len(samples["B"]) > 0 && len(samples["B1"]) > 0 {
+		altSinkCost(w, samples["B"], samples["B1"], o.altSink)
+	}
 	var p99 []float64
-	if len(samples["E"]) > 0 {
-		fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
+	for _, k := range []string{"E", "E1"} {
+		if len(samples[k]) == 0 {
+			continue
+		}
+		var p99k []float64
+		if k == "E" {
+			fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
+		} else {
+			fmt.Fprintf(w, "\nE1 latency as E, with the sink flags %q:\n", strings.Join(o.altSink, " "))
+		}
 		var p50, pmax, failed, missing []float64
 		var lparts []string
 		ms := func(d time.Duration) float64 {
@@ -1356,19 +1388,22 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 			}
 			return float64(d.Milliseconds())
 		}
-		for _, s := range samples["E"] {
+		for _, s := range samples[k] {
 			p50 = append(p50, ms(pct(s.lat, 0.5)))
-			p99 = append(p99, ms(pct(s.lat, 0.99)))
+			p99k = append(p99k, ms(pct(s.lat, 0.99)))
 			pmax = append(pmax, ms(pct(s.lat, 1)))
 			failed, missing = append(failed, float64(s.failed)), append(missing, float64(s.missing))
 		}
 		for _, p := range procs["E"] {
-			lparts = append(lparts, p+" "+med3(cpus(samples["E"], p), "%.2f"))
+			lparts = append(lparts, p+" "+med3(cpus(samples[k], p), "%.2f"))
 		}
-		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99, "%.0f"), med3(pmax, "%.0f"))
+		if k == "E" {
+			p99 = p99k
+		}
+		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99k, "%.0f"), med3(pmax, "%.0f"))
 		fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
 		fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
-		latencyParts(w, samples["E"])
+		latencyParts(w, samples[k])
 	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
 		fmt.Fprintf(w, "\n(the ratios against the targets need every path A B C D E)\n")
@@ -1434,7 +1469,7 @@ func latencyParts(w io.Writer, ss []sample) {
 // (the targets' figure) include all three.
 func startUp(w io.Writer, samples map[string][]sample) {
 	var lines []string
-	for _, k := range []string{"B", "B0", "C", "C0"} {
+	for _, k := range []string{"B", "B0", "B1", "C", "C0"} {
 		var first, rate, tail []float64
 		oneGo := 0
 		for _, s := range samples[k] {
@@ -1492,6 +1527,25 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
+}
+
+// altSinkCost compares the default sink (B) with the -alt-sink-args one
+// (B1), round by round.
+func altSinkCost(w io.Writer, def, alt []sample, args []string) {
+	var rate, sink, ch []float64
+	for i := 0; i < len(def) && i < len(alt); i++ {
+		rate = append(rate, (float64(alt[i].events)/alt[i].wall.Seconds())/(float64(def[i].events)/def[i].wall.Seconds()))
+		if c := def[i].cpu["sink"]; c > 0 {
+			sink = append(sink, alt[i].cpu["sink"]/c)
+		}
+		if c := def[i].cpu["clickhouse"]; c > 0 {
+			ch = append(ch, alt[i].cpu["clickhouse"]/c)
+		}
+	}
+	fmt.Fprintf(w, "\nsink flags %q (B1) against the defaults (B), per round pair, median [min..max]:\n", strings.Join(args, " "))
+	fmt.Fprintf(w, "  events/s B1/B               %s\n", med3(rate, "%.3f"))
+	fmt.Fprintf(w, "  sink CPU-s per 1M B1/B      %s\n", med3(sink, "%.3f"))
+	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M B1/B %s\n", med3(ch, "%.3f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0
