@@ -25,12 +25,27 @@ type Config struct {
 	// Group is the consumer group; run several sinks with one group to
 	// share partitions. Default: steadystate-sink.
 	Group string `yaml:"group"`
-	// MaxRows flushes a batch at this many rows. Default: 100000.
+	// MaxRows flushes a batch at this many rows while the sink keeps up
+	// with the topic. Default: 100000.
 	MaxRows int `yaml:"max_rows"`
+	// BehindRows flushes a batch at this many rows instead while the sink
+	// is catching up (more than MaxRows records unread in the topic beyond
+	// those fetched: a pre-filled topic, a restart after an outage).
+	// ClickHouse's CPU per row falls with the rows per insert, almost all
+	// of it in the merges of the parts each insert writes into the events
+	// table and every view (`ingestbench -ch-cost` measures it). Below
+	// MaxRows it is MaxRows (MaxRows turns it off); 0 is 4*MaxRows.
+	// Default: 0 (400,000 with the default MaxRows).
+	BehindRows int `yaml:"behind_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
 	// bounds memory: fetching pauses while Inserts batches are being
-	// inserted and the next is full. A batch holds its records and a copy
-	// of their strings (at most as many bytes again). Default: 64 MiB.
+	// inserted and the next is full, so the sink holds at most Inserts+2
+	// batches (and one more recycled), each its records and a copy of their
+	// strings (at most as many bytes again), plus per insert in flight the
+	// ClickHouse columns of its block (about the records' size again). Live
+	// traffic flushes on MaxAge long before; a catching-up batch of
+	// BehindRows typical records (about 600 bytes) holds about 240 MB of
+	// them. Default: 256 MiB.
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxAge flushes a batch this long after its first record: about two
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
@@ -66,7 +81,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config: bus.NewDefaultConfig(), Group: "steadystate-sink",
-		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
+		MaxRows: 100_000, MaxBytes: 256 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
 		RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second, ShutdownTimeout: 20 * time.Second,
 		Heartbeat: 2 * time.Second,
 	}
@@ -77,6 +92,17 @@ func NewDefaultConfig() Config {
 // batch, so a moment's hiccup at a steady rate does not trade a few small
 // inserts for seconds of latency.
 func (c Config) behindRows() int64 { return int64(c.MaxRows) }
+
+// rowsCap is the rows at which a batch is full.
+func (c Config) rowsCap(behind bool) int {
+	switch {
+	case !behind:
+		return c.MaxRows
+	case c.BehindRows == 0:
+		return 4 * c.MaxRows
+	}
+	return max(c.BehindRows, c.MaxRows)
+}
 
 // maxBehindAge is the oldest a batch gets while the sink catches up.
 func (c Config) maxBehindAge() time.Duration { return 10 * c.MaxAge }
@@ -89,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRows < 1 {
 		errs = append(errs, fmt.Errorf("max_rows %d: must be at least 1", c.MaxRows))
+	}
+	if c.BehindRows < 0 {
+		errs = append(errs, fmt.Errorf("behind_rows %d: must not be negative", c.BehindRows))
 	}
 	if c.MaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_bytes %d: must be at least 1024", c.MaxBytes))

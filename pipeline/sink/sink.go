@@ -403,7 +403,7 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 						return cur, err
 					}
 					switch age := time.Since(cur.first); {
-					case cur.rows.len() >= s.cfg.MaxRows || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
+					case cur.rows.len() >= s.cfg.rowsCap(behind) || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
 						// Full: wait for the flusher (this bounds memory).
 						select {
 						case flushes <- cur:

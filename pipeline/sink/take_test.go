@@ -54,3 +54,46 @@ func TestCatchingUpCountsOnlyUnreadRecords(t *testing.T) {
 		})
 	}
 }
+
+// A batch is full at MaxRows while the sink keeps up and at BehindRows
+// (default 4*MaxRows) while more than MaxRows records are unread: larger
+// inserts exactly when the sink is catching up.
+func TestBatchesGrowToBehindRowsWhileCatchingUp(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		behindRows int
+		unread     int64
+		want       []int // rows of the batches handed over
+	}{
+		{"keeping up: MaxRows", 0, 0, []int{100, 100, 100, 100, 100, 100}},
+		{"catching up: 4*MaxRows by default", 0, 5000, []int{400}},
+		{"catching up: BehindRows", 250, 5000, []int{250, 250}},
+		{"catching up: BehindRows below MaxRows is MaxRows", 10, 5000, []int{100, 100, 100, 100, 100, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewDefaultConfig()
+			cfg.MaxRows, cfg.BehindRows, cfg.MaxAge = 100, tc.behindRows, time.Hour
+			require.NoError(t, cfg.Validate())
+			s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+			recs := make([]*kgo.Record, 601)
+			for i := range recs {
+				recs[i] = &kgo.Record{Partition: 0, Offset: int64(i), Value: benchWire(i)}
+			}
+			fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: cfg.Topic, Partitions: []kgo.FetchPartition{
+				{Partition: 0, HighWatermark: int64(len(recs)) + tc.unread, Records: recs},
+			}}}}}
+			flushes := make(chan *batch, 10)
+			next, err := s.take(context.Background(), fetches, newBatch(), map[int]int64{}, map[int]prometheus.Gauge{}, &backlog{lag: map[int]int64{}}, flushes, newBatch)
+			require.NoError(t, err)
+			close(flushes)
+			var got []int
+			total := next.rows.len()
+			for b := range flushes {
+				got = append(got, b.rows.len())
+				total += b.rows.len()
+			}
+			assert.Equal(t, tc.want, got, "rows of the batches handed over")
+			assert.Equal(t, len(recs), total, "every record in a batch")
+		})
+	}
+}
