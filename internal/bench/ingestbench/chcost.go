@@ -87,6 +87,7 @@ type costSample struct {
 	settle                  time.Duration
 	idleRate                float64 // ClickHouse's CPU-s per second in the 3 s before the run
 	idleCPU                 float64 // idleRate times the run's time
+	queryCPU                float64 // CPU-s of every query thread of the server (all clients, these inserts included) during the run
 	partsL0, partsMerged    uint64
 	rowsMerged              uint64
 	load                    string
@@ -155,6 +156,20 @@ func (b *bench) chCost(co chCostOptions, records [][]byte) error {
 	return nil
 }
 
+// queryCPU is the CPU seconds every query thread of the server used
+// since it started (system.events; background merges are not in it).
+func (b *bench) queryCPU() (float64, error) {
+	q, err := sql("bench/bench_server_query_cpu.sql", b.cfg.Database, nil)
+	if err != nil {
+		return 0, err
+	}
+	var us uint64
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&us); err != nil {
+		return 0, fmt.Errorf("server query cpu: %w", err)
+	}
+	return float64(us) / 1e6, nil
+}
+
 // viewNames are db's materialized views.
 func (b *bench) viewNames(db string) ([]string, error) {
 	q, err := sql("bench/views.sql", db, queries.Params{"database": db})
@@ -210,6 +225,10 @@ func (b *bench) costRun(c costConfig, all []string, events []telemetry.Event, se
 	// the server's own housekeeping, subtracted from the process CPU below.
 	idle0, idleT := stagecpu.PIDCPU(b.chPid).Seconds(), time.Now()
 	time.Sleep(3 * time.Second)
+	q0, err := b.queryCPU()
+	if err != nil {
+		return s, err
+	}
 	cpu0 := stagecpu.PIDCPU(b.chPid).Seconds()
 	t0 := time.Now()
 	s.idleRate = (cpu0 - idle0) / t0.Sub(idleT).Seconds()
@@ -250,6 +269,11 @@ func (b *bench) costRun(c costConfig, all []string, events []telemetry.Event, se
 	s.settle = idleSince.Sub(t1)
 	s.procSettled = stagecpu.PIDCPU(b.chPid).Seconds() - cpu0
 	s.idleCPU = s.idleRate * time.Since(t0).Seconds()
+	q1, err := b.queryCPU()
+	if err != nil {
+		return s, err
+	}
+	s.queryCPU = q1 - q0
 	if err := b.exec("bench/bench_flush_logs.sql", db, nil); err != nil {
 		return s, err
 	}
@@ -281,6 +305,7 @@ func printCost(w io.Writer, b *bench, co chCostOptions, n int, samples []costSam
 	fmt.Fprintf(w, "CPU-s per 1M events. insert: the insert queries' user+system CPU (system.query_log; events part + every view on the insert's thread), exact;\n")
 	fmt.Fprintf(w, "process: ClickHouse's /proc CPU from the first insert to merges idle; after - idle = process - insert - (CH's CPU rate in the 3 s before the run x the run's time):\n")
 	fmt.Fprintf(w, "the merges the inserts caused; other clients' load on the shared server varies, so this column is noisy (the CH idle column is that rate, in cores).\n")
+	fmt.Fprintf(w, "background = process - every query thread's CPU in the same time (system.events User+SystemTimeMicroseconds, all clients): the merges, without other clients' queries.\n")
 	fmt.Fprintf(w, "median [min..max] over %d rep(s)\n\n", co.reps)
 	type key = costConfig
 	var order []key
@@ -292,20 +317,21 @@ func printCost(w io.Writer, b *bench, co chCostOptions, n int, samples []costSam
 		by[s.cfg] = append(by[s.cfg], s)
 	}
 	per := func(x float64) float64 { return x / float64(n) * 1e6 }
-	fmt.Fprintf(w, "%-28s %8s %7s %-22s %-22s %-22s %7s %7s %9s %s\n", "views", "rows/ins", "inserts", "insert CPU", "process CPU", "after - idle (merges)", "partsL0", "merged", "rows mrgd", "CH idle")
+	fmt.Fprintf(w, "%-28s %8s %7s %-22s %-22s %-22s %-22s %7s %7s %9s %s\n", "views", "rows/ins", "inserts", "insert CPU", "process CPU", "background (merges)", "after - idle", "partsL0", "merged", "rows mrgd", "CH idle")
 	base := map[int]float64{} // events only, insert CPU per block size
 	for _, k := range order {
 		ss := by[k]
-		var ins, proc, after []float64
+		var ins, proc, after, bg []float64
 		for _, s := range ss {
 			ins = append(ins, per(s.insertCPU))
 			proc = append(proc, per(s.procSettled))
 			after = append(after, per(s.procSettled-s.insertCPU-s.idleCPU))
+			bg = append(bg, per(s.procSettled-s.queryCPU))
 		}
 		if k.views == "" {
 			base[k.block] = stagecpu.Median(ins)
 		}
-		fmt.Fprintf(w, "%-28s %8d %7d %-22s %-22s %-22s %7d %7d %9d %s\n", k.label(), k.block, ss[0].inserts, med3(ins, "%.2f"), med3(proc, "%.2f"), med3(after, "%.2f"),
+		fmt.Fprintf(w, "%-28s %8d %7d %-22s %-22s %-22s %-22s %7d %7d %9d %s\n", k.label(), k.block, ss[0].inserts, med3(ins, "%.2f"), med3(proc, "%.2f"), med3(bg, "%.2f"), med3(after, "%.2f"),
 			ss[0].partsL0, ss[0].partsMerged, ss[0].rowsMerged, fmt.Sprintf("%.2f cores, load %s", ss[0].idleRate, ss[0].load))
 	}
 	if len(base) > 0 {
