@@ -377,7 +377,9 @@ func (b *bench) exec(name, db string, params queries.Params) error {
 	return nil
 }
 
-// waitDistinct polls until db.events holds want distinct event ids and
+// waitDistinct polls until db.events holds want distinct event ids and the
+// views hold every row of events (bench/views_done.sql: ClickHouse writes
+// the views after the events table's part, so events are visible first) and
 // returns the time from t0 to the poll that first saw them. It polls the
 // cheap count() every 50 ms and confirms with uniqExact, so a duplicate row
 // never counts as an event.
@@ -430,11 +432,11 @@ func (b *bench) waitProgress(db string, want uint64, t0 time.Time, limit time.Du
 		if len(p.steps) < maxSteps && n > 0 && (len(p.steps) == 0 || p.steps[len(p.steps)-1].rows != n) {
 			p.steps = append(p.steps, step{at, n})
 		}
-		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want {
+		if n >= want && b.count("bench/events_distinct.sql", db, params) >= want && b.count("bench/views_done.sql", db, nil) == 1 {
 			return first, at, nil
 		}
 		if at > limit {
-			return first, 0, fmt.Errorf("%s: only %d distinct of %d events after %s", db, b.count("bench/events_distinct.sql", db, params), want, limit)
+			return first, 0, fmt.Errorf("%s: %d distinct of %d events after %s (views complete: %d)", db, b.count("bench/events_distinct.sql", db, params), want, limit, b.count("bench/views_done.sql", db, nil))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -709,24 +711,34 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (s
 	if err := b.freshDB(db); err != nil {
 		return s, err
 	}
-	var views []string
+	var views, copies []string
 	if feedViews {
 		var err error
-		if views, err = b.kafkaViews(db); err != nil {
+		if views, copies, err = b.kafkaViews(db); err != nil {
 			return s, err
 		}
 	}
 	engine := queries.Params{"brokers": strings.Join(b.brokers, ","), "topic": topic, "group": fmt.Sprintf("bench-ch-%s-%s-%d", name, b.stamp, r)}
-	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
-	cpu0 := m.read()
-	t0 := time.Now()
-	if err := b.exec("bench/kafka_events_create.sql", db, engine); err != nil {
+	// The views first, on a stand-in with the Kafka table's columns, then
+	// the Kafka table in its place: its stream thread fixes the views it
+	// pushes to for a whole block, and created one after the other on the
+	// Kafka table itself, the first views got rows the later ones never saw.
+	if err := b.exec("bench/kafka_events_standin.sql", db, nil); err != nil {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
-	// The copies of the views first, kafka_mv last; the engine's stream
-	// thread looks for attached views every 500 ms and fixes the set for a
-	// whole block, so all of them must be there within that time: checked
-	// below.
+	// Whatever happens, every view on the Kafka table goes before the
+	// table: 18.16 aborts (the whole server) when a Kafka table is dropped
+	// while views still read it.
+	defer func() {
+		for _, c := range copies {
+			if q, err := queries.Render("bench/view_drop.sql", queries.Data{DB: db, Table: c}); err == nil {
+				_ = b.c.Conn.Exec(b.ctx, q)
+			}
+		}
+		_ = b.exec("bench/kafka_mv_drop.sql", db, nil)
+		_ = b.exec("bench/kafka_events_drop.sql", db, nil)
+		b.quiesce(db)
+	}()
 	if feedViews {
 		for _, ddl := range views {
 			if err := b.c.Conn.Exec(b.ctx, ddl); err != nil {
@@ -735,6 +747,15 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (s
 		}
 	}
 	if err := b.exec("bench/kafka_mv_create.sql", db, nil); err != nil {
+		return s, fmt.Errorf("kafka engine ddl: %w", err)
+	}
+	if err := b.exec("bench/kafka_events_drop.sql", db, nil); err != nil {
+		return s, fmt.Errorf("kafka engine ddl: %w", err)
+	}
+	m := cpuMeter{"clickhouse": b.chPid, "kafka": b.kPid}
+	cpu0 := m.read()
+	t0 := time.Now()
+	if err := b.exec("bench/kafka_events_create.sql", db, engine); err != nil {
 		return s, fmt.Errorf("kafka engine ddl: %w", err)
 	}
 	var err error
@@ -747,47 +768,46 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (s
 		// they are complete when the events are.
 		rows, events := b.count("bench/view_rows.sql", db, nil), b.count("bench/events_count.sql", db, queries.Params{"experiment_id": ""})
 		if rows != events {
-			return s, fmt.Errorf("kafka engine: cohort_tally counted %d rows of the %d in events: a view copy was attached after the engine started streaming", rows, events)
+			return s, fmt.Errorf("kafka engine: cohort_tally counted %d rows of the %d in events: the views did not get every block", rows, events)
 		}
 	}
 	s.cpu = m.perMillion(cpu0, want)
 	s.parts = b.parts(db)
-	_ = b.exec("bench/kafka_mv_drop.sql", db, nil)
-	_ = b.exec("bench/kafka_events_drop.sql", db, nil)
-	b.quiesce(db)
 	return s, nil
 }
 
 // kafkaViews returns the DDL of a copy of every materialized view of db
 // that reads db.kafka_events instead of db.events and writes into the
-// view's own (inner) table.
-func (b *bench) kafkaViews(db string) ([]string, error) {
+// view's own (inner) table, and the copies' names.
+func (b *bench) kafkaViews(db string) (ddls, names []string, err error) {
 	q, err := sql("bench/views.sql", db, queries.Params{"database": db})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := b.c.Conn.Query(b.ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("views of %s: %w", db, err)
+		return nil, nil, fmt.Errorf("views of %s: %w", db, err)
 	}
 	defer rows.Close()
-	var out []string
 	for rows.Next() {
 		var name, create string
 		if err := rows.Scan(&name, &create); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ddl, err := kafkaViewDDL(db, name, create)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, ddl)
+		ddls, names = append(ddls, ddl), append(names, name+kafkaCopySuffix)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no materialized view in %s", db)
+	if len(ddls) == 0 {
+		return nil, nil, fmt.Errorf("no materialized view in %s", db)
 	}
-	return out, rows.Err()
+	return ddls, names, rows.Err()
 }
+
+// kafkaCopySuffix names a view's copy on the Kafka table.
+const kafkaCopySuffix = "_from_kafka"
 
 // kafkaViewDDL turns the stored CREATE statement of view name of db into
 // its copy on the Kafka table.
@@ -798,7 +818,7 @@ func kafkaViewDDL(db, name, create string) (string, error) {
 		return "", fmt.Errorf("view %s.%s: want one SELECT ... FROM %s.events, got: %s", db, name, db, create)
 	}
 	sel = strings.Replace(sel, from, " FROM "+db+".kafka_events", 1)
-	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s_from_kafka TO %s.`.inner.%s` AS SELECT %s", db, name, db, name, sel), nil
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s%s TO %s.`.inner.%s` AS SELECT %s", db, name, kafkaCopySuffix, db, name, sel), nil
 }
 
 // D: clickhouse-client inserting the same records (the topic's values,
@@ -1307,7 +1327,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if records > 0 {
 		fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; ", records, want)
 	}
-	fmt.Fprintf(w, "every count is distinct event ids in ClickHouse,\n")
+	fmt.Fprintf(w, "every count is distinct event ids in ClickHouse, a run done once every view holds its rows too,\n")
 	fmt.Fprintf(w, "each run into a fresh migrated database (events + materialized views), dropped after it; the next run waits for no merge running\n")
 	fmt.Fprintf(w, "figures: median [min..max] over the rounds; CPU is seconds per million events from /proc/<pid>/stat deltas\n\n")
 	fmt.Fprintf(w, "load average (1 5 15 min) before each run:\n")
