@@ -51,7 +51,7 @@ partitions.`,
 	fl.StringVar(&opts.Sink.Group, "group", opts.Sink.Group, "consumer group")
 	fl.StringVar(&opts.Sink.DeadLetterTopic, "dead-letter-topic", "", "dead-letter topic (default <topic>.dlq)")
 	fl.IntVar(&opts.Sink.MaxRows, "max-rows", opts.Sink.MaxRows, "flush a batch at this many rows")
-	fl.IntVar(&opts.Sink.BehindRows, "behind-rows", opts.Sink.BehindRows, "flush a batch at this many rows while catching up (0: 4 x --max-rows)")
+	fl.IntVar(&opts.Sink.BehindRows, "behind-rows", opts.Sink.BehindRows, "flush a batch at this many rows while catching up, when above --max-rows (0: off)")
 	fl.IntVar(&opts.Sink.MaxBytes, "max-bytes", opts.Sink.MaxBytes, "flush a batch at this many bytes")
 	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
 	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")

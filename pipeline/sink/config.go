@@ -28,14 +28,20 @@ type Config struct {
 	// MaxRows flushes a batch at this many rows while the sink keeps up
 	// with the topic. Default: 100000.
 	MaxRows int `yaml:"max_rows"`
-	// BehindRows flushes a batch at this many rows instead while the sink
-	// is catching up (more than MaxRows records unread in the topic beyond
-	// those fetched: a pre-filled topic, a restart after an outage).
-	// ClickHouse's CPU per row falls with the rows per insert, almost all
-	// of it in the merges of the parts each insert writes into the events
-	// table and every view (`ingestbench -ch-cost` measures it). Below
-	// MaxRows it is MaxRows (MaxRows turns it off); 0 is 4*MaxRows.
-	// Default: 0 (400,000 with the default MaxRows).
+	// BehindRows, when above MaxRows, flushes a batch at this many rows
+	// instead while the sink is catching up (more than MaxRows records
+	// unread in the topic beyond those fetched: a pre-filled topic, a
+	// restart after an outage); MaxBytes must then hold that many records.
+	// What it trades, as measured on 2 cores (ClickHouse 18.16, the 11
+	// views): ClickHouse's CPU per 1M events inserted, the inserts' own
+	// plus the merges they cause, fell from about 13 to 11 CPU-s from
+	// 100k to 300k rows per insert (`ingestbench -ch-cost`), all of it in
+	// the merges; but the sink-only benchmark on a 1M-event topic ran
+	// 1.2x faster with 100k (`-paths B,B1 -alt-sink-args "--behind-rows
+	// 100000 --max-bytes 67108864"` against 400k and 256 MiB: 36k vs 30k
+	// events/s, sink CPU 7.1 vs 9.2 CPU-s per 1M): the first insert waits
+	// for a whole batch, ClickHouse idles meanwhile, and the merges saved
+	// happen after the rows are visible. Default: 0 (off: MaxRows).
 	BehindRows int `yaml:"behind_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
 	// bounds memory: fetching pauses while Inserts batches are being
@@ -43,9 +49,8 @@ type Config struct {
 	// batches (and one more recycled), each its records and a copy of their
 	// strings (at most as many bytes again), plus per insert in flight the
 	// ClickHouse columns of its block (about the records' size again). Live
-	// traffic flushes on MaxAge long before; a catching-up batch of
-	// BehindRows typical records (about 600 bytes) holds about 240 MB of
-	// them. Default: 256 MiB.
+	// traffic flushes on MaxAge long before; MaxRows typical records (about
+	// 600 bytes) are about 60 MB. Default: 64 MiB.
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxAge flushes a batch this long after its first record: about two
 	// inserts per second, which keeps ingest-to-queryable p99 under a second
@@ -81,7 +86,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config: bus.NewDefaultConfig(), Group: "steadystate-sink",
-		MaxRows: 100_000, MaxBytes: 256 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
+		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
 		RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second, ShutdownTimeout: 20 * time.Second,
 		Heartbeat: 2 * time.Second,
 	}
@@ -95,11 +100,8 @@ func (c Config) behindRows() int64 { return int64(c.MaxRows) }
 
 // rowsCap is the rows at which a batch is full.
 func (c Config) rowsCap(behind bool) int {
-	switch {
-	case !behind:
+	if !behind {
 		return c.MaxRows
-	case c.BehindRows == 0:
-		return 4 * c.MaxRows
 	}
 	return max(c.BehindRows, c.MaxRows)
 }

@@ -56,8 +56,8 @@ func TestCatchingUpCountsOnlyUnreadRecords(t *testing.T) {
 }
 
 // A batch is full at MaxRows while the sink keeps up and at BehindRows
-// (default 4*MaxRows) while more than MaxRows records are unread: larger
-// inserts exactly when the sink is catching up.
+// (when set above MaxRows) while more than MaxRows records are unread:
+// larger inserts exactly when the sink is catching up.
 func TestBatchesGrowToBehindRowsWhileCatchingUp(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -66,8 +66,9 @@ func TestBatchesGrowToBehindRowsWhileCatchingUp(t *testing.T) {
 		want       []int // rows of the batches handed over
 	}{
 		{"keeping up: MaxRows", 0, 0, []int{100, 100, 100, 100, 100, 100}},
-		{"catching up: 4*MaxRows by default", 0, 5000, []int{400}},
-		{"catching up: BehindRows", 250, 5000, []int{250, 250}},
+		{"catching up: MaxRows by default", 0, 5000, []int{100, 100, 100, 100, 100, 100}},
+		{"catching up: BehindRows", 400, 5000, []int{400}},
+		{"catching up: BehindRows, twice", 250, 5000, []int{250, 250}},
 		{"catching up: BehindRows below MaxRows is MaxRows", 10, 5000, []int{100, 100, 100, 100, 100, 100}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
