@@ -488,7 +488,7 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg *kgo.Record) error {
 	} else {
 		r := &b.rows
 		last := r.len() - 1
-		if s.seen.seenOrAdd(r.strs[0][last]) {
+		if s.seen.seenOrAdd(r.str(0, last)) {
 			s.m.duplicates.Inc()
 		}
 		b.bytes += len(msg.Value)

@@ -3,7 +3,8 @@ package sink
 import (
 	"math"
 	"unicode/utf8"
-	"unsafe"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
 
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -114,12 +115,13 @@ func (w *wireScan) lit(s string) bool {
 	return false
 }
 
-// str reads a JSON string into buf and returns the copy (valid until buf
-// is reset, as arena's). False: not a string the fast path takes.
-func (w *wireScan) str(buf *[]byte) (string, bool) {
+// str reads a JSON string into buf and returns its position there, as
+// arena does. False: not a string the fast path takes.
+func (w *wireScan) str(buf *[]byte) (chproto.Position, bool) {
+	var none chproto.Position
 	data, i := w.data, w.pos
 	if i >= len(data) || data[i] != '"' {
-		return "", false
+		return none, false
 	}
 	i++
 	start := i
@@ -139,20 +141,16 @@ func (w *wireScan) str(buf *[]byte) (string, bool) {
 		case c == '"':
 			*buf = b
 			w.pos = i + 1
-			seg := b[b0:]
-			if high && !utf8.Valid(seg) {
+			if high && !utf8.Valid(b[b0:]) {
 				// The general decoder replaces invalid UTF-8.
 				*buf = b[:b0]
-				return "", false
+				return none, false
 			}
-			if len(seg) == 0 {
-				return "", true
-			}
-			return unsafe.String(&seg[0], len(seg)), true //nolint:gosec // G103: as arena's copies
+			return chproto.Position{Start: b0, End: len(b)}, true
 		case c == '\\':
 			if i+1 >= len(data) {
 				*buf = b[:b0]
-				return "", false
+				return none, false
 			}
 			e := data[i+1]
 			i += 2
@@ -174,17 +172,17 @@ func (w *wireScan) str(buf *[]byte) (string, bool) {
 				if !ok || (r >= 0xD800 && r < 0xE000) {
 					// Surrogates (pairs or not) are the general decoder's.
 					*buf = b[:b0]
-					return "", false
+					return none, false
 				}
 				b = utf8.AppendRune(b, r)
 				i += 4
 			default:
 				*buf = b[:b0]
-				return "", false
+				return none, false
 			}
 		case c < 0x20:
 			*buf = b[:b0]
-			return "", false
+			return none, false
 		default:
 			if c >= utf8.RuneSelf {
 				high = true
@@ -194,7 +192,7 @@ func (w *wireScan) str(buf *[]byte) (string, bool) {
 		}
 	}
 	*buf = b[:b0]
-	return "", false
+	return none, false
 }
 
 func hex4(data string, i int) (rune, bool) {
@@ -425,8 +423,7 @@ func (r *rows) scanWire(value string, partition int32, offset int64) bool {
 		return false
 	}
 	// The general decoder's and the sink's checks.
-	last := len(r.strs[0]) - 1
-	if r.strs[0][last] == "" || arrayLens[0] != arrayLens[1] || arrayLens[2] != arrayLens[3] ||
+	if id := r.strs[0][len(r.strs[0])-1]; id.End == id.Start || arrayLens[0] != arrayLens[1] || arrayLens[2] != arrayLens[3] ||
 		ns[0] < minEventNs || ns[0] > maxEventNs || ns[1] < 0 {
 		return false
 	}

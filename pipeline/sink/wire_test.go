@@ -19,7 +19,7 @@ import (
 func diffRows(a, b *rows) string {
 	for f := range a.strs {
 		if !slices.Equal(a.strs[f], b.strs[f]) {
-			return fmt.Sprintf("strs[%d]: %q vs %q", f, a.strs[f], b.strs[f])
+			return fmt.Sprintf("strs[%d]: %v vs %v", f, a.strs[f], b.strs[f])
 		}
 		if !slices.Equal(a.bufs[f], b.bufs[f]) {
 			return fmt.Sprintf("bufs[%d]: %q vs %q", f, a.bufs[f], b.bufs[f])
@@ -27,7 +27,7 @@ func diffRows(a, b *rows) string {
 	}
 	for i := range a.flat {
 		if !slices.Equal(a.flat[i], b.flat[i]) || !slices.Equal(a.ends[i], b.ends[i]) || !slices.Equal(a.flatBuf[i], b.flatBuf[i]) {
-			return fmt.Sprintf("array %d: %q %v vs %q %v", i, a.flat[i], a.ends[i], b.flat[i], b.ends[i])
+			return fmt.Sprintf("array %d: %v %v vs %v %v", i, a.flat[i], a.ends[i], b.flat[i], b.ends[i])
 		}
 	}
 	for i := range a.ns {
