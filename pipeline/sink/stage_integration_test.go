@@ -42,6 +42,7 @@ func BenchmarkConsumeFetchSizes(b *testing.B) {
 
 // benchConsume is BenchmarkStageConsume with extra consumer options.
 func benchConsume(b *testing.B, extra ...kgo.Opt) {
+	b.Helper()
 	const records = 100_000
 	ctx := context.Background()
 	cfg := NewDefaultConfig()
