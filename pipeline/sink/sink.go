@@ -90,8 +90,8 @@ type batch struct {
 	first   time.Time
 	last    map[int]*kgo.Record
 	maxTime map[int]int64
-	dec     telemetry.Decoder
-	event   telemetry.Event // each record is decoded here, then added to rows
+	dec     telemetry.Decoder // the general decoder, for records not in the exact wire form (decodeInto)
+	event   telemetry.Event   // such a record is decoded here, then added to rows
 	cols    columns
 	// barrier, on an otherwise empty batch, is closed by the committer
 	// once every batch handed over before it is committed (see
