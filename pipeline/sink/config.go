@@ -37,7 +37,7 @@ type Config struct {
 	// plus the merges they cause, fell from about 13 to 11 CPU-s from
 	// 100k to 300k rows per insert (`ingestbench -ch-cost`), all of it in
 	// the merges; but the sink-only benchmark on a 1M-event topic ran
-	// 1.2x faster with 100k (`-paths B,B1 -alt-sink-args "--behind-rows
+	// 1.2x faster with 100k (`-paths B,B2 -alt-sink-args "--behind-rows
 	// 100000 --max-bytes 67108864"` against 400k and 256 MiB: 36k vs 30k
 	// events/s, sink CPU 7.1 vs 9.2 CPU-s per 1M): the first insert waits
 	// for a whole batch, ClickHouse idles meanwhile, and the merges saved

@@ -65,7 +65,8 @@ type options struct {
 	perTrace                                    int
 	altServe                                    string
 	cost                                        chCostOptions
-	altSink                                     []string
+	altSink                                     string
+	sinkArgs                                    []string
 }
 
 func main() {
@@ -81,8 +82,9 @@ func main() {
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
-	altSink := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-rows 300000 --inserts 1\") of paths B1 and E1: B and E with that sink; -paths B,B1,E,E1 compares two flush policies round by round")
+	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
+	flag.StringVar(&o.altSink, "alt-sink", "", "an ingest binary (e.g. built from an earlier commit) whose sink runs path B1: B with that sink; -paths B,B1 compares the two sinks' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.BoolVar(&o.cost.on, "ch-cost", false, "instead of the paths: ClickHouse's CPU per 1M events inserted (the pre-filled topic's records) by block size and by materialized view, insert and the merges it causes (see chcost.go)")
 	costBlocks := flag.String("ch-cost-blocks", "10000,30000,100000,300000,1000000", "-ch-cost: rows per insert, with every view")
@@ -99,19 +101,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ingestbench: -ch-cost-blocks:", err)
 		os.Exit(2)
 	}
-	o.altSink = strings.Fields(*altSink)
+	o.sinkArgs = strings.Fields(*sinkArgs)
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D", "E", "E1":
+		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E2":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, C, C0, D, E, E1)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E2)\n", p)
 			os.Exit(2)
 		}
 	}
-	if (o.paths["B1"] || o.paths["E1"]) && len(o.altSink) == 0 {
-		fmt.Fprintln(os.Stderr, "ingestbench: paths B1 and E1 need -alt-sink-args")
+	if (o.paths["B2"] || o.paths["E2"]) && len(o.sinkArgs) == 0 {
+		fmt.Fprintln(os.Stderr, "ingestbench: paths B2 and E2 need -alt-sink-args")
+		os.Exit(2)
+	}
+	if o.paths["B1"] && o.altSink == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: path B1 needs -alt-sink")
 		os.Exit(2)
 	}
 	if o.paths["A1"] && o.altServe == "" {
@@ -654,14 +660,17 @@ func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...st
 // B: the sink alone on the pre-filled topic, a fresh consumer group from
 // the earliest offset, timed from process start to the last distinct event
 // visible, exactly like the Kafka engine.
-func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool, sinkArgs []string) (sample, error) {
+func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (sample, error) {
+	return b.sinkOnlyBin(filepath.Join(b.bin, "ingest"), "", r, topic, want, withUnitSeen, nil)
+}
+
+// sinkOnlyBin is B with the sink of the ingest binary bin and extra sink
+// flags; tag names its database and log apart.
+func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, withUnitSeen bool, sinkArgs []string) (sample, error) {
 	s := sample{load: loadAvg(), events: want}
-	db := fmt.Sprintf("bench_%s_sink_%d", b.stamp, r)
+	db := fmt.Sprintf("bench_%s_sink%s_%d", b.stamp, tag, r)
 	if !withUnitSeen {
 		db = fmt.Sprintf("bench_%s_sink_no_unit_seen_%d", b.stamp, r)
-	}
-	if len(sinkArgs) > 0 {
-		db = fmt.Sprintf("bench_%s_sink_alt_%d", b.stamp, r)
 	}
 	if err := b.freshDB(db); err != nil {
 		return s, err
@@ -675,9 +684,9 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool, si
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
-	cmd := b.proc(fmt.Sprintf("sink only %s", db), db, append([]string{"sink", "--topic", topic, "--group", "bench-" + db, "--admin", admin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
+	cmd := b.procOf(bin, fmt.Sprintf("sink only%s %d", tag, r), db, append([]string{"sink", "--topic", topic, "--group", "bench-" + db, "--admin", admin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
 	defer stop(cmd)
-	if r == 0 {
+	if r == 0 && tag == "" {
 		b.profile("sink-only", admin, 5*time.Second)
 	}
 	var err error
@@ -862,7 +871,7 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 // latency is from the start of its request to the first poll that sees it.
 func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, nil) }
 
-// latencyWith is E with extra ingest sink flags (E1: -alt-sink-args).
+// latencyWith is E with extra ingest sink flags (E2: -alt-sink-args).
 func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	s := sample{load: loadAvg()}
 	name := "lat"
@@ -1184,7 +1193,7 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
-	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
+	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["B2"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
 		if topic, records, want, err = b.prefill(); err != nil {
@@ -1212,14 +1221,19 @@ func run(o options) error {
 		{"A", "end to end (HTTP -> serve -> Kafka -> sink -> CH)", b.endToEnd},
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
 		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
-		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true, nil) }},
-		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false, nil) }},
-		{"B1", "sink only with -alt-sink-args", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true, o.altSink) }},
+		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
+		{"B1", "sink only with the -alt-sink binary's sink", func(r int) (sample, error) {
+			return b.sinkOnlyBin(o.altSink, "alt", r, topic, want, true, nil)
+		}},
+		{"B2", "sink only with -alt-sink-args", func(r int) (sample, error) {
+			return b.sinkOnlyBin(filepath.Join(b.bin, "ingest"), "args", r, topic, want, true, o.sinkArgs)
+		}},
+		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
 		{"C", "ClickHouse Kafka engine (same topic, same views)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, true) }},
 		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
-		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altSink) }},
+		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.sinkArgs) }},
 	}
 	samples := map[string][]sample{}
 	var runErr error
@@ -1238,7 +1252,7 @@ rounds:
 				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
-			if p.key == "E" || p.key == "E1" {
+			if p.key == "E" || p.key == "E2" {
 				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
@@ -1318,7 +1332,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D", "E", "E1"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E2"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1345,7 +1359,8 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
-		"B1": "B1 sink only, -alt-sink-args",
+		"B1": "B1 sink only, -alt-sink's sink",
+		"B2": "B2 sink only, -alt-sink-args",
 		"C":  "C ClickHouse Kafka engine (same topic+views)",
 		"C0": "C0 Kafka engine, events only (views not fed)",
 		"D":  "D clickhouse-client JSONEachRow (same records)",
@@ -1357,13 +1372,14 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
 		"B1": {"sink", "clickhouse", "kafka"},
+		"B2": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
 		"C0": {"clickhouse", "kafka"},
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "C0", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1397,14 +1413,17 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["A"]) > 0 && len(samples["A1"]) > 0 {
 		altServeCost(w, samples["A"], samples["A1"], o.altServe)
 	}
-	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
-		unitSeenCost(w, samples["B"], samples["B0"])
-	}
 	if len(samples["B"]) > 0 && len(samples["B1"]) > 0 {
 		altSinkCost(w, samples["B"], samples["B1"], o.altSink)
 	}
+	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
+		unitSeenCost(w, samples["B"], samples["B0"])
+	}
+	if len(samples["B"]) > 0 && len(samples["B2"]) > 0 {
+		sinkArgsCost(w, samples["B"], samples["B2"], o.sinkArgs)
+	}
 	var p99 []float64
-	for _, k := range []string{"E", "E1"} {
+	for _, k := range []string{"E", "E2"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1412,7 +1431,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		if k == "E" {
 			fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
 		} else {
-			fmt.Fprintf(w, "\nE1 latency as E, with the sink flags %q:\n", strings.Join(o.altSink, " "))
+			fmt.Fprintf(w, "\nE2 latency as E, with the sink flags %q:\n", strings.Join(o.sinkArgs, " "))
 		}
 		var p50, pmax, failed, missing []float64
 		var lparts []string
@@ -1503,7 +1522,7 @@ func latencyParts(w io.Writer, ss []sample) {
 // (the targets' figure) include all three.
 func startUp(w io.Writer, samples map[string][]sample) {
 	var lines []string
-	for _, k := range []string{"B", "B0", "B1", "C", "C0"} {
+	for _, k := range []string{"B", "B0", "B1", "B2", "C", "C0"} {
 		var first, rate, tail []float64
 		oneGo := 0
 		for _, s := range samples[k] {
@@ -1563,9 +1582,28 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
 }
 
-// altSinkCost compares the default sink (B) with the -alt-sink-args one
+// altSinkCost compares this build's sink (B) with the -alt-sink binary's
 // (B1), round by round.
-func altSinkCost(w io.Writer, def, alt []sample, args []string) {
+func altSinkCost(w io.Writer, this, alt []sample, bin string) {
+	var ratio, diff, rate []float64
+	for i := 0; i < len(this) && i < len(alt); i++ {
+		if c := alt[i].cpu["sink"]; c > 0 {
+			ratio = append(ratio, this[i].cpu["sink"]/c)
+			diff = append(diff, this[i].cpu["sink"]-c)
+		}
+		if alt[i].wall > 0 && this[i].wall > 0 {
+			rate = append(rate, alt[i].wall.Seconds()/this[i].wall.Seconds())
+		}
+	}
+	fmt.Fprintf(w, "\nsink of this build (B) against %s (B1), per round pair, median [min..max]:\n", bin)
+	fmt.Fprintf(w, "  sink CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
+	fmt.Fprintf(w, "  sink CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
+	fmt.Fprintf(w, "  events/s this/alt                   %s\n", med3(rate, "%.3f"))
+}
+
+// sinkArgsCost compares the default sink (B) with the -alt-sink-args one
+// (B2), round by round.
+func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 	var rate, sink, ch []float64
 	for i := 0; i < len(def) && i < len(alt); i++ {
 		rate = append(rate, (float64(alt[i].events)/alt[i].wall.Seconds())/(float64(def[i].events)/def[i].wall.Seconds()))
@@ -1576,10 +1614,10 @@ func altSinkCost(w io.Writer, def, alt []sample, args []string) {
 			ch = append(ch, alt[i].cpu["clickhouse"]/c)
 		}
 	}
-	fmt.Fprintf(w, "\nsink flags %q (B1) against the defaults (B), per round pair, median [min..max]:\n", strings.Join(args, " "))
-	fmt.Fprintf(w, "  events/s B1/B               %s\n", med3(rate, "%.3f"))
-	fmt.Fprintf(w, "  sink CPU-s per 1M B1/B      %s\n", med3(sink, "%.3f"))
-	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M B1/B %s\n", med3(ch, "%.3f"))
+	fmt.Fprintf(w, "\nsink flags %q (B2) against the defaults (B), per round pair, median [min..max]:\n", strings.Join(args, " "))
+	fmt.Fprintf(w, "  events/s B2/B               %s\n", med3(rate, "%.3f"))
+	fmt.Fprintf(w, "  sink CPU-s per 1M B2/B      %s\n", med3(sink, "%.3f"))
+	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M B2/B %s\n", med3(ch, "%.3f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0
