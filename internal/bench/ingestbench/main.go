@@ -575,11 +575,8 @@ type serving struct {
 	serveAdmin, sinkAdmin string
 }
 
-func (b *bench) startPair(tag, db, topic, group string, serveArgs ...string) (*serving, error) {
-	return b.startPairWith(filepath.Join(b.bin, "ingest"), tag, db, topic, group, nil, serveArgs...)
-}
-
-// startPairWith is startPair with the serve of the ingest binary serveBin.
+// startPairWith starts the serve of the ingest binary serveBin and this
+// build's sink with sinkArgs added to its flags.
 func (b *bench) startPairWith(serveBin, tag, db, topic, group string, sinkArgs []string, serveArgs ...string) (*serving, error) {
 	httpAddr := freeAddr()
 	p := &serving{url: "http://" + httpAddr + "/v1/events", serveAdmin: freeAddr(), sinkAdmin: freeAddr()}
