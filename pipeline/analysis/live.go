@@ -20,6 +20,10 @@ const DefaultSettleAfter = 30 * time.Second
 // look (half of compare's: a look every 5 s re-ranks it).
 const DefaultLiveSamplePerCohort = 5000
 
+// baselineAhead is how much further back than it needs a Monitor reads its
+// baseline when it reads it (see Look).
+const baselineAhead = time.Minute
+
 // bucketWidth is the cohort_stats bucket.
 const bucketWidth = 10 * time.Second
 
@@ -121,9 +125,16 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if !until.After(since) {
 		until = since.Add(time.Second)
 	}
-	// The blast-radius baseline grows backwards with the elapsed time.
+	// The blast-radius baseline grows backwards with the elapsed time. A
+	// read reaches baselineAhead further back, so the looks that follow
+	// (each a few seconds further) find their baseline read already
+	// instead of each reading one more bucket; the rows before the
+	// baseline are left out below (baselineRows).
 	elapsed := until.Sub(since)
 	from := since.Add(-elapsed).Truncate(bucketWidth)
+	if from.Before(m.beforeFrom) {
+		from = from.Add(-baselineAhead)
+	}
 	var (
 		recent, before []BucketRow
 		err            error
