@@ -156,6 +156,11 @@ func addTo(sums map[telemetry.Cohort]query.UnitTally, units map[unitKey][2]int64
 
 // settle folds settled rows into the accumulator.
 func (a *unitAcc) settle(rows []query.UnitRow, until uint32) {
+	if len(a.units) == 0 && len(rows) > 0 {
+		// A first look folds in one row per unit: size the map once
+		// instead of growing it through every doubling.
+		a.units = make(map[unitKey][2]int64, len(rows))
+	}
 	addTo(a.sums, a.units, rows, func(unitKey) [2]int64 { return [2]int64{} })
 	a.until = until
 }

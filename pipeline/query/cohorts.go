@@ -923,17 +923,17 @@ func (r *Reader) unitRows(ctx context.Context, name string, p queries.Params, ou
 	return r.each(ctx, name, p, func(rows driver.Rows) error {
 		var (
 			u              UnitRow
-			cohort         string
+			cohort         uint8
 			events, errors uint64
 		)
 		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
-		c, err := telemetry.ParseCohort(cohort)
-		if err != nil {
-			return err
+		// The cohort comes as its number (the Enum8's, telemetry.Cohort's).
+		if cohort > uint8(telemetry.CohortExperiment) {
+			return fmt.Errorf("cohort %d: want 0, 1 or 2", cohort)
 		}
-		u.Cohort, u.Events, u.Errors = c, int64(events), int64(errors)
+		u.Cohort, u.Events, u.Errors = telemetry.Cohort(cohort), int64(events), int64(errors)
 		*out = append(*out, u)
 		return nil
 	})
