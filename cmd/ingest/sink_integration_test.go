@@ -204,7 +204,9 @@ func waitCount(ctx context.Context, t *testing.T, c *store.Client, exp string, w
 // ids of a topic.
 func partitionsOf(ctx context.Context, t *testing.T, topic string) (*kafka.Client, []int) {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second}
+	tr := bus.NewTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &kafka.Client{Addr: kafka.TCP(kafkatest.Brokers()...), Timeout: 10 * time.Second, Transport: tr}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	require.NoError(t, err)
 	var parts []int
@@ -407,7 +409,12 @@ func TestSinkDeadLettersPoison(t *testing.T) {
 			poison++
 		}
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(kafkatest.Brokers()...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	// A transport of its own, first used now that the topic exists: the
+	// shared default one serves metadata from a cache up to 6 s old and
+	// answered "Unknown Topic Or Partition" for this new topic once.
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(kafkatest.Brokers()...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, Transport: tr}
 	require.NoError(t, w.WriteMessages(ctx, msgs...))
 	require.NoError(t, w.Close())
 

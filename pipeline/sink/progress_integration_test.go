@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadystate/steadystate/pipeline/bus"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,8 +38,10 @@ func TestProgressCoversEveryPartition(t *testing.T) {
 
 	to := func(partition, from, n int) {
 		t.Helper()
+		tr := bus.NewTransport()
+		defer tr.CloseIdleConnections()
 		w := &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, RequiredAcks: kafka.RequireAll,
+			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, RequiredAcks: kafka.RequireAll, Transport: tr,
 			Balancer: kafka.BalancerFunc(func(kafka.Message, ...int) int { return partition }),
 		}
 		defer func() { _ = w.Close() }()

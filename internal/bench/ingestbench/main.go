@@ -744,7 +744,7 @@ func (b *bench) latency(r int) (sample, error) {
 		return s, err
 	}
 	defer p.stop()
-	namesSQL, err := sql("bench/distinct_names.sql", db, queries.Params{"experiment_id": "lat"})
+	namesText, err := queries.Render("bench/distinct_names.sql", queries.Data{DB: db})
 	if err != nil {
 		return s, err
 	}
@@ -763,6 +763,20 @@ func (b *bench) latency(r int) (sample, error) {
 		defer close(pollDone)
 		deadline := time.Now().Add(b.o.latFor + time.Minute)
 		for time.Now().Before(deadline) {
+			// From the oldest probe not yet seen (its event_time is its
+			// send time, in whole seconds), one second of slack.
+			mu.Lock()
+			oldest := time.Now()
+			for name, at := range sentAt {
+				if _, ok := visible[name]; !ok && at.Before(oldest) {
+					oldest = at
+				}
+			}
+			mu.Unlock()
+			namesSQL, err := queries.Bind(namesText, queries.Params{"experiment_id": "lat", "since_s": oldest.Add(-time.Second).Unix()})
+			if err != nil {
+				return
+			}
 			rows, err := b.c.Conn.Query(b.ctx, namesSQL)
 			if err != nil {
 				time.Sleep(10 * time.Millisecond)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadystate/steadystate/pipeline/bus"
+
 	"github.com/steadystate/steadystate/internal/testkit/freeport"
 
 	"github.com/segmentio/kafka-go"
@@ -240,7 +242,9 @@ func TestClusterKafkaLeaderStopped(t *testing.T) {
 
 func partitionLeader(ctx context.Context, t *testing.T, topic string, p int) int {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second}
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second, Transport: tr}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	require.NoError(t, err)
 	for _, part := range md.Topics[0].Partitions {
@@ -375,7 +379,9 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 
 func committedTotal(ctx context.Context, t *testing.T, topic, group string) int64 {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second}
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second, Transport: tr}
 	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3, 4, 5}}})
 	require.NoError(t, err)
 	var sum int64

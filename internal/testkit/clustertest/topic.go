@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/steadystate/steadystate/pipeline/bus"
+
 	"github.com/segmentio/kafka-go"
 )
 
@@ -19,7 +21,9 @@ import (
 // min.insync.replicas (RF-1, at least 1) unless it exists, and waits until
 // every partition has a leader and its full set of in-sync replicas.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions, rf int) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: tr}
 	minISR := rf - 1
 	if minISR < 1 {
 		minISR = 1

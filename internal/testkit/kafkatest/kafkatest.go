@@ -67,7 +67,9 @@ func DeleteTopic(ctx context.Context, brokers []string, name string) error {
 func WaitCommitted(ctx context.Context, brokers []string, topic, group string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: tr}
 	var last string
 	for {
 		done, state, err := committedAll(ctx, client, topic, group)

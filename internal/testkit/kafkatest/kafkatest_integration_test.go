@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadystate/steadystate/pipeline/bus"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +24,9 @@ func TestBrokerRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	w := &kafka.Writer{Addr: kafka.TCP(kafkatest.Brokers()...), Topic: topic, RequiredAcks: kafka.RequireAll,
+	tr := bus.NewTransport()
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(kafkatest.Brokers()...), Topic: topic, RequiredAcks: kafka.RequireAll, Transport: tr,
 		BatchTimeout: 5 * time.Millisecond, Balancer: &kafka.Hash{}}
 	defer w.Close()
 	const n = 300
