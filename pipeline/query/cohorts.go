@@ -116,10 +116,12 @@ func (r *Reader) BucketsAround(ctx context.Context, experimentID string, from, a
 		}
 	}
 	if experimentID != "" {
-		if before, err = r.addByTrace(ctx, before, experimentID, from, at, untagged); err != nil {
+		// The later range first: under a trace memo (WithTraceMemo) its
+		// answer to "was a trace decided" serves the earlier range too.
+		if after, err = r.addByTrace(ctx, after, experimentID, at, until, untagged); err != nil {
 			return nil, nil, err
 		}
-		if after, err = r.addByTrace(ctx, after, experimentID, at, until, untagged); err != nil {
+		if before, err = r.addByTrace(ctx, before, experimentID, from, at, untagged); err != nil {
 			return nil, nil, err
 		}
 	}
