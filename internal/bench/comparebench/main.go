@@ -22,8 +22,8 @@
 //     (other work on the machine counts in both), charged to the watchers;
 //   - before that, the cold start (-cold-for): the same 20 processes
 //     started together on a database nobody has looked at (cohort_settled
-//     emptied), their CPU and ClickHouse's from their start over the first
-//     looks, printed beside the steady figure.
+//     and settle_claims emptied), their CPU and ClickHouse's from their
+//     start over the first looks, printed beside the steady figure.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
 // one's runs, median duration, rows read and memory from system.query_log.
@@ -340,17 +340,20 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		return fmt.Errorf("build analyze: %w\n%s", err, out)
 	}
 	// Cold start: the watchers all start at once on a database nobody has
-	// looked at (the settled-count cache emptied), measured from their
+	// looked at (the settled-count cache and the claims on filling it
+	// emptied), measured from their
 	// start over coldFor, start-up and first looks included.
 	var cold float64
 	var coldWall time.Duration
 	if coldFor > 0 {
-		forget, err := c.SQL("bench/bench_forget_settled.sql", nil)
-		if err != nil {
-			return err
-		}
-		if err := c.Conn.Exec(ctx, forget); err != nil {
-			return fmt.Errorf("empty cohort_settled: %w", err)
+		for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql"} {
+			forget, err := c.SQL(name, nil)
+			if err != nil {
+				return err
+			}
+			if err := c.Conn.Exec(ctx, forget); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
 		}
 		chBefore := cpuSeconds(chPid)
 		t0 := time.Now()
@@ -366,7 +369,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		}
 		coldWall = wall
 		cold = cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
-		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled emptied), %s from their start (%d looks each at 5 s):\n",
+		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
 			liveN, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
 		fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
 		if chPid > 0 {
