@@ -45,6 +45,25 @@ func BenchmarkProduceSettings(b *testing.B) {
 	}
 }
 
+// BenchmarkProduceLinger measures the linger (BatchTimeout) and the
+// batch size of the default writer (no compression, 5 in flight): CPU of
+// this process per event. Measured 2026-11-30 (3 runs each, 300k events,
+// machine shared, load 4-6): medians 1.84-2.11 us/event for every pair of
+// 2/5/10 ms and 1/4 MiB, within the runs' own spread (1.42-2.72): the
+// per-record work (serialising each record into the request) is the cost,
+// not the batching, so the defaults stay.
+func BenchmarkProduceLinger(b *testing.B) {
+	for _, linger := range []time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
+		for _, bytes := range []int64{1 << 20, 4 << 20} {
+			b.Run(fmt.Sprintf("linger=%s/batch_bytes=%d", linger, bytes), func(b *testing.B) {
+				cfg := NewDefaultConfig()
+				cfg.BatchTimeout, cfg.BatchBytes = linger, bytes
+				benchProduce(b, cfg)
+			})
+		}
+	}
+}
+
 func benchProduce(b *testing.B, cfg Config) {
 	b.Helper()
 	cfg.Topic = fmt.Sprintf("test.stage-produce.%d", time.Now().UnixNano())

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	chproto "github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -40,6 +41,9 @@ type columnAppender interface {
 type insertColumns struct {
 	mu  sync.Mutex
 	own []column.Interface
+	// arrPos is where the driver appends the Array(String) columns'
+	// placeholder values (see appendColumns), kept from insert to insert.
+	arrPos [4][]chproto.Position
 }
 
 // fill appends rows [lo, hi) of b to the kept columns and makes them the
@@ -56,7 +60,7 @@ func (ic *insertColumns) fill(ib columnAppender, b *batch, lo, hi int) error {
 		// The first insert, or the table changed: adopt the driver's.
 		ic.own = cols
 	}
-	if err := appendColumns(ownColumns(ic.own), b, lo, hi); err != nil {
+	if err := appendColumns(ownColumns(ic.own), b, lo, hi, &ic.arrPos); err != nil {
 		return err
 	}
 	for i, c := range cols {
@@ -103,12 +107,15 @@ func (c ownColumn) AppendRow(v any) error { return c.col.AppendRow(v) }
 // rows are a batch's records decoded straight into the insert's column
 // slices, one entry per accepted record: no event struct per row, and the
 // insert hands sub-slices of them to the driver, which copies the values
-// into its native block. Strings are copies in one buffer per column
-// (see arena); string arrays are kept flat, with each row's end.
+// into its native block. String columns are held as ClickHouse's own
+// String column is (ch-go's proto.ColStr): the bytes of every value in one
+// buffer per column, and each row's position in it, which the insert hands
+// to the driver's columns as they are (see setColStr). String arrays are
+// kept flat, with each row's end.
 // The slices keep their capacity from batch to batch, so a steady stream
 // allocates nothing here once they have grown to the batch size.
 type rows struct {
-	strs [len(stringFields)][]string
+	strs [len(stringFields)][]chproto.Position
 	// The bytes of strs and flat, one buffer per column, copied while the
 	// record is still in the CPU cache: the column build then reads each
 	// column's values in sequence instead of one cache line of a record
@@ -120,7 +127,7 @@ type rows struct {
 	http    []uint16
 	u8      [2][]uint8 // synthetic, is_error
 	enums   [3][]int8  // kind, cohort, status
-	flat    [4][]string
+	flat    [4][]chproto.Position
 	ends    [4][]int // per row, the end of its values in flat
 	parts   []int32
 	offsets []int64
@@ -129,6 +136,17 @@ type rows struct {
 
 // len is the number of rows.
 func (r *rows) len() int { return len(r.offsets) }
+
+// str is row i's value of String field f, valid until r is reset.
+func (r *rows) str(f, i int) string { return view(r.bufs[f], r.strs[f][i]) }
+
+// view is the string at p in buf, without a copy.
+func view(buf []byte, p chproto.Position) string {
+	if p.End == p.Start {
+		return ""
+	}
+	return unsafe.String(&buf[p.Start], p.End-p.Start) //nolint:gosec // G103: the rows' bytes are not written again before reset
+}
 
 // add appends one decoded event.
 func (r *rows) add(e *telemetry.Event, partition int32, offset int64, value string) {
@@ -159,8 +177,8 @@ func (r *rows) add(e *telemetry.Event, partition int32, offset int64, value stri
 // reset empties r, keeping capacity and dropping the references to the
 // records' memory.
 func (r *rows) reset() {
-	// strs and flat point only into r's own buffers (see arena), never
-	// into a record: clearing them is not needed to let the records go.
+	// strs and flat are positions in r's own buffers (see arena), not
+	// references to a record.
 	for i := range r.strs {
 		r.strs[i], r.bufs[i] = r.strs[i][:0], r.bufs[i][:0]
 	}
@@ -275,7 +293,7 @@ func floorSecs(dst []int64, ns []uint64) []int64 {
 // appendColumns appends rows [lo, hi) column by column, which is several
 // times faster than row-wise Append with []any: every column but the
 // arrays is one sub-slice of the batch's rows.
-func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
+func appendColumns(ib columnAppender, b *batch, lo, hi int, arrPos *[4][]chproto.Position) error {
 	r, c := &b.rows, &b.cols
 	c.secs[0] = floorSecs(c.secs[0], r.ns[0][lo:hi])
 	c.secs[1] = floorSecs(c.secs[1], r.ns[1][lo:hi])
@@ -284,8 +302,11 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 	cols[15], cols[16], cols[17], cols[18] = r.enums[1][lo:hi], r.u8[0][lo:hi], r.enums[2][lo:hi], r.u8[1][lo:hi]
 	cols[20], cols[21] = r.http[lo:hi], r.dur[lo:hi]
 	cols[29], cols[30] = r.parts[lo:hi], r.offsets[lo:hi]
+	cs := ib.Columns()
 	for f, sf := range stringFields {
-		cols[sf.col] = r.strs[f][lo:hi]
+		if !setColStr(cs[sf.col], r.bufs[f], r.strs[f][lo:hi]) {
+			cols[sf.col] = r.strings(r.bufs[f], r.strs[f][lo:hi])
+		}
 	}
 	for i, col := range cols {
 		if col == nil {
@@ -300,13 +321,17 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 	// offsets come from rows of empty strings, boxed once for all
 	// (emptyRow; boxing "" allocates nothing), and then the array's value
 	// column is refilled in bulk with the real strings: the same number of
-	// values, so the offsets stay right.
+	// values, so the offsets stay right. The placeholders go to arrPos:
+	// the values column may still hold a batch's positions from the insert
+	// before (setColStr), and appending to it would write into that batch.
 	arrCols := ib.Columns()
 	for a, col := range [4]int{24, 25, 26, 27} {
 		arr, ok := arrCols[col].(interface{ Base() column.Interface })
 		if !ok {
 			return &columnError{column: telemetry.Columns[col], err: fmt.Errorf("insert column is %T, want an Array", arrCols[col])}
 		}
+		values := arr.Base()
+		placeholders := setColStr(values, nil, arrPos[a][:0])
 		bc := ib.Column(col)
 		start := 0
 		if lo > 0 {
@@ -319,13 +344,63 @@ func appendColumns(ib columnAppender, b *batch, lo, hi int) error {
 			}
 			prev = end
 		}
-		values := arr.Base()
+		if placeholders {
+			arrPos[a] = colStr(values).Pos // keep what the placeholders grew
+			setColStr(values, r.flatBuf[a], r.flat[a][start:prev])
+			continue
+		}
 		values.Reset()
-		if _, err := values.Append(r.flat[a][start:prev]); err != nil {
+		if _, err := values.Append(r.strings(r.flatBuf[a], r.flat[a][start:prev])); err != nil {
 			return &columnError{column: telemetry.Columns[col], err: err}
 		}
 	}
 	return nil
+}
+
+// colStrOffset is where clickhouse-go's String column keeps its ch-go
+// proto.ColStr (an unexported field), or -1 when a driver version keeps it
+// otherwise (then setColStr declines and the values are appended).
+var colStrOffset = func() uintptr {
+	f, ok := reflect.TypeOf(column.String{}).FieldByName("col")
+	if !ok || f.Type != reflect.TypeOf(chproto.ColStr{}) {
+		return ^uintptr(0)
+	}
+	return f.Offset
+}()
+
+// setColStr makes a String column's values the positions pos in buf, as
+// they are: no copy into the driver's own buffer (which doubled a batch's
+// string bytes and was a fifth of the column build), the block encoding
+// reads them straight from the batch's rows. The column holds buf and pos
+// until it is reset or set again: the batch is not reset before its
+// insert is done (insertColumns serves one insert at a time). False: the
+// column is not a clickhouse-go String as this build knows it.
+func setColStr(c column.Interface, buf []byte, pos []chproto.Position) bool {
+	cs := colStr(c)
+	if cs == nil {
+		return false
+	}
+	cs.Buf, cs.Pos = buf, pos
+	return true
+}
+
+// colStr is the ColStr inside a clickhouse-go String column, nil when c is
+// not one (or not as this build knows it).
+func colStr(c column.Interface) *chproto.ColStr {
+	s, ok := c.(*column.String)
+	if !ok || colStrOffset == ^uintptr(0) {
+		return nil
+	}
+	return (*chproto.ColStr)(unsafe.Add(unsafe.Pointer(s), colStrOffset)) //nolint:gosec // G103: the field's offset and type are checked in colStrOffset
+}
+
+// strings are the values at pos in buf (only when setColStr declines).
+func (r *rows) strings(buf []byte, pos []chproto.Position) []string {
+	out := make([]string, len(pos))
+	for i, p := range pos {
+		out[i] = view(buf, p)
+	}
+	return out
 }
 
 // emptyRows are rows of n empty strings, already boxed.
@@ -344,18 +419,12 @@ func emptyRow(n int) any {
 	return make([]string, n)
 }
 
-// arena appends s to *buf and returns the copy. The copy is valid until
-// the batch is reset: strings handed to the insert are copied into the
-// driver's columns, and nothing else keeps them. When *buf grows, earlier
-// copies stay in the old array, which the garbage collector keeps for
-// them; once the buffers have grown to the batch size they are reused.
-func arena(buf *[]byte, s string) string {
-	if s == "" {
-		return ""
-	}
+// arena appends s to *buf and returns its position there. Once the
+// buffers have grown to the batch size they are reused.
+func arena(buf *[]byte, s string) chproto.Position {
 	start := len(*buf)
 	*buf = append(*buf, s...)
-	return unsafe.String(&(*buf)[start], len(s)) //nolint:gosec // G103: see above; the bytes are not written again before reset
+	return chproto.Position{Start: start, End: len(*buf)}
 }
 
 func b2u(b bool) uint8 {

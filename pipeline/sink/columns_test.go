@@ -135,3 +135,21 @@ func (r *rows) capacities() []int {
 	out = append(out, cap(r.ns[0]), cap(r.ns[1]), cap(r.u8[0]), cap(r.u8[1]), cap(r.enums[0]), cap(r.enums[1]), cap(r.enums[2]))
 	return append(out, cap(r.dur), cap(r.http), cap(r.parts), cap(r.offsets), cap(r.values))
 }
+
+// The insert hands the batch's string bytes to the driver's String columns
+// as they are: this driver version keeps its values where setColStr
+// expects them, and a filled column shares the batch's buffer.
+func TestStringColumnsShareTheBatchBytes(t *testing.T) {
+	require.NotEqual(t, ^uintptr(0), colStrOffset, "clickhouse-go's String no longer keeps a proto.ColStr in field col")
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 10)}
+	b := newBatch()
+	e := telemetry.Event{ID: "id-1", TimeNs: 1_700_000_000_000_000_000, Kind: telemetry.KindLog, Service: "svc", AttrKeys: []string{"k"}, AttrValues: []string{"v"}}
+	require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Value: e.AppendJSON(nil)}))
+	var cols insertColumns
+	ap := newBlockAppender(t)
+	require.NoError(t, cols.fill(ap, b, 0, 1))
+	cs := colStr(ap.block.Columns[telemetry.ColService])
+	require.NotNil(t, cs)
+	require.Equal(t, "svc", string(cs.Buf[cs.Pos[0].Start:cs.Pos[0].End]))
+	assert.Same(t, &b.rows.bufs[1][0], &cs.Buf[0], "the service column reads the batch's buffer")
+}

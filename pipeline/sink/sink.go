@@ -90,8 +90,8 @@ type batch struct {
 	first   time.Time
 	last    map[int]*kgo.Record
 	maxTime map[int]int64
-	dec     telemetry.Decoder
-	event   telemetry.Event // each record is decoded here, then added to rows
+	dec     telemetry.Decoder // the general decoder, for records not in the exact wire form (decodeInto)
+	event   telemetry.Event   // such a record is decoded here, then added to rows
 	cols    columns
 	// barrier, on an otherwise empty batch, is closed by the committer
 	// once every batch handed over before it is committed (see
@@ -481,28 +481,58 @@ func (s *Sink) accept(ctx context.Context, b *batch, msg *kgo.Record) error {
 	if len(b.last) == 0 {
 		b.first = time.Now()
 	}
-	// The event is decoded into the batch's one scratch event (hot in the
-	// cache) and its fields appended to the column slices; a record that
-	// fails adds nothing.
-	e := &b.event
-	value, err := s.decode(msg, e, &b.dec)
-	if err != nil {
+	if err := s.decodeInto(b, msg); err != nil {
 		if dlqErr := s.deadLetter(ctx, msg, err); dlqErr != nil {
 			return dlqErr
 		}
 	} else {
-		if s.seen.seenOrAdd(e.ID) {
+		r := &b.rows
+		last := r.len() - 1
+		if s.seen.seenOrAdd(r.str(0, last)) {
 			s.m.duplicates.Inc()
 		}
-		b.rows.add(e, msg.Partition, msg.Offset, value)
 		b.bytes += len(msg.Value)
-		if e.TimeNs > b.maxTime[int(msg.Partition)] {
-			b.maxTime[int(msg.Partition)] = e.TimeNs
+		if t := int64(r.ns[0][last]); t > b.maxTime[int(msg.Partition)] {
+			b.maxTime[int(msg.Partition)] = t
 		}
 	}
 	b.last[int(msg.Partition)] = msg
-	// The arrays were copied into the rows: the arena is scratch.
-	b.dec.Reset()
+	return nil
+}
+
+// decodeInto appends a record's event to the batch's rows, or returns why
+// it cannot be inserted (and adds nothing).
+func (s *Sink) decodeInto(b *batch, msg *kgo.Record) error {
+	if len(msg.Value) > s.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(msg.Value), s.cfg.MaxEventBytes)
+	}
+	// franz-go (without pools, which the sink does not configure) leaves
+	// a fetched record's value to the record and never touches it again,
+	// and nothing here writes to it, so the rows can keep it (to
+	// dead-letter a row ClickHouse refuses) without a copy.
+	value := unsafe.String(unsafe.SliceData(msg.Value), len(msg.Value)) //nolint:gosec // G103: read-only view of a buffer we own, see above
+	if b.rows.addWire(value, msg.Partition, msg.Offset) {
+		return nil
+	}
+	// Not in the exact wire form (or refused): the general decoder
+	// decides, and says why.
+	return s.decodeGeneral(b, msg, value)
+}
+
+// decodeGeneral decodes a record with the general decoder into the
+// batch's one scratch event (hot in the cache) and appends its fields to
+// the column slices; a record that fails adds nothing.
+func (s *Sink) decodeGeneral(b *batch, msg *kgo.Record, value string) error {
+	e := &b.event
+	// The arrays are copied into the rows: the decoder's arena is scratch.
+	defer b.dec.Reset()
+	if err := b.dec.DecodeString(value, e); err != nil {
+		return err
+	}
+	if e.TimeNs < minEventNs || e.TimeNs > maxEventNs || e.IngestNs < 0 {
+		return fmt.Errorf("event_time_ns %d: outside what ClickHouse DateTime holds (1971..2105)", e.TimeNs)
+	}
+	b.rows.add(e, msg.Partition, msg.Offset, value)
 	return nil
 }
 
@@ -536,26 +566,6 @@ var (
 	minEventNs = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	maxEventNs = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC).UnixNano()
 )
-
-// decode decodes a record into e and returns its value as a string that
-// e's strings are substrings of.
-func (s *Sink) decode(msg *kgo.Record, e *telemetry.Event, dec *telemetry.Decoder) (string, error) {
-	if len(msg.Value) > s.cfg.MaxEventBytes {
-		return "", fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(msg.Value), s.cfg.MaxEventBytes)
-	}
-	// franz-go (without pools, which the sink does not configure) leaves
-	// a fetched record's value to the record and never touches it again,
-	// and nothing here writes to it, so the decoded strings can share its
-	// memory instead of copying each record once more.
-	value := unsafe.String(unsafe.SliceData(msg.Value), len(msg.Value)) //nolint:gosec // G103: read-only view of a buffer we own, see above
-	if err := dec.DecodeString(value, e); err != nil {
-		return "", err
-	}
-	if e.TimeNs < minEventNs || e.TimeNs > maxEventNs || e.IngestNs < 0 {
-		return "", fmt.Errorf("event_time_ns %d: outside what ClickHouse DateTime holds (1971..2105)", e.TimeNs)
-	}
-	return value, nil
-}
 
 // deadLetter writes a record that can never be inserted to the dead-letter
 // topic, retrying until Kafka takes it or ctx ends: a record is committed

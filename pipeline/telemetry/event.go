@@ -184,6 +184,14 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look (most values
+		// have none): a fifth of serve's record encoding was this loop.
+		for i+8 <= len(s) && plain8(load64(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -219,6 +227,33 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// load64 is the 8 bytes of s at i (i+8 <= len(s)), little-endian (the
+// compiler makes it one load).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+const (
+	ones8  = 0x0101010101010101
+	highs8 = 0x8080808080808080
+)
+
+// plain8 says whether none of the 8 bytes in x needs appendString's look:
+// a control byte (< 0x20), a quote, a backslash or a non-ASCII byte. Each
+// term has a byte's high bit set where the byte is such (exactly, as long
+// as the byte's own high bit is clear, which the last term covers; a
+// borrow can only mark bytes above a byte that is such).
+func plain8(x uint64) bool {
+	ctl := (x - 0x20*ones8) &^ x
+	q := x ^ ('"' * ones8)
+	q = (q - ones8) &^ q
+	bs := x ^ ('\\' * ones8)
+	bs = (bs - ones8) &^ bs
+	return (ctl|q|bs|x)&highs8 == 0
 }
 
 var errTrailing = errors.New("trailing data after the JSON object")

@@ -2,7 +2,10 @@ package telemetry
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,4 +122,70 @@ func FuzzWireRoundTrip(f *testing.F) {
 		assert.Equal(t, ref["service"], got.Service)
 		assert.Equal(t, e.TimeNs, got.TimeNs)
 	})
+}
+
+// appendStringByByte is appendString as it was before it skipped eight
+// plain bytes at a time: the reference for TestAppendStringMatchesByteLoop.
+func appendStringByByte(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Every byte value at every offset from an 8-byte boundary, and random
+// strings, encode exactly as the byte-by-byte loop encodes them.
+func TestAppendStringMatchesByteLoop(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 17; pos++ {
+			b := []byte(strings.Repeat("a", 17))
+			b[pos] = byte(c)
+			s := string(b)
+			require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "byte %#x at %d", c, pos)
+		}
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	parts := []string{"a", "plain text", "0123456789", `"`, `\`, "\x00", "\x1f", " ", "\x7f", "\x80", "é", "\u2028", "😀", "\xff", "\xe2\x82", "!", "~", "!\"#"}
+	for range 100_000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		s := b.String()
+		require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "%q", s)
+	}
 }

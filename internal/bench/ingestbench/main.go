@@ -60,6 +60,7 @@ type options struct {
 	paths                                       map[string]bool
 	perTrace                                    int
 	altServe                                    string
+	altSink                                     string
 }
 
 func main() {
@@ -76,17 +77,22 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
+	flag.StringVar(&o.altSink, "alt-sink", "", "an ingest binary (e.g. built from an earlier commit) whose sink runs path B1: B with that sink; -paths B,B1 compares the two sinks' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.Parse()
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "C", "D", "E":
+		case "A", "A0", "A1", "B", "B0", "B1", "C", "D", "E":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, C, D, E)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, C, D, E)\n", p)
 			os.Exit(2)
 		}
+	}
+	if o.paths["B1"] && o.altSink == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: path B1 needs -alt-sink")
+		os.Exit(2)
 	}
 	if o.paths["A1"] && o.altServe == "" {
 		fmt.Fprintln(os.Stderr, "ingestbench: path A1 needs -alt-serve")
@@ -627,8 +633,14 @@ func (b *bench) endToEndBin(serveBin string, r int, name string, serveArgs ...st
 // the earliest offset, timed from process start to the last distinct event
 // visible, exactly like the Kafka engine.
 func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (sample, error) {
+	return b.sinkOnlyBin(filepath.Join(b.bin, "ingest"), "", r, topic, want, withUnitSeen)
+}
+
+// sinkOnlyBin is B with the sink of the ingest binary bin; tag names its
+// database and log apart.
+func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, withUnitSeen bool) (sample, error) {
 	s := sample{load: loadAvg(), events: want}
-	db := fmt.Sprintf("bench_%s_sink_%d", b.stamp, r)
+	db := fmt.Sprintf("bench_%s_sink%s_%d", b.stamp, tag, r)
 	if !withUnitSeen {
 		db = fmt.Sprintf("bench_%s_sink_no_unit_seen_%d", b.stamp, r)
 	}
@@ -644,9 +656,9 @@ func (b *bench) sinkOnly(r int, topic string, want uint64, withUnitSeen bool) (s
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
-	cmd := b.proc(fmt.Sprintf("sink only %d", r), db, "sink", "--topic", topic, "--group", "bench-"+db, "--admin", admin, "--log-level", "warn", "--pprof")
+	cmd := b.procOf(bin, fmt.Sprintf("sink only%s %d", tag, r), db, "sink", "--topic", topic, "--group", "bench-"+db, "--admin", admin, "--log-level", "warn", "--pprof")
 	defer stop(cmd)
-	if r == 0 {
+	if r == 0 && tag == "" {
 		b.profile("sink-only", admin, 5*time.Second)
 	}
 	var err error
@@ -1046,7 +1058,7 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
-	if o.paths["B"] || o.paths["B0"] || o.paths["C"] || o.paths["D"] {
+	if o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["C"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
 		if topic, records, want, err = b.prefill(); err != nil {
@@ -1071,6 +1083,9 @@ func run(o options) error {
 		{"A0", "end to end, serve's trace cache off (--trace-cache 0)", b.endToEndNoTraceCache},
 		{"A1", "end to end with the -alt-serve binary's serve", b.endToEndAlt},
 		{"B", "sink only (pre-filled topic -> CH)", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, true) }},
+		{"B1", "sink only with the -alt-sink binary's sink", func(r int) (sample, error) {
+			return b.sinkOnlyBin(o.altSink, "alt", r, topic, want, true)
+		}},
 		{"B0", "sink only, without the unit_seen view", func(r int) (sample, error) { return b.sinkOnly(r, topic, want, false) }},
 		{"C", "ClickHouse Kafka engine (same topic)", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
@@ -1173,7 +1188,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D", "E"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "D", "E"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1200,6 +1215,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": "A1 end to end, -alt-serve's serve",
 		"B":  "B sink only (pre-filled topic)",
 		"B0": "B0 sink only, without unit_seen",
+		"B1": "B1 sink only, -alt-sink's sink",
 		"C":  "C ClickHouse Kafka engine (same topic)",
 		"D":  "D clickhouse-client JSONEachRow (same records)",
 	}
@@ -1209,12 +1225,13 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"A1": {"serve", "sink", "clickhouse", "kafka", "generator"},
 		"B":  {"sink", "clickhouse", "kafka"},
 		"B0": {"sink", "clickhouse", "kafka"},
+		"B1": {"sink", "clickhouse", "kafka"},
 		"C":  {"clickhouse", "kafka"},
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "C", "D"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "C", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1247,6 +1264,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	}
 	if len(samples["A"]) > 0 && len(samples["A1"]) > 0 {
 		altServeCost(w, samples["A"], samples["A1"], o.altServe)
+	}
+	if len(samples["B"]) > 0 && len(samples["B1"]) > 0 {
+		altSinkCost(w, samples["B"], samples["B1"], o.altSink)
 	}
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
@@ -1398,6 +1418,25 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
+}
+
+// altSinkCost compares this build's sink (B) with the -alt-sink binary's
+// (B1), round by round.
+func altSinkCost(w io.Writer, this, alt []sample, bin string) {
+	var ratio, diff, rate []float64
+	for i := 0; i < len(this) && i < len(alt); i++ {
+		if c := alt[i].cpu["sink"]; c > 0 {
+			ratio = append(ratio, this[i].cpu["sink"]/c)
+			diff = append(diff, this[i].cpu["sink"]-c)
+		}
+		if alt[i].wall > 0 && this[i].wall > 0 {
+			rate = append(rate, alt[i].wall.Seconds()/this[i].wall.Seconds())
+		}
+	}
+	fmt.Fprintf(w, "\nsink of this build (B) against %s (B1), per round pair, median [min..max]:\n", bin)
+	fmt.Fprintf(w, "  sink CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
+	fmt.Fprintf(w, "  sink CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
+	fmt.Fprintf(w, "  events/s this/alt                   %s\n", med3(rate, "%.3f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0
