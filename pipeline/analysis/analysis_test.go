@@ -427,3 +427,37 @@ func TestPTextForQuantileAndRatio(t *testing.T) {
 	assert.Contains(t, errs, "n=500/100u")
 	assert.Contains(t, buf.String(), "unit     subject")
 }
+
+// The baseline grows backwards a few seconds per look; a monitor reads it
+// a minute ahead, so looks every 5 s read it about once a minute instead
+// of every look, and each look's blast radius is still the one a fresh
+// monitor computes from the exact baseline window.
+func TestMonitorReadsTheBaselineAhead(t *testing.T) {
+	src := &fakeSource{}
+	for _, c := range []telemetry.Cohort{telemetry.CohortNone, telemetry.CohortControl} {
+		src.rows = append(src.rows, spread(c, t0.Add(-20*time.Minute), 30*time.Minute, 30000, 300)...)
+	}
+	src.rows = append(src.rows, spread(telemetry.CohortExperiment, t0, 10*time.Minute, 1000, 30)...)
+	req := Request{ExperimentID: "exp-1", Window: Window{Since: t0}}
+	mon, err := NewMonitor(src, req, Settings{})
+	require.NoError(t, err)
+	looks := 0
+	for at := 2 * time.Minute; at <= 5*time.Minute; at += 5 * time.Second {
+		res, err := mon.Look(context.Background(), t0.Add(at))
+		require.NoError(t, err)
+		looks++
+		fresh, err := NewMonitor(&fakeSource{rows: src.rows}, req, Settings{})
+		require.NoError(t, err)
+		want, err := fresh.Look(context.Background(), t0.Add(at))
+		require.NoError(t, err)
+		require.Positive(t, want.BlastRadius.Before.Events)
+		assert.Equal(t, want.BlastRadius, res.BlastRadius, "at %s", at)
+	}
+	baseline := 0
+	for _, w := range src.windows {
+		if !w[1].After(t0) {
+			baseline++
+		}
+	}
+	assert.LessOrEqual(t, baseline, 5, "baseline reads in %d looks over 3 minutes", looks)
+}

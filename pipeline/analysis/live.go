@@ -20,6 +20,10 @@ const DefaultSettleAfter = 30 * time.Second
 // look (half of compare's: a look every 5 s re-ranks it).
 const DefaultLiveSamplePerCohort = 5000
 
+// baselineAhead is how much further back than it needs a Monitor reads its
+// baseline when it reads it (see Look).
+const baselineAhead = time.Minute
+
 // bucketWidth is the cohort_stats bucket.
 const bucketWidth = 10 * time.Second
 
@@ -121,7 +125,29 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if !until.After(since) {
 		until = since.Add(time.Second)
 	}
-	recent, err := m.src.Buckets(ctx, id, m.settledUntil, until, true)
+	// The blast-radius baseline grows backwards with the elapsed time. A
+	// read reaches baselineAhead further back, so the looks that follow
+	// (each a few seconds further) find their baseline read already
+	// instead of each reading one more bucket; the rows before the
+	// baseline are left out below (baselineRows).
+	elapsed := until.Sub(since)
+	from := since.Add(-elapsed).Truncate(bucketWidth)
+	if from.Before(m.beforeFrom) {
+		from = from.Add(-baselineAhead)
+	}
+	var (
+		recent, before []BucketRow
+		err            error
+	)
+	if ar, ok := m.src.(AroundSource); ok && m.settledUntil.Equal(since) && m.beforeFrom.Equal(since) && from.Before(since) {
+		// The first look: the baseline and the window adjoin, one read.
+		before, recent, err = ar.BucketsAround(ctx, id, from, since, until, true)
+		if err == nil {
+			m.addBaseline(before, from)
+		}
+	} else {
+		recent, err = m.src.Buckets(ctx, id, m.settledUntil, until, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("live %s: %w", id, err)
 	}
@@ -154,19 +180,12 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if cutoff.After(m.settledUntil) {
 		m.settledUntil = cutoff
 	}
-	// The blast-radius baseline grows backwards with the elapsed time.
-	elapsed := until.Sub(since)
-	if from := since.Add(-elapsed).Truncate(bucketWidth); from.Before(m.beforeFrom) {
+	if from.Before(m.beforeFrom) {
 		rows, err := m.src.Buckets(ctx, id, from, m.beforeFrom, true)
 		if err != nil {
 			return nil, fmt.Errorf("live %s: baseline: %w", id, err)
 		}
-		for _, r := range rows {
-			if r.Cohort != telemetry.CohortExperiment {
-				m.before = append(m.before, r)
-			}
-		}
-		m.beforeFrom = from
+		m.addBaseline(rows, from)
 	}
 	during := make([]BucketRow, 0, len(m.settled)+len(fresh))
 	during = append(append(during, m.settled...), fresh...)
@@ -212,6 +231,29 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	res.Sanitize()
 	return res, nil
 }
+
+// addBaseline keeps the baseline rows read for [from, beforeFrom).
+func (m *Monitor) addBaseline(rows []BucketRow, from time.Time) {
+	for _, r := range rows {
+		if r.Cohort != telemetry.CohortExperiment {
+			m.before = append(m.before, r)
+		}
+	}
+	m.beforeFrom = from
+}
+
+// AroundSource can read a baseline and the window after it as one range
+// (*Store): a Monitor's first look, where the two adjoin.
+type AroundSource interface {
+	BucketsAround(ctx context.Context, experimentID string, from, at, until time.Time, untagged bool) (before, after []BucketRow, err error)
+}
+
+// BucketsAround implements AroundSource with query.Reader.BucketsAround.
+func (s *Store) BucketsAround(ctx context.Context, experimentID string, from, at, until time.Time, untagged bool) (before, after []BucketRow, err error) {
+	return s.reader().BucketsAround(ctx, experimentID, from, at, until, untagged)
+}
+
+var _ AroundSource = (*Store)(nil)
 
 // SettledBy says how the last Look decided which buckets settled: at the
 // sink watermark, or at now - SettleAfter and why.

@@ -121,10 +121,22 @@ func contribute(t *query.UnitTally, n, e int64, sign float64) {
 }
 
 // addTo folds rows into sums, with units the per-unit counts before them
-// (updated in place).
+// (updated in place). The cohorts' sums are kept in an array while the
+// rows are folded (a first look folds one row per unit).
 func addTo(sums map[telemetry.Cohort]query.UnitTally, units map[unitKey][2]int64, rows []query.UnitRow, base func(unitKey) [2]int64) {
+	var ts [telemetry.CohortExperiment + 1]query.UnitTally
+	var seen [telemetry.CohortExperiment + 1]bool
+	for c, t := range sums {
+		if c <= telemetry.CohortExperiment {
+			ts[c], seen[c] = t, true
+		}
+	}
 	for _, r := range rows {
-		t := sums[r.Cohort]
+		if r.Cohort > telemetry.CohortExperiment {
+			continue // not a cohort: the readers check, nothing to count
+		}
+		seen[r.Cohort] = true
+		t := &ts[r.Cohort]
 		t.Events += r.Events
 		t.Errors += r.Errors
 		t.Good += r.Events - r.Errors
@@ -136,7 +148,6 @@ func addTo(sums map[telemetry.Cohort]query.UnitTally, units map[unitKey][2]int64
 			t.SumEN += float64(r.Errors)
 			t.SumG2 += float64(r.Events - r.Errors)
 			t.SumGN += float64(r.Events - r.Errors)
-			sums[r.Cohort] = t
 			continue
 		}
 		k := unitKey{r.Cohort, r.Unit}
@@ -145,17 +156,26 @@ func addTo(sums map[telemetry.Cohort]query.UnitTally, units map[unitKey][2]int64
 			old = base(k)
 		}
 		if old[0] > 0 {
-			contribute(&t, old[0], old[1], -1)
+			contribute(t, old[0], old[1], -1)
 		}
 		now := [2]int64{old[0] + r.Events, old[1] + r.Errors}
-		contribute(&t, now[0], now[1], +1)
+		contribute(t, now[0], now[1], +1)
 		units[k] = now
-		sums[r.Cohort] = t
+	}
+	for c := range ts {
+		if seen[c] {
+			sums[telemetry.Cohort(c)] = ts[c]
+		}
 	}
 }
 
 // settle folds settled rows into the accumulator.
 func (a *unitAcc) settle(rows []query.UnitRow, until uint32) {
+	if len(a.units) == 0 && len(rows) > 0 {
+		// A first look folds in one row per unit: size the map once
+		// instead of growing it through every doubling.
+		a.units = make(map[unitKey][2]int64, len(rows))
+	}
 	addTo(a.sums, a.units, rows, func(unitKey) [2]int64 { return [2]int64{} })
 	a.until = until
 }

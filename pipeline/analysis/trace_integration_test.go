@@ -464,3 +464,63 @@ func windowRows(exp string, w analysis.Window, loaded ...[]telemetry.Event) int6
 	}
 	return n
 }
+
+// A live monitor's first look reads its baseline and its window as one
+// range (BucketsAround): the same rows, bucket for bucket, as the two
+// reads it replaces, with a split that is not on a bucket edge (the
+// bucket it falls in belongs to the baseline, as when read alone) and
+// spans resolved by their trace on both sides. A monitor whose first look
+// makes the two reads gives the same first look.
+func TestBucketsAroundIsTheTwoReads(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, cold := chtest.Open(t), chtest.Open(t)
+	const exp = "around-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := traceEvents(exp, start, 300)
+	load(ctx, t, c, events)
+	load(ctx, t, cold, events)
+	from, at, until := start.Add(-30*time.Second), start.Add(95*time.Second+500*time.Millisecond), start.Add(300*time.Second)
+	before, after, err := (&analysis.Store{C: cold}).BucketsAround(ctx, exp, from, at, until, true)
+	require.NoError(t, err)
+	src := &analysis.Store{C: c}
+	wantBefore, err := src.Buckets(ctx, exp, from, at, true)
+	require.NoError(t, err)
+	wantAfter, err := src.Buckets(ctx, exp, at, until, true)
+	require.NoError(t, err)
+	byTrace := 0
+	for _, r := range append(append([]analysis.BucketRow(nil), wantBefore...), wantAfter...) {
+		byTrace += int(r.ByTrace)
+	}
+	require.Positive(t, byTrace, "spans resolved by their trace on both sides")
+	require.NotEmpty(t, wantBefore)
+	assert.ElementsMatch(t, wantBefore, before)
+	assert.ElementsMatch(t, wantAfter, after)
+
+	// The first look of a monitor reading around, and of one that cannot.
+	req := analysis.Request{ExperimentID: exp, Window: analysis.Window{Since: at}}
+	now := until.Add(time.Minute)
+	around, err := analysis.NewMonitor(&analysis.Store{C: cold}, req, analysis.Settings{})
+	require.NoError(t, err)
+	two, err := analysis.NewMonitor(twoReads{Store: src}, req, analysis.Settings{})
+	require.NoError(t, err)
+	got, err := around.Look(ctx, now)
+	require.NoError(t, err)
+	want, err := two.Look(ctx, now)
+	require.NoError(t, err)
+	require.Positive(t, want.BlastRadius.Before.Events, "a baseline to compare")
+	assert.Equal(t, want.BlastRadius, got.BlastRadius)
+	assert.Equal(t, want.Cohorts, got.Cohorts)
+	assert.Equal(t, want.Metrics, got.Metrics)
+}
+
+// twoReads is a Store whose BucketsAround is the two reads it replaces.
+type twoReads struct{ *analysis.Store }
+
+func (s twoReads) BucketsAround(ctx context.Context, experimentID string, from, at, until time.Time, untagged bool) (before, after []analysis.BucketRow, err error) {
+	if before, err = s.Buckets(ctx, experimentID, from, at, untagged); err != nil {
+		return nil, nil, err
+	}
+	after, err = s.Buckets(ctx, experimentID, at, until, untagged)
+	return before, after, err
+}

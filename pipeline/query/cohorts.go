@@ -95,6 +95,41 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 	return out, nil
 }
 
+// BucketsAround is Buckets over [from, at) and over [at, until) read as one
+// range: the rows of the buckets before at, and the others; the same rows
+// as the two calls give (a bucket belongs to the range its start lies in;
+// the events resolved by their trace are added per range as Buckets
+// does), with one read of the tally, the cached counts and the counting
+// states instead of two. A live monitor's first look reads its baseline
+// and its window this way: the second read would unpack the states of the
+// granules the first had just unpacked.
+func (r *Reader) BucketsAround(ctx context.Context, experimentID string, from, at, until time.Time, untagged bool) (before, after []BucketRow, err error) {
+	rows, err := r.viewBuckets(ctx, experimentID, from, until, untagged)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, b := range rows {
+		if b.Bucket.Unix() < at.Unix() {
+			before = append(before, b)
+		} else {
+			after = append(after, b)
+		}
+	}
+	if experimentID != "" {
+		// The later range first: under a trace memo (WithTraceMemo) its
+		// answer to "was a trace decided" serves the earlier range too.
+		if after, err = r.addByTrace(ctx, after, experimentID, at, until, untagged); err != nil {
+			return nil, nil, err
+		}
+		if before, err = r.addByTrace(ctx, before, experimentID, from, at, untagged); err != nil {
+			return nil, nil, err
+		}
+	}
+	sort.Slice(before, func(i, j int) bool { return before[i].Bucket.Before(before[j].Bucket) })
+	sort.Slice(after, func(i, j int) bool { return after[i].Bucket.Before(after[j].Bucket) })
+	return before, after, nil
+}
+
 // viewBuckets is Buckets without the events resolved by their trace in
 // ClickHouse: the cohort views' exact distinct counts alone.
 func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
@@ -890,17 +925,17 @@ func (r *Reader) unitRows(ctx context.Context, name string, p queries.Params, ou
 	return r.each(ctx, name, p, func(rows driver.Rows) error {
 		var (
 			u              UnitRow
-			cohort         string
+			cohort         uint8
 			events, errors uint64
 		)
 		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
-		c, err := telemetry.ParseCohort(cohort)
-		if err != nil {
-			return err
+		// The cohort comes as its number (the Enum8's, telemetry.Cohort's).
+		if cohort > uint8(telemetry.CohortExperiment) {
+			return fmt.Errorf("cohort %d: want 0, 1 or 2", cohort)
 		}
-		u.Cohort, u.Events, u.Errors = c, int64(events), int64(errors)
+		u.Cohort, u.Events, u.Errors = telemetry.Cohort(cohort), int64(events), int64(errors)
 		*out = append(*out, u)
 		return nil
 	})

@@ -26,6 +26,10 @@ const (
 	EnvUser     = "STEADYSTATE_CLICKHOUSE_USER"
 	EnvPassword = "STEADYSTATE_CLICKHOUSE_PASSWORD" //nolint:gosec // the name of a variable, not a secret
 	EnvCluster  = "STEADYSTATE_CLICKHOUSE_CLUSTER"
+	// EnvLogQueries = 1 logs every statement in the server's
+	// system.query_log (its CPU, rows and bytes; `make bench-compare
+	// -profile` sets it for the live watchers).
+	EnvLogQueries = "STEADYSTATE_CLICKHOUSE_LOG_QUERIES"
 )
 
 // Config says where ClickHouse is.
@@ -57,7 +61,11 @@ type Config struct {
 	// BenchmarkInsertCompression, measures the client's and the server's
 	// CPU for each).
 	Compression string `yaml:"compression"`
-	_           struct{}
+	// LogQueries logs every statement of the connections in the server's
+	// system.query_log (log_queries = 1), for profiling. Default: false, or
+	// true when $STEADYSTATE_CLICKHOUSE_LOG_QUERIES is 1.
+	LogQueries bool `yaml:"log_queries"`
+	_          struct{}
 }
 
 // NewDefaultConfig returns the defaults, overridden by the environment.
@@ -78,6 +86,7 @@ func NewDefaultConfig() Config {
 	if v := os.Getenv(EnvCluster); v != "" {
 		c.Cluster = v
 	}
+	c.LogQueries = os.Getenv(EnvLogQueries) == "1"
 	return c
 }
 
@@ -136,6 +145,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	method, _ := compression(cfg.Compression)
 	settings := clickhouse.Settings{}
+	if cfg.LogQueries {
+		settings["log_queries"] = 1
+	}
 	if cfg.Cluster != "" {
 		settings["insert_distributed_sync"] = 1
 		// No block deduplication in the replicated tables. An insert that

@@ -22,11 +22,14 @@
 //     (other work on the machine counts in both), charged to the watchers;
 //   - before that, the cold start (-cold-for): the same 20 processes
 //     started together on a database nobody has looked at (cohort_settled
-//     emptied), their CPU and ClickHouse's from their start over the first
-//     looks, printed beside the steady figure.
+//     and settle_claims emptied), their CPU and ClickHouse's from their
+//     start over the first looks, printed beside the steady figure.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
-// one's runs, median duration, rows read and memory from system.query_log.
+// one's runs, median duration, rows read and memory from system.query_log,
+// and the live watchers' (STEADYSTATE_CLICKHOUSE_LOG_QUERIES=1): per
+// statement over the cold start and over the steady measurement, runs,
+// CPU seconds, rows and bytes read.
 package main
 
 import (
@@ -60,7 +63,7 @@ func main() {
 	coldFor := flag.Duration("cold-for", 30*time.Second, "cold start: how long the live processes are measured from their start on a database nobody has looked at (0: skip)")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
-	profile := flag.Bool("profile", false, "log the timed rounds' statements in system.query_log and print each one's runs, median duration, rows read and memory")
+	profile := flag.Bool("profile", false, "log the timed rounds' and the live watchers' statements in system.query_log and print each one's runs, median duration, rows read and memory (the watchers': runs, CPU, rows and bytes read, over the cold start and the steady measurement)")
 	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
 	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *db, *keep, *before, *profile); err != nil {
@@ -308,12 +311,12 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		}
 	}
 
-	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, start)
+	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, start, profile)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
 // reports their CPU and the ClickHouse server's.
-func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, start time.Time) error {
+func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, start time.Time, profile bool) error {
 	chPid := stagecpu.StatePID("clickhouse")
 	queryCPU := func() float64 {
 		var us uint64
@@ -340,21 +343,24 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		return fmt.Errorf("build analyze: %w\n%s", err, out)
 	}
 	// Cold start: the watchers all start at once on a database nobody has
-	// looked at (the settled-count cache emptied), measured from their
+	// looked at (the settled-count cache and the claims on filling it
+	// emptied), measured from their
 	// start over coldFor, start-up and first looks included.
 	var cold float64
 	var coldWall time.Duration
 	if coldFor > 0 {
-		forget, err := c.SQL("bench/bench_forget_settled.sql", nil)
-		if err != nil {
-			return err
-		}
-		if err := c.Conn.Exec(ctx, forget); err != nil {
-			return fmt.Errorf("empty cohort_settled: %w", err)
+		for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql"} {
+			forget, err := c.SQL(name, nil)
+			if err != nil {
+				return err
+			}
+			if err := c.Conn.Exec(ctx, forget); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
 		}
 		chBefore := cpuSeconds(chPid)
 		t0 := time.Now()
-		cmds, err := startWatchers(bin, dir, db, liveN, start, coldFor+5*time.Second, "cold")
+		cmds, err := startWatchers(bin, dir, db, liveN, start, coldFor+5*time.Second, "cold", profile)
 		if err != nil {
 			return err
 		}
@@ -366,7 +372,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		}
 		coldWall = wall
 		cold = cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
-		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled emptied), %s from their start (%d looks each at 5 s):\n",
+		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
 			liveN, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
 		fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
 		if chPid > 0 {
@@ -375,6 +381,11 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		}
 		fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
 		fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+		if profile {
+			if err := printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the cold start's"); err != nil {
+				return err
+			}
+		}
 	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
@@ -382,7 +393,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	// look (at least 15 s, at most 2 min after the start), so a first
 	// look slowed by other load does not count as watching.
 	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
-	cmds, err := startWatchers(bin, dir, db, liveN, start, maxWarmup+liveFor+5*time.Second, "live")
+	cmds, err := startWatchers(bin, dir, db, liveN, start, maxWarmup+liveFor+5*time.Second, "live", profile)
 	if err != nil {
 		return err
 	}
@@ -425,17 +436,54 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		fmt.Printf("  beside it, the cold start above: %6.2f%% of one core over the first %s\n", 100*cold, coldWall.Round(time.Second))
 	}
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	if profile {
+		return printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the steady watchers'")
+	}
 	return nil
+}
+
+// printStatementCPU prints the watchers' statements in [from, until)
+// from the query log (bench/bench_statement_cpu.sql): runs, CPU, rows
+// and bytes read.
+func printStatementCPU(ctx context.Context, c *store.Client, db string, from, until time.Time, what string) error {
+	flush, err := c.SQL("bench/bench_flush_logs.sql", nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Conn.Exec(ctx, flush); err != nil {
+		return fmt.Errorf("flush logs: %w", err)
+	}
+	rows, err := c.Query(ctx, "bench/bench_statement_cpu.sql", queries.Params{"since_s": from.Unix(), "until_s": until.Unix() + 1, "database": db})
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fmt.Printf("  %s statements (system.query_log): runs, CPU s, rows read, MB read\n", what)
+	for rows.Next() {
+		var (
+			stmt         string
+			runs, rd, by uint64
+			cpu          float64
+		)
+		if err := rows.Scan(&stmt, &runs, &cpu, &rd, &by); err != nil {
+			return fmt.Errorf("scan statement cpu: %w", err)
+		}
+		fmt.Printf("  %5d %7.2f s %10d rows %8.1f MB  %s\n", runs, cpu, rd, float64(by)/1e6, stmt)
+	}
+	return rows.Err()
 }
 
 // startWatchers starts n `analyze live` processes at a 5 s interval, one
 // per live experiment, for d; their stderr goes to dir/<tag>-NN.log.
-func startWatchers(bin, dir, db string, n int, start time.Time, d time.Duration, tag string) ([]*exec.Cmd, error) {
+func startWatchers(bin, dir, db string, n int, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
 	var cmds []*exec.Cmd
 	for i := 1; i <= n; i++ {
 		cmd := exec.Command(bin, "--experiments", dir, "live", fmt.Sprintf("bench-live-%02d", i),
 			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
 		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
+		if logQueries {
+			cmd.Env = append(cmd.Env, store.EnvLogQueries+"=1")
+		}
 		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.out", tag, i)))
 		if err != nil {
 			return nil, fmt.Errorf("output file: %w", err)
