@@ -154,19 +154,11 @@ func (w *wireScan) str(buf *[]byte) (chproto.Position, bool) {
 			}
 			e := data[i+1]
 			i += 2
+			if c, ok := telemetry.SimpleEscape(e); ok {
+				b = append(b, c)
+				continue
+			}
 			switch e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
 			case 'u':
 				r, ok := hex4(data, i)
 				if !ok || (r >= 0xD800 && r < 0xE000) {
@@ -341,18 +333,11 @@ func (r *rows) scanWire(value string, partition int32, offset int64) bool {
 			if !ok {
 				return false
 			}
-			switch s {
-			case "span":
-				kind = telemetry.KindSpan
-			case "log":
-				kind = telemetry.KindLog
-			case "event":
-				kind = telemetry.KindEvent
-			case "alert":
-				kind = telemetry.KindAlert
-			default:
+			k, err := telemetry.ParseKind(s)
+			if err != nil {
 				return false
 			}
+			kind = k
 		case opCohort:
 			s, ok := w.enumString()
 			if !ok {
@@ -368,16 +353,11 @@ func (r *rows) scanWire(value string, partition int32, offset int64) bool {
 			if !ok {
 				return false
 			}
-			switch s {
-			case "unset":
-				status = telemetry.StatusUnset
-			case "ok":
-				status = telemetry.StatusOK
-			case "error":
-				status = telemetry.StatusError
-			default:
+			v, err := telemetry.ParseStatus(s)
+			if err != nil {
 				return false
 			}
+			status = v
 		case opFlag:
 			v, ok := w.digits()
 			if !ok || v > 1 {

@@ -114,19 +114,11 @@ func (d *decoder) str() (string, error) {
 		}
 		e := d.data[d.pos]
 		d.pos++
+		if c, ok := SimpleEscape(e); ok {
+			b = append(b, c)
+			continue
+		}
 		switch e {
-		case '"', '\\', '/':
-			b = append(b, e)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
@@ -460,21 +452,19 @@ func (d *decoder) field(col Col, key string, e *Event, synthetic, isError *uint6
 }
 
 func (k *Kind) parse(s string) error {
-	for _, c := range []Kind{KindSpan, KindLog, KindEvent, KindAlert} {
-		if c.String() == s {
-			*k = c
-			return nil
-		}
+	v, err := ParseKind(s)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("kind %q: want span, log, event or alert", truncate(s))
+	*k = v
+	return nil
 }
 
 func (s *Status) parse(str string) error {
-	for _, c := range []Status{StatusUnset, StatusOK, StatusError} {
-		if c.String() == str {
-			*s = c
-			return nil
-		}
+	v, err := ParseStatus(str)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("status %q: want unset, ok or error", truncate(str))
+	*s = v
+	return nil
 }

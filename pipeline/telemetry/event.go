@@ -315,13 +315,7 @@ func (k *Kind) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
-	for _, c := range []Kind{KindSpan, KindLog, KindEvent, KindAlert} {
-		if c.String() == s {
-			*k = c
-			return nil
-		}
-	}
-	return fmt.Errorf("kind %q: want span, log, event or alert", truncate(s))
+	return k.parse(s)
 }
 
 // MarshalJSON writes the name of the cohort.
@@ -350,11 +344,5 @@ func (s *Status) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &str); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	for _, c := range []Status{StatusUnset, StatusOK, StatusError} {
-		if c.String() == str {
-			*s = c
-			return nil
-		}
-	}
-	return fmt.Errorf("status %q: want unset, ok or error", truncate(str))
+	return s.parse(str)
 }

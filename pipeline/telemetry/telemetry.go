@@ -90,6 +90,46 @@ func ParseCohort(s string) (Cohort, error) {
 	}
 }
 
+// ParseKind parses a kind's name (span, log, event or alert).
+func ParseKind(s string) (Kind, error) {
+	for _, c := range []Kind{KindSpan, KindLog, KindEvent, KindAlert} {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("kind %q: want span, log, event or alert", truncate(s))
+}
+
+// ParseStatus parses a status's name (unset, ok or error).
+func ParseStatus(s string) (Status, error) {
+	for _, c := range []Status{StatusUnset, StatusOK, StatusError} {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("status %q: want unset, ok or error", truncate(s))
+}
+
+// SimpleEscape is the byte a one-character JSON escape (\" \\ \/ \b \f \n
+// \r \t) stands for; false for \u and anything else.
+func SimpleEscape(e byte) (byte, bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
+}
+
 // Kind is the signal an event row came from.
 type Kind uint8
 
