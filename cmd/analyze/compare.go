@@ -158,7 +158,7 @@ timeline and the Grafana verdict panels read.`,
 	// one rule (registered first: each registration sets the default).
 	fl.BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
 	_ = fl.MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
-	fl.BoolVar(&opts.Web.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	cliutil.AddInsecureFlag(fl, &opts.Web.Insecure)
 	fl.StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group: buckets settle at its watermark (now - 30s when it wrote no progress), and the web view's flows panel shows it")
 	return cmd
 }

@@ -210,8 +210,8 @@ the loop and the server gracefully.`,
 	fl.DurationVar(&opts.Watch.Resend, "resend", time.Minute, "re-send firing alerts to Alertmanager this often")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9466", "address of /metrics, /healthz and /flows (\"\" to disable)")
 	fl.StringVar(&opts.ExternalURL, "external-url", "", "base URL alerts link to (default: http://<listen address>/flows)")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
+	cliutil.AddInsecureFlag(fl, &opts.Insecure)
 	return cmd
 }
 

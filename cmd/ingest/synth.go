@@ -75,7 +75,7 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
 	fl.StringVar(&opts.Synth.DropStage, "drop-stage", "", "emit mode: leave this stage out, so items get stuck before it")
 	fl.DurationVar(&opts.Synth.StageGap, "stage-gap", 100*time.Millisecond, "emit mode: time between an item's stage events")
 	fl.IntVar(&opts.Synth.Count, "count", 0, "stop after this many items (0: run until stopped)")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
 	return cmd
 }
 
