@@ -17,7 +17,7 @@ import (
 )
 
 type sinkOptions struct {
-	f        *factory
+	f     *factory
 	Sink  sink.Config
 	Admin cliutil.AdminFlags
 }
