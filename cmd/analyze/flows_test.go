@@ -34,7 +34,7 @@ func TestFlowsCheckFlags(t *testing.T) {
 	cmd.SetArgs([]string{"--output", "yaml"})
 	err := cmd.Execute()
 	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
-	assert.ErrorContains(t, err, `--output "yaml": want table or json`)
+	require.ErrorContains(t, err, `--output "yaml": want table or json`)
 
 	// The selection is checked before anything connects.
 	cmd = newCmdFlowsCheck(f, func(*flowsCheckOptions) error { t.Error("ran with a bad --since"); return nil })
