@@ -872,16 +872,34 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 	if err != nil {
 		return nil, false, err
 	}
-	if windowRows < 0 {
-		if windowRows, err = r.windowRows(ctx, experimentID, w); err != nil {
-			return nil, false, err
-		}
-	}
-	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
-	if err != nil || decided {
-		return nil, false, err
-	}
 	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
+	// The slice rows, the window rows (unless known) and whether a trace
+	// was decided are read beside the kept entry: each is a statement of
+	// its own, and the entry is usually there (a comparison of a finished
+	// run asks for the same window every time).
+	var (
+		slice   uint64
+		decided bool
+		wg      sync.WaitGroup
+		errs    [3]error
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		sp := pick(p, "experiment_id", "since_s", "until_s")
+		sp["unit_max"] = uint64(math.MaxUint64) >> shift
+		errs[0] = r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) })
+	}()
+	go func() {
+		defer wg.Done()
+		if windowRows < 0 {
+			windowRows, errs[1] = r.windowRows(ctx, experimentID, w)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		decided, errs[2] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	}()
 	kp := pick(p, "experiment_id", "since_s", "until_s")
 	kp["unit_shift"] = uint8(shift)
 	var (
@@ -890,24 +908,21 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		ctlUnits, expUnits    uint64
 		cohorts               []string
 		grps                  []uint16
-		events, errs          []uint64
+		events, errorCounts   []uint64
 	)
 	err = r.each(ctx, "analyze/unit_settled.sql", kp, func(rows driver.Rows) error {
 		found = true
-		return rows.Scan(&keptWindow, &keptSlice, &ctlUnits, &expUnits, &cohorts, &grps, &events, &errs)
+		return rows.Scan(&keptWindow, &keptSlice, &ctlUnits, &expUnits, &cohorts, &grps, &events, &errorCounts)
 	})
-	if err != nil || !found || int64(keptWindow) != windowRows ||
-		len(grps) != len(cohorts) || len(events) != len(cohorts) || len(errs) != len(cohorts) {
-		return nil, false, err
+	wg.Wait()
+	for _, e := range errs {
+		if err == nil {
+			err = e
+		}
 	}
-	sp := pick(p, "experiment_id", "since_s", "until_s")
-	sp["unit_max"] = uint64(math.MaxUint64) >> shift
-	var slice uint64
-	if err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) }); err != nil {
+	if err != nil || !found || decided || int64(keptWindow) != windowRows || slice != keptSlice ||
+		len(grps) != len(cohorts) || len(events) != len(cohorts) || len(errorCounts) != len(cohorts) {
 		return nil, false, err
-	}
-	if slice != keptSlice {
-		return nil, false, nil
 	}
 	groups := make(map[unitGroupKey][2]int64, len(cohorts))
 	for i, cs := range cohorts {
@@ -915,7 +930,7 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		if err != nil {
 			return nil, false, fmt.Errorf("unit_settled: %w", err)
 		}
-		groups[unitGroupKey{c, grps[i]}] = [2]int64{int64(events[i]), int64(errs[i])}
+		groups[unitGroupKey{c, grps[i]}] = [2]int64{int64(events[i]), int64(errorCounts[i])}
 	}
 	units := map[telemetry.Cohort]uint64{telemetry.CohortControl: ctlUnits, telemetry.CohortExperiment: expUnits}
 	return unitGroupTallies(groups, units, shift), true, nil
