@@ -228,7 +228,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 			_, err := st.Buckets(ctx, "bench-main", w.Since.Add(-time.Hour), w.Until, true)
 			return err
 		}, 0, nil},
-		{"view-backed numbers + unit statistics (cohort_stats + unit_groups + unit_seen)", 30 * time.Millisecond, func() error {
+		{"view-backed numbers + unit statistics (cohort_stats + unit tallies, kept)", 30 * time.Millisecond, func() error {
 			_, err := analysis.ViewNumbers(ctx, st, req)
 			return err
 		}, 0, nil},
@@ -239,7 +239,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		{"  the same, unit reads after the bucket read (before)", 0, func() error {
 			return unitGroups(w.Since.Add(-time.Hour), true)
 		}, 0, nil},
-		{"unit statistics alone (unit_groups + unit_seen, error_rate, run window)", 0, func() error {
+		{"unit statistics alone (kept, checked; error_rate, run window)", 0, func() error {
 			_, err := st.SLIUnitGroups(ctx, "bench-main", w, errSLI, nil, analysis.UnitSampleShift(windowEvents))
 			return err
 		}, 0, nil},
