@@ -873,32 +873,24 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		return nil, false, err
 	}
 	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
-	// The slice rows, the window rows (unless known) and whether a trace
-	// was decided are read beside the kept entry: each is a statement of
-	// its own, and the entry is usually there (a comparison of a finished
-	// run asks for the same window every time).
+	// The window rows (unless known) and whether a trace was decided are
+	// read beside the kept entry; the slice rows (the dearest check, a
+	// read of the slice's rows) only when an entry is there to check.
 	var (
-		slice   uint64
 		decided bool
 		wg      sync.WaitGroup
-		errs    [3]error
+		errs    [2]error
 	)
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		sp := pick(p, "experiment_id", "since_s", "until_s")
-		sp["unit_max"] = uint64(math.MaxUint64) >> shift
-		errs[0] = r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) })
-	}()
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if windowRows < 0 {
-			windowRows, errs[1] = r.windowRows(ctx, experimentID, w)
+			windowRows, errs[0] = r.windowRows(ctx, experimentID, w)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		decided, errs[2] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+		decided, errs[1] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
 	}()
 	kp := pick(p, "experiment_id", "since_s", "until_s")
 	kp["unit_shift"] = uint8(shift)
@@ -920,9 +912,18 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 			err = e
 		}
 	}
-	if err != nil || !found || decided || int64(keptWindow) != windowRows || slice != keptSlice ||
+	if err != nil || !found || decided || int64(keptWindow) != windowRows ||
 		len(grps) != len(cohorts) || len(events) != len(cohorts) || len(errorCounts) != len(cohorts) {
 		return nil, false, err
+	}
+	sp := pick(p, "experiment_id", "since_s", "until_s")
+	sp["unit_max"] = uint64(math.MaxUint64) >> shift
+	var slice uint64
+	if err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) }); err != nil {
+		return nil, false, err
+	}
+	if slice != keptSlice {
+		return nil, false, nil
 	}
 	groups := make(map[unitGroupKey][2]int64, len(cohorts))
 	for i, cs := range cohorts {
