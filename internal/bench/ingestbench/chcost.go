@@ -72,7 +72,7 @@ type costConfig struct {
 func (c costConfig) label() string {
 	switch c.views {
 	case "*":
-		return "all 11 views"
+		return "all views"
 	case "":
 		return "events only"
 	}

@@ -816,15 +816,22 @@ func (b *bench) kafkaViews(db string) (ddls, names []string, err error) {
 const kafkaCopySuffix = "_from_kafka"
 
 // kafkaViewDDL turns the stored CREATE statement of view name of db into
-// its copy on the Kafka table.
+// its copy on the Kafka table, writing where the view writes: its inner
+// table, or the table a view TO an explicit table names.
 func kafkaViewDDL(db, name, create string) (string, error) {
-	_, sel, ok := strings.Cut(create, " AS SELECT ")
+	head, sel, ok := strings.Cut(create, " AS SELECT ")
 	from := " FROM " + db + ".events"
 	if !ok || strings.Count(sel, from) != 1 {
 		return "", fmt.Errorf("view %s.%s: want one SELECT ... FROM %s.events, got: %s", db, name, db, create)
 	}
 	sel = strings.Replace(sel, from, " FROM "+db+".kafka_events", 1)
-	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s%s TO %s.`.inner.%s` AS SELECT %s", db, name, kafkaCopySuffix, db, name, sel), nil
+	target := fmt.Sprintf("%s.`.inner.%s`", db, name)
+	if _, to, ok := strings.Cut(head, " TO "); ok {
+		if target, _, _ = strings.Cut(to, " "); target == "" || strings.ContainsAny(target, "(`'") {
+			return "", fmt.Errorf("view %s.%s: cannot read the table it writes: %s", db, name, create)
+		}
+	}
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s%s TO %s AS SELECT %s", db, name, kafkaCopySuffix, target, sel), nil
 }
 
 // D: clickhouse-client inserting the same records (the topic's values,
