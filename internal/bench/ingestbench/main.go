@@ -92,6 +92,7 @@ func main() {
 	flag.StringVar(&o.cost.views, "ch-cost-views", "all", "-ch-cost: the views measured alone, comma-separated, or all")
 	flag.IntVar(&o.cost.reps, "ch-cost-reps", 1, "-ch-cost: repetitions of every configuration (interleaved)")
 	flag.DurationVar(&o.cost.settle, "ch-cost-settle", 5*time.Second, "-ch-cost: merges are idle once none ran in the run's database for this long")
+	flag.StringVar(&o.cost.shape, "ch-cost-shape", "bench", "-ch-cost: the events inserted: bench (the pre-filled topic's records: a trace, a unit and a group of every view per event) or real (generated: traces of 5-20 spans in one block, 2,000 users with several events per 10-s bucket; see realShape)")
 	flag.Parse()
 	var err error
 	if o.cost.blocks, err = parseInts(*costBlocks); err == nil {
@@ -1197,6 +1198,9 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
+	if o.cost.on && o.cost.shape == "real" {
+		return b.chCost(o.cost, nil)
+	}
 	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["B2"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error
