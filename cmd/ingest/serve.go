@@ -37,10 +37,11 @@ type serveOptions struct {
 	Insecure    bool
 	TraceCache  int
 	TraceTTL    time.Duration
+	Memory      memoryBudget
 }
 
 func newCmdServe(f *factory) *cobra.Command {
-	opts := &serveOptions{f: f, Receive: receive.NewDefaultConfig(), Produce: produce.NewDefaultConfig()}
+	opts := &serveOptions{f: f, Receive: receive.NewDefaultConfig(), Produce: produce.NewDefaultConfig(), Memory: serveMemory}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Receive OTLP and JSON events, tag them, and write them to Kafka",
@@ -82,6 +83,7 @@ re-read when it changes).`,
 	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")
 	fl.DurationVar(&opts.TraceTTL, "trace-cache-ttl", tag.DefaultTraceCacheTTL, "a generation of the trace cache is retired after this long")
 	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	addMemoryFlag(fl, &opts.Memory)
 	return cmd
 }
 
@@ -107,6 +109,9 @@ func wrap(events []telemetry.Event, err error) ([]telemetry.Event, error) {
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
+	if err := opts.Memory.apply(); err != nil {
+		return err
+	}
 	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
 		return err

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,10 +21,11 @@ type sinkOptions struct {
 	Insecure bool
 	Pprof    bool
 	LogLevel string
+	Memory   memoryBudget
 }
 
 func newCmdSink(f *factory) *cobra.Command {
-	opts := &sinkOptions{f: f, Sink: sink.NewDefaultConfig()}
+	opts := &sinkOptions{f: f, Sink: sink.NewDefaultConfig(), Memory: sinkMemory}
 	cmd := &cobra.Command{
 		Use:   "sink",
 		Short: "Consume events from Kafka into ClickHouse, at least once",
@@ -60,14 +59,13 @@ partitions.`,
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	addMemoryFlag(fl, &opts.Memory)
 	return cmd
 }
 
 func sinkRun(ctx context.Context, opts *sinkOptions) error {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is the batches in flight (bounded by --max-bytes);
-		// collecting at 3x instead of 2x of it spends a fifth less CPU on GC.
-		debug.SetGCPercent(200)
+	if err := opts.Memory.apply(); err != nil {
+		return err
 	}
 	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
 	if err != nil {
