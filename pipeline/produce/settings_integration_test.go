@@ -18,6 +18,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/pipeline/bus"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // produceSetting is one producer configuration BenchmarkProduceSettingsCost
@@ -65,15 +66,25 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 	if kpid == 0 {
 		b.Log("no $STEADYSTATE_STATE_DIR/kafka/kafka.pid: the broker's CPU reads 0")
 	}
-	events := stageEvents(1000)
-	if os.Getenv("PRODUCE_SETTINGS_IDS") == "random" {
-		// The generator's ids count up and compress far better than
-		// real ones: random trace ids (16 random bytes in hex, as OTLP
-		// SDKs make them) and event ids (a hash, in hex) instead.
-		rng := rand.New(rand.NewPCG(1, 2))
-		for i := range events {
-			events[i].TraceID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
-			events[i].ID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+	// Each of the 8 callers writes its own 1000 events: a batch holds
+	// records of several requests, and the same events in each would
+	// compress as no real traffic does.
+	sets := make([][]telemetry.Event, 8)
+	random := os.Getenv("PRODUCE_SETTINGS_IDS") == "random"
+	rng := rand.New(rand.NewPCG(1, 2))
+	for w := range sets {
+		sets[w] = stageEvents(1000)
+		for i := range sets[w] {
+			e := &sets[w][i]
+			e.ID = fmt.Sprintf("w%d-%s", w, e.ID)
+			if random {
+				// The generator's ids count up and compress far better
+				// than real ones: random trace ids (16 random bytes in
+				// hex, as OTLP SDKs make them) and event ids (a hash, in
+				// hex) instead.
+				e.TraceID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+				e.ID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+			}
 		}
 	}
 	if v := os.Getenv("PRODUCE_SETTINGS"); v != "" {
@@ -95,23 +106,23 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := publishConcurrently(ctx, p, events, 8); err != nil { // warm-up: connections, leaders
+				if err := publishEach(ctx, p, sets, 8); err != nil { // warm-up: connections, leaders
 					b.Fatal(err)
 				}
-				n := requests * len(events)
+				n := requests * 1000
 				k0, c0 := stagecpu.PIDCPU(kpid), stagecpu.ProcessCPU()
-				if err := publishConcurrently(ctx, p, events, requests); err != nil {
+				if err := publishEach(ctx, p, sets, requests); err != nil {
 					b.Fatal(err)
 				}
 				c1, k1 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = p.Close()
-				got, wire, err := consumeAll(ctx, cfg, n+8*len(events))
+				got, wire, err := consumeAll(ctx, cfg, n+8*1000)
 				c2, k2 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic)
 				if err != nil {
 					b.Fatalf("%s: consumed %d records: %v", st.name, got, err)
 				}
-				all := float64(n + 8*len(events)) // the consumer and the broker's fetch side read the warm-up too
+				all := float64(n + 8*1000) // the consumer and the broker's fetch side read the warm-up too
 				costs[i].produce = append(costs[i].produce, float64((c1-c0).Nanoseconds())/float64(n))
 				costs[i].consume = append(costs[i].consume, float64((c2-c1).Nanoseconds())/all)
 				costs[i].wire = append(costs[i].wire, float64(wire)/all)
