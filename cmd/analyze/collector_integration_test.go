@@ -108,6 +108,9 @@ func TestCollectorInFrontOfIngest(t *testing.T) {
 			break
 		}
 	}
+	// The views are written after the events table, in the same insert:
+	// what compare reads is there once the sink has committed the records.
+	require.NoError(t, kafkatest.WaitCommitted(ctx, kafkatest.Brokers(), topic, "g-"+c.DB, time.Minute))
 	require.Equal(t, total, count("1"), "every span the shop sent through the Collectors stored")
 	assert.Equal(t, total, scalar(ctx, t, c, fmt.Sprintf("SELECT count() FROM %s.events", c.DB)), "and stored once")
 	assert.Equal(t, uint64(2*perRun), count("service = 'checkout' AND experiment_id = 'of-payment' AND cohort != 'none'"),

@@ -181,6 +181,9 @@ func TestCompareTelemetryThroughIngest(t *testing.T) {
 			break
 		}
 	}
+	// The views are written after the events table, in the same insert:
+	// what compare reads is there once the sink has committed the records.
+	require.NoError(t, kafkatest.WaitCommitted(ctx, kafkatest.Brokers(), topic, "g-"+c.DB, time.Minute))
 	require.Equal(t, int64(1000), diff["control"][0], "spans stored: %v", diff)
 	require.Equal(t, int64(1000), diff["experiment"][0])
 	require.Equal(t, int64(10), diff["control"][1], "error spans of control")
