@@ -69,6 +69,11 @@ type Config struct {
 	// batch and every batch before it are stored. Memory grows by a batch
 	// per insert. Default: 2.
 	Inserts int `yaml:"inserts"`
+	// AgeInserts is how many of the Inserts may be batches flushed by
+	// MaxAge (not full) at once; the rest are kept for full batches. With
+	// 1, a batch that is due while an insert is in flight keeps growing
+	// until that insert returns (fewer, larger inserts). Default: 1.
+	AgeInserts int `yaml:"age_inserts"`
 	// MaxEventBytes dead-letters larger records. Default: 1 MiB.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// RetryInitial and RetryMax bound the insert backoff. Default: 200ms, 30s.
@@ -86,7 +91,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config: bus.NewDefaultConfig(), Group: "steadystate-sink",
-		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, MaxEventBytes: 1 << 20,
+		MaxRows: 100_000, MaxBytes: 64 << 20, MaxAge: 500 * time.Millisecond, Inserts: 2, AgeInserts: 1, MaxEventBytes: 1 << 20,
 		RetryInitial: 200 * time.Millisecond, RetryMax: 30 * time.Second, ShutdownTimeout: 20 * time.Second,
 		Heartbeat: 2 * time.Second,
 	}
@@ -129,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if c.Inserts < 1 || c.Inserts > 8 {
 		errs = append(errs, fmt.Errorf("inserts %d: must be in [1, 8]", c.Inserts))
+	}
+	if c.AgeInserts < 1 || c.AgeInserts > c.Inserts {
+		errs = append(errs, fmt.Errorf("age_inserts %d: must be in [1, inserts]", c.AgeInserts))
 	}
 	if c.MaxEventBytes < 1024 || c.MaxEventBytes > c.MaxBytes {
 		errs = append(errs, fmt.Errorf("max_event_bytes %d: must be in [1024, max_bytes]", c.MaxEventBytes))
