@@ -5,9 +5,12 @@ package produce
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
 	"github.com/steadystate/steadystate/pipeline/bus"
+	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
 // produceSetting is one producer configuration BenchmarkProduceSettingsCost
@@ -36,7 +40,12 @@ type produceSetting struct {
 // producer (this process while producing), of the Kafka broker (its
 // /proc/<pid>/stat while producing and consuming, from
 // $STEADYSTATE_STATE_DIR/kafka/kafka.pid) and of the consumer (this
-// process while consuming), and their sum. Other users of the shared
+// process while consuming), their sum, and the bytes per event of the
+// record batches as fetched (what crosses the network).
+// PRODUCE_SETTINGS=none,snappy picks settings by name,
+// PRODUCE_SETTINGS_ROUNDS the rounds, and PRODUCE_SETTINGS_IDS=random
+// gives the events random trace and event ids (the generator's count up
+// and compress far better than real traffic). Other users of the shared
 // broker show up in its figure: compare settings within one run.
 //
 //	go test -tags integration -run '^$' -bench BenchmarkProduceSettingsCost -benchtime 1x ./pipeline/produce/
@@ -45,6 +54,7 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 		{"none", "none", 2 * time.Millisecond, 1 << 20},
 		{"lz4", "lz4", 2 * time.Millisecond, 1 << 20},
 		{"snappy", "snappy", 2 * time.Millisecond, 1 << 20},
+		{"zstd", "zstd", 2 * time.Millisecond, 1 << 20},
 		{"none-linger10ms", "none", 10 * time.Millisecond, 1 << 20},
 		{"none-batch4MiB", "none", 2 * time.Millisecond, 4 << 20},
 	}
@@ -56,8 +66,31 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 	if kpid == 0 {
 		b.Log("no $STEADYSTATE_STATE_DIR/kafka/kafka.pid: the broker's CPU reads 0")
 	}
-	events := stageEvents(1000)
-	type cost struct{ produce, broker, consume []float64 }
+	// Each of the 8 callers writes its own 1000 events: a batch holds
+	// records of several requests, and the same events in each would
+	// compress as no real traffic does.
+	sets := make([][]telemetry.Event, 8)
+	random := os.Getenv("PRODUCE_SETTINGS_IDS") == "random"
+	rng := rand.New(rand.NewPCG(1, 2))
+	for w := range sets {
+		sets[w] = stageEvents(1000)
+		for i := range sets[w] {
+			e := &sets[w][i]
+			e.ID = fmt.Sprintf("w%d-%s", w, e.ID)
+			if random {
+				// The generator's ids count up and compress far better
+				// than real ones: random trace ids (16 random bytes in
+				// hex, as OTLP SDKs make them) and event ids (a hash, in
+				// hex) instead.
+				e.TraceID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+				e.ID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+			}
+		}
+	}
+	if v := os.Getenv("PRODUCE_SETTINGS"); v != "" {
+		settings = slices.DeleteFunc(settings, func(st produceSetting) bool { return !slices.Contains(strings.Split(v, ","), st.name) })
+	}
+	type cost struct{ produce, broker, consume, wire []float64 }
 	costs := make([]cost, len(settings))
 	for b.Loop() {
 		for r := 0; r < rounds; r++ {
@@ -73,25 +106,26 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := publishConcurrently(ctx, p, events, 8); err != nil { // warm-up: connections, leaders
+				if err := publishEach(ctx, p, sets, 8); err != nil { // warm-up: connections, leaders
 					b.Fatal(err)
 				}
-				n := requests * len(events)
+				n := requests * 1000
 				k0, c0 := stagecpu.PIDCPU(kpid), stagecpu.ProcessCPU()
-				if err := publishConcurrently(ctx, p, events, requests); err != nil {
+				if err := publishEach(ctx, p, sets, requests); err != nil {
 					b.Fatal(err)
 				}
 				c1, k1 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = p.Close()
-				got, err := consumeAll(ctx, cfg, n+8*len(events))
+				got, wire, err := consumeAll(ctx, cfg, n+8*1000)
 				c2, k2 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)
 				_ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic)
 				if err != nil {
 					b.Fatalf("%s: consumed %d records: %v", st.name, got, err)
 				}
-				all := float64(n + 8*len(events)) // the consumer and the broker's fetch side read the warm-up too
+				all := float64(n + 8*1000) // the consumer and the broker's fetch side read the warm-up too
 				costs[i].produce = append(costs[i].produce, float64((c1-c0).Nanoseconds())/float64(n))
 				costs[i].consume = append(costs[i].consume, float64((c2-c1).Nanoseconds())/all)
+				costs[i].wire = append(costs[i].wire, float64(wire)/all)
 				costs[i].broker = append(costs[i].broker, float64((k1-k0).Nanoseconds())/float64(n)+float64((k2-k1).Nanoseconds())/all)
 			}
 		}
@@ -106,21 +140,26 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 		b.ReportMetric(stagecpu.Median(c.broker), st.name+"-broker-ns/event")
 		b.ReportMetric(stagecpu.Median(c.consume), st.name+"-consumer-ns/event")
 		b.ReportMetric(stagecpu.Median(sum), st.name+"-total-ns/event")
-		b.Logf("%-16s producer %s  broker %s  consumer %s  total %s ns/event (median [min..max] of %d rounds)",
-			st.name, spreadOf(c.produce), spreadOf(c.broker), spreadOf(c.consume), spreadOf(sum), len(sum))
+		b.ReportMetric(stagecpu.Median(c.wire), st.name+"-wire-B/event")
+		b.Logf("%-16s producer %s  broker %s  consumer %s  total %s ns/event; on the wire %s B/event (median [min..max] of %d rounds)",
+			st.name, spreadOf(c.produce), spreadOf(c.broker), spreadOf(c.consume), spreadOf(sum), spreadOf(c.wire), len(sum))
 	}
 }
 
 // consumeAll reads every record of cfg.Topic from the start, with the
-// sink's fetch settings, until want records arrived; it returns how many.
-func consumeAll(ctx context.Context, cfg Config, want int) (int, error) {
+// sink's fetch settings, until want records arrived; it returns how many,
+// and the bytes of the record batches as fetched (compressed, as they
+// cross the network from the broker, and from the producer to it).
+func consumeAll(ctx context.Context, cfg Config, want int) (int, int64, error) {
+	var wire wireBytes
 	cl, err := kgo.NewClient(append(cfg.ClientOpts(),
+		kgo.WithHooks(&wire),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMinBytes(1), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(4<<20), kgo.FetchMaxWait(100*time.Millisecond),
 	)...)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -129,11 +168,18 @@ func consumeAll(ctx context.Context, cfg Config, want int) (int, error) {
 	for got < want {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return got, err
+			return got, wire.n.Load(), err
 		}
 		fs.EachRecord(func(*kgo.Record) { got++ })
 	}
-	return got, nil
+	return got, wire.n.Load(), nil
+}
+
+// wireBytes sums the fetched record batches' sizes as Kafka sent them.
+type wireBytes struct{ n atomic.Int64 }
+
+func (w *wireBytes) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
+	w.n.Add(int64(m.CompressedBytes))
 }
 
 func spreadOf(xs []float64) string {

@@ -100,15 +100,20 @@ func benchProduce(b *testing.B, cfg Config) {
 // publishConcurrently writes requests times the events' records, from 8
 // callers at once, as serve does for the bench generator's 8 senders.
 func publishConcurrently(ctx context.Context, p *Producer, events []telemetry.Event, requests int) error {
+	return publishEach(ctx, p, [][]telemetry.Event{events, events, events, events, events, events, events, events}, requests)
+}
+
+// publishEach is publishConcurrently with each caller's own events.
+func publishEach(ctx context.Context, p *Producer, sets [][]telemetry.Event, requests int) error {
 	var left atomic.Int64
 	left.Store(int64(requests))
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	encs := make([][]*kgo.Record, 8)
+	encs := make([][]*kgo.Record, len(sets))
 	for w := range encs {
-		encs[w] = new(Encoder).Records(events)
+		encs[w] = new(Encoder).Records(sets[w])
 	}
-	for w := 0; w < 8; w++ {
+	for w := range encs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -56,6 +56,7 @@ var Tables = []Table{
 	{"verdict_changes", "evaluated_at", Views, false},
 	{"cohort_settled", "bucket", Cache, false},
 	{"settle_claims", "hour", Cache, false},
+	{"unit_settled", "since", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.

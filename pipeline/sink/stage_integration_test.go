@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/ch-go/compress"
+	chproto "github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -94,19 +97,22 @@ func benchConsume(b *testing.B, extra ...kgo.Opt) {
 // column build, measured by BenchmarkStageColumns, is left out; the CPU is
 // this process's, not the server's.
 func BenchmarkStageInsert(b *testing.B) {
-	benchInsert(b, chtest.Open(b))
+	benchInsert(b, chtest.Open(b), store.NewDefaultConfig().Compression)
 }
 
 // BenchmarkInsertCompression is BenchmarkStageInsert with each block
 // compression of the native protocol; server-ns/event is the ClickHouse
 // server's CPU (from /proc, its pid from $STEADYSTATE_STATE_DIR), which
-// includes whatever else the server did meanwhile.
+// includes whatever else the server did meanwhile, and wire-B/event the
+// block's bytes as sent (its columns in the native encoding, compressed
+// with the method as clickhouse-go does): what a sink on another host than
+// ClickHouse sends over the network.
 func BenchmarkInsertCompression(b *testing.B) {
 	for _, comp := range []string{"none", "lz4", "zstd"} {
 		b.Run("compression="+comp, func(b *testing.B) {
 			cfg := chtest.Config(b)
 			cfg.Compression = comp
-			benchInsert(b, chtest.OpenConfig(b, cfg))
+			benchInsert(b, chtest.OpenConfig(b, cfg), comp)
 		})
 	}
 }
@@ -126,14 +132,14 @@ func BenchmarkInsertViews(b *testing.B) {
 					}
 				}
 			}
-			benchInsert(b, st)
+			benchInsert(b, st, store.NewDefaultConfig().Compression)
 		})
 	}
 }
 
 func serverCPU() time.Duration { return stagecpu.PIDCPU(stagecpu.StatePID("clickhouse")) }
 
-func benchInsert(b *testing.B, st *store.Client) {
+func benchInsert(b *testing.B, st *store.Client, compression string) {
 	b.Helper()
 	msgs := stageMessages(stageBatch)
 	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 19), store: st}
@@ -146,6 +152,7 @@ func benchInsert(b *testing.B, st *store.Client) {
 		}
 	}
 	var cols insertColumns
+	var wire int
 	m := stagecpu.Start()
 	server0 := serverCPU()
 	n := 0
@@ -159,12 +166,16 @@ func benchInsert(b *testing.B, st *store.Client) {
 			b.Fatal(err)
 		}
 		m.Exclude(stagecpu.ProcessCPU() - c0)
+		if n == 0 {
+			wire = blockWireBytes(b, ib, compression)
+		}
 		if err := ib.Send(); err != nil {
 			b.Fatal(err)
 		}
 		n += bt.rows.len()
 	}
 	m.Report(b, n)
+	b.ReportMetric(float64(wire)/float64(bt.rows.len()), "wire-B/event")
 	if server0 > 0 {
 		b.ReportMetric(float64((serverCPU()-server0).Nanoseconds())/float64(n), "server-ns/event")
 	}
@@ -172,4 +183,31 @@ func benchInsert(b *testing.B, st *store.Client) {
 	if err := st.Conn.QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+st.DB+".events").Scan(&stored); err != nil || stored != stageBatch {
 		b.Fatalf("%d distinct events stored, want %d (%v)", stored, stageBatch, err)
 	}
+}
+
+// blockWireBytes is the size of the batch's block as the native protocol
+// sends it: every column encoded, then compressed with method (none, lz4
+// or zstd) like clickhouse-go's connection does.
+func blockWireBytes(b *testing.B, ib driver.Batch, method string) int {
+	b.Helper()
+	var buf chproto.Buffer
+	for _, c := range ib.Columns() {
+		c.Encode(&buf)
+	}
+	var m compress.Method
+	switch method {
+	case "", "none":
+		return len(buf.Buf)
+	case "lz4":
+		m = compress.LZ4
+	case "zstd":
+		m = compress.ZSTD
+	default:
+		b.Fatalf("compression %q", method)
+	}
+	w := compress.NewWriter(compress.LevelZero, m)
+	if err := w.Compress(buf.Buf); err != nil {
+		b.Fatal(err)
+	}
+	return len(w.Data)
 }

@@ -243,17 +243,22 @@ const (
 )
 
 // plain8 says whether none of the 8 bytes in x needs appendString's look:
-// a control byte (< 0x20), a quote, a backslash or a non-ASCII byte. Each
-// term has a byte's high bit set where the byte is such (exactly, as long
-// as the byte's own high bit is clear, which the last term covers; a
-// borrow can only mark bytes above a byte that is such).
-func plain8(x uint64) bool {
+// a control byte (< 0x20), a quote, a backslash or a non-ASCII byte.
+func plain8(x uint64) bool { return Special8(x) == 0 }
+
+// Special8 marks, with the byte's high bit, the bytes of x (8 bytes read
+// little-endian) a JSON string scanner must look at: a control byte
+// (< 0x20), a quote, a backslash or a non-ASCII byte. The lowest marked
+// byte is always such a byte (bits.TrailingZeros64(m)/8 is its index);
+// above it a borrow may mark a byte that is not (each term is exact as
+// long as the byte's own high bit is clear, which the last term covers).
+func Special8(x uint64) uint64 {
 	ctl := (x - 0x20*ones8) &^ x
 	q := x ^ ('"' * ones8)
 	q = (q - ones8) &^ q
 	bs := x ^ ('\\' * ones8)
 	bs = (bs - ones8) &^ bs
-	return (ctl|q|bs|x)&highs8 == 0
+	return (ctl | q | bs | x) & highs8
 }
 
 var errTrailing = errors.New("trailing data after the JSON object")

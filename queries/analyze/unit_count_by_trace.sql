@@ -3,8 +3,9 @@
 -- within @slack_s of the window): their own subject, else their trace's
 -- (trace_subjects), else the event itself, in their trace's cohort. A unit
 -- seen both ways counts once. Read instead of unit_count.sql when a trace
--- was decided (trace_decided.sql).
-SELECT cohort, toUInt64(uniqExact(unit)) AS units
+-- was decided (trace_decided.sql). rows is 0: a count with a decided trace
+-- is never kept (unit_settled.sql).
+SELECT cohort, toUInt64(uniqExact(unit)) AS units, toUInt64(0) AS rows
 FROM
 (
     SELECT toString(cohort) AS cohort, unit
