@@ -51,6 +51,7 @@ partitions.`,
 	fl.IntVar(&opts.Sink.MaxBytes, "max-bytes", opts.Sink.MaxBytes, "flush a batch at this many bytes")
 	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
 	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")
+	fl.IntVar(&opts.Sink.AgeInserts, "age-inserts", opts.Sink.AgeInserts, "of those, batches flushed by --max-age (not full) at once")
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
 	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9465")
 	addMemoryFlag(fl, &opts.Memory)

@@ -410,13 +410,14 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 							cur = nextBatch()
 						case <-ctx.Done():
 						}
-					case age >= s.cfg.MaxAge && !behind && s.inFlight.Load() == 0:
-						// Old enough and caught up: hand over if no insert is in
-						// flight. While one is, this batch keeps growing instead
-						// (the second insert slot is for full batches): fewer,
-						// larger inserts exactly when ClickHouse is the
-						// bottleneck. The fetch deadline (the batch's MaxAge)
-						// flushes it as soon as records stop coming.
+					case age >= s.cfg.MaxAge && !behind && s.inFlight.Load() < int32(s.cfg.AgeInserts):
+						// Old enough and caught up: hand over if fewer than
+						// AgeInserts inserts are in flight. Otherwise this batch
+						// keeps growing instead (the other insert slots are for
+						// full batches): fewer, larger inserts exactly when
+						// ClickHouse is the bottleneck. The fetch deadline (the
+						// batch's MaxAge) flushes it as soon as records stop
+						// coming.
 						select {
 						case flushes <- cur:
 							cur = nextBatch()

@@ -98,3 +98,41 @@ func TestBatchesGrowToBehindRowsWhileCatchingUp(t *testing.T) {
 		})
 	}
 }
+
+// A batch past MaxAge is handed over while fewer than AgeInserts inserts
+// are in flight; otherwise it keeps growing (the other slots are for full
+// batches). AgeInserts above Inserts is refused.
+func TestAgeInsertsBoundsAgeFlushesInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		ageInserts, inFlight int32
+		handed               bool
+	}{
+		{"none in flight", 1, 0, true},
+		{"one in flight, AgeInserts 1", 1, 1, false},
+		{"one in flight, AgeInserts 2", 2, 1, true},
+		{"two in flight, AgeInserts 2", 2, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewDefaultConfig()
+			cfg.MaxRows, cfg.MaxAge, cfg.AgeInserts = 1000, time.Second, int(tc.ageInserts)
+			require.NoError(t, cfg.Validate())
+			s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+			s.inFlight.Store(tc.inFlight)
+			ctx := context.Background()
+			cur := newBatch()
+			require.NoError(t, s.accept(ctx, cur, &kgo.Record{Partition: 0, Offset: 0, Value: benchWire(0)}))
+			cur.first = time.Now().Add(-3 * cfg.MaxAge / 2)
+			fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: cfg.Topic, Partitions: []kgo.FetchPartition{
+				{Partition: 0, HighWatermark: 2, Records: []*kgo.Record{{Partition: 0, Offset: 1, Value: benchWire(1)}}},
+			}}}}}
+			flushes := make(chan *batch, 1)
+			_, err := s.take(ctx, fetches, cur, map[int]int64{}, map[int]prometheus.Gauge{}, &backlog{lag: map[int]int64{}}, flushes, newBatch)
+			require.NoError(t, err)
+			assert.Equal(t, tc.handed, len(flushes) == 1, "handed over")
+		})
+	}
+	cfg := NewDefaultConfig()
+	cfg.AgeInserts = cfg.Inserts + 1
+	assert.ErrorContains(t, cfg.Validate(), "age_inserts")
+}
