@@ -22,6 +22,8 @@ type sinkOptions struct {
 	Pprof    bool
 	LogLevel string
 	Memory   memoryBudget
+	// Compression of the insert blocks (--clickhouse-compression).
+	Compression string
 }
 
 func newCmdSink(f *factory) *cobra.Command {
@@ -59,6 +61,7 @@ partitions.`,
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	fl.StringVar(&opts.Compression, "clickhouse-compression", "auto", "compression of the insert blocks: none, lz4, zstd, or auto (none when ClickHouse is on this host, lz4 otherwise)")
 	addMemoryFlag(fl, &opts.Memory)
 	return cmd
 }
@@ -74,7 +77,9 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.NewDefaultConfig())
+	stCfg := store.NewDefaultConfig()
+	stCfg.Compression = insertCompression(opts.Compression, stCfg.Addr)
+	st, err := store.Open(ctx, stCfg)
 	if err != nil {
 		return err
 	}
@@ -96,7 +101,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
-	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "admin", opts.Admin)
+	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.Compression, "admin", opts.Admin)
 	runErr := s.Run(ctx)
 	admin.Stop(5 * time.Second)
 	if runErr != nil {
