@@ -56,6 +56,8 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
 		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
+		"analyze/unit_settled.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_shift": uint8(0)},
+		"analyze/unit_slice_rows.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_max": uint64(1) << 63},
 		"analyze/settle_claims.sql":      {"experiment_id": "", "since_s": since - 3600, "until_s": until + 3600, "fresh_ns": uint64(0)},
 		"analyze/sli_counts.sql": {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "checkout", "operation": "",
@@ -271,6 +273,11 @@ func auxSQL(db string, fx fixture.Options) []string {
 			db, (s+int64(2*time.Minute))/1e9, s+int64(2*time.Minute), fx.ExperimentID, (s+int64(7*time.Minute))/1e9, s+int64(7*time.Minute)),
 		fmt.Sprintf("INSERT INTO %s.cohort_settled (experiment_id, bucket, cohort, service, name, events, errors, rows_at, computed_ns) VALUES ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 10, 1, 11, 1), ('%s', toDateTime(%d), 'control', 'checkout', 'GET /checkout', 12, 2, 13, 2), ('%s', toDateTime(%d), 'experiment', 'checkout', 'GET /checkout', 9, 3, 9, 1)",
 			db, fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix(), fx.ExperimentID, fx.Start.Unix()+10),
+		// Two computations of a window's unit-level tallies: the newer wins.
+		fmt.Sprintf("INSERT INTO %[1]s.unit_settled (experiment_id, since, until, unit_shift, window_rows, slice_rows, control_units, experiment_units, cohorts, grps, events, errors, computed_ns) VALUES "+
+			"('%[2]s', toDateTime(%[3]d), toDateTime(%[4]d), 0, 40, 30, 7, 3, ['control', 'experiment'], [5, 200], [25, 15], [1, 4], 1), "+
+			"('%[2]s', toDateTime(%[3]d), toDateTime(%[4]d), 0, 41, 31, 8, 3, ['control', 'control', 'experiment'], [5, 6, 200], [25, 1, 15], [1, 0, 4], 2)",
+			db, fx.ExperimentID, fx.Start.Unix(), fx.Start.Add(fx.Run).Unix()),
 		fmt.Sprintf("INSERT INTO %s.sink_progress (consumer_group, topic, partition, committed_offset, max_event_ns, caught_up, updated_ns) VALUES ('steadystate-sink', 'steadystate.events', 0, 10, %d, 0, 1), ('steadystate-sink', 'steadystate.events', 0, 20, %d, 1, 2), ('steadystate-sink', 'steadystate.events', 1, 5, %d, 1, 1)",
 			db, s, s+1, s+2),
 		// Three live looks and one compare of two SLIs: the verdict of

@@ -48,12 +48,16 @@ func TestBacklogFlags(t *testing.T) {
 	}
 }
 
+// The flags reach backlog.Write: each --format writes its format.
 func TestWriteBacklogFormats(t *testing.T) {
 	items := findings.Derive(findingstest.GameDay()).Backlog
 	for _, format := range []string{"md", "github", "jira"} {
 		ios, _, out, _ := cliutil.Test()
-		opts := &backlogOptions{runRead: runRead{f: &factory{IO: ios}, Experiment: "checkout-payment-500"}, Format: format}
-		require.NoError(t, writeBacklog(context.Background(), opts, items))
+		cmd := newCmdBacklog(&factory{IO: ios}, func(o *backlogOptions) error {
+			return backlog.Write(context.Background(), o.f.IO.Out, items, o.WriteOptions(o.Experiment, o.f.IO.ErrOut))
+		})
+		cmd.SetArgs([]string{"checkout-payment-500", "--format", format})
+		require.NoError(t, cmd.Execute())
 		switch format {
 		case "md":
 			assert.Contains(t, out.String(), "# Backlog from game day checkout-payment-500")

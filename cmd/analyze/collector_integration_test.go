@@ -104,7 +104,7 @@ func TestCollectorInFrontOfIngest(t *testing.T) {
 	}
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if count("1") == total &&
-			scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(trace_id) FROM %s.trace_cohorts", c.DB)) == uint64(2*perRun) {
+			scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(trace_id) FROM %s.trace_cohorts_v2", c.DB)) == uint64(2*perRun) {
 			break
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,8 +19,8 @@ import (
 
 // compare, live and replay judge the experiment cohort against control:
 // once, every few seconds while the run goes on, and as A/A replays of a
-// stored run's control traffic. They share the window flags, --alpha and
-// the target below.
+// stored run's control traffic. They share the window flags and the
+// target below; compare and live take --alpha.
 
 type compareOptions struct {
 	runRead
@@ -57,8 +56,8 @@ A terminal gets a table, --output json the documented JSON (README,
 		Args: cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := checkAlpha(opts.Alpha); err != nil {
-				return err
+			if err := analysis.CheckAlpha(opts.Alpha); err != nil {
+				return cliutil.FlagErrorf("--%w", err)
 			}
 			return compareRun(cmd.Context(), opts)
 		},
@@ -73,15 +72,6 @@ A terminal gets a table, --output json the documented JSON (README,
 // target is the experiment and window compare and replay judge.
 func (o *runRead) target(spec *experiment.Spec) analysis.Target {
 	return analysis.Target{ID: o.Experiment, Experiment: spec.Lookup(o.Experiment), Window: o.Window}
-}
-
-// checkAlpha is the usage error for an --alpha that analysis.CheckAlpha
-// rejects ("--alpha 0.7: want ...").
-func checkAlpha(a float64) error {
-	if err := analysis.CheckAlpha(a); err != nil {
-		return cliutil.FlagErrorf("--%w", err)
-	}
-	return nil
 }
 
 func compareRun(ctx context.Context, opts *compareOptions) error {
@@ -102,8 +92,7 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 
 // liveOptions are the flags, filling the session they start.
 type liveOptions struct {
-	f        *factory
-	Duration time.Duration
+	f *factory
 	live.Session
 }
 
@@ -149,12 +138,6 @@ timeline and the Grafana verdict panels read.`,
 			if err := opts.Validate(); err != nil {
 				return err
 			}
-			if opts.Duration < 0 {
-				return cliutil.FlagErrorf("--duration %s: must not be negative", opts.Duration)
-			}
-			if err := checkAlpha(opts.Settings.Alpha); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -175,26 +158,18 @@ timeline and the Grafana verdict panels read.`,
 	// one rule (registered first: each registration sets the default).
 	fl.BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
 	_ = fl.MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
-	fl.BoolVar(&opts.Web.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	cliutil.AddInsecureFlag(fl, &opts.Web.Insecure)
 	fl.StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group: buckets settle at its watermark (now - 30s when it wrote no progress), and the web view's flows panel shows it")
 	return cmd
 }
 
 func liveRun(ctx context.Context, opts *liveOptions) error {
-	if opts.Duration > 0 {
-		var cancel func()
-		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
-		defer cancel()
-	}
 	s := &opts.Session
 	s.Out, s.ErrOut, s.OutTTY = opts.f.IO.Out, opts.f.IO.ErrOut, opts.f.IO.OutTTY
 	_, err := readSpec(ctx, opts.f, func(spec *experiment.Spec, r *query.Reader) (struct{}, error) {
 		s.Target.Experiment, s.Spec = spec.Lookup(s.Target.ID), spec
 		return struct{}{}, s.Run(ctx, r)
 	})
-	if se, ok := errors.AsType[*live.StopError](err); ok {
-		return &cliutil.VerdictError{Msg: se.Summary}
-	}
 	return err
 }
 

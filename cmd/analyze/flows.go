@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,8 +20,8 @@ import (
 )
 
 // flows check evaluates the flows once; watch evaluates them every
-// --interval and alerts. Both take the flags of addCheckFlags and connect
-// through openChecker.
+// --interval and alerts. Both take the flags of addCheckFlags, check them
+// before anything connects and connect through openChecker.
 
 func newCmdFlows(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -45,12 +46,9 @@ func addCheckFlags(fl *pflag.FlagSet, c *flows.Selection) {
 	fl.DurationVar(&c.Config.Watermark.StallAfter, "stall-after", c.Config.Watermark.StallAfter, "report the pipeline stalled after this long without sink progress")
 }
 
-// openChecker checks the flags, picks the flows and connects (flows.Open);
-// close the client when done.
-func openChecker(ctx context.Context, f *factory, sel flows.Selection) (*flows.Checker, *store.Client, error) {
-	if err := sel.Validate(); err != nil {
-		return nil, nil, err
-	}
+// openChecker picks the flows of the definitions and connects
+// (flows.Open); close the client when done.
+func (f *factory) openChecker(ctx context.Context, sel flows.Selection) (*flows.Checker, *store.Client, error) {
 	spec, err := f.Spec()
 	if err != nil {
 		return nil, nil, err
@@ -110,6 +108,9 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
   analyze flows check --flow publish --since 30m --output json | jq '.flows[0].stuck[].key'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Check.Validate(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -123,7 +124,7 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 }
 
 func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
-	ch, st, err := openChecker(cmd.Context(), opts.f, opts.Check)
+	ch, st, err := opts.f.openChecker(cmd.Context(), opts.Check)
 	if err != nil {
 		return err
 	}
@@ -191,8 +192,8 @@ the loop and the server gracefully.`,
   analyze watch --interval 5s --slack-webhook "$SLACK_WEBHOOK" --flow publish`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Watch.Interval <= 0 || opts.Watch.Resend <= 0 {
-				return cliutil.FlagErrorf("--interval %s and --resend %s: must be positive", opts.Watch.Interval, opts.Watch.Resend)
+			if err := errors.Join(opts.Watch.Validate(), opts.Check.Validate()); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -209,8 +210,8 @@ the loop and the server gracefully.`,
 	fl.DurationVar(&opts.Watch.Resend, "resend", time.Minute, "re-send firing alerts to Alertmanager this often")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9466", "address of /metrics, /healthz and /flows (\"\" to disable)")
 	fl.StringVar(&opts.ExternalURL, "external-url", "", "base URL alerts link to (default: http://<listen address>/flows)")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
+	cliutil.AddInsecureFlag(fl, &opts.Insecure)
 	return cmd
 }
 
@@ -232,7 +233,7 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 			return err
 		}
 	}
-	ch, st, err := openChecker(ctx, opts.f, opts.Check)
+	ch, st, err := opts.f.openChecker(ctx, opts.Check)
 	if err != nil {
 		return err
 	}

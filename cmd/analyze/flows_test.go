@@ -34,7 +34,14 @@ func TestFlowsCheckFlags(t *testing.T) {
 	cmd.SetArgs([]string{"--output", "yaml"})
 	err := cmd.Execute()
 	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
-	assert.ErrorContains(t, err, `--output "yaml": want table or json`)
+	require.ErrorContains(t, err, `--output "yaml": want table or json`)
+
+	// The selection is checked before anything connects.
+	cmd = newCmdFlowsCheck(f, func(*flowsCheckOptions) error { t.Error("ran with a bad --since"); return nil })
+	cmd.SetArgs([]string{"--since", "0s"})
+	err = cmd.Execute()
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(err))
+	assert.ErrorContains(t, err, "--since 0s: must be positive")
 }
 
 func TestWatchFlags(t *testing.T) {
@@ -49,5 +56,9 @@ func TestWatchFlags(t *testing.T) {
 
 	cmd = newCmdWatch(f, func(*watchOptions) error { return nil })
 	cmd.SetArgs([]string{"--interval", "0s"})
+	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(cmd.Execute()))
+
+	cmd = newCmdWatch(f, func(*watchOptions) error { t.Error("ran with a bad --stall-after"); return nil })
+	cmd.SetArgs([]string{"--stall-after", "-1s"})
 	assert.Equal(t, cliutil.ExitUsage, cliutil.Code(cmd.Execute()))
 }

@@ -101,7 +101,7 @@ func newCmdRetentionApply(f *factory) *cobra.Command {
 that lie wholly before now minus the age of their class:
 
   raw    events (every span, log, event and alert)           --raw, default 30d
-  views  cohort_stats, cohort_tally, flow_stages, trace_cohorts --views, default 400d
+  views  cohort_stats, cohort_tally, flow_stages, trace_cohorts_v2 --views, default 400d
   cache  cohort_settled                                       --cache, default 400d
 
 An age of 0 keeps a class forever. Runs and sink progress are kept (they

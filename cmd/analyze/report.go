@@ -93,15 +93,11 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 
 type backlogOptions struct {
 	runRead
-	Format    string
-	Create    bool
-	Repo      string
-	GitHubAPI string
-	Getenv    func(string) string
+	backlog.Options
 }
 
 func newCmdBacklog(f *factory, runF func(*backlogOptions) error) *cobra.Command {
-	opts := &backlogOptions{runRead: newRunRead(f), Getenv: os.Getenv}
+	opts := &backlogOptions{runRead: newRunRead(f)}
 	cmd := &cobra.Command{
 		Use:   "backlog <experiment>",
 		Short: "Turn a run's findings into backlog items ranked by risk",
@@ -128,7 +124,8 @@ Formats:
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Experiment = args[0]
-			if err := backlog.CheckFlags(opts.Format, opts.Create, opts.Repo, opts.Getenv("GITHUB_TOKEN")); err != nil {
+			opts.Token = os.Getenv("GITHUB_TOKEN")
+			if err := opts.Check(); err != nil {
 				return &cliutil.FlagError{Err: err}
 			}
 			if runF != nil {
@@ -150,13 +147,5 @@ func backlogRun(ctx context.Context, opts *backlogOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeBacklog(ctx, opts, findings.Derive(in).Backlog)
-}
-
-func writeBacklog(ctx context.Context, opts *backlogOptions, items []findings.Item) error {
-	wo := backlog.WriteOptions{Format: opts.Format, ExperimentID: opts.Experiment, Log: opts.f.IO.ErrOut}
-	if opts.Create {
-		wo.GitHub = &backlog.GitHub{BaseURL: opts.GitHubAPI, Token: opts.Getenv("GITHUB_TOKEN"), Repo: opts.Repo}
-	}
-	return backlog.Write(ctx, opts.f.IO.Out, items, wo)
+	return backlog.Write(ctx, opts.f.IO.Out, findings.Derive(in).Backlog, opts.WriteOptions(opts.Experiment, opts.f.IO.ErrOut))
 }

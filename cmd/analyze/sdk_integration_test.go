@@ -161,15 +161,15 @@ func sdkAcceptance(t *testing.T, sdk string, shop shopRunner) {
 	total := int64(4 * perRun)
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		// The views of an insert are written after its events: wait for
-		// the deciding spans' trace_cohorts rows too.
+		// the deciding spans' trace_cohorts_v2 rows too.
 		if scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", c.DB)) == uint64(total) &&
-			scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(trace_id) FROM %s.trace_cohorts", c.DB)) == uint64(2*perRun) {
+			scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(trace_id) FROM %s.trace_cohorts_v2", c.DB)) == uint64(2*perRun) {
 			break
 		}
 	}
 	require.Equal(t, uint64(total), scalar(ctx, t, c, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.events", c.DB)), "every span stored")
 	// ClickHouse writes an insert's views one after another (by name:
-	// trace_cohorts before trace_subjects and the unit_* views), so the
+	// trace_cohorts_v2_mv before trace_subjects and the unit_* views), so the
 	// counts above can be complete while the last insert's unit rows are
 	// not: compare then counted the users of one shop run only (units 28
 	// of 55, under load). Every view is written once the sink committed.

@@ -82,10 +82,10 @@ func TestHotPathInProcessUnderLoad(t *testing.T) {
 
 	serveLog, sinkLog := &lockedBuffer{}, &lockedBuffer{}
 	so := &serveOptions{f: &factory{IO: testIO(serveLog)}, Receive: receive.NewDefaultConfig(), Produce: produce.NewDefaultConfig(),
-		Admin: loopbackAddr(t), LogLevel: "warn", TraceCache: tag.DefaultTraceCacheSize, TraceTTL: tag.DefaultTraceCacheTTL}
+		Admin: cliutil.AdminFlags{Addr: loopbackAddr(t), LogLevel: "warn"}, TraceCache: tag.DefaultTraceCacheSize, TraceTTL: tag.DefaultTraceCacheTTL}
 	so.Receive.HTTPEndpoint, so.Receive.GRPCEndpoint = loopbackAddr(t), loopbackAddr(t)
 	so.Produce.Topic, so.Produce.Partitions = topic, 3
-	ko := &sinkOptions{f: &factory{IO: testIO(sinkLog)}, Sink: sink.NewDefaultConfig(), Admin: loopbackAddr(t), LogLevel: "warn"}
+	ko := &sinkOptions{f: &factory{IO: testIO(sinkLog)}, Sink: sink.NewDefaultConfig(), Admin: cliutil.AdminFlags{Addr: loopbackAddr(t), LogLevel: "warn"}}
 	ko.Sink.Topic, ko.Sink.Group, ko.Sink.MaxAge = topic, "hotpath-"+st.DB, 100*time.Millisecond
 
 	ctx, cancel := context.WithCancel(context.Background())

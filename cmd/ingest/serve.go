@@ -31,10 +31,7 @@ type serveOptions struct {
 	Receive     receive.Config
 	Produce     produce.Config
 	Experiments string
-	Admin       string
-	Pprof       bool
-	LogLevel    string
-	Insecure    bool
+	Admin       cliutil.AdminFlags
 	TraceCache  int
 	TraceTTL    time.Duration
 	Memory      memoryBudget
@@ -78,12 +75,9 @@ re-read when it changes).`,
 	fl.DurationVar(&opts.Produce.BatchTimeout, "batch-timeout", opts.Produce.BatchTimeout, "how long the Kafka writer waits to fill a batch")
 	fl.StringVar(&opts.Produce.Compression, "compression", opts.Produce.Compression, "Kafka record batch compression: none, gzip, snappy, lz4 or zstd (snappy: least CPU of producer, broker and sink together, about 6x fewer bytes on the wire)")
 	fl.StringVar(&opts.Experiments, "experiments", os.Getenv("STEADYSTATE_EXPERIMENTS"), "directory of experiment and flow definitions: cohort rules, flow stages ($STEADYSTATE_EXPERIMENTS; none by default)")
-	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9464", "address of /healthz, /readyz and /metrics")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9464")
 	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")
 	fl.DurationVar(&opts.TraceTTL, "trace-cache-ttl", tag.DefaultTraceCacheTTL, "a generation of the trace cache is retired after this long")
-	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	addMemoryFlag(fl, &opts.Memory)
 	return cmd
 }
@@ -113,7 +107,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := opts.Memory.apply(); err != nil {
 		return err
 	}
-	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.Admin.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -149,18 +143,18 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
+	admin, err := opts.Admin.Start(reg, func(ctx context.Context) error {
 		return bus.EnsureTopic(ctx, opts.Produce.Brokers, opts.Produce.EventsTopic())
-	}}, log)
+	}, log)
 	if err != nil {
-		return fmt.Errorf("admin listener: %w", err)
+		return err
 	}
 	if err := rcv.Start(startCtx); err != nil {
 		_ = admin.Shutdown(context.Background())
 		return err
 	}
 	log.Info("ingest serving", "grpc", opts.Receive.GRPCEndpoint, "http", opts.Receive.HTTPEndpoint,
-		"topic", opts.Produce.Topic, "auth", len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != "", "admin", opts.Admin)
+		"topic", opts.Produce.Topic, "auth", len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != "", "admin", opts.Admin.Addr)
 	<-ctx.Done()
 
 	// Stop the receiver before the producer: in-flight requests finish and
@@ -182,8 +176,8 @@ func checkServeListeners(opts *serveOptions) error {
 	authed := len(opts.Receive.Tokens) > 0 || opts.Receive.TokenFile != ""
 	hint := "set bearer tokens with $" + EnvTokens + " or --token-file"
 	return errors.Join(
-		listen.Check(listen.Listener{Name: "ingest OTLP/gRPC", Flag: "--grpc", Addr: opts.Receive.GRPCEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
-		listen.Check(listen.Listener{Name: "ingest OTLP/HTTP and events", Flag: "--http", Addr: opts.Receive.HTTPEndpoint, Authenticated: authed, TokenHint: hint}, opts.Insecure),
-		listen.Check(listen.Listener{Name: "ingest admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure),
+		listen.Check(listen.Listener{Name: "ingest OTLP/gRPC", Flag: "--grpc", Addr: opts.Receive.GRPCEndpoint, Authenticated: authed, TokenHint: hint}, opts.Admin.Insecure),
+		listen.Check(listen.Listener{Name: "ingest OTLP/HTTP and events", Flag: "--http", Addr: opts.Receive.HTTPEndpoint, Authenticated: authed, TokenHint: hint}, opts.Admin.Insecure),
+		listen.Check(listen.Listener{Name: "ingest admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin.Addr}, opts.Admin.Insecure),
 	)
 }

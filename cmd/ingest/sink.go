@@ -15,13 +15,10 @@ import (
 )
 
 type sinkOptions struct {
-	f        *factory
-	Sink     sink.Config
-	Admin    string
-	Insecure bool
-	Pprof    bool
-	LogLevel string
-	Memory   memoryBudget
+	f      *factory
+	Sink   sink.Config
+	Admin  cliutil.AdminFlags
+	Memory memoryBudget
 	// Compression of the insert blocks (--clickhouse-compression).
 	Compression string
 }
@@ -57,11 +54,8 @@ partitions.`,
 	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
 	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
-	fl.StringVar(&opts.Admin, "admin", "127.0.0.1:9465", "address of /healthz, /readyz and /metrics")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fl.BoolVar(&opts.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
-	fl.BoolVar(&opts.Insecure, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
 	fl.StringVar(&opts.Compression, "clickhouse-compression", "auto", "compression of the insert blocks: none, lz4, zstd, or auto (none when ClickHouse is on this host, lz4 otherwise)")
+	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9465")
 	addMemoryFlag(fl, &opts.Memory)
 	return cmd
 }
@@ -70,11 +64,11 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err := opts.Memory.apply(); err != nil {
 		return err
 	}
-	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.LogLevel)
+	log, err := cliutil.NewLogger(opts.f.IO.ErrOut, opts.Admin.LogLevel)
 	if err != nil {
 		return err
 	}
-	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin}, opts.Insecure); err != nil {
+	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin.Addr}, opts.Admin.Insecure); err != nil {
 		return err
 	}
 	stCfg := store.NewDefaultConfig()
@@ -89,7 +83,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err != nil {
 		return err
 	}
-	admin, err := cliutil.StartAdmin(opts.Admin, cliutil.AdminOptions{Registry: reg, Pprof: opts.Pprof, Ready: func(ctx context.Context) error {
+	admin, err := opts.Admin.Start(reg, func(ctx context.Context) error {
 		if err := st.Conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
 		}
@@ -97,11 +91,11 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return nil
-	}}, log)
+	}, log)
 	if err != nil {
-		return fmt.Errorf("admin listener: %w", err)
+		return err
 	}
-	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.Compression, "admin", opts.Admin)
+	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.Compression, "admin", opts.Admin.Addr)
 	runErr := s.Run(ctx)
 	admin.Stop(5 * time.Second)
 	if runErr != nil {

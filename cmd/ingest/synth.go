@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,13 +20,7 @@ type synthOptions struct {
 	f           *factory
 	Flow        string
 	Experiments string
-	Every       time.Duration
-	Mode        string
-	Ingest      string
-	Endpoint    string
-	DropStage   string
-	StageGap    time.Duration
-	Count       int
+	Synth       synth.Config
 	LogLevel    string
 	Client      *http.Client
 }
@@ -65,7 +56,10 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
   ingest synth --flow publish --mode http --endpoint 'https://cms.internal/republish?id={key}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(); err != nil {
+			if opts.Flow == "" {
+				return cliutil.FlagErrorf("--flow is required")
+			}
+			if err := opts.Synth.Validate(); err != nil {
 				return err
 			}
 			return synthRun(cmd.Context(), opts)
@@ -74,58 +68,15 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Flow, "flow", "", "the flow to exercise (required)")
 	cliutil.AddExperimentsFlag(fl, &opts.Experiments)
-	fl.DurationVar(&opts.Every, "every", time.Minute, "start one synthetic item this often")
-	fl.StringVar(&opts.Mode, "mode", "emit", "emit (post the stage events to ingest) or http (call --endpoint)")
-	fl.StringVar(&opts.Ingest, "ingest", "http://127.0.0.1:4318", "ingest's HTTP base URL (emit mode)")
-	fl.StringVar(&opts.Endpoint, "endpoint", "", "URL to POST to for each item (http mode); {key} is replaced by the item key")
-	fl.StringVar(&opts.DropStage, "drop-stage", "", "emit mode: leave this stage out, so items get stuck before it")
-	fl.DurationVar(&opts.StageGap, "stage-gap", 100*time.Millisecond, "emit mode: time between an item's stage events")
-	fl.IntVar(&opts.Count, "count", 0, "stop after this many items (0: run until stopped)")
-	fl.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.DurationVar(&opts.Synth.Every, "every", time.Minute, "start one synthetic item this often")
+	fl.StringVar(&opts.Synth.Mode, "mode", "emit", "emit (post the stage events to ingest) or http (call --endpoint)")
+	fl.StringVar(&opts.Synth.Ingest, "ingest", "http://127.0.0.1:4318", "ingest's HTTP base URL (emit mode)")
+	fl.StringVar(&opts.Synth.Endpoint, "endpoint", "", "URL to POST to for each item (http mode); {key} is replaced by the item key")
+	fl.StringVar(&opts.Synth.DropStage, "drop-stage", "", "emit mode: leave this stage out, so items get stuck before it")
+	fl.DurationVar(&opts.Synth.StageGap, "stage-gap", 100*time.Millisecond, "emit mode: time between an item's stage events")
+	fl.IntVar(&opts.Synth.Count, "count", 0, "stop after this many items (0: run until stopped)")
+	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
 	return cmd
-}
-
-func (o *synthOptions) validate() error {
-	switch {
-	case o.Flow == "":
-		return cliutil.FlagErrorf("--flow is required")
-	case o.Every <= 0:
-		return cliutil.FlagErrorf("--every %s: must be positive", o.Every)
-	case o.StageGap < 0:
-		return cliutil.FlagErrorf("--stage-gap %s: must not be negative", o.StageGap)
-	case o.Count < 0:
-		return cliutil.FlagErrorf("--count %d: must not be negative", o.Count)
-	}
-	switch o.Mode {
-	case "emit":
-		if o.Endpoint != "" {
-			return cliutil.FlagErrorf("--endpoint is for --mode http")
-		}
-		if err := checkURL(o.Ingest); err != nil {
-			return cliutil.FlagErrorf("--ingest: %v", err)
-		}
-	case "http":
-		if o.DropStage != "" {
-			return cliutil.FlagErrorf("--drop-stage is for --mode emit (in http mode the real system emits the stages)")
-		}
-		if err := checkURL(strings.ReplaceAll(o.Endpoint, "{key}", "k")); err != nil {
-			return cliutil.FlagErrorf("--endpoint: %v", err)
-		}
-	default:
-		return cliutil.FlagErrorf("--mode %q: want emit or http", o.Mode)
-	}
-	return nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q: %w", s, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q: want an absolute http:// or https:// URL", s)
-	}
-	return nil
 }
 
 func synthRun(ctx context.Context, opts *synthOptions) error {
@@ -141,10 +92,6 @@ func synthRun(ctx context.Context, opts *synthOptions) error {
 	if !ok {
 		return cliutil.FlagErrorf("--flow %q: not defined in %s", opts.Flow, opts.Experiments)
 	}
-	if opts.DropStage != "" && fl.StageIndex(opts.DropStage) < 0 {
-		return cliutil.FlagErrorf("--drop-stage %q: flow %s has no such stage", opts.DropStage, fl.Name)
-	}
-	cfg := synth.Config{Mode: opts.Mode, Ingest: opts.Ingest, Token: os.Getenv(EnvSynthToken), Endpoint: opts.Endpoint,
-		DropStage: opts.DropStage, StageGap: opts.StageGap, Every: opts.Every, Count: opts.Count}
-	return synth.Run(ctx, cfg, fl, opts.Client, log)
+	opts.Synth.Token = os.Getenv(EnvSynthToken)
+	return synth.Run(ctx, opts.Synth, fl, opts.Client, log)
 }

@@ -150,26 +150,49 @@ func JiraCSV(items []findings.Item) ([]byte, error) {
 // Formats are the output formats of Write.
 var Formats = []string{"md", "github", "jira"}
 
-// CheckFlags checks the flags of `analyze backlog`: format is one of
-// Formats; create (creating the GitHub issues) needs format github, a
-// repository owner/name and a token.
-func CheckFlags(format string, create bool, repo, token string) error {
-	if !slices.Contains(Formats, format) {
-		return fmt.Errorf("--format %q: want md, github or jira", format)
+// Options are what `analyze backlog` asks for: the format and, with
+// Create, the GitHub repository to create the issues in.
+type Options struct {
+	// Format is one of Formats.
+	Format string
+	// Create creates the GitHub issues (Sync) instead of printing their
+	// payloads; it needs the github format, Repo and Token.
+	Create bool
+	// Repo is "owner/name"; GitHubAPI the API base URL (GitHub.BaseURL).
+	Repo, GitHubAPI string
+	// Token is a token with issues:write ($GITHUB_TOKEN).
+	Token string
+}
+
+// Check checks the flags: Format is one of Formats; Create (creating the
+// GitHub issues) needs format github, a repository owner/name and a token.
+func (o Options) Check() error {
+	if !slices.Contains(Formats, o.Format) {
+		return fmt.Errorf("--format %q: want md, github or jira", o.Format)
 	}
-	if !create {
+	if !o.Create {
 		return nil
 	}
-	if format != "github" {
+	if o.Format != "github" {
 		return errors.New("--create works with --format github")
 	}
-	if err := ValidateRepo(repo); err != nil {
+	if err := ValidateRepo(o.Repo); err != nil {
 		return fmt.Errorf("--repo: %w", err)
 	}
-	if token == "" {
+	if o.Token == "" {
 		return errors.New("--create needs a token in $GITHUB_TOKEN")
 	}
 	return nil
+}
+
+// WriteOptions are the options of Write for the experiment's items: with
+// Create, the GitHub repository to sync, each action logged on log.
+func (o Options) WriteOptions(experimentID string, log io.Writer) WriteOptions {
+	wo := WriteOptions{Format: o.Format, ExperimentID: experimentID, Log: log}
+	if o.Create {
+		wo.GitHub = &GitHub{BaseURL: o.GitHubAPI, Token: o.Token, Repo: o.Repo}
+	}
+	return wo
 }
 
 // WriteOptions say how Write writes the items.

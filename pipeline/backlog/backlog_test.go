@@ -196,7 +196,7 @@ func TestWriteEachFormat(t *testing.T) {
 	assert.Error(t, backlog.Write(ctx, &gh, it, backlog.WriteOptions{Format: "xml"}))
 }
 
-func TestCheckFlags(t *testing.T) {
+func TestOptionsCheck(t *testing.T) {
 	for _, tt := range []struct {
 		name, format, repo, token, wantErr string
 		create                             bool
@@ -210,7 +210,7 @@ func TestCheckFlags(t *testing.T) {
 		{name: "create", format: "github", create: true, repo: "a/b", token: "t"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := backlog.CheckFlags(tt.format, tt.create, tt.repo, tt.token)
+			err := backlog.Options{Format: tt.format, Create: tt.create, Repo: tt.repo, Token: tt.token}.Check()
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				return
@@ -218,4 +218,14 @@ func TestCheckFlags(t *testing.T) {
 			require.EqualError(t, err, tt.wantErr)
 		})
 	}
+}
+
+// Without --create the github format is a dry run (the payloads); with it
+// Write syncs the repository with the token.
+func TestOptionsWriteOptions(t *testing.T) {
+	var log bytes.Buffer
+	dry := backlog.Options{Format: "github", Repo: "a/b", Token: "t"}.WriteOptions("exp-1", &log)
+	assert.Equal(t, backlog.WriteOptions{Format: "github", ExperimentID: "exp-1", Log: &log}, dry)
+	create := backlog.Options{Format: "github", Create: true, Repo: "a/b", GitHubAPI: "https://ghe/api/v3", Token: "t"}.WriteOptions("exp-1", &log)
+	assert.Equal(t, &backlog.GitHub{BaseURL: "https://ghe/api/v3", Token: "t", Repo: "a/b"}, create.GitHub)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadystate/steadystate/pipeline/notify"
+	"github.com/steadystate/steadystate/pipeline/query"
 )
 
 // WatchConfig configures a Watcher.
@@ -21,6 +22,15 @@ type WatchConfig struct {
 	Since time.Duration
 	// Resend: firing alerts are re-sent to Alertmanager this often.
 	Resend time.Duration
+}
+
+// Validate checks Interval and Resend (Since is Selection's); a bad one is
+// a *query.UsageError.
+func (c WatchConfig) Validate() error {
+	if c.Interval <= 0 || c.Resend <= 0 {
+		return query.Usagef("--interval %s and --resend %s: must be positive", c.Interval, c.Resend)
+	}
+	return nil
 }
 
 // Watcher evaluates the flows every Interval, keeps the metrics, and

@@ -25,10 +25,13 @@ import (
 const MaxFailures = 10
 
 // StopError says a stop condition holds and the watch was asked to end
-// there (--exit-on-stop); the command exits 3 with it.
+// there (--exit-on-stop); the command exits 3 with it (Verdict).
 type StopError struct{ Summary string }
 
 func (e *StopError) Error() string { return e.Summary }
+
+// Verdict marks the error as a failed check, not a failure to run.
+func (e *StopError) Verdict() {}
 
 // Watch is one live session, wired by the command.
 type Watch struct {

@@ -73,18 +73,28 @@ func TestSessionWarRoom(t *testing.T) {
 // loopback without a token is the listener rule's refusal.
 func TestSessionValidate(t *testing.T) {
 	t.Setenv(listen.EnvInsecure, "")
-	require.NoError(t, (&Session{Interval: MinInterval}).Validate())
-	require.NoError(t, (&Session{Interval: time.Second, Web: warroom.Config{Addr: "127.0.0.1:0"}}).Validate())
-	require.NoError(t, (&Session{Interval: time.Second, Web: warroom.Config{Addr: "0.0.0.0:0", Token: "t"}}).Validate())
+	alpha := analysis.Settings{Alpha: analysis.DefaultAlpha}
+	require.NoError(t, (&Session{Interval: MinInterval, Settings: alpha}).Validate())
+	require.NoError(t, (&Session{Interval: time.Second, Settings: alpha, Web: warroom.Config{Addr: "127.0.0.1:0"}}).Validate())
+	require.NoError(t, (&Session{Interval: time.Second, Settings: alpha, Web: warroom.Config{Addr: "0.0.0.0:0", Token: "t"}}).Validate())
 
-	s := &Session{Interval: 99 * time.Millisecond}
+	s := &Session{Interval: 99 * time.Millisecond, Settings: alpha}
 	err := s.Validate()
 	var ue *query.UsageError
 	require.ErrorAs(t, err, &ue)
 	require.EqualError(t, err, "--interval 99ms: want at least 100ms")
 	require.EqualError(t, s.Run(context.Background(), nil), "--interval 99ms: want at least 100ms", "Run validates before it reads")
 
-	err = (&Session{Interval: time.Second, Web: warroom.Config{Addr: "0.0.0.0:0"}}).Validate()
+	for want, s := range map[string]*Session{
+		"--duration -1s: must not be negative":  {Interval: time.Second, Settings: alpha, Duration: -time.Second},
+		"--alpha 0.7: want a value in (0, 0.5)": {Interval: time.Second, Settings: analysis.Settings{Alpha: 0.7}},
+	} {
+		err := s.Validate()
+		require.ErrorAs(t, err, &ue, want)
+		require.EqualError(t, err, want)
+	}
+
+	err = (&Session{Interval: time.Second, Settings: alpha, Web: warroom.Config{Addr: "0.0.0.0:0"}}).Validate()
 	require.ErrorIs(t, err, listen.ErrOpenDoor)
 	assert.NotErrorAs(t, err, &ue, "a refused listener is not a usage error (exit 1, as before)")
 }

@@ -23,6 +23,8 @@ type Session struct {
 	Spec     *experiment.Spec
 	Settings analysis.Settings
 	Interval time.Duration
+	// Duration ends the session after this long (0: when ctx is done).
+	Duration time.Duration
 	// ExitOnStop ends the session with a *StopError when a stop condition
 	// holds.
 	ExitOnStop bool
@@ -43,26 +45,40 @@ type Session struct {
 const MinInterval = 100 * time.Millisecond
 
 // Validate checks what can be checked before anything connects: an
-// Interval of at least MinInterval (a *query.UsageError) and, with Web.Addr
-// set, the war room's listener rule (warroom.Config.Validate; its refusal
-// as it is).
+// Interval of at least MinInterval, with Web.Addr set the war room's
+// listener rule (warroom.Config.Validate; its refusal as it is), a
+// Duration that is not negative and an alpha analysis.CheckAlpha accepts.
+// A bad value is a *query.UsageError naming its flag.
 func (s *Session) Validate() error {
 	if s.Interval < MinInterval {
 		return query.Usagef("--interval %s: want at least %s", s.Interval, MinInterval)
 	}
 	if s.Web.Addr != "" {
-		return s.Web.Validate()
+		if err := s.Web.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.Duration < 0 {
+		return query.Usagef("--duration %s: must not be negative", s.Duration)
+	}
+	if err := analysis.CheckAlpha(s.Settings.Alpha); err != nil {
+		return query.Usagef("--%w", err)
 	}
 	return nil
 }
 
 // Run validates the session, resolves the target's window (a run still
 // going on, or an open --since, is watched until now), starts the war room when asked, and
-// watches until ctx is done (see Watch.Run). A bad --alertmanager,
+// watches until ctx is done or Duration has passed (see Watch.Run). A bad --alertmanager,
 // --webhook or --web value is a *query.UsageError.
 func (s *Session) Run(ctx context.Context, r *query.Reader) error {
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if s.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Duration)
+		defer cancel()
 	}
 	win, err := s.Target.Resolve(ctx, r, s.Now())
 	if err != nil {

@@ -656,7 +656,7 @@ const UnitGroups = 256
 // 2^-sampleShift of the hash space are counted (SampledUnits), and Units
 // is that count scaled up.
 func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift uint) (map[telemetry.Cohort]UnitTally, error) {
-	return r.sliUnitGroups(ctx, experimentID, w, sli, dirty, func(context.Context) (uint, error) { return sampleShift, nil })
+	return r.sliUnitGroups(ctx, experimentID, w, sli, dirty, func(context.Context) (uint, int64, error) { return sampleShift, -1, nil })
 }
 
 // SLIUnitGroupsAhead is SLIUnitGroups for a reader that has not read the
@@ -670,7 +670,7 @@ func (r *Reader) SLIUnitGroups(ctx context.Context, experimentID string, w Windo
 // again with SLIUnitGroups, so the answer is always the exact one.
 func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w Window, sli SLIFilter, shiftOf func(events int64) uint) (map[telemetry.Cohort]UnitTally, uint, error) {
 	var shift uint
-	out, err := r.sliUnitGroups(ctx, experimentID, w, sli, nil, func(ctx context.Context) (uint, error) {
+	out, err := r.sliUnitGroups(ctx, experimentID, w, sli, nil, func(ctx context.Context) (uint, int64, error) {
 		// Whether a trace was decided (which statement counts the
 		// units) is asked beside the rows, not after them, when the
 		// evaluation keeps the answer (WithTraceMemo).
@@ -688,10 +688,10 @@ func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w 
 			err = derr
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		shift = shiftOf(rows)
-		return shift, nil
+		return shift, rows, nil
 	})
 	if err != nil {
 		return nil, 0, err
@@ -714,8 +714,28 @@ func (r *Reader) windowRows(ctx context.Context, experimentID string, w Window) 
 
 // sliUnitGroups is SLIUnitGroups with the hash slice of the unit count
 // decided by sampleShift, which runs before the count, beside the group
-// reads.
-func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift func(context.Context) (uint, error)) (map[telemetry.Cohort]UnitTally, error) {
+// reads, and may return the window's raw rows (analyze/window_rows.sql;
+// -1: not read). For a settled window of an SLI over every event
+// (settledUnitsFor) it takes the tallies kept by an earlier reader while
+// they still hold (settledUnits), and keeps what it computed otherwise.
+func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Window, sli SLIFilter, dirty []uint32, sampleShift func(context.Context) (uint, int64, error)) (map[telemetry.Cohort]UnitTally, error) {
+	var (
+		once        sync.Once
+		shift       uint
+		windowRows  int64
+		shiftErr    error
+		keep        = settledUnitsFor(w, sli, dirty)
+		shiftAndRow = func(ctx context.Context) (uint, int64, error) {
+			once.Do(func() { shift, windowRows, shiftErr = sampleShift(ctx) })
+			return shift, windowRows, shiftErr
+		}
+	)
+	if keep {
+		t, ok, err := r.settledUnits(ctx, experimentID, w, shiftAndRow)
+		if err != nil || ok {
+			return t, err
+		}
+	}
 	p := tallyParams(experimentID, w, sli, dirty)
 	delete(p, "kinds")
 	delete(p, "slack_s")
@@ -723,11 +743,7 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 	if sli.Good != nil {
 		p["logs"] = 0
 	}
-	type groupKey struct {
-		cohort telemetry.Cohort
-		grp    uint16
-	}
-	groups := map[groupKey][2]int64{}
+	groups := map[unitGroupKey][2]int64{}
 	add := func(rows driver.Rows) error {
 		var (
 			cohort         string
@@ -741,7 +757,7 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 		if err != nil {
 			return err
 		}
-		k := groupKey{c, grp}
+		k := unitGroupKey{c, grp}
 		g := groups[k]
 		groups[k] = [2]int64{g[0] + int64(events), g[1] + int64(errors)}
 		return nil
@@ -750,21 +766,16 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 	q := pick(p, append(common, "since_s", "until_s")...)
 	// The distinct units (unit_seen) are counted while the groups are
 	// read: the two statements share nothing but the window.
-	type unitCount struct {
-		units map[telemetry.Cohort]uint64
-		err   error
-	}
 	counted := make(chan unitCount, 1)
-	var shift uint
 	go func() {
-		var (
-			units map[telemetry.Cohort]uint64
-			err   error
-		)
-		if shift, err = sampleShift(ctx); err == nil {
-			units, err = r.unitCount(ctx, experimentID, w, q, shift)
+		shift, _, err := shiftAndRow(ctx)
+		if err != nil {
+			counted <- unitCount{err: err}
+			return
 		}
-		counted <- unitCount{units, err}
+		uc, err := r.unitCount(ctx, experimentID, w, q, shift)
+		uc.err = err
+		counted <- uc
 	}()
 	gp := pick(p, append(common, "since_s", "until_s", "dirty")...)
 	for k, v := range minuteParams(p["since_s"].(int64), p["until_s"].(int64), dirty) {
@@ -790,6 +801,34 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 	if uc.err != nil {
 		return nil, uc.err
 	}
+	if keep && !decided && !uc.decided {
+		if err := r.keepUnits(ctx, experimentID, w, shift, groups, uc); err != nil {
+			return nil, err
+		}
+	}
+	return unitGroupTallies(groups, uc.units, shift), nil
+}
+
+// unitGroupKey is one cohort's unit group (query.UnitGroups of them).
+type unitGroupKey struct {
+	cohort telemetry.Cohort
+	grp    uint16
+}
+
+// unitCount is unitCount's answer: the distinct units per cohort in the
+// hash slice, the unit_seen rows they were counted from (0 with a decided
+// trace) and whether a trace was decided.
+type unitCount struct {
+	units   map[telemetry.Cohort]uint64
+	rows    uint64
+	decided bool
+	err     error
+}
+
+// unitGroupTallies sums the unit groups' events and errors into per-cohort
+// tallies with their sums of squares, and sets the distinct units counted
+// in the 2^-shift slice (scaled up, at most the events).
+func unitGroupTallies(groups map[unitGroupKey][2]int64, units map[telemetry.Cohort]uint64, shift uint) map[telemetry.Cohort]UnitTally {
 	out := map[telemetry.Cohort]UnitTally{}
 	for k, v := range groups {
 		t := out[k.cohort]
@@ -801,23 +840,152 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 		t.AddSquares(n, e, n-e, 1)
 		out[k.cohort] = t
 	}
-	for c, units := range uc.units {
+	for c, u := range units {
 		t := out[c]
-		t.SampleShift, t.SampledUnits = shift, int64(units)
-		t.Units = min(int64(units)<<shift, t.Events)
+		t.SampleShift, t.SampledUnits = shift, int64(u)
+		t.Units = min(int64(u)<<shift, t.Events)
 		out[c] = t
 	}
-	return out, nil
+	return out
+}
+
+// settledUnitsFor reports whether the unit-level tallies of an SLI over w
+// may be kept and taken from unit_settled (schema/0025_unit_settled.up.sql):
+// the SLI counts every event of both cohorts (no service, operation or
+// attribute filter, log records included), so the groups' raw rows are
+// cohort_tally's; no bucket holds a duplicate (then the groups' raw rows
+// are the distinct events); the window ended SettledAge ago (a live
+// window's tallies change with every look and are never asked again).
+func settledUnitsFor(w Window, sli SLIFilter, dirty []uint32) bool {
+	return len(dirty) == 0 && sli.Good == nil && sli.Filter.Service == "" && sli.Filter.Operation == "" &&
+		len(sli.Filter.Attributes) == 0 && ceilUnix(w.Until) <= time.Now().Add(-SettledAge).Unix()
+}
+
+// settledUnits returns the kept unit-level tallies of the window in the
+// slice shiftAndRows gives (analyze/unit_settled.sql) when they still
+// hold: no trace decided for the window, cohort_tally's raw rows of the
+// window equal the groups' raw rows they were computed from, and the
+// slice's unit_seen rows are unchanged (analyze/unit_slice_rows.sql). ok
+// is false when nothing kept holds.
+func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window, shiftAndRows func(context.Context) (uint, int64, error)) (map[telemetry.Cohort]UnitTally, bool, error) {
+	shift, windowRows, err := shiftAndRows(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
+	// The window rows (unless known) and whether a trace was decided are
+	// read beside the kept entry; the slice rows (the dearest check, a
+	// read of the slice's rows) only when an entry is there to check.
+	var (
+		decided bool
+		wg      sync.WaitGroup
+		errs    [2]error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if windowRows < 0 {
+			windowRows, errs[0] = r.windowRows(ctx, experimentID, w)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		decided, errs[1] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+	}()
+	kp := pick(p, "experiment_id", "since_s", "until_s")
+	kp["unit_shift"] = uint8(shift)
+	var (
+		found                 bool
+		keptWindow, keptSlice uint64
+		ctlUnits, expUnits    uint64
+		cohorts               []string
+		grps                  []uint16
+		events, errorCounts   []uint64
+	)
+	err = r.each(ctx, "analyze/unit_settled.sql", kp, func(rows driver.Rows) error {
+		found = true
+		return rows.Scan(&keptWindow, &keptSlice, &ctlUnits, &expUnits, &cohorts, &grps, &events, &errorCounts)
+	})
+	wg.Wait()
+	for _, e := range errs {
+		if err == nil {
+			err = e
+		}
+	}
+	if err != nil || !found || decided || int64(keptWindow) != windowRows ||
+		len(grps) != len(cohorts) || len(events) != len(cohorts) || len(errorCounts) != len(cohorts) {
+		return nil, false, err
+	}
+	sp := pick(p, "experiment_id", "since_s", "until_s")
+	sp["unit_max"] = uint64(math.MaxUint64) >> shift
+	var slice uint64
+	if err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) }); err != nil {
+		return nil, false, err
+	}
+	if slice != keptSlice {
+		return nil, false, nil
+	}
+	groups := make(map[unitGroupKey][2]int64, len(cohorts))
+	for i, cs := range cohorts {
+		c, err := telemetry.ParseCohort(cs)
+		if err != nil {
+			return nil, false, fmt.Errorf("unit_settled: %w", err)
+		}
+		groups[unitGroupKey{c, grps[i]}] = [2]int64{int64(events[i]), int64(errorCounts[i])}
+	}
+	units := map[telemetry.Cohort]uint64{telemetry.CohortControl: ctlUnits, telemetry.CohortExperiment: expUnits}
+	return unitGroupTallies(groups, units, shift), true, nil
+}
+
+// keepUnits writes the unit-level tallies just computed for a window to
+// unit_settled with the row totals they were computed from: the groups'
+// raw rows of both cohorts and the slice's unit_seen rows.
+func (r *Reader) keepUnits(ctx context.Context, experimentID string, w Window, shift uint, groups map[unitGroupKey][2]int64, uc unitCount) error {
+	keys := make([]unitGroupKey, 0, len(groups))
+	var windowRows int64
+	for k, v := range groups {
+		keys = append(keys, k)
+		windowRows += v[0]
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].cohort != keys[j].cohort {
+			return keys[i].cohort < keys[j].cohort
+		}
+		return keys[i].grp < keys[j].grp
+	})
+	cohorts, grps := make([]string, len(keys)), make([]uint16, len(keys))
+	events, errs := make([]uint64, len(keys)), make([]uint64, len(keys))
+	for i, k := range keys {
+		cohorts[i], grps[i] = k.cohort.String(), k.grp
+		events[i], errs[i] = uint64(groups[k][0]), uint64(groups[k][1])
+	}
+	insert, err := r.C.InsertSQL("write/unit_settled_insert.sql")
+	if err != nil {
+		return err
+	}
+	batch, err := r.C.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("prepare unit_settled insert: %w", err)
+	}
+	defer func() { _ = batch.Close() }()
+	if err := batch.Append(experimentID, time.Unix(w.Since.Unix(), 0), time.Unix(ceilUnix(w.Until), 0), uint8(shift), uint64(windowRows), uc.rows,
+		uc.units[telemetry.CohortControl], uc.units[telemetry.CohortExperiment], cohorts, grps, events, errs, uint64(time.Now().UnixNano())); err != nil {
+		return fmt.Errorf("append unit_settled: %w", err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert unit_settled: %w", err)
+	}
+	return nil
 }
 
 // unitCount counts the distinct units per cohort of an SLI the views
 // serve over q's window (analyze/unit_count.sql, or
 // unit_count_by_trace.sql when a trace was decided), in the
 // 2^-sampleShift slice of the unit hash space.
-func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q queries.Params, sampleShift uint) (map[telemetry.Cohort]uint64, error) {
+func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q queries.Params, sampleShift uint) (unitCount, error) {
 	decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until)
 	if err != nil {
-		return nil, err
+		return unitCount{}, err
 	}
 	name := "analyze/unit_count.sql"
 	p := pick(q, "experiment_id", "logs", "service", "operation", "since_s", "until_s")
@@ -826,24 +994,25 @@ func (r *Reader) unitCount(ctx context.Context, experimentID string, w Window, q
 		p["slack_s"] = int64(TraceSlack / time.Second)
 	}
 	p["unit_max"] = uint64(math.MaxUint64) >> sampleShift
-	out := map[telemetry.Cohort]uint64{}
+	out := unitCount{units: map[telemetry.Cohort]uint64{}, decided: decided}
 	err = r.each(ctx, name, p, func(rows driver.Rows) error {
 		var (
-			cohort string
-			units  uint64
+			cohort      string
+			units, seen uint64
 		)
-		if err := rows.Scan(&cohort, &units); err != nil {
+		if err := rows.Scan(&cohort, &units, &seen); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
 		c, err := telemetry.ParseCohort(cohort)
 		if err != nil {
 			return err
 		}
-		out[c] += units
+		out.units[c] += units
+		out.rows += seen
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return unitCount{}, err
 	}
 	return out, nil
 }

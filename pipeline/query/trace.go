@@ -18,7 +18,7 @@ import (
 const TraceSlack = time.Hour
 
 // addByTrace adds to rows the untagged events whose trace was decided for
-// the experiment in trace_cohorts (trace_buckets.sql), and, when the
+// the experiment in trace_cohorts_v2 (trace_buckets.sql), and, when the
 // untagged traffic is part of rows, takes them out of it: each event is
 // counted once, in its trace's cohort.
 func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
@@ -165,7 +165,7 @@ type CohortCounts struct {
 // TaggingCounts says how the experiment's events in a window got their
 // cohort: directly (their own attributes, resource, the cohort rules or a
 // flag evaluation), by their trace at ingest, or by their trace in
-// ClickHouse (trace_cohorts), per cohort.
+// ClickHouse (trace_cohorts_v2), per cohort.
 type TaggingCounts struct {
 	Direct          CohortCounts `json:"direct"`
 	TraceIngest     CohortCounts `json:"trace_ingest"`

@@ -45,7 +45,7 @@ var Tables = []Table{
 	{"cohort_counts", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
-	{"trace_cohorts", "first_seen", Views, true},
+	{"trace_cohorts_v2", "first_seen", Views, false},
 	{"unit_tally", "bucket", Views, true},
 	{"unit_groups", "bucket", Views, true},
 	{"unit_groups_minute", "bucket", Views, true},
@@ -56,6 +56,7 @@ var Tables = []Table{
 	{"verdict_changes", "evaluated_at", Views, false},
 	{"cohort_settled", "bucket", Cache, false},
 	{"settle_claims", "hour", Cache, false},
+	{"unit_settled", "since", Cache, false},
 }
 
 // Config is the age per class; zero keeps a class forever.

@@ -21,9 +21,15 @@ func TestTablesMatchSchema(t *testing.T) {
 	require.NoError(t, err)
 	create := regexp.MustCompile(`(?s)CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS db\.(\w+).*?PARTITION BY toYYYYMMDD\((\w+)\)`)
 	want := map[string]string{}
+	// A table a later migration drops (trace_cohorts, replaced by
+	// trace_cohorts_v2) is not retained.
+	drop := regexp.MustCompile(`(?m)^DROP TABLE IF EXISTS db\.(\w+)$`)
 	for _, s := range stmts {
 		if m := create.FindStringSubmatch(s); m != nil {
 			want[m[1]] = fmt.Sprintf("%s view=%v", m[2], strings.Contains(s, "MATERIALIZED VIEW"))
+		}
+		if m := drop.FindStringSubmatch(s); m != nil {
+			delete(want, m[1])
 		}
 	}
 	got := map[string]string{}

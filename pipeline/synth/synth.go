@@ -47,6 +47,65 @@ type Config struct {
 	Count int
 }
 
+// UsageError is a bad setting, named by its flag (the command exits 2 on
+// it: UsageError marks it).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// UsageError marks the error as a usage error.
+func (e *UsageError) UsageError() {}
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks the settings before anything runs: a positive Every, a
+// StageGap and Count that are not negative, and per Mode its URL (an
+// absolute http(s) Ingest for emit, Endpoint for http) and no setting of
+// the other mode. A bad one is a *UsageError naming its flag.
+func (c Config) Validate() error {
+	switch {
+	case c.Every <= 0:
+		return usagef("--every %s: must be positive", c.Every)
+	case c.StageGap < 0:
+		return usagef("--stage-gap %s: must not be negative", c.StageGap)
+	case c.Count < 0:
+		return usagef("--count %d: must not be negative", c.Count)
+	}
+	switch c.Mode {
+	case "emit":
+		if c.Endpoint != "" {
+			return usagef("--endpoint is for --mode http")
+		}
+		if err := checkURL(c.Ingest); err != nil {
+			return usagef("--ingest: %w", err)
+		}
+	case "http":
+		if c.DropStage != "" {
+			return usagef("--drop-stage is for --mode emit (in http mode the real system emits the stages)")
+		}
+		if err := checkURL(strings.ReplaceAll(c.Endpoint, "{key}", "k")); err != nil {
+			return usagef("--endpoint: %w", err)
+		}
+	default:
+		return usagef("--mode %q: want emit or http", c.Mode)
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: want an absolute http:// or https:// URL", s)
+	}
+	return nil
+}
+
 // synthesizer starts synthetic items of one flow.
 type synthesizer struct {
 	opts   Config
@@ -61,10 +120,11 @@ type synthesizer struct {
 // Run starts an item of fl every cfg.Every until ctx is done or cfg.Count
 // items started, then lets the items under way finish (at most 10 s; a
 // half-emitted synthetic item would look stuck). It fails only when every
-// item failed. client nil is a client with a 10 s timeout.
+// item failed. client nil is a client with a 10 s timeout. A DropStage
+// fl does not have is a *UsageError.
 func Run(ctx context.Context, cfg Config, fl *experiment.Flow, client *http.Client, log *slog.Logger) error {
 	if cfg.DropStage != "" && fl.StageIndex(cfg.DropStage) < 0 {
-		return fmt.Errorf("drop stage %q: flow %s has no such stage", cfg.DropStage, fl.Name)
+		return usagef("--drop-stage %q: flow %s has no such stage", cfg.DropStage, fl.Name)
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])

@@ -76,3 +76,21 @@ func TestHTTPModeAndFailures(t *testing.T) {
 	require.EqualError(t, err, "all 2 synthetic items failed", "a 400 is permanent: no retries, and all failed")
 	require.Error(t, Run(context.Background(), Config{Mode: "emit", DropStage: "nope", Every: time.Millisecond, Count: 1}, flow(), nil, log))
 }
+
+// Validate names the flag of a bad setting in a *UsageError (exit 2).
+func TestConfigValidate(t *testing.T) {
+	ok := Config{Mode: "emit", Ingest: "http://127.0.0.1:4318", Every: time.Second}
+	require.NoError(t, ok.Validate())
+	for want, c := range map[string]Config{
+		"--every 0s: must be positive":                            {Mode: "emit", Ingest: ok.Ingest},
+		"--stage-gap -1s: must not be negative":                   {Mode: "emit", Ingest: ok.Ingest, Every: time.Second, StageGap: -time.Second},
+		`--ingest: "x": want an absolute http:// or https:// URL`: {Mode: "emit", Ingest: "x", Every: time.Second},
+		"--endpoint is for --mode http":                           {Mode: "emit", Ingest: ok.Ingest, Endpoint: "http://x/", Every: time.Second},
+		`--mode "x": want emit or http`:                           {Mode: "x", Every: time.Second},
+	} {
+		err := c.Validate()
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue, want)
+		require.EqualError(t, err, want)
+	}
+}

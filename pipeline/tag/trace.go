@@ -27,8 +27,8 @@ import (
 // its spans. What this cache cannot see (a span that arrives before the
 // deciding one in an earlier request, a decision older than the cache
 // remembers, or one made through another serve instance) stays untagged
-// here and is resolved in ClickHouse from the trace_cohorts view by the
-// analysis queries (queries/schema/0010_trace_cohorts.up.sql).
+// here and is resolved in ClickHouse from the trace_cohorts_v2 table by the
+// analysis queries (queries/schema/0022_trace_cohorts_v2.up.sql).
 
 // Defaults of TraceCohorts.
 const (

@@ -2,7 +2,7 @@
 -- 'direct' (their own attributes, resource, the cohort rules or a flag
 -- evaluation), 'trace_ingest' (their trace's cohort, at ingest:
 -- chaos.cohort.source = 'trace'), and 'trace_clickhouse' (untagged at
--- ingest, their trace decided in trace_cohorts within @slack_s seconds of
+-- ingest, their trace decided in trace_cohorts_v2 within @slack_s seconds of
 -- the window). Distinct events per cohort and source; synthetic traffic
 -- left out.
 SELECT cohort, source, events
@@ -33,7 +33,7 @@ FROM
     ALL INNER JOIN
     (
         SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-        FROM {{.DB}}.trace_cohorts
+        FROM {{.DB}}.trace_cohorts_v2
         WHERE experiment_id = @experiment_id
           AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
         GROUP BY trace_id

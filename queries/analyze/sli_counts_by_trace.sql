@@ -1,5 +1,5 @@
 -- sli_counts.sql for the untagged spans and log records whose trace was
--- decided for the experiment (trace_cohorts, decided within @slack_s
+-- decided for the experiment (trace_cohorts_v2, decided within @slack_s
 -- seconds of the window): their cohort is their trace's. Same filters and
 -- columns; SLICounts adds these counts to the directly tagged ones.
 SELECT
@@ -27,7 +27,7 @@ FROM
 ALL INNER JOIN
 (
     SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-    FROM {{.DB}}.trace_cohorts
+    FROM {{.DB}}.trace_cohorts_v2
     WHERE experiment_id = @experiment_id
       AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
     GROUP BY trace_id

@@ -1,5 +1,5 @@
 -- sli_latency_sample_attrs.sql for the untagged spans whose trace was
--- decided for the experiment (trace_cohorts, decided within @slack_s
+-- decided for the experiment (trace_cohorts_v2, decided within @slack_s
 -- seconds of the window): the same deterministic two-stage sample, with the
 -- cohort of the trace. LatencySample appends these durations to the
 -- directly tagged ones.
@@ -25,7 +25,7 @@ FROM
 ALL INNER JOIN
 (
     SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-    FROM {{.DB}}.trace_cohorts
+    FROM {{.DB}}.trace_cohorts_v2
     WHERE experiment_id = @experiment_id
       AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
     GROUP BY trace_id

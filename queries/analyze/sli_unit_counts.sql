@@ -9,7 +9,7 @@
 -- unit value counts as a unit of its own, so nothing is dropped. Reads the
 -- raw events table; same filters as sli_counts.sql. Untagged spans and log
 -- records whose trace was decided for the experiment in ClickHouse
--- (trace_cohorts, within @slack_s of the window) count in their trace's
+-- (trace_cohorts_v2, within @slack_s of the window) count in their trace's
 -- cohort, as in sli_counts_by_trace.sql; without a unit value of their
 -- own their unit is the trace's subject (trace_subjects) when the unit is
 -- the subject.
@@ -82,7 +82,7 @@ FROM
             ALL INNER JOIN
             (
                 SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-                FROM {{.DB}}.trace_cohorts
+                FROM {{.DB}}.trace_cohorts_v2
                 WHERE experiment_id = @experiment_id
                   AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
                 GROUP BY trace_id

@@ -1,6 +1,6 @@
 -- The spans resolved by their trace for sli_unit_groups.sql: untagged
 -- spans and log records whose trace was decided for the experiment in
--- ClickHouse (trace_cohorts, within @slack_s of the window), in their
+-- ClickHouse (trace_cohorts_v2, within @slack_s of the window), in their
 -- trace's cohort, their unit their own subject or else their trace's
 -- (trace_subjects), else the event itself, per cohort and unit group. Same
 -- columns; the reader adds them to sli_unit_groups.sql's and skips this
@@ -30,7 +30,7 @@ FROM
     ALL INNER JOIN
     (
         SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-        FROM {{.DB}}.trace_cohorts
+        FROM {{.DB}}.trace_cohorts_v2
         WHERE experiment_id = @experiment_id
           AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
         GROUP BY trace_id

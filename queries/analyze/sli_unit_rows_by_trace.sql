@@ -1,5 +1,5 @@
 -- The third part of sli_unit_rows.sql: the untagged spans and log records
--- whose trace was decided for the experiment in ClickHouse (trace_cohorts,
+-- whose trace was decided for the experiment in ClickHouse (trace_cohorts_v2,
 -- within @slack_s of the window), per 10-second bucket, in their trace's
 -- cohort (sent as its number, telemetry.Cohort, as in
 -- sli_unit_rows.sql), their unit their own subject or else their trace's
@@ -34,7 +34,7 @@ FROM
         ALL INNER JOIN
         (
             SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-            FROM {{.DB}}.trace_cohorts
+            FROM {{.DB}}.trace_cohorts_v2
             WHERE experiment_id = @experiment_id
               AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
             GROUP BY trace_id

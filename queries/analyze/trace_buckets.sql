@@ -1,5 +1,5 @@
 -- Untagged spans and log records whose trace was decided for the experiment
--- (trace_cohorts), per 10-second bucket, cohort, service and operation over
+-- (trace_cohorts_v2), per 10-second bucket, cohort, service and operation over
 -- [since_s, until_s): the events ingest could not tag by their trace. Same
 -- columns as cohort_buckets.sql; Store.Buckets adds these rows to the
 -- experiment's and takes them out of the untagged traffic. A trace counts
@@ -23,7 +23,7 @@ FROM
 ALL INNER JOIN
 (
     SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-    FROM {{.DB}}.trace_cohorts
+    FROM {{.DB}}.trace_cohorts_v2
     WHERE experiment_id = @experiment_id
       AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
     GROUP BY trace_id

@@ -9,10 +9,12 @@
 -- A filter its parameter already decides (every kind, any service or
 -- operation) is left out (queries.Data.Bound): 18.16 would read the
 -- kind, service and name columns for every row to evaluate it.
-SELECT toString(c) AS cohort, units
+-- rows: the unit_seen rows counted (unit_slice_rows.sql reads their total
+-- again to tell whether a kept count still holds, unit_settled.sql).
+SELECT toString(c) AS cohort, units, rows
 FROM
 (
-    SELECT cohort AS c, toUInt64(uniqExact(unit)) AS units
+    SELECT cohort AS c, toUInt64(uniqExact(unit)) AS units, toUInt64(sum(rows)) AS rows
     FROM {{.DB}}.unit_seen
     WHERE experiment_id = @experiment_id
       AND unit <= @unit_max

@@ -1,10 +1,11 @@
 -- unit_count.sql with the units of the untagged spans and log records
--- whose trace was decided for the experiment in ClickHouse (trace_cohorts,
+-- whose trace was decided for the experiment in ClickHouse (trace_cohorts_v2,
 -- within @slack_s of the window): their own subject, else their trace's
 -- (trace_subjects), else the event itself, in their trace's cohort. A unit
 -- seen both ways counts once. Read instead of unit_count.sql when a trace
--- was decided (trace_decided.sql).
-SELECT cohort, toUInt64(uniqExact(unit)) AS units
+-- was decided (trace_decided.sql). rows is 0: a count with a decided trace
+-- is never kept (unit_settled.sql).
+SELECT cohort, toUInt64(uniqExact(unit)) AS units, toUInt64(0) AS rows
 FROM
 (
     SELECT toString(cohort) AS cohort, unit
@@ -43,7 +44,7 @@ FROM
             ALL INNER JOIN
             (
                 SELECT trace_id, argMin(decided_cohort, first_seen) AS trace_cohort
-                FROM {{.DB}}.trace_cohorts
+                FROM {{.DB}}.trace_cohorts_v2
                 WHERE experiment_id = @experiment_id
                   AND first_seen >= toDateTime(@since_s - @slack_s) AND first_seen < toDateTime(@until_s + @slack_s)
                 GROUP BY trace_id

@@ -558,3 +558,121 @@ GROUP BY experiment_id, bucket, cohort, service, name, synthetic;
 
 CREATE TABLE IF NOT EXISTS steadystate.cohort_counts ON CLUSTER `prod` AS steadystate.cohort_counts_local
 ENGINE = Distributed('prod', 'steadystate', 'cohort_counts_local');
+
+-- trace_cohorts (0010) again, cheaper per inserted row: the experiment and
+-- cohort of each trace, from the events that decided it (tagged by their
+-- own attributes, resource, the cohort rules or a flag evaluation; not
+-- those tagged by their trace at ingest). Analysis takes the cohort of an
+-- untagged span or log record from its trace here (trace_buckets.sql,
+-- sli_counts_by_trace.sql, ...: every reader of trace_cohorts now reads
+-- trace_cohorts_v2).
+--
+-- Why a new table: 0010 grouped every insert block by (experiment_id,
+-- trace_id) with a String argMin state per group. Where every trace has one
+-- deciding event in a block (ingest's trace cache tags the rest by their
+-- trace) that GROUP BY reduces nothing and was the costliest view on the
+-- insert path: ingestbench -ch-cost, 300k-row inserts, +4.2 insert CPU-s per
+-- 1M events above the events table alone. This view keeps the first
+-- deciding event of each trace in the block (LIMIT 1 BY: a hash set of the
+-- keys, no aggregate states), about 3x cheaper there and no dearer where a
+-- trace has many deciding spans in one block (measured in the commit that
+-- added this file and in the ingest issue's notes). The table collapses a
+-- trace's rows in merges (ReplacingMergeTree), as 0010's did; readers take
+-- argMin(decided_cohort, first_seen) per trace and filter first_seen with
+-- an hour's slack (query.TraceSlack), so which of a trace's deciding
+-- events a row comes from, and an unmerged duplicate, change no answer
+-- (the events of one trace decide one cohort).
+--
+-- A view TO an explicit table: the view can be replaced later without
+-- moving the rows. 0023 drops trace_cohorts after this migration has copied
+-- its rows here (the copy is not done with POPULATE: the views keep 400
+-- days, events 30). Rows a trace gets while both views exist land twice,
+-- and duplicates change nothing above.
+CREATE TABLE IF NOT EXISTS steadystate.trace_cohorts_v2_local ON CLUSTER `prod`
+(
+    experiment_id  String,
+    trace_id       String,
+    decided_cohort String,
+    first_seen     DateTime
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/steadystate/trace_cohorts_v2', '{replica}')
+PARTITION BY toYYYYMMDD(first_seen)
+ORDER BY (experiment_id, trace_id);
+
+CREATE TABLE IF NOT EXISTS steadystate.trace_cohorts_v2 ON CLUSTER `prod` AS steadystate.trace_cohorts_v2_local
+ENGINE = Distributed('prod', 'steadystate', 'trace_cohorts_v2_local', cityHash64(trace_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS steadystate.trace_cohorts_v2_mv_local ON CLUSTER `prod`
+TO steadystate.trace_cohorts_v2_local
+AS SELECT
+    experiment_id,
+    trace_id,
+    toString(cohort) AS decided_cohort,
+    event_time AS first_seen
+FROM steadystate.events_local
+WHERE trace_id != '' AND experiment_id != '' AND cohort != 'none'
+  AND NOT has(attr_keys, 'chaos.cohort.source')
+LIMIT 1 BY experiment_id, trace_id;
+
+-- The rows of trace_cohorts, all of them (on a cluster every shard's rows,
+-- through the tables that read and write them all, spread by trace). Run
+-- again after a failure it copies them again: duplicates, harmless as above.
+INSERT INTO steadystate.trace_cohorts_v2 (experiment_id, trace_id, decided_cohort, first_seen)
+SELECT experiment_id, trace_id, decided_cohort, first_seen
+FROM steadystate.trace_cohorts;
+
+-- trace_cohorts (0010) is replaced by trace_cohorts_v2 (0022), which holds
+-- its rows and every new one; nothing reads it any more. A migration of its
+-- own, after the copy: a run that stops between the two completes without
+-- copying from a table already dropped.
+DROP TABLE IF EXISTS steadystate.trace_cohorts ON CLUSTER `prod`;
+
+DROP TABLE IF EXISTS steadystate.trace_cohorts_local ON CLUSTER `prod`;
+
+-- The unit-level tallies compare reads for a settled window, computed once
+-- and kept (analyze/unit_settled.sql): the 256 unit groups' events and
+-- errors per cohort (unit_groups, unit_groups_minute) and the distinct
+-- units per cohort in the hash slice the window calls for (unit_seen,
+-- analysis.UnitSampleShift), of the ratio SLIs that count every event of
+-- both cohorts (no service, operation or attribute filter, log records
+-- included: the error-rate SLI of the defaults). Reading them again costs
+-- about 30 ms of ClickHouse CPU at 10M events per look, and a comparison of a
+-- finished run asks for the same window every time.
+--
+-- One row per computation (the newest wins) with what it was computed
+-- from, and a reader uses it only while both still hold, so the answer
+-- stays exact (query.Reader.settledUnits):
+--   window_rows: the groups' raw rows of both cohorts, which the reader
+--     compares with cohort_tally's raw rows of the window
+--     (analyze/window_rows.sql). cohort_tally is written before the
+--     unit_groups views (0006: ClickHouse pushes an insert to the views in
+--     name order), so the groups' rows are always among the tally's, and
+--     equal totals mean the same rows,
+--   slice_rows: unit_seen's rows in the slice, which the reader reads
+--     again (analyze/unit_slice_rows.sql): the slice only grows, so an
+--     equal total means the same rows and the same distinct units.
+-- Only windows without a decided trace (the by-trace reads add untagged
+-- spans the tally does not see) and, at use, without a duplicate are
+-- taken from here.
+CREATE TABLE IF NOT EXISTS steadystate.unit_settled_local ON CLUSTER `prod`
+(
+    experiment_id    String,
+    since            DateTime,
+    until            DateTime,
+    unit_shift       UInt8,
+    window_rows      UInt64,
+    slice_rows       UInt64,
+    control_units    UInt64,
+    experiment_units UInt64,
+    cohorts          Array(String),
+    grps             Array(UInt16),
+    events           Array(UInt64),
+    errors           Array(UInt64),
+    computed_ns      UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/steadystate/unit_settled', '{replica}', computed_ns)
+PARTITION BY toYYYYMMDD(since)
+ORDER BY (experiment_id, since, until, unit_shift);
+
+CREATE TABLE IF NOT EXISTS steadystate.unit_settled ON CLUSTER `prod` AS steadystate.unit_settled_local
+ENGINE = Distributed('prod', 'steadystate', 'unit_settled_local', cityHash64(experiment_id));

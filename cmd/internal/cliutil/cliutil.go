@@ -76,18 +76,23 @@ type VerdictError struct{ Msg string }
 func (e *VerdictError) Error() string { return e.Msg }
 
 // usageError is implemented by the pipeline's own usage errors (such as
-// query.UsageError for a bad --since), which cannot import this package.
-type usageError interface{ UsageError() }
+// query.UsageError for a bad --since), which cannot import this package;
+// verdictError likewise by its failed checks (such as live.StopError).
+type (
+	usageError   interface{ UsageError() }
+	verdictError interface{ Verdict() }
+)
 
 // Code maps an error returned by a command to its exit code.
 func Code(err error) ExitCode {
 	var fe *FlagError
 	var ve *VerdictError
 	var ue usageError
+	var pv verdictError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ve):
+	case errors.As(err, &ve), errors.As(err, &pv):
 		return ExitVerdict
 	case errors.As(err, &fe), errors.As(err, &ue):
 		return ExitUsage

@@ -1,6 +1,8 @@
 package cliutil
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,4 +154,33 @@ func TestBinaries(t *testing.T) {
 		assert.Equal(t, int(ExitUsage), code, errOut)
 		assert.True(t, strings.HasPrefix(errOut, "ingest: error: "), errOut)
 	})
+}
+
+type markedUsage struct{}
+
+func (markedUsage) Error() string { return "bad --since" }
+func (markedUsage) UsageError()   {}
+
+type markedVerdict struct{}
+
+func (markedVerdict) Error() string { return "stop condition holds" }
+func (markedVerdict) Verdict()      {}
+
+// TestCode maps errors to exit codes, the pipeline's own usage errors and
+// failed checks (which cannot import this package) by their marker
+// methods, also when wrapped.
+func TestCode(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want ExitCode
+	}{
+		{nil, ExitOK},
+		{errors.New("boom"), ExitError},
+		{FlagErrorf("--x"), ExitUsage},
+		{fmt.Errorf("wrapped: %w", markedUsage{}), ExitUsage},
+		{&VerdictError{Msg: "fail"}, ExitVerdict},
+		{fmt.Errorf("wrapped: %w", markedVerdict{}), ExitVerdict},
+	} {
+		assert.Equal(t, tt.want, Code(tt.err), "%v", tt.err)
+	}
 }

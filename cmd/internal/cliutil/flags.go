@@ -1,14 +1,18 @@
 package cliutil
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
@@ -33,6 +37,46 @@ func AddExperimentsFlag(fl *pflag.FlagSet, p *string) {
 		dir = "experiments"
 	}
 	fl.StringVar(p, "experiments", dir, "directory of experiment and flow definitions ($STEADYSTATE_EXPERIMENTS)")
+}
+
+// AddLogLevelFlag registers --log-level, which NewLogger reads, for the
+// long-running commands.
+func AddLogLevelFlag(fl *pflag.FlagSet, p *string) {
+	fl.StringVar(p, "log-level", "info", "debug, info, warn or error")
+}
+
+// AddInsecureFlag registers the listener rule's one flag,
+// --insecure-listen (default $STEADYSTATE_INSECURE), for every command
+// that listens.
+func AddInsecureFlag(fl *pflag.FlagSet, p *bool) {
+	fl.BoolVar(p, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
+}
+
+// AdminFlags are the flags of a process with an admin server (ingest serve
+// and sink): --admin, --pprof, --log-level and --insecure-listen.
+type AdminFlags struct {
+	Addr     string
+	Pprof    bool
+	LogLevel string
+	Insecure bool
+}
+
+// AddAdminFlags registers the AdminFlags, --admin defaulting to addr.
+func AddAdminFlags(fl *pflag.FlagSet, a *AdminFlags, addr string) {
+	fl.StringVar(&a.Addr, "admin", addr, "address of /healthz, /readyz and /metrics")
+	fl.BoolVar(&a.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
+	AddLogLevelFlag(fl, &a.LogLevel)
+	AddInsecureFlag(fl, &a.Insecure)
+}
+
+// Start starts the admin server on --admin: reg on /metrics, ready on
+// /readyz and, with --pprof, the runtime profiles.
+func (a AdminFlags) Start(reg *prometheus.Registry, ready func(context.Context) error, log *slog.Logger) (*Admin, error) {
+	admin, err := StartAdmin(a.Addr, AdminOptions{Registry: reg, Pprof: a.Pprof, Ready: ready}, log)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	return admin, nil
 }
 
 // AddOutputFlag registers -o/--output on cmd, table (the default) or json,

@@ -13,6 +13,11 @@
 //     (analysis.ViewNumbers: beside the bucket rows) and, for comparison,
 //     after them, and (-before) the per-user reads it used before
 //     (unit_tally, the raw table);
+//     the two compare parts also cold: the unit-level tallies compare
+//     keeps for a settled window (unit_settled) emptied before each
+//     timing, as for the first comparison of a finished run; the warm
+//     parts read them kept ("first" is cold for every part: the kept
+//     tallies are emptied before the first round);
 //   - the latency sample read;
 //   - the whole comparison (analysis.Compare, what `analyze compare` runs,
 //     per user);
@@ -177,6 +182,22 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		target time.Duration
 		fn     func() error
 		rounds int // 0: every round
+		// prep runs before each timing of fn, untimed (nil: nothing).
+		prep func() error
+	}
+	// forgetUnits empties the kept unit-level tallies (unit_settled), so
+	// the part after it computes them as the first comparison of a
+	// finished run does: the cold figure, printed beside the warm one
+	// (the repeats of a comparison of the same window read them kept).
+	forgetUnits := func() error {
+		sql, err := c.SQL("bench/bench_forget_unit_settled.sql", nil)
+		if err != nil {
+			return err
+		}
+		if err := c.Conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("forget unit_settled: %w", err)
+		}
+		return nil
 	}
 	slis := analysis.DefaultSLIs()
 	errSLI := &slis[0]
@@ -206,38 +227,46 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		{"view-backed numbers (cohort_stats, run + baseline window)", 30 * time.Millisecond, func() error {
 			_, err := st.Buckets(ctx, "bench-main", w.Since.Add(-time.Hour), w.Until, true)
 			return err
-		}, 0},
-		{"view-backed numbers + unit statistics (cohort_stats + unit_groups + unit_seen)", 30 * time.Millisecond, func() error {
+		}, 0, nil},
+		{"view-backed numbers + unit statistics (cohort_stats + unit tallies, kept)", 30 * time.Millisecond, func() error {
 			_, err := analysis.ViewNumbers(ctx, st, req)
 			return err
-		}, 0},
+		}, 0, nil},
+		{"  the same, cold: unit tallies not kept yet (unit_settled emptied first)", 0, func() error {
+			_, err := analysis.ViewNumbers(ctx, st, req)
+			return err
+		}, 0, forgetUnits},
 		{"  the same, unit reads after the bucket read (before)", 0, func() error {
 			return unitGroups(w.Since.Add(-time.Hour), true)
-		}, 0},
-		{"unit statistics alone (unit_groups + unit_seen, error_rate, run window)", 0, func() error {
+		}, 0, nil},
+		{"unit statistics alone (kept, checked; error_rate, run window)", 0, func() error {
 			_, err := st.SLIUnitGroups(ctx, "bench-main", w, errSLI, nil, analysis.UnitSampleShift(windowEvents))
 			return err
-		}, 0},
+		}, 0, nil},
 	}
 	if before {
 		rows = append(rows, row{"per-unit tallies (unit_tally, before; 1 round)", 0, func() error {
 			_, err := st.SLIUnitTally(ctx, "bench-main", w, errSLI, nil)
 			return err
-		}, 1}, row{"per-unit tallies on the raw table (sli_unit_counts.sql, before; 1 round)", 0, func() error {
+		}, 1, nil}, row{"per-unit tallies on the raw table (sli_unit_counts.sql, before; 1 round)", 0, func() error {
 			_, err := st.SLIUnitCounts(ctx, "bench-main", w, errSLI, "")
 			return err
-		}, 1})
+		}, 1, nil})
 	}
 	rows = append(rows, []row{
 		{"latency sample (2 x 10k events, raw table)", 0, func() error {
 			_, err := st.LatencySample(ctx, "bench-main", w, &slis[1], analysis.SampleRate{SecondPPM: 22_000, ControlPPM: 50_000, ExperimentPPM: 500_000})
 			return err
-		}, 0},
+		}, 0, nil},
 		{"whole comparison (analysis.Compare, 4 SLIs + SRM + blast radius, per user)", 300 * time.Millisecond, func() error {
 			_, err := analysis.Compare(ctx, st, req, analysis.Settings{}, now)
 			return err
-		}, 0},
-		{"live look, settled cache warm (1 experiment)", 0, nil, 0},
+		}, 0, nil},
+		{"  the same, cold: unit tallies not kept yet (unit_settled emptied first)", 0, func() error {
+			_, err := analysis.Compare(ctx, st, req, analysis.Settings{}, now)
+			return err
+		}, 0, forgetUnits},
+		{"live look, settled cache warm (1 experiment)", 0, nil, 0, nil},
 	}...)
 	mon, err := analysis.NewMonitor(st, analysis.Request{ExperimentID: "bench-main", Window: analysis.Window{Since: start}}, analysis.Settings{})
 	if err != nil {
@@ -262,9 +291,19 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 	// over all parts alike.
 	// A part that fails (e.g. the raw read outlasting the client's read
 	// timeout on a loaded machine) is reported as failed, not timed.
+	// The kept unit tallies are emptied first, so "first" of the compare
+	// parts is the first comparison of the window (cold).
 	firsts := make([]time.Duration, len(rows))
 	failed := make([]error, len(rows))
+	if err := forgetUnits(); err != nil {
+		return err
+	}
 	for i, r := range rows {
+		if r.prep != nil {
+			if failed[i] = r.prep(); failed[i] != nil {
+				continue
+			}
+		}
 		t := time.Now()
 		failed[i] = r.fn()
 		firsts[i] = time.Since(t)
@@ -278,6 +317,11 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		for i, r := range rows {
 			if (r.rounds > 0 && k >= r.rounds) || failed[i] != nil {
 				continue
+			}
+			if r.prep != nil {
+				if failed[i] = r.prep(); failed[i] != nil {
+					continue
+				}
 			}
 			t := time.Now()
 			failed[i] = r.fn()
@@ -349,7 +393,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	var cold float64
 	var coldWall time.Duration
 	if coldFor > 0 {
-		for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql"} {
+		for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
 			forget, err := c.SQL(name, nil)
 			if err != nil {
 				return err

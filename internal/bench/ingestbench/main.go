@@ -92,6 +92,7 @@ func main() {
 	flag.StringVar(&o.cost.views, "ch-cost-views", "all", "-ch-cost: the views measured alone, comma-separated, or all")
 	flag.IntVar(&o.cost.reps, "ch-cost-reps", 1, "-ch-cost: repetitions of every configuration (interleaved)")
 	flag.DurationVar(&o.cost.settle, "ch-cost-settle", 5*time.Second, "-ch-cost: merges are idle once none ran in the run's database for this long")
+	flag.StringVar(&o.cost.shape, "ch-cost-shape", "bench", "-ch-cost: the events inserted: bench (the pre-filled topic's records: a trace, a unit and a group of every view per event) or real (generated: traces of 5-20 spans in one block, 2,000 users with several events per 10-s bucket; see realShape)")
 	flag.Parse()
 	var err error
 	if o.cost.blocks, err = parseInts(*costBlocks); err == nil {
@@ -816,15 +817,22 @@ func (b *bench) kafkaViews(db string) (ddls, names []string, err error) {
 const kafkaCopySuffix = "_from_kafka"
 
 // kafkaViewDDL turns the stored CREATE statement of view name of db into
-// its copy on the Kafka table.
+// its copy on the Kafka table, writing where the view writes: its inner
+// table, or the table a view TO an explicit table names.
 func kafkaViewDDL(db, name, create string) (string, error) {
-	_, sel, ok := strings.Cut(create, " AS SELECT ")
+	head, sel, ok := strings.Cut(create, " AS SELECT ")
 	from := " FROM " + db + ".events"
 	if !ok || strings.Count(sel, from) != 1 {
 		return "", fmt.Errorf("view %s.%s: want one SELECT ... FROM %s.events, got: %s", db, name, db, create)
 	}
 	sel = strings.Replace(sel, from, " FROM "+db+".kafka_events", 1)
-	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s%s TO %s.`.inner.%s` AS SELECT %s", db, name, kafkaCopySuffix, db, name, sel), nil
+	target := fmt.Sprintf("%s.`.inner.%s`", db, name)
+	if _, to, ok := strings.Cut(head, " TO "); ok {
+		if target, _, _ = strings.Cut(to, " "); target == "" || strings.ContainsAny(target, "(`'") {
+			return "", fmt.Errorf("view %s.%s: cannot read the table it writes: %s", db, name, create)
+		}
+	}
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s%s TO %s AS SELECT %s", db, name, kafkaCopySuffix, target, sel), nil
 }
 
 // D: clickhouse-client inserting the same records (the topic's values,
@@ -1190,6 +1198,9 @@ func run(o options) error {
 	var topic, file string
 	var records [][]byte
 	var want uint64
+	if o.cost.on && o.cost.shape == "real" {
+		return b.chCost(o.cost, nil)
+	}
 	if o.cost.on || o.paths["B"] || o.paths["B0"] || o.paths["B1"] || o.paths["B2"] || o.paths["C"] || o.paths["C0"] || o.paths["D"] {
 		fmt.Fprintf(os.Stderr, "pre-filling a topic with %d events through ingest serve...\n", o.n)
 		var err error

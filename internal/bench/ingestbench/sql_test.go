@@ -56,6 +56,16 @@ func TestKafkaViewDDL(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+	// A view TO an explicit table (as 18.16 stores it): the copy writes there.
+	to := "CREATE MATERIALIZED VIEW b.trace_cohorts_v2_mv TO b.trace_cohorts_v2 ( experiment_id String,  trace_id String) AS SELECT experiment_id, trace_id FROM b.events  WHERE trace_id != '' LIMIT 1 BY experiment_id, trace_id"
+	got, err = kafkaViewDDL("b", "trace_cohorts_v2_mv", to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "CREATE MATERIALIZED VIEW b.trace_cohorts_v2_mv_from_kafka TO b.trace_cohorts_v2 AS SELECT experiment_id, trace_id FROM b.kafka_events  WHERE trace_id != '' LIMIT 1 BY experiment_id, trace_id"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
 	for _, bad := range []string{
 		strings.Replace(create, " FROM b.events", " FROM b.other", 1),
 		strings.Replace(create, " AS SELECT ", " AS select ", 1),

@@ -1,0 +1,4 @@
+package store
+
+// SplitStatements is splitStatements, for the migration tests.
+var SplitStatements = splitStatements

@@ -1,0 +1,1 @@
+{{.DropDistributed "unit_settled"}}DROP TABLE IF EXISTS {{.Local "unit_settled"}}{{.OnCluster}}
