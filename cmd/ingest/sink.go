@@ -19,6 +19,8 @@ type sinkOptions struct {
 	Sink   sink.Config
 	Admin  cliutil.AdminFlags
 	Memory memoryBudget
+	// Compression of the insert blocks (--clickhouse-compression).
+	Compression string
 }
 
 func newCmdSink(f *factory) *cobra.Command {
@@ -53,6 +55,7 @@ partitions.`,
 	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")
 	fl.IntVar(&opts.Sink.AgeInserts, "age-inserts", opts.Sink.AgeInserts, "of those, batches flushed by --max-age (not full) at once")
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
+	fl.StringVar(&opts.Compression, "clickhouse-compression", "auto", "compression of the insert blocks: none, lz4, zstd, or auto (none when ClickHouse is on this host, lz4 otherwise)")
 	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9465")
 	addMemoryFlag(fl, &opts.Memory)
 	return cmd
@@ -69,7 +72,9 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err := listen.Check(listen.Listener{Name: "sink admin (/metrics, /healthz, pprof)", Flag: "--admin", Addr: opts.Admin.Addr}, opts.Admin.Insecure); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.NewDefaultConfig())
+	stCfg := store.NewDefaultConfig()
+	stCfg.Compression = insertCompression(opts.Compression, stCfg.Addr)
+	st, err := store.Open(ctx, stCfg)
 	if err != nil {
 		return err
 	}
@@ -91,7 +96,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err != nil {
 		return err
 	}
-	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "admin", opts.Admin.Addr)
+	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.Compression, "admin", opts.Admin.Addr)
 	runErr := s.Run(ctx)
 	admin.Stop(5 * time.Second)
 	if runErr != nil {
