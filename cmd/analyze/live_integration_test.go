@@ -28,24 +28,7 @@ func TestLiveDurationAndExitOnStop(t *testing.T) {
 	db := newTestDB(t)
 	expDir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(expDir, "live.yaml"), []byte(liveWebExperiment), 0o644))
-	var seq int
-	insert := func(cohort telemetry.Cohort, n, errs int) {
-		t.Helper()
-		now := time.Now()
-		var evs []telemetry.Event
-		for i := range n {
-			seq++
-			st := telemetry.StatusOK
-			if i < errs {
-				st = telemetry.StatusError
-			}
-			at := now.Add(-time.Duration(i) * 10 * time.Millisecond)
-			evs = append(evs, telemetry.Event{ID: fmt.Sprintf("ev-%d", seq), TimeNs: at.UnixNano(), IngestNs: at.UnixNano(), Kind: telemetry.KindSpan,
-				Service: "checkout", Name: "GET /checkout", ExperimentID: "live-web-exp", Cohort: cohort, Status: st, IsError: i < errs,
-				DurationNs: uint64(20 * time.Millisecond)})
-		}
-		db.insert(ctx, t, evs)
-	}
+	insert := liveInserter(ctx, t, db)
 	live := func(args ...string) (cliutil.ExitCode, string, string, time.Duration) {
 		t.Helper()
 		f, ios := db.factory(expDir)

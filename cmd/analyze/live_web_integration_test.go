@@ -48,24 +48,7 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	expDir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(expDir, "live.yaml"), []byte(liveWebExperiment), 0o644))
 
-	var seq int
-	insert := func(cohort telemetry.Cohort, n, errs int) {
-		t.Helper()
-		now := time.Now()
-		var evs []telemetry.Event
-		for i := range n {
-			seq++
-			st := telemetry.StatusOK
-			if i < errs {
-				st = telemetry.StatusError
-			}
-			at := now.Add(-time.Duration(i) * 10 * time.Millisecond)
-			evs = append(evs, telemetry.Event{ID: fmt.Sprintf("ev-%d", seq), TimeNs: at.UnixNano(), IngestNs: at.UnixNano(), Kind: telemetry.KindSpan,
-				Service: "checkout", Name: "GET /checkout", ExperimentID: "live-web-exp", Cohort: cohort, Status: st, IsError: i < errs,
-				DurationNs: uint64(20 * time.Millisecond)})
-		}
-		db.insert(ctx, t, evs)
-	}
+	insert := liveInserter(ctx, t, db)
 	// Phase 1: healthy, both cohorts at about 1% errors.
 	insert(telemetry.CohortControl, 300, 3)
 	insert(telemetry.CohortExperiment, 100, 1)
@@ -151,4 +134,29 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	assert.Contains(t, banner2, "STOP THE EXPERIMENT: checkout_errors is 0.604, above 0.2")
 	assert.Contains(t, table2, "FAIL")
 	assert.Greater(t, red2, total/50, "the red stop banner is on the screen")
+}
+
+// liveInserter returns a function that inserts n checkout spans of one
+// cohort of experiment live-web-exp, errs of them errors, ending now and
+// 10 ms apart, with ids unique across calls.
+func liveInserter(ctx context.Context, t *testing.T, db *testDB) func(cohort telemetry.Cohort, n, errs int) {
+	t.Helper()
+	var seq int
+	return func(cohort telemetry.Cohort, n, errs int) {
+		t.Helper()
+		now := time.Now()
+		var evs []telemetry.Event
+		for i := range n {
+			seq++
+			st := telemetry.StatusOK
+			if i < errs {
+				st = telemetry.StatusError
+			}
+			at := now.Add(-time.Duration(i) * 10 * time.Millisecond)
+			evs = append(evs, telemetry.Event{ID: fmt.Sprintf("ev-%d", seq), TimeNs: at.UnixNano(), IngestNs: at.UnixNano(), Kind: telemetry.KindSpan,
+				Service: "checkout", Name: "GET /checkout", ExperimentID: "live-web-exp", Cohort: cohort, Status: st, IsError: i < errs,
+				DurationNs: uint64(20 * time.Millisecond)})
+		}
+		db.insert(ctx, t, evs)
+	}
 }
