@@ -124,7 +124,12 @@ func TestLiveWebInChromiumAsEventsArrive(t *testing.T) {
 	// Phase 2: the experiment cohort fails 150 of 150 new requests
 	// (151/250 overall, above 0.2). The page is not reloaded.
 	insert(telemetry.CohortExperiment, 150, 150)
-	waitJS(`document.getElementById("banner").innerText.trim() !== ""`, 45*time.Second)
+	// A look that overlaps the insert can read one view before the insert
+	// reached it and another after (ClickHouse writes a block's views one
+	// after another, and a look's statements run side by side): the stop
+	// condition from the new rows beside the SLI table from the old. The
+	// next look reads them all, so wait for the page to show both.
+	waitJS(`document.getElementById("banner").innerText.trim() !== "" && document.getElementById("slis").innerText.includes("FAIL")`, 45*time.Second)
 	seq2 := evalStr(`document.getElementById("updated").dataset.seq || ""`)
 	banner2, table2 := evalStr(`document.getElementById("banner").innerText`), evalStr(`document.getElementById("slis").innerText`)
 	red2, _, _ := browsertest.BannerPixels(t, shot())
