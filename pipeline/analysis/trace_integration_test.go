@@ -177,12 +177,7 @@ func TestUnitTallyMatchesRawUnitCounts(t *testing.T) {
 	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
 	rows, err := src.Buckets(ctx, exp, w.Since, w.Until, false)
 	require.NoError(t, err)
-	var dirty []uint32
-	for _, r := range rows {
-		if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
-			dirty = append(dirty, uint32(r.Bucket.Unix()))
-		}
-	}
+	dirty := analysis.DirtyBuckets(rows)
 	require.NotEmpty(t, dirty, "the duplicates show as raw rows above distinct events")
 	rd := query.New(c)
 	for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
@@ -315,12 +310,7 @@ func checkUnitGroups(ctx context.Context, t *testing.T, exp string, events, dups
 	for _, w := range windows {
 		rows, err := (&analysis.Store{C: dup}).Buckets(ctx, exp, w.Since, w.Until, false)
 		require.NoError(t, err)
-		var dirty []uint32
-		for _, r := range rows {
-			if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
-				dirty = append(dirty, uint32(r.Bucket.Unix()))
-			}
-		}
+		dirty := analysis.DirtyBuckets(rows)
 		require.NotEmpty(t, dirty)
 		rd, rc := query.New(dup), query.New(clean)
 		for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {

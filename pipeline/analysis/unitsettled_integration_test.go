@@ -113,12 +113,7 @@ func TestSettledUnitsKeptWhileTheyHold(t *testing.T) {
 	load(ctx, t, c, events[200:230])
 	rows, err := (&analysis.Store{C: c}).Buckets(ctx, exp, w.Since, w.Until, false)
 	require.NoError(t, err)
-	var dirty []uint32
-	for _, r := range rows {
-		if r.Cohort != telemetry.CohortNone && r.Rows > r.Events {
-			dirty = append(dirty, uint32(r.Bucket.Unix()))
-		}
-	}
+	dirty := analysis.DirtyBuckets(rows)
 	require.NotEmpty(t, dirty)
 	assert.Equal(t, want, read(0, dirty), "with duplicates")
 	assert.Equal(t, half, read(1, dirty), "with duplicates, a slice")
