@@ -74,6 +74,10 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
 			"kinds": []string{"span", "event"}, "per_bucket": 1, "dirty": []uint32{uint32(since/10*10 + 90)},
 		},
+		"analyze/sli_unit_sums.sql": {
+			"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "service": "", "operation": "GET /checkout",
+			"kinds": []string{"span", "event"}, "dirty": []uint32{uint32(since/10*10 + 90)},
+		},
 		"analyze/sli_unit_rows_dirty.sql": {
 			"experiment_id": fx.ExperimentID, "service": "", "operation": "GET /checkout", "kinds": []string{"span", "event"}, "per_bucket": 1,
 			"dirty": []uint32{uint32(since/10*10 + 90)}, "dirty_since_s": since/10*10 + 90, "dirty_until_s": since/10*10 + 100,

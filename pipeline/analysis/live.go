@@ -195,6 +195,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if m.units != nil {
 		// Per-unit counts: settled buckets once, the open tail each look.
 		m.units.settled = m.settledUntil
+		m.units.rowsAtMost = rawRows(during)
 		src = m.units
 	}
 	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment, nil)
@@ -230,6 +231,17 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	}
 	res.Sanitize()
 	return res, nil
+}
+
+// rawRows is the raw rows of bucket rows (their distinct events where
+// that is more), every cohort: at least the rows the unit views hold for
+// the same buckets.
+func rawRows(rows []BucketRow) int64 {
+	var n int64
+	for _, r := range rows {
+		n += max(r.Rows, r.Events)
+	}
+	return n
 }
 
 // addBaseline keeps the baseline rows read for [from, beforeFrom).

@@ -15,6 +15,10 @@ import (
 // each settled bucket's units once and re-reads only the open tail.
 type UnitRowSource interface {
 	SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, perBucket bool) ([]query.UnitRow, error)
+	// SLIUnitSums is SLIUnitRows with perBucket false for a window of at
+	// most rowsAtMost raw rows (negative: unknown), read cheaper when
+	// that is small enough (query.Reader.SLIUnitSums).
+	SLIUnitSums(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, rowsAtMost int64) ([]query.UnitRow, error)
 	// UnitCacheScope names what the rows come from (the database), so
 	// monitors of different databases never share cached buckets.
 	UnitCacheScope() string
@@ -23,6 +27,11 @@ type UnitRowSource interface {
 // SLIUnitRows implements UnitRowSource with query.Reader.SLIUnitRows.
 func (s *Store) SLIUnitRows(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, perBucket bool) ([]query.UnitRow, error) {
 	return s.reader().SLIUnitRows(ctx, experimentID, w, sli.rawFilter(), dirty, perBucket)
+}
+
+// SLIUnitSums implements UnitRowSource with query.Reader.SLIUnitSums.
+func (s *Store) SLIUnitSums(ctx context.Context, experimentID string, w Window, sli *SLI, dirty []uint32, rowsAtMost int64) ([]query.UnitRow, error) {
+	return s.reader().SLIUnitSums(ctx, experimentID, w, sli.rawFilter(), dirty, rowsAtMost)
 }
 
 // UnitCacheScope implements UnitRowSource: the database read.
@@ -201,6 +210,9 @@ type liveUnits struct {
 	units   UnitSource
 	accs    map[string]*unitAcc
 	settled time.Time // buckets before this have settled (Monitor.settledUntil)
+	// rowsAtMost bounds the raw rows of the look's window (the bucket
+	// rows', every cohort; negative: unknown), for SLIUnitSums.
+	rowsAtMost int64
 
 	samples    SampleEventSource // nil: latency samples read whole
 	sampleAccs map[string]*sampleAcc
@@ -260,8 +272,13 @@ func (l *liveUnits) SLIUnitTally(ctx context.Context, experimentID string, w Win
 			// summed per unit and not cached; the buckets that settle
 			// look by look are read per bucket and shared.
 			perBucket := settled-acc.until <= maxCachedCatchUp
+			from := Window{Since: time.Unix(int64(acc.until), 0), Until: time.Unix(int64(settled), 0)}
 			var err error
-			rows, err = l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: time.Unix(int64(settled), 0)}, sli, dirty, perBucket)
+			if perBucket {
+				rows, err = l.rows.SLIUnitRows(ctx, experimentID, from, sli, dirty, true)
+			} else {
+				rows, err = l.rows.SLIUnitSums(ctx, experimentID, from, sli, dirty, l.rowsAtMost)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("settled unit rows: %w", err)
 			}
@@ -274,7 +291,7 @@ func (l *liveUnits) SLIUnitTally(ctx context.Context, experimentID string, w Win
 	if acc.until >= uint32(ceilUnix(w.Until)) {
 		return acc.with(nil), nil
 	}
-	tail, err := l.rows.SLIUnitRows(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: w.Until}, sli, dirty, false)
+	tail, err := l.rows.SLIUnitSums(ctx, experimentID, Window{Since: time.Unix(int64(acc.until), 0), Until: w.Until}, sli, dirty, l.rowsAtMost)
 	if err != nil {
 		return nil, fmt.Errorf("open unit rows: %w", err)
 	}

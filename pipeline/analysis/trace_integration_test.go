@@ -514,3 +514,84 @@ func (s twoReads) BucketsAround(ctx context.Context, experimentID string, from, 
 	after, err = s.Buckets(ctx, experimentID, at, until, untagged)
 	return before, after, err
 }
+
+// A first live look over a long window reads the per-unit sums packed
+// (query.Reader.SLIUnitSums, analyze/sli_unit_sums.sql: grouped by the
+// unit alone, both cohorts' events and errors in two sums): the rows sum
+// to exactly the (cohort, unit) counts of sli_unit_rows.sql, for a unit seen in
+// both cohorts, unit 0 (events without a subject, in both cohorts), the
+// buckets holding a duplicate and the spans resolved by their trace, with
+// each SLI filter; and with the window's rows unknown or too many for the
+// packing, the unpacked read is taken.
+func TestUnitSumsPackedEqualUnitRows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "sums-exp"
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	events := tallyEvents(exp, start)
+	for i := 0; i < 40; i++ {
+		// One user in both cohorts, with errors in each.
+		cohort := telemetry.CohortControl
+		if i%4 == 0 {
+			cohort = telemetry.CohortExperiment
+		}
+		ts := start.Add(time.Duration(i)*7*time.Second + 300*time.Millisecond)
+		events = append(events, telemetry.Event{
+			ID: fmt.Sprintf("both-%d", i), TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "checkout", Name: "GET /checkout", ExperimentID: exp, Cohort: cohort, SubjectID: "user-both", IsError: i%3 == 0,
+		})
+	}
+	load(ctx, t, c, events)
+	load(ctx, t, c, events[200:260]) // duplicates in a few buckets
+	w := analysis.Window{Since: start, Until: start.Add(10 * time.Minute)}
+	rows, err := (&analysis.Store{C: c}).Buckets(ctx, exp, w.Since, w.Until, false)
+	require.NoError(t, err)
+	dirty := analysis.DirtyBuckets(rows)
+	require.NotEmpty(t, dirty)
+	rd := query.New(c)
+	var userBoth uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, "SELECT cityHash64('user-both')").Scan(&userBoth))
+	type key struct {
+		cohort telemetry.Cohort
+		unit   uint64
+	}
+	byKey := func(rows []query.UnitRow) map[key][2]int64 {
+		out := map[key][2]int64{}
+		for _, r := range rows {
+			// The view's part, the dirty buckets' and the spans resolved
+			// by their trace come as rows of their own: summed, as the
+			// live accumulator sums them.
+			k := key{r.Cohort, r.Unit}
+			v := out[k]
+			out[k] = [2]int64{v[0] + r.Events, v[1] + r.Errors}
+		}
+		return out
+	}
+	for _, f := range []experiment.Filter{{}, {Service: "payment"}, {Service: "checkout", Operation: "GET /checkout"}} {
+		for _, good := range []*experiment.GoodCriteria{nil, {Status: telemetry.StatusOK}} {
+			sli := query.SLIFilter{Filter: f, Good: good}
+			for _, d := range [][]uint32{dirty, nil} {
+				want, err := rd.SLIUnitRows(ctx, exp, w, sli, d, false)
+				require.NoError(t, err)
+				got, err := rd.SLIUnitSums(ctx, exp, w, sli, d, int64(len(events)+60))
+				require.NoError(t, err)
+				assert.Equal(t, byKey(want), byKey(got), "filter %+v good %v dirty %v", f, good != nil, d)
+				for _, bound := range []int64{-1, query.MaxPackedRows} {
+					plain, err := rd.SLIUnitSums(ctx, exp, w, sli, d, bound)
+					require.NoError(t, err)
+					assert.Equal(t, want, plain, "rows bound %d: the unpacked read", bound)
+				}
+				if f.Service == "checkout" && good == nil && d != nil {
+					both := byKey(got)
+					for _, u := range []uint64{0, userBoth} {
+						cn, xn := both[key{telemetry.CohortControl, u}], both[key{telemetry.CohortExperiment, u}]
+						require.Positive(t, cn[0], "unit %d in the control cohort", u)
+						require.Positive(t, xn[0], "unit %d in the experiment cohort", u)
+						require.Positive(t, cn[1]+xn[1], "unit %d with errors", u)
+					}
+				}
+			}
+		}
+	}
+}
