@@ -56,7 +56,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
 		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
-		"analyze/unit_settled.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_shift": uint8(0)},
+		"analyze/unit_settled.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/unit_slice_rows.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_max": uint64(1) << 63},
 		"analyze/settle_claims.sql":      {"experiment_id": "", "since_s": since - 3600, "until_s": until + 3600, "fresh_ns": uint64(0)},
 		"analyze/sli_counts.sql": {

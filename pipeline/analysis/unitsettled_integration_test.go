@@ -110,6 +110,14 @@ func TestSettledUnitsKeptWhileTheyHold(t *testing.T) {
 	half := fresh(1, events, more)
 	assert.Equal(t, half, read(1, nil), "a slice")
 	assert.Equal(t, half, read(1, nil), "a slice, kept")
+	// The whole space's entry again, now older than the slice's (the
+	// entries of both are read, the newest's slice rows first): taken
+	// from its entry, nothing computed or kept anew.
+	n := kept()
+	assert.Equal(t, want, read(0, nil), "the whole space after a slice, kept")
+	assert.Equal(t, n, kept(), "taken from the older entry of its slice")
+	assert.Equal(t, half, read(1, nil), "the slice again, kept")
+	assert.Equal(t, n, kept())
 	load(ctx, t, c, events[200:230])
 	rows, err := (&analysis.Store{C: c}).Buckets(ctx, exp, w.Since, w.Until, false)
 	require.NoError(t, err)

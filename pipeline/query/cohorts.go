@@ -867,73 +867,112 @@ func settledUnitsFor(w Window, sli SLIFilter, dirty []uint32) bool {
 // window equal the groups' raw rows they were computed from, and the
 // slice's unit_seen rows are unchanged (analyze/unit_slice_rows.sql). ok
 // is false when nothing kept holds.
+//
+// The kept entries (the newest of each slice) are read beside the window
+// rows that decide the slice, and the slice rows of the newest entry (the
+// dearest check, a read of the slice's rows) as soon as it is in, for its
+// own slice: a repeat comparison waits for the longer of the two chains,
+// not for their sum. An entry is used only for the slice the window rows
+// give and only once all three checks hold; the slice rows of another
+// entry are read after the window rows, as before.
 func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window, shiftAndRows func(context.Context) (uint, int64, error)) (map[telemetry.Cohort]UnitTally, bool, error) {
-	shift, windowRows, err := shiftAndRows(ctx)
-	if err != nil {
-		return nil, false, err
-	}
 	p := queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)}
-	// The window rows (unless known) and whether a trace was decided are
-	// read beside the kept entry; the slice rows (the dearest check, a
-	// read of the slice's rows) only when an entry is there to check.
-	var (
-		decided bool
-		wg      sync.WaitGroup
-		errs    [2]error
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if windowRows < 0 {
-			windowRows, errs[0] = r.windowRows(ctx, experimentID, w)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		decided, errs[1] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
-	}()
-	kp := pick(p, "experiment_id", "since_s", "until_s")
-	kp["unit_shift"] = uint8(shift)
-	var (
-		found                 bool
+	sliceRows := func(shift uint8) (uint64, error) {
+		sp := pick(p, "experiment_id", "since_s", "until_s")
+		sp["unit_max"] = uint64(math.MaxUint64) >> shift
+		var slice uint64
+		err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) })
+		return slice, err
+	}
+	type keptUnits struct {
+		shift                 uint8
 		keptWindow, keptSlice uint64
 		ctlUnits, expUnits    uint64
 		cohorts               []string
 		grps                  []uint16
 		events, errorCounts   []uint64
+	}
+	var (
+		entries  []keptUnits // newest first
+		slice    uint64      // entries[0]'s slice rows
+		keptRead = make(chan error, 1)
+		kp       = pick(p, "experiment_id", "since_s", "until_s")
 	)
-	err = r.each(ctx, "analyze/unit_settled.sql", kp, func(rows driver.Rows) error {
-		found = true
-		return rows.Scan(&keptWindow, &keptSlice, &ctlUnits, &expUnits, &cohorts, &grps, &events, &errorCounts)
-	})
-	wg.Wait()
+	go func() {
+		err := r.each(ctx, "analyze/unit_settled.sql", kp, func(rows driver.Rows) error {
+			var k keptUnits
+			if err := rows.Scan(&k.shift, &k.keptWindow, &k.keptSlice, &k.ctlUnits, &k.expUnits, &k.cohorts, &k.grps, &k.events, &k.errorCounts); err != nil {
+				return err
+			}
+			entries = append(entries, k)
+			return nil
+		})
+		if err == nil && len(entries) > 0 {
+			slice, err = sliceRows(entries[0].shift)
+		}
+		keptRead <- err
+	}()
+	shift, windowRows, err := shiftAndRows(ctx)
+	// The window rows (unless known) and whether a trace was decided are
+	// read beside the kept entries.
+	var (
+		decided bool
+		wg      sync.WaitGroup
+		errs    [2]error
+	)
+	if err == nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if windowRows < 0 {
+				windowRows, errs[0] = r.windowRows(ctx, experimentID, w)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			decided, errs[1] = r.tracesDecided(ctx, experimentID, w.Since, w.Until)
+		}()
+		wg.Wait()
+	}
+	if kerr := <-keptRead; err == nil {
+		err = kerr
+	}
 	for _, e := range errs {
 		if err == nil {
 			err = e
 		}
 	}
-	if err != nil || !found || decided || int64(keptWindow) != windowRows ||
-		len(grps) != len(cohorts) || len(events) != len(cohorts) || len(errorCounts) != len(cohorts) {
+	if err != nil || decided {
 		return nil, false, err
 	}
-	sp := pick(p, "experiment_id", "since_s", "until_s")
-	sp["unit_max"] = uint64(math.MaxUint64) >> shift
-	var slice uint64
-	if err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) }); err != nil {
-		return nil, false, err
+	var k *keptUnits
+	for i := range entries {
+		if uint(entries[i].shift) == shift {
+			k = &entries[i]
+			break
+		}
 	}
-	if slice != keptSlice {
+	if k == nil || int64(k.keptWindow) != windowRows ||
+		len(k.grps) != len(k.cohorts) || len(k.events) != len(k.cohorts) || len(k.errorCounts) != len(k.cohorts) {
 		return nil, false, nil
 	}
-	groups := make(map[unitGroupKey][2]int64, len(cohorts))
-	for i, cs := range cohorts {
+	if k != &entries[0] {
+		if slice, err = sliceRows(k.shift); err != nil {
+			return nil, false, err
+		}
+	}
+	if slice != k.keptSlice {
+		return nil, false, nil
+	}
+	groups := make(map[unitGroupKey][2]int64, len(k.cohorts))
+	for i, cs := range k.cohorts {
 		c, err := telemetry.ParseCohort(cs)
 		if err != nil {
 			return nil, false, fmt.Errorf("unit_settled: %w", err)
 		}
-		groups[unitGroupKey{c, grps[i]}] = [2]int64{int64(events[i]), int64(errorCounts[i])}
+		groups[unitGroupKey{c, k.grps[i]}] = [2]int64{int64(k.events[i]), int64(k.errorCounts[i])}
 	}
-	units := map[telemetry.Cohort]uint64{telemetry.CohortControl: ctlUnits, telemetry.CohortExperiment: expUnits}
+	units := map[telemetry.Cohort]uint64{telemetry.CohortControl: k.ctlUnits, telemetry.CohortExperiment: k.expUnits}
 	return unitGroupTallies(groups, units, shift), true, nil
 }
 

@@ -1,11 +1,11 @@
 -- The newest kept unit-level tallies of a window (schema/0025_unit_settled.up.sql)
--- in the 2^-@unit_shift hash slice of the units, with the row totals they
--- were computed from; the reader uses them only while both still hold
--- (query.Reader.settledUnits).
-SELECT window_rows, slice_rows, control_units, experiment_units, cohorts, grps, events, errors
+-- in each hash slice of the units it was kept for (2^-unit_shift), newest
+-- first, with the row totals they were computed from; the reader reads
+-- them beside the window rows that decide the slice, and uses the one of
+-- that slice only while both totals still hold (query.Reader.settledUnits).
+SELECT unit_shift, window_rows, slice_rows, control_units, experiment_units, cohorts, grps, events, errors
 FROM {{.DB}}.unit_settled
 WHERE experiment_id = @experiment_id
   AND since = toDateTime(@since_s) AND until = toDateTime(@until_s)
-  AND unit_shift = @unit_shift
 ORDER BY computed_ns DESC
-LIMIT 1
+LIMIT 1 BY unit_shift
