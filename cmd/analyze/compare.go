@@ -127,7 +127,8 @@ non-loopback address needs --web-token (the printed URL carries it) or
 --insecure-listen (or STEADYSTATE_INSECURE=1).
 
 Every look is also written to the verdict_history table, which the report's
-timeline and the Grafana verdict panels read.`,
+timeline and the Grafana verdict panels read: the looks together every 30 s,
+at once when a verdict or the stop state changes, and when live ends.`,
 		Example: `  analyze live checkout-payment-500
   analyze live checkout-payment-500 --interval 10s --exit-on-stop --alertmanager http://127.0.0.1:9093
   analyze live checkout-payment-500 --duration 15m | jq .verdict

@@ -1,5 +1,6 @@
 // Package live is the loop of `analyze live`: every interval it takes a
-// look (analysis.Monitor), records the verdicts in the verdict history,
+// look (analysis.Monitor), records the verdicts in the verdict history
+// (written every 30 s, at once when a verdict changes, and at the end),
 // pushes the war-room page, redraws the table on a terminal or writes a
 // JSON line to a pipe, and posts the stop alert once when a stop condition
 // starts to hold. A failed look or history write is said and retried at the
@@ -37,8 +38,12 @@ func (e *StopError) Verdict() {}
 type Watch struct {
 	// Monitor takes the looks.
 	Monitor *analysis.Monitor
-	// Reader records every look in the verdict history.
+	// Reader records every look in the verdict history: the rows of the
+	// looks are written together every HistoryEvery, at once when a
+	// verdict or the stop state changed, and at the end of the watch.
 	Reader *query.Reader
+	// HistoryEvery overrides DefaultHistoryEvery (0: the default).
+	HistoryEvery time.Duration
 	// Targets get the stop alert (none: no alert is posted).
 	Targets []notify.Target
 	// Web and Gather, when set, serve the war-room page.
@@ -114,6 +119,33 @@ func (lw *Watch) Run(ctx context.Context) error {
 	alerted := false
 	failures := 0
 	settledBy := ""
+	hist := &historyBuffer{every: lw.HistoryEvery}
+	if hist.every <= 0 {
+		hist.every = DefaultHistoryEvery
+	}
+	writeHistory := func(ctx context.Context) {
+		if hist.dropped > 0 {
+			fmt.Fprintf(lw.ErrOut, "analyze live: %d verdict history rows dropped while the writes failed\n", hist.dropped)
+			hist.dropped = 0
+		}
+		if len(hist.pending) == 0 {
+			return
+		}
+		if err := lw.Reader.WriteVerdicts(ctx, hist.pending); err != nil {
+			if ctx.Err() == nil {
+				fmt.Fprintf(lw.ErrOut, "analyze live: recording the verdict history (kept for the next write): %v\n", err)
+			}
+			return
+		}
+		hist.wrote(lw.Now())
+	}
+	// The looks not written yet are written when the watch ends, however
+	// it ends (ctx done: with a few seconds of its own).
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		writeHistory(fctx)
+	}()
 	for {
 		res, err := lw.Monitor.Look(ctx, lw.Now())
 		if by := lw.Monitor.SettledBy(); err == nil && !sameBasis(by, settledBy) {
@@ -144,9 +176,9 @@ func (lw *Watch) Run(ctx context.Context) error {
 		}
 		failures = 0
 		// The verdict history must not end the watch either: a failed
-		// write is said and the next look writes again.
-		if err := lw.Reader.WriteVerdicts(ctx, analysis.VerdictRows(res, analysis.HistoryLive)); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(lw.ErrOut, "analyze live: recording the verdict history: %v\n", err)
+		// write is said and the rows are written with the next.
+		if hist.add(analysis.VerdictRows(res, analysis.HistoryLive), res.Stop, lw.Now()) {
+			writeHistory(ctx)
 		}
 		if lw.Web != nil {
 			if err := lw.Web.Publish(lw.Gather.Gather(ctx, res, lw.Now())); err != nil {

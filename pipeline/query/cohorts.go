@@ -1150,7 +1150,10 @@ func (r *Reader) SLIUnitSums(ctx context.Context, experimentID string, w Window,
 	p := tallyParams(experimentID, w, sli, dirty)
 	p["per_bucket"] = 0
 	common := []string{"experiment_id", "kinds", "service", "operation"}
-	var out []UnitRow
+	// At most a row per raw row and cohort; sized once up to 64k rows
+	// (a first look's 50k units would otherwise copy the slice through
+	// every doubling).
+	out := make([]UnitRow, 0, min(rowsAtMost, 1<<16))
 	err := r.each(ctx, "analyze/sli_unit_sums.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), func(rows driver.Rows) error {
 		var unit, packed, weighted uint64
 		if err := rows.Scan(&unit, &packed, &weighted); err != nil {

@@ -1,0 +1,45 @@
+//go:build integration
+
+package live
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadystate/steadystate/internal/testkit/chtest"
+	"github.com/steadystate/steadystate/pipeline/analysis"
+	"github.com/steadystate/steadystate/pipeline/query"
+)
+
+// A watch writes its looks' verdict history in few writes (the first
+// look, then every HistoryEvery) and, when it ends, every look not
+// written yet: the history holds each look once, in order.
+func TestWatchWritesEveryLookOnceByTheEnd(t *testing.T) {
+	c := chtest.Open(t)
+	r := query.New(c)
+	const exp = "history-watch"
+	start := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	mon, err := analysis.NewMonitor(&analysis.Store{C: c}, analysis.Request{ExperimentID: exp, Window: analysis.Window{Since: start}}, analysis.Settings{})
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	w := &Watch{Monitor: mon, Reader: r, Interval: 150 * time.Millisecond, Out: &out, ErrOut: &errOut, Now: time.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(t, w.Run(ctx))
+	looks := strings.Count(out.String(), "\n")
+	require.Greater(t, looks, 3, "several looks: %s", errOut.String())
+	rows, err := r.VerdictHistory(context.Background(), exp, analysis.HistoryLive, start, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	slis := len(analysis.DefaultSLIs())
+	require.Len(t, rows, looks*slis, "every look once, the last ones written at the end")
+	for i := slis; i < len(rows); i += slis {
+		assert.True(t, rows[i].Time.After(rows[i-slis].Time), "in look order")
+	}
+	assert.NotContains(t, errOut.String(), "verdict history")
+}
