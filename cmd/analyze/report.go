@@ -135,10 +135,7 @@ Formats:
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
-	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
-	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
-	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")
-	cmd.Flags().StringVar(&opts.GitHubAPI, "github-api", backlog.DefaultGitHubAPI, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
