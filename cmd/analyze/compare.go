@@ -132,10 +132,7 @@ timeline and the Grafana verdict panels read.`,
 			if err := opts.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return liveRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, liveRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Target.Window, "compare this run's window (default: the latest run)")

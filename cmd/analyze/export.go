@@ -49,10 +49,7 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
 			if err := opts.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return exportRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, exportRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)

@@ -23,15 +23,13 @@ import (
 // before anything connects and connect through openChecker.
 
 func newCmdFlows(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "flows",
 		Short: "Check that business flows complete within their windows",
 		Long: `flows checks the business flows defined beside the experiments (see
 experiments/README.md): every item of a flow must pass all its stages within
 the flow's window, judged against the ingest watermark.`,
-	}
-	cmd.AddCommand(newCmdFlowsCheck(f, nil))
-	return cmd
+	}, newCmdFlowsCheck(f, nil))
 }
 
 // openChecker picks the flows of the definitions and connects
@@ -99,10 +97,7 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 			if err := opts.Check.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return flowsCheckRun(cmd, opts)
+			return cliutil.Run(cmd.Context(), opts, runF, flowsCheckRun)
 		},
 	}
 	opts.Check.AddFlags(cmd.Flags())
@@ -111,13 +106,13 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 	return cmd
 }
 
-func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
-	ch, st, err := opts.f.openChecker(cmd.Context(), opts.Check)
+func flowsCheckRun(ctx context.Context, opts *flowsCheckOptions) error {
+	ch, st, err := opts.f.openChecker(ctx, opts.Check)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rep, err := ch.Check(cmd.Context(), time.Now(), opts.Check.Since)
+	rep, err := ch.Check(ctx, time.Now(), opts.Check.Since)
 	if err != nil {
 		return err
 	}
@@ -181,10 +176,7 @@ the loop and the server gracefully.`,
 			if err := errors.Join(opts.Watch.Validate(), opts.Check.Validate()); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return watchRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, watchRun)
 		},
 	}
 	fl := cmd.Flags()

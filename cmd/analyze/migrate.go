@@ -81,12 +81,7 @@ type retentionOptions struct {
 }
 
 func newCmdRetention(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "retention",
-		Short: "Drop data older than its retention age",
-	}
-	cmd.AddCommand(newCmdRetentionApply(f))
-	return cmd
+	return group(&cobra.Command{Use: "retention", Short: "Drop data older than its retention age"}, newCmdRetentionApply(f))
 }
 
 func newCmdRetentionApply(f *factory) *cobra.Command {

@@ -57,10 +57,7 @@ ranked backlog. The same data always give the same files.`,
 			if opts.Out == "" {
 				return cliutil.FlagErrorf("--out must not be empty")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return reportRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, reportRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
@@ -128,10 +125,7 @@ Formats:
 			if err := opts.Check(); err != nil {
 				return &cliutil.FlagError{Err: err}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return backlogRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, backlogRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)

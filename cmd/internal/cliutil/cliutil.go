@@ -110,6 +110,15 @@ func Code(err error) ExitCode {
 	}
 }
 
+// Run ends a command's RunE, gh's way: runF, a test's hook that gets the
+// options the flags filled, when it is set, else run.
+func Run[O any](ctx context.Context, opts O, runF func(O) error, run func(context.Context, O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(ctx, opts)
+}
+
 // SignalContext is cancelled on SIGINT or SIGTERM, so long-running commands
 // shut down gracefully.
 func SignalContext() (context.Context, context.CancelFunc) {
