@@ -31,7 +31,7 @@
 //     start over the first looks, printed beside the steady figure.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
-// one's runs, median duration, rows read and memory from system.query_log,
+// one's runs, median duration and CPU, rows read and memory from system.query_log,
 // and the live watchers' (STEADYSTATE_CLICKHOUSE_LOG_QUERIES=1): per
 // statement over the cold start and over the steady measurement, runs,
 // CPU seconds, rows and bytes read.
@@ -592,16 +592,17 @@ func printProfile(ctx context.Context, c *store.Client, db string, since time.Ti
 		return err
 	}
 	defer rows.Close()
-	fmt.Printf("\nstatements of the timed rounds (system.query_log): runs, p50 ms, p50 rows read, p50 memory\n")
+	fmt.Printf("\nstatements of the timed rounds (system.query_log): runs, p50 ms, p50 CPU ms, p50 rows read, p50 memory\n")
 	for rows.Next() {
 		var (
 			stmt              string
 			runs, ms, rd, mem uint64
+			cpu               float64
 		)
-		if err := rows.Scan(&stmt, &runs, &ms, &rd, &mem); err != nil {
+		if err := rows.Scan(&stmt, &runs, &ms, &rd, &mem, &cpu); err != nil {
 			return fmt.Errorf("scan profile: %w", err)
 		}
-		fmt.Printf("  %4d %6d ms %10d rows %8.1f MB  %s\n", runs, ms, rd, float64(mem)/1e6, stmt)
+		fmt.Printf("  %4d %6d ms %7.2f ms CPU %10d rows %8.1f MB  %s\n", runs, ms, cpu, rd, float64(mem)/1e6, stmt)
 	}
 	return rows.Err()
 }
