@@ -4,8 +4,9 @@
 -- packed, so ClickHouse keeps one UInt64 key and two sums per unit instead
 -- of a (cohort, unit) key and two sums per cohort and unit (at
 -- `make bench-compare`'s 250k live events, about 230k rows into 50k
--- units: 80 -> 35 ms of CPU on 18.16, which spends most of the read on
--- the two-column key):
+-- units: 85 -> 48 ms of CPU on 18.16 alone, which spends most of the
+-- read on the two-column key; the 20 first looks of the cold start
+-- 2.27 -> 1.2-1.4 s on a loaded machine):
 --   packed        = sum(rows * 2^32 + error_rows)
 --                 = events * 2^32 + errors of both cohorts,
 --   packed_cohort = the same with the experiment cohort's rows counted
