@@ -46,6 +46,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/testkit/freeport"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -255,6 +256,10 @@ type sample struct {
 	answered, afterAnswer []time.Duration
 	sinkAge, sinkInsert   histStats
 	busy                  float64
+	// path E: the latency probe's queries and their ClickHouse CPU-s per
+	// 1M events (part of clickhouse's figure: the measurement's own cost)
+	probes   uint64
+	probeCPU float64
 	// paths B and C: from the start to the first row visible (consumer
 	// group join, first fetch, first insert), and when 10 % and 90 % of
 	// the rows were visible
@@ -900,18 +905,33 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	if err != nil {
 		return s, err
 	}
+	// Every tick's request bodies are encoded before the run (only their
+	// event times are written at send time): the generator's CPU, on the
+	// same cores as what it measures, is the sending, not the encoding.
+	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
+	ticks := int(b.o.latFor / latTick)
+	probes, bgs := make([]timedBody, ticks), make([]timedBody, 0, ticks)
+	for seq := range ticks {
+		probes[seq] = newTimedBody(probeBody(seq, per))
+		if bgPer > 0 {
+			bgs = append(bgs, newTimedBody(ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Unix(latBodyEpoch, 0), 1)))
+		}
+	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
 	cpu0 := m.read()
 	busy0 := machineBusy()
 	sink0 := scrape(p.sinkAdmin)
-	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	visible := map[string]time.Duration{}
 	answeredAt := map[string]time.Time{}
 	pollDone := make(chan struct{})
 	var sendingDone atomic.Bool
+	// The probe's queries are logged under their own ids: what they cost
+	// ClickHouse is reported apart (probeCPU).
+	probePrefix := "ingestbench-probe-" + db + "-"
 	go func() {
+		asked := 0
 		defer close(pollDone)
 		deadline := time.Now().Add(b.o.latFor + time.Minute)
 		for time.Now().Before(deadline) {
@@ -929,7 +949,10 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 			if err != nil {
 				return
 			}
-			rows, err := b.c.Conn.Query(b.ctx, namesSQL)
+			asked++
+			ctx := clickhouse.Context(b.ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+				clickhouse.WithQueryID(probePrefix+strconv.Itoa(asked)))
+			rows, err := b.c.Conn.Query(ctx, namesSQL)
 			if err != nil {
 				time.Sleep(10 * time.Millisecond)
 				continue
@@ -954,51 +977,49 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	end := time.After(b.o.latFor)
 	var sent atomic.Uint64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	for seq := 0; ; seq++ {
-		select {
-		case <-end:
-		case <-tick.C:
-			name := fmt.Sprintf("lat-%06d", seq)
-			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now(), 1), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
-			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
-			var bg []byte
-			if bgPer > 0 {
-				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now(), 1)
+	// One tick every 10 ms on a fixed schedule: a tick that comes late
+	// (the machine is busy) is sent at once, not dropped, so the run
+	// carries its nominal rate.
+	start := time.Now()
+	for seq := range ticks {
+		if d := time.Until(start.Add(time.Duration(seq) * latTick)); d > 0 {
+			time.Sleep(d)
+		}
+		name := latName(seq)
+		now := time.Now()
+		body := probes[seq].at(now)
+		var bg []byte
+		if bgPer > 0 {
+			bg = bgs[seq].at(now)
+		}
+		mu.Lock()
+		sentAt[name] = time.Now()
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.send(p.url, body); err != nil {
+				failed.Add(1)
+				return
 			}
+			at := time.Now()
 			mu.Lock()
-			sentAt[name] = time.Now()
+			answeredAt[name] = at
 			mu.Unlock()
+			sent.Add(uint64(per))
+		}()
+		if bg != nil {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := b.send(p.url, body); err != nil {
-					failed.Add(1)
-					return
+				if b.send(p.url, bg) == nil {
+					sent.Add(uint64(bgPer))
 				}
-				at := time.Now()
-				mu.Lock()
-				answeredAt[name] = at
-				mu.Unlock()
-				sent.Add(uint64(per))
 			}()
-			if bg != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if b.send(p.url, bg) == nil {
-						sent.Add(uint64(bgPer))
-					}
-				}()
-			}
-			continue
 		}
-		break
 	}
 	wg.Wait()
 	sendingDone.Store(true)
@@ -1034,8 +1055,83 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	sort.Slice(s.afterAnswer, func(i, j int) bool { return s.afterAnswer[i] < s.afterAnswer[j] })
 	s.parts = b.parts(db)
 	p.stop()
+	if s.events > 0 {
+		n, us, err := b.probeCPU(probePrefix)
+		if err != nil {
+			return s, err
+		}
+		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
+	}
 	b.quiesce(db)
 	return s, nil
+}
+
+// probeCPU is the count and the ClickHouse CPU (microseconds) of the
+// latency probe's queries whose ids start with prefix.
+func (b *bench) probeCPU(prefix string) (n, us uint64, err error) {
+	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
+		return 0, 0, err
+	}
+	q, err := sql("bench/probe_cpu.sql", b.cfg.Database, queries.Params{"prefix": prefix})
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&n, &us); err != nil {
+		return 0, 0, fmt.Errorf("probe cpu: %w", err)
+	}
+	return n, us, nil
+}
+
+// latTick is path E's send interval: every tick sends one probe request
+// (rate/100 events) and one background request (background/100 events).
+const latTick = 10 * time.Millisecond
+
+// latBodyEpoch is the event time path E's bodies are encoded with before
+// the run (any time whose nanoseconds have 19 digits, as every time
+// between 2001 and 2286 does); timedBody.at writes the send time over it.
+const latBodyEpoch = 1_800_000_000
+
+// latName is the name (the operation) every event of probe seq carries.
+func latName(seq int) string { return fmt.Sprintf("lat-%06d", seq) }
+
+// probeBody is probe seq's request: per events of experiment lat, named
+// latName(seq), whose event ids are unique to the probe.
+func probeBody(seq, per int) []byte {
+	body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Unix(latBodyEpoch, 0), 1), []byte(`"GET /checkout"`), []byte(`"`+latName(seq)+`"`))
+	return bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
+}
+
+// timedBody is an ndjson body encoded ahead of time and the offsets of its
+// events' "time" values: at(now) gives the bytes ndjson would have
+// encoded at now.
+type timedBody struct {
+	body  []byte
+	times []int
+}
+
+var timeKey = []byte(`"time":`)
+
+func newTimedBody(body []byte) timedBody {
+	t := timedBody{body: body}
+	for off := 0; ; {
+		i := bytes.Index(body[off:], timeKey)
+		if i < 0 {
+			return t
+		}
+		off += i + len(timeKey)
+		t.times = append(t.times, off)
+	}
+}
+
+// at writes event i's time, now plus i nanoseconds (as ndjson does), into
+// the body and returns it. Every value keeps its 19 digits.
+func (t timedBody) at(now time.Time) []byte {
+	var digits [24]byte
+	for i, off := range t.times {
+		v := strconv.AppendInt(digits[:0], now.UnixNano()+int64(i), 10)
+		copy(t.body[off:off+19], v)
+	}
+	return t.body
 }
 
 // busyTicks is the machine's busy and total CPU time from /proc/stat.
@@ -1464,6 +1560,11 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99k, "%.0f"), med3(pmax, "%.0f"))
 		fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
 		fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+		var probeCPU, probes []float64
+		for _, s := range samples[k] {
+			probeCPU, probes = append(probeCPU, s.probeCPU), append(probes, float64(s.probes))
+		}
+		fmt.Fprintf(w, "  of clickhouse's, the latency probe's own queries (%s of them, system.query_log): %s\n", med3(probes, "%.0f"), med3(probeCPU, "%.2f"))
 		latencyParts(w, samples[k])
 	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
