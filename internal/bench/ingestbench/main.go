@@ -37,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1000, "events per request")
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
-	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run), of the first sink-only run, and of serve, sink and this generator in the first latency run (E) here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
 	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
@@ -340,6 +341,28 @@ func (b *bench) profile(name, admin string, d time.Duration) {
 		_, _ = io.Copy(f, resp.Body)
 		_ = f.Close()
 	}()
+}
+
+// profileSelf writes this process's CPU profile (the generator's) to
+// name.pprof under -pprof-dir until the returned function is called.
+func (b *bench) profileSelf(name string) func() {
+	if b.o.pprofDir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(b.o.pprofDir, name+".pprof"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // freshDB creates and migrates a database for one run.
@@ -918,6 +941,12 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 		}
 	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
+	if r == 0 && len(sinkArgs) == 0 {
+		stopProfile := b.profileSelf("generator-latency")
+		defer stopProfile()
+		b.profile("latency-serve", p.serveAdmin, b.o.latFor)
+		b.profile("latency-sink", p.sinkAdmin, b.o.latFor)
+	}
 	cpu0 := m.read()
 	busy0 := machineBusy()
 	sink0 := scrape(p.sinkAdmin)
