@@ -235,7 +235,9 @@ type bench struct {
 	bodies  [][]byte
 	client  *http.Client
 	dbs     []string
-	topics  []string
+	// logQueries starts the ingest processes with log_queries = 1 (path E)
+	logQueries bool
+	topics     []string
 }
 
 // sample is one run of one path.
@@ -261,6 +263,12 @@ type sample struct {
 	// 1M events (part of clickhouse's figure: the measurement's own cost)
 	probes   uint64
 	probeCPU float64
+	// path E: the sink's inserts (system.query_log), their CPU-s per 1M
+	// events (part of clickhouse's figure) and, per insert, the mean time
+	// on the server and the mean its threads waited for a core
+	inserts                  uint64
+	insertCPU                float64
+	insertServer, insertWait time.Duration
 	// paths B and C: from the start to the first row visible (consumer
 	// group join, first fetch, first insert), and when 10 % and 90 % of
 	// the rows were visible
@@ -289,6 +297,9 @@ func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
 func (b *bench) procOf(bin, name, database string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
+	if b.logQueries {
+		cmd.Env = append(cmd.Env, store.EnvLogQueries+"=1")
+	}
 	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
 	if err != nil {
 		panic(err)
@@ -919,7 +930,11 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	if err != nil {
 		return s, err
 	}
+	// The sink's inserts are logged: what they cost ClickHouse, and how
+	// long their threads waited for a core, are reported apart.
+	b.logQueries = true
 	p, err := b.startPairWith(filepath.Join(b.bin, "ingest"), fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, sinkArgs)
+	b.logQueries = false
 	if err != nil {
 		return s, err
 	}
@@ -1090,6 +1105,19 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 			return s, err
 		}
 		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
+		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"insert": "INSERT INTO " + db + ".events "})
+		if err != nil {
+			return s, err
+		}
+		var cpuUs, waitUs, durMs uint64
+		if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
+			return s, fmt.Errorf("sink insert cpu: %w", err)
+		}
+		s.insertCPU = float64(cpuUs) / float64(s.events)
+		if s.inserts > 0 {
+			s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
+			s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
+		}
 	}
 	b.quiesce(db)
 	return s, nil
@@ -1594,6 +1622,14 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 			probeCPU, probes = append(probeCPU, s.probeCPU), append(probes, float64(s.probes))
 		}
 		fmt.Fprintf(w, "  of clickhouse's, the latency probe's own queries (%s of them, system.query_log): %s\n", med3(probes, "%.0f"), med3(probeCPU, "%.2f"))
+		var insCPU, inserts, rowsPer []float64
+		for _, s := range samples[k] {
+			insCPU, inserts = append(insCPU, s.insertCPU), append(inserts, float64(s.inserts))
+			if s.inserts > 0 {
+				rowsPer = append(rowsPer, float64(s.events)/float64(s.inserts))
+			}
+		}
+		fmt.Fprintf(w, "  of clickhouse's, the sink's inserts (%s of them, %s rows each): %s; the rest is merges and other clients\n", med3(inserts, "%.0f"), med3(rowsPer, "%.0f"), med3(insCPU, "%.2f"))
 		latencyParts(w, samples[k])
 	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
@@ -1631,7 +1667,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 // over the rounds of each round's p50 and p99.
 func latencyParts(w io.Writer, ss []sample) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
-	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy []float64
+	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy, server, wait []float64
 	overflow := false
 	for _, s := range ss {
 		ans50, ans99 = append(ans50, ms(pct(s.answered, 0.5))), append(ans99, ms(pct(s.answered, 0.99)))
@@ -1639,6 +1675,7 @@ func latencyParts(w io.Writer, ss []sample) {
 		age, age99 = append(age, 1e3*s.sinkAge.mean), append(age99, 1e3*s.sinkAge.p99)
 		ins, ins99 = append(ins, 1e3*s.sinkInsert.mean), append(ins99, 1e3*s.sinkInsert.p99)
 		busy = append(busy, 100*s.busy)
+		server, wait = append(server, ms(s.insertServer)), append(wait, ms(s.insertWait))
 		overflow = overflow || s.sinkAge.overflowed || s.sinkInsert.overflowed
 	}
 	fmt.Fprintf(w, "  what it is made of (ms; p50 and p99 per round, then median [min..max] over the rounds):\n")
@@ -1646,6 +1683,7 @@ func latencyParts(w io.Writer, ss []sample) {
 	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 10 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
 	fmt.Fprintf(w, "    sink batch age, first record to flush (its histogram)                   mean %s  p99 <= %s\n", med3(age, "%.0f"), med3(age99, "%.0f"))
 	fmt.Fprintf(w, "    sink insert time (its histogram)                                        mean %s  p99 <= %s\n", med3(ins, "%.0f"), med3(ins99, "%.0f"))
+	fmt.Fprintf(w, "      of which on the server (query_log), and its threads waiting for a core mean %s  wait %s\n", med3(server, "%.0f"), med3(wait, "%.0f"))
 	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
 	if overflow {
 		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
