@@ -1703,7 +1703,7 @@ func latencyParts(w io.Writer, ss []sample) {
 	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 50 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
 	fmt.Fprintf(w, "    sink batch age, first record to flush (its histogram)                   mean %s  p99 <= %s\n", med3(age, "%.0f"), med3(age99, "%.0f"))
 	fmt.Fprintf(w, "    sink insert time (its histogram)                                        mean %s  p99 <= %s\n", med3(ins, "%.0f"), med3(ins99, "%.0f"))
-	fmt.Fprintf(w, "      of which on the server (query_log), and its threads waiting for a core mean %s  wait %s\n", med3(server, "%.0f"), med3(wait, "%.0f"))
+	fmt.Fprintf(w, "      on the server (query_log), per insert                                  mean %s, its threads runnable waiting for a core (summed) %s\n", med3(server, "%.0f"), med3(wait, "%.0f"))
 	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
 	if overflow {
 		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
