@@ -90,14 +90,16 @@ type Config struct {
 	// insert: the server feeds the materialized views of the inserted
 	// block on up to max_threads threads at once instead of one after
 	// another on the insert's thread (TestInsertSettingsReachTheServer).
-	// It buys nothing when the server's cores are already busy, as on 2
-	// cores shared with serve, Kafka and the sink (measured 2026-11-30,
-	// the machine 100 % busy with other work too, so as ratios): the
-	// sink-only benchmark's ClickHouse CPU per 1M events 1.14x [1.02..1.92]
-	// with it, round by round (`ingestbench -paths B,B2,E,E2
-	// -alt-sink-args --parallel-views`, 3 rounds), the latency run's p99
-	// 9.6 s [8.1..12.6] against 5.9 s [5.1..9.3] and its insert time
-	// 3.8 s against 2.3 s; 100k-row inserts by clickhouse-client, with
+	// It showed no gain where the server's cores are already busy, as on
+	// 2 cores shared with serve, Kafka and the sink (measured 2026-11-30,
+	// the machine 87-100 % busy, other work on it too, so as pairs): the
+	// sink-only benchmark's ClickHouse CPU per 1M events 1.14x
+	// [1.02..1.92] with it, round by round (`ingestbench -paths B,B2
+	// -alt-sink-args --parallel-views`, 3 rounds); the latency run
+	// (-paths E,E2, 9 round pairs in three invocations) p99 6.4 s
+	// [1.1..12.6] with it against 5.9 s [2.7..13.0], lower in 2 of the 9
+	// pairs, ClickHouse's CPU per 1M the same (25.7 vs 25.4 in the 4-pair
+	// invocation); 100k-row inserts by clickhouse-client, with
 	// against without, 5 of each interleaved: CPU 0.73 vs 0.77 s
 	// (benchmark rows) and 0.60 vs 0.50 s (realistic rows), time 1.8 vs
 	// 1.6 s and 1.2 vs 0.7 s; on a current engine (chDB 26.9, 6 of each)
