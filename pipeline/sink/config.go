@@ -57,7 +57,16 @@ type Config struct {
 	// 18.16's limits (many small inserts pile up parts). When it does not
 	// (2 cores at 30k events/s: an insert takes seconds), the insert time,
 	// not MaxAge, sets ingest-to-queryable latency (see AgeInserts; 1 s
-	// against 500 ms: p99 3.8 s against 4.4 s in one pair of runs).
+	// against 500 ms: p99 3.8 s against 4.4 s in one pair of runs). What
+	// the insert time is made of (`ingestbench -paths E`, 2026-11-30, 11
+	// rounds, 15-45k rows per insert): about three quarters of its time
+	// on the server the insert's thread was runnable, waiting for a core
+	// (query_log OSCPUWaitMicroseconds), and the inserts' own CPU was
+	// 14-16.5 CPU-s per 1M events; in the one round where the machine
+	// had room (load 5, 87 % busy) an insert took 0.53 s, of which
+	// 0.24 s waiting, batches were 0.5 s old and p99 was 0.78 s. So
+	// latency here follows the CPU the machine has left, not this
+	// setting, and 500ms stays.
 	// A batch this old waits for MaxRows or MaxBytes instead while more
 	// than MaxRows records are still unread in the topic, beyond those
 	// fetched (the sink is catching up: large inserts cost ClickHouse far
@@ -84,7 +93,12 @@ type Config struct {
 	// 3.8 s against 3.6 s, insert time 4.7 s against 4.3 s. At that load
 	// ClickHouse is the bottleneck and a second insert in flight only
 	// shares its CPU, so no gain was shown; the default stays 1 until a
-	// quiet machine shows one. Default: 1.
+	// quiet machine shows one. Again on 2026-11-30 (4 round pairs, load
+	// 5-22, the machine 87-100 % busy): p99 9.8 s [2.8..19.3] with 2
+	// against 7.1 s [0.8..9.3] with 1, worse in 3 of the 4 pairs; the
+	// inserts' time on the server was mostly their threads waiting for a
+	// core (system.query_log OSCPUWaitMicroseconds: 1.3 of 1.8 s with 1,
+	// 2.3 of 3.0 s with 2). Default: 1.
 	AgeInserts int `yaml:"age_inserts"`
 	// ParallelViews sets ClickHouse's parallel_view_processing on every
 	// insert: the server feeds the materialized views of the inserted
