@@ -58,15 +58,15 @@ type Config struct {
 	// (2 cores at 30k events/s: an insert takes seconds), the insert time,
 	// not MaxAge, sets ingest-to-queryable latency (see AgeInserts; 1 s
 	// against 500 ms: p99 3.8 s against 4.4 s in one pair of runs). What
-	// the insert time is made of (`ingestbench -paths E`, 2026-11-30, 11
-	// rounds, 15-45k rows per insert): about three quarters of its time
-	// on the server the insert's thread was runnable, waiting for a core
-	// (query_log OSCPUWaitMicroseconds), and the inserts' own CPU was
-	// 14-16.5 CPU-s per 1M events; in the one round where the machine
-	// had room (load 5, 87 % busy) an insert took 0.53 s, of which
-	// 0.24 s waiting, batches were 0.5 s old and p99 was 0.78 s. So
-	// latency here follows the CPU the machine has left, not this
-	// setting, and 500ms stays.
+	// the insert time is made of (`ingestbench -paths E`, 2026-11-30, 10
+	// rounds in three invocations, 15-45k rows per insert, the machine
+	// shared): about three quarters of an insert's time on the server its
+	// thread was runnable, waiting for a core (query_log
+	// OSCPUWaitMicroseconds), and the inserts' own CPU was 14-16.5 CPU-s
+	// per 1M events; the least loaded round (load 5) had p99 0.78 s, and
+	// its invocation's lowest round means were an insert of 0.53 s, 0.24
+	// s of it waiting, and batches 0.5 s old. So latency here follows the
+	// CPU the machine has left, not this setting, and 500ms stays.
 	// A batch this old waits for MaxRows or MaxBytes instead while more
 	// than MaxRows records are still unread in the topic, beyond those
 	// fetched (the sink is catching up: large inserts cost ClickHouse far
