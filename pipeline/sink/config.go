@@ -65,8 +65,11 @@ type Config struct {
 	// OSCPUWaitMicroseconds), and the inserts' own CPU was 14-16.5 CPU-s
 	// per 1M events; the least loaded round (load 5) had p99 0.78 s, and
 	// its invocation's lowest round means were an insert of 0.53 s, 0.24
-	// s of it waiting, and batches 0.5 s old. So latency here follows the
-	// CPU the machine has left, not this setting, and 500ms stays.
+	// s of it waiting, and batches 0.5 s old; 250ms against 500ms (-paths
+	// E,E2 -alt-sink-args "--max-age 250ms", 4 round pairs, load 5-13):
+	// p99 12.6 s [4.9..20.1] against 6.2 s [3.4..16.0], worse in all 4
+	// (E2 runs second in each pair). So latency here follows the CPU the
+	// machine has left, not this setting, and 500ms stays.
 	// A batch this old waits for MaxRows or MaxBytes instead while more
 	// than MaxRows records are still unread in the topic, beyond those
 	// fetched (the sink is catching up: large inserts cost ClickHouse far
