@@ -54,6 +54,7 @@ partitions.`,
 	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
 	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")
 	fl.IntVar(&opts.Sink.AgeInserts, "age-inserts", opts.Sink.AgeInserts, "of those, batches flushed by --max-age (not full) at once")
+	fl.BoolVar(&opts.Sink.ParallelViews, "parallel-views", opts.Sink.ParallelViews, "have ClickHouse feed the materialized views of each insert on several threads at once (parallel_view_processing)")
 	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
 	fl.StringVar(&opts.Compression, "clickhouse-compression", "auto", "compression of the insert blocks: none, lz4, zstd, or auto (none when ClickHouse is on this host, lz4 otherwise)")
 	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9465")

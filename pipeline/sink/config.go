@@ -57,7 +57,19 @@ type Config struct {
 	// 18.16's limits (many small inserts pile up parts). When it does not
 	// (2 cores at 30k events/s: an insert takes seconds), the insert time,
 	// not MaxAge, sets ingest-to-queryable latency (see AgeInserts; 1 s
-	// against 500 ms: p99 3.8 s against 4.4 s in one pair of runs).
+	// against 500 ms: p99 3.8 s against 4.4 s in one pair of runs). What
+	// the insert time is made of (`ingestbench -paths E`, 2026-11-30, 10
+	// rounds in three invocations, 15-45k rows per insert, the machine
+	// shared): about three quarters of an insert's time on the server its
+	// thread was runnable, waiting for a core (query_log
+	// OSCPUWaitMicroseconds), and the inserts' own CPU was 14-16.5 CPU-s
+	// per 1M events; the least loaded round (load 5) had p99 0.78 s, and
+	// its invocation's lowest round means were an insert of 0.53 s, 0.24
+	// s of it waiting, and batches 0.5 s old; 250ms against 500ms (-paths
+	// E,E2 -alt-sink-args "--max-age 250ms", 4 round pairs, load 5-13):
+	// p99 12.6 s [4.9..20.1] against 6.2 s [3.4..16.0], worse in all 4
+	// (E2 runs second in each pair). So latency here follows the CPU the
+	// machine has left, not this setting, and 500ms stays.
 	// A batch this old waits for MaxRows or MaxBytes instead while more
 	// than MaxRows records are still unread in the topic, beyond those
 	// fetched (the sink is catching up: large inserts cost ClickHouse far
@@ -84,8 +96,34 @@ type Config struct {
 	// 3.8 s against 3.6 s, insert time 4.7 s against 4.3 s. At that load
 	// ClickHouse is the bottleneck and a second insert in flight only
 	// shares its CPU, so no gain was shown; the default stays 1 until a
-	// quiet machine shows one. Default: 1.
+	// quiet machine shows one. Again on 2026-11-30 (4 round pairs, load
+	// 5-22, the machine 87-100 % busy): p99 9.8 s [2.8..19.3] with 2
+	// against 7.1 s [0.8..9.3] with 1, worse in 3 of the 4 pairs; the
+	// inserts' time on the server was mostly their threads waiting for a
+	// core (system.query_log OSCPUWaitMicroseconds: 1.3 of 1.8 s with 1,
+	// 2.3 of 3.0 s with 2). Default: 1.
 	AgeInserts int `yaml:"age_inserts"`
+	// ParallelViews sets ClickHouse's parallel_view_processing on every
+	// insert: the server feeds the materialized views of the inserted
+	// block on up to max_threads threads at once instead of one after
+	// another on the insert's thread (TestInsertSettingsReachTheServer).
+	// It showed no gain where the server's cores are already busy, as on
+	// 2 cores shared with serve, Kafka and the sink (measured 2026-11-30,
+	// the machine 87-100 % busy, other work on it too, so as pairs): the
+	// sink-only benchmark's ClickHouse CPU per 1M events 1.14x
+	// [1.02..1.92] with it, round by round (`ingestbench -paths B,B2
+	// -alt-sink-args --parallel-views`, 3 rounds); the latency run
+	// (-paths E,E2, 9 round pairs in three invocations) p99 6.4 s
+	// [1.1..12.6] with it against 5.9 s [2.7..13.0], lower in 2 of the 9
+	// pairs, ClickHouse's CPU per 1M the same (25.7 vs 25.4 in the 4-pair
+	// invocation); 100k-row inserts by clickhouse-client, with
+	// against without, 5 of each interleaved: CPU 0.73 vs 0.77 s
+	// (benchmark rows) and 0.60 vs 0.50 s (realistic rows), time 1.8 vs
+	// 1.6 s and 1.2 vs 0.7 s; on a current engine (chDB 26.9, 6 of each)
+	// 1.9 vs 2.1 s, CPU 1.07 vs 1.02 s. The extra threads only share the
+	// same cores. Worth measuring where ClickHouse has cores to spare.
+	// Default: false.
+	ParallelViews bool `yaml:"parallel_views"`
 	// MaxEventBytes dead-letters larger records. Default: 1 MiB.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// RetryInitial and RetryMax bound the insert backoff. Default: 200ms, 30s.

@@ -49,6 +49,9 @@ type Sink struct {
 
 	insertSQL   string
 	progressSQL string
+	// insertSettings are the ClickHouse settings of every insert query,
+	// beyond the connection's own.
+	insertSettings clickhouse.Settings
 	// inFlight counts the batches handed to the flushers and not yet
 	// committed.
 	inFlight atomic.Int32
@@ -71,11 +74,16 @@ func New(cfg Config, set Settings, st *store.Client) (*Sink, error) {
 		return nil, err
 	}
 	dlq := bus.NewDeadLetterWriter(cfg.Config)
+	insertSettings := clickhouse.Settings{}
+	if cfg.ParallelViews {
+		insertSettings["parallel_view_processing"] = 1
+	}
 	return &Sink{
 		cfg: cfg, log: set.Logger, m: newMetrics(set.Registry), store: st, dlq: dlq, seen: newRecentIDs(1 << 19), maxEvent: map[int]int64{},
-		transport:   bus.NewTransport(),
-		insertSQL:   insertSQL,
-		progressSQL: progressSQL,
+		transport:      bus.NewTransport(),
+		insertSQL:      insertSQL,
+		progressSQL:    progressSQL,
+		insertSettings: insertSettings,
 	}, nil
 }
 
@@ -755,6 +763,9 @@ func (s *Sink) insertAll(ctx context.Context, b *batch, lo, hi int, cols *insert
 }
 
 func (s *Sink) insert(ctx context.Context, b *batch, lo, hi int, cols *insertColumns) error {
+	if len(s.insertSettings) > 0 {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(s.insertSettings))
+	}
 	ib, err := s.store.Conn.PrepareBatch(ctx, s.insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)

@@ -37,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ import (
 
 	"github.com/steadystate/steadystate/internal/testkit/freeport"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -80,7 +82,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1000, "events per request")
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
-	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run) and of the first sink-only run here")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run), of the first sink-only run, and of serve, sink and this generator in the first latency run (E) here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
 	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
@@ -233,7 +235,9 @@ type bench struct {
 	bodies  [][]byte
 	client  *http.Client
 	dbs     []string
-	topics  []string
+	// logQueries starts the ingest processes with log_queries = 1 (path E)
+	logQueries bool
+	topics     []string
 }
 
 // sample is one run of one path.
@@ -249,12 +253,22 @@ type sample struct {
 	missing int
 	// path E, what the latency is made of: per batch, request start to
 	// serve's 200 (decode, tag, produce linger, Kafka acks=all) and 200 to
-	// visible (sink fetch, batch age, insert, the 10 ms poll); the sink's
+	// visible (sink fetch, batch age, insert, the 50 ms poll); the sink's
 	// own batch age and insert time over the run (its histograms); the
 	// machine's busy share of its cores during the run.
 	answered, afterAnswer []time.Duration
 	sinkAge, sinkInsert   histStats
 	busy                  float64
+	// path E: the latency probe's queries and their ClickHouse CPU-s per
+	// 1M events (part of clickhouse's figure: the measurement's own cost)
+	probes   uint64
+	probeCPU float64
+	// path E: the sink's inserts (system.query_log), their CPU-s per 1M
+	// events (part of clickhouse's figure) and, per insert, the mean time
+	// on the server and the mean its threads waited for a core
+	inserts                  uint64
+	insertCPU                float64
+	insertServer, insertWait time.Duration
 	// paths B and C: from the start to the first row visible (consumer
 	// group join, first fetch, first insert), and when 10 % and 90 % of
 	// the rows were visible
@@ -283,6 +297,9 @@ func (b *bench) proc(name, database string, args ...string) *exec.Cmd {
 func (b *bench) procOf(bin, name, database string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+database)
+	if b.logQueries {
+		cmd.Env = append(cmd.Env, store.EnvLogQueries+"=1")
+	}
 	logf, err := os.Create(filepath.Join(b.bin, strings.ReplaceAll(name, " ", "-")+".log"))
 	if err != nil {
 		panic(err)
@@ -335,6 +352,28 @@ func (b *bench) profile(name, admin string, d time.Duration) {
 		_, _ = io.Copy(f, resp.Body)
 		_ = f.Close()
 	}()
+}
+
+// profileSelf writes this process's CPU profile (the generator's) to
+// name.pprof under -pprof-dir until the returned function is called.
+func (b *bench) profileSelf(name string) func() {
+	if b.o.pprofDir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(b.o.pprofDir, name+".pprof"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // freshDB creates and migrates a database for one run.
@@ -891,7 +930,11 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	if err != nil {
 		return s, err
 	}
+	// The sink's inserts are logged: what they cost ClickHouse, and how
+	// long their threads waited for a core, are reported apart.
+	b.logQueries = true
 	p, err := b.startPairWith(filepath.Join(b.bin, "ingest"), fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, sinkArgs)
+	b.logQueries = false
 	if err != nil {
 		return s, err
 	}
@@ -900,20 +943,52 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	if err != nil {
 		return s, err
 	}
+	// Every tick's request bodies are encoded before the run (only their
+	// event times are written at send time): the generator's CPU, on the
+	// same cores as what it measures, is the sending, not the encoding.
+	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
+	ticks := int(b.o.latFor / latTick)
+	probes, bgs := make([]timedBody, ticks), make([]timedBody, 0, ticks)
+	for seq := range ticks {
+		probes[seq] = newTimedBody(probeBody(seq, per))
+		if bgPer > 0 {
+			bgs = append(bgs, newTimedBody(ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Unix(latBodyEpoch, 0), 1)))
+		}
+	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
+	if r == 0 && len(sinkArgs) == 0 {
+		stopProfile := b.profileSelf("generator-latency")
+		defer stopProfile()
+		b.profile("latency-serve", p.serveAdmin, b.o.latFor)
+		b.profile("latency-sink", p.sinkAdmin, b.o.latFor)
+	}
 	cpu0 := m.read()
 	busy0 := machineBusy()
 	sink0 := scrape(p.sinkAdmin)
-	per, bgPer := max(b.o.rate/100, 1), b.o.background/100
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	visible := map[string]time.Duration{}
 	answeredAt := map[string]time.Time{}
 	pollDone := make(chan struct{})
 	var sendingDone atomic.Bool
+	// The probe's queries are logged under their own ids: what they cost
+	// ClickHouse is reported apart (probeCPU).
+	probePrefix := "ingestbench-probe-" + db + "-"
 	go func() {
+		asked := 0
 		defer close(pollDone)
 		deadline := time.Now().Add(b.o.latFor + time.Minute)
+		// One query per latPoll at most: the probe asks ClickHouse on
+		// the cores it measures (see probeCPU).
+		next := time.Now()
+		pause := func() {
+			next = next.Add(latPoll)
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			} else {
+				next = time.Now()
+			}
+		}
 		for time.Now().Before(deadline) {
 			// From the oldest probe not yet seen (its event_time is its
 			// send time, in whole seconds), one second of slack.
@@ -929,9 +1004,12 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 			if err != nil {
 				return
 			}
-			rows, err := b.c.Conn.Query(b.ctx, namesSQL)
+			asked++
+			ctx := clickhouse.Context(b.ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+				clickhouse.WithQueryID(probePrefix+strconv.Itoa(asked)))
+			rows, err := b.c.Conn.Query(ctx, namesSQL)
 			if err != nil {
-				time.Sleep(10 * time.Millisecond)
+				pause()
 				continue
 			}
 			seen := time.Now()
@@ -951,54 +1029,52 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 			if all {
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			pause()
 		}
 	}()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	end := time.After(b.o.latFor)
 	var sent atomic.Uint64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	for seq := 0; ; seq++ {
-		select {
-		case <-end:
-		case <-tick.C:
-			name := fmt.Sprintf("lat-%06d", seq)
-			body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Now(), 1), []byte(`"GET /checkout"`), []byte(`"`+name+`"`))
-			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
-			var bg []byte
-			if bgPer > 0 {
-				bg = ndjson(fmt.Sprintf("bg%d", seq), 0, bgPer, time.Now(), 1)
+	// One tick every 10 ms on a fixed schedule: a tick that comes late
+	// (the machine is busy) is sent at once, not dropped, so the run
+	// carries its nominal rate.
+	start := time.Now()
+	for seq := range ticks {
+		if d := time.Until(start.Add(time.Duration(seq) * latTick)); d > 0 {
+			time.Sleep(d)
+		}
+		name := latName(seq)
+		now := time.Now()
+		body := probes[seq].at(now)
+		var bg []byte
+		if bgPer > 0 {
+			bg = bgs[seq].at(now)
+		}
+		mu.Lock()
+		sentAt[name] = time.Now()
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.send(p.url, body); err != nil {
+				failed.Add(1)
+				return
 			}
+			at := time.Now()
 			mu.Lock()
-			sentAt[name] = time.Now()
+			answeredAt[name] = at
 			mu.Unlock()
+			sent.Add(uint64(per))
+		}()
+		if bg != nil {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := b.send(p.url, body); err != nil {
-					failed.Add(1)
-					return
+				if b.send(p.url, bg) == nil {
+					sent.Add(uint64(bgPer))
 				}
-				at := time.Now()
-				mu.Lock()
-				answeredAt[name] = at
-				mu.Unlock()
-				sent.Add(uint64(per))
 			}()
-			if bg != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if b.send(p.url, bg) == nil {
-						sent.Add(uint64(bgPer))
-					}
-				}()
-			}
-			continue
 		}
-		break
 	}
 	wg.Wait()
 	sendingDone.Store(true)
@@ -1034,8 +1110,105 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	sort.Slice(s.afterAnswer, func(i, j int) bool { return s.afterAnswer[i] < s.afterAnswer[j] })
 	s.parts = b.parts(db)
 	p.stop()
+	if s.events > 0 {
+		n, us, err := b.probeCPU(probePrefix)
+		if err != nil {
+			return s, err
+		}
+		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
+		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"insert": "INSERT INTO " + db + ".events "})
+		if err != nil {
+			return s, err
+		}
+		var cpuUs, waitUs, durMs uint64
+		if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
+			return s, fmt.Errorf("sink insert cpu: %w", err)
+		}
+		s.insertCPU = float64(cpuUs) / float64(s.events)
+		if s.inserts > 0 {
+			s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
+			s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
+		}
+	}
 	b.quiesce(db)
 	return s, nil
+}
+
+// probeCPU is the count and the ClickHouse CPU (microseconds) of the
+// latency probe's queries whose ids start with prefix.
+func (b *bench) probeCPU(prefix string) (n, us uint64, err error) {
+	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
+		return 0, 0, err
+	}
+	q, err := sql("bench/probe_cpu.sql", b.cfg.Database, queries.Params{"prefix": prefix})
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&n, &us); err != nil {
+		return 0, 0, fmt.Errorf("probe cpu: %w", err)
+	}
+	return n, us, nil
+}
+
+// latTick is path E's send interval: every tick sends one probe request
+// (rate/100 events) and one background request (background/100 events).
+const latTick = 10 * time.Millisecond
+
+// latPoll is how often path E's probe asks which probes are visible: a
+// latency is known to this resolution, reported late, never early. Asked
+// every 10 ms after the previous answer instead, the probe's own queries
+// (each reads every probe row since the oldest not yet seen) ran up to
+// about 25 a second on a busy machine and cost ClickHouse 2.5-3.7 CPU-s
+// per 1M events of the run's 30k events/s (probeCPU), on the same cores
+// as the inserts it waits for.
+const latPoll = 50 * time.Millisecond
+
+// latBodyEpoch is the event time path E's bodies are encoded with before
+// the run (any time whose nanoseconds have 19 digits, as every time
+// between 2001 and 2286 does); timedBody.at writes the send time over it.
+const latBodyEpoch = 1_800_000_000
+
+// latName is the name (the operation) every event of probe seq carries.
+func latName(seq int) string { return fmt.Sprintf("lat-%06d", seq) }
+
+// probeBody is probe seq's request: per events of experiment lat, named
+// latName(seq), whose event ids are unique to the probe.
+func probeBody(seq, per int) []byte {
+	body := bytes.ReplaceAll(ndjson(fmt.Sprintf("lat%d", seq), 0, per, time.Unix(latBodyEpoch, 0), 1), []byte(`"GET /checkout"`), []byte(`"`+latName(seq)+`"`))
+	return bytes.ReplaceAll(body, []byte(fmt.Sprintf(`"experiment_id":"lat%d"`, seq)), []byte(`"experiment_id":"lat"`))
+}
+
+// timedBody is an ndjson body encoded ahead of time and the offsets of its
+// events' "time" values: at(now) gives the bytes ndjson would have
+// encoded at now.
+type timedBody struct {
+	body  []byte
+	times []int
+}
+
+var timeKey = []byte(`"time":`)
+
+func newTimedBody(body []byte) timedBody {
+	t := timedBody{body: body}
+	for off := 0; ; {
+		i := bytes.Index(body[off:], timeKey)
+		if i < 0 {
+			return t
+		}
+		off += i + len(timeKey)
+		t.times = append(t.times, off)
+	}
+}
+
+// at writes event i's time, now plus i nanoseconds (as ndjson does), into
+// the body and returns it. Every value keeps its 19 digits.
+func (t timedBody) at(now time.Time) []byte {
+	var digits [24]byte
+	for i, off := range t.times {
+		v := strconv.AppendInt(digits[:0], now.UnixNano()+int64(i), 10)
+		copy(t.body[off:off+19], v)
+	}
+	return t.body
 }
 
 // busyTicks is the machine's busy and total CPU time from /proc/stat.
@@ -1188,7 +1361,12 @@ func run(o options) error {
 	if b.chPid == 0 || b.kPid == 0 {
 		fmt.Fprintln(os.Stderr, "warning: no pid file for clickhouse or kafka under $STEADYSTATE_STATE_DIR: their CPU reads 0")
 	}
-	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.workers * 2}, Timeout: time.Minute}
+	// Connections are kept for reuse, as an exporter keeps its own: path E
+	// has up to one request per 10-ms tick and kind in flight while serve
+	// is slow, and with fewer idle connections kept (it kept 16) every
+	// request beyond them dialled a new one and closed it after (17 % of
+	// the generator's CPU in the latency run, plus serve's accepts).
+	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(o.workers*2, 512)}, Timeout: time.Minute}
 
 	now := time.Now()
 	for lo := 0; lo < o.n; lo += o.batch {
@@ -1464,6 +1642,19 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  p50 %s ms, p99 %s ms, max %s ms (never visible counts as +Inf)\n", med3(p50, "%.0f"), med3(p99k, "%.0f"), med3(pmax, "%.0f"))
 		fmt.Fprintf(w, "  requests failed %s, batches never visible %s\n", med3(failed, "%.0f"), med3(missing, "%.0f"))
 		fmt.Fprintf(w, "  CPU-s per 1M events at that load: %s\n", strings.Join(lparts, ", "))
+		var probeCPU, probes []float64
+		for _, s := range samples[k] {
+			probeCPU, probes = append(probeCPU, s.probeCPU), append(probes, float64(s.probes))
+		}
+		fmt.Fprintf(w, "  of clickhouse's, the latency probe's own queries (%s of them, system.query_log): %s\n", med3(probes, "%.0f"), med3(probeCPU, "%.2f"))
+		var insCPU, inserts, rowsPer []float64
+		for _, s := range samples[k] {
+			insCPU, inserts = append(insCPU, s.insertCPU), append(inserts, float64(s.inserts))
+			if s.inserts > 0 {
+				rowsPer = append(rowsPer, float64(s.events)/float64(s.inserts))
+			}
+		}
+		fmt.Fprintf(w, "  of clickhouse's, the sink's inserts (%s of them, %s rows each): %s; the rest is merges and other clients\n", med3(inserts, "%.0f"), med3(rowsPer, "%.0f"), med3(insCPU, "%.2f"))
 		latencyParts(w, samples[k])
 	}
 	if len(samples["E"]) == 0 || len(samples["B"]) == 0 || len(samples["C"]) == 0 || len(samples["D"]) == 0 || len(samples["A"]) == 0 {
@@ -1501,7 +1692,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 // over the rounds of each round's p50 and p99.
 func latencyParts(w io.Writer, ss []sample) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
-	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy []float64
+	var ans50, ans99, aft50, aft99, age, age99, ins, ins99, busy, server, wait []float64
 	overflow := false
 	for _, s := range ss {
 		ans50, ans99 = append(ans50, ms(pct(s.answered, 0.5))), append(ans99, ms(pct(s.answered, 0.99)))
@@ -1509,13 +1700,15 @@ func latencyParts(w io.Writer, ss []sample) {
 		age, age99 = append(age, 1e3*s.sinkAge.mean), append(age99, 1e3*s.sinkAge.p99)
 		ins, ins99 = append(ins, 1e3*s.sinkInsert.mean), append(ins99, 1e3*s.sinkInsert.p99)
 		busy = append(busy, 100*s.busy)
+		server, wait = append(server, ms(s.insertServer)), append(wait, ms(s.insertWait))
 		overflow = overflow || s.sinkAge.overflowed || s.sinkInsert.overflowed
 	}
 	fmt.Fprintf(w, "  what it is made of (ms; p50 and p99 per round, then median [min..max] over the rounds):\n")
 	fmt.Fprintf(w, "    request -> serve's 200 (decode, tag, produce linger, Kafka acks=all)  p50 %s  p99 %s\n", med3(ans50, "%.0f"), med3(ans99, "%.0f"))
-	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 10 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
+	fmt.Fprintf(w, "    200 -> visible (sink fetch wait, batch age, insert, views, 50 ms poll) p50 %s  p99 %s\n", med3(aft50, "%.0f"), med3(aft99, "%.0f"))
 	fmt.Fprintf(w, "    sink batch age, first record to flush (its histogram)                   mean %s  p99 <= %s\n", med3(age, "%.0f"), med3(age99, "%.0f"))
 	fmt.Fprintf(w, "    sink insert time (its histogram)                                        mean %s  p99 <= %s\n", med3(ins, "%.0f"), med3(ins99, "%.0f"))
+	fmt.Fprintf(w, "      on the server (query_log), per insert                                  mean %s, its threads runnable waiting for a core (summed) %s\n", med3(server, "%.0f"), med3(wait, "%.0f"))
 	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
 	if overflow {
 		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
