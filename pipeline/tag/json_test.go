@@ -1,6 +1,7 @@
 package tag
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -471,4 +472,32 @@ func TestRecycleReusesArrayOnly(t *testing.T) {
 		tg.Recycle(got)
 	}
 	assert.Positive(t, reused, "the array was reused")
+}
+
+// Every string field and attribute reads as encoding/json reads it, when
+// the record holds an escape or a non-ASCII byte (valid UTF-8 or not)
+// anywhere, before or after the field, and when it holds none (the plain
+// records read every string as it is).
+func TestJSONStringsAsEncodingJSON(t *testing.T) {
+	tg := newTagger(t, Config{})
+	texts := []string{`plain`, `a\"b`, `tab\tnew\nline`, `\u00e9t\u00e9`, "\u00e9t\u00e9", "bad\xffutf8", "cut\xc3", `\ud83d\ude00`, `\ud83d`, `back\\slash`, `sl\/ash`}
+	unq := func(lit string) string {
+		var v string
+		require.NoError(t, json.Unmarshal([]byte(`"`+lit+`"`), &v), lit)
+		return v
+	}
+	for _, a := range texts {
+		for _, b := range texts {
+			body := `{"service":"` + a + `","name":"n","error_type":"` + b + `","trace_id":"0123456789abcdef0123456789abcdef",` +
+				`"attributes":{"k` + a + `":"v` + b + `","z":"` + a + `"},"body":"` + b + `"}`
+			ev := jsonEvents(t, tg, body)
+			require.Len(t, ev, 1)
+			e := ev[0]
+			assert.Equal(t, unq(a), e.Service, body)
+			assert.Equal(t, unq(b), e.ErrorType, body)
+			assert.Equal(t, unq(b), e.Body, body)
+			require.Equal(t, []string{unq("k" + a), "z"}, e.AttrKeys, body)
+			assert.Equal(t, []string{unq("v" + b), unq(a)}, e.AttrValues, body)
+		}
+	}
 }
