@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 	"pipeline/gather":                {"pipeline/analysis", "pipeline/experiment", "pipeline/findings", "pipeline/flows", "pipeline/query", "pipeline/telemetry"},
 	"pipeline/warroom":               {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/listen", "pipeline/query"},
 	"pipeline/synth":                 {"pipeline/experiment", "pipeline/telemetry", "pipeline/wait"},
-	"pipeline/live":                  {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/notify", "pipeline/query", "pipeline/warroom"},
+	"pipeline/live":                  {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/listen", "pipeline/notify", "pipeline/query", "pipeline/warroom"},
 	"pipeline/export":                {"pipeline/query", "pipeline/telemetry"},
 	"pipeline/report":                {"pipeline/findings"},
 	"pipeline/backlog":               {"pipeline/findings"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/internal/testkit/fixture"
+	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/report"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -136,8 +137,8 @@ func BenchmarkReportOneMillionEvents(b *testing.B) {
 			}
 		}()
 		start = time.Now()
-		res, err := exportEvents(ctx, query.New(db.c), &exportOptions{runRead: runRead{f: f, Experiment: fx.ExperimentID, Now: func() time.Time { return now }},
-			Format: "parquet", Out: filepath.Join(out, "run.parquet"), BatchRows: 65536})
+		res, err := exportEvents(ctx, query.New(db.c), &exportOptions{f: f, Now: func() time.Time { return now },
+			Request: export.Request{ExperimentID: fx.ExperimentID, Format: export.Parquet, Path: filepath.Join(out, "run.parquet"), BatchRows: 65536}})
 		close(done)
 		if err != nil {
 			b.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,8 +9,6 @@ import (
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/experiment"
-	"github.com/steadystate/steadystate/pipeline/flows"
-	"github.com/steadystate/steadystate/pipeline/listen"
 	"github.com/steadystate/steadystate/pipeline/live"
 	"github.com/steadystate/steadystate/pipeline/query"
 	"github.com/steadystate/steadystate/pipeline/stats"
@@ -84,10 +81,7 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 	if err := cliutil.Print(opts.f.IO.Out, opts.Output, res, analysis.WriteTable); err != nil {
 		return err
 	}
-	if opts.ExitCode && res.Verdict == stats.VerdictFail {
-		return &cliutil.VerdictError{Msg: fmt.Sprintf("experiment %s: verdict fail", opts.Experiment)}
-	}
-	return nil
+	return cliutil.Verdictf(opts.ExitCode && res.Verdict == stats.VerdictFail, "experiment %s: verdict fail", opts.Experiment)
 }
 
 // liveOptions are the flags, filling the session they start.
@@ -138,28 +132,11 @@ timeline and the Grafana verdict panels read.`,
 			if err := opts.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return liveRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, liveRun)
 		},
 	}
-	fl := cmd.Flags()
-	cliutil.AddWindowFlags(fl, &opts.Target.Window, "compare this run's window (default: the latest run)")
-	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "refresh interval")
-	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (default: until interrupted)")
-	fl.BoolVar(&opts.ExitOnStop, "exit-on-stop", false, "exit 3 as soon as a stop condition holds")
-	fl.StringVar(&opts.Alertmanager, "alertmanager", "", "Alertmanager base URL to post a stop alert to (v2 API)")
-	fl.StringVar(&opts.Webhook, "webhook", "", "URL to POST a JSON stop notice to")
-	fl.Float64Var(&opts.Settings.Alpha, "alpha", analysis.DefaultAlpha, "anytime-valid significance level")
-	fl.StringVar(&opts.Web.Addr, "web", "", "serve the war-room page at this address, e.g. 127.0.0.1:8088")
-	fl.StringVar(&opts.Web.Token, "web-token", "", "token the page's URL must carry (required off loopback unless --"+listen.FlagInsecure+")")
-	// The war room's own name for --insecure-listen, before it followed the
-	// one rule (registered first: each registration sets the default).
-	fl.BoolVar(&opts.Web.Insecure, "web-insecure", false, "")
-	_ = fl.MarkDeprecated("web-insecure", "use --"+listen.FlagInsecure+" (the one flag of every listener)")
-	cliutil.AddInsecureFlag(fl, &opts.Web.Insecure)
-	fl.StringVar(&opts.ConsumerGroup, "consumer-group", flows.NewDefaultConfig().ConsumerGroup, "the sink's consumer group: buckets settle at its watermark (now - 30s when it wrote no progress), and the web view's flows panel shows it")
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Target.Window, "compare this run's window (default: the latest run)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -215,8 +192,6 @@ func replayRun(ctx context.Context, opts *replayOptions) error {
 	if err != nil {
 		return err
 	}
-	if !analysis.WriteReplay(opts.f.IO.Out, opts.Experiment, o.Unit, o.Window, o.Summary, o.Took) {
-		return &cliutil.VerdictError{Msg: fmt.Sprintf("experiment %s: A/A replay rates above the targets", opts.Experiment)}
-	}
-	return nil
+	ok := analysis.WriteReplay(opts.f.IO.Out, opts.Experiment, o.Unit, o.Window, o.Summary, o.Took)
+	return cliutil.Verdictf(!ok, "experiment %s: A/A replay rates above the targets", opts.Experiment)
 }

@@ -11,14 +11,12 @@ import (
 )
 
 func newCmdExperiments(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "experiments",
 		Short: "Validate, list and show experiment definitions",
 		Long: `experiments reads the experiment and flow definitions in --experiments
 (default ./experiments; see experiments/README.md for the format).`,
-	}
-	cmd.AddCommand(newCmdExperimentsValidate(f), newCmdExperimentsList(f), newCmdExperimentsShow(f))
-	return cmd
+	}, newCmdExperimentsValidate(f), newCmdExperimentsList(f), newCmdExperimentsShow(f))
 }
 
 type experimentsOptions struct {

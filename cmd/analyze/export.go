@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,16 +12,16 @@ import (
 	"github.com/steadystate/steadystate/pipeline/query"
 )
 
+// exportOptions are the flags, filling the request (its Now is set when
+// it runs).
 type exportOptions struct {
-	runRead
-	Format    string
-	Out       string
-	Untagged  bool
-	BatchRows int
+	f   *factory
+	Now func() time.Time
+	export.Request
 }
 
 func newCmdExport(f *factory, runF func(*exportOptions) error) *cobra.Command {
-	opts := &exportOptions{runRead: newRunRead(f)}
+	opts := &exportOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "export <experiment>",
 		Short: "Write a run's deduplicated events to a Parquet or Arrow file for notebooks",
@@ -44,37 +45,24 @@ arrow-stream (Arrow IPC stream; works with --out -).`,
   analyze export checkout-payment-500 --format arrow-stream --out - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'`,
 		Args: cliutil.ExperimentArg("experiment id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Experiment = args[0]
-			if err := opts.request().Validate(); err != nil {
+			opts.ExperimentID, opts.Stdout = args[0], f.IO.Out
+			if err := opts.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return exportRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, exportRun)
 		},
 	}
-	fl := cmd.Flags()
-	cliutil.AddWindowFlags(fl, &opts.Window, cliutil.PostRunHelp)
-	fl.StringVar(&opts.Format, "format", string(export.Parquet), "parquet, arrow or arrow-stream")
-	fl.StringVar(&opts.Out, "out", "", "output file, - for stdout (default: <experiment>-<run>.<format>)")
-	fl.BoolVar(&opts.Untagged, "untagged", false, "also export untagged traffic (experiment_id '') of the same window")
-	fl.IntVar(&opts.BatchRows, "batch-rows", export.DefaultBatchRows, "rows per record batch / Parquet row group")
+	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
 	res, err := read(ctx, opts.f, func(r *query.Reader) (export.Result, error) { return exportEvents(ctx, r, opts) })
 	if err == nil && res.Path != "-" {
-		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.Experiment))
+		fmt.Fprintln(opts.f.IO.Out, res.Summary(opts.ExperimentID))
 	}
 	return err
-}
-
-// request is the export the flags ask for.
-func (o *exportOptions) request() export.Request {
-	return export.Request{ExperimentID: o.Experiment, Window: o.Window, Format: export.Format(o.Format), Path: o.Out,
-		Stdout: o.f.IO.Out, Untagged: o.Untagged, BatchRows: o.BatchRows, Now: o.Now()}
 }
 
 // exportEvents runs the export on r, with a progress bar on a terminal.
@@ -83,5 +71,7 @@ func exportEvents(ctx context.Context, r *query.Reader, opts *exportOptions) (ex
 	if opts.f.IO.ErrTTY {
 		bar = func(total int64) export.Progress { return cliutil.NewProgressBar(opts.f.IO.ErrOut, total, "events") }
 	}
-	return export.Run(ctx, r, opts.request(), bar)
+	req := opts.Request
+	req.Now = opts.Now()
+	return export.Run(ctx, r, req, bar)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
+	"github.com/steadystate/steadystate/pipeline/export"
 	"github.com/steadystate/steadystate/pipeline/query"
 )
 
@@ -19,8 +20,8 @@ func TestExportFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"checkout-payment-500"}, check: func(t *testing.T, o *exportOptions) {
 			t.Helper()
-			assert.Equal(t, "checkout-payment-500", o.Experiment)
-			assert.Equal(t, "parquet", o.Format)
+			assert.Equal(t, "checkout-payment-500", o.ExperimentID)
+			assert.Equal(t, export.Parquet, o.Format)
 			assert.Equal(t, 65536, o.BatchRows)
 			assert.False(t, o.Untagged)
 		}},
@@ -28,7 +29,7 @@ func TestExportFlags(t *testing.T) {
 			check: func(t *testing.T, o *exportOptions) {
 				t.Helper()
 				assert.Equal(t, query.WindowFlags{Run: "r2", Since: "1h"}, o.Window)
-				assert.Equal(t, "-", o.Out)
+				assert.Equal(t, "-", o.Path)
 				assert.True(t, o.Untagged)
 			}},
 		{name: "bad format", args: []string{"x", "--format", "csv"}, wantErr: `--format: format "csv": want parquet, arrow or arrow-stream`},

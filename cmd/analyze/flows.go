@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/steadystate/steadystate/cmd/internal/cliutil"
 	"github.com/steadystate/steadystate/pipeline/flows"
@@ -20,30 +19,17 @@ import (
 )
 
 // flows check evaluates the flows once; watch evaluates them every
-// --interval and alerts. Both take the flags of addCheckFlags, check them
+// --interval and alerts. Both take the flags of flows.Selection, check them
 // before anything connects and connect through openChecker.
 
 func newCmdFlows(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "flows",
 		Short: "Check that business flows complete within their windows",
 		Long: `flows checks the business flows defined beside the experiments (see
 experiments/README.md): every item of a flow must pass all its stages within
 the flow's window, judged against the ingest watermark.`,
-	}
-	cmd.AddCommand(newCmdFlowsCheck(f, nil))
-	return cmd
-}
-
-// addCheckFlags registers the flags flows check and watch share.
-func addCheckFlags(fl *pflag.FlagSet, c *flows.Selection) {
-	*c = flows.NewDefaultSelection()
-	fl.StringVar(&c.Flow, "flow", "", "check only this flow (default: every defined flow)")
-	fl.DurationVar(&c.Since, "since", c.Since, "check items whose first event is at most this old")
-	fl.StringVar(&c.Config.ConsumerGroup, "consumer-group", c.Config.ConsumerGroup, "the sink's consumer group, whose progress gives the watermark")
-	fl.DurationVar(&c.Config.Watermark.Grace, "grace", c.Config.Watermark.Grace, "subtracted from the watermark for events not yet committed")
-	fl.DurationVar(&c.Config.Watermark.LagAfter, "lag-after", c.Config.Watermark.LagAfter, "report the pipeline lagging when the watermark is this far behind")
-	fl.DurationVar(&c.Config.Watermark.StallAfter, "stall-after", c.Config.Watermark.StallAfter, "report the pipeline stalled after this long without sink progress")
+	}, newCmdFlowsCheck(f, nil))
 }
 
 // openChecker picks the flows of the definitions and connects
@@ -111,25 +97,22 @@ and the pipeline is ok, 3 when a flow is broken or the pipeline is not ok,
 			if err := opts.Check.Validate(); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return flowsCheckRun(cmd, opts)
+			return cliutil.Run(cmd.Context(), opts, runF, flowsCheckRun)
 		},
 	}
-	addCheckFlags(cmd.Flags(), &opts.Check)
+	opts.Check.AddFlags(cmd.Flags())
 	cliutil.AddOutputFlag(cmd, &opts.Output)
 	cmd.Flags().IntVar(&opts.MaxStuck, "max-stuck", 1000, "list at most this many stuck items per flow (0: all); the rest are counted in stuck_omitted")
 	return cmd
 }
 
-func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
-	ch, st, err := opts.f.openChecker(cmd.Context(), opts.Check)
+func flowsCheckRun(ctx context.Context, opts *flowsCheckOptions) error {
+	ch, st, err := opts.f.openChecker(ctx, opts.Check)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rep, err := ch.Check(cmd.Context(), time.Now(), opts.Check.Since)
+	rep, err := ch.Check(ctx, time.Now(), opts.Check.Since)
 	if err != nil {
 		return err
 	}
@@ -137,10 +120,8 @@ func flowsCheckRun(cmd *cobra.Command, opts *flowsCheckOptions) error {
 	if err := flows.WriteReport(opts.f.IO.Out, rep, opts.Output); err != nil {
 		return err
 	}
-	if problems := rep.Problems(); len(problems) > 0 {
-		return &cliutil.VerdictError{Msg: strings.Join(problems, "; ")}
-	}
-	return nil
+	problems := rep.Problems()
+	return cliutil.Verdictf(len(problems) > 0, "%s", strings.Join(problems, "; "))
 }
 
 type watchOptions struct {
@@ -195,23 +176,17 @@ the loop and the server gracefully.`,
 			if err := errors.Join(opts.Watch.Validate(), opts.Check.Validate()); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return watchRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, watchRun)
 		},
 	}
-	addCheckFlags(cmd.Flags(), &opts.Check)
 	fl := cmd.Flags()
-	fl.DurationVar(&opts.Watch.Interval, "interval", 5*time.Second, "how often to evaluate")
-	fl.StringArrayVar(&opts.Notify.Alertmanager, "alertmanager", nil, "Alertmanager base URL, e.g. http://127.0.0.1:9093 (repeatable)")
-	fl.StringVar(&opts.Notify.Slack, "slack-webhook", "", "Slack incoming-webhook URL")
-	fl.StringArrayVar(&opts.Notify.Webhook, "webhook", nil, "URL receiving Alertmanager-format webhook posts (repeatable)")
-	fl.DurationVar(&opts.Watch.Resend, "resend", time.Minute, "re-send firing alerts to Alertmanager this often")
+	opts.Check.AddFlags(fl)
+	opts.Watch.AddFlags(fl)
+	opts.Notify.AddFlags(fl)
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9466", "address of /metrics, /healthz and /flows (\"\" to disable)")
 	fl.StringVar(&opts.ExternalURL, "external-url", "", "base URL alerts link to (default: http://<listen address>/flows)")
 	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
-	cliutil.AddInsecureFlag(fl, &opts.Insecure)
+	listen.AddInsecureFlag(fl, &opts.Insecure)
 	return cmd
 }
 

@@ -75,25 +75,17 @@ func migrateRun(cmd *cobra.Command, opts *migrateOptions) error {
 }
 
 type retentionOptions struct {
-	f      *factory
-	Config retention.Config
-	DryRun bool
-	Output string
-	Now    func() time.Time
+	f     *factory
+	Flags retention.Flags
+	Now   func() time.Time
 }
 
 func newCmdRetention(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "retention",
-		Short: "Drop data older than its retention age",
-	}
-	cmd.AddCommand(newCmdRetentionApply(f))
-	return cmd
+	return group(&cobra.Command{Use: "retention", Short: "Drop data older than its retention age"}, newCmdRetentionApply(f))
 }
 
 func newCmdRetentionApply(f *factory) *cobra.Command {
-	opts := &retentionOptions{f: f, Config: retention.NewDefaultConfig(), Now: time.Now}
-	var ages retention.Ages
+	opts := &retentionOptions{f: f, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Drop the day partitions older than each table's retention age",
@@ -113,37 +105,24 @@ $STEADYSTATE_CLICKHOUSE_CLUSTER) it runs ON CLUSTER on the replicated
   analyze retention apply --raw 14d --views 180d --cache 180d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.Config.SetAges(ages); err != nil {
-				return cliutil.FlagErrorf("%v", err)
+			cfg, err := opts.Flags.Config(opts.f.StoreConfig().Cluster)
+			if err != nil {
+				return &cliutil.FlagError{Err: err}
 			}
-			if opts.Config.Cluster == "" {
-				opts.Config.Cluster = opts.f.StoreConfig().Cluster
-			}
-			if err := opts.Config.Validate(); err != nil {
-				return cliutil.FlagErrorf("%v", err)
-			}
-			if opts.Output != "text" && opts.Output != "json" {
-				return cliutil.FlagErrorf("--output %q: want text or json", opts.Output)
-			}
-			return retentionRun(cmd, opts)
+			return retentionRun(cmd, opts, cfg)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&ages.Raw, "raw", "", "age of raw events (e.g. 30d, 720h; 0 keeps forever)")
-	fl.StringVar(&ages.Views, "views", "", "age of the aggregate views")
-	fl.StringVar(&ages.Cache, "cache", "", "age of the caches")
-	fl.StringVar(&opts.Config.Cluster, "cluster", "", "ClickHouse cluster the schema was migrated for (default $STEADYSTATE_CLICKHOUSE_CLUSTER)")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "list the partitions without dropping them")
-	fl.StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	opts.Flags.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func retentionRun(cmd *cobra.Command, opts *retentionOptions) error {
+func retentionRun(cmd *cobra.Command, opts *retentionOptions, cfg retention.Config) error {
 	st, err := store.Open(cmd.Context(), opts.f.StoreConfig())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	drops, err := retention.Apply(cmd.Context(), st, opts.Config, opts.Now(), opts.DryRun)
-	return retention.WriteDrops(opts.f.IO.Out, st.DB, drops, opts.DryRun, opts.Output == "json", err)
+	fl := opts.Flags
+	drops, err := retention.Apply(cmd.Context(), st, cfg, opts.Now(), fl.DryRun)
+	return retention.WriteDrops(opts.f.IO.Out, st.DB, drops, fl.DryRun, fl.Output == "json", err)
 }

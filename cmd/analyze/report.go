@@ -57,10 +57,7 @@ ranked backlog. The same data always give the same files.`,
 			if opts.Out == "" {
 				return cliutil.FlagErrorf("--out must not be empty")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return reportRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, reportRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
@@ -128,17 +125,11 @@ Formats:
 			if err := opts.Check(); err != nil {
 				return &cliutil.FlagError{Err: err}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return backlogRun(cmd.Context(), opts)
+			return cliutil.Run(cmd.Context(), opts, runF, backlogRun)
 		},
 	}
 	cliutil.AddWindowFlags(cmd.Flags(), &opts.Window, cliutil.PostRunHelp)
-	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, github or jira")
-	cmd.Flags().BoolVar(&opts.Create, "create", false, "create the GitHub issues (default: dry run, print the payloads)")
-	cmd.Flags().StringVar(&opts.Repo, "repo", "", "GitHub repository owner/name for --create")
-	cmd.Flags().StringVar(&opts.GitHubAPI, "github-api", backlog.DefaultGitHubAPI, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 

@@ -61,6 +61,12 @@ type runRead struct {
 
 func newRunRead(f *factory) runRead { return runRead{f: f, Now: time.Now} }
 
+// group adds the subcommands to cmd, a command that only groups them.
+func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
 func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "analyze",

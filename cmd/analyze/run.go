@@ -14,68 +14,53 @@ import (
 	"github.com/steadystate/steadystate/pipeline/query"
 )
 
-type runOptions struct {
-	f          *factory
-	Experiment string
-	Operator   string
-	Note       string
-	Now        func() time.Time
-}
-
 func newCmdRun(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "run",
 		Short: "Record when an experiment runs",
 		Long: `run records experiment runs in ClickHouse (the runs table): a run id, its
 start and end, the operator and a note. compare, live and report use the
 latest run's window unless told otherwise. list shows the recorded runs,
 history sets an experiment's runs side by side.`,
-	}
-	cmd.AddCommand(newCmdRunStart(f), newCmdRunStop(f), newCmdRunList(f), newCmdRunHistory(f))
-	return cmd
+	}, newCmdRunStart(f), newCmdRunStop(f), newCmdRunList(f), newCmdRunHistory(f))
 }
 
 func newCmdRunStart(f *factory) *cobra.Command {
-	opts := &runOptions{f: f, Now: time.Now}
+	var operator, note string
 	cmd := &cobra.Command{
 		Use:     "start <experiment>",
 		Short:   "Record that a run of the experiment starts now",
 		Example: `  analyze run start checkout-payment-500 --operator alice --note "game day 3"`,
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Experiment = args[0]
 			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
-				return rd.StartRun(cmd.Context(), opts.Experiment, opts.Operator, opts.Note, opts.Now())
+				return rd.StartRun(cmd.Context(), args[0], operator, note, time.Now())
 			})
-			if err != nil {
-				return err
+			if err == nil {
+				fmt.Fprintf(f.IO.Out, "started %s of %s at %s\n", r.ID, r.ExperimentID, r.Start.Format(time.RFC3339))
 			}
-			fmt.Fprintf(f.IO.Out, "started %s of %s at %s\n", r.ID, r.ExperimentID, r.Start.Format(time.RFC3339))
-			return nil
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&opts.Operator, "operator", "", "who runs the experiment")
-	cmd.Flags().StringVar(&opts.Note, "note", "", "free text recorded with the run")
+	cmd.Flags().StringVar(&operator, "operator", "", "who runs the experiment")
+	cmd.Flags().StringVar(&note, "note", "", "free text recorded with the run")
 	return cmd
 }
 
 func newCmdRunStop(f *factory) *cobra.Command {
-	opts := &runOptions{f: f, Now: time.Now}
 	return &cobra.Command{
 		Use:     "stop <experiment>",
 		Short:   "Record that the experiment's open run ends now",
 		Example: `  analyze run stop checkout-payment-500`,
 		Args:    cliutil.ExperimentArg("experiment"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Experiment = args[0]
 			r, err := read(cmd.Context(), f, func(rd *query.Reader) (*query.Run, error) {
-				return rd.StopRun(cmd.Context(), opts.Experiment, opts.Now())
+				return rd.StopRun(cmd.Context(), args[0], time.Now())
 			})
-			if err != nil {
-				return err
+			if err == nil {
+				fmt.Fprintf(f.IO.Out, "stopped %s of %s at %s (%s)\n", r.ID, r.ExperimentID, r.End.Format(time.RFC3339), r.End.Sub(r.Start).Round(time.Second))
 			}
-			fmt.Fprintf(f.IO.Out, "stopped %s of %s at %s (%s)\n", r.ID, r.ExperimentID, r.End.Format(time.RFC3339), r.End.Sub(r.Start).Round(time.Second))
-			return nil
+			return err
 		},
 	}
 }

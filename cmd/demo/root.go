@@ -75,7 +75,7 @@ It runs until interrupted (or for --duration), then flushes its spans.`,
 	fl.IntVar(&c.CohortPerMille, "cohort-per-mille", c.CohortPerMille, "share of users and publishes in the experiment cohort while chaos is on")
 	fl.BoolVar(&c.Chaos, "chaos", c.Chaos, "start with the payment-chaos flag on")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (0: until interrupted)")
-	cliutil.AddInsecureFlag(fl, &opts.Insecure)
+	listen.AddInsecureFlag(fl, &opts.Insecure)
 	return cmd
 }
 

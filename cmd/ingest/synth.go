@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,13 +67,7 @@ A bearer token for ingest is read from $STEADYSTATE_INGEST_TOKEN.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Flow, "flow", "", "the flow to exercise (required)")
 	cliutil.AddExperimentsFlag(fl, &opts.Experiments)
-	fl.DurationVar(&opts.Synth.Every, "every", time.Minute, "start one synthetic item this often")
-	fl.StringVar(&opts.Synth.Mode, "mode", "emit", "emit (post the stage events to ingest) or http (call --endpoint)")
-	fl.StringVar(&opts.Synth.Ingest, "ingest", "http://127.0.0.1:4318", "ingest's HTTP base URL (emit mode)")
-	fl.StringVar(&opts.Synth.Endpoint, "endpoint", "", "URL to POST to for each item (http mode); {key} is replaced by the item key")
-	fl.StringVar(&opts.Synth.DropStage, "drop-stage", "", "emit mode: leave this stage out, so items get stuck before it")
-	fl.DurationVar(&opts.Synth.StageGap, "stage-gap", 100*time.Millisecond, "emit mode: time between an item's stage events")
-	fl.IntVar(&opts.Synth.Count, "count", 0, "stop after this many items (0: run until stopped)")
+	opts.Synth.AddFlags(fl)
 	cliutil.AddLogLevelFlag(fl, &opts.LogLevel)
 	return cmd
 }

@@ -55,12 +55,12 @@ func harness() int {
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "statsharness:", err)
+			fmt.Fprintln(os.Stderr, "statsharness: error:", err)
 			return 1
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "statsharness:", err)
+			fmt.Fprintln(os.Stderr, "statsharness: error:", err)
 			return 1
 		}
 		defer pprof.StopCPUProfile()
@@ -69,7 +69,7 @@ func harness() int {
 		fmt.Fprintln(os.Stderr, "statsharness: warning: seed 1 is the tuning seed; its figures are not reportable")
 	}
 	if err := run(os.Stdout, *runs, *seed, *bound); err != nil {
-		fmt.Fprintln(os.Stderr, "statsharness:", err)
+		fmt.Fprintln(os.Stderr, "statsharness: error:", err)
 		return 1
 	}
 	return 0

@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // EnvInsecure, when set to a true value (1, true, yes), allows listeners
@@ -37,6 +39,12 @@ const FlagInsecure = "insecure-listen"
 
 // FlagUsage is the help text of FlagInsecure, shared by the commands.
 const FlagUsage = "allow listeners beyond loopback without bearer tokens (anyone who reaches the port can use it; also $" + EnvInsecure + "=1)"
+
+// AddInsecureFlag registers FlagInsecure (default $STEADYSTATE_INSECURE)
+// on fl, for every command that listens.
+func AddInsecureFlag(fl *pflag.FlagSet, p *bool) {
+	fl.BoolVar(p, FlagInsecure, InsecureFromEnv(), FlagUsage)
+}
 
 // InsecureFromEnv reports whether EnvInsecure allows open listeners.
 func InsecureFromEnv() bool {

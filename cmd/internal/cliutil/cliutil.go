@@ -75,6 +75,15 @@ type VerdictError struct{ Msg string }
 
 func (e *VerdictError) Error() string { return e.Msg }
 
+// Verdictf is the end of a command that checks: a *VerdictError saying
+// why when failed, else nil.
+func Verdictf(failed bool, format string, args ...any) error {
+	if !failed {
+		return nil
+	}
+	return &VerdictError{Msg: fmt.Sprintf(format, args...)}
+}
+
 // usageError is implemented by the pipeline's own usage errors (such as
 // query.UsageError for a bad --since), which cannot import this package;
 // verdictError likewise by its failed checks (such as live.StopError).
@@ -99,6 +108,15 @@ func Code(err error) ExitCode {
 	default:
 		return ExitError
 	}
+}
+
+// Run ends a command's RunE, gh's way: runF, a test's hook that gets the
+// options the flags filled, when it is set, else run.
+func Run[O any](ctx context.Context, opts O, runF func(O) error, run func(context.Context, O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(ctx, opts)
 }
 
 // SignalContext is cancelled on SIGINT or SIGTERM, so long-running commands

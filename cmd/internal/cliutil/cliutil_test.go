@@ -1,6 +1,7 @@
 package cliutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -183,4 +184,24 @@ func TestCode(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, Code(tt.err), "%v", tt.err)
 	}
+}
+
+func TestVerdictf(t *testing.T) {
+	require.NoError(t, Verdictf(false, "experiment %s: verdict fail", "x"))
+	err := Verdictf(true, "experiment %s: verdict fail", "x")
+	require.EqualError(t, err, "experiment x: verdict fail")
+	assert.Equal(t, ExitVerdict, Code(err))
+}
+
+// Run calls a test's hook with the options instead of the command's run.
+func TestRun(t *testing.T) {
+	type opts struct{ n int }
+	ran := func(_ context.Context, o *opts) error { o.n = 1; return nil }
+	o := &opts{}
+	require.NoError(t, Run(context.Background(), o, nil, ran))
+	assert.Equal(t, 1, o.n)
+	var got *opts
+	require.NoError(t, Run(context.Background(), &opts{n: 2}, func(o *opts) error { got = o; return nil }, ran))
+	require.NotNil(t, got)
+	assert.Equal(t, 2, got.n, "the hook gets the options, run does not run")
 }

@@ -45,13 +45,6 @@ func AddLogLevelFlag(fl *pflag.FlagSet, p *string) {
 	fl.StringVar(p, "log-level", "info", "debug, info, warn or error")
 }
 
-// AddInsecureFlag registers the listener rule's one flag,
-// --insecure-listen (default $STEADYSTATE_INSECURE), for every command
-// that listens.
-func AddInsecureFlag(fl *pflag.FlagSet, p *bool) {
-	fl.BoolVar(p, listen.FlagInsecure, listen.InsecureFromEnv(), listen.FlagUsage)
-}
-
 // AdminFlags are the flags of a process with an admin server (ingest serve
 // and sink): --admin, --pprof, --log-level and --insecure-listen.
 type AdminFlags struct {
@@ -66,7 +59,7 @@ func AddAdminFlags(fl *pflag.FlagSet, a *AdminFlags, addr string) {
 	fl.StringVar(&a.Addr, "admin", addr, "address of /healthz, /readyz and /metrics")
 	fl.BoolVar(&a.Pprof, "pprof", false, "also serve /debug/pprof/ on the admin address")
 	AddLogLevelFlag(fl, &a.LogLevel)
-	AddInsecureFlag(fl, &a.Insecure)
+	listen.AddInsecureFlag(fl, &a.Insecure)
 }
 
 // Start starts the admin server on --admin: reg on /metrics, ready on
