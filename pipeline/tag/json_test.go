@@ -501,3 +501,20 @@ func TestJSONStringsAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// numberScaled reads the fraction exactly and an exponent (either case)
+// through float64, in milliseconds here.
+func TestNumberScaledMs(t *testing.T) {
+	for lit, want := range map[string]int64{
+		"0": 0, "7": 7e6, "1.5": 1_500_000, "0.000001": 1, "0.0000001": 0, "12.250": 12_250_000,
+		"2e3": 2e9, "2E3": 2e9, "1.5e1": 15e6, "1.5E-1": 150_000, "25e-1": 2_500_000,
+	} {
+		got, msg := numberScaled([]byte(lit), msScale)
+		assert.Empty(t, msg, lit)
+		assert.Equal(t, want, got, lit)
+	}
+	_, msg := numberScaled([]byte("-1"), msScale)
+	assert.Equal(t, "must not be negative", msg)
+	_, msg = numberScaled([]byte("1e300"), msScale)
+	assert.Equal(t, "out of range", msg)
+}
