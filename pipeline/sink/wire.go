@@ -170,6 +170,11 @@ func (w *wireScan) str(buf *[]byte) (chproto.Position, bool) {
 	if i >= len(data) || data[i] != '"' {
 		return none, false
 	}
+	if i+1 < len(data) && data[i+1] == '"' {
+		// Empty, as most optional fields are: nothing to scan or copy.
+		w.pos = i + 2
+		return chproto.Position{Start: len(*buf), End: len(*buf)}, true
+	}
 	start := i + 1
 	i = plainRun(data, start)
 	if i < len(data) && data[i] == '"' {
