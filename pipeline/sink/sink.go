@@ -55,6 +55,12 @@ type Sink struct {
 	// inFlight counts the batches handed to the flushers and not yet
 	// committed.
 	inFlight atomic.Int32
+	// sizes is the largest batch handed over so far, the size a new batch
+	// starts with. The side that hands a batch over notes its size first:
+	// the flushers own a batch once they have it, and their note came too
+	// late for the batch made right after the handover (so the second
+	// batch grew from nothing too).
+	sizes batchSizes
 }
 
 // New builds a sink. It does not dial; Run does.
@@ -144,18 +150,17 @@ func (s *Sink) Run(ctx context.Context) error {
 	// the size of the largest batch; a new batch starts with that size.
 	free := make(chan *batch, s.cfg.Inserts+2)
 	flushDone := make(chan error, 1)
-	var sizes batchSizes
 	nextBatch := func() *batch {
 		select {
 		case b := <-free:
 			return b
 		default:
 			b := newBatch()
-			b.rows.reserve(sizes.get())
+			b.rows.reserve(s.sizes.get())
 			return b
 		}
 	}
-	h := &handoff{cur: nextBatch(), flushes: flushes, next: nextBatch, log: s.log, wait: revokeFlushWait}
+	h := &handoff{cur: nextBatch(), flushes: flushes, next: nextBatch, sizes: &s.sizes, log: s.log, wait: revokeFlushWait}
 	r, err := kgo.NewClient(append(s.consumerOpts(),
 		kgo.OnPartitionsRevoked(h.revoked),
 		// Lost partitions (the session expired) cannot be committed: the
@@ -183,7 +188,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	startFlushers(stopCtx, s.cfg.Inserts, s.insertBatch, func(ctx context.Context, b *batch) { s.commit(ctx, r, b) },
-		flushes, free, flushDone, &wg, &sizes, &s.inFlight)
+		flushes, free, flushDone, &wg, &s.sizes, &s.inFlight)
 
 	lastFetch := time.Now()
 	lastBeat := time.Now()
@@ -248,6 +253,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			cur = h.cur
 			idle := len(cur.last) == 0
 			if !idle && time.Since(cur.first) >= limit {
+				s.sizes.note(cur.rows.size())
 				select {
 				case flushes <- cur:
 					h.cur = nextBatch()
@@ -324,6 +330,7 @@ type handoff struct {
 	closed  bool // Run is shutting down: flushes is closed
 	flushes chan<- *batch
 	next    func() *batch
+	sizes   *batchSizes // noted before a handover (see Sink.sizes)
 	log     *slog.Logger
 	wait    time.Duration
 }
@@ -344,6 +351,7 @@ func (h *handoff) revoked(ctx context.Context, _ *kgo.Client, revoked map[string
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
 	if len(h.cur.last) > 0 {
+		h.sizes.note(h.cur.rows.size())
 		select {
 		case h.flushes <- h.cur:
 			h.cur = h.next()
@@ -413,6 +421,7 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 					switch age := time.Since(cur.first); {
 					case cur.rows.len() >= s.cfg.rowsCap(behind) || cur.bytes >= s.cfg.MaxBytes || age >= s.cfg.maxBehindAge():
 						// Full: wait for the flusher (this bounds memory).
+						s.sizes.note(cur.rows.size())
 						select {
 						case flushes <- cur:
 							cur = nextBatch()
@@ -426,6 +435,7 @@ func (s *Sink) take(ctx context.Context, fetches kgo.Fetches, cur *batch, known 
 						// ClickHouse is the bottleneck. The fetch deadline (the
 						// batch's MaxAge) flushes it as soon as records stop
 						// coming.
+						s.sizes.note(cur.rows.size())
 						select {
 						case flushes <- cur:
 							cur = nextBatch()

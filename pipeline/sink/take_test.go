@@ -136,3 +136,33 @@ func TestAgeInsertsBoundsAgeFlushesInFlight(t *testing.T) {
 	cfg.AgeInserts = cfg.Inserts + 1
 	assert.ErrorContains(t, cfg.Validate(), "age_inserts")
 }
+
+// The batch made right after a full one is handed over starts with the
+// full one's size: the size is noted before the handover, not by the
+// flusher once it has the batch (too late for the batch made at once).
+func TestNextBatchStartsWithTheHandedOverSize(t *testing.T) {
+	cfg := NewDefaultConfig()
+	cfg.MaxRows = 1000
+	s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+	recs := make([]*kgo.Record, 1500)
+	for i := range recs {
+		recs[i] = &kgo.Record{Partition: 0, Offset: int64(i), Value: benchWire(i)}
+	}
+	fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: cfg.Topic, Partitions: []kgo.FetchPartition{
+		{Partition: 0, HighWatermark: int64(len(recs)), Records: recs},
+	}}}}}
+	flushes := make(chan *batch, 1)
+	var made *batch
+	next := func() *batch { // as Run's: a new batch the size of the largest handed over
+		made = newBatch()
+		made.rows.reserve(s.sizes.get())
+		return made
+	}
+	cur, err := s.take(context.Background(), fetches, newBatch(), map[int]int64{}, map[int]prometheus.Gauge{}, &backlog{lag: map[int]int64{}}, flushes, next)
+	require.NoError(t, err)
+	full := <-flushes
+	require.Equal(t, 1000, full.rows.len())
+	require.Same(t, made, cur)
+	assert.GreaterOrEqual(t, cap(cur.rows.offsets), 1000, "the next batch's row capacity")
+	assert.GreaterOrEqual(t, cap(cur.rows.bufs[0]), len(full.rows.bufs[0]), "the next batch's event_id bytes")
+}

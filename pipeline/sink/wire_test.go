@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -232,4 +233,44 @@ func FuzzWireDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		wireDiff(t, [][]byte{rec, rec})
 	})
+}
+
+// The digit scan (eight at a time, then one by one) reads what strconv
+// reads, for every length up to 24 digits and any byte after them, and
+// refuses what overflows uint64.
+func TestWireDigitsMatchStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	tails := []string{"", ",", "}", "x", "/", ":", "\x00", ".5", "e1"}
+	for n := 1; n <= 24; n++ {
+		for range 300 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte('0' + r.IntN(10))
+			}
+			if r.IntN(4) == 0 {
+				for i := range b {
+					b[i] = '9'
+				}
+			}
+			num := string(b)
+			for _, tail := range tails {
+				w := wireScan{data: num + tail}
+				got, ok := w.digits()
+				want, err := strconv.ParseUint(num, 10, 64)
+				if ok != (err == nil) || (ok && (got != want || w.pos != n)) {
+					t.Fatalf("digits(%q) = %d, %v at %d; strconv %d, %v", num+tail, got, ok, w.pos, want, err)
+				}
+			}
+		}
+	}
+	// A digit run broken at every position of the first eight bytes.
+	for k := range 9 {
+		s := strings.Repeat("7", k) + "a" + strings.Repeat("7", 10)
+		w := wireScan{data: s}
+		got, ok := w.digits()
+		want, _ := strconv.ParseUint(s[:k], 10, 64)
+		if ok != (k > 0) || got != want || (ok && w.pos != k) {
+			t.Fatalf("digits(%q) = %d, %v at %d", s, got, ok, w.pos)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package tag
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -471,4 +472,49 @@ func TestRecycleReusesArrayOnly(t *testing.T) {
 		tg.Recycle(got)
 	}
 	assert.Positive(t, reused, "the array was reused")
+}
+
+// Every string field and attribute reads as encoding/json reads it, when
+// the record holds an escape or a non-ASCII byte (valid UTF-8 or not)
+// anywhere, before or after the field, and when it holds none (the plain
+// records read every string as it is).
+func TestJSONStringsAsEncodingJSON(t *testing.T) {
+	tg := newTagger(t, Config{})
+	texts := []string{`plain`, `a\"b`, `tab\tnew\nline`, `\u00e9t\u00e9`, "\u00e9t\u00e9", "bad\xffutf8", "cut\xc3", `\ud83d\ude00`, `\ud83d`, `back\\slash`, `sl\/ash`}
+	unq := func(lit string) string {
+		var v string
+		require.NoError(t, json.Unmarshal([]byte(`"`+lit+`"`), &v), lit)
+		return v
+	}
+	for _, a := range texts {
+		for _, b := range texts {
+			body := `{"service":"` + a + `","name":"n","error_type":"` + b + `","trace_id":"0123456789abcdef0123456789abcdef",` +
+				`"attributes":{"k` + a + `":"v` + b + `","z":"` + a + `"},"body":"` + b + `"}`
+			ev := jsonEvents(t, tg, body)
+			require.Len(t, ev, 1)
+			e := ev[0]
+			assert.Equal(t, unq(a), e.Service, body)
+			assert.Equal(t, unq(b), e.ErrorType, body)
+			assert.Equal(t, unq(b), e.Body, body)
+			require.Equal(t, []string{unq("k" + a), "z"}, e.AttrKeys, body)
+			assert.Equal(t, []string{unq("v" + b), unq(a)}, e.AttrValues, body)
+		}
+	}
+}
+
+// numberScaled reads the fraction exactly and an exponent (either case)
+// through float64, in milliseconds here.
+func TestNumberScaledMs(t *testing.T) {
+	for lit, want := range map[string]int64{
+		"0": 0, "7": 7e6, "1.5": 1_500_000, "0.000001": 1, "0.0000001": 0, "12.250": 12_250_000,
+		"2e3": 2e9, "2E3": 2e9, "1.5e1": 15e6, "1.5E-1": 150_000, "25e-1": 2_500_000,
+	} {
+		got, msg := numberScaled([]byte(lit), msScale)
+		assert.Empty(t, msg, lit)
+		assert.Equal(t, want, got, lit)
+	}
+	_, msg := numberScaled([]byte("-1"), msScale)
+	assert.Equal(t, "must not be negative", msg)
+	_, msg = numberScaled([]byte("1e300"), msScale)
+	assert.Equal(t, "out of range", msg)
 }

@@ -81,3 +81,22 @@ func BenchmarkStageTraceCache(b *testing.B) {
 	}
 	m.Report(b, n)
 }
+
+// BenchmarkJSONSmallRequest is decode and tag of the latency run's small
+// requests (100 events): what a request costs beyond its events, in
+// bytes allocated per op above all.
+func BenchmarkJSONSmallRequest(b *testing.B) {
+	tg, err := New(Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := stageBody(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		events, err := tg.JSONEventsOwned(body)
+		if err != nil || len(events) != 100 {
+			b.Fatal(err, len(events))
+		}
+		tg.Recycle(events)
+	}
+}

@@ -154,6 +154,10 @@ type state struct {
 
 	// JSON
 	ents []jsonEntry
+	// plain: no string of the current JSON record holds an escape or a
+	// non-ASCII byte (the validator saw none), so each string's inside is
+	// its value as it is, with no look of its own.
+	plain bool
 	// strArena backs the attribute slices of the request's events, and
 	// byteArena the text of their ids and integer attribute values (see
 	// keep); a request's events keep them, so they are never reused by

@@ -22,7 +22,11 @@ func validJSON(b []byte) bool {
 // maxNesting is encoding/json's limit of nested arrays and objects.
 const maxNesting = 10000
 
-type validator struct{ b []byte }
+type validator struct {
+	b []byte
+	// special: a string seen so far holds an escape or a non-ASCII byte.
+	special bool
+}
 
 func (v *validator) space(i int) int {
 	for i < len(v.b) {
@@ -160,7 +164,10 @@ func (v *validator) str(i int) (int, bool) {
 			return i + 1, true
 		case c < 0x20:
 			return i, false
+		case c >= 0x80:
+			v.special = true
 		case c == '\\':
+			v.special = true
 			i++
 			if i >= len(b) {
 				return i, false

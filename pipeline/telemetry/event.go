@@ -186,7 +186,7 @@ func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look (most values
 		// have none): a fifth of serve's record encoding was this loop.
-		for i+8 <= len(s) && plain8(load64(s, i)) {
+		for i+8 <= len(s) && plain8(Load64(s, i)) {
 			i += 8
 		}
 		if i >= len(s) {
@@ -229,12 +229,15 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// load64 is the 8 bytes of s at i (i+8 <= len(s)), little-endian (the
+// Load64 is the 8 bytes of s at i (i+8 <= len(s)), little-endian (the
 // compiler makes it one load).
-func load64(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// (The one slice expression is its only bounds check: indexing s at i+1
+// .. i+7 instead kept a check per byte, which the compiler cannot prove
+// away when i+7 may overflow.)
+func Load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 const (

@@ -85,7 +85,7 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run), of the first sink-only run, and of serve, sink and this generator in the first latency run (E) here")
 	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
 	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
-	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs path A1: A with that serve, the sink of this build; -paths A,A1 compares the two serves' CPU round by round")
+	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs paths A1 and E1: A and E with that serve, the sink of this build; -paths A,A1 (E,E1) compares the two serves' CPU round by round")
 	flag.StringVar(&o.altSink, "alt-sink", "", "an ingest binary (e.g. built from an earlier commit) whose sink runs path B1: B with that sink; -paths B,B1 compares the two sinks' CPU round by round")
 	flag.IntVar(&o.perTrace, "trace-spans", 1, "throughput events per trace; only the first of each trace carries the experiment and cohort (with -paths A,A0 and e.g. 8: what tagging by trace costs)")
 	flag.BoolVar(&o.cost.on, "ch-cost", false, "instead of the paths: ClickHouse's CPU per 1M events inserted (the pre-filled topic's records) by block size and by materialized view, insert and the merges it causes (see chcost.go)")
@@ -108,10 +108,10 @@ func main() {
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E2":
+		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E2)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E1, E2)\n", p)
 			os.Exit(2)
 		}
 	}
@@ -123,8 +123,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ingestbench: path B1 needs -alt-sink")
 		os.Exit(2)
 	}
-	if o.paths["A1"] && o.altServe == "" {
-		fmt.Fprintln(os.Stderr, "ingestbench: path A1 needs -alt-serve")
+	if (o.paths["A1"] || o.paths["E1"]) && o.altServe == "" {
+		fmt.Fprintln(os.Stderr, "ingestbench: paths A1 and E1 need -alt-serve")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -913,14 +913,21 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 // E: latency at a fixed rate with background load: every 10 ms a batch of
 // rate/100 marked events and one of background/100 others; a batch's
 // latency is from the start of its request to the first poll that sees it.
-func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, nil) }
+func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, "", nil) }
 
-// latencyWith is E with extra ingest sink flags (E2: -alt-sink-args).
-func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
+// latencyWith is E with the serve of the ingest binary serveBin (E1:
+// -alt-serve; "": this build's) and extra ingest sink flags (E2:
+// -alt-sink-args).
+func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, error) {
 	s := sample{load: loadAvg()}
 	name := "lat"
 	if len(sinkArgs) > 0 {
 		name = "latalt"
+	}
+	if serveBin != "" {
+		name = "latserve"
+	} else {
+		serveBin = filepath.Join(b.bin, "ingest")
 	}
 	db := fmt.Sprintf("bench_%s_%s_%d", b.stamp, name, r)
 	if err := b.freshDB(db); err != nil {
@@ -933,7 +940,7 @@ func (b *bench) latencyWith(r int, sinkArgs []string) (sample, error) {
 	// The sink's inserts are logged: what they cost ClickHouse, and how
 	// long their threads waited for a core, are reported apart.
 	b.logQueries = true
-	p, err := b.startPairWith(filepath.Join(b.bin, "ingest"), fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, sinkArgs)
+	p, err := b.startPairWith(serveBin, fmt.Sprintf("%s %d", name, r), db, topic, "bench-"+name, sinkArgs)
 	b.logQueries = false
 	if err != nil {
 		return s, err
@@ -1419,7 +1426,8 @@ func run(o options) error {
 		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
-		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.sinkArgs) }},
+		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil) }},
+		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs) }},
 	}
 	samples := map[string][]sample{}
 	var runErr error
@@ -1438,7 +1446,7 @@ rounds:
 				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
-			if p.key == "E" || p.key == "E2" {
+			if p.key == "E" || p.key == "E1" || p.key == "E2" {
 				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
@@ -1518,7 +1526,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E2"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1602,6 +1610,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["B"]) > 0 && len(samples["B1"]) > 0 {
 		altSinkCost(w, samples["B"], samples["B1"], o.altSink)
 	}
+	if len(samples["E"]) > 0 && len(samples["E1"]) > 0 {
+		altServeSmallCost(w, samples["E"], samples["E1"], o.altServe)
+	}
 	if len(samples["B"]) > 0 && len(samples["B0"]) > 0 {
 		unitSeenCost(w, samples["B"], samples["B0"])
 	}
@@ -1609,14 +1620,17 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		sinkArgsCost(w, samples["B"], samples["B2"], o.sinkArgs)
 	}
 	var p99 []float64
-	for _, k := range []string{"E", "E2"} {
+	for _, k := range []string{"E", "E1", "E2"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
 		var p99k []float64
-		if k == "E" {
+		switch k {
+		case "E":
 			fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
-		} else {
+		case "E1":
+			fmt.Fprintf(w, "\nE1 latency as E, with the serve of %s:\n", o.altServe)
+		default:
 			fmt.Fprintf(w, "\nE2 latency as E, with the sink flags %q:\n", strings.Join(o.sinkArgs, " "))
 		}
 		var p50, pmax, failed, missing []float64
@@ -1781,6 +1795,33 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt   %s\n", med3(ratio, "%.3f"))
 	fmt.Fprintf(w, "  serve CPU-s per 1M events this-alt   %s\n", med3(diff, "%.2f"))
+}
+
+// altServeSmallCost compares this build's serve (E) with the -alt-serve
+// binary's (E1) at the latency run's small requests, round by round: serve's
+// CPU and Kafka's (which pays per produce request), and the request -> 200
+// time.
+func altServeSmallCost(w io.Writer, this, alt []sample, bin string) {
+	var serve, kafka, both, p99 []float64
+	for i := 0; i < len(this) && i < len(alt); i++ {
+		if c := alt[i].cpu["serve"]; c > 0 {
+			serve = append(serve, this[i].cpu["serve"]/c)
+		}
+		if c := alt[i].cpu["kafka"]; c > 0 {
+			kafka = append(kafka, this[i].cpu["kafka"]/c)
+		}
+		if c := alt[i].cpu["serve"] + alt[i].cpu["kafka"]; c > 0 {
+			both = append(both, (this[i].cpu["serve"]+this[i].cpu["kafka"])/c)
+		}
+		if a := pct(alt[i].answered, 0.99); a > 0 {
+			p99 = append(p99, float64(pct(this[i].answered, 0.99))/float64(a))
+		}
+	}
+	fmt.Fprintf(w, "\nserve of this build (E) against %s (E1) at the latency run's requests, per round pair, median [min..max]:\n", bin)
+	fmt.Fprintf(w, "  serve CPU-s per 1M events this/alt           %s\n", med3(serve, "%.3f"))
+	fmt.Fprintf(w, "  kafka CPU-s per 1M events this/alt           %s\n", med3(kafka, "%.3f"))
+	fmt.Fprintf(w, "  serve + kafka CPU-s per 1M events this/alt   %s\n", med3(both, "%.3f"))
+	fmt.Fprintf(w, "  request -> 200 p99 this/alt                  %s\n", med3(p99, "%.3f"))
 }
 
 // altSinkCost compares this build's sink (B) with the -alt-sink binary's
