@@ -208,8 +208,10 @@ func (s *state) jsonEvent(e *telemetry.Event, raw []byte) *RecordError {
 		if !ok {
 			break
 		}
-		k, esc := keyBytes(kraw)
-		if esc && it.v.special { // (no escape anywhere yet: none in this key)
+		k := kraw[1 : len(kraw)-1]
+		// An escape in the key: looked for only once the validator has
+		// seen one in the record (it has scanned this key).
+		if it.v.special && bytes.IndexByte(k, '\\') >= 0 {
 			ents = append(ents, jsonEntry{key: unquote(kraw), raw: v, top: true})
 			continue
 		}
@@ -991,10 +993,4 @@ func endValue(b []byte, i int) int {
 		}
 		return i
 	}
-}
-
-// keyBytes returns the inside of a quoted key and whether it has escapes.
-func keyBytes(k []byte) ([]byte, bool) {
-	inner := k[1 : len(k)-1]
-	return inner, bytes.IndexByte(inner, '\\') >= 0
 }

@@ -518,3 +518,20 @@ func TestNumberScaledMs(t *testing.T) {
 	_, msg = numberScaled([]byte("1e300"), msScale)
 	assert.Equal(t, "out of range", msg)
 }
+
+// A top-level key with an escape is read unescaped (an attribute, as any
+// unknown key), and one without is taken as it is, whether the record
+// holds escapes elsewhere or not.
+func TestJSONEscapedTopLevelKey(t *testing.T) {
+	tg := newTagger(t, Config{})
+	for body, want := range map[string][]string{
+		`{"service":"s","name":"n","x\u0041":"v"}`:            {"xA"},
+		`{"service":"s\n","name":"n","x\u0041":"v","yB":"w"}`: {"xA", "yB"},
+		`{"service":"s","name":"n","x\"q":"v","zC":"w"}`:      {"x\"q", "zC"},
+		`{"service":"s","name":"n","plain":"v"}`:              {"plain"},
+	} {
+		ev := jsonEvents(t, tg, body)
+		require.Len(t, ev, 1, body)
+		assert.Equal(t, want, ev[0].AttrKeys, body)
+	}
+}
