@@ -963,7 +963,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 		}
 	}
 	m := cpuMeter{"serve": p.serve.Process.Pid, "sink": p.sink.Process.Pid, "clickhouse": b.chPid, "kafka": b.kPid, "generator": os.Getpid()}
-	if r == 0 && len(sinkArgs) == 0 {
+	if r == 0 && name == "lat" { // E's first round (not E1's or E2's)
 		stopProfile := b.profileSelf("generator-latency")
 		defer stopProfile()
 		b.profile("latency-serve", p.serveAdmin, b.o.latFor)
