@@ -130,21 +130,14 @@ func WithTraceMemo(ctx context.Context) context.Context {
 }
 
 func (r *Reader) queryTracesDecided(ctx context.Context, experimentID string, since, until time.Time) (bool, error) {
-	decided := false
+	var decided uint8
 	err := r.each(ctx, "analyze/trace_decided.sql", queries.Params{
 		"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second),
-	}, func(rows driver.Rows) error {
-		var one uint8
-		if err := rows.Scan(&one); err != nil {
-			return err
-		}
-		decided = one == 1
-		return nil
-	})
+	}, func(rows driver.Rows) error { return rows.Scan(&decided) })
 	if err != nil {
 		return false, err
 	}
-	return decided, nil
+	return decided == 1, nil
 }
 
 // byTraceParams adds what the by-trace queries need to an SLI's params.
