@@ -1114,7 +1114,16 @@ func (r *Reader) SLIUnitRows(ctx context.Context, experimentID string, w Window,
 	if err := r.unitRows(ctx, "analyze/sli_unit_rows.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), &out); err != nil {
 		return nil, err
 	}
-	if len(dirty) > 0 {
+	return r.unitRowsRest(ctx, experimentID, w, p, common, len(dirty) > 0, out)
+}
+
+// unitRowsRest appends to out, the rows of the window's settled buckets,
+// what SLIUnitRows and SLIUnitSums both read after them: the dirty
+// buckets' rows (analyze/sli_unit_rows_dirty.sql) and, when a trace of
+// the window was decided, the rows by trace. common names the parameters
+// of p every statement takes (per_bucket among them).
+func (r *Reader) unitRowsRest(ctx context.Context, experimentID string, w Window, p queries.Params, common []string, dirty bool, out []UnitRow) ([]UnitRow, error) {
+	if dirty {
 		if err := r.unitRows(ctx, "analyze/sli_unit_rows_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), &out); err != nil {
 			return nil, err
 		}
@@ -1165,19 +1174,7 @@ func (r *Reader) SLIUnitSums(ctx context.Context, experimentID string, w Window,
 	if err != nil {
 		return nil, err
 	}
-	common = append(common, "per_bucket")
-	if len(dirty) > 0 {
-		if err := r.unitRows(ctx, "analyze/sli_unit_rows_dirty.sql", pick(p, append(common, "dirty", "dirty_since_s", "dirty_until_s")...), &out); err != nil {
-			return nil, err
-		}
-	}
-	if decided, err := r.tracesDecided(ctx, experimentID, w.Since, w.Until); err != nil || !decided {
-		return out, err
-	}
-	if err := r.unitRows(ctx, "analyze/sli_unit_rows_by_trace.sql", pick(p, append(common, "since_s", "until_s", "slack_s")...), &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return r.unitRowsRest(ctx, experimentID, w, p, append(common, "per_bucket"), len(dirty) > 0, out)
 }
 
 // unpackUnitSums appends one unit's rows (bucket 0) from its packed sums
