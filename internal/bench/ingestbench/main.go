@@ -1123,7 +1123,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 			return s, err
 		}
 		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
-		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"insert": "INSERT INTO " + db + ".events "})
+		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"db": db})
 		if err != nil {
 			return s, err
 		}
