@@ -74,7 +74,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 		return err
 	}
 	stCfg := store.NewDefaultConfig()
-	stCfg.Compression = insertCompression(opts.Compression, stCfg.Addr)
+	stCfg.Compression = opts.Compression
 	st, err := store.Open(ctx, stCfg)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func sinkRun(ctx context.Context, opts *sinkOptions) error {
 	if err != nil {
 		return err
 	}
-	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.Compression, "admin", opts.Admin.Addr)
+	log.Info("sink running", "topic", opts.Sink.Topic, "group", opts.Sink.Group, "database", st.DB, "compression", stCfg.CompressionMethod(), "admin", opts.Admin.Addr)
 	runErr := s.Run(ctx)
 	admin.Stop(5 * time.Second)
 	if runErr != nil {

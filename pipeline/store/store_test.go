@@ -35,3 +35,18 @@ func TestMigrateResultWrite(t *testing.T) {
 	MigrateResult{Applied: []queries.Migration{{Version: 7, Name: "runs"}}, Current: 7}.Write(&b, "db1")
 	assert.Equal(t, "applied 0007_runs\nschema of db1 at version 7 (1 applied now)\n", b.String())
 }
+
+func TestCompressionMethod(t *testing.T) {
+	for _, tc := range []struct{ flag, addrs, want string }{
+		{"auto", "127.0.0.1:9000", "none"},
+		{"auto", "localhost:9000,[::1]:9000", "none"},
+		{"auto", "127.0.0.1:9000,10.0.0.7:9000", "lz4"},
+		{"auto", "clickhouse.internal:9000", "lz4"},
+		{"lz4", "127.0.0.1:9000", "lz4"},
+		{"none", "10.0.0.7:9000", "none"},
+		{"zstd", "127.0.0.1:9000", "zstd"},
+	} {
+		c := Config{Compression: tc.flag, Addr: tc.addrs}
+		assert.Equal(t, tc.want, c.CompressionMethod(), "%s %s", tc.flag, tc.addrs)
+	}
+}
