@@ -14,6 +14,7 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/query"
+	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -133,7 +134,8 @@ func TestSettledUnitsKeptWhileTheyHold(t *testing.T) {
 // rows, not as complete, so once the insert reaches unit_seen the next
 // read counts again and sees the new unit. A count taken when unit_seen's
 // mark (unit_seen_rows, 0026) shows every row is kept as complete and
-// answered from without reading the slice again. The lag is made by
+// answered from without reading the slice again, on a single server
+// only. The lag is made by
 // copying the late event's view rows in two steps from a database that
 // holds only it (not its events row: an insert there would run the views
 // again); the reads here read the views only.
@@ -207,4 +209,26 @@ func TestSettledUnitsTakenWhileUnitSeenLaggedAreNotTrusted(t *testing.T) {
 	window, slice = entry(0)
 	assert.Equal(t, window, slice, "kept again, complete")
 	assert.Equal(t, want, read(0), "from the kept entry")
+
+	// On a cluster (a replica fetches each view's parts on its own) no
+	// entry is kept as complete, and a complete one is checked: a reader
+	// configured for a cluster reads the same database here.
+	onCluster := query.New(&store.Client{Conn: c.Conn, DB: c.DB, Cluster: "prod"})
+	require.NoError(t, c.Conn.Exec(ctx, fmt.Sprintf("TRUNCATE TABLE %s.unit_settled", c.DB)))
+	half := fresh(1, events, late)
+	got, err := onCluster.SLIUnitGroups(ctx, exp, w, sli, nil, 1)
+	require.NoError(t, err)
+	assert.Equal(t, half, got, "computed on a cluster")
+	window, slice = entry(1)
+	assert.Less(t, slice, window, "on a cluster not kept as complete")
+	// A complete entry with a count of its own: a single server takes
+	// it as it is, a cluster reader reads the slice and does not.
+	require.NoError(t, c.Conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.unit_settled (experiment_id, since, until, unit_shift, window_rows, slice_rows,
+		control_units, experiment_units, cohorts, grps, events, errors, computed_ns)
+		SELECT experiment_id, since, until, unit_shift, window_rows, window_rows, control_units + 1, experiment_units, cohorts, grps, events, errors, %d
+		FROM %s.unit_settled WHERE unit_shift = 1 ORDER BY computed_ns DESC LIMIT 1`, c.DB, time.Now().UnixNano(), c.DB)))
+	assert.Equal(t, half[telemetry.CohortControl].SampledUnits+1, read(1)[telemetry.CohortControl].SampledUnits, "a single server trusts a complete entry")
+	got, err = onCluster.SLIUnitGroups(ctx, exp, w, sli, nil, 1)
+	require.NoError(t, err)
+	assert.Equal(t, half, got, "a cluster reader checks it")
 }

@@ -900,13 +900,14 @@ func settledUnitsFor(w Window, sli SLIFilter, dirty []uint32) bool {
 // slice's unit_seen rows are unchanged (analyze/unit_slice_rows.sql). ok
 // is false when nothing kept holds.
 //
-// An entry whose slice rows equal its window rows needs no slice read:
-// unit_seen held every row of the window when its count was taken (the
-// mark keepUnits checked, or a slice that held every row), and with
-// cohort_tally's raw rows unchanged no row can have reached unit_seen
-// since (every insert reaches cohort_tally first, 0026): the slice's rows
-// are the ones counted. With no slice larger than the window's rows, an
-// equal total is that proof whichever way the entry was written.
+// On a single server, an entry whose slice rows equal its window rows
+// needs no slice read: unit_seen held every row of the window when its
+// count was taken (the mark keepUnits checked, or a slice that held every
+// row), and with cohort_tally's raw rows unchanged no row can have reached
+// unit_seen since (every insert reaches cohort_tally first, 0026): the
+// slice's rows are the ones counted. With no slice larger than the
+// window's rows, an equal total is that proof whichever way the entry was
+// written. On a cluster (trustsComplete) every entry is checked.
 //
 // The kept entries (the newest of each slice) are read beside the window
 // rows that decide the slice, and the slice rows of the newest entry (the
@@ -939,7 +940,7 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 			entries = append(entries, k)
 			return nil
 		})
-		if err == nil && len(entries) > 0 && !entries[0].complete() {
+		if err == nil && len(entries) > 0 && !r.trustsComplete(&entries[0]) {
 			slice, err = sliceRows(entries[0].shift)
 		}
 		keptRead <- err
@@ -988,7 +989,7 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		len(k.grps) != len(k.cohorts) || len(k.events) != len(k.cohorts) || len(k.errorCounts) != len(k.cohorts) {
 		return nil, false, nil
 	}
-	if !k.complete() {
+	if !r.trustsComplete(k) {
 		if k != &entries[0] {
 			if slice, err = sliceRows(k.shift); err != nil {
 				return nil, false, err
@@ -1025,13 +1026,21 @@ type keptUnits struct {
 // settledUnits): then the entry holds while the window rows do.
 func (k *keptUnits) complete() bool { return k.keptSlice == k.keptWindow }
 
+// trustsComplete reports whether k may be used without its slice read: a
+// complete entry, on a single server (keepUnits: on a cluster every entry
+// is checked as before).
+func (r *Reader) trustsComplete(k *keptUnits) bool { return k.complete() && r.C.Cluster == "" }
+
 // keepUnits writes the unit-level tallies just computed for a window to
 // unit_settled with the row totals they were computed from: the groups'
 // raw rows of both cohorts and the slice's unit_seen rows, or, when
 // unit_seen's mark read before the count equals the groups' raw rows
 // (uc.seenBefore), those raw rows again as the slice rows: unit_seen held
 // every row of the window when the count read it, and settledUnits then
-// needs no slice read to trust the entry.
+// needs no slice read to trust the entry. Only on a single server: on a
+// cluster a read may go to a replica that fetched the mark's part before
+// unit_seen's (each replicated table fetches on its own), and the order
+// the proof rests on does not hold there.
 func (r *Reader) keepUnits(ctx context.Context, experimentID string, w Window, shift uint, groups map[unitGroupKey][2]int64, uc unitCount) error {
 	keys := make([]unitGroupKey, 0, len(groups))
 	var windowRows int64
@@ -1040,7 +1049,7 @@ func (r *Reader) keepUnits(ctx context.Context, experimentID string, w Window, s
 		windowRows += v[0]
 	}
 	sliceRows := uc.rows
-	if uc.seenBefore == windowRows {
+	if uc.seenBefore == windowRows && r.C.Cluster == "" {
 		sliceRows = uint64(windowRows)
 	}
 	sort.Slice(keys, func(i, j int) bool {

@@ -3,11 +3,13 @@
 -- window, read in a handful of rows (analyze/unit_seen_window_rows.sql).
 --
 -- ClickHouse pushes an insert to the views of events one after another in
--- name order (0006), and this view's name sorts after unit_seen's (also
--- on a cluster, where both carry the same suffix): every row counted here
--- was in unit_seen before, and every row of unit_seen in cohort_tally and
--- unit_groups before that (with the sink's --parallel-views, off by
--- default, the views are written side by side and none of this holds). So when this view's rows of a
+-- name order (0006), and this view's name sorts after unit_seen's: every
+-- row counted here was in unit_seen before, and every row of unit_seen in
+-- cohort_tally and unit_groups before that. Not so with the sink's
+-- --parallel-views (off by default: the views are written side by side),
+-- nor on a replica that fetches the parts of each table on its own, so
+-- the reader relies on it on a single server only (query.Reader.keepUnits;
+-- on a cluster it reads the slice's rows as before). So when this view's rows of a
 -- window, read before a distinct-unit count starts, equal the unit
 -- groups' raw rows of the window the count goes with, unit_seen held all
 -- of those rows when the count read it; a count kept with that proof

@@ -615,16 +615,7 @@ ENGINE = ReplacingMergeTree(computed_ns)
 PARTITION BY toYYYYMMDD(since)
 ORDER BY (experiment_id, since, until, unit_shift);
 
--- The raw rows unit_seen (0017) has taken in, per experiment and 10-second
--- bucket: the mark that tells a reader unit_seen holds every row of a
--- window, read in a handful of rows (analyze/unit_seen_window_rows.sql).
---
--- ClickHouse pushes an insert to the views of events one after another in
--- name order (0006), and this view's name sorts after unit_seen's (also
--- on a cluster, where both carry the same suffix): every row counted here
--- was in unit_seen before, and every row of unit_seen in cohort_tally and
--- unit_groups before that (with the sink's --parallel-views, off by
--- default, the views are written side by side and none of this holds). So when this view's rows of a
+-- on a cluster it reads the slice's rows as before). So when this view's rows of a
 -- window, read before a distinct-unit count starts, equal the unit
 -- groups' raw rows of the window the count goes with, unit_seen held all
 -- of those rows when the count read it; a count kept with that proof
