@@ -238,6 +238,8 @@ type bench struct {
 	// logQueries starts the ingest processes with log_queries = 1 (path E)
 	logQueries bool
 	topics     []string
+	// records is the pre-filled topic's record count (0: none)
+	records uint64
 }
 
 // sample is one run of one path.
@@ -274,6 +276,9 @@ type sample struct {
 	// the rows were visible
 	first time.Duration
 	prog  progress
+	// invalid says why the run does not count (see overRead); "" when it
+	// does. Medians, ratios and round pairs leave invalid runs out.
+	invalid string
 }
 
 // histStats summarises a Prometheus histogram's change over a run.
@@ -731,6 +736,7 @@ func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, w
 		return s, err
 	}
 	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
+	b.overRead(db, "the sink", &s)
 	s.parts = b.parts(db)
 	stop(cmd)
 	b.quiesce(db)
@@ -818,6 +824,7 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (s
 		}
 	}
 	s.cpu = m.perMillion(cpu0, want)
+	b.overRead(db, "the Kafka engine", &s)
 	s.parts = b.parts(db)
 	return s, nil
 }
@@ -905,6 +912,7 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	}
 	s.cpu = m.perMillion(cpu0, want)
 	s.cpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
+	b.overRead(db, "clickhouse-client", &s)
 	s.parts = b.parts(db)
 	b.quiesce(db)
 	return s, nil
@@ -1401,6 +1409,7 @@ func run(o options) error {
 		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
 			return err
 		}
+		b.records = uint64(len(records))
 	}
 
 	if o.cost.on {
@@ -1429,14 +1438,20 @@ func run(o options) error {
 		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil) }},
 		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs) }},
 	}
+	byKey := map[string]int{}
+	var keys []string
+	for i, p := range paths {
+		if o.paths[p.key] {
+			byKey[p.key] = i
+			keys = append(keys, p.key)
+		}
+	}
 	samples := map[string][]sample{}
 	var runErr error
 rounds:
 	for r := 0; r < o.rounds; r++ {
-		for _, p := range paths {
-			if !o.paths[p.key] {
-				continue
-			}
+		for _, k := range roundOrder(keys, r) {
+			p := paths[byKey[k]]
 			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
 			s, err := p.run(r)
 			if err != nil {
@@ -1451,6 +1466,9 @@ rounds:
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
 				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
+			}
+			if s.invalid != "" {
+				fmt.Fprintf(os.Stderr, "  INVALID, not counted: %s\n", s.invalid)
 			}
 		}
 	}
@@ -1572,19 +1590,27 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
+	if bad := invalidRounds(ran, samples); len(bad) > 0 {
+		fmt.Fprintf(w, "INVALID rounds, left out of every median, ratio and round pair below:\n%s\n\n", strings.Join(bad, "\n"))
+	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
 	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
+		v := valid(samples[k])
+		if len(v) == 0 {
+			fmt.Fprintf(w, "%-47s no valid round of %d\n", names[k], len(samples[k]))
+			continue
+		}
 		var parts []string
 		for _, p := range procs[k] {
-			parts = append(parts, p+" "+med3(cpus(samples[k], p), "%.2f"))
+			parts = append(parts, p+" "+med3(cpus(v, p), "%.2f"))
 		}
-		fmt.Fprintf(w, "%-47s %-28s %s\n", names[k], med3(rates(samples[k]), "%.0f"), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "%-47s %-28s %s%s\n", names[k], med3(rates(v), "%.0f"), strings.Join(parts, ", "), validNote(samples[k]))
 	}
 	var ss []float64
-	for _, s := range samples["A"] {
+	for _, s := range valid(samples["A"]) {
 		ss = append(ss, s.cpu["serve"]+s.cpu["sink"])
 	}
 	if len(ss) > 0 {
@@ -1594,7 +1620,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table: events and each materialized view), merged parts present at the end:\n")
 	for _, k := range ran {
 		var ins, ev, mg []float64
-		for _, s := range samples[k] {
+		for _, s := range valid(samples[k]) {
 			ins, ev, mg = append(ins, float64(s.parts.insertParts)), append(ev, float64(s.parts.eventParts)), append(mg, float64(s.parts.mergedParts))
 		}
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
@@ -1680,7 +1706,6 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		return
 	}
 
-	mr := func(k string) float64 { return stagecpu.Median(rates(samples[k])) }
 	serveSink := stagecpu.Median(ss)
 	fmt.Fprintf(w, "\nratios of medians, against the targets:\n")
 	check := func(ok bool) string {
@@ -1689,10 +1714,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		}
 		return "MISSED"
 	}
-	r1, r2, r3 := mr("B")/mr("C"), mr("B")/mr("D"), mr("A")/mr("C")
-	fmt.Fprintf(w, "  sink only / Kafka engine         %.2fx  (target >= 1.5)  %s\n", r1, check(r1 >= 1.5))
-	fmt.Fprintf(w, "  sink only / clickhouse-client    %.2fx  (target >= 0.8)  %s\n", r2, check(r2 >= 0.8))
-	fmt.Fprintf(w, "  end to end / Kafka engine        %.2fx  (target >= 1.0)  %s\n", r3, check(r3 >= 1.0))
+	fmt.Fprintln(w, ratioOfMedians(samples["B"], samples["C"]).line("sink only / Kafka engine", 1.5))
+	fmt.Fprintln(w, ratioOfMedians(samples["B"], samples["D"]).line("sink only / clickhouse-client", 0.8))
+	fmt.Fprintln(w, ratioOfMedians(samples["A"], samples["C"]).line("end to end / Kafka engine", 1.0))
 	fmt.Fprintf(w, "  serve + sink CPU-s per 1M        %.2f   (target <= 8)    %s\n", serveSink, check(serveSink <= 8))
 	lp99 := stagecpu.Median(p99)
 	fmt.Fprintf(w, "  latency p99                      %.0f ms (target <= 1000) %s\n", lp99, check(lp99 <= 1000))
@@ -1740,7 +1764,7 @@ func startUp(w io.Writer, samples map[string][]sample) {
 	for _, k := range []string{"B", "B0", "B1", "B2", "C", "C0"} {
 		var first, rate, tail []float64
 		oneGo := 0
-		for _, s := range samples[k] {
+		for _, s := range valid(samples[k]) {
 			if s.first < 0 || s.prog.at10 < 0 || s.prog.at90 < 0 {
 				continue
 			}
@@ -1777,7 +1801,11 @@ func startUp(w io.Writer, samples map[string][]sample) {
 			for _, st := range s.prog.steps {
 				parts = append(parts, fmt.Sprintf("%.1f: %d", st.at.Seconds(), st.rows))
 			}
-			fmt.Fprintf(w, "        round %d  %s\n", i+1, strings.Join(parts, ", "))
+			bad := ""
+			if s.invalid != "" {
+				bad = "  INVALID"
+			}
+			fmt.Fprintf(w, "        round %d  %s%s\n", i+1, strings.Join(parts, ", "), bad)
 		}
 	}
 }
@@ -1786,10 +1814,10 @@ func startUp(w io.Writer, samples map[string][]sample) {
 // binary's (A1), round by round.
 func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	var ratio, diff []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["serve"]; c > 0 {
-			ratio = append(ratio, this[i].cpu["serve"]/c)
-			diff = append(diff, this[i].cpu["serve"]-c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["serve"]; c > 0 {
+			ratio = append(ratio, pr[0].cpu["serve"]/c)
+			diff = append(diff, pr[0].cpu["serve"]-c)
 		}
 	}
 	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
@@ -1803,18 +1831,18 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 // time.
 func altServeSmallCost(w io.Writer, this, alt []sample, bin string) {
 	var serve, kafka, both, p99 []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["serve"]; c > 0 {
-			serve = append(serve, this[i].cpu["serve"]/c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["serve"]; c > 0 {
+			serve = append(serve, pr[0].cpu["serve"]/c)
 		}
-		if c := alt[i].cpu["kafka"]; c > 0 {
-			kafka = append(kafka, this[i].cpu["kafka"]/c)
+		if c := pr[1].cpu["kafka"]; c > 0 {
+			kafka = append(kafka, pr[0].cpu["kafka"]/c)
 		}
-		if c := alt[i].cpu["serve"] + alt[i].cpu["kafka"]; c > 0 {
-			both = append(both, (this[i].cpu["serve"]+this[i].cpu["kafka"])/c)
+		if c := pr[1].cpu["serve"] + pr[1].cpu["kafka"]; c > 0 {
+			both = append(both, (pr[0].cpu["serve"]+pr[0].cpu["kafka"])/c)
 		}
-		if a := pct(alt[i].answered, 0.99); a > 0 {
-			p99 = append(p99, float64(pct(this[i].answered, 0.99))/float64(a))
+		if a := pct(pr[1].answered, 0.99); a > 0 {
+			p99 = append(p99, float64(pct(pr[0].answered, 0.99))/float64(a))
 		}
 	}
 	fmt.Fprintf(w, "\nserve of this build (E) against %s (E1) at the latency run's requests, per round pair, median [min..max]:\n", bin)
@@ -1828,13 +1856,13 @@ func altServeSmallCost(w io.Writer, this, alt []sample, bin string) {
 // (B1), round by round.
 func altSinkCost(w io.Writer, this, alt []sample, bin string) {
 	var ratio, diff, rate []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["sink"]; c > 0 {
-			ratio = append(ratio, this[i].cpu["sink"]/c)
-			diff = append(diff, this[i].cpu["sink"]-c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["sink"]; c > 0 {
+			ratio = append(ratio, pr[0].cpu["sink"]/c)
+			diff = append(diff, pr[0].cpu["sink"]-c)
 		}
-		if alt[i].wall > 0 && this[i].wall > 0 {
-			rate = append(rate, alt[i].wall.Seconds()/this[i].wall.Seconds())
+		if pr[1].wall > 0 && pr[0].wall > 0 {
+			rate = append(rate, pr[1].wall.Seconds()/pr[0].wall.Seconds())
 		}
 	}
 	fmt.Fprintf(w, "\nsink of this build (B) against %s (B1), per round pair, median [min..max]:\n", bin)
@@ -1847,13 +1875,13 @@ func altSinkCost(w io.Writer, this, alt []sample, bin string) {
 // (B2), round by round.
 func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 	var rate, sink, ch []float64
-	for i := 0; i < len(def) && i < len(alt); i++ {
-		rate = append(rate, (float64(alt[i].events)/alt[i].wall.Seconds())/(float64(def[i].events)/def[i].wall.Seconds()))
-		if c := def[i].cpu["sink"]; c > 0 {
-			sink = append(sink, alt[i].cpu["sink"]/c)
+	for _, pr := range validPairs(def, alt) {
+		rate = append(rate, (float64(pr[1].events)/pr[1].wall.Seconds())/(float64(pr[0].events)/pr[0].wall.Seconds()))
+		if c := pr[0].cpu["sink"]; c > 0 {
+			sink = append(sink, pr[1].cpu["sink"]/c)
 		}
-		if c := def[i].cpu["clickhouse"]; c > 0 {
-			ch = append(ch, alt[i].cpu["clickhouse"]/c)
+		if c := pr[0].cpu["clickhouse"]; c > 0 {
+			ch = append(ch, pr[1].cpu["clickhouse"]/c)
 		}
 	}
 	fmt.Fprintf(w, "\nsink flags %q (B2) against the defaults (B), per round pair, median [min..max]:\n", strings.Join(args, " "))
@@ -1868,10 +1896,10 @@ func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 // of medians.
 func traceCacheCost(w io.Writer, on, off []sample) {
 	var rate, cpu []float64
-	for i := 0; i < len(on) && i < len(off); i++ {
-		rate = append(rate, (float64(on[i].events)/on[i].wall.Seconds())/(float64(off[i].events)/off[i].wall.Seconds()))
-		if c := off[i].cpu["serve"]; c > 0 {
-			cpu = append(cpu, on[i].cpu["serve"]/c)
+	for _, pr := range validPairs(on, off) {
+		rate = append(rate, (float64(pr[0].events)/pr[0].wall.Seconds())/(float64(pr[1].events)/pr[1].wall.Seconds()))
+		if c := pr[1].cpu["serve"]; c > 0 {
+			cpu = append(cpu, pr[0].cpu["serve"]/c)
 		}
 	}
 	fmt.Fprintf(w, "\ntrace-level tagging (A: serve's trace cache on, A0: off), per round pair, median [min..max]:\n")
@@ -1884,8 +1912,8 @@ func traceCacheCost(w io.Writer, on, off []sample) {
 // round pair.
 func unitSeenCost(w io.Writer, with, without []sample) {
 	var diff, ratio []float64
-	for i := 0; i < len(with) && i < len(without); i++ {
-		a, b := with[i].cpu["clickhouse"], without[i].cpu["clickhouse"]
+	for _, pr := range validPairs(with, without) {
+		a, b := pr[0].cpu["clickhouse"], pr[1].cpu["clickhouse"]
 		diff = append(diff, a-b)
 		if b > 0 {
 			ratio = append(ratio, a/b)
