@@ -16,6 +16,7 @@
 //	  the baseline as measured before that was found
 //	D clickhouse-client: INSERT ... FORMAT JSONEachRow of the same records
 //	E latency: ingest-to-queryable at -rate events/s with -background events/s besides
+//	E3 (only with -paths E3) E with the probe reading the names at every poll
 //
 // Every run writes into a fresh database with the migrated schema (events
 // table and its materialized views); after each run the database is dropped
@@ -83,7 +84,7 @@ func main() {
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run), of the first sink-only run, and of serve, sink and this generator in the first latency run (E) here")
-	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
+	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views; E3 is E with the latency probe reading the names at every poll instead of only after the server's inserted rows moved: -paths E,E3 measures what the probe costs")
 	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs paths A1 and E1: A and E with that serve, the sink of this build; -paths A,A1 (E,E1) compares the two serves' CPU round by round")
 	flag.StringVar(&o.altSink, "alt-sink", "", "an ingest binary (e.g. built from an earlier commit) whose sink runs path B1: B with that sink; -paths B,B1 compares the two sinks' CPU round by round")
@@ -108,10 +109,10 @@ func main() {
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2":
+		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2", "E3":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E1, E2)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E1, E2, E3)\n", p)
 			os.Exit(2)
 		}
 	}
@@ -726,7 +727,11 @@ func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, w
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
+	// The inserts are logged: their own CPU, against ClickHouse's whole,
+	// is what the parts they leave to merge cost (see insertCost).
+	b.logQueries = true
 	cmd := b.procOf(bin, fmt.Sprintf("sink only%s %d", tag, r), db, append([]string{"sink", "--topic", topic, "--group", "bench-" + db, "--admin", admin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
+	b.logQueries = false
 	defer stop(cmd)
 	if r == 0 && tag == "" {
 		b.profile("sink-only", admin, 5*time.Second)
@@ -739,6 +744,9 @@ func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, w
 	b.overRead(db, "the sink", &s)
 	s.parts = b.parts(db)
 	stop(cmd)
+	if err := b.insertCost(db, &s); err != nil {
+		return s, err
+	}
 	b.quiesce(db)
 	return s, nil
 }
@@ -897,7 +905,7 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	if err != nil {
 		return s, err
 	}
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", insert)
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--log_queries=1", "--query", insert)
 	in, err := os.Open(file)
 	if err != nil {
 		return s, err
@@ -914,6 +922,9 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	s.cpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
 	b.overRead(db, "clickhouse-client", &s)
 	s.parts = b.parts(db)
+	if err := b.insertCost(db, &s); err != nil {
+		return s, err
+	}
 	b.quiesce(db)
 	return s, nil
 }
@@ -921,16 +932,20 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 // E: latency at a fixed rate with background load: every 10 ms a batch of
 // rate/100 marked events and one of background/100 others; a batch's
 // latency is from the start of its request to the first poll that sees it.
-func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, "", nil) }
+func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, "", nil, false) }
 
 // latencyWith is E with the serve of the ingest binary serveBin (E1:
 // -alt-serve; "": this build's) and extra ingest sink flags (E2:
-// -alt-sink-args).
-func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, error) {
+// -alt-sink-args); with everyPoll (E3) the probe asks ClickHouse at every
+// poll, as it did before it waited for the server's inserted rows to move.
+func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string, everyPoll bool) (sample, error) {
 	s := sample{load: loadAvg()}
 	name := "lat"
 	if len(sinkArgs) > 0 {
 		name = "latalt"
+	}
+	if everyPoll {
+		name = "latpoll"
 	}
 	if serveBin != "" {
 		name = "latserve"
@@ -955,6 +970,10 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 	}
 	defer p.stop()
 	namesText, err := queries.Render("bench/distinct_names.sql", queries.Data{DB: db})
+	if err != nil {
+		return s, err
+	}
+	rowsSQL, err := sql("bench/inserted_rows.sql", db, nil)
 	if err != nil {
 		return s, err
 	}
@@ -1004,9 +1023,35 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 				next = time.Now()
 			}
 		}
+		// Rows become visible only by an insert: at every poll the probe
+		// asks for the server's count of inserted rows (a cheap question,
+		// bench/inserted_rows.sql) and reads the names only at the poll
+		// where it moved and at the next (in case the count moves just
+		// before the part is visible); E3 reads them at every poll. A
+		// batch is still seen at the first poll after it became visible.
+		gate := newReadGate()
 		for time.Now().Before(deadline) {
-			// From the oldest probe not yet seen (its event_time is its
-			// send time, in whole seconds), one second of slack.
+			if !everyPoll {
+				asked++
+				var rows uint64
+				ctx := clickhouse.Context(b.ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+					clickhouse.WithQueryID(probePrefix+strconv.Itoa(asked)))
+				if err := b.c.Conn.QueryRow(ctx, rowsSQL).Scan(&rows); err == nil {
+					if !gate.read(rows) {
+						mu.Lock()
+						all := sendingDone.Load() && len(visible) == len(sentAt)
+						mu.Unlock()
+						if all {
+							return
+						}
+						pause()
+						continue
+					}
+				}
+			}
+			// From the second of the oldest probe not yet seen (its
+			// event_time is the time it was sent, in whole seconds:
+			// sentAt is that same instant).
 			mu.Lock()
 			oldest := time.Now()
 			for name, at := range sentAt {
@@ -1015,7 +1060,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 				}
 			}
 			mu.Unlock()
-			namesSQL, err := queries.Bind(namesText, queries.Params{"experiment_id": "lat", "since_s": oldest.Add(-time.Second).Unix()})
+			namesSQL, err := queries.Bind(namesText, queries.Params{"experiment_id": "lat", "since_s": oldest.Unix()})
 			if err != nil {
 				return
 			}
@@ -1066,7 +1111,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 			bg = bgs[seq].at(now)
 		}
 		mu.Lock()
-		sentAt[name] = time.Now()
+		sentAt[name] = now // the events' time: the query's lower bound
 		mu.Unlock()
 		wg.Add(1)
 		go func() {
@@ -1131,22 +1176,54 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 			return s, err
 		}
 		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
-		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"db": db})
-		if err != nil {
+		if err := b.insertCost(db, &s); err != nil {
 			return s, err
-		}
-		var cpuUs, waitUs, durMs uint64
-		if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
-			return s, fmt.Errorf("sink insert cpu: %w", err)
-		}
-		s.insertCPU = float64(cpuUs) / float64(s.events)
-		if s.inserts > 0 {
-			s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
-			s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
 		}
 	}
 	b.quiesce(db)
 	return s, nil
+}
+
+// insertCost fills in s the count and the ClickHouse CPU-s per 1M events
+// of the logged inserts into db.events (log_queries = 1: the sink's with
+// store.EnvLogQueries, clickhouse-client's with --log_queries), their
+// mean time on the server and their threads' mean wait for a core.
+func (b *bench) insertCost(db string, s *sample) error {
+	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
+		return err
+	}
+	q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"db": db})
+	if err != nil {
+		return err
+	}
+	var cpuUs, waitUs, durMs uint64
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
+		return fmt.Errorf("insert cpu: %w", err)
+	}
+	s.insertCPU = float64(cpuUs) / float64(s.events)
+	if s.inserts > 0 {
+		s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
+		s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
+	}
+	return nil
+}
+
+// readGate decides at each poll of path E's probe whether to read the
+// names, from the server's count of inserted rows: at the poll where the
+// count moved and at the next.
+type readGate struct {
+	last        uint64
+	movedBefore bool
+}
+
+func newReadGate() *readGate { return &readGate{last: math.MaxUint64, movedBefore: true} }
+
+// read takes this poll's count and says whether to read the names.
+func (g *readGate) read(rows uint64) bool {
+	moved := rows != g.last
+	ok := moved || g.movedBefore
+	g.last, g.movedBefore = rows, moved
+	return ok
 }
 
 // probeCPU is the count and the ClickHouse CPU (microseconds) of the
@@ -1435,8 +1512,9 @@ func run(o options) error {
 		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
-		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil) }},
-		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs) }},
+		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil, false) }},
+		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs, false) }},
+		{"E3", fmt.Sprintf("latency %d ev/s + %d ev/s background, the probe reading at every poll", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", nil, true) }},
 	}
 	byKey := map[string]int{}
 	var keys []string
@@ -1461,7 +1539,7 @@ rounds:
 				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
-			if p.key == "E" || p.key == "E1" || p.key == "E2" {
+			if strings.HasPrefix(p.key, "E") {
 				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
@@ -1544,7 +1622,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2", "E3"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1626,6 +1704,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
 	}
 
+	insertSplit(w, samples)
 	startUp(w, samples)
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
@@ -1645,8 +1724,11 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["B"]) > 0 && len(samples["B2"]) > 0 {
 		sinkArgsCost(w, samples["B"], samples["B2"], o.sinkArgs)
 	}
+	if len(samples["E"]) > 0 && len(samples["E3"]) > 0 {
+		probeCost(w, samples["E"], samples["E3"])
+	}
 	var p99 []float64
-	for _, k := range []string{"E", "E1", "E2"} {
+	for _, k := range []string{"E", "E1", "E2", "E3"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1656,6 +1738,8 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 			fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
 		case "E1":
 			fmt.Fprintf(w, "\nE1 latency as E, with the serve of %s:\n", o.altServe)
+		case "E3":
+			fmt.Fprintf(w, "\nE3 latency as E, the probe reading the names at every poll (not only after the server's inserted rows moved):\n")
 		default:
 			fmt.Fprintf(w, "\nE2 latency as E, with the sink flags %q:\n", strings.Join(o.sinkArgs, " "))
 		}
@@ -1750,6 +1834,35 @@ func latencyParts(w io.Writer, ss []sample) {
 	fmt.Fprintf(w, "    machine busy during the run (all cores, /proc/stat)                     %s %%\n", med3(busy, "%.0f"))
 	if overflow {
 		fmt.Fprintf(w, "    (a p99 above the largest finite bucket reads +Inf)\n")
+	}
+}
+
+// insertSplit prints, for the paths whose inserts are logged (the sink's,
+// clickhouse-client's), ClickHouse's CPU per 1M events split into the
+// inserts' own (system.query_log: the events part and every view, on the
+// insert's threads) and the rest (mostly the merges of the parts they
+// wrote, while the run lasted): why one path's inserts cost ClickHouse
+// more than another's.
+func insertSplit(w io.Writer, samples map[string][]sample) {
+	var lines []string
+	for _, k := range []string{"B", "B0", "B1", "B2", "D"} {
+		v := valid(samples[k])
+		var own, rest, inserts, rows []float64
+		for _, s := range v {
+			if s.inserts == 0 {
+				continue
+			}
+			own, rest = append(own, s.insertCPU), append(rest, s.cpu["clickhouse"]-s.insertCPU)
+			inserts, rows = append(inserts, float64(s.inserts)), append(rows, float64(s.events)/float64(s.inserts))
+		}
+		if len(own) == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  %-3s inserts %s of %s rows: their own %s, the rest (merges, other clients) %s",
+			k, med3(inserts, "%.0f"), med3(rows, "%.0f"), med3(own, "%.2f"), med3(rest, "%.2f")))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nClickHouse CPU-s per 1M events, the logged inserts' own (system.query_log) and the rest of the run's:\n%s\n", strings.Join(lines, "\n"))
 	}
 }
 
@@ -1888,6 +2001,32 @@ func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 	fmt.Fprintf(w, "  events/s B2/B               %s\n", med3(rate, "%.3f"))
 	fmt.Fprintf(w, "  sink CPU-s per 1M B2/B      %s\n", med3(sink, "%.3f"))
 	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M B2/B %s\n", med3(ch, "%.3f"))
+}
+
+// probeCost compares the latency probe reading the names only after the
+// server's inserted rows moved (E) with reading them at every poll
+// (E3), round by round.
+func probeCost(w io.Writer, e, e3 []sample) {
+	var asked, probe, ch, p99 []float64
+	for _, pr := range validPairs(e, e3) {
+		if pr[1].probes > 0 {
+			asked = append(asked, float64(pr[0].probes)/float64(pr[1].probes))
+		}
+		if pr[1].probeCPU > 0 {
+			probe = append(probe, pr[0].probeCPU/pr[1].probeCPU)
+		}
+		if c := pr[1].cpu["clickhouse"]; c > 0 {
+			ch = append(ch, pr[0].cpu["clickhouse"]/c)
+		}
+		if q := pct(pr[1].lat, 0.99); q > 0 {
+			p99 = append(p99, float64(pct(pr[0].lat, 0.99))/float64(q))
+		}
+	}
+	fmt.Fprintf(w, "\nthe latency probe reading names after the inserted rows moved (E) against at every poll (E3), per round pair, median [min..max]:\n")
+	fmt.Fprintf(w, "  probe queries E/E3                    %s\n", med3(asked, "%.3f"))
+	fmt.Fprintf(w, "  probe's ClickHouse CPU-s per 1M E/E3  %s\n", med3(probe, "%.3f"))
+	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M E/E3          %s\n", med3(ch, "%.3f"))
+	fmt.Fprintf(w, "  p99 ingest-to-queryable E/E3          %s\n", med3(p99, "%.3f"))
 }
 
 // traceCacheCost compares A (serve's trace cache on, the default) with A0

@@ -99,3 +99,15 @@ func TestReportLeavesOutInvalidRounds(t *testing.T) {
 	assert.Contains(t, text, "sink only / Kafka engine         1.13x")
 	assert.Contains(t, text, "end to end / Kafka engine        0.83x")
 }
+
+// The probe reads the names at the first poll, at a poll where the
+// server's inserted rows moved and at the poll after it, and not while
+// they stand still.
+func TestReadGateReadsWhenInsertedRowsMovedAndAtTheNextPoll(t *testing.T) {
+	g := newReadGate()
+	var got []bool
+	for _, rows := range []uint64{0, 0, 0, 0, 500, 500, 500, 900, 1200, 1200, 1200} {
+		got = append(got, g.read(rows))
+	}
+	assert.Equal(t, []bool{true, true, false, false, true, true, false, true, true, true, false}, got)
+}
