@@ -905,7 +905,10 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	if err != nil {
 		return s, err
 	}
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--log_queries=1", "--query", insert)
+	// Logged under its own id (the statement's text starts with its
+	// comment, not with INSERT): its own CPU is reported apart.
+	insertID := "ingestbench-insert-" + db
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--log_queries=1", "--query_id="+insertID, "--query", insert)
 	in, err := os.Open(file)
 	if err != nil {
 		return s, err
@@ -922,9 +925,11 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	s.cpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
 	b.overRead(db, "clickhouse-client", &s)
 	s.parts = b.parts(db)
-	if err := b.insertCost(db, &s); err != nil {
+	n, us, err := b.probeCPU(insertID)
+	if err != nil {
 		return s, err
 	}
+	s.inserts, s.insertCPU = n, float64(us)/float64(want)
 	b.quiesce(db)
 	return s, nil
 }
@@ -1186,7 +1191,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string, everyPoll
 
 // insertCost fills in s the count and the ClickHouse CPU-s per 1M events
 // of the logged inserts into db.events (log_queries = 1: the sink's with
-// store.EnvLogQueries, clickhouse-client's with --log_queries), their
+// store.EnvLogQueries), their
 // mean time on the server and their threads' mean wait for a core.
 func (b *bench) insertCost(db string, s *sample) error {
 	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
@@ -1227,7 +1232,8 @@ func (g *readGate) read(rows uint64) bool {
 }
 
 // probeCPU is the count and the ClickHouse CPU (microseconds) of the
-// latency probe's queries whose ids start with prefix.
+// logged queries whose ids start with prefix (the latency probe's,
+// clickhouse-client's insert).
 func (b *bench) probeCPU(prefix string) (n, us uint64, err error) {
 	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
 		return 0, 0, err
