@@ -41,7 +41,18 @@ type Config struct {
 	// 100000 --max-bytes 67108864"` against 400k and 256 MiB: 36k vs 30k
 	// events/s, sink CPU 7.1 vs 9.2 CPU-s per 1M): the first insert waits
 	// for a whole batch, ClickHouse idles meanwhile, and the merges saved
-	// happen after the rows are visible. Default: 0 (off: MaxRows).
+	// happen after the rows are visible. Where the extra cost is, per
+	// ClickHouse's own accounting (2026-11-30, `ingestbench -paths
+	// B,B2,C,D -alt-sink-args "--behind-rows 300000 --max-bytes
+	// 268435456"`, 3 interleaved rounds, twice, load 1-11): the inserts'
+	// own CPU (system.query_log: the events part and every view) is the
+	// same per row at 100k rows per insert (5.30 / 7.34 CPU-s per 1M), at
+	// 200k (5.42 / 7.35) and in clickhouse-client's single 1M-row insert
+	// (7.66); the rest of ClickHouse's CPU in the run, the merges of the
+	// level-0 parts (120 at 100k, 70 at 200k, 29 for the single insert),
+	// is 2.92 / 5.87, 1.31 / 2.94 and 1.28. So ClickHouse's CPU was
+	// 0.82x / 0.79x with 200k-row inserts, but the sink's own 2.35x /
+	// 2.53x and events/s 0.86x / 0.87x. Default: 0 (off: MaxRows).
 	BehindRows int `yaml:"behind_rows"`
 	// MaxBytes flushes a batch at this many bytes of record values. It also
 	// bounds memory: fetching pauses while Inserts batches are being

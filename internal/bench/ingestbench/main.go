@@ -16,6 +16,7 @@
 //	  the baseline as measured before that was found
 //	D clickhouse-client: INSERT ... FORMAT JSONEachRow of the same records
 //	E latency: ingest-to-queryable at -rate events/s with -background events/s besides
+//	E3 (only with -paths E3) E with the probe reading the names at every poll
 //
 // Every run writes into a fresh database with the migrated schema (events
 // table and its materialized views); after each run the database is dropped
@@ -83,7 +84,7 @@ func main() {
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
 	flag.StringVar(&o.stageTime, "stage-benchtime", "fixed", "go test -benchtime of every stage benchmark; fixed: each stage's own count of a few hundred thousand events")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "write CPU profiles of serve and sink (first end-to-end run), of the first sink-only run, and of serve, sink and this generator in the first latency run (E) here")
-	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views")
+	paths := flag.String("paths", "A,B,C,D,E", "the paths to run, comma-separated; A0 is A with ingest serve's trace cache off (--trace-cache 0): -paths A,A0 measures what trace-level tagging costs; B0 is B without the unit_seen view (migration 0017): -paths B,B0 measures what it costs ClickHouse; C0 is C filling the events table only, not the views; E3 is E with the latency probe reading the names at every poll instead of only after the server's inserted rows moved: -paths E,E3 measures what the probe costs")
 	sinkArgs := flag.String("alt-sink-args", "", "extra ingest sink flags (space-separated, e.g. \"--max-age 1s --inserts 1\") of paths B2 and E2: B and E with those; -paths B,B2,E,E2 compares two flush policies round by round")
 	flag.StringVar(&o.altServe, "alt-serve", "", "an ingest binary (e.g. built from an earlier commit) whose serve runs paths A1 and E1: A and E with that serve, the sink of this build; -paths A,A1 (E,E1) compares the two serves' CPU round by round")
 	flag.StringVar(&o.altSink, "alt-sink", "", "an ingest binary (e.g. built from an earlier commit) whose sink runs path B1: B with that sink; -paths B,B1 compares the two sinks' CPU round by round")
@@ -108,10 +109,10 @@ func main() {
 	o.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2":
+		case "A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2", "E3":
 			o.paths[p] = true
 		default:
-			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E1, E2)\n", p)
+			fmt.Fprintf(os.Stderr, "ingestbench: -paths: unknown path %q (want A, A0, A1, B, B0, B1, B2, C, C0, D, E, E1, E2, E3)\n", p)
 			os.Exit(2)
 		}
 	}
@@ -238,6 +239,8 @@ type bench struct {
 	// logQueries starts the ingest processes with log_queries = 1 (path E)
 	logQueries bool
 	topics     []string
+	// records is the pre-filled topic's record count (0: none)
+	records uint64
 }
 
 // sample is one run of one path.
@@ -274,6 +277,9 @@ type sample struct {
 	// the rows were visible
 	first time.Duration
 	prog  progress
+	// invalid says why the run does not count (see overRead); "" when it
+	// does. Medians, ratios and round pairs leave invalid runs out.
+	invalid string
 }
 
 // histStats summarises a Prometheus histogram's change over a run.
@@ -721,7 +727,11 @@ func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, w
 	cpu0 := m.read()
 	admin := freeAddr()
 	t0 := time.Now()
+	// The inserts are logged: their own CPU, against ClickHouse's whole,
+	// is what the parts they leave to merge cost (see insertCost).
+	b.logQueries = true
 	cmd := b.procOf(bin, fmt.Sprintf("sink only%s %d", tag, r), db, append([]string{"sink", "--topic", topic, "--group", "bench-" + db, "--admin", admin, "--log-level", "warn", "--pprof"}, sinkArgs...)...)
+	b.logQueries = false
 	defer stop(cmd)
 	if r == 0 && tag == "" {
 		b.profile("sink-only", admin, 5*time.Second)
@@ -731,8 +741,12 @@ func (b *bench) sinkOnlyBin(bin, tag string, r int, topic string, want uint64, w
 		return s, err
 	}
 	s.cpu = merge(m.perMillion(cpu0, want), cpuMeter{"sink": cmd.Process.Pid}.perMillion(nil, want))
+	b.overRead(db, "the sink", &s)
 	s.parts = b.parts(db)
 	stop(cmd)
+	if err := b.insertCost(db, &s); err != nil {
+		return s, err
+	}
 	b.quiesce(db)
 	return s, nil
 }
@@ -818,6 +832,7 @@ func (b *bench) kafkaEngine(r int, topic string, want uint64, feedViews bool) (s
 		}
 	}
 	s.cpu = m.perMillion(cpu0, want)
+	b.overRead(db, "the Kafka engine", &s)
 	s.parts = b.parts(db)
 	return s, nil
 }
@@ -890,7 +905,10 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	if err != nil {
 		return s, err
 	}
-	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", insert)
+	// Logged under its own id (the statement's text starts with its
+	// comment, not with INSERT): its own CPU is reported apart.
+	insertID := "ingestbench-insert-" + db
+	cmd := exec.Command("clickhouse-client", "--host", host, "--port", port, "--log_queries=1", "--query_id="+insertID, "--query", insert)
 	in, err := os.Open(file)
 	if err != nil {
 		return s, err
@@ -905,7 +923,13 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 	}
 	s.cpu = m.perMillion(cpu0, want)
 	s.cpu["client"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / float64(want) * 1e6
+	b.overRead(db, "clickhouse-client", &s)
 	s.parts = b.parts(db)
+	n, us, err := b.probeCPU(insertID)
+	if err != nil {
+		return s, err
+	}
+	s.inserts, s.insertCPU = n, float64(us)/float64(want)
 	b.quiesce(db)
 	return s, nil
 }
@@ -913,16 +937,20 @@ func (b *bench) direct(r int, file string, want uint64) (sample, error) {
 // E: latency at a fixed rate with background load: every 10 ms a batch of
 // rate/100 marked events and one of background/100 others; a batch's
 // latency is from the start of its request to the first poll that sees it.
-func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, "", nil) }
+func (b *bench) latency(r int) (sample, error) { return b.latencyWith(r, "", nil, false) }
 
 // latencyWith is E with the serve of the ingest binary serveBin (E1:
 // -alt-serve; "": this build's) and extra ingest sink flags (E2:
-// -alt-sink-args).
-func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, error) {
+// -alt-sink-args); with everyPoll (E3) the probe asks ClickHouse at every
+// poll, as it did before it waited for the server's inserted rows to move.
+func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string, everyPoll bool) (sample, error) {
 	s := sample{load: loadAvg()}
 	name := "lat"
 	if len(sinkArgs) > 0 {
 		name = "latalt"
+	}
+	if everyPoll {
+		name = "latpoll"
 	}
 	if serveBin != "" {
 		name = "latserve"
@@ -947,6 +975,10 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 	}
 	defer p.stop()
 	namesText, err := queries.Render("bench/distinct_names.sql", queries.Data{DB: db})
+	if err != nil {
+		return s, err
+	}
+	rowsSQL, err := sql("bench/inserted_rows.sql", db, nil)
 	if err != nil {
 		return s, err
 	}
@@ -996,9 +1028,35 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 				next = time.Now()
 			}
 		}
+		// Rows become visible only by an insert: at every poll the probe
+		// asks for the server's count of inserted rows (a cheap question,
+		// bench/inserted_rows.sql) and reads the names only at the poll
+		// where it moved and at the next (in case the count moves just
+		// before the part is visible); E3 reads them at every poll. A
+		// batch is still seen at the first poll after it became visible.
+		gate := newReadGate()
 		for time.Now().Before(deadline) {
-			// From the oldest probe not yet seen (its event_time is its
-			// send time, in whole seconds), one second of slack.
+			if !everyPoll {
+				asked++
+				var rows uint64
+				ctx := clickhouse.Context(b.ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+					clickhouse.WithQueryID(probePrefix+strconv.Itoa(asked)))
+				if err := b.c.Conn.QueryRow(ctx, rowsSQL).Scan(&rows); err == nil {
+					if !gate.read(rows) {
+						mu.Lock()
+						all := sendingDone.Load() && len(visible) == len(sentAt)
+						mu.Unlock()
+						if all {
+							return
+						}
+						pause()
+						continue
+					}
+				}
+			}
+			// From the second of the oldest probe not yet seen (its
+			// event_time is the time it was sent, in whole seconds:
+			// sentAt is that same instant).
 			mu.Lock()
 			oldest := time.Now()
 			for name, at := range sentAt {
@@ -1007,7 +1065,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 				}
 			}
 			mu.Unlock()
-			namesSQL, err := queries.Bind(namesText, queries.Params{"experiment_id": "lat", "since_s": oldest.Add(-time.Second).Unix()})
+			namesSQL, err := queries.Bind(namesText, queries.Params{"experiment_id": "lat", "since_s": oldest.Unix()})
 			if err != nil {
 				return
 			}
@@ -1058,7 +1116,7 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 			bg = bgs[seq].at(now)
 		}
 		mu.Lock()
-		sentAt[name] = time.Now()
+		sentAt[name] = now // the events' time: the query's lower bound
 		mu.Unlock()
 		wg.Add(1)
 		go func() {
@@ -1123,26 +1181,59 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string) (sample, 
 			return s, err
 		}
 		s.probes, s.probeCPU = n, float64(us)/1e6/(float64(s.events)/1e6)
-		q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"db": db})
-		if err != nil {
+		if err := b.insertCost(db, &s); err != nil {
 			return s, err
-		}
-		var cpuUs, waitUs, durMs uint64
-		if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
-			return s, fmt.Errorf("sink insert cpu: %w", err)
-		}
-		s.insertCPU = float64(cpuUs) / float64(s.events)
-		if s.inserts > 0 {
-			s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
-			s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
 		}
 	}
 	b.quiesce(db)
 	return s, nil
 }
 
+// insertCost fills in s the count and the ClickHouse CPU-s per 1M events
+// of the logged inserts into db.events (log_queries = 1: the sink's with
+// store.EnvLogQueries), their
+// mean time on the server and their threads' mean wait for a core.
+func (b *bench) insertCost(db string, s *sample) error {
+	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
+		return err
+	}
+	q, err := sql("bench/sink_insert_cpu.sql", b.cfg.Database, queries.Params{"db": db})
+	if err != nil {
+		return err
+	}
+	var cpuUs, waitUs, durMs uint64
+	if err := b.c.Conn.QueryRow(b.ctx, q).Scan(&s.inserts, &cpuUs, &waitUs, &durMs); err != nil {
+		return fmt.Errorf("insert cpu: %w", err)
+	}
+	s.insertCPU = float64(cpuUs) / float64(s.events)
+	if s.inserts > 0 {
+		s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
+		s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
+	}
+	return nil
+}
+
+// readGate decides at each poll of path E's probe whether to read the
+// names, from the server's count of inserted rows: at the poll where the
+// count moved and at the next.
+type readGate struct {
+	last        uint64
+	movedBefore bool
+}
+
+func newReadGate() *readGate { return &readGate{last: math.MaxUint64, movedBefore: true} }
+
+// read takes this poll's count and says whether to read the names.
+func (g *readGate) read(rows uint64) bool {
+	moved := rows != g.last
+	ok := moved || g.movedBefore
+	g.last, g.movedBefore = rows, moved
+	return ok
+}
+
 // probeCPU is the count and the ClickHouse CPU (microseconds) of the
-// latency probe's queries whose ids start with prefix.
+// logged queries whose ids start with prefix (the latency probe's,
+// clickhouse-client's insert).
 func (b *bench) probeCPU(prefix string) (n, us uint64, err error) {
 	if err := b.exec("bench/bench_flush_logs.sql", b.cfg.Database, nil); err != nil {
 		return 0, 0, err
@@ -1401,6 +1492,7 @@ func run(o options) error {
 		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
 			return err
 		}
+		b.records = uint64(len(records))
 	}
 
 	if o.cost.on {
@@ -1426,17 +1518,24 @@ func run(o options) error {
 		{"C0", "ClickHouse Kafka engine, events table only", func(r int) (sample, error) { return b.kafkaEngine(r, topic, want, false) }},
 		{"D", "clickhouse-client JSONEachRow (same records)", func(r int) (sample, error) { return b.direct(r, file, want) }},
 		{"E", fmt.Sprintf("latency %d ev/s + %d ev/s background", o.rate, o.background), b.latency},
-		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil) }},
-		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs) }},
+		{"E1", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-serve's serve", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, o.altServe, nil, false) }},
+		{"E2", fmt.Sprintf("latency %d ev/s + %d ev/s background, -alt-sink-args", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", o.sinkArgs, false) }},
+		{"E3", fmt.Sprintf("latency %d ev/s + %d ev/s background, the probe reading at every poll", o.rate, o.background), func(r int) (sample, error) { return b.latencyWith(r, "", nil, true) }},
+	}
+	byKey := map[string]int{}
+	var keys []string
+	for i, p := range paths {
+		if o.paths[p.key] {
+			byKey[p.key] = i
+			keys = append(keys, p.key)
+		}
 	}
 	samples := map[string][]sample{}
 	var runErr error
 rounds:
 	for r := 0; r < o.rounds; r++ {
-		for _, p := range paths {
-			if !o.paths[p.key] {
-				continue
-			}
+		for _, k := range roundOrder(keys, r) {
+			p := paths[byKey[k]]
 			fmt.Fprintf(os.Stderr, "round %d/%d %s %s: load average %s ... ", r+1, o.rounds, p.key, p.name, loadAvg())
 			s, err := p.run(r)
 			if err != nil {
@@ -1446,11 +1545,14 @@ rounds:
 				break rounds
 			}
 			samples[p.key] = append(samples[p.key], s)
-			if p.key == "E" || p.key == "E1" || p.key == "E2" {
+			if strings.HasPrefix(p.key, "E") {
 				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
 					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
 			} else {
 				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
+			}
+			if s.invalid != "" {
+				fmt.Fprintf(os.Stderr, "  INVALID, not counted: %s\n", s.invalid)
 			}
 		}
 	}
@@ -1526,7 +1628,7 @@ func med3(xs []float64, format string) string {
 func report(w io.Writer, o options, b *bench, records int, want uint64, samples map[string][]sample, stages []stage) {
 	fmt.Fprintf(w, "ingestbench: %s, %d cores, %s memory; Kafka %s, ClickHouse %s, all on this machine\n", cpuModel(), runtime.NumCPU(), memTotal(), strings.Join(b.brokers, ","), b.cfg.Addr)
 	var ran []string
-	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2"} {
+	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D", "E", "E1", "E2", "E3"} {
 		if len(samples[k]) > 0 {
 			ran = append(ran, k)
 		}
@@ -1572,19 +1674,27 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		"D":  {"client", "clickhouse"},
 		"E":  {"serve", "sink", "clickhouse", "kafka", "generator"},
 	}
+	if bad := invalidRounds(ran, samples); len(bad) > 0 {
+		fmt.Fprintf(w, "INVALID rounds, left out of every median, ratio and round pair below:\n%s\n\n", strings.Join(bad, "\n"))
+	}
 	fmt.Fprintf(w, "%-47s %-28s %s\n", "path", "events/s", "CPU-s per 1M events, per process")
 	for _, k := range []string{"A", "A0", "A1", "B", "B0", "B1", "B2", "C", "C0", "D"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
+		v := valid(samples[k])
+		if len(v) == 0 {
+			fmt.Fprintf(w, "%-47s no valid round of %d\n", names[k], len(samples[k]))
+			continue
+		}
 		var parts []string
 		for _, p := range procs[k] {
-			parts = append(parts, p+" "+med3(cpus(samples[k], p), "%.2f"))
+			parts = append(parts, p+" "+med3(cpus(v, p), "%.2f"))
 		}
-		fmt.Fprintf(w, "%-47s %-28s %s\n", names[k], med3(rates(samples[k]), "%.0f"), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "%-47s %-28s %s%s\n", names[k], med3(rates(v), "%.0f"), strings.Join(parts, ", "), validNote(samples[k]))
 	}
 	var ss []float64
-	for _, s := range samples["A"] {
+	for _, s := range valid(samples["A"]) {
 		ss = append(ss, s.cpu["serve"]+s.cpu["sink"])
 	}
 	if len(ss) > 0 {
@@ -1594,12 +1704,13 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	fmt.Fprintf(w, "\nClickHouse parts written per run (level 0 = one per insert and table: events and each materialized view), merged parts present at the end:\n")
 	for _, k := range ran {
 		var ins, ev, mg []float64
-		for _, s := range samples[k] {
+		for _, s := range valid(samples[k]) {
 			ins, ev, mg = append(ins, float64(s.parts.insertParts)), append(ev, float64(s.parts.eventParts)), append(mg, float64(s.parts.mergedParts))
 		}
 		fmt.Fprintf(w, "  %s  insert parts %s, of which events %s, merged %s\n", k, med3(ins, "%.0f"), med3(ev, "%.0f"), med3(mg, "%.0f"))
 	}
 
+	insertSplit(w, samples)
 	startUp(w, samples)
 	if len(samples["A"]) > 0 && len(samples["A0"]) > 0 {
 		traceCacheCost(w, samples["A"], samples["A0"])
@@ -1619,8 +1730,11 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 	if len(samples["B"]) > 0 && len(samples["B2"]) > 0 {
 		sinkArgsCost(w, samples["B"], samples["B2"], o.sinkArgs)
 	}
+	if len(samples["E"]) > 0 && len(samples["E3"]) > 0 {
+		probeCost(w, samples["E"], samples["E3"])
+	}
 	var p99 []float64
-	for _, k := range []string{"E", "E1", "E2"} {
+	for _, k := range []string{"E", "E1", "E2", "E3"} {
 		if len(samples[k]) == 0 {
 			continue
 		}
@@ -1630,6 +1744,8 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 			fmt.Fprintf(w, "\nlatency, ingest-to-queryable (%d ev/s measured + %d ev/s background, %s per round):\n", o.rate, o.background, o.latFor)
 		case "E1":
 			fmt.Fprintf(w, "\nE1 latency as E, with the serve of %s:\n", o.altServe)
+		case "E3":
+			fmt.Fprintf(w, "\nE3 latency as E, the probe reading the names at every poll (not only after the server's inserted rows moved):\n")
 		default:
 			fmt.Fprintf(w, "\nE2 latency as E, with the sink flags %q:\n", strings.Join(o.sinkArgs, " "))
 		}
@@ -1680,7 +1796,6 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		return
 	}
 
-	mr := func(k string) float64 { return stagecpu.Median(rates(samples[k])) }
 	serveSink := stagecpu.Median(ss)
 	fmt.Fprintf(w, "\nratios of medians, against the targets:\n")
 	check := func(ok bool) string {
@@ -1689,10 +1804,9 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		}
 		return "MISSED"
 	}
-	r1, r2, r3 := mr("B")/mr("C"), mr("B")/mr("D"), mr("A")/mr("C")
-	fmt.Fprintf(w, "  sink only / Kafka engine         %.2fx  (target >= 1.5)  %s\n", r1, check(r1 >= 1.5))
-	fmt.Fprintf(w, "  sink only / clickhouse-client    %.2fx  (target >= 0.8)  %s\n", r2, check(r2 >= 0.8))
-	fmt.Fprintf(w, "  end to end / Kafka engine        %.2fx  (target >= 1.0)  %s\n", r3, check(r3 >= 1.0))
+	fmt.Fprintln(w, ratioOfMedians(samples["B"], samples["C"]).line("sink only / Kafka engine", 1.5))
+	fmt.Fprintln(w, ratioOfMedians(samples["B"], samples["D"]).line("sink only / clickhouse-client", 0.8))
+	fmt.Fprintln(w, ratioOfMedians(samples["A"], samples["C"]).line("end to end / Kafka engine", 1.0))
 	fmt.Fprintf(w, "  serve + sink CPU-s per 1M        %.2f   (target <= 8)    %s\n", serveSink, check(serveSink <= 8))
 	lp99 := stagecpu.Median(p99)
 	fmt.Fprintf(w, "  latency p99                      %.0f ms (target <= 1000) %s\n", lp99, check(lp99 <= 1000))
@@ -1729,6 +1843,35 @@ func latencyParts(w io.Writer, ss []sample) {
 	}
 }
 
+// insertSplit prints, for the paths whose inserts are logged (the sink's,
+// clickhouse-client's), ClickHouse's CPU per 1M events split into the
+// inserts' own (system.query_log: the events part and every view, on the
+// insert's threads) and the rest (mostly the merges of the parts they
+// wrote, while the run lasted): why one path's inserts cost ClickHouse
+// more than another's.
+func insertSplit(w io.Writer, samples map[string][]sample) {
+	var lines []string
+	for _, k := range []string{"B", "B0", "B1", "B2", "D"} {
+		v := valid(samples[k])
+		var own, rest, inserts, rows []float64
+		for _, s := range v {
+			if s.inserts == 0 {
+				continue
+			}
+			own, rest = append(own, s.insertCPU), append(rest, s.cpu["clickhouse"]-s.insertCPU)
+			inserts, rows = append(inserts, float64(s.inserts)), append(rows, float64(s.events)/float64(s.inserts))
+		}
+		if len(own) == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  %-3s inserts %s of %s rows: their own %s, the rest (merges, other clients) %s",
+			k, med3(inserts, "%.0f"), med3(rows, "%.0f"), med3(own, "%.2f"), med3(rest, "%.2f")))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nClickHouse CPU-s per 1M events, the logged inserts' own (system.query_log) and the rest of the run's:\n%s\n", strings.Join(lines, "\n"))
+	}
+}
+
 // startUp prints, for the paths that consume a pre-filled topic, what
 // their time is made of: the start (consumer group join, first fetch,
 // first insert) to the first row visible, the rate from 10 % to 90 % of
@@ -1740,7 +1883,7 @@ func startUp(w io.Writer, samples map[string][]sample) {
 	for _, k := range []string{"B", "B0", "B1", "B2", "C", "C0"} {
 		var first, rate, tail []float64
 		oneGo := 0
-		for _, s := range samples[k] {
+		for _, s := range valid(samples[k]) {
 			if s.first < 0 || s.prog.at10 < 0 || s.prog.at90 < 0 {
 				continue
 			}
@@ -1777,7 +1920,11 @@ func startUp(w io.Writer, samples map[string][]sample) {
 			for _, st := range s.prog.steps {
 				parts = append(parts, fmt.Sprintf("%.1f: %d", st.at.Seconds(), st.rows))
 			}
-			fmt.Fprintf(w, "        round %d  %s\n", i+1, strings.Join(parts, ", "))
+			bad := ""
+			if s.invalid != "" {
+				bad = "  INVALID"
+			}
+			fmt.Fprintf(w, "        round %d  %s%s\n", i+1, strings.Join(parts, ", "), bad)
 		}
 	}
 }
@@ -1786,10 +1933,10 @@ func startUp(w io.Writer, samples map[string][]sample) {
 // binary's (A1), round by round.
 func altServeCost(w io.Writer, this, alt []sample, bin string) {
 	var ratio, diff []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["serve"]; c > 0 {
-			ratio = append(ratio, this[i].cpu["serve"]/c)
-			diff = append(diff, this[i].cpu["serve"]-c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["serve"]; c > 0 {
+			ratio = append(ratio, pr[0].cpu["serve"]/c)
+			diff = append(diff, pr[0].cpu["serve"]-c)
 		}
 	}
 	fmt.Fprintf(w, "\nserve of this build (A) against %s (A1), per round pair, median [min..max]:\n", bin)
@@ -1803,18 +1950,18 @@ func altServeCost(w io.Writer, this, alt []sample, bin string) {
 // time.
 func altServeSmallCost(w io.Writer, this, alt []sample, bin string) {
 	var serve, kafka, both, p99 []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["serve"]; c > 0 {
-			serve = append(serve, this[i].cpu["serve"]/c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["serve"]; c > 0 {
+			serve = append(serve, pr[0].cpu["serve"]/c)
 		}
-		if c := alt[i].cpu["kafka"]; c > 0 {
-			kafka = append(kafka, this[i].cpu["kafka"]/c)
+		if c := pr[1].cpu["kafka"]; c > 0 {
+			kafka = append(kafka, pr[0].cpu["kafka"]/c)
 		}
-		if c := alt[i].cpu["serve"] + alt[i].cpu["kafka"]; c > 0 {
-			both = append(both, (this[i].cpu["serve"]+this[i].cpu["kafka"])/c)
+		if c := pr[1].cpu["serve"] + pr[1].cpu["kafka"]; c > 0 {
+			both = append(both, (pr[0].cpu["serve"]+pr[0].cpu["kafka"])/c)
 		}
-		if a := pct(alt[i].answered, 0.99); a > 0 {
-			p99 = append(p99, float64(pct(this[i].answered, 0.99))/float64(a))
+		if a := pct(pr[1].answered, 0.99); a > 0 {
+			p99 = append(p99, float64(pct(pr[0].answered, 0.99))/float64(a))
 		}
 	}
 	fmt.Fprintf(w, "\nserve of this build (E) against %s (E1) at the latency run's requests, per round pair, median [min..max]:\n", bin)
@@ -1828,13 +1975,13 @@ func altServeSmallCost(w io.Writer, this, alt []sample, bin string) {
 // (B1), round by round.
 func altSinkCost(w io.Writer, this, alt []sample, bin string) {
 	var ratio, diff, rate []float64
-	for i := 0; i < len(this) && i < len(alt); i++ {
-		if c := alt[i].cpu["sink"]; c > 0 {
-			ratio = append(ratio, this[i].cpu["sink"]/c)
-			diff = append(diff, this[i].cpu["sink"]-c)
+	for _, pr := range validPairs(this, alt) {
+		if c := pr[1].cpu["sink"]; c > 0 {
+			ratio = append(ratio, pr[0].cpu["sink"]/c)
+			diff = append(diff, pr[0].cpu["sink"]-c)
 		}
-		if alt[i].wall > 0 && this[i].wall > 0 {
-			rate = append(rate, alt[i].wall.Seconds()/this[i].wall.Seconds())
+		if pr[1].wall > 0 && pr[0].wall > 0 {
+			rate = append(rate, pr[1].wall.Seconds()/pr[0].wall.Seconds())
 		}
 	}
 	fmt.Fprintf(w, "\nsink of this build (B) against %s (B1), per round pair, median [min..max]:\n", bin)
@@ -1847,13 +1994,13 @@ func altSinkCost(w io.Writer, this, alt []sample, bin string) {
 // (B2), round by round.
 func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 	var rate, sink, ch []float64
-	for i := 0; i < len(def) && i < len(alt); i++ {
-		rate = append(rate, (float64(alt[i].events)/alt[i].wall.Seconds())/(float64(def[i].events)/def[i].wall.Seconds()))
-		if c := def[i].cpu["sink"]; c > 0 {
-			sink = append(sink, alt[i].cpu["sink"]/c)
+	for _, pr := range validPairs(def, alt) {
+		rate = append(rate, (float64(pr[1].events)/pr[1].wall.Seconds())/(float64(pr[0].events)/pr[0].wall.Seconds()))
+		if c := pr[0].cpu["sink"]; c > 0 {
+			sink = append(sink, pr[1].cpu["sink"]/c)
 		}
-		if c := def[i].cpu["clickhouse"]; c > 0 {
-			ch = append(ch, alt[i].cpu["clickhouse"]/c)
+		if c := pr[0].cpu["clickhouse"]; c > 0 {
+			ch = append(ch, pr[1].cpu["clickhouse"]/c)
 		}
 	}
 	fmt.Fprintf(w, "\nsink flags %q (B2) against the defaults (B), per round pair, median [min..max]:\n", strings.Join(args, " "))
@@ -1862,16 +2009,42 @@ func sinkArgsCost(w io.Writer, def, alt []sample, args []string) {
 	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M B2/B %s\n", med3(ch, "%.3f"))
 }
 
+// probeCost compares the latency probe reading the names only after the
+// server's inserted rows moved (E) with reading them at every poll
+// (E3), round by round.
+func probeCost(w io.Writer, e, e3 []sample) {
+	var asked, probe, ch, p99 []float64
+	for _, pr := range validPairs(e, e3) {
+		if pr[1].probes > 0 {
+			asked = append(asked, float64(pr[0].probes)/float64(pr[1].probes))
+		}
+		if pr[1].probeCPU > 0 {
+			probe = append(probe, pr[0].probeCPU/pr[1].probeCPU)
+		}
+		if c := pr[1].cpu["clickhouse"]; c > 0 {
+			ch = append(ch, pr[0].cpu["clickhouse"]/c)
+		}
+		if q := pct(pr[1].lat, 0.99); q > 0 {
+			p99 = append(p99, float64(pct(pr[0].lat, 0.99))/float64(q))
+		}
+	}
+	fmt.Fprintf(w, "\nthe latency probe reading names after the inserted rows moved (E) against at every poll (E3), per round pair, median [min..max]:\n")
+	fmt.Fprintf(w, "  probe queries E/E3                    %s\n", med3(asked, "%.3f"))
+	fmt.Fprintf(w, "  probe's ClickHouse CPU-s per 1M E/E3  %s\n", med3(probe, "%.3f"))
+	fmt.Fprintf(w, "  ClickHouse CPU-s per 1M E/E3          %s\n", med3(ch, "%.3f"))
+	fmt.Fprintf(w, "  p99 ingest-to-queryable E/E3          %s\n", med3(p99, "%.3f"))
+}
+
 // traceCacheCost compares A (serve's trace cache on, the default) with A0
 // (off), round by round: the rounds interleave them, so the ratio of each
 // round's pair is less disturbed by the machine's other load than the ratio
 // of medians.
 func traceCacheCost(w io.Writer, on, off []sample) {
 	var rate, cpu []float64
-	for i := 0; i < len(on) && i < len(off); i++ {
-		rate = append(rate, (float64(on[i].events)/on[i].wall.Seconds())/(float64(off[i].events)/off[i].wall.Seconds()))
-		if c := off[i].cpu["serve"]; c > 0 {
-			cpu = append(cpu, on[i].cpu["serve"]/c)
+	for _, pr := range validPairs(on, off) {
+		rate = append(rate, (float64(pr[0].events)/pr[0].wall.Seconds())/(float64(pr[1].events)/pr[1].wall.Seconds()))
+		if c := pr[1].cpu["serve"]; c > 0 {
+			cpu = append(cpu, pr[0].cpu["serve"]/c)
 		}
 	}
 	fmt.Fprintf(w, "\ntrace-level tagging (A: serve's trace cache on, A0: off), per round pair, median [min..max]:\n")
@@ -1884,8 +2057,8 @@ func traceCacheCost(w io.Writer, on, off []sample) {
 // round pair.
 func unitSeenCost(w io.Writer, with, without []sample) {
 	var diff, ratio []float64
-	for i := 0; i < len(with) && i < len(without); i++ {
-		a, b := with[i].cpu["clickhouse"], without[i].cpu["clickhouse"]
+	for _, pr := range validPairs(with, without) {
+		a, b := pr[0].cpu["clickhouse"], pr[1].cpu["clickhouse"]
 		diff = append(diff, a-b)
 		if b > 0 {
 			ratio = append(ratio, a/b)
