@@ -203,7 +203,9 @@ func appendString(dst []byte, s string) []byte {
 		for i+8 <= len(s) && plain8(Load64(s, i)) {
 			i += 8
 		}
-		if i >= len(s) {
+		// The last (fewer than eight) bytes as the string's last eight,
+		// the ones before them already seen plain.
+		if i >= len(s) || len(s) >= 8 && i > len(s)-8 && plain8(Load64(s, len(s)-8)) {
 			break
 		}
 		c := s[i]

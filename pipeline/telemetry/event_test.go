@@ -197,15 +197,18 @@ func appendStringByByte(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// Every byte value at every offset from an 8-byte boundary, and random
-// strings, encode exactly as the byte-by-byte loop encodes them.
+// Every byte value at every offset of strings of every length up to three
+// words (the 8-byte steps and the tail read as the last eight bytes), and
+// random strings, encode exactly as the byte-by-byte loop encodes them.
 func TestAppendStringMatchesByteLoop(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 17; pos++ {
-			b := []byte(strings.Repeat("a", 17))
-			b[pos] = byte(c)
-			s := string(b)
-			require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "byte %#x at %d", c, pos)
+	for n := 1; n <= 24; n++ {
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < n; pos++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				s := string(b)
+				require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "byte %#x at %d of %d", c, pos, n)
+			}
 		}
 	}
 	r := rand.New(rand.NewPCG(8, 8))
