@@ -224,6 +224,20 @@ func (z rowsSize) max(o rowsSize) rowsSize {
 	return z
 }
 
+// scaled is z with every count multiplied by num/den: the size of a batch
+// of more records like those measured in z.
+func (z rowsSize) scaled(num, den int) rowsSize {
+	f := func(v int) int { return int(int64(v) * int64(num) / int64(den)) }
+	z.n = f(z.n)
+	for i := range z.bufs {
+		z.bufs[i] = f(z.bufs[i])
+	}
+	for i := range z.flat {
+		z.flat[i], z.flatBuf[i] = f(z.flat[i]), f(z.flatBuf[i])
+	}
+	return z
+}
+
 // reserve gives empty rows the capacity of z at once: growing a batch's
 // slices by appending copied each of them about twice over, a third of
 // the sink's CPU while batches were new.

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -78,6 +79,45 @@ func TestRecentIDsCountsRepeatsWithinTheWindow(t *testing.T) {
 	assert.True(t, r.seenOrAdd("3000"))
 }
 
+// recentIDs answers as two plain generations of sets do: an id is seen
+// when either generation holds it, and a full current generation becomes
+// the previous one. Ids repeat at every distance, within a generation,
+// across one and beyond two.
+func TestRecentIDsAnswersAsTwoGenerations(t *testing.T) {
+	const generation = 500
+	r := newRecentIDs(generation)
+	cur, prev := map[string]bool{}, map[string]bool{}
+	model := func(id string) bool {
+		if cur[id] || prev[id] {
+			return true
+		}
+		if len(cur) >= generation {
+			prev, cur = cur, map[string]bool{}
+		}
+		cur[id] = true
+		return false
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen, forgotten := 0, 0
+	for i := range 20_000 {
+		id, repeat := fmt.Sprint(i), false
+		if i > 0 && rng.IntN(3) == 0 {
+			id, repeat = fmt.Sprint(i-1-rng.IntN(min(i, 2_500))), true
+		}
+		want := model(id)
+		require.Equal(t, want, r.seenOrAdd(id), "lookup %d of id %s", i, id)
+		switch {
+		case want:
+			seen++
+		case repeat:
+			forgotten++
+		}
+	}
+	// Both kinds of repeat happen: within the window and beyond it.
+	require.Greater(t, seen, 1_500)
+	require.Greater(t, forgotten, 1_500)
+}
+
 func BenchmarkRecentIDs(b *testing.B) {
 	r := newRecentIDs(1 << 19)
 	ids := make([]string, 1<<16)
@@ -121,6 +161,44 @@ func TestReserveTakesABatchWithoutGrowing(t *testing.T) {
 	fill(b)
 	assert.Equal(t, before, b.rows.capacities(), "no slice grew")
 	assert.Equal(t, first.rows.size(), b.rows.size())
+}
+
+// The process's first batch, once it holds firstBatchSample rows, gets
+// the capacity of a full batch of records like those at once: MaxRows
+// rows, or fewer when MaxBytes of records is reached first.
+func TestFirstBatchReservesAFullBatch(t *testing.T) {
+	record := func(i int) *kgo.Record {
+		e := telemetry.Event{
+			ID: fmt.Sprintf("id-%07d", i), TimeNs: 1_700_000_000_000_000_000 + int64(i), Kind: telemetry.KindEvent, Service: "checkout",
+			TraceID: fmt.Sprintf("%032x", i), AttrKeys: []string{"tenant"}, AttrValues: []string{fmt.Sprintf("t%03d", i%1000)},
+		}
+		return &kgo.Record{Partition: int32(i % 3), Offset: int64(i), Value: e.AppendJSON(nil)}
+	}
+	recordBytes := len(record(0).Value)
+	for _, tc := range []struct {
+		name     string
+		maxBytes int
+		rows     int // what a full batch holds
+	}{
+		{"by rows", 1 << 30, 5_000},
+		{"by bytes", 3_000 * recordBytes, 3_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewDefaultConfig()
+			cfg.MaxRows, cfg.MaxBytes = 5_000, tc.maxBytes
+			s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 12)}
+			b := newBatch()
+			var sampled []int
+			for i := range tc.rows {
+				require.NoError(t, s.accept(context.Background(), b, record(i)))
+				if i+1 == firstBatchSample {
+					sampled = b.rows.capacities()
+				}
+			}
+			assert.Equal(t, sampled, b.rows.capacities(), "no slice grew after the sample")
+			assert.LessOrEqual(t, cap(b.rows.offsets), tc.rows+tc.rows/20, "no more capacity than a full batch")
+		})
+	}
 }
 
 // capacities are the capacities of every slice of r, in a fixed order.

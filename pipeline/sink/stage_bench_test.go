@@ -71,3 +71,25 @@ func BenchmarkStageColumns(b *testing.B) {
 	}
 	m.Report(b, n)
 }
+
+// BenchmarkFirstBatch is a new sink's first batch: MaxRows records decoded
+// into a batch with no size to start from (see reserveFirst). Run it as
+// -benchtime 1x in a fresh process, as a sink starts: its pages are new.
+func BenchmarkFirstBatch(b *testing.B) {
+	cfg := NewDefaultConfig()
+	msgs := stageMessages(cfg.MaxRows)
+	ctx := context.Background()
+	m := stagecpu.Start()
+	n := 0
+	for b.Loop() {
+		s := &Sink{cfg: cfg, m: newMetrics(nil), seen: newRecentIDs(1 << 19)}
+		bt := newBatch()
+		for i := range msgs {
+			if err := s.accept(ctx, bt, msgs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(msgs)
+	}
+	m.Report(b, n)
+}

@@ -2,7 +2,9 @@ package telemetry
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -39,6 +41,34 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	assert.InDelta(t, 1, generic["synthetic"], 0)
 	assert.Equal(t, "experiment", generic["cohort"])
 	assert.Len(t, generic, len(Columns)-2, "wire keys are the table columns minus kafka_partition/offset")
+}
+
+// The wire's seconds are the nanoseconds floored to whole seconds, at
+// every magnitude and on both sides of the epoch.
+func TestWireTimesAreFlooredSeconds(t *testing.T) {
+	times := []int64{0, 1, 999_999_999, 1e9, 1e9 + 1, 1_999_999_999, 10e9, 1_700_000_000_123_456_789, math.MaxInt64,
+		-1, -1e9, -1e9 - 1, math.MinInt64}
+	for range 1000 {
+		times = append(times, rand.Int64N(1<<62)>>rand.IntN(62), -rand.Int64N(1<<62)>>rand.IntN(62))
+	}
+	for _, ns := range times {
+		e := Event{ID: "e", TimeNs: ns, IngestNs: ns / 3}
+		dec := json.NewDecoder(strings.NewReader(string(e.AppendJSON(nil))))
+		dec.UseNumber()
+		var generic map[string]any
+		require.NoError(t, dec.Decode(&generic))
+		for _, tc := range []struct {
+			key, nsKey string
+			ns         int64
+		}{{"event_time", "event_time_ns", ns}, {"ingest_time", "ingest_time_ns", ns / 3}} {
+			secs := tc.ns / 1e9
+			if tc.ns%1e9 < 0 {
+				secs--
+			}
+			assert.Equal(t, json.Number(strconv.FormatInt(secs, 10)), generic[tc.key], "%s of %d", tc.key, tc.ns)
+			assert.Equal(t, json.Number(strconv.FormatInt(tc.ns, 10)), generic[tc.nsKey], "%s of %d", tc.nsKey, tc.ns)
+		}
+	}
 }
 
 func TestDecodeJSONRejects(t *testing.T) {
@@ -167,15 +197,18 @@ func appendStringByByte(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// Every byte value at every offset from an 8-byte boundary, and random
-// strings, encode exactly as the byte-by-byte loop encodes them.
+// Every byte value at every offset of strings of every length up to three
+// words (the 8-byte steps and the tail read as the last eight bytes), and
+// random strings, encode exactly as the byte-by-byte loop encodes them.
 func TestAppendStringMatchesByteLoop(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 17; pos++ {
-			b := []byte(strings.Repeat("a", 17))
-			b[pos] = byte(c)
-			s := string(b)
-			require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "byte %#x at %d", c, pos)
+	for n := 1; n <= 24; n++ {
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < n; pos++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				s := string(b)
+				require.Equal(t, string(appendStringByByte(nil, s)), string(appendString(nil, s)), "byte %#x at %d of %d", c, pos, n)
+			}
 		}
 	}
 	r := rand.New(rand.NewPCG(8, 8))
