@@ -65,15 +65,8 @@ re-read when it changes).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Receive.GRPCEndpoint, "grpc", opts.Receive.GRPCEndpoint, "OTLP/gRPC listen address")
-	fl.StringVar(&opts.Receive.HTTPEndpoint, "http", opts.Receive.HTTPEndpoint, "OTLP/HTTP and JSON events listen address")
-	fl.Int64Var(&opts.Receive.MaxRequestBytes, "max-request-bytes", opts.Receive.MaxRequestBytes, "request body cap after decompression")
-	fl.StringVar(&opts.Receive.TokenFile, "token-file", "", "file of accepted bearer tokens, one per line")
-	fl.StringVar(&opts.Produce.Topic, "topic", opts.Produce.Topic, "Kafka topic for events")
-	fl.IntVar(&opts.Produce.Partitions, "partitions", opts.Produce.Partitions, "partition count when the topic is created")
-	fl.IntVar(&opts.Produce.Replication, "replication", opts.Produce.Replication, "replication factor when the topic is created")
-	fl.DurationVar(&opts.Produce.BatchTimeout, "batch-timeout", opts.Produce.BatchTimeout, "how long the Kafka writer waits to fill a batch")
-	fl.StringVar(&opts.Produce.Compression, "compression", opts.Produce.Compression, "Kafka record batch compression: none, gzip, snappy, lz4 or zstd (snappy: least CPU of producer, broker and sink together, about 6x fewer bytes on the wire)")
+	opts.Receive.AddFlags(fl)
+	opts.Produce.AddFlags(fl)
 	fl.StringVar(&opts.Experiments, "experiments", os.Getenv("STEADYSTATE_EXPERIMENTS"), "directory of experiment and flow definitions: cohort rules, flow stages ($STEADYSTATE_EXPERIMENTS; none by default)")
 	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9464")
 	fl.IntVar(&opts.TraceCache, "trace-cache", tag.DefaultTraceCacheSize, "traces whose cohort is remembered to tag their other spans (per generation, two generations; 0 turns trace tagging at ingest off)")

@@ -45,17 +45,7 @@ partitions.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Sink.Topic, "topic", opts.Sink.Topic, "Kafka topic to consume")
-	fl.StringVar(&opts.Sink.Group, "group", opts.Sink.Group, "consumer group")
-	fl.StringVar(&opts.Sink.DeadLetterTopic, "dead-letter-topic", "", "dead-letter topic (default <topic>.dlq)")
-	fl.IntVar(&opts.Sink.MaxRows, "max-rows", opts.Sink.MaxRows, "flush a batch at this many rows")
-	fl.IntVar(&opts.Sink.BehindRows, "behind-rows", opts.Sink.BehindRows, "flush a batch at this many rows while catching up, when above --max-rows (0: off)")
-	fl.IntVar(&opts.Sink.MaxBytes, "max-bytes", opts.Sink.MaxBytes, "flush a batch at this many bytes")
-	fl.DurationVar(&opts.Sink.MaxAge, "max-age", opts.Sink.MaxAge, "flush a batch this long after its first record")
-	fl.IntVar(&opts.Sink.Inserts, "inserts", opts.Sink.Inserts, "batches inserted at once (offsets are still committed in order)")
-	fl.IntVar(&opts.Sink.AgeInserts, "age-inserts", opts.Sink.AgeInserts, "of those, batches flushed by --max-age (not full) at once")
-	fl.BoolVar(&opts.Sink.ParallelViews, "parallel-views", opts.Sink.ParallelViews, "have ClickHouse feed the materialized views of each insert on several threads at once (parallel_view_processing)")
-	fl.IntVar(&opts.Sink.MaxEventBytes, "max-event-bytes", opts.Sink.MaxEventBytes, "dead-letter records larger than this")
+	opts.Sink.AddFlags(fl)
 	fl.StringVar(&opts.Compression, "clickhouse-compression", "auto", "compression of the insert blocks: none, lz4, zstd, or auto (none when ClickHouse is on this host, lz4 otherwise)")
 	cliutil.AddAdminFlags(fl, &opts.Admin, "127.0.0.1:9465")
 	addMemoryFlag(fl, &opts.Memory)
