@@ -14,7 +14,6 @@ import (
 	"github.com/steadystate/steadystate/internal/testkit/chtest"
 	"github.com/steadystate/steadystate/pipeline/analysis"
 	"github.com/steadystate/steadystate/pipeline/query"
-	"github.com/steadystate/steadystate/pipeline/store"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
 )
 
@@ -126,109 +125,4 @@ func TestSettledUnitsKeptWhileTheyHold(t *testing.T) {
 	require.NotEmpty(t, dirty)
 	assert.Equal(t, want, read(0, dirty), "with duplicates")
 	assert.Equal(t, half, read(1, dirty), "with duplicates, a slice")
-}
-
-// A count taken while unit_seen lagged the unit groups (an insert that has
-// reached cohort_tally and the groups but not unit_seen yet: ClickHouse
-// writes an insert's views one after another) is kept with the slice's
-// rows, not as complete, so once the insert reaches unit_seen the next
-// read counts again and sees the new unit. A count taken when unit_seen's
-// mark (unit_seen_rows, 0026) shows every row is kept as complete and
-// answered from without reading the slice again, on a single server
-// only. The lag is made by
-// copying the late event's view rows in two steps from a database that
-// holds only it (not its events row: an insert there would run the views
-// again); the reads here read the views only.
-func TestSettledUnitsTakenWhileUnitSeenLaggedAreNotTrusted(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	const exp = "lag-exp"
-	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
-	var events []telemetry.Event
-	for _, e := range tallyEvents(exp, start) {
-		if e.ExperimentID == exp {
-			e.TraceID, e.SpanID = "", ""
-			events = append(events, e)
-		}
-	}
-	late := []telemetry.Event{events[100]}
-	late[0].ID, late[0].SubjectID = "late-unit-event", "user-late"
-	c := chtest.Open(t)
-	load(ctx, t, c, events)
-	only := chtest.Open(t)
-	load(ctx, t, only, late)
-	copyRows := func(tables ...string) {
-		for _, table := range tables {
-			require.NoError(t, c.Conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.%s SELECT * FROM %s.%s", c.DB, table, only.DB, table)), table)
-		}
-	}
-	w := analysis.Window{Since: start.Add(25 * time.Second), Until: start.Add(9*time.Minute + 35*time.Second)}
-	sli := query.SLIFilter{}
-	read := func(shift uint) map[telemetry.Cohort]query.UnitTally {
-		got, err := query.New(c).SLIUnitGroups(ctx, exp, w, sli, nil, shift)
-		require.NoError(t, err)
-		return got
-	}
-	fresh := func(shift uint, loaded ...[]telemetry.Event) map[telemetry.Cohort]query.UnitTally {
-		ref := chtest.Open(t)
-		for _, evs := range loaded {
-			load(ctx, t, ref, evs)
-		}
-		got, err := query.New(ref).SLIUnitGroups(ctx, exp, w, sli, nil, shift)
-		require.NoError(t, err)
-		return got
-	}
-	entry := func(shift uint) (window, slice uint64) {
-		require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf(`SELECT window_rows, slice_rows FROM %s.unit_settled
-			WHERE unit_shift = %d ORDER BY computed_ns DESC LIMIT 1`, c.DB, shift)).Scan(&window, &slice))
-		return window, slice
-	}
-
-	// Settled data: the mark shows every row, the entry is complete.
-	want := fresh(1, events)
-	assert.Equal(t, want, read(1), "computed")
-	window, slice := entry(1)
-	assert.Equal(t, window, slice, "kept as complete: unit_seen held every row")
-	assert.Equal(t, want, read(1), "from the kept entry")
-
-	// The late event reaches cohort_tally and the unit groups, not yet
-	// unit_seen nor its mark: the count misses its unit, and is kept
-	// with the slice's rows.
-	copyRows("cohort_tally", "unit_groups", "unit_groups_minute")
-	lagged := read(0)
-	window, slice = entry(0)
-	assert.Less(t, slice, window, "not kept as complete while unit_seen lags")
-	// Then it reaches unit_seen and the rest: the next read sees the
-	// new unit, as a database that got the event in one insert does.
-	copyRows("unit_seen", "unit_seen_rows", "unit_tally", "cohort_stats")
-	want = fresh(0, events, late)
-	got := read(0)
-	assert.Equal(t, want, got, "after the insert reached unit_seen")
-	assert.Equal(t, lagged[telemetry.CohortControl].SampledUnits+lagged[telemetry.CohortExperiment].SampledUnits+1,
-		got[telemetry.CohortControl].SampledUnits+got[telemetry.CohortExperiment].SampledUnits, "the late unit is counted")
-	window, slice = entry(0)
-	assert.Equal(t, window, slice, "kept again, complete")
-	assert.Equal(t, want, read(0), "from the kept entry")
-
-	// On a cluster (a replica fetches each view's parts on its own) no
-	// entry is kept as complete, and a complete one is checked: a reader
-	// configured for a cluster reads the same database here.
-	onCluster := query.New(&store.Client{Conn: c.Conn, DB: c.DB, Cluster: "prod"})
-	require.NoError(t, c.Conn.Exec(ctx, fmt.Sprintf("TRUNCATE TABLE %s.unit_settled", c.DB)))
-	half := fresh(1, events, late)
-	got, err := onCluster.SLIUnitGroups(ctx, exp, w, sli, nil, 1)
-	require.NoError(t, err)
-	assert.Equal(t, half, got, "computed on a cluster")
-	window, slice = entry(1)
-	assert.Less(t, slice, window, "on a cluster not kept as complete")
-	// A complete entry with a count of its own: a single server takes
-	// it as it is, a cluster reader reads the slice and does not.
-	require.NoError(t, c.Conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.unit_settled (experiment_id, since, until, unit_shift, window_rows, slice_rows,
-		control_units, experiment_units, cohorts, grps, events, errors, computed_ns)
-		SELECT experiment_id, since, until, unit_shift, window_rows, window_rows, control_units + 1, experiment_units, cohorts, grps, events, errors, %d
-		FROM %s.unit_settled WHERE unit_shift = 1 ORDER BY computed_ns DESC LIMIT 1`, c.DB, time.Now().UnixNano(), c.DB)))
-	assert.Equal(t, half[telemetry.CohortControl].SampledUnits+1, read(1)[telemetry.CohortControl].SampledUnits, "a single server trusts a complete entry")
-	got, err = onCluster.SLIUnitGroups(ctx, exp, w, sli, nil, 1)
-	require.NoError(t, err)
-	assert.Equal(t, half, got, "a cluster reader checks it")
 }

@@ -699,19 +699,6 @@ func (r *Reader) SLIUnitGroupsAhead(ctx context.Context, experimentID string, w 
 	return out, shift, nil
 }
 
-// unitSeenRows is the raw rows unit_seen has taken in over w's buckets
-// (bucket start in [w.Since, w.Until)), synthetic traffic left out, from
-// its mark unit_seen_rows (analyze/unit_seen_window_rows.sql).
-func (r *Reader) unitSeenRows(ctx context.Context, experimentID string, w Window) (int64, error) {
-	var n uint64
-	err := r.each(ctx, "analyze/unit_seen_window_rows.sql", queries.Params{"experiment_id": experimentID, "since_s": w.Since.Unix(), "until_s": ceilUnix(w.Until)},
-		func(rows driver.Rows) error { return rows.Scan(&n) })
-	if err != nil {
-		return 0, err
-	}
-	return int64(n), nil
-}
-
 // windowRows is the raw rows of both cohorts over w's buckets (bucket
 // start in [w.Since, w.Until)), synthetic traffic left out, from the
 // cohort_tally view (analyze/window_rows.sql).
@@ -779,31 +766,15 @@ func (r *Reader) sliUnitGroups(ctx context.Context, experimentID string, w Windo
 	q := pick(p, append(common, "since_s", "until_s")...)
 	// The distinct units (unit_seen) are counted while the groups are
 	// read: the two statements share nothing but the window.
-	// Tallies to be kept also read unit_seen's mark before the count
-	// starts (beside the window rows), which tells whether unit_seen held
-	// every row of the window when the count read it (keepUnits).
 	counted := make(chan unitCount, 1)
 	go func() {
-		seen, marked := int64(-1), make(chan error, 1)
-		if keep {
-			go func() {
-				var err error
-				seen, err = r.unitSeenRows(ctx, experimentID, w)
-				marked <- err
-			}()
-		} else {
-			marked <- nil
-		}
 		shift, _, err := shiftAndRow(ctx)
-		if merr := <-marked; err == nil {
-			err = merr
-		}
 		if err != nil {
 			counted <- unitCount{err: err}
 			return
 		}
 		uc, err := r.unitCount(ctx, experimentID, w, q, shift)
-		uc.err, uc.seenBefore = err, seen
+		uc.err = err
 		counted <- uc
 	}()
 	gp := pick(p, append(common, "since_s", "until_s", "dirty")...)
@@ -846,15 +817,12 @@ type unitGroupKey struct {
 
 // unitCount is unitCount's answer: the distinct units per cohort in the
 // hash slice, the unit_seen rows they were counted from (0 with a decided
-// trace) and whether a trace was decided; seenBefore is unit_seen's rows
-// of the whole window by its mark (analyze/unit_seen_window_rows.sql),
-// read before the count started (-1: not read).
+// trace) and whether a trace was decided.
 type unitCount struct {
-	units      map[telemetry.Cohort]uint64
-	rows       uint64
-	decided    bool
-	seenBefore int64
-	err        error
+	units   map[telemetry.Cohort]uint64
+	rows    uint64
+	decided bool
+	err     error
 }
 
 // unitGroupTallies sums the unit groups' events and errors into per-cohort
@@ -900,15 +868,6 @@ func settledUnitsFor(w Window, sli SLIFilter, dirty []uint32) bool {
 // slice's unit_seen rows are unchanged (analyze/unit_slice_rows.sql). ok
 // is false when nothing kept holds.
 //
-// On a single server, an entry whose slice rows equal its window rows
-// needs no slice read: unit_seen held every row of the window when its
-// count was taken (the mark keepUnits checked, or a slice that held every
-// row), and with cohort_tally's raw rows unchanged no row can have reached
-// unit_seen since (every insert reaches cohort_tally first, 0026): the
-// slice's rows are the ones counted. With no slice larger than the
-// window's rows, an equal total is that proof whichever way the entry was
-// written. On a cluster (trustsComplete) every entry is checked.
-//
 // The kept entries (the newest of each slice) are read beside the window
 // rows that decide the slice, and the slice rows of the newest entry (the
 // dearest check, a read of the slice's rows) as soon as it is in, for its
@@ -925,6 +884,14 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		err := r.each(ctx, "analyze/unit_slice_rows.sql", sp, func(rows driver.Rows) error { return rows.Scan(&slice) })
 		return slice, err
 	}
+	type keptUnits struct {
+		shift                 uint8
+		keptWindow, keptSlice uint64
+		ctlUnits, expUnits    uint64
+		cohorts               []string
+		grps                  []uint16
+		events, errorCounts   []uint64
+	}
 	var (
 		entries  []keptUnits // newest first
 		slice    uint64      // entries[0]'s slice rows
@@ -940,7 +907,7 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 			entries = append(entries, k)
 			return nil
 		})
-		if err == nil && len(entries) > 0 && !r.trustsComplete(&entries[0]) {
+		if err == nil && len(entries) > 0 {
 			slice, err = sliceRows(entries[0].shift)
 		}
 		keptRead <- err
@@ -989,15 +956,13 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 		len(k.grps) != len(k.cohorts) || len(k.events) != len(k.cohorts) || len(k.errorCounts) != len(k.cohorts) {
 		return nil, false, nil
 	}
-	if !r.trustsComplete(k) {
-		if k != &entries[0] {
-			if slice, err = sliceRows(k.shift); err != nil {
-				return nil, false, err
-			}
+	if k != &entries[0] {
+		if slice, err = sliceRows(k.shift); err != nil {
+			return nil, false, err
 		}
-		if slice != k.keptSlice {
-			return nil, false, nil
-		}
+	}
+	if slice != k.keptSlice {
+		return nil, false, nil
 	}
 	groups := make(map[unitGroupKey][2]int64, len(k.cohorts))
 	for i, cs := range k.cohorts {
@@ -1011,46 +976,15 @@ func (r *Reader) settledUnits(ctx context.Context, experimentID string, w Window
 	return unitGroupTallies(groups, units, shift), true, nil
 }
 
-// keptUnits is one unit_settled entry (analyze/unit_settled.sql).
-type keptUnits struct {
-	shift                 uint8
-	keptWindow, keptSlice uint64
-	ctlUnits, expUnits    uint64
-	cohorts               []string
-	grps                  []uint16
-	events, errorCounts   []uint64
-}
-
-// complete reports whether unit_seen held every row of the window when
-// the entry's count was taken (slice rows equal to the window rows; see
-// settledUnits): then the entry holds while the window rows do.
-func (k *keptUnits) complete() bool { return k.keptSlice == k.keptWindow }
-
-// trustsComplete reports whether k may be used without its slice read: a
-// complete entry, on a single server (keepUnits: on a cluster every entry
-// is checked as before).
-func (r *Reader) trustsComplete(k *keptUnits) bool { return k.complete() && r.C.Cluster == "" }
-
 // keepUnits writes the unit-level tallies just computed for a window to
 // unit_settled with the row totals they were computed from: the groups'
-// raw rows of both cohorts and the slice's unit_seen rows, or, when
-// unit_seen's mark read before the count equals the groups' raw rows
-// (uc.seenBefore), those raw rows again as the slice rows: unit_seen held
-// every row of the window when the count read it, and settledUnits then
-// needs no slice read to trust the entry. Only on a single server: on a
-// cluster a read may go to a replica that fetched the mark's part before
-// unit_seen's (each replicated table fetches on its own), and the order
-// the proof rests on does not hold there.
+// raw rows of both cohorts and the slice's unit_seen rows.
 func (r *Reader) keepUnits(ctx context.Context, experimentID string, w Window, shift uint, groups map[unitGroupKey][2]int64, uc unitCount) error {
 	keys := make([]unitGroupKey, 0, len(groups))
 	var windowRows int64
 	for k, v := range groups {
 		keys = append(keys, k)
 		windowRows += v[0]
-	}
-	sliceRows := uc.rows
-	if uc.seenBefore == windowRows && r.C.Cluster == "" {
-		sliceRows = uint64(windowRows)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].cohort != keys[j].cohort {
@@ -1073,7 +1007,7 @@ func (r *Reader) keepUnits(ctx context.Context, experimentID string, w Window, s
 		return fmt.Errorf("prepare unit_settled insert: %w", err)
 	}
 	defer func() { _ = batch.Close() }()
-	if err := batch.Append(experimentID, time.Unix(w.Since.Unix(), 0), time.Unix(ceilUnix(w.Until), 0), uint8(shift), uint64(windowRows), sliceRows,
+	if err := batch.Append(experimentID, time.Unix(w.Since.Unix(), 0), time.Unix(ceilUnix(w.Until), 0), uint8(shift), uint64(windowRows), uc.rows,
 		uc.units[telemetry.CohortControl], uc.units[telemetry.CohortExperiment], cohorts, grps, events, errs, uint64(time.Now().UnixNano())); err != nil {
 		return fmt.Errorf("append unit_settled: %w", err)
 	}

@@ -50,7 +50,6 @@ var Tables = []Table{
 	{"unit_groups", "bucket", Views, true},
 	{"unit_groups_minute", "bucket", Views, true},
 	{"unit_seen", "bucket", Views, true},
-	{"unit_seen_rows", "bucket", Views, true},
 	{"trace_tagged_tally", "bucket", Views, true},
 	{"trace_subjects", "first_seen", Views, true},
 	{"verdict_history", "evaluated_at", Views, false},

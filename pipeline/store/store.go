@@ -136,11 +136,6 @@ func (c Config) Addrs() []string {
 type Client struct {
 	Conn driver.Conn
 	DB   string
-	// Cluster is Config.Cluster: "" on a single server. On a cluster a
-	// replica fetches each view's parts on its own, in any order, so a
-	// reader cannot rely on the order ClickHouse writes an insert's views
-	// in where it may read from a replica (query.Reader.keepUnits).
-	Cluster string
 }
 
 // Open connects with the native protocol (ClickHouse 18.16 rejects
@@ -191,7 +186,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("ping clickhouse %s: %w", cfg.Addr, err)
 	}
-	return &Client{Conn: conn, DB: cfg.Database, Cluster: cfg.Cluster}, nil
+	return &Client{Conn: conn, DB: cfg.Database}, nil
 }
 
 // CompressionMethod resolves Compression: auto is none when every address

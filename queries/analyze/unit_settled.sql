@@ -2,10 +2,7 @@
 -- in each hash slice of the units it was kept for (2^-unit_shift), newest
 -- first, with the row totals they were computed from; the reader reads
 -- them beside the window rows that decide the slice, and uses the one of
--- that slice only while both totals still hold (query.Reader.settledUnits);
--- an entry whose slice rows equal its window rows was counted when
--- unit_seen held every row of the window (schema/0026_unit_seen_rows.up.sql)
--- and holds while the window rows do, without a slice read.
+-- that slice only while both totals still hold (query.Reader.settledUnits).
 SELECT unit_shift, window_rows, slice_rows, control_units, experiment_units, cohorts, grps, events, errors
 FROM {{.DB}}.unit_settled
 WHERE experiment_id = @experiment_id

@@ -127,13 +127,6 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 	if keep {
 		_ = scalar(ctx, c, "bench/events_count.sql", queries.Params{"experiment_id": "bench-main"}, &have)
 	}
-	if have > 0 {
-		// A kept database takes the migrations added since it was
-		// loaded (a new view is populated from the events it holds).
-		if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
-			return err
-		}
-	}
 	if have == 0 {
 		drop, err := c.SQL("bench/bench_drop_database.sql", nil)
 		if err != nil {

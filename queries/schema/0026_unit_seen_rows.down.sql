@@ -1,1 +1,0 @@
-{{.DropDistributed "unit_seen_rows"}}DROP TABLE IF EXISTS {{.Local "unit_seen_rows"}}{{.OnCluster}}
