@@ -127,6 +127,7 @@ func TestRebalanceWaitsForASlowInsert(t *testing.T) {
 
 // runSink runs a sink until the returned stop is called.
 func runSink(ctx context.Context, t *testing.T, cfg Config, st *store.Client, name string) (stop func()) {
+	t.Helper()
 	// The sink's warnings (a revoke that could not wait for its insert)
 	// go to the test's log, where a failure needs them.
 	s, err := New(cfg, Settings{Logger: slog.New(slog.NewTextHandler(tWriter{t, name}, &slog.HandlerOptions{Level: slog.LevelDebug}))}, st)
@@ -142,6 +143,7 @@ func runSink(ctx context.Context, t *testing.T, cfg Config, st *store.Client, na
 
 // countEvents returns the distinct event ids and the rows in events.
 func countEvents(ctx context.Context, t *testing.T, st *store.Client) (distinct, raw uint64) {
+	t.Helper()
 	require.NoError(t, st.Conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id), count() FROM %s.events", st.DB)).Scan(&distinct, &raw))
 	return distinct, raw
 }
@@ -149,6 +151,7 @@ func countEvents(ctx context.Context, t *testing.T, st *store.Client) (distinct,
 // inFlightInserts is the number of inserts into the test's database
 // running now.
 func inFlightInserts(t *testing.T, st *store.Client) uint64 {
+	t.Helper()
 	var n uint64
 	require.NoError(t, st.Conn.QueryRow(context.Background(),
 		"SELECT count() FROM system.processes WHERE startsWith(query, 'INSERT INTO') AND position(query, ?) > 0", st.DB+".events").Scan(&n))
