@@ -450,7 +450,7 @@ func b2u(b bool) uint8 {
 
 // recentIDs counts raw duplicates: it remembers 64-bit hashes of the event
 // ids of about the last 2*generation rows (two generations of fixed-size
-// open-addressing tables, 17 bytes of memory per remembered id) and reports
+// open-addressing tables, 18 bytes of memory per remembered id) and reports
 // a row whose id hash it already holds. A duplicate older than that window
 // is not counted, and two ids with the same 64-bit hash (about 1 in 10^7
 // over a million rows) count once as a duplicate: the metric is a close
