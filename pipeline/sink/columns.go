@@ -450,7 +450,7 @@ func b2u(b bool) uint8 {
 
 // recentIDs counts raw duplicates: it remembers 64-bit hashes of the event
 // ids of about the last 2*generation rows (two generations of fixed-size
-// open-addressing tables, 18 bytes of memory per remembered id) and reports
+// open-addressing tables, 16 bytes of memory per remembered id) and reports
 // a row whose id hash it already holds. A duplicate older than that window
 // is not counted, and two ids with the same 64-bit hash (about 1 in 10^7
 // over a million rows) count once as a duplicate: the metric is a close
@@ -460,29 +460,8 @@ type recentIDs struct {
 	mu        sync.Mutex
 	seed      maphash.Seed
 	limit     int // ids per generation
-	cur, prev idTable
+	cur, prev []uint64
 	n         int
-}
-
-// idTable is one generation: the hashes, and a byte per slot that is 0
-// when the slot is free, else idUsed and seven bits of the hash. A probe
-// reads a hash only where its byte matches, so an id not in the table
-// (nearly every id, in both generations) is answered from the bytes
-// alone: 1 MiB per generation at the sink's size, where the hashes take
-// 8 MiB (each probe of them a cache miss).
-type idTable struct {
-	ctrl   []uint8
-	hashes []uint64
-}
-
-// idUsed marks a used slot's ctrl byte; its other seven bits are the top
-// bits of the hash (the slot is chosen by the low bits).
-const idUsed = 0x80
-
-func idCtrl(h uint64) uint8 { return idUsed | uint8(h>>57) }
-
-func newIDTable(size int) idTable {
-	return idTable{ctrl: make([]uint8, size), hashes: make([]uint64, size)}
 }
 
 func newRecentIDs(generation int) *recentIDs {
@@ -490,42 +469,47 @@ func newRecentIDs(generation int) *recentIDs {
 	for size < 2*generation {
 		size <<= 1
 	}
-	return &recentIDs{seed: maphash.MakeSeed(), limit: generation, cur: newIDTable(size), prev: newIDTable(size)}
+	return &recentIDs{seed: maphash.MakeSeed(), limit: generation, cur: make([]uint64, size), prev: make([]uint64, size)}
 }
 
 // seenOrAdd reports whether id was seen within the window, and remembers it.
 func (r *recentIDs) seenOrAdd(id string) bool {
-	h := maphash.String(r.seed, id)
+	h := maphash.String(r.seed, id) | 1 // 0 marks an empty slot
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.prev.find(h); ok {
+	if find(r.prev, h) {
 		return true
 	}
-	i, ok := r.cur.find(h)
-	if ok {
-		return true
+	mask := uint64(len(r.cur) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch r.cur[i] {
+		case h:
+			return true
+		case 0:
+			if r.n >= r.limit {
+				r.prev, r.cur = r.cur, r.prev
+				clear(r.cur)
+				r.n = 0
+				i = h & mask
+				for r.cur[i] != 0 {
+					i = (i + 1) & mask
+				}
+			}
+			r.cur[i] = h
+			r.n++
+			return false
+		}
 	}
-	if r.n >= r.limit {
-		r.prev, r.cur = r.cur, r.prev
-		clear(r.cur.ctrl)
-		r.n = 0
-		i, _ = r.cur.find(h)
-	}
-	r.cur.ctrl[i], r.cur.hashes[i] = idCtrl(h), h
-	r.n++
-	return false
 }
 
-// find returns h's slot and true, or the free slot where h goes and false.
-func (t *idTable) find(h uint64) (int, bool) {
-	mask := uint64(len(t.ctrl) - 1)
-	want := idCtrl(h)
+func find(table []uint64, h uint64) bool {
+	mask := uint64(len(table) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		switch c := t.ctrl[i]; {
-		case c == 0:
-			return int(i), false
-		case c == want && t.hashes[i] == h:
-			return int(i), true
+		switch table[i] {
+		case h:
+			return true
+		case 0:
+			return false
 		}
 	}
 }
