@@ -246,3 +246,37 @@ func TestParseTraceKey(t *testing.T) {
 		assert.False(t, ok, bad)
 	}
 }
+
+// A generation's probe reads a slot only where its ctrl byte matches, and
+// then still compares the key: keys of the same hash (the same start slot
+// and the same seven ctrl bits) each find their own slot, a key whose
+// ctrl bits differ is not found, the probe wraps at the table's end, and
+// a cleared generation finds nothing.
+func TestTraceGenFindComparesKeys(t *testing.T) {
+	g := &traceGen{slots: make([]traceSlot, 8), ctrl: make([]uint8, 8)}
+	key := func(n byte) traceKey { var k traceKey; k[0] = n; return k }
+	const h = 0xAB00_0000_0000_0007 // start slot 7, the last: probes wrap to 0
+	for n := byte(1); n <= 3; n++ {
+		i, ok := g.find(key(n), h)
+		require.False(t, ok, "key %d before it is put", n)
+		require.Equal(t, (7+int(n)-1)%8, i, "key %d goes to the next free slot", n)
+		g.put(i, key(n), h, traceTag{experimentID: "exp", cohort: telemetry.CohortExperiment, subject: fmt.Sprint("u", n)})
+	}
+	for n := byte(1); n <= 3; n++ {
+		i, ok := g.find(key(n), h)
+		require.True(t, ok, "key %d", n)
+		require.Equal(t, (7+int(n)-1)%8, i, "key %d", n)
+		var s traceShard
+		assert.Equal(t, fmt.Sprint("u", n), s.tag(g, i).subject, "key %d reads its own decision", n)
+	}
+	i, ok := g.find(key(4), h)
+	assert.False(t, ok, "a key of the same hash that was never put")
+	assert.Equal(t, 2, i)
+	_, ok = g.find(key(1), h^1<<60)
+	assert.False(t, ok, "the same key under other ctrl bits is another key's probe")
+	g.clear()
+	for n := byte(1); n <= 3; n++ {
+		_, ok := g.find(key(n), h)
+		assert.False(t, ok, "key %d after clear", n)
+	}
+}
