@@ -111,3 +111,23 @@ func TestReadGateReadsWhenInsertedRowsMovedAndAtTheNextPoll(t *testing.T) {
 	}
 	assert.Equal(t, []bool{true, true, false, false, true, true, false, true, true, true, false}, got)
 }
+
+// Over n repetitions every -ch-cost configuration runs once in every
+// position, and the first repetition keeps the configured order.
+func TestCostOrderRotates(t *testing.T) {
+	const n = 4
+	assert.Equal(t, []int{0, 1, 2, 3}, costOrder(n, 0))
+	seen := map[[2]int]int{} // configuration, position
+	for rep := 0; rep < n; rep++ {
+		order := costOrder(n, rep)
+		require.Len(t, order, n)
+		for pos, c := range order {
+			seen[[2]int{c, pos}]++
+		}
+	}
+	for c := 0; c < n; c++ {
+		for pos := 0; pos < n; pos++ {
+			assert.Equal(t, 1, seen[[2]int{c, pos}], "configuration %d in position %d", c, pos)
+		}
+	}
+}
