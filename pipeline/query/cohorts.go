@@ -356,8 +356,21 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 		}
 	}
 	if len(own) > 0 {
-		if err := r.staleBuckets(ctx, exp, own, keep); err != nil {
+		mine := map[bucketKey]settledRow{}
+		if err := r.staleBuckets(ctx, exp, own, func(k bucketKey, v []uint64, _ bool) {
+			mine[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+		}); err != nil {
 			return err
+		}
+		// Cached now, not once the reader's other reads are done: the
+		// readers waiting for this claim may be the ones those reads wait
+		// for (one reader won the experiment's hour, another the untagged
+		// traffic's); kept as cached, so they are not written twice.
+		if err := r.settle(ctx, mine); err != nil {
+			return err
+		}
+		for k, v := range mine {
+			keep(k, []uint64{v.events, v.errors}, true)
 		}
 	}
 	// A reader with a deadline keeps half of what is left of it to
