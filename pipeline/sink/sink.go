@@ -313,14 +313,29 @@ func (z *batchSizes) get() rowsSize {
 	return z.max
 }
 
+// rebalanceTimeout is how long the group waits for every member to rejoin
+// once a rebalance starts, and so how long a member may spend in its
+// revoke (franz-go keeps heartbeating while the revoke runs, so the 6 s
+// session timeout, which bounds how soon a dead sink's partitions move,
+// does not apply to it). franz-go's default, and well above any insert
+// seen: a revoke takes 0.4-1.3 s on an idle machine, but 3 s and more
+// under the full test suite's load (2026-11-30), and the 6 s used before
+// then threw a member out whose insert ran longer, so its commit failed
+// and the new owner inserted the batch again.
+const rebalanceTimeout = 60 * time.Second
+
 // revokeFlushWait bounds how long a revoke waits for the batches it hands
-// over to be inserted and committed: well below the group's rebalance
-// timeout (6 s, and the member may learn of the rebalance a heartbeat, 1 s,
-// late), so a slow insert does not get the member thrown out of the group. A
-// batch still being inserted then is committed late (or not, if the
-// generation is gone), and its rows may be inserted again by the new
-// owner: the old behaviour, deduplicated by event id.
-const revokeFlushWait = 3 * time.Second
+// over to be inserted and committed: below rebalanceTimeout, leaving room
+// for the member to learn of the rebalance (a heartbeat, 1 s) and rejoin.
+// The wait ends as soon as the commit is done, so a rebalance pauses the
+// group for about one insert. A batch still being inserted after that
+// (ClickHouse down or stalled) is committed late or not at all, and its
+// rows may be inserted again by the new owner, deduplicated by event id.
+// With 3 s here (before 2026-11-30) one insert slower than that was
+// enough: TestCleanRebalanceInsertsOnce stored 5,726-9,946 rows twice in
+// 2 of 8 runs beside a busy ClickHouse (TestRebalanceWaitsForASlowInsert
+// makes it certain).
+const revokeFlushWait = 45 * time.Second
 
 // handoff is the batch filling and the way to the flusher, shared by the
 // poll loop and the revoke callback.
@@ -490,7 +505,7 @@ func (s *Sink) consumerOpts() []kgo.Opt {
 		// (AllowRebalance), so it flushes them with the rest and nothing
 		// polled under one assignment is committed under the next.
 		kgo.BlockRebalanceOnPoll(),
-		kgo.HeartbeatInterval(time.Second), kgo.SessionTimeout(6*time.Second), kgo.RebalanceTimeout(6*time.Second),
+		kgo.HeartbeatInterval(time.Second), kgo.SessionTimeout(6*time.Second), kgo.RebalanceTimeout(rebalanceTimeout),
 		kgo.MetadataMinAge(time.Second),
 	)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/queries"
 )
 
 // Config returns the store config of a fresh, uniquely named database.
@@ -58,7 +59,11 @@ func OpenConfig(tb testing.TB, cfg store.Config) *store.Client {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := c.Conn.Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
+		drop, err := queries.Render("migrate/drop_database.sql", queries.Data{DB: cfg.Database})
+		if err == nil {
+			err = c.Conn.Exec(ctx, drop)
+		}
+		if err != nil {
 			tb.Logf("drop test database %s: %v", cfg.Database, err)
 		}
 		_ = c.Close()

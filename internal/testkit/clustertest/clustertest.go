@@ -18,6 +18,7 @@ import (
 
 	"github.com/steadystate/steadystate/pipeline/bus"
 	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/queries"
 )
 
 // Brokers of the local cluster (deploy/local/cluster/env.sh).
@@ -203,7 +204,11 @@ func OpenDB(tb testing.TB) *DB {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := c.Conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s ON CLUSTER %s", cfg.Database, cfg.Cluster)); err != nil {
+		drop, err := queries.Render("migrate/drop_database.sql", queries.Data{DB: cfg.Database, Cluster: cfg.Cluster})
+		if err == nil {
+			err = c.Conn.Exec(ctx, drop)
+		}
+		if err != nil {
 			tb.Logf("drop %s: %v", cfg.Database, err)
 		}
 		_ = c.Close()
