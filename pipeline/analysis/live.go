@@ -115,7 +115,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 
 // Look reads the current numbers and returns the live result at now.
 func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
-	ctx = query.WithTraceMemo(ctx)
+	ctx = query.WithSharedSettle(query.WithTraceMemo(ctx))
 	id := m.req.ExperimentID
 	since := m.req.Window.Since
 	until := now

@@ -177,7 +177,7 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		stale[k.exp][k.bucket] = true
 	}
 	// fresh are the counts read from cohort_stats now (cached below),
-	// cached those another reader cached meanwhile (untaggedBuckets).
+	// cached those another reader cached meanwhile (claimedBuckets).
 	fresh, cached := map[bucketKey]settledRow{}, map[bucketKey]settledRow{}
 	var mu sync.Mutex
 	keep := func(k bucketKey, v []uint64, fromCache bool) {
@@ -195,8 +195,8 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 	read := make(chan error, len(stale))
 	for exp, buckets := range stale {
 		go func() {
-			if exp == "" && experimentID != "" {
-				read <- r.untaggedBuckets(ctx, buckets, tally, keep)
+			if (exp == "" && experimentID != "") || ctx.Value(sharedSettleKey{}) != nil {
+				read <- r.claimedBuckets(ctx, exp, buckets, tally, keep)
 				return
 			}
 			read <- r.staleBuckets(ctx, exp, buckets, keep)
@@ -303,14 +303,16 @@ const (
 	claimPoll   = time.Second
 )
 
-// untaggedBuckets is staleBuckets for the untagged traffic, which every
-// experiment's blast radius reads: the hours whose buckets are old enough
-// to be cached are claimed (settle_claims), computed by the earliest
-// claimant and read by the others from cohort_settled once it holds them
-// for the tally's row counts, so readers starting together read each
-// hour's states once. What the winner has not cached within claimWait,
-// and buckets too young to cache, the reader computes itself.
-func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
+// claimedBuckets is staleBuckets for traffic several readers may ask for
+// at once: the untagged traffic, which every experiment's blast radius
+// reads, and, under WithSharedSettle (live looks), the experiment's own.
+// The hours whose buckets are old enough to be cached are claimed
+// (settle_claims), computed by the earliest claimant and read by the
+// others from cohort_settled once it holds them for the tally's row
+// counts, so readers starting together read each hour's states once. What
+// the winner has not cached within claimWait, and buckets too young to
+// cache, the reader computes itself.
+func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
 	cutoff := uint32(time.Now().Add(-SettledAge).Unix())
 	// The claimed buckets of each hour: [from, until) of those old enough
 	// to be cached.
@@ -333,7 +335,7 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 	var claims []claim
 	if len(hours) > 0 {
 		var err error
-		if claims, err = r.claimHours(ctx, "", hours); err != nil {
+		if claims, err = r.claimHours(ctx, exp, hours); err != nil {
 			return err
 		}
 	}
@@ -354,8 +356,21 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 		}
 	}
 	if len(own) > 0 {
-		if err := r.staleBuckets(ctx, "", own, keep); err != nil {
+		mine := map[bucketKey]settledRow{}
+		if err := r.staleBuckets(ctx, exp, own, func(k bucketKey, v []uint64, _ bool) {
+			mine[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
+		}); err != nil {
 			return err
+		}
+		// Cached now, not once the reader's other reads are done: the
+		// readers waiting for this claim may be the ones those reads wait
+		// for (one reader won the experiment's hour, another the untagged
+		// traffic's); kept as cached, so they are not written twice.
+		if err := r.settle(ctx, mine); err != nil {
+			return err
+		}
+		for k, v := range mine {
+			keep(k, []uint64{v.events, v.errors}, true)
 		}
 	}
 	// A reader with a deadline keeps half of what is left of it to
@@ -373,7 +388,7 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 		case <-ctx.Done():
 			return fmt.Errorf("wait for the settled untagged counts: %w", ctx.Err())
 		case <-deadline.C:
-			return r.staleBuckets(ctx, "", left, keep)
+			return r.staleBuckets(ctx, exp, left, keep)
 		case <-tick.C:
 		}
 		var lo, hi uint32
@@ -384,7 +399,7 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 			hi = max(hi, b)
 		}
 		got := map[bucketKey][]uint64{}
-		p := queries.Params{"experiment_id": "", "untagged_id": "", "since_s": int64(lo), "until_s": int64(hi) + 10}
+		p := queries.Params{"experiment_id": exp, "untagged_id": exp, "since_s": int64(lo), "until_s": int64(hi) + 10}
 		if err := r.scan(ctx, "analyze/cohort_settled.sql", p, func(k bucketKey, v []uint64) {
 			if left[k.bucket] {
 				got[k] = append([]uint64(nil), v...)
@@ -399,7 +414,7 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 			done[b] = true
 		}
 		for k, rows := range tally {
-			if k.exp != "" || !left[k.bucket] {
+			if k.exp != exp || !left[k.bucket] {
 				continue
 			}
 			if v, ok := got[k]; !ok || v[2] != rows {
@@ -418,6 +433,20 @@ func (r *Reader) untaggedBuckets(ctx context.Context, buckets map[uint32]bool, t
 		}
 	}
 	return nil
+}
+
+type sharedSettleKey struct{}
+
+// WithSharedSettle returns a context under which Buckets claims the
+// settled hours of the experiment's own buckets it has to compute, as it
+// always does the untagged traffic's (claimedBuckets): live looks, so that
+// watchers of one experiment starting together read its settled buckets'
+// counting states once, whoever asks first. A single reader pays for it
+// one claim written and read and claimSettle of waiting beside its other
+// reads; compare, one reader of a window it usually finds cached, does
+// not use it.
+func WithSharedSettle(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sharedSettleKey{}, true)
 }
 
 // claimRange is the buckets [from, until) (unix seconds) of one hour a

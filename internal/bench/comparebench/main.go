@@ -28,7 +28,9 @@
 //   - before that, the cold start (-cold-for): the same 20 processes
 //     started together on a database nobody has looked at (cohort_settled
 //     and settle_claims emptied), their CPU and ClickHouse's from their
-//     start over the first looks, printed beside the steady figure.
+//     start over the first looks, printed beside the steady figure; and
+//     (-cold-same) before it the same with all 20 processes watching one
+//     experiment (bench-live-01), as a team watching one game day does.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
 // one's runs, median duration and CPU, rows read and memory from system.query_log,
@@ -66,12 +68,13 @@ func main() {
 	repeat := flag.Int("repeat", 20, "timed repetitions")
 	liveFor := flag.Duration("live-for", 60*time.Second, "how long the live processes run")
 	coldFor := flag.Duration("cold-for", 30*time.Second, "cold start: how long the live processes are measured from their start on a database nobody has looked at (0: skip)")
+	coldSame := flag.Bool("cold-same", true, "also measure the cold start with every live process watching the same experiment (bench-live-01), as a team watching one game day does")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
 	profile := flag.Bool("profile", false, "log the timed rounds' and the live watchers' statements in system.query_log and print each one's runs, median duration, rows read and memory (the watchers': runs, CPU, rows and bytes read, over the cold start and the steady measurement)")
 	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
-	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *db, *keep, *before, *profile); err != nil {
+	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *coldSame, *db, *keep, *before, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "comparebench:", err)
 		os.Exit(1)
 	}
@@ -112,7 +115,7 @@ func scalar(ctx context.Context, c *store.Client, name string, p queries.Params,
 	return rows.Err()
 }
 
-func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, db string, keep, before, profile bool) error {
+func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, coldSame bool, db string, keep, before, profile bool) error {
 	ctx := context.Background()
 	cfg := store.NewDefaultConfig()
 	cfg.Database = db
@@ -355,12 +358,12 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		}
 	}
 
-	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, start, profile)
+	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, coldSame, start, profile)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
 // reports their CPU and the ClickHouse server's.
-func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, start time.Time, profile bool) error {
+func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, liveFor, coldFor time.Duration, coldSame bool, start time.Time, profile bool) error {
 	chPid := stagecpu.StatePID("clickhouse")
 	queryCPU := func() float64 {
 		var us uint64
@@ -393,42 +396,16 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	var cold float64
 	var coldWall time.Duration
 	if coldFor > 0 {
-		for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
-			forget, err := c.SQL(name, nil)
-			if err != nil {
+		// The watchers of one experiment first, so the steady measurement
+		// below starts, as before, after the cold start of all of them.
+		if coldSame {
+			if _, _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, true, profile); err != nil {
 				return err
 			}
-			if err := c.Conn.Exec(ctx, forget); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
 		}
-		chBefore := cpuSeconds(chPid)
-		t0 := time.Now()
-		cmds, err := startWatchers(bin, dir, db, liveN, start, coldFor+5*time.Second, "cold", profile)
-		if err != nil {
+		var err error
+		if cold, coldWall, err = coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, false, profile); err != nil {
 			return err
-		}
-		time.Sleep(coldFor)
-		cpu, wall := watchersCPU(cmds), time.Since(t0)
-		chCPU := cpuSeconds(chPid) - chBefore
-		if err := waitWatchers(cmds, dir, "cold"); err != nil {
-			return err
-		}
-		coldWall = wall
-		cold = cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
-		fmt.Printf("\ncold start: %d `analyze live` processes started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
-			liveN, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
-		fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
-		if chPid > 0 {
-			fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers %6.2f%%: net %6.2f%%\n",
-				chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*max(0, chCPU/wall.Seconds()-chBaseRate))
-		}
-		fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
-		fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
-		if profile {
-			if err := printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the cold start's"); err != nil {
-				return err
-			}
 		}
 	}
 	// Each process is measured from after its first look (which reads the
@@ -437,7 +414,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	// look (at least 15 s, at most 2 min after the start), so a first
 	// look slowed by other load does not count as watching.
 	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
-	cmds, err := startWatchers(bin, dir, db, liveN, start, maxWarmup+liveFor+5*time.Second, "live", profile)
+	cmds, err := startWatchers(bin, dir, db, liveN, false, start, maxWarmup+liveFor+5*time.Second, "live", profile)
 	if err != nil {
 		return err
 	}
@@ -486,6 +463,55 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	return nil
 }
 
+// coldStart starts the watchers together on a database nobody has looked
+// at (the settled-count cache, the claims on filling it and the kept unit
+// tallies emptied), each on its own experiment or (same) all on
+// bench-live-01, and prints their CPU and ClickHouse's net CPU from their
+// start over coldFor, start-up and first looks included.
+func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, chBaseRate float64, same, profile bool) (float64, time.Duration, error) {
+	for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
+		forget, err := c.SQL(name, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := c.Conn.Exec(ctx, forget); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	tag, what := "cold", "each on its own experiment"
+	if same {
+		tag, what = "cold-same", "all on one experiment (bench-live-01)"
+	}
+	chBefore := cpuSeconds(chPid)
+	t0 := time.Now()
+	cmds, err := startWatchers(bin, dir, db, liveN, same, start, coldFor+5*time.Second, tag, profile)
+	if err != nil {
+		return 0, 0, err
+	}
+	time.Sleep(coldFor)
+	cpu, wall := watchersCPU(cmds), time.Since(t0)
+	chCPU := cpuSeconds(chPid) - chBefore
+	if err := waitWatchers(cmds, dir, tag); err != nil {
+		return 0, 0, err
+	}
+	cold := cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
+	fmt.Printf("\ncold start: %d `analyze live` processes %s started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
+		liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
+	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
+	if chPid > 0 {
+		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers %6.2f%%: net %6.2f%%\n",
+			chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*max(0, chCPU/wall.Seconds()-chBaseRate))
+	}
+	fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
+	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	if profile {
+		if err := printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the cold start's"); err != nil {
+			return 0, 0, err
+		}
+	}
+	return cold, wall, nil
+}
+
 // printStatementCPU prints the watchers' statements in [from, until)
 // from the query log (bench/bench_statement_cpu.sql): runs, CPU, rows
 // and bytes read.
@@ -518,11 +544,15 @@ func printStatementCPU(ctx context.Context, c *store.Client, db string, from, un
 }
 
 // startWatchers starts n `analyze live` processes at a 5 s interval, one
-// per live experiment, for d; their stderr goes to dir/<tag>-NN.log.
-func startWatchers(bin, dir, db string, n int, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
+// per live experiment (same: all on bench-live-01), for d; their stderr goes to dir/<tag>-NN.log.
+func startWatchers(bin, dir, db string, n int, same bool, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
 	var cmds []*exec.Cmd
 	for i := 1; i <= n; i++ {
-		cmd := exec.Command(bin, "--experiments", dir, "live", fmt.Sprintf("bench-live-%02d", i),
+		exp := fmt.Sprintf("bench-live-%02d", i)
+		if same {
+			exp = "bench-live-01"
+		}
+		cmd := exec.Command(bin, "--experiments", dir, "live", exp,
 			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
 		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
 		if logQueries {
