@@ -70,6 +70,7 @@ type options struct {
 	cost                                        chCostOptions
 	altSink                                     string
 	sinkArgs                                    []string
+	latTrace                                    string
 }
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 10_000, "events per second whose latency is measured")
 	flag.IntVar(&o.background, "background", 20_000, "events per second of background load during the latency run")
 	flag.DurationVar(&o.latFor, "latency-for", 15*time.Second, "length of each latency run")
+	flag.StringVar(&o.latTrace, "latency-trace", "", "write every latency run's probes (seq, sent, answered and visible in ms from the run's start) as CSV files into this directory: where in the run the tail is")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent HTTP senders")
 	flag.IntVar(&o.batch, "batch", 1000, "events per request")
 	flag.BoolVar(&o.stages, "stages", true, "also run the per-stage Go benchmarks and print the cost split")
@@ -1153,6 +1155,12 @@ func (b *bench) latencyWith(r int, serveBin string, sinkArgs []string, everyPoll
 		s.cpu = m.perMillion(cpu0, s.events)
 	}
 	mu.Lock()
+	if b.o.latTrace != "" {
+		if err := writeLatTrace(filepath.Join(b.o.latTrace, db+".csv"), start, ticks, sentAt, answeredAt, visible); err != nil {
+			mu.Unlock()
+			return s, err
+		}
+	}
 	for name, d := range visible {
 		s.lat = append(s.lat, d)
 		if at, ok := answeredAt[name]; ok {
@@ -1209,6 +1217,34 @@ func (b *bench) insertCost(db string, s *sample) error {
 	if s.inserts > 0 {
 		s.insertServer = time.Duration(durMs) * time.Millisecond / time.Duration(s.inserts)
 		s.insertWait = time.Duration(waitUs) * time.Microsecond / time.Duration(s.inserts)
+	}
+	return nil
+}
+
+// writeLatTrace writes one latency run's probes to path as CSV: seq, then
+// the times (ms since start) it was sent, answered (empty: failed) and
+// visible (empty: never).
+func writeLatTrace(path string, start time.Time, ticks int, sentAt, answeredAt map[string]time.Time, visible map[string]time.Duration) error {
+	var buf bytes.Buffer
+	buf.WriteString("seq,sent_ms,answered_ms,visible_ms\n")
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }
+	for seq := range ticks {
+		name := latName(seq)
+		at, ok := sentAt[name]
+		if !ok {
+			continue
+		}
+		ans, vis := "", ""
+		if a, ok := answeredAt[name]; ok {
+			ans = ms(a.Sub(start))
+		}
+		if d, ok := visible[name]; ok {
+			vis = ms(at.Add(d).Sub(start))
+		}
+		fmt.Fprintf(&buf, "%d,%s,%s,%s\n", seq, ms(at.Sub(start)), ans, vis)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("latency trace: %w", err)
 	}
 	return nil
 }
