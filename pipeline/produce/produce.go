@@ -26,22 +26,47 @@ type Config struct {
 	// and replication it is created with (pipeline/bus).
 	bus.Config `yaml:",inline"`
 	// BatchTimeout is how long a partition's batch waits for more records
-	// before a produce request is cut (franz-go's linger). Default: 2ms.
-	// 10ms measured at small requests (`ingestbench -paths E,E1
-	// -alt-serve` with serve's --batch-timeout 10ms, 10k events/s in
-	// requests of 100 plus 20k/s background, 2026-11-30, two invocations
-	// of 4 interleaved round pairs, load 8-23, the machine 90-100 % busy),
-	// 2ms/10ms per pair, median [min..max]: serve CPU 1.057 [1.007..1.273]
-	// and 1.046 [0.996..1.119], Kafka broker CPU 1.144 [0.615..1.315] and
-	// 1.381 [1.044..1.609]: 10ms costs serve about 5 % and the broker 15-40
-	// % less CPU. But request -> 200 was not better: p99 ratio 1.166
-	// [0.283..2.189] and 0.786 [0.219..1.577], medians over the rounds p50
-	// 20 vs 19 ms and 45 vs 51 ms, p99 327 vs 275 ms and 328 vs 521 ms.
-	// Not better on both, so 2ms stays.
+	// before a produce request is cut (franz-go's linger). Default: 10ms.
+	// At small, paced requests the produce requests, not the records,
+	// cost the producer and the broker: at ingestbench's path E (100
+	// requests/s of 100 events and 100/s of 200, from separate HTTP
+	// handlers) each request was a produce request of its own at 2ms.
+	// BenchmarkProduceSmallRequests (that shape, producer alone, 4
+	// interleaved rounds of 8 s, 2026-12-01, load 3.5-7), 2ms / 5ms / 10ms,
+	// median [min..max]: produce requests/s 197 / 138 / 80; producer CPU
+	// ns per event 8185 [6904..9277] / 6537 [6334..7488] / 5506
+	// [4879..5823]; broker 5163 [4511..5966] / 4484 [4128..5581] / 3496
+	// [3132..3549]; Publish p50 3.5 / 6.5 / 7.8 ms, p99 21.4 / 14.5 / 21.8
+	// ms. End to end (ingestbench -paths E,E1 -alt-serve <main's build>
+	// -rounds 4 -stages=false, this build's serve at 10ms in E, main's at
+	// 2ms in E1, the rest the same; two invocations, the machine shared
+	// and 99-100 % busy, load 5.5-8.9 and 9.7-16.6), 10ms/2ms per round
+	// pair: serve CPU 0.871 [0.791..0.907] (4 of 4 pairs lower) and 0.898
+	// [0.689..1.108], Kafka broker CPU 0.937 [0.731..1.265] and 0.882
+	// [0.615..1.433], request -> 200 p99 0.978 [0.613..2.311] and 0.979
+	// [0.831..4.059]; medians over the rounds request -> 200 p50 16 vs 8
+	// ms and 15 vs 8 ms, p99 214 vs 218 ms and 180 vs 156 ms; the sink,
+	// whose fetches follow the produce requests, 5.34 vs 6.01 and 5.29 vs
+	// 6.18 CPU-s per 1M events.
+	// So 10ms: the linger adds about 8 ms to a request's answer and
+	// nothing measurable to its p99, against the half-second a record then waits in
+	// the sink's batch before it is queryable, and saves a tenth of serve
+	// and of the broker. (Session 12 had measured 10ms against 2ms at E,
+	// serve 0.95 and broker 0.72-0.87, and kept 2ms for request -> 200
+	// alone.) One invocation of 5ms against 2ms (load 2.7-15.7, another
+	// ingestbench beside it, and 1,175 requests of one 5ms round failed)
+	// read serve 1.43 [1.19..16.6], Kafka 1.11 [0.62..16.4]: not taken.
+	// At requests of 1000 events back to back the linger costs the same
+	// (BenchmarkProduceLinger: 2, 5 and 10 ms within the runs' spread).
+	// Putting a whole request on one partition instead of each record on
+	// its key's cut the record batches 6x (1184 -> 198 per second) but
+	// not the CPU (producer 8998 [7463..10159], broker 4782
+	// [3788..9259] ns per event in the same run as the figures above):
+	// partitions stay by key.
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
 	// BatchBytes caps one partition's record batch. Default: 1 MiB. It
 	// is never reached at live rates (10k events/s of about 700 bytes
-	// over 6 partitions fill about 2.4 KB per partition in a 2ms linger)
+	// over 6 partitions fill about 12 KB per partition in a 10ms linger)
 	// and only caps a burst's requests, so it was not varied.
 	BatchBytes int64 `yaml:"batch_bytes"`
 	// MaxInflight is the most produce requests in flight to one broker.
@@ -112,7 +137,7 @@ type Config struct {
 func NewDefaultConfig() Config {
 	return Config{
 		Config:       bus.NewDefaultConfig(),
-		BatchTimeout: 2 * time.Millisecond, BatchBytes: 1 << 20, MaxInflight: 5, Compression: "snappy", WriteTimeout: 5 * time.Second,
+		BatchTimeout: 10 * time.Millisecond, BatchBytes: 1 << 20, MaxInflight: 5, Compression: "snappy", WriteTimeout: 5 * time.Second,
 		RetryFor: 10 * time.Second,
 	}
 }
