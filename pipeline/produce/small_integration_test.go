@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -287,4 +289,51 @@ func (c *requestCounts) OnProduceBatchWritten(kgo.BrokerMetadata, string, int32,
 
 func spread1(xs []float64) string {
 	return fmt.Sprintf("%.1f [%.1f..%.1f]", stagecpu.Median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// TestSmallPublishesShareProduceRequests: at the default linger, small
+// requests arriving every 5 ms (path E's rate) share produce requests
+// instead of each being one of its own: what BatchTimeout's default is
+// for (the produce requests, not the records, cost the broker at that
+// shape). A busy machine only bunches the requests up more, so it cannot
+// make this fail.
+func TestSmallPublishesShareProduceRequests(t *testing.T) {
+	cfg := NewDefaultConfig()
+	cfg.Topic = fmt.Sprintf("test.produce-share.%d", time.Now().UnixNano())
+	ctx := t.Context()
+	require.NoError(t, bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()), "Kafka at %v (start it with `make up`)", cfg.Brokers)
+	t.Cleanup(func() { _ = bus.DeleteTopic(context.Background(), cfg.Brokers, cfg.Topic) })
+	var counts requestCounts
+	cl, err := kgo.NewClient(append(clientOpts(cfg), kgo.WithHooks(&counts))...)
+	require.NoError(t, err)
+	p := &Producer{cfg: cfg, cl: cl}
+	t.Cleanup(func() { _ = p.Close() })
+	rng := rand.New(rand.NewPCG(3, 4))
+	requests := make([][]telemetry.Event, 100)
+	for i := range requests {
+		requests[i] = stageEvents(100)
+		for j := range requests[i] {
+			e := &requests[i][j]
+			e.TraceID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+			e.ID = fmt.Sprintf("share-%d-%d", i, j)
+		}
+	}
+	require.NoError(t, p.Publish(ctx, requests[0])) // connections and leaders
+	counts.reset()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(requests))
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for _, events := range requests {
+		<-tick.C
+		wg.Go(func() { errs <- p.Publish(ctx, events) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	produced := counts.produce.Load()
+	t.Logf("%d requests of 100 events every 5 ms: %d produce requests, %d record batches", len(requests), produced, counts.batches.Load())
+	assert.LessOrEqual(t, produced, int64(len(requests)*7/10), "produce requests for %d small requests", len(requests))
 }
