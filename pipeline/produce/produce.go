@@ -56,6 +56,10 @@ type Config struct {
 	// alone.) One invocation of 5ms against 2ms (load 2.7-15.7, another
 	// ingestbench beside it, and 1,175 requests of one 5ms round failed)
 	// read serve 1.43 [1.19..16.6], Kafka 1.11 [0.62..16.4]: not taken.
+	// 20ms, not measured end to end: the same benchmark (4 rounds, load
+	// 1.4-1.6), 2ms / 10ms / 20ms: produce requests/s 194 / 81 / 50,
+	// producer 9986 / 6362 / 5047 and broker 7608 / 4209 / 3067 ns per
+	// event, Publish p50 4.3 / 8.3 / 13.8 ms, p99 21.5 / 19.4 / 31.4 ms.
 	// At requests of 1000 events back to back the linger costs the same
 	// (BenchmarkProduceLinger: 2, 5 and 10 ms within the runs' spread).
 	// Putting a whole request on one partition instead of each record on

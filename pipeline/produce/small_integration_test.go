@@ -64,6 +64,7 @@ func BenchmarkProduceSmallRequests(b *testing.B) {
 		{name: "key-2ms", linger: 2 * time.Millisecond, fetchMinBytes: 1},
 		{name: "key-5ms", linger: 5 * time.Millisecond, fetchMinBytes: 1},
 		{name: "key-10ms", linger: 10 * time.Millisecond, fetchMinBytes: 1},
+		{name: "key-20ms", linger: 20 * time.Millisecond, fetchMinBytes: 1},
 		{name: "request-2ms", linger: 2 * time.Millisecond, perRequest: true, fetchMinBytes: 1},
 		{name: "key-2ms-fetch64k", linger: 2 * time.Millisecond, fetchMinBytes: 64 << 10},
 		{name: "request-2ms-fetch64k", linger: 2 * time.Millisecond, perRequest: true, fetchMinBytes: 64 << 10},
