@@ -39,23 +39,30 @@ type Config struct {
 	// [3132..3549]; Publish p50 3.5 / 6.5 / 7.8 ms, p99 21.4 / 14.5 / 21.8
 	// ms. End to end (ingestbench -paths E,E1 -alt-serve <main's build>
 	// -rounds 4 -stages=false, this build's serve at 10ms in E, main's at
-	// 2ms in E1, the rest the same; two invocations, the machine shared
-	// and 99-100 % busy, load 5.5-8.9 and 9.7-16.6), 10ms/2ms per round
-	// pair: serve CPU 0.871 [0.791..0.907] (4 of 4 pairs lower) and 0.898
-	// [0.689..1.108], Kafka broker CPU 0.937 [0.731..1.265] and 0.882
-	// [0.615..1.433], request -> 200 p99 0.978 [0.613..2.311] and 0.979
-	// [0.831..4.059]; medians over the rounds request -> 200 p50 16 vs 8
-	// ms and 15 vs 8 ms, p99 214 vs 218 ms and 180 vs 156 ms; the sink,
-	// whose fetches follow the produce requests, 5.34 vs 6.01 and 5.29 vs
-	// 6.18 CPU-s per 1M events.
-	// So 10ms: the linger adds about 8 ms to a request's answer and
-	// nothing measurable to its p99, against the half-second a record then waits in
-	// the sink's batch before it is queryable, and saves a tenth of serve
-	// and of the broker. (Session 12 had measured 10ms against 2ms at E,
-	// serve 0.95 and broker 0.72-0.87, and kept 2ms for request -> 200
-	// alone.) One invocation of 5ms against 2ms (load 2.7-15.7, another
-	// ingestbench beside it, and 1,175 requests of one 5ms round failed)
-	// read serve 1.43 [1.19..16.6], Kafka 1.11 [0.62..16.4]: not taken.
+	// 2ms in E1, the rest the same; four invocations, 2026-12-01, the
+	// machine shared and 97-100 % busy), 10ms/2ms per round pair, median
+	// [min..max]:
+	//
+	//	load       serve                  Kafka broker           request -> 200 p99
+	//	5.5-8.9    0.871 [0.791..0.907]   0.937 [0.731..1.265]   0.978 [0.613..2.311]
+	//	9.7-16.6   0.898 [0.689..1.108]   0.882 [0.615..1.433]   0.979 [0.831..4.059]
+	//	2.5-25.6   1.190 [1.049..2.123]   0.982 [0.784..1.521]   2.455 [0.344..59.0]
+	//	8.0-15.6   0.847 [0.788..0.935]   0.760 [0.695..1.000]   0.724 [0.583..0.941]
+	//
+	// (the third with one 10ms round disturbed: request -> 200 p50 4.8 s,
+	// ingest-to-queryable p99 41 s); request -> 200 p50 over the rounds
+	// 14-18 ms against 7-12 ms; the sink, whose fetches follow the produce
+	// requests, 5.3 vs 6.0-6.2 CPU-s per 1M events in the first two.
+	// So 10ms: the linger adds about 8 ms to a request's answer, against
+	// the half-second a record then waits in the sink's batch before it
+	// is queryable; three of the four invocations have serve 0.85-0.90,
+	// the broker 0.76-0.94 and request -> 200 p99 at or below 1, the
+	// third (the busiest machine) serve 1.19. (Session 12 had measured
+	// 10ms against 2ms at E, serve 0.95 and broker 0.72-0.87, and kept
+	// 2ms for request -> 200 alone.) One invocation of 5ms against 2ms
+	// (load 2.7-15.7, another ingestbench beside it, and 1,175 requests
+	// of one 5ms round failed) read serve 1.43 [1.19..16.6], Kafka 1.11
+	// [0.62..16.4]: not taken.
 	// 20ms, not measured end to end: the same benchmark (4 rounds, load
 	// 1.4-1.6), 2ms / 10ms / 20ms: produce requests/s 194 / 81 / 50,
 	// producer 9986 / 6362 / 5047 and broker 7608 / 4209 / 3067 ns per
