@@ -56,7 +56,13 @@ type smallSetting struct {
 // consumer (3 rounds of 8 s, 2026-12-01, load 2.7-3.9) a consumer
 // FetchMinBytes of 64 KiB instead of the sink's 1 cut its fetches 199 ->
 // 40 per second and the broker 8042 [6792..10255] -> 6681 [6639..6743]
-// ns per event: a setting of the sink's, left to it.
+// ns per event; at the 10ms linger (4 rounds of 8 s, load 3.4-5) the
+// consumer's fetches fell 84 -> 34 per second, this process 9672
+// [8361..9812] -> 8235 [8133..8779] and the broker 6139 [5693..6538] ->
+// 4932 [4879..4969] ns per event (and 2ms -> 10ms with the sink's 1 byte:
+// this process 14203 -> 9672, the broker 11013 -> 6139). A setting of
+// the sink's (it delays a fetch up to its max wait when records come
+// slowly), left to it.
 //
 //	go test -tags integration -run '^$' -bench BenchmarkProduceSmallRequests -benchtime 1x ./pipeline/produce/
 func BenchmarkProduceSmallRequests(b *testing.B) {
@@ -67,6 +73,7 @@ func BenchmarkProduceSmallRequests(b *testing.B) {
 		{name: "key-20ms", linger: 20 * time.Millisecond, fetchMinBytes: 1},
 		{name: "request-2ms", linger: 2 * time.Millisecond, perRequest: true, fetchMinBytes: 1},
 		{name: "key-2ms-fetch64k", linger: 2 * time.Millisecond, fetchMinBytes: 64 << 10},
+		{name: "key-10ms-fetch64k", linger: 10 * time.Millisecond, fetchMinBytes: 64 << 10},
 		{name: "request-2ms-fetch64k", linger: 2 * time.Millisecond, perRequest: true, fetchMinBytes: 64 << 10},
 	}
 	if v := os.Getenv("SMALL_SETTINGS"); v != "" {
