@@ -1487,8 +1487,10 @@ func run(o options) error {
 				_ = b.c.Conn.Exec(context.Background(), q)
 			}
 		}
+		// Each run's topic and the dead-letter topic its sink created.
 		for _, t := range b.topics {
 			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
+			_ = bus.DeleteTopic(context.Background(), b.brokers, bus.Config{Topic: t}.DeadLetter())
 		}
 	}()
 	b.chPid, b.kPid = stagecpu.StatePID("clickhouse"), stagecpu.StatePID("kafka")
@@ -1582,8 +1584,8 @@ rounds:
 			}
 			samples[p.key] = append(samples[p.key], s)
 			if strings.HasPrefix(p.key, "E") {
-				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
-					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
+				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible); machine %.0f %% busy, clickhouse %.1f CPU-s per 1M (inserts %.1f)\n",
+					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing, 100*s.busy, s.cpu["clickhouse"], s.insertCPU)
 			} else {
 				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
 			}
