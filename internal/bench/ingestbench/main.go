@@ -1263,7 +1263,7 @@ func writeLatTrace(path string, start time.Time, ticks int, sentAt, answeredAt m
 		}
 		fmt.Fprintf(&buf, "%d,%s,%s,%s\n", seq, ms(at.Sub(start)), ans, vis)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("latency trace: %w", err)
 	}
 	return nil
