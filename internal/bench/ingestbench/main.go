@@ -528,12 +528,14 @@ func (b *bench) parts(db string) partStats {
 	return p
 }
 
-// quiesce drops a run's database once it is counted and waits until
+// quiesce detaches a run's database once it is counted and waits until
 // ClickHouse has no merge running, so one run's background merges are not
-// charged to the next run's time and CPU.
+// charged to the next run's time and CPU. The database's files are deleted
+// only after the last run (dropAll): deleting them between runs made the
+// next runs' inserts slower to create files (bench_detach_database.sql).
 func (b *bench) quiesce(db string) {
 	if db != "" {
-		_ = b.exec("bench/bench_drop_database.sql", db, nil)
+		_ = b.exec("bench/bench_detach_database.sql", db, nil)
 	}
 	for i := 0; i < 600; i++ {
 		if b.count("bench/merges.sql", b.cfg.Database, queries.Params{"database": ""}) == 0 {
@@ -542,6 +544,24 @@ func (b *bench) quiesce(db string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
+}
+
+// dropAll drops every run's database (attached again first: quiesce
+// detached it) and deletes every run's topic and the dead-letter topic its
+// sink created. It runs once; later calls do nothing.
+func (b *bench) dropAll() {
+	for _, db := range b.dbs {
+		for _, name := range []string{"bench/bench_attach_database.sql", "bench/bench_drop_database.sql"} {
+			if q, err := sql(name, db, nil); err == nil {
+				_ = b.c.Conn.Exec(context.Background(), q)
+			}
+		}
+	}
+	for _, t := range b.topics {
+		_ = bus.DeleteTopic(context.Background(), b.brokers, t)
+		_ = bus.DeleteTopic(context.Background(), b.brokers, bus.Config{Topic: t}.DeadLetter())
+	}
+	b.dbs, b.topics = nil, nil
 }
 
 // ndjson is the generator's request body: events from..to of experiment
@@ -1243,7 +1263,7 @@ func writeLatTrace(path string, start time.Time, ticks int, sentAt, answeredAt m
 		}
 		fmt.Fprintf(&buf, "%d,%s,%s,%s\n", seq, ms(at.Sub(start)), ans, vis)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("latency trace: %w", err)
 	}
 	return nil
@@ -1481,16 +1501,7 @@ func run(o options) error {
 		return err
 	}
 	defer b.c.Close()
-	defer func() {
-		for _, db := range b.dbs {
-			if q, err := sql("bench/bench_drop_database.sql", db, nil); err == nil {
-				_ = b.c.Conn.Exec(context.Background(), q)
-			}
-		}
-		for _, t := range b.topics {
-			_ = bus.DeleteTopic(context.Background(), b.brokers, t)
-		}
-	}()
+	defer b.dropAll()
 	b.chPid, b.kPid = stagecpu.StatePID("clickhouse"), stagecpu.StatePID("kafka")
 	if b.chPid == 0 || b.kPid == 0 {
 		fmt.Fprintln(os.Stderr, "warning: no pid file for clickhouse or kafka under $STEADYSTATE_STATE_DIR: their CPU reads 0")
@@ -1582,8 +1593,8 @@ rounds:
 			}
 			samples[p.key] = append(samples[p.key], s)
 			if strings.HasPrefix(p.key, "E") {
-				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible)\n",
-					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing)
+				fmt.Fprintf(os.Stderr, "p99 %s over %d batches (%d requests failed, %d batches never visible); machine %.0f %% busy, clickhouse %.1f CPU-s per 1M (inserts %.1f)\n",
+					fmtLat(pct(s.lat, 0.99)), len(s.lat), s.failed, s.missing, 100*s.busy, s.cpu["clickhouse"], s.insertCPU)
 			} else {
 				fmt.Fprintf(os.Stderr, "%.0f events/s (%s)\n", float64(s.events)/s.wall.Seconds(), s.wall.Round(time.Millisecond))
 			}
@@ -1593,6 +1604,10 @@ rounds:
 		}
 	}
 
+	// The runs' databases and topics go before the stage benchmarks, which
+	// create no files in ClickHouse: a second invocation started right
+	// after this one begins a few minutes after these deletions.
+	b.dropAll()
 	var stages []stage
 	var stageErr error
 	if o.stages && runErr == nil {
@@ -1674,7 +1689,7 @@ func report(w io.Writer, o options, b *bench, records int, want uint64, samples 
 		fmt.Fprintf(w, "pre-filled topic for B, C, D: %d records, %d distinct events; ", records, want)
 	}
 	fmt.Fprintf(w, "every count is distinct event ids in ClickHouse, a run done once every view holds its rows too,\n")
-	fmt.Fprintf(w, "each run into a fresh migrated database (events + materialized views), dropped after it; the next run waits for no merge running\n")
+	fmt.Fprintf(w, "each run into a fresh migrated database (events + materialized views), detached after it (its files deleted after the last run); the next run waits for no merge running\n")
 	fmt.Fprintf(w, "figures: median [min..max] over the rounds; CPU is seconds per million events from /proc/<pid>/stat deltas\n\n")
 	fmt.Fprintf(w, "load average (1 5 15 min) before each run:\n")
 	for _, k := range ran {

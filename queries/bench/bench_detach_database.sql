@@ -1,0 +1,13 @@
+-- ingestbench: take a finished run's database out of the server's working
+-- set (its tables shut down: no merges, no reads) without deleting a file;
+-- the invocation drops it with the others after its last run
+-- (bench_attach_database.sql, then bench_drop_database.sql). Where
+-- ClickHouse's data is on ext4 without a journal, as on this project's
+-- 2-core machines, the kernel's inode allocator skips inodes freed in the
+-- last 60-360 s, so creating a file costs more the more files were just
+-- deleted: with each run's database dropped before the next run, the
+-- sink's inserts in path E (12 parts each) cost 1.3-5 s of system CPU per
+-- 1M rows in a run after a pause and 8-16 s in the second and later runs
+-- (system.query_log SystemTimeMicroseconds, 2026-12-01), their user CPU the
+-- same (4.2-5.9).
+DETACH DATABASE IF EXISTS {{.DB}}
