@@ -73,13 +73,13 @@ type settledRow struct {
 	events, errors, rowsAt uint64
 }
 
-// Buckets returns the view's rows of the experiment in [since, until)
-// (10-second buckets), plus untagged traffic when untagged is true. Exact distinct counts
-// cost a hash per event (analyze/cohort_buckets.sql counts the events
-// table's ids); so Buckets first reads the row counts of cohort_tally and
-// the cached counts of cohort_settled, and counts only the buckets whose
-// row count changed since they were cached (new, late or duplicate
-// rows). It caches the buckets it read once they are older than
+// Buckets returns the bucket rows of the experiment in [since, until)
+// (10-second buckets, the cohort views' keys), plus untagged traffic when
+// untagged is true. Exact distinct counts cost a hash per event
+// (analyze/cohort_buckets.sql counts the events table's ids); so Buckets
+// first reads the row counts of cohort_tally and the cached counts of
+// cohort_settled, and counts only the buckets whose row count changed
+// since they were cached (new, late or duplicate rows). It caches the buckets it read once they are older than
 // SettledAge. The answer is always the exact distinct count.
 func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
 	out, err := r.viewBuckets(ctx, experimentID, since, until, untagged)
@@ -440,11 +440,10 @@ type sharedSettleKey struct{}
 // WithSharedSettle returns a context under which Buckets claims the
 // settled hours of the experiment's own buckets it has to compute, as it
 // always does the untagged traffic's (claimedBuckets): live looks, so that
-// watchers of one experiment starting together read its settled buckets'
-// once, whoever asks first. A single reader pays for it
-// one claim written and read and claimSettle of waiting beside its other
-// reads; compare, one reader of a window it usually finds cached, does
-// not use it.
+// watchers of one experiment starting together count its settled buckets
+// once, whoever asks first. A single reader pays for it one claim written
+// and read and claimSettle of waiting beside its other reads; compare, one
+// reader of a window it usually finds cached, does not use it.
 func WithSharedSettle(ctx context.Context) context.Context {
 	return context.WithValue(ctx, sharedSettleKey{}, true)
 }
