@@ -257,6 +257,73 @@ func TestBucketsCacheStaysExact(t *testing.T) {
 	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
 }
 
+// The bucket rows are the cohort views' exact distinct counts, bucket by
+// bucket, though Buckets counts the events table's ids
+// (analyze/cohort_buckets.sql) rather than merging cohort_counts' states:
+// over a window whose ends are not bucket starts (a bucket belongs to the
+// window when its start does), with the fixture's duplicates, and again
+// after a duplicate and a late event land in a cached bucket.
+func TestBucketRowsAreTheViewsDistinctCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	gen := fixture.Generate(fx)
+	load(ctx, t, c, gen.Events)
+	src := &analysis.Store{C: c}
+	since, until := fx.Start.Add(-fx.Before).Add(3*time.Second), fx.Start.Add(fx.Run).Add(-3*time.Second)
+	type key struct {
+		bucket             int64
+		cohort             string
+		service, operation string
+	}
+	view := func() map[key][2]int64 {
+		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
+			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_counts
+			WHERE experiment_id = '%s' AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
+			GROUP BY bucket, cohort, service, name`, c.DB, fx.ExperimentID, since.Unix(), until.Unix()))
+		require.NoError(t, err)
+		defer rows.Close()
+		out := map[key][2]int64{}
+		for rows.Next() {
+			var k key
+			var n, e uint64
+			require.NoError(t, rows.Scan(&k.bucket, &k.cohort, &k.service, &k.operation, &n, &e))
+			out[k] = [2]int64{int64(n), int64(e)}
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	buckets := func() map[key][2]int64 {
+		rows, err := src.Buckets(ctx, fx.ExperimentID, since, until, false)
+		require.NoError(t, err)
+		out := map[key][2]int64{}
+		for _, r := range rows {
+			out[key{r.Bucket.Unix(), r.Cohort.String(), r.Service, r.Operation}] = [2]int64{r.Events, r.Errors}
+		}
+		return out
+	}
+	want := view()
+	require.NotEmpty(t, want)
+	assert.Equal(t, want, buckets(), "counted on the events table")
+	assert.Equal(t, want, buckets(), "served from the cache")
+
+	var ev telemetry.Event
+	for _, e := range gen.Events {
+		if e.Cohort == telemetry.CohortControl && !e.Synthetic && time.Unix(0, e.TimeNs).After(since.Add(time.Minute)) {
+			ev = e
+			break
+		}
+	}
+	late := ev
+	late.ID = "late-event"
+	load(ctx, t, c, []telemetry.Event{ev, late})
+	after := view()
+	assert.NotEqual(t, want, after, "the late event counts")
+	assert.Equal(t, after, buckets(), "a cached bucket that got rows is counted again")
+}
+
 // The untagged traffic's settled counts, which every experiment's blast
 // radius reads, are computed once whoever asks: a reader that finds the
 // hour claimed by another (settle_claims; here the other's claim is

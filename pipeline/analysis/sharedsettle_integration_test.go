@@ -18,15 +18,15 @@ import (
 )
 
 // Two live monitors of one experiment whose first looks start together on
-// settled buckets nobody has counted yet read the experiment's counting
-// states once and the untagged traffic's once (each claim's winner
+// settled buckets nobody has counted yet count the experiment's events
+// once and the untagged traffic's once (each claim's winner
 // computes, the other reader takes the counts from cohort_settled), and
 // both see the bucket counts of a database that never cached anything.
 // Neither waits out the claims: when one reader wins the experiment's
 // hour and the other the untagged traffic's, each caches its counts as
 // soon as it has them, not after the read it waits on. Three rounds, each
 // on a database of its own, since who wins which claim is up to timing.
-func TestLiveFirstLooksReadSettledStatesOnce(t *testing.T) {
+func TestLiveFirstLooksCountSettledBucketsOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const exp = "shared-exp"
@@ -70,9 +70,10 @@ func TestLiveFirstLooksReadSettledStatesOnce(t *testing.T) {
 		for _, id := range []string{exp, ""} {
 			var reads uint64
 			require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf(`SELECT count() FROM system.query_log
-				WHERE type = 2 AND event_time >= toDateTime(%d) AND query LIKE '%%%s.cohort_counts%%' AND query LIKE '%%IN (''%s'', ''%s'')%%'`,
+				WHERE type = 2 AND event_time >= toDateTime(%d) AND query LIKE '%%%s.events%%'
+				AND query LIKE '%%uniqExact(event_id)%%' AND query LIKE '%%IN (''%s'', ''%s'')%%'`,
 				t0.Unix(), c.DB, id, id)).Scan(&reads))
-			assert.Equal(t, uint64(1), reads, "round %d: the counting states of %q read once for both looks", round, id)
+			assert.Equal(t, uint64(1), reads, "round %d: the events of %q counted once for both looks", round, id)
 		}
 	}
 }

@@ -73,13 +73,13 @@ type settledRow struct {
 	events, errors, rowsAt uint64
 }
 
-// Buckets returns the view's rows of the experiment in [since, until)
-// (10-second buckets), plus untagged traffic when untagged is true. Exact distinct counts come from the
-// uniqExact states of cohort_stats, but reading those costs a hash per
-// event; so Buckets first reads the row counts of cohort_tally and the
-// cached counts of cohort_settled, and reads cohort_stats only for the
-// buckets whose row count changed since they were cached (new, late or
-// duplicate rows). It caches the buckets it read once they are older than
+// Buckets returns the bucket rows of the experiment in [since, until)
+// (10-second buckets, the cohort views' keys), plus untagged traffic when
+// untagged is true. Exact distinct counts cost a hash per event
+// (analyze/cohort_buckets.sql counts the events table's ids); so Buckets
+// first reads the row counts of cohort_tally and the cached counts of
+// cohort_settled, and counts only the buckets whose row count changed
+// since they were cached (new, late or duplicate rows). It caches the buckets it read once they are older than
 // SettledAge. The answer is always the exact distinct count.
 func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
 	out, err := r.viewBuckets(ctx, experimentID, since, until, untagged)
@@ -99,10 +99,9 @@ func (r *Reader) Buckets(ctx context.Context, experimentID string, since, until 
 // range: the rows of the buckets before at, and the others; the same rows
 // as the two calls give (a bucket belongs to the range its start lies in;
 // the events resolved by their trace are added per range as Buckets
-// does), with one read of the tally, the cached counts and the counting
-// states instead of two. A live monitor's first look reads its baseline
-// and its window this way: the second read would unpack the states of the
-// granules the first had just unpacked.
+// does), with one read of the tally, the cached counts and the events'
+// ids instead of two. A live monitor's first look reads its baseline and
+// its window this way.
 func (r *Reader) BucketsAround(ctx context.Context, experimentID string, from, at, until time.Time, untagged bool) (before, after []BucketRow, err error) {
 	rows, err := r.viewBuckets(ctx, experimentID, from, until, untagged)
 	if err != nil {
@@ -138,7 +137,8 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		other = ""
 	}
 	p := queries.Params{"experiment_id": experimentID, "untagged_id": other, "since_s": since.Unix(), "until_s": ceilUnix(until)}
-	// The tally is read before the states (see 0006_cohort_tally.up.sql).
+	// The tally is read before the events are counted (see
+	// 0006_cohort_tally.up.sql and analyze/cohort_buckets.sql).
 	// The cached counts are read beside the tally: a cached count is used
 	// only where its row count equals the tally's, whichever was read
 	// first.
@@ -164,7 +164,7 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		return nil, err
 	}
 	// The buckets of each experiment ("" the untagged) whose cached
-	// counts are missing or stale, read from cohort_stats below: the
+	// counts are missing or stale, counted below: the
 	// experiment's own and the untagged traffic's beside each other.
 	stale := map[string]map[uint32]bool{}
 	for k, rows := range tally {
@@ -176,7 +176,7 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		}
 		stale[k.exp][k.bucket] = true
 	}
-	// fresh are the counts read from cohort_stats now (cached below),
+	// fresh are the counts computed now (cached below),
 	// cached those another reader cached meanwhile (claimedBuckets).
 	fresh, cached := map[bucketKey]settledRow{}, map[bucketKey]settledRow{}
 	var mu sync.Mutex
@@ -270,7 +270,7 @@ func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) err
 }
 
 // staleBuckets reads the distinct counts of one experiment's ("" the
-// untagged traffic's) buckets from cohort_stats (analyze/cohort_buckets.sql
+// untagged traffic's) buckets on the events table (analyze/cohort_buckets.sql
 // over the range the buckets span), passing each row of them to keep.
 func (r *Reader) staleBuckets(ctx context.Context, exp string, buckets map[uint32]bool, keep func(bucketKey, []uint64, bool)) error {
 	var lo, hi uint32
@@ -309,7 +309,7 @@ const (
 // The hours whose buckets are old enough to be cached are claimed
 // (settle_claims), computed by the earliest claimant and read by the
 // others from cohort_settled once it holds them for the tally's row
-// counts, so readers starting together read each hour's states once. What
+// counts, so readers starting together count each hour's events once. What
 // the winner has not cached within claimWait, and buckets too young to
 // cache, the reader computes itself.
 func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
@@ -440,11 +440,10 @@ type sharedSettleKey struct{}
 // WithSharedSettle returns a context under which Buckets claims the
 // settled hours of the experiment's own buckets it has to compute, as it
 // always does the untagged traffic's (claimedBuckets): live looks, so that
-// watchers of one experiment starting together read its settled buckets'
-// counting states once, whoever asks first. A single reader pays for it
-// one claim written and read and claimSettle of waiting beside its other
-// reads; compare, one reader of a window it usually finds cached, does
-// not use it.
+// watchers of one experiment starting together count its settled buckets
+// once, whoever asks first. A single reader pays for it one claim written
+// and read and claimSettle of waiting beside its other reads; compare, one
+// reader of a window it usually finds cached, does not use it.
 func WithSharedSettle(ctx context.Context) context.Context {
 	return context.WithValue(ctx, sharedSettleKey{}, true)
 }
@@ -1192,8 +1191,10 @@ func (r *Reader) SLIUnitSums(ctx context.Context, experimentID string, w Window,
 	// (a first look's 50k units would otherwise copy the slice through
 	// every doubling).
 	out := make([]UnitRow, 0, min(rowsAtMost, 1<<16))
+	// Scanned into variables outside the callback: declared in it, each
+	// row would allocate the three (they escape through Scan's arguments).
+	var unit, packed, weighted uint64
 	err := r.each(ctx, "analyze/sli_unit_sums.sql", pick(p, append(common, "since_s", "until_s", "dirty")...), func(rows driver.Rows) error {
-		var unit, packed, weighted uint64
 		if err := rows.Scan(&unit, &packed, &weighted); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
@@ -1226,12 +1227,14 @@ func unpackUnitSums(out []UnitRow, unit, packed, weighted uint64) []UnitRow {
 
 // unitRows appends the rows of one of the sli_unit_rows queries to out.
 func (r *Reader) unitRows(ctx context.Context, name string, p queries.Params, out *[]UnitRow) error {
+	// Outside the callback, so a row does not allocate them (see
+	// SLIUnitSums).
+	var (
+		u              UnitRow
+		cohort         uint8
+		events, errors uint64
+	)
 	return r.each(ctx, name, p, func(rows driver.Rows) error {
-		var (
-			u              UnitRow
-			cohort         uint8
-			events, errors uint64
-		)
 		if err := rows.Scan(&u.Bucket, &cohort, &u.Unit, &events, &errors); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
@@ -1385,7 +1388,24 @@ type SampleEvent struct {
 
 // SampleOf returns the durations of sampled events, in seconds, per cohort.
 func SampleOf(evs []SampleEvent) Sample {
+	// Sized once (a first look's sample is thousands of events per
+	// cohort, copied through every doubling otherwise).
+	var nc, ne int
+	for _, e := range evs {
+		switch e.Cohort {
+		case telemetry.CohortControl:
+			nc++
+		case telemetry.CohortExperiment:
+			ne++
+		}
+	}
 	var out Sample
+	if nc > 0 {
+		out.Control = make([]float64, 0, nc)
+	}
+	if ne > 0 {
+		out.Experiment = make([]float64, 0, ne)
+	}
 	for _, e := range evs {
 		switch e.Cohort {
 		case telemetry.CohortControl:
@@ -1487,11 +1507,12 @@ func (r *Reader) latencySample(ctx context.Context, name string, p queries.Param
 		return err
 	}
 	defer rows.Close()
+	// Outside the loop, so a row does not allocate them (see SLIUnitSums).
+	var (
+		cohort   string
+		dur, tns uint64
+	)
 	for rows.Next() {
-		var (
-			cohort   string
-			dur, tns uint64
-		)
 		if err := rows.Scan(&cohort, &dur, &tns); err != nil {
 			return fmt.Errorf("scan %s: %w", name, err)
 		}
