@@ -21,7 +21,7 @@ import (
 // min.insync.replicas (RF-1, at least 1) unless it exists, and waits until
 // every partition has a leader and its full set of in-sync replicas.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions, rf int) error {
-	tr := bus.NewTransport()
+	tr := bus.NewWaitTransport()
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: tr}
 	minISR := rf - 1
