@@ -28,15 +28,23 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions,
 	if minISR < 1 {
 		minISR = 1
 	}
-	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+	req := &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 		Topic: name, NumPartitions: partitions, ReplicationFactor: rf,
 		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}},
-	}}})
-	if err != nil {
-		return fmt.Errorf("create topic %s on %v: %w", name, brokers, err)
-	}
-	if err := res.Errors[name]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s on %v: %w", name, brokers, err)
+	}}}
+	for {
+		err := createOnce(ctx, client, req, name)
+		if err == nil {
+			break
+		}
+		if !retriable(err) {
+			return fmt.Errorf("create topic %s on %v: %w", name, brokers, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("create topic %s on %v: %w (still failing when the context ended: %w)", name, brokers, err, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	for {
 		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
@@ -57,4 +65,30 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// createOnce sends one CreateTopics request; an existing topic is no error.
+func createOnce(ctx context.Context, client *kafka.Client, req *kafka.CreateTopicsRequest, name string) error {
+	res, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := res.Errors[name]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
+// retriable reports whether a CreateTopics failure is one a cluster that
+// is starting or changing answers for a while: a retriable Kafka error, a
+// broker the client's metadata named but no longer lists (kafka-go's
+// BrokerNotAvailable: seen in CI right after the brokers started, while
+// their membership still changed between two metadata refreshes), or too
+// few registered brokers for the replication factor yet.
+func retriable(err error) bool {
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	return ke.Temporary() || ke == kafka.BrokerNotAvailable || ke == kafka.InvalidReplicationFactor
 }
