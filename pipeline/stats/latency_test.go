@@ -249,3 +249,57 @@ func TestCompareLatency(t *testing.T) {
 	_, err = CompareLatency([]float64{math.NaN()}, exp, 0.9)
 	require.ErrorContains(t, err, "compare latency")
 }
+
+// TestQuantileEvidenceMemoSameAnswers holds QuantileEvidence's memo of the
+// binomial CDF (binomialMemo) to giving what the CDF computed afresh
+// gives: the interval at every level the tolerance test tries and the
+// p-values, bit for bit, for cohorts of different sizes (the memo serves
+// both) and for p50 to p99.
+func TestQuantileEvidenceMemoSameAnswers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sizes := range [][2]int{{5000, 600}, {4913, 5087}, {300, 40}, {12, 7}} {
+		control := lognormalSample(r, sizes[0], 3, 0.6)
+		experiment := lognormalSample(r, sizes[1], 3.05, 0.6)
+		cs, es := slices.Clone(control), slices.Clone(experiment)
+		slices.Sort(cs)
+		slices.Sort(es)
+		for _, q := range []float64{0.5, 0.95, 0.99} {
+			ev, d, err := QuantileEvidence(control, experiment, q, 0.05)
+			require.NoError(t, err)
+			want, err := compareSortedQuantile(cs, es, q, 0.9, nil)
+			require.NoError(t, err)
+			assert.Equal(t, want, d, "sizes %v q %v", sizes, q)
+			if d.Insufficient {
+				continue
+			}
+			// The reference: the same Evidence with Bounds computed
+			// without the memo.
+			ref := ev
+			ref.Bounds = func(a float64) (float64, float64) {
+				x, err := compareSortedQuantile(cs, es, q, 1-2*a, nil)
+				require.NoError(t, err)
+				lo, hi := math.Min(x.Lower, x.Difference), math.Max(x.Upper, x.Difference)
+				if !x.LowerBounded {
+					lo = -unboundedEnd
+				}
+				if !x.UpperBounded {
+					hi = unboundedEnd
+				}
+				return lo, hi
+			}
+			for a := 1e-12; a < 0.5; a *= 1.7 {
+				gl, gh := ev.Bounds(a)
+				wl, wh := ref.Bounds(a)
+				require.Equal(t, math.Float64bits(wl), math.Float64bits(gl), "sizes %v q %v level %v lower", sizes, q, a)
+				require.Equal(t, math.Float64bits(wh), math.Float64bits(gh), "sizes %v q %v level %v upper", sizes, q, a)
+			}
+			for _, allow := range []float64{0, 0.5, 2, 5} {
+				for _, dir := range []Direction{LowerIsBetter, HigherIsBetter} {
+					assert.Equal(t, math.Float64bits(ref.PExceeds(dir, allow)), math.Float64bits(ev.PExceeds(dir, allow)),
+						"sizes %v q %v allow %v dir %v", sizes, q, allow, dir)
+				}
+			}
+			assert.Equal(t, math.Float64bits(ref.PExceeds(LowerIsBetter, 0)), math.Float64bits(ev.PHarm), "sizes %v q %v PHarm", sizes, q)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -203,4 +204,73 @@ func TestFisherScoreFallbackIsConsistent(t *testing.T) {
 	assert.Equal(t, MethodScore, above.Method)
 	assert.Less(t, below.PGreater, 1e-3)
 	assert.Less(t, above.PGreater, 1e-3)
+}
+
+// fisherAllTables is FisherExact's exact branch as it summed before the
+// tables that underflow were left out: every table of the support, with
+// lchoose per table. TestFisherExactSameAsEveryTable holds FisherExact to it.
+func fisherAllTables(control, experiment Counts) FisherResult {
+	n1, n2 := control.Total, experiment.Total
+	nAll := n1 + n2
+	m := control.Bad + experiment.Bad
+	lo, hi := max(0, m-n1), min(m, n2)
+	logpmf := func(k int64) float64 {
+		return lchoose(float64(n2), float64(k)) + lchoose(float64(n1), float64(m-k))
+	}
+	mode := min(max(int64(float64(m+1)*float64(n2+1)/float64(nAll+2)), lo), hi)
+	lmax := logpmf(mode)
+	x := experiment.Bad
+	cut := logpmf(x) + math.Log1p(tieTolerance)
+	var total, greater, less, two float64
+	for k := lo; k <= hi; k++ {
+		l := logpmf(k)
+		w := math.Exp(l - lmax)
+		total += w
+		if k >= x {
+			greater += w
+		}
+		if k <= x {
+			less += w
+		}
+		if l <= cut {
+			two += w
+		}
+	}
+	return FisherResult{PTwoSided: clamp01(two / total), PGreater: clamp01(greater / total), PLess: clamp01(less / total), Method: MethodExact}
+}
+
+// TestFisherExactSameAsEveryTable: FisherExact, which sums only the tables
+// whose weight does not underflow, gives what the sum over every table of
+// the support gives, bit for bit: the blast radius's shapes (hundreds of
+// thousands of events, thousands of errors, the observed count near and
+// far from the mode), small tables, and rates near 0 and 1.
+func TestFisherExactSameAsEveryTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	tables := [][4]int64{{1, 10, 0, 10}, {0, 5, 5, 5}, {3, 3, 0, 7}, {20, 1000, 40, 1000}, {15000, 1500000, 15400, 1490000},
+		{2, 200000, 300, 200000}, {199990, 200000, 199000, 200000}, {7000, 700000, 9000, 700000}}
+	for range 200 {
+		n1, n2 := 1+r.Int64N(2_000_000), 1+r.Int64N(2_000_000)
+		if r.IntN(3) == 0 {
+			n1, n2 = 1+r.Int64N(200), 1+r.Int64N(200)
+		}
+		p := math.Pow(10, -4*r.Float64())
+		b1 := min(n1, int64(float64(n1)*p*(0.5+r.Float64())))
+		b2 := min(n2, int64(float64(n2)*p*(0.5+r.Float64()*2)))
+		tables = append(tables, [4]int64{b1, n1, b2, n2})
+	}
+	exact := 0
+	for _, tb := range tables {
+		c, e := Counts{Bad: tb[0], Total: tb[1]}, Counts{Bad: tb[2], Total: tb[3]}
+		got, err := FisherExact(c, e)
+		require.NoError(t, err)
+		if got.Method != MethodExact {
+			continue
+		}
+		exact++
+		want := fisherAllTables(c, e)
+		require.Equal(t, math.Float64bits(want.PTwoSided), math.Float64bits(got.PTwoSided), "table %v two-sided %v vs %v", tb, got.PTwoSided, want.PTwoSided)
+		require.Equal(t, math.Float64bits(want.PGreater), math.Float64bits(got.PGreater), "table %v greater", tb)
+		require.Equal(t, math.Float64bits(want.PLess), math.Float64bits(got.PLess), "table %v less", tb)
+	}
+	require.Greater(t, exact, 100)
 }
