@@ -462,6 +462,7 @@ type recentIDs struct {
 	limit     int // ids per generation
 	cur, prev []uint64
 	n         int
+	touched   uint64 // keeps countSeen's touches of cur from being optimized away
 }
 
 func newRecentIDs(generation int) *recentIDs {
@@ -480,13 +481,83 @@ func (r *recentIDs) seenOrAdd(id string) bool {
 	if find(r.prev, h) {
 		return true
 	}
+	dup, _ := r.addCur(h)
+	return dup
+}
+
+// seenChunk is how many ids countSeen hashes and looks up at a time.
+const seenChunk = 256
+
+// countSeen is seenOrAdd of id(0) .. id(n-1) in turn, and returns how
+// many were seen; the same answers, but a chunk of ids is hashed first and
+// the older generation looked up for all of them before any is added, so
+// the CPU waits for many of the tables' cache misses at once instead of
+// one after the other (each lookup misses: the tables are 16 MiB). Per
+// call in a row, seenOrAdd waited for each miss in turn, between records'
+// decodes: about a tenth of the sink's CPU in path B's profile.
+func (r *recentIDs) countSeen(n int, id func(i int) string) int {
+	var (
+		hs     [seenChunk]uint64
+		inPrev [seenChunk]bool
+	)
+	seen := 0
+	for lo := 0; lo < n; lo += seenChunk {
+		m := min(seenChunk, n-lo)
+		for k := range m {
+			hs[k] = maphash.String(r.seed, id(lo+k)) | 1 // 0 marks an empty slot
+		}
+		seen += r.addChunk(hs[:m], inPrev[:m])
+	}
+	return seen
+}
+
+// addChunk is countSeen's lookups of one chunk of hashes.
+func (r *recentIDs) addChunk(hs []uint64, inPrev []bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// The older generation does not change until a swap: its lookups
+	// are independent of each other. Touching the newer one's first slot
+	// of each hash brings it in meanwhile.
+	mask := uint64(len(r.cur) - 1)
+	var touch uint64
+	for k, h := range hs {
+		inPrev[k] = find(r.prev, h)
+		touch += r.cur[h&mask]
+	}
+	r.touched = touch
+	seen, swaps := 0, 0
+	for k, h := range hs {
+		if swaps > 0 {
+			// The generations moved on within the chunk: look again.
+			inPrev[k] = find(r.prev, h)
+		}
+		if inPrev[k] {
+			seen++
+			continue
+		}
+		dup, swapped := r.addCur(h)
+		if dup {
+			seen++
+		}
+		if swapped {
+			swaps++
+		}
+	}
+	return seen
+}
+
+// addCur is seenOrAdd's part after the older generation: whether h is in
+// the newer one, adding it (and starting a new generation when full,
+// which swapped says).
+func (r *recentIDs) addCur(h uint64) (dup, swapped bool) {
 	mask := uint64(len(r.cur) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		switch r.cur[i] {
 		case h:
-			return true
+			return true, false
 		case 0:
 			if r.n >= r.limit {
+				swapped = true
 				r.prev, r.cur = r.cur, r.prev
 				clear(r.cur)
 				r.n = 0
@@ -497,7 +568,7 @@ func (r *recentIDs) seenOrAdd(id string) bool {
 			}
 			r.cur[i] = h
 			r.n++
-			return false
+			return false, swapped
 		}
 	}
 }
