@@ -291,3 +291,52 @@ func TestCountSeenMatchesOneByOne(t *testing.T) {
 		})
 	}
 }
+
+// The array columns, set in bulk (arrayOffsets), read back as the rows'
+// arrays, for every sub-range an insert may take (a retry's halves) of
+// rows with arrays of 0 to 5 values, and after a larger insert into the
+// same kept columns.
+func TestArrayColumnsHoldEveryRowsValues(t *testing.T) {
+	require.NotNil(t, arrayOffsets(newBlockAppender(t).block.Columns[telemetry.ColAttrKeys]), "clickhouse-go's Array no longer keeps its offsets in offsets[0].values.col")
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 10)}
+	b := newBatch()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var events []telemetry.Event
+	for i := range 40 {
+		e := telemetry.Event{ID: fmt.Sprint("id-", i), TimeNs: 1_700_000_000_000_000_000, Kind: telemetry.KindSpan}
+		vals := func(tag string) []string {
+			v := make([]string, rng.IntN(6))
+			for k := range v {
+				v[k] = fmt.Sprintf("%s-%d-%d\n\"é", tag, i, k)
+			}
+			return v
+		}
+		e.AttrKeys = vals("ak")
+		e.AttrValues = vals("av")[:0]
+		for range e.AttrKeys {
+			e.AttrValues = append(e.AttrValues, fmt.Sprint("v", rng.IntN(100)))
+		}
+		e.ResKeys = vals("rk")
+		e.ResValues = make([]string, len(e.ResKeys))
+		events = append(events, e)
+		require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Offset: int64(i), Value: e.AppendJSON(nil)}))
+	}
+	var cols insertColumns
+	for _, r := range [][2]int{{0, 40}, {0, 20}, {20, 40}, {7, 8}, {13, 31}, {39, 40}, {0, 1}} {
+		ap := newBlockAppender(t)
+		require.NoError(t, cols.fill(ap, b, r[0], r[1]))
+		out := ap.roundTrip(t)
+		for i := r[0]; i < r[1]; i++ {
+			e := events[i]
+			for c, want := range map[telemetry.Col][]string{telemetry.ColAttrKeys: e.AttrKeys, telemetry.ColAttrValues: e.AttrValues, telemetry.ColResKeys: e.ResKeys, telemetry.ColResValues: e.ResValues} {
+				col := out.Columns[c]
+				require.Equal(t, r[1]-r[0], col.Rows())
+				got := col.Row(i-r[0], false)
+				if len(want) == 0 {
+					want = []string{}
+				}
+				require.Equal(t, want, got, "rows [%d, %d) row %d column %s", r[0], r[1], i, telemetry.Columns[c])
+			}
+		}
+	}
+}
