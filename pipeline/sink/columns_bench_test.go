@@ -102,6 +102,7 @@ func BenchmarkSinkPath(b *testing.B) {
 			b.Fatal(err)
 		}
 		if bt.rows.len() == batchRows {
+			s.countDuplicates(bt)
 			ap := newBlockAppender(b)
 			if err := cols.fill(ap, bt, 0, bt.rows.len()); err != nil {
 				b.Fatal(err)

@@ -144,6 +144,25 @@ func BenchmarkRecentIDsWindow(b *testing.B) {
 	}
 }
 
+// BenchmarkCountSeenWindow is BenchmarkRecentIDsWindow a batch of 10,000
+// ids at a time (countSeen), as the sink counts them.
+func BenchmarkCountSeenWindow(b *testing.B) {
+	r := newRecentIDs(1 << 19)
+	ids := make([]string, 1<<20)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("tput-%09d", i)
+	}
+	const batch = 10_000
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		lo := n % (len(ids) - batch)
+		r.countSeen(batch, func(i int) string { return ids[lo+i] })
+		n += batch
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/id")
+}
+
 // A batch reserved with the size of an earlier one takes the same rows
 // without growing any slice.
 func TestReserveTakesABatchWithoutGrowing(t *testing.T) {
@@ -230,4 +249,94 @@ func TestStringColumnsShareTheBatchBytes(t *testing.T) {
 	require.NotNil(t, cs)
 	require.Equal(t, "svc", string(cs.Buf[cs.Pos[0].Start:cs.Pos[0].End]))
 	assert.Same(t, &b.rows.bufs[1][0], &cs.Buf[0], "the service column reads the batch's buffer")
+}
+
+// countSeen gives the count that seenOrAdd of the same ids in turn gives,
+// call after call, and leaves the same ids remembered: chunks of every
+// length, repeats within a chunk and across chunks, and generations so
+// small that they turn over once or many times within a chunk.
+func TestCountSeenMatchesOneByOne(t *testing.T) {
+	for _, generation := range []int{1, 3, 100, 700, 5000} {
+		t.Run(fmt.Sprint("generation=", generation), func(t *testing.T) {
+			bulk := newRecentIDs(generation)
+			one := newRecentIDs(generation)
+			one.seed = bulk.seed
+			rng := rand.New(rand.NewPCG(uint64(generation), 7))
+			next := 0
+			total := 0
+			for call := range 200 {
+				ids := make([]string, rng.IntN(3*seenChunk))
+				for i := range ids {
+					if next > 0 && rng.IntN(3) == 0 {
+						ids[i] = fmt.Sprint(next - 1 - rng.IntN(min(next, 2*generation+10)))
+						continue
+					}
+					ids[i] = fmt.Sprint(next)
+					next++
+				}
+				want := 0
+				for _, id := range ids {
+					if one.seenOrAdd(id) {
+						want++
+					}
+				}
+				got := bulk.countSeen(len(ids), func(i int) string { return ids[i] })
+				require.Equal(t, want, got, "call %d of %d ids", call, len(ids))
+				total += want
+			}
+			require.Positive(t, total)
+			require.Equal(t, one.n, bulk.n)
+			require.Equal(t, one.cur, bulk.cur)
+			require.Equal(t, one.prev, bulk.prev)
+		})
+	}
+}
+
+// The array columns, set in bulk (arrayOffsets), read back as the rows'
+// arrays, for every sub-range an insert may take (a retry's halves) of
+// rows with arrays of 0 to 5 values, and after a larger insert into the
+// same kept columns.
+func TestArrayColumnsHoldEveryRowsValues(t *testing.T) {
+	require.NotNil(t, arrayOffsets(newBlockAppender(t).block.Columns[telemetry.ColAttrKeys]), "clickhouse-go's Array no longer keeps its offsets in offsets[0].values.col")
+	s := &Sink{cfg: NewDefaultConfig(), m: newMetrics(nil), seen: newRecentIDs(1 << 10)}
+	b := newBatch()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var events []telemetry.Event
+	for i := range 40 {
+		e := telemetry.Event{ID: fmt.Sprint("id-", i), TimeNs: 1_700_000_000_000_000_000, Kind: telemetry.KindSpan}
+		vals := func(tag string) []string {
+			v := make([]string, rng.IntN(6))
+			for k := range v {
+				v[k] = fmt.Sprintf("%s-%d-%d\n\"é", tag, i, k)
+			}
+			return v
+		}
+		e.AttrKeys = vals("ak")
+		e.AttrValues = vals("av")[:0]
+		for range e.AttrKeys {
+			e.AttrValues = append(e.AttrValues, fmt.Sprint("v", rng.IntN(100)))
+		}
+		e.ResKeys = vals("rk")
+		e.ResValues = make([]string, len(e.ResKeys))
+		events = append(events, e)
+		require.NoError(t, s.accept(context.Background(), b, &kgo.Record{Offset: int64(i), Value: e.AppendJSON(nil)}))
+	}
+	var cols insertColumns
+	for _, r := range [][2]int{{0, 40}, {0, 20}, {20, 40}, {7, 8}, {13, 31}, {39, 40}, {0, 1}} {
+		ap := newBlockAppender(t)
+		require.NoError(t, cols.fill(ap, b, r[0], r[1]))
+		out := ap.roundTrip(t)
+		for i := r[0]; i < r[1]; i++ {
+			e := events[i]
+			for c, want := range map[telemetry.Col][]string{telemetry.ColAttrKeys: e.AttrKeys, telemetry.ColAttrValues: e.AttrValues, telemetry.ColResKeys: e.ResKeys, telemetry.ColResValues: e.ResValues} {
+				col := out.Columns[c]
+				require.Equal(t, r[1]-r[0], col.Rows())
+				got := col.Row(i-r[0], false)
+				if len(want) == 0 {
+					want = []string{}
+				}
+				require.Equal(t, want, got, "rows [%d, %d) row %d column %s", r[0], r[1], i, telemetry.Columns[c])
+			}
+		}
+	}
 }

@@ -48,7 +48,7 @@ func TestFlushersCommitInOrder(t *testing.T) {
 	free := make(chan *batch, 1)
 	done := make(chan error, 1)
 	var wg sync.WaitGroup
-	startFlushers(ctx, 2, insert, commit, flushes, free, done, &wg, new(batchSizes), new(atomic.Int32))
+	startFlushers(ctx, 2, insert, commit, flushes, free, done, &wg, new(batchSizes), new(atomic.Int32), nil)
 
 	batchOf := func(n int) *batch {
 		b := newBatch()
