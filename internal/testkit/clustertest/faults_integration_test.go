@@ -312,10 +312,7 @@ func TestClusterClickHouseReplicaKilled(t *testing.T) {
 // fetched what its replication queue lists (SYSTEM SYNC REPLICA).
 func syncReplicas(ctx context.Context, t *testing.T, n int, db string) {
 	t.Helper()
-	cfg := store.NewDefaultConfig()
-	cfg.Addr, cfg.Database = clustertest.CHAddrs[n], db
-	c, err := store.Open(ctx, cfg)
-	require.NoError(t, err)
+	c := serverClient(ctx, t, n, db)
 	defer c.Close()
 	rows, err := c.Conn.Query(ctx, fmt.Sprintf("SELECT name FROM system.tables WHERE database = '%s' AND engine LIKE 'Replicated%%'", db))
 	require.NoError(t, err)

@@ -334,12 +334,19 @@ func checkSeriesQuantiles(ctx context.Context, t *testing.T, side string, c *sto
 // shardScalar runs a count on one server of the cluster (its local tables).
 func shardScalar(ctx context.Context, t *testing.T, n int, db, sql string) uint64 {
 	t.Helper()
+	c := serverClient(ctx, t, n, db)
+	defer c.Close()
+	return scalar(ctx, t, c, sql)
+}
+
+// serverClient connects to ClickHouse server n of the cluster alone.
+func serverClient(ctx context.Context, t *testing.T, n int, db string) *store.Client {
+	t.Helper()
 	cfg := store.NewDefaultConfig()
 	cfg.Addr, cfg.Database = clustertest.CHAddrs[n], db
 	c, err := store.Open(ctx, cfg)
 	require.NoError(t, err)
-	defer c.Close()
-	return scalar(ctx, t, c, sql)
+	return c
 }
 
 func insertRun(ctx context.Context, t *testing.T, c *store.Client, exp string, start, end time.Time) {
