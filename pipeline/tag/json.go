@@ -42,6 +42,7 @@ func (t *Tagger) JSONEvents(body []byte) ([]telemetry.Event, error) {
 func (t *Tagger) JSONEventsOwned(body []byte) ([]telemetry.Event, error) {
 	s := t.getState(0)
 	s.jsonHints(len(body))
+	s.walk.noted = t.traces != nil
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	rest := bytes.TrimLeft(body, " \t\r\n")
 	switch {
@@ -160,10 +161,15 @@ func (s *state) jsonStream(body []byte) {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func (s *state) jsonRecord(raw []byte, index int, unit string) {
-	if re := s.jsonEvent(s.next(), raw); re != nil {
+	e := s.next()
+	if re := s.jsonEvent(e, raw); re != nil {
 		re.Index = index
 		re.Path = unit + " " + itoa(index)
 		s.drop(re)
+		return
+	}
+	if s.walk.noted {
+		s.t.traces.note(e, &s.walk)
 	}
 }
 
