@@ -345,4 +345,19 @@ func TestJSONTraceStepAsTwoPasses(t *testing.T) {
 	}
 	assert.Greater(t, tagged, 100, "events tagged by their trace")
 	assert.Equal(t, twoPass.Len(), inline.traces.Len())
+
+	// Within one request the first decision of a trace wins, wherever
+	// its untagged events are.
+	tid := "00112233445566778899aabbccddeeff"
+	evs := jsonEvents(t, newTagger(t, Config{Traces: NewTraceCohorts(0, 0, nil)}),
+		`{"service":"s","name":"n","trace_id":"`+tid+`"}
+{"service":"s","name":"n","trace_id":"`+tid+`","experiment_id":"first","cohort":"control"}
+{"service":"s","name":"n","trace_id":"`+strings.Replace(tid, "0", "1", 1)+`","experiment_id":"other","cohort":"control"}
+{"service":"s","name":"n","trace_id":"`+tid+`","experiment_id":"second","cohort":"experiment"}
+{"service":"s","name":"n","trace_id":"`+tid+`"}`)
+	require.Len(t, evs, 5)
+	for _, i := range []int{0, 4} {
+		assert.Equal(t, "first", evs[i].ExperimentID, i)
+		assert.Equal(t, telemetry.CohortControl, evs[i].Cohort, i)
+	}
 }
