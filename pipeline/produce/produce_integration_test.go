@@ -192,3 +192,47 @@ func TestCloseIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, never.Close(), "Close without any Publish")
 }
+
+// TestPublishStampsRecordsWithTheirTime: WriteRecords reads the clock once
+// per stampEvery records instead of franz-go once per record; every
+// record still carries a timestamp (Kafka's CreateTime, where franz-go's
+// delivery timeout starts) from within its own Publish call, in calls
+// apart in time.
+func TestPublishStampsRecordsWithTheirTime(t *testing.T) {
+	topic := kafkatest.Topic(t, 3)
+	cfg := NewDefaultConfig()
+	cfg.Topic = topic
+	p, err := New(cfg)
+	require.NoError(t, err)
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	type window struct{ from, to time.Time }
+	windows := map[string]window{}
+	for c := range 3 {
+		time.Sleep(30 * time.Millisecond)
+		events := stageEvents(3*stampEvery + 5)
+		for i := range events {
+			events[i].ID = fmt.Sprintf("stamp-%d-%d", c, i)
+		}
+		from := time.Now().Truncate(time.Millisecond) // franz-go keeps milliseconds
+		require.NoError(t, p.Publish(ctx, events))
+		w := window{from, time.Now()}
+		for _, e := range events {
+			windows[e.ID] = w
+		}
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: kafkatest.Brokers(), Topic: topic, GroupID: "stamp-test-" + topic, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 200 * time.Millisecond})
+	defer r.Close()
+	for n := 0; n < len(windows); n++ {
+		m, err := r.ReadMessage(ctx)
+		require.NoError(t, err, "read back after %d records", n)
+		var got telemetry.Event
+		require.NoError(t, telemetry.DecodeJSON(m.Value, &got))
+		w, ok := windows[got.ID]
+		require.True(t, ok, got.ID)
+		assert.False(t, m.Time.Before(w.from), "%s stamped %s, its call began %s", got.ID, m.Time, w.from)
+		assert.False(t, m.Time.After(w.to), "%s stamped %s, its call ended %s", got.ID, m.Time, w.to)
+	}
+}

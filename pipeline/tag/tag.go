@@ -168,7 +168,10 @@ type state struct {
 	arenaHint, byteHint int
 	num                 []byte
 	jl                  jsonLookup
-	cbuf                bytes.Buffer
+	// walk is the trace step's first pass over the request's events, done
+	// as each JSON event is decoded (see TraceCohorts.note).
+	walk traceWalk
+	cbuf bytes.Buffer
 }
 
 func newState() *state {
@@ -219,6 +222,7 @@ func (t *Tagger) finish(s *state) ([]telemetry.Event, error) {
 	if t.traces != nil {
 		t.traces.applyTraces(events, s)
 	}
+	s.walk = traceWalk{}
 	s.rec, s.res, s.resKeys, s.resVals, s.service = attrList{}, attrList{}, nil, nil, ""
 	s.resetEvals()
 	s.jl = jsonLookup{}

@@ -284,35 +284,64 @@ func (c *TraceCohorts) Len() int {
 	return n
 }
 
+// traceWalk is the state of the trace step's first pass over one
+// request's events (note).
+type traceWalk struct {
+	// noted: the pass was done as the events were decoded (JSON), so
+	// applyTraces skips it.
+	noted bool
+	// untagged: some event with a trace id has no experiment or cohort.
+	untagged bool
+	haveNow  bool
+	haveLast bool
+	now      time.Time
+	last     traceKey
+}
+
+// note is the first pass of the trace step for one event: a tagged event
+// with a trace id records its trace's decision. The JSON decoder calls it
+// on each event as soon as the event is accepted, while the event is in
+// the cache: as a pass of its own after the whole request was decoded it
+// waited on a cache miss per event (reading the event back), two thirds
+// of applyTraces' samples in serve's profile at path A (perf, 1000 events
+// per request, 8 senders).
+func (c *TraceCohorts) note(e *telemetry.Event, w *traceWalk) {
+	if e.TraceID == "" {
+		return
+	}
+	if e.Cohort == telemetry.CohortNone || e.ExperimentID == "" {
+		w.untagged = true
+		return
+	}
+	k, ok := parseTraceKey(e.TraceID)
+	if !ok || (w.haveLast && k == w.last) {
+		return
+	}
+	w.last, w.haveLast = k, true
+	if !w.haveNow {
+		w.now, w.haveNow = c.now(), true
+	}
+	c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort, subject: e.SubjectID}, w.now)
+}
+
 // applyTraces is the trace step of tagging, over the events of one
 // request: first every tagged event with a trace id records its trace's
-// decision, then every untagged one takes its trace's, marked
-// chaos.cohort.source=trace. The new attribute arrays come from s's
-// arena when s is not nil.
+// decision (note; already done when s.walk.noted), then every untagged
+// one takes its trace's, marked chaos.cohort.source=trace. The new
+// attribute arrays come from s's arena when s is not nil.
 func (c *TraceCohorts) applyTraces(events []telemetry.Event, s *state) {
 	if c == nil || len(events) == 0 {
 		return
 	}
-	now := c.now()
-	untagged := false
-	var last traceKey
-	haveLast := false
-	for i := range events {
-		e := &events[i]
-		if e.TraceID == "" {
-			continue
+	var w traceWalk
+	if s != nil && s.walk.noted {
+		w = s.walk
+	} else {
+		for i := range events {
+			c.note(&events[i], &w)
 		}
-		if e.Cohort == telemetry.CohortNone || e.ExperimentID == "" {
-			untagged = true
-			continue
-		}
-		k, ok := parseTraceKey(e.TraceID)
-		if !ok || (haveLast && k == last) {
-			continue
-		}
-		last, haveLast = k, true
-		c.remember(k, traceTag{experimentID: e.ExperimentID, cohort: e.Cohort, subject: e.SubjectID}, now)
 	}
+	untagged := w.untagged
 	if !untagged {
 		return
 	}

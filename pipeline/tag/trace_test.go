@@ -2,6 +2,7 @@ package tag
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +279,85 @@ func TestTraceGenFindComparesKeys(t *testing.T) {
 	for n := byte(1); n <= 3; n++ {
 		_, ok := g.find(key(n), h)
 		assert.False(t, ok, "key %d after clear", n)
+	}
+}
+
+// JSON events record their traces' decisions as each is decoded (note),
+// not in a pass of their own after the request: the events, the
+// rejections and what later requests are tagged with stay exactly those
+// of the two passes over the decoded request (applyTraces without a
+// state), on random requests mixing tagged, untagged and refused records
+// of a few traces (refused before and after they were tagged), with a
+// cache small enough to rotate.
+func TestJSONTraceStepAsTwoPasses(t *testing.T) {
+	clock := func() time.Time { return time.Unix(5000, 0) }
+	inline := newTagger(t, Config{Traces: NewTraceCohorts(16*2, time.Hour, clock), MaxEventBytes: 4096})
+	plain := newTagger(t, Config{MaxEventBytes: 4096})
+	twoPass := NewTraceCohorts(16*2, time.Hour, clock)
+	r := rand.New(rand.NewPCG(5, 6))
+	traceIDs := make([]string, 40)
+	for i := range traceIDs {
+		traceIDs[i] = fmt.Sprintf("%016x%016x", r.Uint64(), uint64(i))
+		if i%7 == 0 {
+			traceIDs[i] = strings.ToUpper(traceIDs[i])
+		}
+	}
+	tagged := 0
+	for req := range 400 {
+		var lines []string
+		for range 1 + r.IntN(20) {
+			tid := traceIDs[r.IntN(len(traceIDs))]
+			name := `"name":"n",`
+			switch r.IntN(10) {
+			case 0:
+				name = "" // refused before it is tagged
+			case 1:
+				name = `"name":"n","body":"` + strings.Repeat("b", 5000) + `",` // refused once tagged: too large
+			}
+			rec := `{"service":"s",` + name + `"trace_id":"` + tid + `"`
+			switch r.IntN(5) {
+			case 0, 1:
+				rec += fmt.Sprintf(`,"experiment_id":"exp-%d","cohort":"%s"`, r.IntN(3), []string{"control", "experiment"}[r.IntN(2)])
+				if r.IntN(2) == 0 {
+					rec += fmt.Sprintf(`,"subject_id":"u%d"`, r.IntN(9))
+				}
+			case 2:
+				rec += fmt.Sprintf(`,"attributes":{"chaos.experiment.id":"exp-%d","chaos.experiment.cohort":"control"}`, r.IntN(3))
+			case 3:
+				rec = `{"service":"s",` + name + `"span_id":"0123456789abcdef"` // no trace
+			}
+			lines = append(lines, rec+"}")
+		}
+		body := strings.Join(lines, "\n")
+		if req%5 == 0 {
+			body = "[" + strings.Join(lines, ",") + "]"
+		}
+		got, gotErr := inline.JSONEvents([]byte(body))
+		want, wantErr := plain.JSONEvents([]byte(body))
+		twoPass.applyTraces(want, nil)
+		require.Equal(t, wantErr, gotErr, body)
+		require.Equal(t, want, got, body)
+		for _, e := range got {
+			if source(&e) == "trace" {
+				tagged++
+			}
+		}
+	}
+	assert.Greater(t, tagged, 100, "events tagged by their trace")
+	assert.Equal(t, twoPass.Len(), inline.traces.Len())
+
+	// Within one request the first decision of a trace wins, wherever
+	// its untagged events are.
+	tid := "00112233445566778899aabbccddeeff"
+	evs := jsonEvents(t, newTagger(t, Config{Traces: NewTraceCohorts(0, 0, nil)}),
+		`{"service":"s","name":"n","trace_id":"`+tid+`"}
+{"service":"s","name":"n","trace_id":"`+tid+`","experiment_id":"first","cohort":"control"}
+{"service":"s","name":"n","trace_id":"`+strings.Replace(tid, "0", "1", 1)+`","experiment_id":"other","cohort":"control"}
+{"service":"s","name":"n","trace_id":"`+tid+`","experiment_id":"second","cohort":"experiment"}
+{"service":"s","name":"n","trace_id":"`+tid+`"}`)
+	require.Len(t, evs, 5)
+	for _, i := range []int{0, 4} {
+		assert.Equal(t, "first", evs[i].ExperimentID, i)
+		assert.Equal(t, telemetry.CohortControl, evs[i].Cohort, i)
 	}
 }

@@ -28,8 +28,12 @@ type validator struct {
 	special bool
 }
 
+// space returns the index of the first byte at or after i that is not
+// whitespace. Most calls find none (NDJSON without spaces): a byte above
+// ' ' returns at once (the switch's four comparisons for every such byte
+// were 6 % of BenchmarkStageDecodeTag's instructions).
 func (v *validator) space(i int) int {
-	for i < len(v.b) {
+	for i < len(v.b) && v.b[i] <= ' ' {
 		switch v.b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
