@@ -590,9 +590,9 @@ func (s *state) idField(raw json.RawMessage, name string) (string, *RecordError)
 	return v, re
 }
 
-// hexField reads a hex id of n bytes, lower-cased. A byte that is not a
-// hex digit is refused only before the first upper-case one (from there
-// the id is lower-cased as it is): what the check always did.
+// hexField reads a hex id of n bytes, lower-cased. Every byte must be a
+// hex digit (until 2026-12-01 the bytes after the first upper-case digit
+// went unchecked: "A" and 31 'z' was accepted as a trace id).
 func (s *state) hexField(raw json.RawMessage, name string, n int) (string, *RecordError) {
 	v, re := s.strField(raw, name)
 	if re != nil || v == "" {
@@ -607,6 +607,11 @@ func (s *state) hexField(raw json.RawMessage, name string, n int) (string, *Reco
 		switch hexClass[v[i]] {
 		case hexLower:
 		case hexUpper:
+			for _, c := range []byte(v[i+1:]) {
+				if hexClass[c] == hexOther {
+					return "", fieldErr(name, "want %d hex digits, got %s", 2*n, quoteTrunc(v))
+				}
+			}
 			return strings.ToLower(v), nil
 		default:
 			return "", fieldErr(name, "want %d hex digits, got %s", 2*n, quoteTrunc(v))
