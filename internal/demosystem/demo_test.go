@@ -40,6 +40,19 @@ type span struct {
 	attrs         map[string]string
 }
 
+// count is how many spans named name were exported so far.
+func (r *recorder) count(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.spans {
+		if s.Name() == name {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *recorder) all() []span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -79,25 +92,35 @@ func TestSystemBreaksOnlyTheExperimentCohort(t *testing.T) {
 	rec := &recorder{}
 	cfg := NewDefaultConfig()
 	cfg.Exporter, cfg.Admin, cfg.AlertWebhook = rec, "", am.URL
-	cfg.CheckoutRate, cfg.Users, cfg.PublishRate, cfg.SyntheticEvery = 100, 200, 50, 200*time.Millisecond
+	cfg.CheckoutRate, cfg.Users, cfg.PublishRate, cfg.SyntheticEvery = 200, 200, 50, 200*time.Millisecond
 	cfg.Chaos, cfg.AlertEvery = true, 300*time.Millisecond
-	// At least 3 s of traffic, and on until the payment alert fired (under
-	// the race detector on a loaded machine 3 s were not always enough),
-	// at most 60 s.
+	// Traffic until the payment alert fired and the page rule has judged
+	// (more than MinPagesJudged page loads recorded, so its silence below
+	// is a claim, not a given), at least 3 s, at most 60 s (under the race
+	// detector on a loaded machine the pages come far slower than asked).
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	go func() {
+		defer cancel()
 		time.Sleep(3 * time.Second)
-		select {
-		case <-alerted:
-		case <-ctx.Done():
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		fired, wait := false, alerted
+		for !fired || rec.count("GET /checkout") <= MinPagesJudged+100 {
+			select {
+			case <-wait:
+				fired, wait = true, nil
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
 		}
-		cancel()
 	}()
 	st, err := Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Logf("%+v", st)
 	require.Positive(t, st.PagesExperiment)
+	require.Greater(t, st.Pages, int64(MinPagesJudged)+100, "enough page loads that the page rule judged them")
 	assert.Equal(t, st.PagesExperiment, st.PagesExperimentFailed, "the whole page fails for the experiment cohort")
 	assert.Equal(t, st.PagesExperiment, st.PagesFailed, "and only for it")
 
@@ -172,7 +195,8 @@ func TestRules(t *testing.T) {
 	// Every page of a 5% cohort fails: 5% of all traffic.
 	assert.False(t, page.Fires(Counts{Pages: 1200, PagesFailed: 60}))
 	assert.True(t, page.Fires(Counts{Pages: 1200, PagesFailed: 121}))
-	assert.False(t, page.Fires(Counts{Pages: 50, PagesFailed: 50}), "too little traffic to judge")
+	assert.False(t, page.Fires(Counts{Pages: MinPagesJudged - 1, PagesFailed: MinPagesJudged - 1}), "too little traffic to judge")
+	assert.True(t, page.Fires(Counts{Pages: MinPagesJudged, PagesFailed: MinPagesJudged/10 + 1}))
 	ticket := byName["PaymentDependencyErrors"]
 	assert.True(t, ticket.Fires(Counts{PaymentErrors: 5}))
 	assert.False(t, ticket.Fires(Counts{PaymentErrors: 4}))
