@@ -259,7 +259,7 @@ func TestBucketsCacheStaysExact(t *testing.T) {
 
 // The bucket rows are the cohort views' exact distinct counts, bucket by
 // bucket, though Buckets counts the events table's ids
-// (analyze/cohort_buckets.sql) rather than merging cohort_counts' states:
+// (analyze/cohort_buckets.sql) rather than merging cohort_stats' states:
 // over a window whose ends are not bucket starts (a bucket belongs to the
 // window when its start does), with the fixture's duplicates, and again
 // after a duplicate and a late event land in a cached bucket.
@@ -280,7 +280,7 @@ func TestBucketRowsAreTheViewsDistinctCounts(t *testing.T) {
 	}
 	view := func() map[key][2]int64 {
 		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
-			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_counts
+			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_stats
 			WHERE experiment_id = '%s' AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
 			GROUP BY bucket, cohort, service, name`, c.DB, fx.ExperimentID, since.Unix(), until.Unix()))
 		require.NoError(t, err)

@@ -42,7 +42,6 @@ type Table struct {
 var Tables = []Table{
 	{"events", "event_time", Raw, false},
 	{"cohort_stats", "bucket", Views, true},
-	{"cohort_counts", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},
 	{"trace_cohorts_v2", "first_seen", Views, false},

@@ -7,12 +7,13 @@
 -- cache buckets that have settled and re-read only the recent ones;
 -- Store.Buckets reads it only for buckets whose cached counts
 -- (cohort_settled.sql) are stale.
--- The same rows, key and filters as the cohort views (0002 cohort_stats,
--- 0021 cohort_counts: the bucket of event_time, kinds span, event and log),
--- and the same exact count of distinct event ids: those views hold
--- uniqExact states of the events table's rows, and merging states counts
--- what one uniqExact over the rows counts.
--- Why the events table and not cohort_counts' states (18.16, the 10M-event
+-- The same rows, key and filters as the cohort view (0002 cohort_stats:
+-- the bucket of event_time, kinds span, event and log), and the same exact
+-- count of distinct event ids: the view holds uniqExact states of the
+-- events table's rows, and merging states counts what one uniqExact over
+-- the rows counts.
+-- Why the events table and not those states (in cohort_counts, 0021, the
+-- same states in small granules, dropped by 0028; 18.16, the 10M-event
 -- bench database, the server's CPU per query, load 1-2.5): a live experiment's hour
 -- (225k events, 1,444 keys) 54-64 ms from the table against 59-65 ms from
 -- the states alone, but with 20 such reads at once (the watchers' cold

@@ -676,3 +676,13 @@ ORDER BY (experiment_id, since, until, unit_shift);
 
 CREATE TABLE IF NOT EXISTS steadystate.unit_settled ON CLUSTER `prod` AS steadystate.unit_settled_local
 ENGINE = Distributed('prod', 'steadystate', 'unit_settled_local', cityHash64(experiment_id));
+
+-- cohort_counts (0021) held cohort_stats' distinct-count states again in
+-- small granules for the bucket reads; those reads count the events
+-- table's ids instead (analyze/cohort_buckets.sql) and nothing reads it
+-- any more, while every insert still built and merged its hash sets: about
+-- 0.3 CPU-s of ClickHouse per 1M events inserted (bench shape) to 0.6 (the
+-- demo's shape), `ingestbench -ch-cost`.
+DROP TABLE IF EXISTS steadystate.cohort_counts ON CLUSTER `prod`;
+
+DROP TABLE IF EXISTS steadystate.cohort_counts_local ON CLUSTER `prod`;

@@ -96,7 +96,7 @@ func TestRetentionSingleAndCluster(t *testing.T) {
 	} {
 		insertEvents(ctx, t, x.c, events)
 		before := map[string]int{}
-		tables := map[string]string{"events": "event_time", "cohort_stats": "bucket", "cohort_counts": "bucket", "cohort_tally": "bucket", "unit_tally": "bucket", "unit_groups": "bucket", "unit_groups_minute": "bucket", "unit_seen": "bucket", "flow_stages": "day", "cohort_settled": "bucket"}
+		tables := map[string]string{"events": "event_time", "cohort_stats": "bucket", "cohort_tally": "bucket", "unit_tally": "bucket", "unit_groups": "bucket", "unit_groups_minute": "bucket", "unit_seen": "bucket", "flow_stages": "day", "cohort_settled": "bucket"}
 		for tb, col := range tables {
 			before[tb] = oldestDays(ctx, t, x.c, tb, col, now)
 			require.GreaterOrEqual(t, before[tb], 39, "%s %s holds the 40-day-old rows", x.name, tb)
@@ -110,7 +110,7 @@ func TestRetentionSingleAndCluster(t *testing.T) {
 			dropped[d.Table]++
 		}
 		t.Logf("%s: dropped partitions per table %v", x.name, dropped)
-		assert.Equal(t, map[string]int{"events": 2, "cohort_stats": 1, "cohort_counts": 1, "cohort_tally": 1, "unit_tally": 1, "unit_groups": 1, "unit_groups_minute": 1, "unit_seen": 1, "flow_stages": 1, "cohort_settled": 2}, dropped, x.name)
+		assert.Equal(t, map[string]int{"events": 2, "cohort_stats": 1, "cohort_tally": 1, "unit_tally": 1, "unit_groups": 1, "unit_groups_minute": 1, "unit_seen": 1, "flow_stages": 1, "cohort_settled": 2}, dropped, x.name)
 		// Raw and cache: older than 30 days gone, the 10-day-old day kept.
 		assert.Equal(t, 10, oldestDays(ctx, t, x.c, "events", "event_time", now), "%s events", x.name)
 		assert.Equal(t, 10, oldestDays(ctx, t, x.c, "cohort_settled", "bucket", now), "%s cohort_settled", x.name)
