@@ -30,7 +30,14 @@
 //     and settle_claims emptied), their CPU and ClickHouse's from their
 //     start over the first looks, printed beside the steady figure; and
 //     (-cold-same) before it the same with all 20 processes watching one
-//     experiment (bench-live-01), as a team watching one game day does.
+//     experiment (bench-live-01), as a team watching one game day does;
+//   - after it (-traffic-for, traffic.go) the same 20 watchers on 20 fresh
+//     experiments whose traffic keeps arriving while they watch (250k
+//     events per hour each, -traffic-history stored before they start),
+//     as during a game day: the cases above watch an hour that ended
+//     before they started, where a look after the first finds nothing new.
+//     No sink runs here, so the watchers settle buckets at now - 30 s (the
+//     sink watermark unknown) and re-read the last few buckets each look.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
 // one's runs, median duration and CPU, rows read and memory from system.query_log,
@@ -124,6 +131,9 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		return err
 	}
 	defer c.Close()
+	if *trafficOnly {
+		return runTraffic(ctx, c, db, liveN, liveEvents, profile)
+	}
 	now := time.Now().Truncate(time.Second)
 	start := now.Add(-time.Hour)
 	var have uint64
@@ -358,7 +368,10 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		}
 	}
 
-	return liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, coldSame, start, profile)
+	if err := liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, coldSame, start, profile); err != nil {
+		return err
+	}
+	return runTraffic(context.Background(), c, db, liveN, liveEvents, profile)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and
@@ -546,12 +559,23 @@ func printStatementCPU(ctx context.Context, c *store.Client, db string, from, un
 // startWatchers starts n `analyze live` processes at a 5 s interval, one
 // per live experiment (same: all on bench-live-01), for d; their stderr goes to dir/<tag>-NN.log.
 func startWatchers(bin, dir, db string, n int, same bool, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
-	var cmds []*exec.Cmd
-	for i := 1; i <= n; i++ {
-		exp := fmt.Sprintf("bench-live-%02d", i)
+	exps := make([]string, n)
+	for i := range exps {
+		exps[i] = fmt.Sprintf("bench-live-%02d", i+1)
 		if same {
-			exp = "bench-live-01"
+			exps[i] = "bench-live-01"
 		}
+	}
+	return startExps(bin, dir, db, exps, start, d, tag, logQueries)
+}
+
+// startExps starts one `analyze live` process at a 5 s interval per
+// experiment of exps, watching from start for d; the i-th (from 1) writes
+// its looks to dir/<tag>-NN.out and its stderr to dir/<tag>-NN.log.
+func startExps(bin, dir, db string, exps []string, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
+	var cmds []*exec.Cmd
+	for n, exp := range exps {
+		i := n + 1
 		cmd := exec.Command(bin, "--experiments", dir, "live", exp,
 			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
 		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)

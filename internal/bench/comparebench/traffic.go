@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/steadystate/steadystate/internal/bench/stagecpu"
+	"github.com/steadystate/steadystate/pipeline/store"
+	"github.com/steadystate/steadystate/queries"
+)
+
+// trafficRun is the watchers-under-traffic case: n experiments whose
+// events keep arriving while n `analyze live` processes watch them, as
+// during a game day. The other live cases watch a stored hour that ended
+// before the watchers started, so after their first looks nothing
+// changes; here every look has new buckets to read (the tally, the unit
+// rows, the latency sample, the trace decisions of the open tail).
+type trafficRun struct {
+	c        *store.Client
+	db       string
+	n        int           // experiments, one watcher each
+	perHour  int           // events per experiment and hour
+	history  time.Duration // traffic already stored when the watchers start
+	measure  time.Duration // how long the watchers are measured after their first looks
+	chPid    int
+	profile  bool
+	prefix   string
+	start    time.Time
+	step     time.Duration
+	next     int64 // the next event index of every experiment
+	inserted int64 // events inserted, all experiments
+}
+
+// insertUntil inserts every experiment's events with times before t that
+// are not inserted yet, in statements of at most 500,000 rows.
+func (r *trafficRun) insertUntil(ctx context.Context, t time.Time) error {
+	upto := int64(t.Sub(r.start) / r.step)
+	const maxRows = 500_000
+	for r.next < upto {
+		count := min(upto-r.next, maxRows/int64(r.n))
+		sql, err := r.c.SQL("bench/bench_traffic_insert.sql", queries.Params{
+			"prefix": r.prefix, "experiments": int64(r.n), "from_i": r.next, "rows": count * int64(r.n),
+			"start_ns": r.start.UnixNano(), "step_ns": r.step.Nanoseconds(), "users_of": int64(r.perHour),
+		})
+		if err != nil {
+			return err
+		}
+		if err := r.c.Conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("traffic insert at %d: %w", r.next, err)
+		}
+		r.next += count
+		r.inserted += count * int64(r.n)
+	}
+	return nil
+}
+
+// feed inserts the traffic once a second (the sink inserts about twice a
+// second: the same order of parts per second) until ctx ends.
+func (r *trafficRun) feed(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-tick.C:
+			if err := r.insertUntil(ctx, t); err != nil && ctx.Err() == nil {
+				return err
+			}
+		}
+	}
+}
+
+// liveTraffic stores r.history of traffic of r.n fresh experiments (named
+// after the current time, so nobody has looked at them), keeps inserting
+// their traffic as it happens, measures ClickHouse's CPU with the traffic
+// and no watcher, then starts one watcher per experiment and, once every
+// one printed its first look, charges them their CPU and ClickHouse's net
+// of its rate without them over r.measure.
+func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
+	r.step = time.Duration(float64(time.Hour) / float64(r.perHour))
+	now := time.Now().Truncate(time.Second)
+	r.start = now.Add(-r.history)
+	r.prefix = fmt.Sprintf("bench-traffic-%d-", now.Unix())
+	exps := make([]string, r.n)
+	for i := range exps {
+		exps[i] = fmt.Sprintf("%s%02d", r.prefix, i+1)
+	}
+	if err := r.insertUntil(ctx, now); err != nil {
+		return err
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	fed := make(chan error, 1)
+	go func() { fed <- r.feed(fctx) }()
+	feedErr := func() error {
+		stop()
+		return <-fed
+	}
+
+	// ClickHouse's CPU with the traffic flowing and no watcher.
+	const baseFor = 20 * time.Second
+	chBase0, tb := cpuSeconds(r.chPid), time.Now()
+	time.Sleep(baseFor)
+	baseWall := time.Since(tb).Seconds()
+	chBaseRate := (cpuSeconds(r.chPid) - chBase0) / baseWall
+
+	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
+	tw := time.Now()
+	cmds, err := startExps(bin, dir, r.db, exps, r.start, maxWarmup+r.measure+5*time.Second, "traffic", r.profile)
+	if err != nil {
+		return errors.Join(err, feedErr())
+	}
+	time.Sleep(warmup)
+	for time.Since(tw) < maxWarmup && !firstLooksDone(dir, "traffic", r.n) {
+		time.Sleep(time.Second)
+	}
+	warm := time.Since(tw)
+	startCPU := watchersCPU(cmds)
+	chBefore, before, in0 := cpuSeconds(r.chPid), watchersCPU(cmds), r.inserted
+	t0 := time.Now()
+	time.Sleep(r.measure)
+	cpu, wall := watchersCPU(cmds)-before, time.Since(t0)
+	chCPU := cpuSeconds(r.chPid) - chBefore
+	if err := waitWatchers(cmds, dir, "traffic"); err != nil {
+		return errors.Join(err, feedErr())
+	}
+	if err := feedErr(); err != nil {
+		return err
+	}
+	sec := wall.Seconds()
+	chNet := max(0, chCPU/sec-chBaseRate)
+	charged := cpu/sec + chNet
+	fmt.Printf("\nlive under traffic: %d `analyze live` processes at a 5 s interval, each on its own experiment while its traffic\n", r.n)
+	fmt.Printf("keeps arriving (%d events per hour each, inserted once a second for all; %s stored before the watchers started, %d events\n",
+		r.perHour, r.history, in0)
+	fmt.Printf("by the end of the warm-up); measured for %s after a %s warm-up (until every process printed its first look)\n",
+		wall.Round(time.Second), warm.Round(time.Second))
+	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core (start-up and first looks: %.2f s)\n", cpu, 100*cpu/sec, startCPU)
+	if r.chPid > 0 {
+		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; with the traffic and no watcher %6.2f%% (%s before): net %6.2f%%\n",
+			chCPU, 100*chCPU/sec, 100*chBaseRate, baseWall2(baseWall), 100*chNet)
+	}
+	fmt.Printf("  watchers charged (analyze + ClickHouse net of the process) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*charged, yesNo(charged <= 0.25))
+	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	if r.profile {
+		return printStatementCPU(ctx, r.c, r.db, t0, t0.Add(wall), "the watchers' under traffic")
+	}
+	return nil
+}
+
+var (
+	trafficFor     = flag.Duration("traffic-for", 60*time.Second, "watchers under traffic: how long the watchers of experiments whose traffic keeps arriving are measured after their first looks (0: skip)")
+	trafficOnly    = flag.Bool("traffic-only", false, "measure only the watchers under traffic, on the database as it is (migrated by an earlier run)")
+	trafficHistory = flag.Duration("traffic-history", 10*time.Minute, "watchers under traffic: the traffic stored before the watchers start (a game day under way)")
+)
+
+// runTraffic measures the watchers under traffic (-traffic-for): liveN
+// experiments of liveEvents events per hour each.
+func runTraffic(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, profile bool) error {
+	if *trafficFor <= 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "comparebench-traffic")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "analyze")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
+		return fmt.Errorf("build analyze: %w\n%s", err, out)
+	}
+	r := &trafficRun{c: c, db: db, n: liveN, perHour: liveEvents, history: *trafficHistory, measure: *trafficFor,
+		chPid: stagecpu.StatePID("clickhouse"), profile: profile}
+	return liveTraffic(ctx, r, bin, dir)
+}
