@@ -36,8 +36,8 @@
 //     events per hour each, -traffic-history stored before they start),
 //     as during a game day: the cases above watch an hour that ended
 //     before they started, where a look after the first finds nothing new.
-//     No sink runs here, so the watchers settle buckets at now - 30 s (the
-//     sink watermark unknown) and re-read the last few buckets each look.
+//     No sink runs here: the feed records a caught-up sink's progress
+//     after each insert, so the watchers settle by its watermark.
 //
 // -profile logs the timed rounds' statements (log_queries) and prints each
 // one's runs, median duration and CPU, rows read and memory from system.query_log,

@@ -20,7 +20,9 @@ import (
 // during a game day. The other live cases watch a stored hour that ended
 // before the watchers started, so after their first looks nothing
 // changes; here every look has new buckets to read (the tally, the unit
-// rows, the latency sample, the trace decisions of the open tail).
+// rows, the latency sample, the trace decisions of the open tail). The
+// feed also records a caught-up sink's progress, so the watchers settle
+// buckets by its watermark as they do beside a running sink.
 type trafficRun struct {
 	c        *store.Client
 	db       string
@@ -56,6 +58,33 @@ func (r *trafficRun) insertUntil(ctx context.Context, t time.Time) error {
 		}
 		r.next += count
 		r.inserted += count * int64(r.n)
+	}
+	return r.progress(ctx, t)
+}
+
+// progress records what a caught-up sink records after each insert
+// (write/sink_progress_insert.sql, consumer group steadystate-sink, the
+// watchers' default): the watchers settle buckets by its watermark, as
+// they do beside a running sink, instead of at now - 30 s.
+func (r *trafficRun) progress(ctx context.Context, t time.Time) error {
+	if r.next == 0 {
+		return nil
+	}
+	insert, err := r.c.InsertSQL("write/sink_progress_insert.sql")
+	if err != nil {
+		return err
+	}
+	b, err := r.c.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("prepare progress insert: %w", err)
+	}
+	defer func() { _ = b.Close() }()
+	last := r.start.Add(time.Duration(r.next-1) * r.step)
+	if err := b.Append("steadystate-sink", "comparebench-traffic", int32(0), r.inserted, uint64(last.UnixNano()), uint8(1), uint64(t.UnixNano())); err != nil {
+		return fmt.Errorf("progress row: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("progress insert: %w", err)
 	}
 	return nil
 }
