@@ -132,7 +132,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 	}
 	defer c.Close()
 	if *trafficOnly {
-		return runTraffic(ctx, c, db, liveN, liveEvents, profile)
+		return runTraffic(ctx, db, liveN, liveEvents, profile)
 	}
 	now := time.Now().Truncate(time.Second)
 	start := now.Add(-time.Hour)
@@ -371,7 +371,7 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 	if err := liveCPU(context.Background(), c, db, liveN, liveEvents, liveFor, coldFor, coldSame, start, profile); err != nil {
 		return err
 	}
-	return runTraffic(context.Background(), c, db, liveN, liveEvents, profile)
+	return runTraffic(context.Background(), db, liveN, liveEvents, profile)
 }
 
 // liveCPU runs liveN `analyze live` processes at a 5 s interval and

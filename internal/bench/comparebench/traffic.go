@@ -186,16 +186,39 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 
 var (
 	trafficFor     = flag.Duration("traffic-for", 60*time.Second, "watchers under traffic: how long the watchers of experiments whose traffic keeps arriving are measured after their first looks (0: skip)")
-	trafficOnly    = flag.Bool("traffic-only", false, "measure only the watchers under traffic, on the database as it is (migrated by an earlier run)")
+	trafficOnly    = flag.Bool("traffic-only", false, "measure only the watchers under traffic (in a database of their own, -database + _traffic)")
 	trafficHistory = flag.Duration("traffic-history", 10*time.Minute, "watchers under traffic: the traffic stored before the watchers start (a game day under way)")
 )
 
 // runTraffic measures the watchers under traffic (-traffic-for): liveN
-// experiments of liveEvents events per hour each.
-func runTraffic(ctx context.Context, c *store.Client, db string, liveN, liveEvents int, profile bool) error {
+// experiments of liveEvents events per hour each, in a database of their
+// own (db + "_traffic", created and migrated for the run, dropped after
+// it), so the traffic, its untagged events at the current time and the
+// sink progress beside it stay out of the other cases' database (a watcher
+// there reads its window up to now, and would find them).
+func runTraffic(ctx context.Context, db string, liveN, liveEvents int, profile bool) error {
 	if *trafficFor <= 0 {
 		return nil
 	}
+	cfg := store.NewDefaultConfig()
+	cfg.Database = db + "_traffic"
+	c, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	drop, err := c.SQL("bench/bench_drop_database.sql", nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Conn.Exec(ctx, drop); err != nil {
+		return fmt.Errorf("drop %s: %w", cfg.Database, err)
+	}
+	defer func() { _ = c.Conn.Exec(context.WithoutCancel(ctx), drop) }()
+	if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
+		return err
+	}
+	db = cfg.Database
 	dir, err := os.MkdirTemp("", "comparebench-traffic")
 	if err != nil {
 		return fmt.Errorf("temp dir: %w", err)
