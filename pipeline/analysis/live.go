@@ -169,6 +169,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	} else {
 		m.settledBy = fmt.Sprintf("now - %s (the sink watermark is unknown: %s)", m.SettleAfter, why)
 	}
+	quiet := quietFrom(recent, m.settledUntil)
 	var fresh []BucketRow
 	for _, r := range recent {
 		if r.Bucket.Before(cutoff) {
@@ -196,6 +197,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 		// Per-unit counts: settled buckets once, the open tail each look.
 		m.units.settled = m.settledUntil
 		m.units.rowsAtMost = rawRows(during)
+		m.units.quiet = quiet
 		src = m.units
 	}
 	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment, nil)
@@ -242,6 +244,28 @@ func rawRows(rows []BucketRow) int64 {
 		n += max(r.Rows, r.Events)
 	}
 	return n
+}
+
+// quietFrom is where the bucket rows read from `from` on (tagged and
+// untagged, as a look reads them) hold no raw row up to the window's end:
+// the end of the last bucket with a row, or the first whole bucket from
+// `from` when none has. A look reads the cohort tally before the per-unit
+// rows and the latency sample (see liveUnits.quiet); the tally counts every
+// row of the events table those reads count (0006_cohort_tally: kinds
+// span, event and log, every experiment and the untagged traffic, by the
+// bucket of event_time; they read synthetic = 0 and those kinds or fewer,
+// of the experiment and of the untagged traffic resolved by trace), so
+// from here on they would find nothing.
+func quietFrom(rows []BucketRow, from time.Time) time.Time {
+	q := from.Add(bucketWidth - time.Nanosecond).Truncate(bucketWidth)
+	for _, r := range rows {
+		if max(r.Rows, r.Events) > 0 {
+			if end := r.Bucket.Add(bucketWidth); end.After(q) {
+				q = end
+			}
+		}
+	}
+	return q
 }
 
 // addBaseline keeps the baseline rows read for [from, beforeFrom).

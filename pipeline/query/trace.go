@@ -17,6 +17,10 @@ import (
 // ClickHouse (the by-trace queries).
 const TraceSlack = time.Hour
 
+// bucketWidth is the cohort views' bucket (0006_cohort_tally: the 10
+// seconds of event_time).
+const bucketWidth = 10 * time.Second
+
 // addByTrace adds to rows the untagged events whose trace was decided for
 // the experiment in trace_cohorts_v2 (trace_buckets.sql), and, when the
 // untagged traffic is part of rows, takes them out of it: each event is
@@ -30,6 +34,15 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 	at := make(map[key]int, len(rows))
 	for i, r := range rows {
 		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
+	}
+	if untagged && len(rows) == 0 && since.Equal(since.Truncate(bucketWidth)) {
+		// The untagged traffic's tally of [since, until) holds no row
+		// (rows are every key of it; a bucket-aligned since, so the tally's
+		// buckets cover the events trace_buckets.sql reads): no untagged
+		// event there to take a trace's cohort, whether or not a trace was
+		// decided. A live look at an experiment whose traffic has stopped
+		// asks nothing more.
+		return rows, nil
 	}
 	if decided, err := r.tracesDecided(ctx, experimentID, since, until); err != nil || !decided {
 		return rows, err
