@@ -62,6 +62,10 @@ type Monitor struct {
 	beforeFrom   time.Time
 	crossed      map[int]time.Time
 	units        *liveUnits // nil when the source cannot serve unit rows
+	// traces keeps, from look to look, whether a trace was decided for
+	// the experiment once one was (query.WithTraceMemoKept): a look then
+	// does not ask again.
+	traces query.DecidedTraces
 }
 
 // NewMonitor prepares a live comparison from req.Window.Since; a zero
@@ -115,7 +119,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 
 // Look reads the current numbers and returns the live result at now.
 func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
-	ctx = query.WithSharedSettle(query.WithTraceMemo(ctx))
+	ctx = query.WithSharedSettle(query.WithTraceMemoKept(ctx, &m.traces))
 	id := m.req.ExperimentID
 	since := m.req.Window.Since
 	until := now

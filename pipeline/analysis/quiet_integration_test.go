@@ -117,16 +117,73 @@ func TestQuietLookReadsOnlyTheTally(t *testing.T) {
 // <db>.<table>).
 func statementsOn(ctx context.Context, t *testing.T, c *store.Client, from, until time.Time, tables ...string) map[string]uint64 {
 	t.Helper()
-	require.NoError(t, c.Conn.Exec(ctx, "SYSTEM FLUSH LOGS"))
 	out := map[string]uint64{}
 	for _, tb := range tables {
-		var n uint64
-		require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf(`SELECT count() FROM system.query_log
-			WHERE type = 2 AND event_time >= toDateTime(%d) AND event_time < toDateTime(%d)
-			AND query LIKE '%%FROM %s.%s%%' AND query NOT LIKE '%%INSERT%%'`, from.Unix(), until.Unix(), c.DB, tb)).Scan(&n))
-		if n > 0 {
+		if n := statementsLike(ctx, t, c, from, until, "%FROM "+c.DB+"."+tb+"%"); n > 0 {
 			out[tb] = n
 		}
 	}
 	return out
+}
+
+// statementsLike counts the logged reads between from and until whose text
+// is LIKE pattern.
+func statementsLike(ctx context.Context, t *testing.T, c *store.Client, from, until time.Time, pattern string) uint64 {
+	t.Helper()
+	require.NoError(t, c.Conn.Exec(ctx, "SYSTEM FLUSH LOGS"))
+	var n uint64
+	require.NoError(t, c.Conn.QueryRow(ctx, fmt.Sprintf(`SELECT count() FROM system.query_log
+		WHERE type = 2 AND event_time >= toDateTime(%d) AND event_time < toDateTime(%d)
+		AND query LIKE '%s' AND query LIKE '%%%s.%%' AND query NOT LIKE '%%INSERT%%' AND query NOT LIKE '%%system.query_log%%'`,
+		from.Unix(), until.Unix(), pattern, c.DB)).Scan(&n))
+	return n
+}
+
+// A live monitor asks whether a trace was decided for its experiment until
+// one was, and then no more; until then it asks at every look, so spans
+// that arrive untagged after a look that found no decided trace still take
+// their trace's cohort at the next: its counts are a fresh monitor's.
+func TestLiveKeepsADecidedTrace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	const exp = "kept-traces"
+	start := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	// First 100 tagged requests without a trace: nothing to decide.
+	var first []telemetry.Event
+	for i, e := range traceEvents(exp, start, 100) {
+		if e.ExperimentID == exp && e.Service == "checkout" {
+			e.ID, e.TraceID, e.SpanID = fmt.Sprintf("first-%d", i), "", ""
+			first = append(first, e)
+		}
+	}
+	load(ctx, t, c, first)
+	src := &analysis.Store{C: c}
+	req := analysis.Request{ExperimentID: exp, Window: analysis.Window{Since: start}}
+	mon, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	require.NoError(t, err)
+	now := start.Add(10 * time.Minute)
+	_, err = mon.Look(ctx, now)
+	require.NoError(t, err)
+	// Then 20 traced requests in the open tail, half their payment spans
+	// untagged (resolved by the trace decided by their checkout span).
+	load(ctx, t, c, traceEvents(exp, now.Add(-20*time.Second), 20))
+	logged := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
+	t0 := time.Now().Add(-time.Second)
+	for _, at := range []time.Duration{5 * time.Second, 10 * time.Second} {
+		res, err := mon.Look(logged, now.Add(at))
+		require.NoError(t, err)
+		fresh, err := analysis.NewMonitor(src, req, analysis.Settings{})
+		require.NoError(t, err)
+		want, err := fresh.Look(ctx, now.Add(at))
+		require.NoError(t, err)
+		assert.Equal(t, want.Cohorts, res.Cohorts, "at %s", at)
+		assert.Equal(t, int64(100+40), res.Cohorts.Control+res.Cohorts.Experiment, "100 + 20 checkout and 20 payment spans, at %s", at)
+		for i := range want.Metrics {
+			assert.Equal(t, want.Metrics[i].Control.N, res.Metrics[i].Control.N, "%s at %s", want.Metrics[i].Name, at)
+			assert.Equal(t, want.Metrics[i].Experiment.N, res.Metrics[i].Experiment.N, "%s at %s", want.Metrics[i].Name, at)
+		}
+	}
+	t1 := time.Now().Add(time.Second)
+	assert.Equal(t, uint64(1), statementsLike(ctx, t, c, t0, t1, "%AS decided%"), "asked at the first look after the decision only")
 }

@@ -106,6 +106,9 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 	if ok && (m.decided || hi <= m.hi) {
 		return m.decided, nil
 	}
+	if memo.kept != nil && memo.kept.has(experimentID) {
+		return true, nil
+	}
 	// Under a memo, ask about any time before the window's end, so one
 	// answer serves every read of the evaluation (the run window, its
 	// baseline before it, the open tail).
@@ -114,6 +117,9 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 		return false, err
 	}
 	memo.m[experimentID] = traceSpan{hi: hi, decided: decided}
+	if decided && memo.kept != nil {
+		memo.kept.add(experimentID)
+	}
 	return decided, nil
 }
 
@@ -125,8 +131,44 @@ type traceSpan struct {
 }
 
 type traceMemo struct {
-	mu sync.Mutex
-	m  map[string]traceSpan
+	mu   sync.Mutex
+	m    map[string]traceSpan
+	kept *DecidedTraces // nil: this evaluation's answers only
+}
+
+// DecidedTraces holds, across the evaluations of one reader (the looks of
+// a live monitor, see WithTraceMemoKept), the experiments a trace was
+// found decided for. Safe for concurrent use.
+type DecidedTraces struct {
+	mu   sync.Mutex
+	exps map[string]bool
+}
+
+func (d *DecidedTraces) has(exp string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exps[exp]
+}
+
+func (d *DecidedTraces) add(exp string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.exps == nil {
+		d.exps = map[string]bool{}
+	}
+	d.exps[exp] = true
+}
+
+// WithTraceMemoKept is WithTraceMemo whose "a trace was decided" answers
+// are also kept in kept for the evaluations that follow: a live monitor's
+// looks ask ClickHouse (analyze/trace_decided.sql) until a trace is found
+// decided, and then no more. A decided trace stays one (its row in
+// trace_cohorts_v2 only ever gains duplicates; and were it dropped, a
+// decided answer only makes the by-trace queries run, which find nothing
+// and so answer as the skip would). "None decided" is asked again by every
+// evaluation: a decision can arrive for any time.
+func WithTraceMemoKept(ctx context.Context, kept *DecidedTraces) context.Context {
+	return context.WithValue(ctx, traceMemoKey{}, &traceMemo{m: map[string]traceSpan{}, kept: kept})
 }
 
 // WithTraceMemo returns a context under which the reads of one evaluation
