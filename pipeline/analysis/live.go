@@ -173,7 +173,16 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	} else {
 		m.settledBy = fmt.Sprintf("now - %s (the sink watermark is unknown: %s)", m.SettleAfter, why)
 	}
-	quiet := quietFrom(recent, m.settledUntil)
+	quietRows := recent
+	if decided, known := query.TracesDecidedKnown(ctx, id, until); known && !decided {
+		// No trace decided for the experiment: this look's unit and
+		// sample reads skip the untagged traffic (they ask the same
+		// memo), so only the experiment's own rows can give them rows;
+		// untagged traffic that goes on after the experiment's stopped
+		// leaves the look quiet.
+		quietRows = taggedRows(recent)
+	}
+	quiet := quietFrom(quietRows, m.settledUntil)
 	var fresh []BucketRow
 	for _, r := range recent {
 		if r.Bucket.Before(cutoff) {
@@ -251,7 +260,8 @@ func rawRows(rows []BucketRow) int64 {
 }
 
 // quietFrom is where the bucket rows read from `from` on (tagged and
-// untagged, as a look reads them) hold no raw row up to the window's end:
+// untagged, as a look reads them; the tagged alone when the look found no
+// trace decided, see Look) hold no raw row up to the window's end:
 // the end of the last bucket with a row, or the first whole bucket from
 // `from` when none has. A look reads the cohort tally before the per-unit
 // rows and the latency sample (see liveUnits.quiet); the tally counts every
@@ -270,6 +280,17 @@ func quietFrom(rows []BucketRow, from time.Time) time.Time {
 		}
 	}
 	return q
+}
+
+// taggedRows are the rows of rows in a cohort (not the untagged traffic).
+func taggedRows(rows []BucketRow) []BucketRow {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Cohort != telemetry.CohortNone {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // addBaseline keeps the baseline rows read for [from, beforeFrom).

@@ -49,6 +49,15 @@ func TestQuietLookReadsOnlyTheTally(t *testing.T) {
 		}
 		events = append(events, event(i, start.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("user-%d", u), cohort))
 	}
+	// Untagged traffic goes on after the experiment's stopped (no trace
+	// of it decided for the experiment), through the quiet look's tail.
+	for i := 0; i < 300; i++ {
+		ts := start.Add(15*time.Minute + time.Duration(i)*time.Second)
+		events = append(events, telemetry.Event{
+			ID: fmt.Sprintf("untagged-%d", i), TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
+			Service: "search", Name: "GET /search", TraceID: fmt.Sprintf("%032x", 5000+i), SpanID: "0000000000000001", DurationNs: 5e6,
+		})
+	}
 	load(ctx, t, c, events)
 	src := &analysis.Store{C: c}
 	e := &experiment.Experiment{ID: exp,
@@ -95,8 +104,11 @@ func TestQuietLookReadsOnlyTheTally(t *testing.T) {
 	require.NoError(t, err)
 	t1 := time.Now().Add(time.Second)
 	same(res, now, "quiet look")
-	assert.Equal(t, map[string]uint64{"cohort_tally": 1}, statementsOn(ctx, t, c, t0, t1, "cohort_tally", "unit_tally", "events", "trace_cohorts_v2"),
-		"of the experiment's rows the quiet look reads the tally alone")
+	// The untagged traffic in the tail: the look asks whether a trace was
+	// decided (no), and reads neither unit rows nor a sample.
+	assert.Equal(t, map[string]uint64{"cohort_tally": 1, "trace_cohorts_v2": 1}, statementsOn(ctx, t, c, t0, t1, "cohort_tally", "unit_tally", "trace_cohorts_v2"),
+		"the quiet look reads the tally and asks about traces")
+	assert.Zero(t, statementsLike(ctx, t, c, t0, t1, "%duration_ns,%event_time_ns%"), "no latency sample read")
 
 	// Two late events: one in a bucket the quiet look left open that
 	// settles at the next look (the quiet look settled up to 19m40s, the
@@ -170,6 +182,7 @@ func TestLiveKeepsADecidedTrace(t *testing.T) {
 	load(ctx, t, c, traceEvents(exp, now.Add(-20*time.Second), 20))
 	logged := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}))
 	t0 := time.Now().Add(-time.Second)
+	var prevControl int64
 	for _, at := range []time.Duration{5 * time.Second, 10 * time.Second} {
 		res, err := mon.Look(logged, now.Add(at))
 		require.NoError(t, err)
@@ -179,6 +192,7 @@ func TestLiveKeepsADecidedTrace(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want.Cohorts, res.Cohorts, "at %s", at)
 		assert.Equal(t, int64(100+40), res.Cohorts.Control+res.Cohorts.Experiment, "100 + 20 checkout and 20 payment spans, at %s", at)
+		prevControl = res.Metrics[0].Control.N
 		for i := range want.Metrics {
 			assert.Equal(t, want.Metrics[i].Control.N, res.Metrics[i].Control.N, "%s at %s", want.Metrics[i].Name, at)
 			assert.Equal(t, want.Metrics[i].Experiment.N, res.Metrics[i].Experiment.N, "%s at %s", want.Metrics[i].Name, at)
@@ -186,4 +200,32 @@ func TestLiveKeepsADecidedTrace(t *testing.T) {
 	}
 	t1 := time.Now().Add(time.Second)
 	assert.Equal(t, uint64(1), statementsLike(ctx, t, c, t0, t1, "%AS decided%"), "asked at the first look after the decision only")
+
+	// An untagged event record of a decided trace alone in the next look's
+	// tail: the bucket rows count it untagged (trace_buckets.sql takes
+	// spans and logs), the units of the error rate in its trace's cohort
+	// (sli_unit_rows_by_trace.sql takes the SLI's kinds), so the look is
+	// not quiet however its cohort rows look.
+	_, err = mon.Look(ctx, now.Add(40*time.Second)) // the traced requests settle
+	require.NoError(t, err)
+	now = now.Add(45 * time.Second)
+	trace := fmt.Sprintf("%032x", 3)
+	at := now.Add(-2 * time.Second)
+	load(ctx, t, c, []telemetry.Event{{
+		ID: trace + "0000000000000003", TimeNs: at.UnixNano(), IngestNs: at.UnixNano(), Kind: telemetry.KindEvent,
+		Service: "payment", Name: "POST /pay", TraceID: trace, SpanID: "0000000000000003", ParentSpanID: "0000000000000001",
+		DurationNs: 30e6, Status: telemetry.StatusOK,
+	}})
+	res, err := mon.Look(ctx, now)
+	require.NoError(t, err)
+	fresh, err := analysis.NewMonitor(src, req, analysis.Settings{})
+	require.NoError(t, err)
+	want, err := fresh.Look(ctx, now)
+	require.NoError(t, err)
+	assert.Equal(t, want.Cohorts, res.Cohorts, "with the late event")
+	require.Equal(t, want.Metrics[0].Control.N, prevControl+1, "the late event counts in the error rate of a fresh look")
+	for i := range want.Metrics {
+		assert.Equal(t, want.Metrics[i].Control.N, res.Metrics[i].Control.N, "%s with the late event", want.Metrics[i].Name)
+		assert.Equal(t, want.Metrics[i].Experiment.N, res.Metrics[i].Experiment.N, "%s with the late event", want.Metrics[i].Name)
+	}
 }

@@ -123,6 +123,28 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 	return decided, nil
 }
 
+// TracesDecidedKnown is what the evaluation under ctx (WithTraceMemo,
+// WithTraceMemoKept) already found out about whether a trace was decided
+// for the experiment, for windows ending by until: decided, and whether it
+// asked at all (known false: nothing is known). The reads of the same
+// evaluation see the same answer, so with decided false none of them
+// reads the untagged traffic by trace.
+func TracesDecidedKnown(ctx context.Context, experimentID string, until time.Time) (decided, known bool) {
+	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
+	if memo == nil {
+		return false, false
+	}
+	memo.mu.Lock()
+	defer memo.mu.Unlock()
+	if m, ok := memo.m[experimentID]; ok && (m.decided || ceilUnix(until) <= m.hi) {
+		return m.decided, true
+	}
+	if memo.kept != nil && memo.kept.has(experimentID) {
+		return true, true
+	}
+	return false, false
+}
+
 type traceMemoKey struct{}
 
 type traceSpan struct {
