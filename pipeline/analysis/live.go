@@ -62,6 +62,10 @@ type Monitor struct {
 	beforeFrom   time.Time
 	crossed      map[int]time.Time
 	units        *liveUnits // nil when the source cannot serve unit rows
+	// traces keeps, from look to look, whether a trace was decided for
+	// the experiment once one was (query.WithTraceMemoKept): a look then
+	// does not ask again.
+	traces query.DecidedTraces
 }
 
 // NewMonitor prepares a live comparison from req.Window.Since; a zero
@@ -115,7 +119,7 @@ func NewMonitor(src Source, req Request, set Settings) (*Monitor, error) {
 
 // Look reads the current numbers and returns the live result at now.
 func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
-	ctx = query.WithSharedSettle(query.WithTraceMemo(ctx))
+	ctx = query.WithSharedSettle(query.WithTraceMemoKept(ctx, &m.traces))
 	id := m.req.ExperimentID
 	since := m.req.Window.Since
 	until := now
@@ -169,6 +173,16 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	} else {
 		m.settledBy = fmt.Sprintf("now - %s (the sink watermark is unknown: %s)", m.SettleAfter, why)
 	}
+	quietRows := recent
+	if decided, known := query.TracesDecidedKnown(ctx, id, until); known && !decided {
+		// No trace decided for the experiment: this look's unit and
+		// sample reads skip the untagged traffic (they ask the same
+		// memo), so only the experiment's own rows can give them rows;
+		// untagged traffic that goes on after the experiment's stopped
+		// leaves the look quiet.
+		quietRows = taggedRows(recent)
+	}
+	quiet := quietFrom(quietRows, m.settledUntil)
 	var fresh []BucketRow
 	for _, r := range recent {
 		if r.Bucket.Before(cutoff) {
@@ -196,6 +210,7 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 		// Per-unit counts: settled buckets once, the open tail each look.
 		m.units.settled = m.settledUntil
 		m.units.rowsAtMost = rawRows(during)
+		m.units.quiet = quiet
 		src = m.units
 	}
 	obs, units, err := observe(ctx, src, id, w, m.slis, during, m.set, m.req.Experiment, nil)
@@ -242,6 +257,40 @@ func rawRows(rows []BucketRow) int64 {
 		n += max(r.Rows, r.Events)
 	}
 	return n
+}
+
+// quietFrom is where the bucket rows read from `from` on (tagged and
+// untagged, as a look reads them; the tagged alone when the look found no
+// trace decided, see Look) hold no raw row up to the window's end:
+// the end of the last bucket with a row, or the first whole bucket from
+// `from` when none has. A look reads the cohort tally before the per-unit
+// rows and the latency sample (see liveUnits.quiet); the tally counts every
+// row of the events table those reads count (0006_cohort_tally: kinds
+// span, event and log, every experiment and the untagged traffic, by the
+// bucket of event_time; they read synthetic = 0 and those kinds or fewer,
+// of the experiment and of the untagged traffic resolved by trace), so
+// from here on they would find nothing.
+func quietFrom(rows []BucketRow, from time.Time) time.Time {
+	q := from.Add(bucketWidth - time.Nanosecond).Truncate(bucketWidth)
+	for _, r := range rows {
+		if max(r.Rows, r.Events) > 0 {
+			if end := r.Bucket.Add(bucketWidth); end.After(q) {
+				q = end
+			}
+		}
+	}
+	return q
+}
+
+// taggedRows are the rows of rows in a cohort (not the untagged traffic).
+func taggedRows(rows []BucketRow) []BucketRow {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Cohort != telemetry.CohortNone {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // addBaseline keeps the baseline rows read for [from, beforeFrom).

@@ -17,6 +17,10 @@ import (
 // ClickHouse (the by-trace queries).
 const TraceSlack = time.Hour
 
+// bucketWidth is the cohort views' bucket (0006_cohort_tally: the 10
+// seconds of event_time).
+const bucketWidth = 10 * time.Second
+
 // addByTrace adds to rows the untagged events whose trace was decided for
 // the experiment in trace_cohorts_v2 (trace_buckets.sql), and, when the
 // untagged traffic is part of rows, takes them out of it: each event is
@@ -30,6 +34,15 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 	at := make(map[key]int, len(rows))
 	for i, r := range rows {
 		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
+	}
+	if untagged && len(rows) == 0 && since.Equal(since.Truncate(bucketWidth)) {
+		// The untagged traffic's tally of [since, until) holds no row
+		// (rows are every key of it; a bucket-aligned since, so the tally's
+		// buckets cover the events trace_buckets.sql reads): no untagged
+		// event there to take a trace's cohort, whether or not a trace was
+		// decided. A live look at an experiment whose traffic has stopped
+		// asks nothing more.
+		return rows, nil
 	}
 	if decided, err := r.tracesDecided(ctx, experimentID, since, until); err != nil || !decided {
 		return rows, err
@@ -93,6 +106,9 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 	if ok && (m.decided || hi <= m.hi) {
 		return m.decided, nil
 	}
+	if memo.kept != nil && memo.kept.has(experimentID) {
+		return true, nil
+	}
 	// Under a memo, ask about any time before the window's end, so one
 	// answer serves every read of the evaluation (the run window, its
 	// baseline before it, the open tail).
@@ -101,7 +117,32 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 		return false, err
 	}
 	memo.m[experimentID] = traceSpan{hi: hi, decided: decided}
+	if decided && memo.kept != nil {
+		memo.kept.add(experimentID)
+	}
 	return decided, nil
+}
+
+// TracesDecidedKnown is what the evaluation under ctx (WithTraceMemo,
+// WithTraceMemoKept) already found out about whether a trace was decided
+// for the experiment, for windows ending by until: decided, and whether it
+// asked at all (known false: nothing is known). The reads of the same
+// evaluation see the same answer, so with decided false none of them
+// reads the untagged traffic by trace.
+func TracesDecidedKnown(ctx context.Context, experimentID string, until time.Time) (decided, known bool) {
+	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
+	if memo == nil {
+		return false, false
+	}
+	memo.mu.Lock()
+	defer memo.mu.Unlock()
+	if m, ok := memo.m[experimentID]; ok && (m.decided || ceilUnix(until) <= m.hi) {
+		return m.decided, true
+	}
+	if memo.kept != nil && memo.kept.has(experimentID) {
+		return true, true
+	}
+	return false, false
 }
 
 type traceMemoKey struct{}
@@ -112,8 +153,44 @@ type traceSpan struct {
 }
 
 type traceMemo struct {
-	mu sync.Mutex
-	m  map[string]traceSpan
+	mu   sync.Mutex
+	m    map[string]traceSpan
+	kept *DecidedTraces // nil: this evaluation's answers only
+}
+
+// DecidedTraces holds, across the evaluations of one reader (the looks of
+// a live monitor, see WithTraceMemoKept), the experiments a trace was
+// found decided for. Safe for concurrent use.
+type DecidedTraces struct {
+	mu   sync.Mutex
+	exps map[string]bool
+}
+
+func (d *DecidedTraces) has(exp string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exps[exp]
+}
+
+func (d *DecidedTraces) add(exp string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.exps == nil {
+		d.exps = map[string]bool{}
+	}
+	d.exps[exp] = true
+}
+
+// WithTraceMemoKept is WithTraceMemo whose "a trace was decided" answers
+// are also kept in kept for the evaluations that follow: a live monitor's
+// looks ask ClickHouse (analyze/trace_decided.sql) until a trace is found
+// decided, and then no more. A decided trace stays one (its row in
+// trace_cohorts_v2 only ever gains duplicates; and were it dropped, a
+// decided answer only makes the by-trace queries run, which find nothing
+// and so answer as the skip would). "None decided" is asked again by every
+// evaluation: a decision can arrive for any time.
+func WithTraceMemoKept(ctx context.Context, kept *DecidedTraces) context.Context {
+	return context.WithValue(ctx, traceMemoKey{}, &traceMemo{m: map[string]traceSpan{}, kept: kept})
 }
 
 // WithTraceMemo returns a context under which the reads of one evaluation

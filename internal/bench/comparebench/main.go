@@ -39,6 +39,14 @@
 //     No sink runs here: the feed records a caught-up sink's progress
 //     after each insert, so the watchers settle by its watermark.
 //
+// -cold-only measures the cold starts alone, -cold-rounds times, and with
+// -alt-analyze <binary> interleaves a second build's (A B A B ...) and
+// prints each build's median [min..max] and their ratio per round: for
+// comparing a change to analyze on a machine others keep busy. With
+// -profile it also charges the watchers their statements' CPU from the
+// query log (bench/bench_statements_cpu_total.sql), which the server's
+// other work does not inflate as it does the process's CPU.
+//
 // -profile logs the timed rounds' statements (log_queries) and prints each
 // one's runs, median duration and CPU, rows read and memory from system.query_log,
 // and the live watchers' (STEADYSTATE_CLICKHOUSE_LOG_QUERIES=1): per
@@ -79,9 +87,18 @@ func main() {
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
 	profile := flag.Bool("profile", false, "log the timed rounds' and the live watchers' statements in system.query_log and print each one's runs, median duration, rows read and memory (the watchers': runs, CPU, rows and bytes read, over the cold start and the steady measurement)")
+	coldOnly := flag.Bool("cold-only", false, "measure only the cold starts (-cold-for, -cold-same), -cold-rounds times, and nothing else: for comparing two builds of analyze (-alt-analyze)")
+	coldRounds := flag.Int("cold-rounds", 1, "with -cold-only: rounds of cold starts (each round runs every build once, interleaved)")
+	altAnalyze := flag.String("alt-analyze", "", "with -cold-only: a second analyze binary whose cold starts are interleaved with this tree's (A B A B ...), printed as a ratio")
 	before := flag.Bool("before", true, "also time the per-unit reads compare used before unit groups (slow: up to the client's 60 s read timeout each at 10M events)")
 	flag.Parse()
-	if err := run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *coldSame, *db, *keep, *before, *profile); err != nil {
+	var err error
+	if *coldOnly {
+		err = runCold(*db, *liveN, *coldFor, *coldSame, *coldRounds, *altAnalyze, *profile)
+	} else {
+		err = run(*events, *liveEvents, *liveN, *repeat, *liveFor, *coldFor, *coldSame, *db, *keep, *before, *profile)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "comparebench:", err)
 		os.Exit(1)
 	}
@@ -412,14 +429,15 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		// The watchers of one experiment first, so the steady measurement
 		// below starts, as before, after the cold start of all of them.
 		if coldSame {
-			if _, _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, true, profile); err != nil {
+			if _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, true, profile); err != nil {
 				return err
 			}
 		}
-		var err error
-		if cold, coldWall, err = coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, false, profile); err != nil {
+		f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, false, profile)
+		if err != nil {
 			return err
 		}
+		cold, coldWall = f.charged, f.wall
 	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
@@ -476,19 +494,30 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	return nil
 }
 
+// coldFigures is one cold start's CPU, as shares of one core over wall:
+// the analyze processes', ClickHouse's net of its rate without them, and
+// the two together.
+type coldFigures struct {
+	analyze, clickhouse, charged float64
+	// statements is the CPU of the watchers' statements (query_log; with
+	// -profile, else 0), as a share of one core over wall.
+	statements float64
+	wall       time.Duration
+}
+
 // coldStart starts the watchers together on a database nobody has looked
 // at (the settled-count cache, the claims on filling it and the kept unit
 // tallies emptied), each on its own experiment or (same) all on
 // bench-live-01, and prints their CPU and ClickHouse's net CPU from their
 // start over coldFor, start-up and first looks included.
-func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, chBaseRate float64, same, profile bool) (float64, time.Duration, error) {
+func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, chBaseRate float64, same, profile bool) (coldFigures, error) {
 	for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
 		forget, err := c.SQL(name, nil)
 		if err != nil {
-			return 0, 0, err
+			return coldFigures{}, err
 		}
 		if err := c.Conn.Exec(ctx, forget); err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", name, err)
+			return coldFigures{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	tag, what := "cold", "each on its own experiment"
@@ -499,13 +528,13 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	t0 := time.Now()
 	cmds, err := startWatchers(bin, dir, db, liveN, same, start, coldFor+5*time.Second, tag, profile)
 	if err != nil {
-		return 0, 0, err
+		return coldFigures{}, err
 	}
 	time.Sleep(coldFor)
 	cpu, wall := watchersCPU(cmds), time.Since(t0)
 	chCPU := cpuSeconds(chPid) - chBefore
 	if err := waitWatchers(cmds, dir, tag); err != nil {
-		return 0, 0, err
+		return coldFigures{}, err
 	}
 	cold := cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
 	fmt.Printf("\ncold start: %d `analyze live` processes %s started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
@@ -517,12 +546,124 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	}
 	fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	f := coldFigures{analyze: cpu / wall.Seconds(), clickhouse: max(0, chCPU/wall.Seconds()-chBaseRate), charged: cold, wall: wall}
 	if profile {
 		if err := printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the cold start's"); err != nil {
-			return 0, 0, err
+			return coldFigures{}, err
+		}
+		var st float64
+		if err := scalar(ctx, c, "bench/bench_statements_cpu_total.sql", queries.Params{"since_s": t0.Unix(), "until_s": t0.Add(wall).Unix() + 1, "database": db}, &st); err != nil {
+			return coldFigures{}, err
+		}
+		f.statements = st / wall.Seconds()
+		fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core; with analyze's %6.2f%%\n", st, 100*f.statements, 100*(f.analyze+f.statements))
+	}
+	return f, nil
+}
+
+// runCold measures only the cold starts (-cold-only): after ClickHouse's
+// rate without the watchers (15 s), rounds rounds in each of which every
+// build (this tree's analyze, then -alt-analyze's when given) runs the
+// cold start of 20 watchers of one experiment (-cold-same) and of 20
+// experiments, interleaved so load from elsewhere spreads over both; then
+// the medians [min..max] per build and case, and alt / this per round.
+func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds int, alt string, profile bool) error {
+	ctx := context.Background()
+	cfg := store.NewDefaultConfig()
+	cfg.Database = db
+	c, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var first uint32
+	if err := scalar(ctx, c, "bench/bench_loaded_window.sql", queries.Params{"experiment_id": "bench-main"}, &first); err != nil {
+		return fmt.Errorf("find loaded window (load the database first, without -cold-only): %w", err)
+	}
+	start := time.Unix(int64(first), 0)
+	dir, err := os.MkdirTemp("", "comparebench")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	bins := []string{filepath.Join(dir, "analyze")}
+	if out, err := exec.Command("go", "build", "-o", bins[0], "./cmd/analyze").CombinedOutput(); err != nil {
+		return fmt.Errorf("build analyze: %w\n%s", err, out)
+	}
+	if alt != "" {
+		bins = append(bins, alt)
+	}
+	chPid := stagecpu.StatePID("clickhouse")
+	ch0, tb := cpuSeconds(chPid), time.Now()
+	time.Sleep(15 * time.Second)
+	chBaseRate := (cpuSeconds(chPid) - ch0) / time.Since(tb).Seconds()
+	cases := []bool{false}
+	if coldSame {
+		cases = []bool{true, false}
+	}
+	// figs[build][case] over the rounds.
+	figs := make([][][]coldFigures, len(bins))
+	for b := range bins {
+		figs[b] = make([][]coldFigures, len(cases))
+	}
+	for k := 0; k < rounds; k++ {
+		for b, bin := range bins {
+			for ci, same := range cases {
+				fmt.Printf("\nround %d, build %d (%s):", k+1, b, bin)
+				f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, same, profile)
+				if err != nil {
+					return err
+				}
+				figs[b][ci] = append(figs[b][ci], f)
+			}
 		}
 	}
-	return cold, wall, nil
+	fmt.Printf("\ncold start, %d rounds, %% of one core: median [min..max] (analyze + ClickHouse net = charged)\n", rounds)
+	for ci, same := range cases {
+		what := fmt.Sprintf("%d experiments", liveN)
+		if same {
+			what = "one experiment"
+		}
+		for b := range bins {
+			pick := func(get func(coldFigures) float64) string {
+				xs := make([]float64, 0, rounds)
+				for _, f := range figs[b][ci] {
+					xs = append(xs, 100*get(f))
+				}
+				return spread(xs)
+			}
+			fmt.Printf("  %-16s build %d: analyze %s + ClickHouse %s = %s\n", what, b,
+				pick(func(f coldFigures) float64 { return f.analyze }), pick(func(f coldFigures) float64 { return f.clickhouse }),
+				pick(func(f coldFigures) float64 { return f.charged }))
+			if profile {
+				fmt.Printf("  %-16s build %d: analyze + statements (query_log) %s\n", what, b, pick(func(f coldFigures) float64 { return f.analyze + f.statements }))
+			}
+		}
+		if len(bins) == 2 {
+			xs := make([]float64, 0, rounds)
+			for k := range figs[0][ci] {
+				xs = append(xs, figs[1][ci][k].charged/figs[0][ci][k].charged)
+			}
+			fmt.Printf("  %-16s build 1 / build 0 charged, per round: %s\n", what, spread(xs))
+			if profile {
+				xs = xs[:0]
+				for k := range figs[0][ci] {
+					a, b := figs[0][ci][k], figs[1][ci][k]
+					xs = append(xs, (b.analyze+b.statements)/(a.analyze+a.statements))
+				}
+				fmt.Printf("  %-16s build 1 / build 0 analyze + statements, per round: %s\n", what, spread(xs))
+			}
+		}
+	}
+	fmt.Printf("load average (1, 5, 15 min): %s\n", loadAvg())
+	return nil
+}
+
+// spread is "median [min..max]" of xs.
+func spread(xs []float64) string {
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	return fmt.Sprintf("%.2f [%.2f..%.2f]", stagecpu.Median(ys), ys[0], ys[len(ys)-1])
 }
 
 // printStatementCPU prints the watchers' statements in [from, until)
