@@ -178,9 +178,19 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 	}
 	fmt.Printf("  watchers charged (analyze + ClickHouse net of the process) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*charged, yesNo(charged <= 0.25))
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
-	if r.profile {
-		return printStatementCPU(ctx, r.c, r.db, t0, t0.Add(wall), "the watchers' under traffic")
+	if !r.profile {
+		return nil
 	}
+	if err := printStatementCPU(ctx, r.c, r.db, t0, t0.Add(wall), "the watchers' under traffic"); err != nil {
+		return err
+	}
+	// The watchers' own statements from the query log: what the server
+	// spent on them alone, however busy other work keeps it.
+	var st float64
+	if err := scalar(ctx, r.c, "bench/bench_statements_cpu_total.sql", queries.Params{"since_s": t0.Unix(), "until_s": t0.Add(wall).Unix() + 1, "database": r.db}, &st); err != nil {
+		return err
+	}
+	fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core; with analyze's %6.2f%%\n", st, 100*st/sec, 100*(cpu+st)/sec)
 	return nil
 }
 
