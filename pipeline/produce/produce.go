@@ -364,18 +364,25 @@ type Encoder struct {
 	// a record's partition (franz-go's partitioner picks that). Publish
 	// sets the configured count.
 	//
-	// Measured 2026-12-01 on the shared 2-core machine: serve's CPU per
-	// event, laid out by partition / in the events' order (main's build
-	// through -alt-serve), ingestbench -paths A,A1 -rounds 4 (5), per
-	// round pair, median [min..max]: 0.888 [0.837..0.927] at load
-	// 6.5-13.4 and 0.870 [0.811..1.063] at load 3.1-9.8. The keys are
-	// hashed once more here (about 250 instructions per record); the
-	// copy into the batches, which missed the cache on every record
-	// (memmove 6-8 % of serve's samples), runs ahead instead.
-	// BenchmarkProduceLayout (8 callers, 1000-record requests, 5 runs of
-	// 1M events each, load 5-7): franz-go's CPU 1973 [1517..2025] ->
-	// 1616 [1518..1707] ns per event, wall 3501 [3377..3727] -> 2925
-	// [2777..3028] ns per event.
+	// Measured 2026-12-01 on the shared 2-core machine (busy: load 3-25).
+	// BenchmarkProduceLayout (8 callers, 1000-record requests, 1M events
+	// a run, 5 interleaved pairs, load 2.5-4), events' order / by
+	// partition: this process's CPU 2116 [1824..2193] / 1448
+	// [1138..1512] ns per event (per pair 0.699 [0.538..0.809]), wall
+	// 3615 [3390..3907] / 2871 [2706..2981] ns per event; franz-go's
+	// instructions per event about the same (3172 / 3300, cachegrind):
+	// the copy into the batches, which missed the cache on every record
+	// (memmove 6-8 % of serve's samples at path A), runs ahead instead.
+	// The keys are hashed once more here (266 instructions per event,
+	// BenchmarkStageEncode). End to end, serve's CPU per event this /
+	// main's build, ingestbench -paths A,A1 -alt-serve, per round pair,
+	// median [min..max], four invocations: 0.888 [0.837..0.927], 0.870
+	// [0.811..1.063], 0.940 [0.691..1.174], 0.855 [0.755..1.222]; but
+	// main's code on both sides read 0.942 [0.852..1.045], 1.090
+	// [0.907..1.135], 0.891 [0.726..1.202] at the same loads: a gain of
+	// about a tenth, not resolved from the benchmark's own spread.
+	// Small requests (path E, E,E1, 3 rounds, load 3-10): serve 0.920
+	// [0.888..1.119].
 	Partitions int
 
 	recs    []kgo.Record
