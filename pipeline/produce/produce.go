@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -269,13 +270,27 @@ func keyPartitioner() kgo.Partitioner {
 
 // fnv32a is hash/fnv's 32-bit FNV-1a, inline: no hasher per record.
 func fnv32a(b []byte) uint32 {
-	h := uint32(2166136261)
+	h := uint32(fnvOffset)
 	for _, c := range b {
 		h ^= uint32(c)
-		h *= 16777619
+		h *= fnvPrime
 	}
 	return h
 }
+
+// fnv32aString continues FNV-1a hash h over s.
+func fnv32aString(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
 
 const (
 	// metadataMinAge is how soon the producer re-reads the partition
@@ -324,6 +339,7 @@ func (p *Producer) Publish(ctx context.Context, events []telemetry.Event) error 
 		return nil
 	}
 	enc := encoders.Get().(*Encoder)
+	enc.Partitions = p.cfg.Partitions
 	err := p.WriteRecords(ctx, enc.Records(events)...)
 	// WriteRecords returns only after franz-go finished with every
 	// record (acknowledged or failed), so the buffers are free again.
@@ -342,19 +358,56 @@ const maxPooledBytes = 8 << 20
 // buffer and one header array, so a request of a thousand events costs a
 // handful of allocations instead of several per event.
 type Encoder struct {
+	// Partitions is the topic's partition count the records' memory is
+	// laid out by (see Records); 0 or 1: in the events' order. It only
+	// places bytes: a count other than the topic's costs locality, never
+	// a record's partition (franz-go's partitioner picks that). Publish
+	// sets the configured count.
+	//
+	// Measured 2026-12-01 on the shared 2-core machine (busy: load 3-25).
+	// BenchmarkProduceLayout (8 callers, 1000-record requests, 1M events
+	// a run, 5 interleaved pairs, load 2.5-4), events' order / by
+	// partition: this process's CPU 2116 [1824..2193] / 1448
+	// [1138..1512] ns per event (per pair 0.699 [0.538..0.809]), wall
+	// 3615 [3390..3907] / 2871 [2706..2981] ns per event; franz-go's
+	// instructions per event about the same (3172 / 3300, cachegrind):
+	// the copy into the batches, which missed the cache on every record
+	// (memmove 6-8 % of serve's samples at path A), runs ahead instead.
+	// The keys are hashed once more here (266 instructions per event,
+	// BenchmarkStageEncode). End to end, serve's CPU per event this /
+	// main's build, ingestbench -paths A,A1 -alt-serve, per round pair,
+	// median [min..max], four invocations: 0.888 [0.837..0.927], 0.870
+	// [0.811..1.063], 0.940 [0.691..1.174], 0.855 [0.755..1.222]; but
+	// main's code on both sides read 0.942 [0.852..1.045], 1.090
+	// [0.907..1.135], 0.891 [0.726..1.202] at the same loads: a gain of
+	// about a tenth, not resolved from the benchmark's own spread.
+	// Small requests (path E, E,E1, 3 rounds, load 3-10): serve 0.920
+	// [0.888..1.119].
+	Partitions int
+
 	recs    []kgo.Record
 	ptrs    []*kgo.Record
 	values  []byte
 	keys    []byte
 	headers []kgo.RecordHeader
+	// part is each event's partition, order the events by partition
+	// (stable), during a call.
+	part  []int32
+	order []int32
 }
 
 var encoders = sync.Pool{New: func() any { return new(Encoder) }}
 
 // Records returns the records of events: the value is the event's wire
 // form, the key its partition key (Key), and events tagged with an
-// experiment carry its id and cohort as headers. The records are valid
-// until the next call.
+// experiment carry its id and cohort as headers. The records are returned
+// in the events' order and are valid until the next call.
+//
+// With Partitions set, each partition's records, keys, values and headers
+// are written next to each other (in the events' order within it): franz-go
+// copies a partition's records into its batch after the linger, when they
+// have left the cache, and reading them in one run lets the processor fetch
+// ahead instead of missing on each record (Partitions has the figures).
 func (enc *Encoder) Records(events []telemetry.Event) []*kgo.Record {
 	// Size the buffers first: the records point into them, so they must
 	// not move while they are filled.
@@ -382,26 +435,87 @@ func (enc *Encoder) Records(events []telemetry.Event) []*kgo.Record {
 	}
 	enc.values, enc.keys, enc.headers = enc.values[:0], enc.keys[:0], enc.headers[:0]
 	enc.recs, enc.ptrs = enc.recs[:len(events)], enc.ptrs[:len(events)]
-	for i := range events {
-		e := &events[i]
-		start := len(enc.values)
-		// When the hint was short (escapes) this reallocates: the earlier
-		// values stay valid in the old array.
-		enc.values = e.AppendJSON(enc.values)
-		kstart := len(enc.keys)
-		enc.keys = appendKey(enc.keys, e)
-		r := &enc.recs[i]
-		*r = kgo.Record{Key: enc.keys[kstart:len(enc.keys):len(enc.keys)], Value: enc.values[start:len(enc.values):len(enc.values)]}
-		if e.ExperimentID != "" {
-			h := len(enc.headers)
-			enc.headers = append(enc.headers,
-				kgo.RecordHeader{Key: telemetry.AttrExperimentID, Value: unsafeBytes(e.ExperimentID)},
-				kgo.RecordHeader{Key: telemetry.AttrCohort, Value: cohortHeader(e.Cohort)})
-			r.Headers = enc.headers[h:len(enc.headers):len(enc.headers)]
+	if enc.Partitions <= 1 || len(events) < 2 {
+		for i := range events {
+			enc.ptrs[i] = enc.record(i, &events[i])
 		}
-		enc.ptrs[i] = r
+		return enc.ptrs
+	}
+	for slot, i := range enc.byPartition(events) {
+		enc.ptrs[i] = enc.record(slot, &events[i])
 	}
 	return enc.ptrs
+}
+
+// record encodes e as the next record, at recs[slot], and returns it.
+func (enc *Encoder) record(slot int, e *telemetry.Event) *kgo.Record {
+	start := len(enc.values)
+	// When the hint was short (escapes) this reallocates: the earlier
+	// values stay valid in the old array.
+	enc.values = e.AppendJSON(enc.values)
+	kstart := len(enc.keys)
+	enc.keys = appendKey(enc.keys, e)
+	r := &enc.recs[slot]
+	*r = kgo.Record{Key: enc.keys[kstart:len(enc.keys):len(enc.keys)], Value: enc.values[start:len(enc.values):len(enc.values)]}
+	if e.ExperimentID != "" {
+		h := len(enc.headers)
+		enc.headers = append(enc.headers,
+			kgo.RecordHeader{Key: telemetry.AttrExperimentID, Value: unsafeBytes(e.ExperimentID)},
+			kgo.RecordHeader{Key: telemetry.AttrCohort, Value: cohortHeader(e.Cohort)})
+		r.Headers = enc.headers[h:len(enc.headers):len(enc.headers)]
+	}
+	return r
+}
+
+// byPartition returns the events' indexes ordered by their key's
+// partition among enc.Partitions (keyPartitioner's choice), in the events'
+// order within a partition.
+func (enc *Encoder) byPartition(events []telemetry.Event) []int32 {
+	n := enc.Partitions
+	enc.part, enc.order = slices.Grow(enc.part[:0], len(events)), slices.Grow(enc.order[:0], len(events))
+	enc.part, enc.order = enc.part[:len(events)], enc.order[:len(events)]
+	var count [maxLaidOut + 1]int32
+	for i := range events {
+		p := partitionOf(keyHash(&events[i]), n)
+		if p >= maxLaidOut {
+			p = maxLaidOut // the rest together, in the events' order
+		}
+		enc.part[i] = p
+		count[p]++
+	}
+	var next [maxLaidOut + 1]int32
+	for p := 1; p < len(next); p++ {
+		next[p] = next[p-1] + count[p-1]
+	}
+	for i, p := range enc.part {
+		enc.order[next[p]] = int32(i)
+		next[p]++
+	}
+	return enc.order
+}
+
+// maxLaidOut is the most partitions Records lays out one by one.
+const maxLaidOut = 64
+
+// partitionOf is kgo.SaramaCompatHasher's partition of a key hash among n.
+func partitionOf(h uint32, n int) int32 {
+	p := int32(h) % int32(n)
+	if p < 0 {
+		p = -p
+	}
+	return p
+}
+
+// keyHash is fnv32a(appendKey(nil, e)) without building the key.
+func keyHash(e *telemetry.Event) uint32 {
+	switch {
+	case e.FlowKey != "":
+		return fnv32aString(fnv32aString(fnv32aString(fnvOffset, e.Flow), "\x00"), e.FlowKey)
+	case e.TraceID != "":
+		return fnv32aString(fnvOffset, e.TraceID)
+	default:
+		return fnv32aString(fnvOffset, e.ID)
+	}
 }
 
 // release drops the references the records hold (contexts, header values

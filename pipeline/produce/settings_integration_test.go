@@ -106,12 +106,12 @@ func BenchmarkProduceSettingsCost(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := publishEach(ctx, p, sets, 8); err != nil { // warm-up: connections, leaders
+				if err := publishEach(ctx, p, sets, 8, cfg.Partitions); err != nil { // warm-up: connections, leaders
 					b.Fatal(err)
 				}
 				n := requests * 1000
 				k0, c0 := stagecpu.PIDCPU(kpid), stagecpu.ProcessCPU()
-				if err := publishEach(ctx, p, sets, requests); err != nil {
+				if err := publishEach(ctx, p, sets, requests, cfg.Partitions); err != nil {
 					b.Fatal(err)
 				}
 				c1, k1 := stagecpu.ProcessCPU(), stagecpu.PIDCPU(kpid)

@@ -28,13 +28,16 @@ func stageEvents(n int) []telemetry.Event {
 }
 
 // BenchmarkStageEncode is ingest serve's Kafka record encoding of a
-// request's events (1000): wire JSON, partition key, headers.
+// request's events (1000): wire JSON, partition key, headers, laid out by
+// the default topic's partitions as Publish does.
 func BenchmarkStageEncode(b *testing.B) {
 	events := stageEvents(1000)
+	partitions := NewDefaultConfig().Partitions
 	m := stagecpu.Start()
 	n := 0
 	for b.Loop() {
 		enc := encoders.Get().(*Encoder)
+		enc.Partitions = partitions
 		if recs := enc.Records(events); len(recs) != len(events) {
 			b.Fatal(len(recs))
 		}

@@ -28,6 +28,17 @@ func BenchmarkStageProduce(b *testing.B) {
 	benchProduce(b, NewDefaultConfig())
 }
 
+// BenchmarkProduceLayout is BenchmarkStageProduce with the records laid
+// out in the events' order (partitions=0) and by partition as Publish lays
+// them out (partitions=6, the topic's); Encoder.Partitions has the figures.
+func BenchmarkProduceLayout(b *testing.B) {
+	for _, n := range []int{0, 6} {
+		b.Run(fmt.Sprintf("partitions=%d", n), func(b *testing.B) {
+			benchProduceLayout(b, NewDefaultConfig(), n)
+		})
+	}
+}
+
 // BenchmarkProduceSettings measures the writer's batch settings and
 // compression: CPU of this process per event (the broker's is not in it).
 func BenchmarkProduceSettings(b *testing.B) {
@@ -66,6 +77,13 @@ func BenchmarkProduceLinger(b *testing.B) {
 
 func benchProduce(b *testing.B, cfg Config) {
 	b.Helper()
+	benchProduceLayout(b, cfg, cfg.Partitions)
+}
+
+// benchProduceLayout is benchProduce with the records laid out for layout
+// partitions (Encoder.Partitions).
+func benchProduceLayout(b *testing.B, cfg Config, layout int) {
+	b.Helper()
 	cfg.Topic = fmt.Sprintf("test.stage-produce.%d", time.Now().UnixNano())
 	ctx := context.Background()
 	if err := bus.EnsureTopic(ctx, cfg.Brokers, cfg.EventsTopic()); err != nil {
@@ -85,33 +103,34 @@ func benchProduce(b *testing.B, cfg Config) {
 	// settled on a b.N of 1 or 2 requests, and the "produce" stage was
 	// the client's start-up cost: 8-17 us per event while the whole serve
 	// process spent 7. ingestbench runs it with a fixed count.
-	if err := publishConcurrently(ctx, p, events, 16); err != nil {
+	if err := publishConcurrently(ctx, p, events, 16, layout); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
 	b.ResetTimer()
 	m := stagecpu.Start()
-	if err := publishConcurrently(ctx, p, events, b.N); err != nil {
+	if err := publishConcurrently(ctx, p, events, b.N, layout); err != nil {
 		b.Fatal(err)
 	}
 	m.Report(b, b.N*len(events))
 }
 
 // publishConcurrently writes requests times the events' records, from 8
-// callers at once, as serve does for the bench generator's 8 senders.
-func publishConcurrently(ctx context.Context, p *Producer, events []telemetry.Event, requests int) error {
-	return publishEach(ctx, p, [][]telemetry.Event{events, events, events, events, events, events, events, events}, requests)
+// callers at once, as serve does for the bench generator's 8 senders, the
+// records laid out for layout partitions (Encoder.Partitions).
+func publishConcurrently(ctx context.Context, p *Producer, events []telemetry.Event, requests, layout int) error {
+	return publishEach(ctx, p, [][]telemetry.Event{events, events, events, events, events, events, events, events}, requests, layout)
 }
 
 // publishEach is publishConcurrently with each caller's own events.
-func publishEach(ctx context.Context, p *Producer, sets [][]telemetry.Event, requests int) error {
+func publishEach(ctx context.Context, p *Producer, sets [][]telemetry.Event, requests, layout int) error {
 	var left atomic.Int64
 	left.Store(int64(requests))
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	encs := make([][]*kgo.Record, len(sets))
 	for w := range encs {
-		encs[w] = new(Encoder).Records(sets[w])
+		encs[w] = (&Encoder{Partitions: layout}).Records(sets[w])
 	}
 	for w := range encs {
 		wg.Add(1)
