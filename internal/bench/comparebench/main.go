@@ -410,15 +410,11 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	baseWall := time.Since(tb).Seconds()
 	chBaseRate, qBaseRate := (cpuSeconds(chPid)-chBase0)/baseWall, (queryCPU()-qBase0)/baseWall
 
-	dir, err := os.MkdirTemp("", "comparebench")
+	dir, bin, err := buildAnalyze("comparebench")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "analyze")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
-		return fmt.Errorf("build analyze: %w\n%s", err, out)
-	}
 	// Cold start: the watchers all start at once on a database nobody has
 	// looked at (the settled-count cache and the claims on filling it
 	// emptied), measured from their
@@ -581,15 +577,12 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		return fmt.Errorf("find loaded window (load the database first, without -cold-only): %w", err)
 	}
 	start := time.Unix(int64(first), 0)
-	dir, err := os.MkdirTemp("", "comparebench")
+	dir, bin, err := buildAnalyze("comparebench")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
 	defer os.RemoveAll(dir)
-	bins := []string{filepath.Join(dir, "analyze")}
-	if out, err := exec.Command("go", "build", "-o", bins[0], "./cmd/analyze").CombinedOutput(); err != nil {
-		return fmt.Errorf("build analyze: %w\n%s", err, out)
-	}
+	bins := []string{bin}
 	if alt != "" {
 		bins = append(bins, alt)
 	}
@@ -695,6 +688,21 @@ func printStatementCPU(ctx context.Context, c *store.Client, db string, from, un
 		fmt.Printf("  %5d %7.2f s %10d rows %8.1f MB  %s\n", runs, cpu, rd, float64(by)/1e6, stmt)
 	}
 	return rows.Err()
+}
+
+// buildAnalyze builds this tree's analyze into a new temporary directory
+// (named after pattern) and returns the directory (the caller removes it)
+// and the binary's path.
+func buildAnalyze(pattern string) (dir, bin string, err error) {
+	if dir, err = os.MkdirTemp("", pattern); err != nil {
+		return "", "", fmt.Errorf("temp dir: %w", err)
+	}
+	bin = filepath.Join(dir, "analyze")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", "", fmt.Errorf("build analyze: %w\n%s", err, out)
+	}
+	return dir, bin, nil
 }
 
 // startWatchers starts n `analyze live` processes at a 5 s interval, one

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -229,15 +227,11 @@ func runTraffic(ctx context.Context, db string, liveN, liveEvents int, profile b
 		return err
 	}
 	db = cfg.Database
-	dir, err := os.MkdirTemp("", "comparebench-traffic")
+	dir, bin, err := buildAnalyze("comparebench-traffic")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "analyze")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/analyze").CombinedOutput(); err != nil {
-		return fmt.Errorf("build analyze: %w\n%s", err, out)
-	}
 	r := &trafficRun{c: c, db: db, n: liveN, perHour: liveEvents, history: *trafficHistory, measure: *trafficFor,
 		chPid: stagecpu.StatePID("clickhouse"), profile: profile}
 	return liveTraffic(ctx, r, bin, dir)
