@@ -141,9 +141,7 @@ func scalar(ctx context.Context, c *store.Client, name string, p queries.Params,
 
 func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, coldSame bool, db string, keep, before, profile bool) error {
 	ctx := context.Background()
-	cfg := store.NewDefaultConfig()
-	cfg.Database = db
-	c, err := store.Open(ctx, cfg)
+	c, err := openDB(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -565,9 +563,7 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 // the medians [min..max] per build and case, and alt / this per round.
 func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds int, alt string, profile bool) error {
 	ctx := context.Background()
-	cfg := store.NewDefaultConfig()
-	cfg.Database = db
-	c, err := store.Open(ctx, cfg)
+	c, err := openDB(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -688,6 +684,13 @@ func printStatementCPU(ctx context.Context, c *store.Client, db string, from, un
 		fmt.Printf("  %5d %7.2f s %10d rows %8.1f MB  %s\n", runs, cpu, rd, float64(by)/1e6, stmt)
 	}
 	return rows.Err()
+}
+
+// openDB connects to the ClickHouse database db with the store's defaults.
+func openDB(ctx context.Context, db string) (*store.Client, error) {
+	cfg := store.NewDefaultConfig()
+	cfg.Database = db
+	return store.Open(ctx, cfg)
 }
 
 // buildAnalyze builds this tree's analyze into a new temporary directory

@@ -208,9 +208,8 @@ func runTraffic(ctx context.Context, db string, liveN, liveEvents int, profile b
 	if *trafficFor <= 0 {
 		return nil
 	}
-	cfg := store.NewDefaultConfig()
-	cfg.Database = db + "_traffic"
-	c, err := store.Open(ctx, cfg)
+	db += "_traffic"
+	c, err := openDB(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -220,13 +219,12 @@ func runTraffic(ctx context.Context, db string, liveN, liveEvents int, profile b
 		return err
 	}
 	if err := c.Conn.Exec(ctx, drop); err != nil {
-		return fmt.Errorf("drop %s: %w", cfg.Database, err)
+		return fmt.Errorf("drop %s: %w", db, err)
 	}
 	defer func() { _ = c.Conn.Exec(context.WithoutCancel(ctx), drop) }()
 	if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
 		return err
 	}
-	db = cfg.Database
 	dir, bin, err := buildAnalyze("comparebench-traffic")
 	if err != nil {
 		return err
