@@ -435,3 +435,76 @@ func TestCompareAtTheSubjectUnit(t *testing.T) {
 	require.NoError(t, analysis.WriteTable(&out, res))
 	assert.Contains(t, out.String(), "unit     subject")
 }
+
+// A live look's open tail, buckets too young to cache, of the experiment
+// and of the untagged traffic (counted in one statement, see
+// query.Reader.readStale): the same exact counts, duplicates and all, as
+// the cohort view's for both, and a duplicate and a new event that land
+// in the tail afterwards are counted as the view counts them.
+func TestOpenTailBucketsMatchTheView(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := chtest.Open(t)
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	fx.Run, fx.Before, fx.PerMinute = time.Minute, time.Minute, 600
+	fx.Start = time.Now().Add(-fx.Run).Truncate(time.Second)
+	gen := fixture.Generate(fx)
+	load(ctx, t, c, gen.Events)
+	src := &analysis.Store{C: c}
+	since, until := fx.Start.Add(-fx.Before), time.Now().Add(time.Minute)
+	type key struct {
+		bucket             int64
+		cohort             string
+		service, operation string
+	}
+	view := func() map[key][2]int64 {
+		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
+			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_stats
+			WHERE experiment_id IN ('%s', '') AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
+			GROUP BY bucket, cohort, service, name`, c.DB, fx.ExperimentID, (since.Unix()+9)/10*10, until.Unix()))
+		require.NoError(t, err)
+		defer rows.Close()
+		out := map[key][2]int64{}
+		for rows.Next() {
+			var k key
+			var n, e uint64
+			require.NoError(t, rows.Scan(&k.bucket, &k.cohort, &k.service, &k.operation, &n, &e))
+			out[k] = [2]int64{int64(n), int64(e)}
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	buckets := func() map[key][2]int64 {
+		rows, err := src.Buckets(ctx, fx.ExperimentID, since, until, true)
+		require.NoError(t, err)
+		out := map[key][2]int64{}
+		for _, r := range rows {
+			out[key{r.Bucket.Unix(), r.Cohort.String(), r.Service, r.Operation}] = [2]int64{r.Events, r.Errors}
+		}
+		return out
+	}
+	want := view()
+	untagged := 0
+	for k := range want {
+		if k.cohort == "none" {
+			untagged++
+		}
+	}
+	require.Positive(t, untagged, "the tail holds untagged traffic")
+	assert.Equal(t, want, buckets(), "experiment and untagged tail counted on the events table")
+
+	var ev telemetry.Event
+	for _, e := range gen.Events {
+		if e.Cohort == telemetry.CohortNone && !e.Synthetic && time.Unix(0, e.TimeNs).After(fx.Start) {
+			ev = e
+			break
+		}
+	}
+	late := ev
+	late.ID = "late-untagged-event"
+	load(ctx, t, c, []telemetry.Event{ev, late})
+	after := view()
+	assert.NotEqual(t, want, after, "the new untagged event counts")
+	assert.Equal(t, after, buckets(), "the duplicate does not count, the new event does")
+}

@@ -771,6 +771,14 @@ func watchersCPU(cmds []*exec.Cmd) (s float64) {
 	return s
 }
 
+// stopWatchers asks the processes to end (SIGTERM), as a user's Ctrl-C
+// or a supervisor does; a live session ends cleanly on it.
+func stopWatchers(cmds []*exec.Cmd) {
+	for _, c := range cmds {
+		_ = c.Process.Signal(syscall.SIGTERM)
+	}
+}
+
 // waitWatchers waits for the processes to end, with the log of one that
 // failed.
 func waitWatchers(cmds []*exec.Cmd, dir, tag string) error {
