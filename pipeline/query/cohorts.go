@@ -156,12 +156,30 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		settledRead <- nil
 	}
 	tally := map[bucketKey]uint64{}
-	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
+	// Under a trace memo the tally also answers whether a trace was
+	// decided (what tracesDecided would ask next, see addByTrace).
+	ask := experimentID != "" && traceMemoWants(ctx, experimentID, until)
+	slack := int64(TraceSlack / time.Second)
+	tp := queries.Params{"slack_s": slack, "decided_since_s": slack, "decided_until_s": slack}
+	for k, v := range p {
+		tp[k] = v
+	}
+	if ask {
+		tp["decided_until_s"] = ceilUnix(until)
+	}
+	decided := false
+	err := r.scan(ctx, "analyze/cohort_tally.sql", tp, func(k bucketKey, vals []uint64) {
+		tally[k] = vals[0]
+		decided = vals[1] > 0
+	}, 2)
 	if serr := <-settledRead; err == nil {
 		err = serr
 	}
 	if err != nil {
 		return nil, err
+	}
+	if ask && len(tally) > 0 {
+		noteTracesDecided(ctx, experimentID, until, decided)
 	}
 	// The buckets of each experiment ("" the untagged) whose cached
 	// counts are missing or stale, counted below: the
