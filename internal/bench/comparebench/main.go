@@ -55,6 +55,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -761,6 +762,19 @@ func firstLooksDone(dir, tag string, n int) bool {
 		}
 	}
 	return true
+}
+
+// looksDone is the looks the n processes printed so far to
+// dir/<tag>-NN.out (one JSON line each).
+func looksDone(dir, tag string, n int) int {
+	total := 0
+	for i := 1; i <= n; i++ {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s-%02d.out", tag, i)))
+		if err == nil {
+			total += bytes.Count(b, []byte("\n"))
+		}
+	}
+	return total
 }
 
 // watchersCPU is the CPU seconds the running processes used so far.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"syscall"
 	"time"
 
 	"github.com/steadystate/steadystate/internal/bench/stagecpu"
@@ -131,16 +133,9 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 		return <-fed
 	}
 
-	// ClickHouse's CPU with the traffic flowing and no watcher.
-	const baseFor = 20 * time.Second
-	chBase0, tb := cpuSeconds(r.chPid), time.Now()
-	time.Sleep(baseFor)
-	baseWall := time.Since(tb).Seconds()
-	chBaseRate := (cpuSeconds(r.chPid) - chBase0) / baseWall
-
 	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
 	tw := time.Now()
-	cmds, err := startExps(bin, dir, r.db, exps, r.start, maxWarmup+r.measure+time.Minute, "traffic", r.profile)
+	cmds, err := startExps(bin, dir, r.db, exps, r.start, maxWarmup+3*r.measure+time.Minute, "traffic", r.profile)
 	if err != nil {
 		return errors.Join(err, feedErr())
 	}
@@ -149,40 +144,41 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 		time.Sleep(time.Second)
 	}
 	warm := time.Since(tw)
-	startCPU := watchersCPU(cmds)
-	chBefore, before, in0 := cpuSeconds(r.chPid), watchersCPU(cmds), r.inserted
+	startCPU, in0 := watchersCPU(cmds), r.inserted
 	t0 := time.Now()
-	time.Sleep(r.measure)
-	cpu, wall := watchersCPU(cmds)-before, time.Since(t0)
-	chCPU := cpuSeconds(r.chPid) - chBefore
-	// The watchers end now (SIGTERM: a live session ends cleanly), and
-	// ClickHouse's rate with the traffic and no watcher is measured again
-	// after them: the traffic's own cost drifts as its parts merge, so the
-	// watchers are charged net of the mean of the rates before and after.
+	m := measurePhases(r.measure, cmds, r.chPid, func() int { return looksDone(dir, "traffic", r.n) })
+	wall := time.Since(t0)
 	stopWatchers(cmds)
 	if err := waitWatchers(cmds, dir, "traffic"); err != nil {
 		return errors.Join(err, feedErr())
 	}
-	chAfter0, ta := cpuSeconds(r.chPid), time.Now()
-	time.Sleep(baseFor)
-	chAfterRate := (cpuSeconds(r.chPid) - chAfter0) / time.Since(ta).Seconds()
 	if err := feedErr(); err != nil {
 		return err
 	}
-	sec := wall.Seconds()
-	chNet := max(0, chCPU/sec-(chBaseRate+chAfterRate)/2)
-	charged := cpu/sec + chNet
+	// Charged per look at the watchers' steady rate (n looks per 5 s): a
+	// watcher resumed after a pause looks at once (its ticker kept the
+	// missed tick) and that look catches up on a longer tail, so the
+	// on-phases hold more looks than the steady rate and the catch-up
+	// looks cost more than steady ones; per look, never less than steady.
+	on := m.onWall.Seconds()
+	chNet := max(0, m.chOn-m.offRate()*m.onWallGrace.Seconds())
+	perLook := (m.analyzeOn + chNet) / float64(max(m.looks, 1))
+	charged := perLook * float64(r.n) / 5
 	fmt.Printf("\nlive under traffic: %d `analyze live` processes at a 5 s interval, each on its own experiment while its traffic\n", r.n)
 	fmt.Printf("keeps arriving (%d events per hour each, inserted once a second for all; %s stored before the watchers started, %d events\n",
 		r.perHour, r.history, in0)
-	fmt.Printf("by the end of the warm-up); measured for %s after a %s warm-up (until every process printed its first look)\n",
-		wall.Round(time.Second), warm.Round(time.Second))
-	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core (start-up and first looks: %.2f s)\n", cpu, 100*cpu/sec, startCPU)
+	fmt.Printf("by the end of the warm-up, %s warm-up until every process printed its first look); then %s of phases with the watchers\n",
+		warm.Round(time.Second), wall.Round(time.Second))
+	fmt.Printf("running and paused (SIGSTOP / SIGCONT), interleaved off %s, on %s, off %s, on %s, off %s, each on-phase measured until %s after the pause\n",
+		m.phase, 2*m.phase, 2*m.phase, 2*m.phase, m.phase, phaseGrace)
+	fmt.Printf("  looks in the on-phases            %d (%.1f per watcher and 5 s)\n", m.looks, float64(m.looks)/float64(r.n)/(on/5))
+	fmt.Printf("  analyze processes CPU             %8.2f s = %6.2f%% of one core while on (start-up and first looks: %.2f s)\n", m.analyzeOn, 100*m.analyzeOn/on, startCPU)
 	if r.chPid > 0 {
-		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; with the traffic and no watcher %6.2f%% (%s before) and %6.2f%% (after): net %6.2f%%\n",
-			chCPU, 100*chCPU/sec, 100*chBaseRate, baseWall2(baseWall), 100*chAfterRate, 100*chNet)
+		fmt.Printf("  ClickHouse server CPU (process)   on %6.2f%%, off %6.2f%% of one core (the traffic alone): net %6.2f%% while on\n",
+			100*m.chOn/m.onWallGrace.Seconds(), 100*m.offRate(), 100*chNet/on)
 	}
-	fmt.Printf("  watchers charged (analyze + ClickHouse net of the process) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*charged, yesNo(charged <= 0.25))
+	fmt.Printf("  per look (analyze + ClickHouse net)  %6.2f ms; the on-phases' rate %6.2f%% of one core\n", 1000*perLook, 100*(m.analyzeOn+chNet)/on)
+	fmt.Printf("  watchers charged (per look, at %d looks per 5 s) = %6.2f%% of one core (target <= 25%%: %s)\n", r.n, 100*charged, yesNo(charged <= 0.25))
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
 	if !r.profile {
 		return nil
@@ -196,8 +192,67 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 	if err := scalar(ctx, r.c, "bench/bench_statements_cpu_total.sql", queries.Params{"since_s": t0.Unix(), "until_s": t0.Add(wall).Unix() + 1, "database": r.db}, &st); err != nil {
 		return err
 	}
-	fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core; with analyze's %6.2f%%\n", st, 100*st/sec, 100*(cpu+st)/sec)
+	fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core while on; with analyze's %6.2f%%; per look %.2f ms\n",
+		st, 100*st/on, 100*(m.analyzeOn+st)/on, 1000*(m.analyzeOn+st)/float64(max(m.looks, 1)))
 	return nil
+}
+
+// phaseGrace is how long after pausing the watchers an on-phase is still
+// measured: the statements they sent before the pause finish in it.
+const phaseGrace = time.Second
+
+// phases is what measurePhases measured: the watchers' CPU and
+// ClickHouse's while they ran (each on-phase plus phaseGrace after it) and
+// while they were paused, and the looks they printed while running.
+type phases struct {
+	phase                  time.Duration
+	onWall, onWallGrace    time.Duration
+	offWall                time.Duration
+	analyzeOn, chOn, chOff float64
+	looks                  int
+}
+
+func (m phases) offRate() float64 { return m.chOff / max(m.offWall.Seconds(), 1e-9) }
+
+// measurePhases runs the watchers and pauses them (SIGSTOP / SIGCONT) in
+// phases interleaved as off, on, on, off, off, on, on, off (runs of the
+// same state merged), total measure running and measure paused, so a
+// drift in what the traffic alone costs ClickHouse (its merges) weighs on
+// both alike.
+func measurePhases(measure time.Duration, cmds []*exec.Cmd, chPid int, looks func() int) phases {
+	m := phases{phase: measure / 4}
+	signal := func(sig syscall.Signal) {
+		for _, c := range cmds {
+			_ = c.Process.Signal(sig)
+		}
+	}
+	signal(syscall.SIGSTOP)
+	time.Sleep(phaseGrace)
+	for i, on := range []bool{false, true, false, true, false} {
+		d := 2 * m.phase
+		if i == 0 || i == 4 {
+			d = m.phase
+		}
+		ch0, t0 := cpuSeconds(chPid), time.Now()
+		if !on {
+			time.Sleep(d)
+			m.chOff += cpuSeconds(chPid) - ch0
+			m.offWall += time.Since(t0)
+			continue
+		}
+		an0, l0 := watchersCPU(cmds), looks()
+		signal(syscall.SIGCONT)
+		time.Sleep(d)
+		m.onWall += time.Since(t0)
+		signal(syscall.SIGSTOP)
+		time.Sleep(phaseGrace)
+		m.onWallGrace += time.Since(t0)
+		m.chOn += cpuSeconds(chPid) - ch0
+		m.analyzeOn += watchersCPU(cmds) - an0
+		m.looks += looks() - l0
+	}
+	signal(syscall.SIGCONT)
+	return m
 }
 
 var (
