@@ -153,13 +153,11 @@ func statementsLike(ctx context.Context, t *testing.T, c *store.Client, from, un
 
 // decidedAsked counts the logged statements between from and until that
 // asked whether a trace was decided: trace_decided.sql, and
-// cohort_tally.sql when its decided range is not the empty one it is sent
-// with when the answer is known (first_seen below TraceSlack * 2).
+// cohort_tally.sql with its subquery (sent when the answer is not known).
 func decidedAsked(ctx context.Context, t *testing.T, c *store.Client, from, until time.Time) uint64 {
 	t.Helper()
-	s := int64(query.TraceSlack / time.Second)
-	return statementsLike(ctx, t, c, from, until, "%AS decided%") -
-		statementsLike(ctx, t, c, from, until, fmt.Sprintf("%%first_seen < toDateTime(%d + %d)%%AS decided%%", s, s))
+	return statementsLike(ctx, t, c, from, until, "%AS decided%trace_cohorts_v2%") +
+		statementsLike(ctx, t, c, from, until, "%trace_cohorts_v2%AS decided%")
 }
 
 // A live monitor asks whether a trace was decided for its experiment until

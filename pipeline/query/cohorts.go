@@ -156,16 +156,17 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		settledRead <- nil
 	}
 	tally := map[bucketKey]uint64{}
-	// Under a trace memo the tally also answers whether a trace was
-	// decided (what tracesDecided would ask next, see addByTrace).
-	ask := experimentID != "" && traceMemoWants(ctx, experimentID, until)
-	slack := int64(TraceSlack / time.Second)
-	tp := queries.Params{"slack_s": slack, "decided_since_s": slack, "decided_until_s": slack}
+	// A live look's tally also answers whether a trace was decided, when
+	// its trace memo has no answer yet (what tracesDecided would ask next,
+	// see addByTrace); compare's reads ask beside the tally, not after it.
+	ask := experimentID != "" && ctx.Value(sharedSettleKey{}) != nil && traceMemoWants(ctx, experimentID, until)
+	tp := queries.Params{"ask_decided": uint8(0)}
 	for k, v := range p {
 		tp[k] = v
 	}
 	if ask {
-		tp["decided_until_s"] = ceilUnix(until)
+		slack := int64(TraceSlack / time.Second)
+		tp["ask_decided"], tp["slack_s"], tp["decided_since_s"], tp["decided_until_s"] = uint8(1), slack, slack, ceilUnix(until)
 	}
 	decided := false
 	err := r.scan(ctx, "analyze/cohort_tally.sql", tp, func(k bucketKey, vals []uint64) {
@@ -280,16 +281,16 @@ func (r *Reader) settle(ctx context.Context, fresh map[bucketKey]settledRow) err
 // its own), the experiment's and the untagged traffic's are counted in
 // one statement instead of one each (18.16 charges about 2.5 ms of CPU per
 // statement however little it reads; a look under traffic sends a handful).
+// Only then: one statement reads the range both span, and a compare whose
+// experiment buckets go back an hour would read the untagged traffic's
+// hour for its young tail.
 func (r *Reader) readStale(ctx context.Context, experimentID string, stale map[string]map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
 	claims := func(exp string) bool {
 		return (exp == "" && experimentID != "") || ctx.Value(sharedSettleKey{}) != nil
 	}
 	cutoff := uint32(time.Now().Add(-SettledAge).Unix())
 	young := true
-	for exp, buckets := range stale {
-		if !claims(exp) {
-			continue
-		}
+	for _, buckets := range stale {
 		for b := range buckets {
 			if b+10 <= cutoff {
 				young = false

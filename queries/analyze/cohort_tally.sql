@@ -3,10 +3,11 @@
 -- whenever a bucket gets a row. Store.Buckets compares it with the row
 -- count cohort_settled.sql recorded to know which cached distinct counts
 -- still hold. Same filters as cohort_buckets.sql.
--- decided, the same on every row, is trace_decided.sql's answer for
--- [@decided_since_s, @decided_until_s) (an empty range asks nothing): a
--- live look asks it here rather than in a statement of its own (18.16
--- charges about 2.5 ms of CPU per statement however little it reads).
+-- decided, the same on every row: with @ask_decided = 1 trace_decided.sql's
+-- answer for [@decided_since_s, @decided_until_s), so a live look asks it
+-- here rather than in a statement of its own (18.16 charges about 2.5 ms of
+-- CPU per statement however little it reads); with @ask_decided = 0 it is
+-- 0 and nothing more is read (the subquery costs the tally about 2 ms).
 SELECT
     experiment_id,
     toUInt32(bucket) AS bucket_s,
@@ -14,7 +15,10 @@ SELECT
     service,
     name,
     sum(rows) AS rows,
-    toUInt64((
+    {{- if eq (.Bound "ask_decided") "0"}}
+    toUInt64(@ask_decided) AS decided
+    {{- else}}
+    toUInt64(@ask_decided * (
         SELECT count()
         FROM
         (
@@ -25,6 +29,7 @@ SELECT
             LIMIT 1
         )
     )) AS decided
+    {{- end}}
 FROM {{.DB}}.cohort_tally
 WHERE experiment_id IN (@experiment_id, @untagged_id)
   AND bucket >= toDateTime(@since_s) AND bucket < toDateTime(@until_s)
