@@ -53,7 +53,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/alert_events.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/export_count.sql":       {"experiment_id": fx.ExperimentID, "since_ns": fx.Start.Add(-fx.Before).UnixNano(), "until_ns": fx.Start.Add(fx.Run).UnixNano(), "untagged": 1},
 		"analyze/cohort_buckets.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
-		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until, "ask_decided": uint8(1), "decided_since_s": since, "decided_until_s": until, "slack_s": 300},
+		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
 		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/unit_settled.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},

@@ -151,15 +151,6 @@ func statementsLike(ctx context.Context, t *testing.T, c *store.Client, from, un
 	return n
 }
 
-// decidedAsked counts the logged statements between from and until that
-// asked whether a trace was decided: trace_decided.sql, and
-// cohort_tally.sql with its subquery (sent when the answer is not known).
-func decidedAsked(ctx context.Context, t *testing.T, c *store.Client, from, until time.Time) uint64 {
-	t.Helper()
-	return statementsLike(ctx, t, c, from, until, "%AS decided%trace_cohorts_v2%") +
-		statementsLike(ctx, t, c, from, until, "%trace_cohorts_v2%AS decided%")
-}
-
 // A live monitor asks whether a trace was decided for its experiment until
 // one was, and then no more; until then it asks at every look, so spans
 // that arrive untagged after a look that found no decided trace still take
@@ -208,7 +199,7 @@ func TestLiveKeepsADecidedTrace(t *testing.T) {
 		}
 	}
 	t1 := time.Now().Add(time.Second)
-	assert.Equal(t, uint64(1), decidedAsked(ctx, t, c, t0, t1), "asked at the first look after the decision only")
+	assert.Equal(t, uint64(1), statementsLike(ctx, t, c, t0, t1, "%AS decided%"), "asked at the first look after the decision only")
 
 	// An untagged event record of a decided trace alone in the next look's
 	// tail: the bucket rows count it untagged (trace_buckets.sql takes

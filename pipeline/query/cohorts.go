@@ -156,31 +156,12 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		settledRead <- nil
 	}
 	tally := map[bucketKey]uint64{}
-	// A live look's tally also answers whether a trace was decided, when
-	// its trace memo has no answer yet (what tracesDecided would ask next,
-	// see addByTrace); compare's reads ask beside the tally, not after it.
-	ask := experimentID != "" && ctx.Value(sharedSettleKey{}) != nil && traceMemoWants(ctx, experimentID, until)
-	tp := queries.Params{"ask_decided": uint8(0)}
-	for k, v := range p {
-		tp[k] = v
-	}
-	if ask {
-		slack := int64(TraceSlack / time.Second)
-		tp["ask_decided"], tp["slack_s"], tp["decided_since_s"], tp["decided_until_s"] = uint8(1), slack, slack, ceilUnix(until)
-	}
-	decided := false
-	err := r.scan(ctx, "analyze/cohort_tally.sql", tp, func(k bucketKey, vals []uint64) {
-		tally[k] = vals[0]
-		decided = vals[1] > 0
-	}, 2)
+	err := r.scan(ctx, "analyze/cohort_tally.sql", p, func(k bucketKey, vals []uint64) { tally[k] = vals[0] }, 1)
 	if serr := <-settledRead; err == nil {
 		err = serr
 	}
 	if err != nil {
 		return nil, err
-	}
-	if ask && len(tally) > 0 {
-		noteTracesDecided(ctx, experimentID, until, decided)
 	}
 	// The buckets of each experiment ("" the untagged) whose cached
 	// counts are missing or stale, counted below: the

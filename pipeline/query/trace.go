@@ -123,43 +123,6 @@ func (r *Reader) tracesDecided(ctx context.Context, experimentID string, since, 
 	return decided, nil
 }
 
-// traceMemoWants reports whether the reads under ctx's trace memo have no
-// answer yet for a window of the experiment ending at until: the question
-// tracesDecided would send (any time from the epoch, TraceSlack included,
-// to until), which a statement sent anyway can answer beside its own rows
-// (analyze/cohort_tally.sql) and noteTracesDecided record.
-func traceMemoWants(ctx context.Context, experimentID string, until time.Time) bool {
-	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
-	if memo == nil {
-		return false
-	}
-	memo.mu.Lock()
-	defer memo.mu.Unlock()
-	if m, ok := memo.m[experimentID]; ok && (m.decided || ceilUnix(until) <= m.hi) {
-		return false
-	}
-	return memo.kept == nil || !memo.kept.has(experimentID)
-}
-
-// noteTracesDecided records in ctx's trace memo the answer to the question
-// traceMemoWants named, as tracesDecided records its own.
-func noteTracesDecided(ctx context.Context, experimentID string, until time.Time, decided bool) {
-	memo, _ := ctx.Value(traceMemoKey{}).(*traceMemo)
-	if memo == nil {
-		return
-	}
-	memo.mu.Lock()
-	defer memo.mu.Unlock()
-	hi := ceilUnix(until)
-	if m, ok := memo.m[experimentID]; ok && (m.decided || m.hi >= hi) {
-		return
-	}
-	memo.m[experimentID] = traceSpan{hi: hi, decided: decided}
-	if decided && memo.kept != nil {
-		memo.kept.add(experimentID)
-	}
-}
-
 // TracesDecidedKnown is what the evaluation under ctx (WithTraceMemo,
 // WithTraceMemoKept) already found out about whether a trace was decided
 // for the experiment, for windows ending by until: decided, and whether it
