@@ -31,10 +31,6 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 		cohort             telemetry.Cohort
 		service, operation string
 	}
-	at := make(map[key]int, len(rows))
-	for i, r := range rows {
-		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
-	}
 	if untagged && len(rows) == 0 && since.Equal(since.Truncate(bucketWidth)) {
 		// The untagged traffic's tally of [since, until) holds no row
 		// (rows are every key of it; a bucket-aligned since, so the tally's
@@ -46,6 +42,12 @@ func (r *Reader) addByTrace(ctx context.Context, rows []BucketRow, experimentID 
 	}
 	if decided, err := r.tracesDecided(ctx, experimentID, since, until); err != nil || !decided {
 		return rows, err
+	}
+	// Built once a trace was found decided: a compare's rows are ~15,000
+	// keys, and without a decided trace there is nothing to add to them.
+	at := make(map[key]int, len(rows))
+	for i, r := range rows {
+		at[key{r.Bucket.Unix(), r.Cohort, r.Service, r.Operation}] = i
 	}
 	p := queries.Params{"experiment_id": experimentID, "since_s": since.Unix(), "until_s": ceilUnix(until), "slack_s": int64(TraceSlack / time.Second)}
 	var errs []error
