@@ -168,19 +168,6 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 		}
 	}
 	cutoff := SettleCutoff(now, m.SettleAfter, wm, known)
-	// The latency sample is kept per event, not per bucket: it settles at
-	// the second the watermark (or now - SettleAfter) reached, so a look
-	// re-reads the few seconds since rather than since its bucket's start.
-	sampleCut := now.Add(-m.SettleAfter)
-	if known {
-		sampleCut = wm
-		if wm.After(now) {
-			sampleCut = now
-		}
-	}
-	if sampleCut = sampleCut.Truncate(time.Second); sampleCut.Before(cutoff) {
-		sampleCut = cutoff
-	}
 	if known {
 		m.settledBy = "the sink watermark (" + wm.UTC().Format(time.RFC3339) + ")"
 	} else {
@@ -222,7 +209,6 @@ func (m *Monitor) Look(ctx context.Context, now time.Time) (*Result, error) {
 	if m.units != nil {
 		// Per-unit counts: settled buckets once, the open tail each look.
 		m.units.settled = m.settledUntil
-		m.units.sampleSettled = sampleCut
 		m.units.rowsAtMost = rawRows(during)
 		m.units.quiet = quiet
 		src = m.units

@@ -210,10 +210,6 @@ type liveUnits struct {
 	units   UnitSource
 	accs    map[string]*unitAcc
 	settled time.Time // buckets before this have settled (Monitor.settledUntil)
-	// sampleSettled (at or after settled; zero: settled) is where the
-	// latency sample settles: events before it are delivered (the
-	// watermark's second), read once and kept.
-	sampleSettled time.Time
 	// rowsAtMost bounds the raw rows of the look's window (the bucket
 	// rows', every cohort; negative: unknown), for SLIUnitSums.
 	rowsAtMost int64
@@ -376,9 +372,6 @@ func (l *liveUnits) LatencySample(ctx context.Context, experimentID string, w Wi
 		l.sampleAccs[k] = acc
 	}
 	settled := l.settled
-	if l.sampleSettled.After(settled) {
-		settled = l.sampleSettled
-	}
 	if settled.After(w.Until) {
 		settled = w.Until
 	}
