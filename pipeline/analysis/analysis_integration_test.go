@@ -257,6 +257,67 @@ func TestBucketsCacheStaysExact(t *testing.T) {
 	assert.Equal(t, truth["control"][0]+truth["experiment"][0], sum())
 }
 
+// loadDuplicateAndLate loads again the first event of events (synthetic
+// ones aside) that match takes, and a copy of it under the new id: a
+// duplicate and a late event in the same bucket.
+func loadDuplicateAndLate(ctx context.Context, t *testing.T, c *store.Client, events []telemetry.Event, id string, match func(telemetry.Event) bool) {
+	t.Helper()
+	for _, e := range events {
+		if !e.Synthetic && match(e) {
+			late := e
+			late.ID = id
+			load(ctx, t, c, []telemetry.Event{e, late})
+			return
+		}
+	}
+	t.Fatalf("no event for %s", id)
+}
+
+// viewKey is a bucket row's key: bucket start, cohort, service, operation.
+type viewKey struct {
+	bucket             int64
+	cohort             string
+	service, operation string
+}
+
+// viewCounts is the cohort view's exact distinct events and errors per key
+// of the experiment (and the untagged traffic with untagged) for the
+// buckets in [since, until).
+func viewCounts(ctx context.Context, t *testing.T, c *store.Client, exp string, untagged bool, since, until int64) map[viewKey][2]int64 {
+	t.Helper()
+	other := exp
+	if untagged {
+		other = ""
+	}
+	rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
+		uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_stats
+		WHERE experiment_id IN ('%s', '%s') AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
+		GROUP BY bucket, cohort, service, name`, c.DB, exp, other, since, until))
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[viewKey][2]int64{}
+	for rows.Next() {
+		var k viewKey
+		var n, e uint64
+		require.NoError(t, rows.Scan(&k.bucket, &k.cohort, &k.service, &k.operation, &n, &e))
+		out[k] = [2]int64{int64(n), int64(e)}
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// bucketKeyCounts is Store.Buckets' rows by key.
+func bucketKeyCounts(ctx context.Context, t *testing.T, src *analysis.Store, exp string, untagged bool, since, until time.Time) map[viewKey][2]int64 {
+	t.Helper()
+	rows, err := src.Buckets(ctx, exp, since, until, untagged)
+	require.NoError(t, err)
+	out := map[viewKey][2]int64{}
+	for _, r := range rows {
+		out[viewKey{r.Bucket.Unix(), r.Cohort.String(), r.Service, r.Operation}] = [2]int64{r.Events, r.Errors}
+	}
+	return out
+}
+
 // The bucket rows are the cohort views' exact distinct counts, bucket by
 // bucket, though Buckets counts the events table's ids
 // (analyze/cohort_buckets.sql) rather than merging cohort_stats' states:
@@ -273,52 +334,18 @@ func TestBucketRowsAreTheViewsDistinctCounts(t *testing.T) {
 	load(ctx, t, c, gen.Events)
 	src := &analysis.Store{C: c}
 	since, until := fx.Start.Add(-fx.Before).Add(3*time.Second), fx.Start.Add(fx.Run).Add(-3*time.Second)
-	type key struct {
-		bucket             int64
-		cohort             string
-		service, operation string
+	view := func() map[viewKey][2]int64 {
+		return viewCounts(ctx, t, c, fx.ExperimentID, false, since.Unix(), until.Unix())
 	}
-	view := func() map[key][2]int64 {
-		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
-			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_stats
-			WHERE experiment_id = '%s' AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
-			GROUP BY bucket, cohort, service, name`, c.DB, fx.ExperimentID, since.Unix(), until.Unix()))
-		require.NoError(t, err)
-		defer rows.Close()
-		out := map[key][2]int64{}
-		for rows.Next() {
-			var k key
-			var n, e uint64
-			require.NoError(t, rows.Scan(&k.bucket, &k.cohort, &k.service, &k.operation, &n, &e))
-			out[k] = [2]int64{int64(n), int64(e)}
-		}
-		require.NoError(t, rows.Err())
-		return out
-	}
-	buckets := func() map[key][2]int64 {
-		rows, err := src.Buckets(ctx, fx.ExperimentID, since, until, false)
-		require.NoError(t, err)
-		out := map[key][2]int64{}
-		for _, r := range rows {
-			out[key{r.Bucket.Unix(), r.Cohort.String(), r.Service, r.Operation}] = [2]int64{r.Events, r.Errors}
-		}
-		return out
-	}
+	buckets := func() map[viewKey][2]int64 { return bucketKeyCounts(ctx, t, src, fx.ExperimentID, false, since, until) }
 	want := view()
 	require.NotEmpty(t, want)
 	assert.Equal(t, want, buckets(), "counted on the events table")
 	assert.Equal(t, want, buckets(), "served from the cache")
 
-	var ev telemetry.Event
-	for _, e := range gen.Events {
-		if e.Cohort == telemetry.CohortControl && !e.Synthetic && time.Unix(0, e.TimeNs).After(since.Add(time.Minute)) {
-			ev = e
-			break
-		}
-	}
-	late := ev
-	late.ID = "late-event"
-	load(ctx, t, c, []telemetry.Event{ev, late})
+	loadDuplicateAndLate(ctx, t, c, gen.Events, "late-event", func(e telemetry.Event) bool {
+		return e.Cohort == telemetry.CohortControl && time.Unix(0, e.TimeNs).After(since.Add(time.Minute))
+	})
 	after := view()
 	assert.NotEqual(t, want, after, "the late event counts")
 	assert.Equal(t, after, buckets(), "a cached bucket that got rows is counted again")
@@ -453,37 +480,10 @@ func TestOpenTailBucketsMatchTheView(t *testing.T) {
 	load(ctx, t, c, gen.Events)
 	src := &analysis.Store{C: c}
 	since, until := fx.Start.Add(-fx.Before), time.Now().Add(time.Minute)
-	type key struct {
-		bucket             int64
-		cohort             string
-		service, operation string
+	view := func() map[viewKey][2]int64 {
+		return viewCounts(ctx, t, c, fx.ExperimentID, true, (since.Unix()+9)/10*10, until.Unix())
 	}
-	view := func() map[key][2]int64 {
-		rows, err := c.Conn.Query(ctx, fmt.Sprintf(`SELECT toInt64(toUInt32(bucket)), toString(cohort), service, name,
-			uniqExactMerge(events), uniqExactIfMerge(errors) FROM %s.cohort_stats
-			WHERE experiment_id IN ('%s', '') AND synthetic = 0 AND bucket >= toDateTime(%d) AND bucket < toDateTime(%d)
-			GROUP BY bucket, cohort, service, name`, c.DB, fx.ExperimentID, (since.Unix()+9)/10*10, until.Unix()))
-		require.NoError(t, err)
-		defer rows.Close()
-		out := map[key][2]int64{}
-		for rows.Next() {
-			var k key
-			var n, e uint64
-			require.NoError(t, rows.Scan(&k.bucket, &k.cohort, &k.service, &k.operation, &n, &e))
-			out[k] = [2]int64{int64(n), int64(e)}
-		}
-		require.NoError(t, rows.Err())
-		return out
-	}
-	buckets := func() map[key][2]int64 {
-		rows, err := src.Buckets(ctx, fx.ExperimentID, since, until, true)
-		require.NoError(t, err)
-		out := map[key][2]int64{}
-		for _, r := range rows {
-			out[key{r.Bucket.Unix(), r.Cohort.String(), r.Service, r.Operation}] = [2]int64{r.Events, r.Errors}
-		}
-		return out
-	}
+	buckets := func() map[viewKey][2]int64 { return bucketKeyCounts(ctx, t, src, fx.ExperimentID, true, since, until) }
 	want := view()
 	untagged := 0
 	for k := range want {
@@ -494,16 +494,9 @@ func TestOpenTailBucketsMatchTheView(t *testing.T) {
 	require.Positive(t, untagged, "the tail holds untagged traffic")
 	assert.Equal(t, want, buckets(), "experiment and untagged tail counted on the events table")
 
-	var ev telemetry.Event
-	for _, e := range gen.Events {
-		if e.Cohort == telemetry.CohortNone && !e.Synthetic && time.Unix(0, e.TimeNs).After(fx.Start) {
-			ev = e
-			break
-		}
-	}
-	late := ev
-	late.ID = "late-untagged-event"
-	load(ctx, t, c, []telemetry.Event{ev, late})
+	loadDuplicateAndLate(ctx, t, c, gen.Events, "late-untagged-event", func(e telemetry.Event) bool {
+		return e.Cohort == telemetry.CohortNone && time.Unix(0, e.TimeNs).After(fx.Start)
+	})
 	after := view()
 	assert.NotEqual(t, want, after, "the new untagged event counts")
 	assert.Equal(t, after, buckets(), "the duplicate does not count, the new event does")
