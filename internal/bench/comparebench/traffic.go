@@ -135,51 +135,89 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 
 	const warmup, maxWarmup = 15 * time.Second, 2 * time.Minute
 	tw := time.Now()
-	cmds, err := startExps(bin, dir, r.db, exps, r.start, maxWarmup+3*r.measure+time.Minute, "traffic", r.profile)
-	if err != nil {
-		return errors.Join(err, feedErr())
+	// With -traffic-alt-analyze a second set of watchers (another build)
+	// watches the same experiments; the sets run in turn (see
+	// measurePhases) and each is charged for its own looks.
+	builds := []watcherSet{{name: "this tree", tag: "traffic", bin: bin}}
+	if *trafficAlt != "" {
+		builds = append(builds, watcherSet{name: *trafficAlt, tag: "traffic-alt", bin: *trafficAlt})
+	}
+	life := maxWarmup + time.Duration(len(builds)+1)*r.measure + time.Minute
+	var all []*exec.Cmd
+	stopAll := func() {
+		stopWatchers(all)
+		for i := range builds {
+			_ = waitWatchers(builds[i].cmds, dir, builds[i].tag)
+		}
+	}
+	for i := range builds {
+		cmds, err := startExps(builds[i].bin, dir, r.db, exps, r.start, life, builds[i].tag, r.profile)
+		if err != nil {
+			stopAll()
+			return errors.Join(err, feedErr())
+		}
+		builds[i].cmds, all = cmds, append(all, cmds...)
 	}
 	time.Sleep(warmup)
-	for time.Since(tw) < maxWarmup && !firstLooksDone(dir, "traffic", r.n) {
+	firstLooks := func() bool {
+		for _, b := range builds {
+			if !firstLooksDone(dir, b.tag, r.n) {
+				return false
+			}
+		}
+		return true
+	}
+	for time.Since(tw) < maxWarmup && !firstLooks() {
 		time.Sleep(time.Second)
 	}
 	warm := time.Since(tw)
-	startCPU, in0 := watchersCPU(cmds), r.inserted
+	startCPU, in0 := watchersCPU(all), r.inserted
 	t0 := time.Now()
-	m := measurePhases(r.measure, cmds, r.chPid, func() int { return looksDone(dir, "traffic", r.n) })
+	m := measurePhases(r.measure, builds, r.chPid, func(tag string) int { return looksDone(dir, tag, r.n) })
 	wall := time.Since(t0)
-	stopWatchers(cmds)
-	if err := waitWatchers(cmds, dir, "traffic"); err != nil {
-		return errors.Join(err, feedErr())
+	stopWatchers(all)
+	for _, b := range builds {
+		if err := waitWatchers(b.cmds, dir, b.tag); err != nil {
+			return errors.Join(err, feedErr())
+		}
 	}
 	if err := feedErr(); err != nil {
 		return err
+	}
+	fmt.Printf("\nlive under traffic: %d `analyze live` processes at a 5 s interval, each on its own experiment while its traffic\n", r.n)
+	fmt.Printf("keeps arriving (%d events per hour each, inserted once a second for all; %s stored before the watchers started, %d events\n",
+		r.perHour, r.history, in0)
+	fmt.Printf("by the end of the warm-up, %s warm-up until every process printed its first look); then %s of phases with the watchers\n",
+		warm.Round(time.Second), wall.Round(time.Second))
+	fmt.Printf("running and paused (SIGSTOP / SIGCONT): %s, each on-phase measured until %s after the pause\n", m.schedule, phaseGrace)
+	if r.chPid > 0 {
+		fmt.Printf("  ClickHouse server CPU while every watcher is paused (the traffic alone): %6.2f%% of one core\n", 100*m.offRate())
 	}
 	// Charged per look at the watchers' steady rate (n looks per 5 s): a
 	// watcher resumed after a pause looks at once (its ticker kept the
 	// missed tick) and that look catches up on a longer tail, so the
 	// on-phases hold more looks than the steady rate and the catch-up
 	// looks cost more than steady ones; per look, never less than steady.
-	on := m.onWall.Seconds()
-	chNet := max(0, m.chOn-m.offRate()*m.onWallGrace.Seconds())
-	perLook := (m.analyzeOn + chNet) / float64(max(m.looks, 1))
-	charged := perLook * float64(r.n) / 5
-	fmt.Printf("\nlive under traffic: %d `analyze live` processes at a 5 s interval, each on its own experiment while its traffic\n", r.n)
-	fmt.Printf("keeps arriving (%d events per hour each, inserted once a second for all; %s stored before the watchers started, %d events\n",
-		r.perHour, r.history, in0)
-	fmt.Printf("by the end of the warm-up, %s warm-up until every process printed its first look); then %s of phases with the watchers\n",
-		warm.Round(time.Second), wall.Round(time.Second))
-	fmt.Printf("running and paused (SIGSTOP / SIGCONT), interleaved off %s, on %s, off %s, on %s, off %s, each on-phase measured until %s after the pause\n",
-		m.phase, 2*m.phase, 2*m.phase, 2*m.phase, m.phase, phaseGrace)
-	fmt.Printf("  looks in the on-phases            %d (%.1f per watcher and 5 s)\n", m.looks, float64(m.looks)/float64(r.n)/(on/5))
-	fmt.Printf("  analyze processes CPU             %8.2f s = %6.2f%% of one core while on (start-up and first looks: %.2f s)\n", m.analyzeOn, 100*m.analyzeOn/on, startCPU)
-	if r.chPid > 0 {
-		fmt.Printf("  ClickHouse server CPU (process)   on %6.2f%%, off %6.2f%% of one core (the traffic alone): net %6.2f%% while on\n",
-			100*m.chOn/m.onWallGrace.Seconds(), 100*m.offRate(), 100*chNet/on)
+	perLook := make([]float64, len(builds))
+	for i, b := range builds {
+		sp := m.sets[i]
+		on := sp.onWall.Seconds()
+		chNet := max(0, sp.chOn-m.offRate()*sp.onWallGrace.Seconds())
+		perLook[i] = (sp.analyzeOn + chNet) / float64(max(sp.looks, 1))
+		charged := perLook[i] * float64(r.n) / 5
+		fmt.Printf(" %s (%s):\n", b.name, b.tag)
+		fmt.Printf("  looks in the on-phases            %d (%.1f per watcher and 5 s)\n", sp.looks, float64(sp.looks)/float64(r.n)/(on/5))
+		fmt.Printf("  analyze processes CPU             %8.2f s = %6.2f%% of one core while on\n", sp.analyzeOn, 100*sp.analyzeOn/on)
+		if r.chPid > 0 {
+			fmt.Printf("  ClickHouse server CPU (process)   on %6.2f%% of one core: net %6.2f%% while on\n", 100*sp.chOn/sp.onWallGrace.Seconds(), 100*chNet/on)
+		}
+		fmt.Printf("  per look (analyze + ClickHouse net)  %6.2f ms; the on-phases' rate %6.2f%% of one core\n", 1000*perLook[i], 100*(sp.analyzeOn+chNet)/on)
+		fmt.Printf("  watchers charged (per look, at %d looks per 5 s) = %6.2f%% of one core (target <= 25%%: %s)\n", r.n, 100*charged, yesNo(charged <= 0.25))
 	}
-	fmt.Printf("  per look (analyze + ClickHouse net)  %6.2f ms; the on-phases' rate %6.2f%% of one core\n", 1000*perLook, 100*(m.analyzeOn+chNet)/on)
-	fmt.Printf("  watchers charged (per look, at %d looks per 5 s) = %6.2f%% of one core (target <= 25%%: %s)\n", r.n, 100*charged, yesNo(charged <= 0.25))
-	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
+	if len(builds) == 2 {
+		fmt.Printf("  per look, this tree / %s: %.3f\n", builds[1].name, perLook[0]/perLook[1])
+	}
+	fmt.Printf("  start-up and first looks: %.2f s of analyze CPU; load average (1, 5, 15 min): %s\n", startCPU, loadAvg())
 	if !r.profile {
 		return nil
 	}
@@ -192,8 +230,14 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 	if err := scalar(ctx, r.c, "bench/bench_statements_cpu_total.sql", queries.Params{"since_s": t0.Unix(), "until_s": t0.Add(wall).Unix() + 1, "database": r.db}, &st); err != nil {
 		return err
 	}
-	fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core while on; with analyze's %6.2f%%; per look %.2f ms\n",
-		st, 100*st/on, 100*(m.analyzeOn+st)/on, 1000*(m.analyzeOn+st)/float64(max(m.looks, 1)))
+	var an float64
+	looks := 0
+	for _, sp := range m.sets {
+		an += sp.analyzeOn
+		looks += sp.looks
+	}
+	fmt.Printf("  the watchers' statements' CPU (query_log, every set) %6.2f s; with analyze's, per look %.2f ms\n",
+		st, 1000*(an+st)/float64(max(looks, 1)))
 	return nil
 }
 
@@ -201,57 +245,90 @@ func liveTraffic(ctx context.Context, r *trafficRun, bin, dir string) error {
 // measured: the statements they sent before the pause finish in it.
 const phaseGrace = time.Second
 
-// phases is what measurePhases measured: the watchers' CPU and
-// ClickHouse's while they ran (each on-phase plus phaseGrace after it) and
-// while they were paused, and the looks they printed while running.
+// watcherSet is one build's watchers of the traffic case.
+type watcherSet struct {
+	name, tag, bin string
+	cmds           []*exec.Cmd
+}
+
+// phases is what measurePhases measured: ClickHouse's CPU while every
+// watcher was paused, and per set its watchers' CPU and ClickHouse's
+// while it ran (each on-phase plus phaseGrace after it) and the looks it
+// printed meanwhile.
 type phases struct {
-	phase                  time.Duration
-	onWall, onWallGrace    time.Duration
-	offWall                time.Duration
-	analyzeOn, chOn, chOff float64
-	looks                  int
+	schedule string
+	offWall  time.Duration
+	chOff    float64
+	sets     []setPhases
+}
+
+type setPhases struct {
+	onWall, onWallGrace time.Duration
+	analyzeOn, chOn     float64
+	looks               int
 }
 
 func (m phases) offRate() float64 { return m.chOff / max(m.offWall.Seconds(), 1e-9) }
 
-// measurePhases runs the watchers and pauses them (SIGSTOP / SIGCONT) in
-// phases interleaved as off, on, on, off, off, on, on, off (runs of the
-// same state merged), total measure running and measure paused, so a
-// drift in what the traffic alone costs ClickHouse (its merges) weighs on
-// both alike.
-func measurePhases(measure time.Duration, cmds []*exec.Cmd, chPid int, looks func() int) phases {
-	m := phases{phase: measure / 4}
-	signal := func(sig syscall.Signal) {
+// measurePhases runs each set of watchers in turn and pauses them all in
+// between (SIGSTOP / SIGCONT): with one set off, on, off, on, off; with
+// two off, A, B, off, B, A, off; every set runs measure in all and all are
+// paused measure in all, so a drift in what the traffic alone costs
+// ClickHouse (its merges) weighs on each alike. Only one set runs at a
+// time, so ClickHouse's excess over the paused rate is that set's.
+func measurePhases(measure time.Duration, sets []watcherSet, chPid int, looks func(tag string) int) phases {
+	d := measure / 4
+	type seg struct {
+		set int // -1: all paused
+		d   time.Duration
+	}
+	plan := []seg{{-1, d}, {0, 2 * d}, {-1, 2 * d}, {0, 2 * d}, {-1, d}}
+	if len(sets) == 2 {
+		plan = []seg{{-1, d}, {0, 2 * d}, {1, 2 * d}, {-1, 2 * d}, {1, 2 * d}, {0, 2 * d}, {-1, d}}
+	}
+	m := phases{sets: make([]setPhases, len(sets))}
+	for i, sg := range plan {
+		name := "off"
+		if sg.set >= 0 {
+			name = sets[sg.set].tag
+		}
+		if i > 0 {
+			m.schedule += ", "
+		}
+		m.schedule += fmt.Sprintf("%s %s", name, sg.d)
+	}
+	signal := func(cmds []*exec.Cmd, sig syscall.Signal) {
 		for _, c := range cmds {
 			_ = c.Process.Signal(sig)
 		}
 	}
-	signal(syscall.SIGSTOP)
+	for _, s := range sets {
+		signal(s.cmds, syscall.SIGSTOP)
+	}
 	time.Sleep(phaseGrace)
-	for i, on := range []bool{false, true, false, true, false} {
-		d := 2 * m.phase
-		if i == 0 || i == 4 {
-			d = m.phase
-		}
+	for _, sg := range plan {
 		ch0, t0 := cpuSeconds(chPid), time.Now()
-		if !on {
-			time.Sleep(d)
+		if sg.set < 0 {
+			time.Sleep(sg.d)
 			m.chOff += cpuSeconds(chPid) - ch0
 			m.offWall += time.Since(t0)
 			continue
 		}
-		an0, l0 := watchersCPU(cmds), looks()
-		signal(syscall.SIGCONT)
-		time.Sleep(d)
-		m.onWall += time.Since(t0)
-		signal(syscall.SIGSTOP)
+		s, sp := sets[sg.set], &m.sets[sg.set]
+		an0, l0 := watchersCPU(s.cmds), looks(s.tag)
+		signal(s.cmds, syscall.SIGCONT)
+		time.Sleep(sg.d)
+		sp.onWall += time.Since(t0)
+		signal(s.cmds, syscall.SIGSTOP)
 		time.Sleep(phaseGrace)
-		m.onWallGrace += time.Since(t0)
-		m.chOn += cpuSeconds(chPid) - ch0
-		m.analyzeOn += watchersCPU(cmds) - an0
-		m.looks += looks() - l0
+		sp.onWallGrace += time.Since(t0)
+		sp.chOn += cpuSeconds(chPid) - ch0
+		sp.analyzeOn += watchersCPU(s.cmds) - an0
+		sp.looks += looks(s.tag) - l0
 	}
-	signal(syscall.SIGCONT)
+	for _, s := range sets {
+		signal(s.cmds, syscall.SIGCONT)
+	}
 	return m
 }
 
@@ -259,6 +336,7 @@ var (
 	trafficFor     = flag.Duration("traffic-for", 60*time.Second, "watchers under traffic: how long the watchers of experiments whose traffic keeps arriving are measured after their first looks (0: skip)")
 	trafficOnly    = flag.Bool("traffic-only", false, "measure only the watchers under traffic (in a database of their own, -database + _traffic)")
 	trafficHistory = flag.Duration("traffic-history", 10*time.Minute, "watchers under traffic: the traffic stored before the watchers start (a game day under way)")
+	trafficAlt     = flag.String("traffic-alt-analyze", "", "watchers under traffic: a second analyze binary whose watchers watch the same experiments, run in turn with this tree's (off, A, B, off, B, A, off), charged per look each and printed as a ratio")
 )
 
 // runTraffic measures the watchers under traffic (-traffic-for): liveN
