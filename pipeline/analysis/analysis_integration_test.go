@@ -409,6 +409,49 @@ func TestUntaggedSettledOnceWhoeverAsks(t *testing.T) {
 	assert.ElementsMatch(t, want, a.rows)
 }
 
+// A reader that finds the untagged hour claimed by a reader that has
+// already cached it, but a bucket of it got rows since (a late event and a
+// duplicate), counts that bucket itself at once rather than waiting the
+// claim wait for a claimant that will not count it again; its answer is a
+// cold reader's of the same rows.
+func TestClaimedBucketWithLateRowsCountedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fx := fixture.DefaultOptions()
+	fx.FlowItems = 0
+	gen := fixture.Generate(fx)
+	c, cold := chtest.Open(t), chtest.Open(t)
+	load(ctx, t, c, gen.Events)
+	since, until := fx.Start, fx.Start.Add(fx.Run)
+	hour := since.Truncate(time.Hour)
+	require.Equal(t, hour, until.Add(-time.Second).Truncate(time.Hour), "the window lies in one hour")
+	src := &analysis.Store{C: c}
+	// The other reader claims the untagged hour and caches it.
+	claim, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.settle_claims (experiment_id, hour, from_bucket, until_bucket, claimant, claimed_ns)", c.DB))
+	require.NoError(t, err)
+	require.NoError(t, claim.Append("", hour, since, until, "other", uint64(time.Now().Add(-time.Second).UnixNano())))
+	require.NoError(t, claim.Send())
+	_, err = src.Buckets(ctx, "", since, until, false)
+	require.NoError(t, err)
+	// Then a late untagged event and a duplicate land in a cached bucket.
+	late := func(cl *store.Client) {
+		loadDuplicateAndLate(ctx, t, cl, gen.Events, "late-untagged-event", func(e telemetry.Event) bool {
+			return e.Cohort == telemetry.CohortNone && time.Unix(0, e.TimeNs).After(since.Add(time.Minute))
+		})
+	}
+	late(c)
+	load(ctx, t, cold, gen.Events)
+	late(cold)
+	want, err := (&analysis.Store{C: cold}).Buckets(ctx, fx.ExperimentID, since, until, true)
+	require.NoError(t, err)
+
+	start := time.Now()
+	got, err := src.Buckets(ctx, fx.ExperimentID, since, until, true)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 5*time.Second, "counted at once, not after the claim wait (15 s) ran out")
+	assert.ElementsMatch(t, want, got)
+}
+
 // TestCompareAtTheSubjectUnit: the fixture's events carry subjects (500
 // users), so compare analyses the ratio SLIs per user: the unit, the
 // distinct users per cohort and the SRM on users come from ClickHouse

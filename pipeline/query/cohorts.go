@@ -532,8 +532,12 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 			return err
 		}
 		// A bucket is done when every tally row of it is cached at the
-		// tally's row count.
-		done := map[uint32]bool{}
+		// tally's row count. One cached at another row count was cached
+		// by a claimant that has finished it (a claimant caches a
+		// bucket's rows in one insert) before rows came that it will not
+		// count: the reader counts it now instead of waiting claimWait
+		// for nothing.
+		done, superseded := map[uint32]bool{}, map[uint32]bool{}
 		for b := range left {
 			done[b] = true
 		}
@@ -541,8 +545,12 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 			if k.exp != exp || !left[k.bucket] {
 				continue
 			}
-			if v, ok := got[k]; !ok || v[2] != rows {
+			v, ok := got[k]
+			if !ok || v[2] != rows {
 				done[k.bucket] = false
+			}
+			if ok && v[2] != rows {
+				superseded[k.bucket] = true
 			}
 		}
 		for k, v := range got {
@@ -552,6 +560,14 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 		}
 		for b, ok := range done {
 			if ok {
+				delete(left, b)
+			}
+		}
+		if len(superseded) > 0 {
+			if err := r.staleBuckets(ctx, map[string]map[uint32]bool{exp: superseded}, keep); err != nil {
+				return err
+			}
+			for b := range superseded {
 				delete(left, b)
 			}
 		}
