@@ -351,6 +351,18 @@ func TestBucketRowsAreTheViewsDistinctCounts(t *testing.T) {
 	assert.Equal(t, after, buckets(), "a cached bucket that got rows is counted again")
 }
 
+// claimUntaggedHour records another reader's claim, a second old, on the
+// untagged traffic's buckets [since, until), which lie in one hour.
+func claimUntaggedHour(ctx context.Context, t *testing.T, c *store.Client, since, until time.Time) {
+	t.Helper()
+	hour := since.Truncate(time.Hour)
+	require.Equal(t, hour, until.Add(-time.Second).Truncate(time.Hour), "the window lies in one hour")
+	claim, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.settle_claims (experiment_id, hour, from_bucket, until_bucket, claimant, claimed_ns)", c.DB))
+	require.NoError(t, err)
+	require.NoError(t, claim.Append("", hour, since, until, "other", uint64(time.Now().Add(-time.Second).UnixNano())))
+	require.NoError(t, claim.Send())
+}
+
 // The untagged traffic's settled counts, which every experiment's blast
 // radius reads, are computed once whoever asks: a reader that finds the
 // hour claimed by another (settle_claims; here the other's claim is
@@ -378,12 +390,7 @@ func TestUntaggedSettledOnceWhoeverAsks(t *testing.T) {
 	}
 	require.Positive(t, untagged, "the fixture has untagged traffic")
 
-	hour := since.Truncate(time.Hour)
-	require.Equal(t, hour, until.Add(-time.Second).Truncate(time.Hour), "the window lies in one hour")
-	claim, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.settle_claims (experiment_id, hour, from_bucket, until_bucket, claimant, claimed_ns)", c.DB))
-	require.NoError(t, err)
-	require.NoError(t, claim.Append("", hour, since, until, "other", uint64(time.Now().Add(-time.Second).UnixNano())))
-	require.NoError(t, claim.Send())
+	claimUntaggedHour(ctx, t, c, since, until)
 	type answer struct {
 		rows []analysis.BucketRow
 		err  error
@@ -423,15 +430,10 @@ func TestClaimedBucketWithLateRowsCountedAtOnce(t *testing.T) {
 	c, cold := chtest.Open(t), chtest.Open(t)
 	load(ctx, t, c, gen.Events)
 	since, until := fx.Start, fx.Start.Add(fx.Run)
-	hour := since.Truncate(time.Hour)
-	require.Equal(t, hour, until.Add(-time.Second).Truncate(time.Hour), "the window lies in one hour")
 	src := &analysis.Store{C: c}
 	// The other reader claims the untagged hour and caches it.
-	claim, err := c.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.settle_claims (experiment_id, hour, from_bucket, until_bucket, claimant, claimed_ns)", c.DB))
-	require.NoError(t, err)
-	require.NoError(t, claim.Append("", hour, since, until, "other", uint64(time.Now().Add(-time.Second).UnixNano())))
-	require.NoError(t, claim.Send())
-	_, err = src.Buckets(ctx, "", since, until, false)
+	claimUntaggedHour(ctx, t, c, since, until)
+	_, err := src.Buckets(ctx, "", since, until, false)
 	require.NoError(t, err)
 	// Then a late untagged event and a duplicate land in a cached bucket.
 	late := func(cl *store.Client) {

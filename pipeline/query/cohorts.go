@@ -352,26 +352,27 @@ func (r *Reader) readStale(ctx context.Context, experimentID string, stale map[s
 		return (exp == "" && experimentID != "") || ctx.Value(sharedSettleKey{}) != nil
 	}
 	cutoff := uint32(time.Now().Add(-SettledAge).Unix())
-	young := true
-	for _, buckets := range stale {
-		for b := range buckets {
-			if b+10 <= cutoff {
-				young = false
+	young := func() bool {
+		for _, buckets := range stale {
+			for b := range buckets {
+				if b+10 <= cutoff {
+					return false
+				}
 			}
 		}
+		return true
 	}
-	if young && len(stale) > 1 {
+	if len(stale) > 1 && young() {
 		return r.staleBuckets(ctx, stale, keep)
 	}
 	read := make(chan error, len(stale))
 	for exp, buckets := range stale {
-		one := map[string]map[uint32]bool{exp: buckets}
 		go func() {
 			if claims(exp) {
 				read <- r.claimedBuckets(ctx, exp, buckets, tally, keep)
 				return
 			}
-			read <- r.staleBuckets(ctx, one, keep)
+			read <- r.staleBuckets(ctx, map[string]map[uint32]bool{exp: buckets}, keep)
 		}()
 	}
 	var err error
