@@ -178,6 +178,11 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 		}
 		fmt.Printf("loaded %d + %d x %d events in %s (INSERT ... SELECT, views filled on insert)\n", events, liveN, liveEvents, time.Since(t0).Round(time.Millisecond))
 	} else {
+		// A database loaded by an older tree is brought to this tree's
+		// schema first, as an upgrade would (views dropped or added).
+		if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
+			return err
+		}
 		var first uint32
 		if err := scalar(ctx, c, "bench/bench_loaded_window.sql", queries.Params{"experiment_id": "bench-main"}, &first); err != nil {
 			return fmt.Errorf("find loaded window: %w", err)
@@ -569,6 +574,9 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		return err
 	}
 	defer c.Close()
+	if _, err := c.Migrate(ctx, store.MigrateOptions{}); err != nil {
+		return err
+	}
 	var first uint32
 	if err := scalar(ctx, c, "bench/bench_loaded_window.sql", queries.Params{"experiment_id": "bench-main"}, &first); err != nil {
 		return fmt.Errorf("find loaded window (load the database first, without -cold-only): %w", err)
