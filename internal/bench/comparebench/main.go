@@ -429,11 +429,11 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 		// The watchers of one experiment first, so the steady measurement
 		// below starts, as before, after the cold start of all of them.
 		if coldSame {
-			if _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, true, profile); err != nil {
+			if _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, true, profile); err != nil {
 				return err
 			}
 		}
-		f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, false, profile)
+		f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, false, profile)
 		if err != nil {
 			return err
 		}
@@ -510,7 +510,7 @@ type coldFigures struct {
 // tallies emptied), each on its own experiment or (same) all on
 // bench-live-01, and prints their CPU and ClickHouse's net CPU from their
 // start over coldFor, start-up and first looks included.
-func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, chBaseRate float64, same, profile bool) (coldFigures, error) {
+func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, same, profile bool) (coldFigures, error) {
 	for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
 		forget, err := c.SQL(name, nil)
 		if err != nil {
@@ -523,6 +523,10 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	tag, what := "cold", "each on its own experiment"
 	if same {
 		tag, what = "cold-same", "all on one experiment (bench-live-01)"
+	}
+	chBaseRate, err := quietRate(ctx, c, db, chPid)
+	if err != nil {
+		return coldFigures{}, err
 	}
 	chBefore := cpuSeconds(chPid)
 	t0 := time.Now()
@@ -541,7 +545,7 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 		liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
 	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
 	if chPid > 0 {
-		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers %6.2f%%: net %6.2f%%\n",
+		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers (10 s before, no merge running) %6.2f%%: net %6.2f%%\n",
 			chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*max(0, chCPU/wall.Seconds()-chBaseRate))
 	}
 	fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
@@ -561,8 +565,34 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	return f, nil
 }
 
-// runCold measures only the cold starts (-cold-only): after ClickHouse's
-// rate without the watchers (15 s), rounds rounds in each of which every
+// quietRate waits (up to a minute) until no merge runs in db or in the
+// server's own logs, then returns the server's CPU rate over the next 10 s:
+// the rate a cold start's is charged net of. Measured right before each
+// cold start, not once before all of them: the merges of one case's
+// inserts (its claims, cached counts and verdict history, and with
+// -profile the query log) run on after its 30 s and were charged to the
+// next case (20 experiments' cold start 24.3 and 32.1 % in two rounds of
+// one build, back to back).
+func quietRate(ctx context.Context, c *store.Client, db string, chPid int) (float64, error) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var merges, logMerges uint64
+		if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": db}, &merges); err != nil {
+			return 0, fmt.Errorf("merges: %w", err)
+		}
+		if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": "system"}, &logMerges); err != nil {
+			return 0, fmt.Errorf("merges: %w", err)
+		}
+		if merges+logMerges == 0 {
+			break
+		}
+	}
+	ch0, t0 := cpuSeconds(chPid), time.Now()
+	time.Sleep(10 * time.Second)
+	return (cpuSeconds(chPid) - ch0) / time.Since(t0).Seconds(), nil
+}
+
+// runCold measures only the cold starts (-cold-only): rounds rounds in
+// each of which every
 // build (this tree's analyze, then -alt-analyze's when given) runs the
 // cold start of 20 watchers of one experiment (-cold-same) and of 20
 // experiments, interleaved so load from elsewhere spreads over both; then
@@ -592,9 +622,6 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		bins = append(bins, alt)
 	}
 	chPid := stagecpu.StatePID("clickhouse")
-	ch0, tb := cpuSeconds(chPid), time.Now()
-	time.Sleep(15 * time.Second)
-	chBaseRate := (cpuSeconds(chPid) - ch0) / time.Since(tb).Seconds()
 	cases := []bool{false}
 	if coldSame {
 		cases = []bool{true, false}
@@ -608,7 +635,7 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		for b, bin := range bins {
 			for ci, same := range cases {
 				fmt.Printf("\nround %d, build %d (%s):", k+1, b, bin)
-				f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, chBaseRate, same, profile)
+				f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, same, profile)
 				if err != nil {
 					return err
 				}
