@@ -547,11 +547,11 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 			if k.exp != exp || !left[k.bucket] {
 				continue
 			}
-			v, ok := got[k]
-			if !ok || v[2] != rows {
+			switch v, ok := got[k]; {
+			case !ok:
 				done[k.bucket] = false
-			}
-			if ok && v[2] != rows {
+			case v[2] != rows:
+				done[k.bucket] = false
 				superseded[k.bucket] = true
 			}
 		}

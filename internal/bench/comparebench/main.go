@@ -193,14 +193,8 @@ func run(events, liveEvents, liveN, repeat int, liveFor, coldFor time.Duration, 
 	}
 	// Time the queries on a settled server: wait (up to 3 min) for the
 	// background merges of the load to finish.
-	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
-		var merges uint64
-		if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": db}, &merges); err != nil {
-			return fmt.Errorf("merges: %w", err)
-		}
-		if merges == 0 {
-			break
-		}
+	if err := waitMerges(ctx, c, 3*time.Minute, 2*time.Second, db); err != nil {
+		return err
 	}
 	var n uint64
 	if err := scalar(ctx, c, "bench/events_distinct.sql", queries.Params{"experiment_id": "bench-main"}, &n); err != nil {
@@ -574,26 +568,36 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 // next case (20 experiments' cold start 24.3 and 32.1 % in two rounds of
 // one build, back to back).
 func quietRate(ctx context.Context, c *store.Client, db string, chPid int) (float64, error) {
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
-		var merges, logMerges uint64
-		if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": db}, &merges); err != nil {
-			return 0, fmt.Errorf("merges: %w", err)
-		}
-		if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": "system"}, &logMerges); err != nil {
-			return 0, fmt.Errorf("merges: %w", err)
-		}
-		if merges+logMerges == 0 {
-			break
-		}
+	if err := waitMerges(ctx, c, time.Minute, time.Second, db, "system"); err != nil {
+		return 0, err
 	}
 	ch0, t0 := cpuSeconds(chPid), time.Now()
 	time.Sleep(10 * time.Second)
 	return (cpuSeconds(chPid) - ch0) / time.Since(t0).Seconds(), nil
 }
 
+// waitMerges waits, looking every poll, until no merge runs in any of dbs,
+// or for at most limit (the measurement then goes on with merges running).
+func waitMerges(ctx context.Context, c *store.Client, limit, poll time.Duration, dbs ...string) error {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(poll) {
+		var running uint64
+		for _, db := range dbs {
+			var merges uint64
+			if err := scalar(ctx, c, "bench/bench_merges.sql", queries.Params{"database": db}, &merges); err != nil {
+				return fmt.Errorf("merges in %s: %w", db, err)
+			}
+			running += merges
+		}
+		if running == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
 // runCold measures only the cold starts (-cold-only): rounds rounds in
-// each of which every
-// build (this tree's analyze, then -alt-analyze's when given) runs the
+// each of which every build (this tree's analyze, then -alt-analyze's
+// when given) runs the
 // cold start of 20 watchers of one experiment (-cold-same) and of 20
 // experiments, interleaved so load from elsewhere spreads over both; then
 // the medians [min..max] per build and case, and alt / this per round.
