@@ -1,0 +1,1 @@
+{{.DropDistributed "latency_sampled"}}DROP TABLE IF EXISTS {{.Local "latency_sampled"}}{{.OnCluster}}
