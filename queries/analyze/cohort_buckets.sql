@@ -37,12 +37,20 @@
 -- table before its views (18.16 and current servers alike), so every row
 -- the tally counted is in the table when this reads it, and a count is
 -- never cached at a row count it has not seen.
+-- Grouped by the 64-bit hash of (experiment, service, operation) beside
+-- the bucket and the cohort, each group's strings taken with any(): fixed-
+-- width keys hash faster than the three strings serialized per row, and
+-- the reader keys the rows itself (no ORDER BY): one experiment's hour
+-- (bench-live-19, 237k rows, 18.16, nine interleaved runs) 63 -> 50 ms of
+-- the server's CPU, the same 1,440 rows. Two keys of one bucket and cohort
+-- share a hash with odds about k^2 / 2^65 for k keys (1e-17 at a hundred).
+-- crosscheck: unordered
 SELECT
-    experiment_id,
-    toUInt32(toDateTime(intDiv(toUInt32(event_time), 10) * 10)) AS bucket_s,
+    any(experiment_id) AS experiment,
+    bucket_s,
     toString(cohort) AS cohort,
-    service,
-    name,
+    any(service) AS service_name,
+    any(name) AS operation,
     toUInt64(uniqExact(cityHash64(event_id))) AS events,
     toUInt64(uniqExactIf(cityHash64(event_id), is_error = 1)) AS errors
 FROM {{.DB}}.events
@@ -51,5 +59,7 @@ WHERE experiment_id IN (@experiment_id, @untagged_id)
   AND event_time < toDateTime(intDiv(@until_s + 9, 10) * 10)
   AND synthetic = 0
   AND kind IN ('span', 'event', 'log')
-GROUP BY experiment_id, bucket_s, cohort, service, name
-ORDER BY experiment_id, bucket_s, cohort, service, name
+GROUP BY
+    toUInt32(intDiv(toUInt32(event_time), 10) * 10) AS bucket_s,
+    cohort,
+    cityHash64(experiment_id, service, name)
