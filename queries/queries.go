@@ -85,17 +85,6 @@ func (d Data) Bound(name string) string {
 	return lit
 }
 
-// BoundAtMost reports whether the placeholder @name will be bound to an
-// integer no larger than max (false when it is unbound or not an
-// integer). A read template uses it to pick a smaller table that holds
-// every row the bound value can select:
-//
-//	FROM {{.DB}}.{{if .BoundAtMost "control_ppm" 62500}}latency_sampled{{else}}events{{end}}
-func (d Data) BoundAtMost(name string, max int64) bool {
-	n, err := strconv.ParseInt(d.Bound(name), 10, 64)
-	return err == nil && n <= max
-}
-
 // Stored names the table that stores a retention target's rows, for
 // statements that must reach the storage itself. On a single server that
 // is the table or view by its own name (ALTER on a view reaches its inner

@@ -143,35 +143,3 @@ func TestBoundLeavesOutDecidedFilters(t *testing.T) {
 	assert.Empty(t, Data{}.Bound("service"))
 	assert.Equal(t, "''", Data{Params: Params{"service": ""}}.Bound("service"))
 }
-
-// The latency sample reads latency_sampled exactly when both cohorts'
-// shares are at most the share the view keeps (its WHERE clause), and the
-// events table otherwise or when rendered without its parameters.
-func TestLatencySampleReadsTheSampledTableWithinItsShare(t *testing.T) {
-	schema, err := Render("schema/0029_latency_sampled.up.sql", Data{DB: "db"})
-	require.NoError(t, err)
-	require.Contains(t, schema, "WHERE intHash64(event_time_ns) % 1000000 < 62500\n", "the share the view keeps")
-	for _, name := range []string{"analyze/sli_latency_sample.sql", "analyze/sli_latency_sample_seconds.sql"} {
-		from := func(d Data) string {
-			t.Helper()
-			text, err := Render(name, d)
-			require.NoError(t, err)
-			i := strings.Index(text, "\nFROM ")
-			require.GreaterOrEqual(t, i, 0, name)
-			return strings.SplitN(text[i+1:], "\n", 2)[0]
-		}
-		for _, tc := range []struct {
-			control, experiment any
-			want                string
-		}{
-			{int64(62500), int64(1), "FROM db.latency_sampled"},
-			{int64(0), int64(62500), "FROM db.latency_sampled"},
-			{int64(62501), int64(100), "FROM db.events"},
-			{int64(100), int64(1_000_000), "FROM db.events"},
-		} {
-			assert.Equal(t, tc.want, from(Data{DB: "db", Params: Params{"control_ppm": tc.control, "experiment_ppm": tc.experiment}}), "%s %v/%v", name, tc.control, tc.experiment)
-		}
-		assert.Equal(t, "FROM db.events", from(Data{DB: "db"}), "%s without parameters", name)
-	}
-	assert.False(t, Data{Params: Params{"n": "12"}}.BoundAtMost("n", 100), "a string is not an integer")
-}

@@ -107,7 +107,7 @@ func TestMigratePrintCluster(t *testing.T) {
 			t.Errorf("%s: engine %s is neither replicated nor Distributed", m[2], e[1])
 		}
 	}
-	require.Len(t, distributed, 21)
+	require.Len(t, distributed, 20)
 	assert.Equal(t, map[string]string{"steadystate.trace_cohorts_v2": "steadystate.trace_cohorts"}, copies)
 	for to, from := range copies {
 		assert.Contains(t, distributed, to, "the copy writes every shard through %s", to)
@@ -122,7 +122,7 @@ func TestMigratePrintCluster(t *testing.T) {
 		front := strings.TrimSuffix(local, "_local")
 		assert.Equal(t, local, distributed[front], "a Distributed table %s reads %s", front, local)
 	}
-	for _, table := range []string{"events", "cohort_stats", "flow_stages", "runs", "sink_progress", "cohort_tally", "cohort_settled", "verdict_history", "unit_tally", "trace_subjects", "verdict_changes", "unit_groups", "unit_groups_minute", "unit_seen", "trace_tagged_tally", "settle_claims", "cohort_counts", "unit_settled", "trace_cohorts_v2", "latency_sampled"} {
+	for _, table := range []string{"events", "cohort_stats", "flow_stages", "runs", "sink_progress", "cohort_tally", "cohort_settled", "verdict_history", "unit_tally", "trace_subjects", "verdict_changes", "unit_groups", "unit_groups_minute", "unit_seen", "trace_tagged_tally", "settle_claims", "cohort_counts", "unit_settled", "trace_cohorts_v2"} {
 		assert.Contains(t, distributed, "steadystate."+table, "reads of %s go through a Distributed table", table)
 	}
 	// Inserts through the Distributed tables must keep duplicates on one

@@ -5,7 +5,6 @@ package analysis_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -593,81 +592,6 @@ func TestUnitSumsPackedEqualUnitRows(t *testing.T) {
 					}
 				}
 			}
-		}
-	}
-}
-
-// A sample whose shares are both at most a sixteenth is read from
-// latency_sampled (schema/0029) and one with a larger share from the
-// events table; either way it is exactly the events query.Sampled keeps
-// of the experiment's tagged, non-synthetic spans and events in the
-// window, each once (duplicates loaded twice, in separate inserts, and
-// logs, synthetic and untagged rows beside them).
-func TestLatencySampleSampledTableSameEvents(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := chtest.Open(t)
-	const exp = "sampled-exp"
-	start := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
-	var events []telemetry.Event
-	for i := 0; i < 12000; i++ {
-		// 20 events a second, their nanoseconds spread so that about one
-		// in sixteen passes a share of 62500.
-		ts := start.Add(time.Duration(i)*50*time.Millisecond + time.Duration(i*7919%50_000)*time.Microsecond + time.Duration(i%997))
-		e := telemetry.Event{
-			ID: fmt.Sprintf("s-%06d", i), TimeNs: ts.UnixNano(), IngestNs: ts.UnixNano(), Kind: telemetry.KindSpan,
-			Service: "checkout", Name: "GET /checkout", ExperimentID: exp, Cohort: telemetry.CohortControl,
-			DurationNs: uint64(1_000_000 + i*1_337%900_000),
-		}
-		switch {
-		case i%4 == 0:
-			e.Cohort = telemetry.CohortExperiment
-		case i%13 == 0:
-			e.Kind = telemetry.KindLog
-		case i%17 == 0:
-			e.Synthetic = true
-		case i%19 == 0:
-			e.ExperimentID, e.Cohort = "", telemetry.CohortNone
-		case i%23 == 0:
-			e.Service = "payment"
-		}
-		events = append(events, e)
-	}
-	load(ctx, t, c, events)
-	load(ctx, t, c, events[3000:4500]) // duplicates, another part
-	w := analysis.Window{Since: start.Add(30 * time.Second), Until: start.Add(9 * time.Minute)}
-	want := func(f experiment.Filter, rate query.SampleRate) []query.SampleEvent {
-		var out []query.SampleEvent
-		for _, e := range events {
-			b := e.TimeNs / 1e9
-			if e.ExperimentID != exp || e.Cohort == telemetry.CohortNone || e.Synthetic || e.Kind == telemetry.KindLog ||
-				b < w.Since.Unix() || b >= w.Until.Unix() || (f.Service != "" && e.Service != f.Service) ||
-				!query.Sampled(uint64(e.TimeNs), e.Cohort, rate) {
-				continue
-			}
-			out = append(out, query.SampleEvent{Cohort: e.Cohort, TimeNs: uint64(e.TimeNs), DurationNs: e.DurationNs})
-		}
-		return out
-	}
-	byTime := func(s []query.SampleEvent) []query.SampleEvent {
-		sort.Slice(s, func(i, j int) bool { return s[i].TimeNs < s[j].TimeNs })
-		return s
-	}
-	for _, tc := range []struct {
-		name string
-		rate query.SampleRate
-	}{
-		{"both shares small: latency_sampled", query.SampleRate{SecondPPM: 1_000_000, ControlPPM: 40_000, ExperimentPPM: 62_500}},
-		{"seconds listed, shares small: latency_sampled", query.SampleRate{SecondPPM: 500_000, ControlPPM: 62_500, ExperimentPPM: 30_000}},
-		{"one share large: events", query.SampleRate{SecondPPM: 1_000_000, ControlPPM: 40_000, ExperimentPPM: 62_501}},
-		{"both large: events", query.SampleRate{SecondPPM: 1_000_000, ControlPPM: 500_000, ExperimentPPM: 1_000_000}},
-	} {
-		for _, f := range []experiment.Filter{{}, {Service: "checkout"}} {
-			got, err := query.New(c).LatencySampleEvents(ctx, exp, w, query.SLIFilter{Filter: f}, tc.rate)
-			require.NoError(t, err)
-			exp := want(f, tc.rate)
-			require.NotEmpty(t, exp, "%s %+v", tc.name, f)
-			assert.Equal(t, byTime(exp), byTime(got), "%s, filter %+v", tc.name, f)
 		}
 	}
 }

@@ -41,7 +41,6 @@ type Table struct {
 // checks the list against the rendered schema.
 var Tables = []Table{
 	{"events", "event_time", Raw, false},
-	{"latency_sampled", "event_time", Raw, true},
 	{"cohort_stats", "bucket", Views, true},
 	{"cohort_tally", "bucket", Views, true},
 	{"flow_stages", "day", Views, true},

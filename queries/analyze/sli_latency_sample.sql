@@ -18,15 +18,11 @@
 -- their first looks, and one decompresses them for all: 20 such reads at
 -- once (bench-live-01's hour, 18.16, three rounds) 1117, 882, 869 -> 681,
 -- 505, 567 ms of the server's CPU.
--- Both cohorts' shares at most a sixteenth (62500 of a million): read from
--- latency_sampled (schema/0029), which holds exactly the rows of the
--- events table that can pass the event condition then (about a sixteenth
--- of a large experiment's rows) and gives the same sample.
 SELECT
     toString(cohort) AS cohort,
     duration_ns,
     event_time_ns
-FROM {{.DB}}.{{if and (.BoundAtMost "control_ppm" 62500) (.BoundAtMost "experiment_ppm" 62500)}}latency_sampled{{else}}events{{end}}
+FROM {{.DB}}.events
 PREWHERE event_time >= toDateTime(@since_s) AND event_time < toDateTime(@until_s)
   AND intHash64(toUInt32(event_time)) % 1000000 < @second_ppm
 WHERE experiment_id = @experiment_id

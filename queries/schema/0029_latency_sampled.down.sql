@@ -1,1 +1,0 @@
-{{.DropDistributed "latency_sampled"}}DROP TABLE IF EXISTS {{.Local "latency_sampled"}}{{.OnCluster}}
