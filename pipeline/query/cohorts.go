@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/go-faster/city"
 
 	"github.com/steadystate/steadystate/pipeline/experiment"
 	"github.com/steadystate/steadystate/pipeline/telemetry"
@@ -364,7 +365,7 @@ func (r *Reader) readStale(ctx context.Context, experimentID string, stale map[s
 		return true
 	}
 	if len(stale) > 1 && young() {
-		return r.staleBuckets(ctx, stale, keep)
+		return r.staleBuckets(ctx, stale, tally, keep)
 	}
 	read := make(chan error, len(stale))
 	for exp, buckets := range stale {
@@ -373,7 +374,7 @@ func (r *Reader) readStale(ctx context.Context, experimentID string, stale map[s
 				read <- r.claimedBuckets(ctx, exp, buckets, tally, keep)
 				return
 			}
-			read <- r.staleBuckets(ctx, map[string]map[uint32]bool{exp: buckets}, keep)
+			read <- r.staleBuckets(ctx, map[string]map[uint32]bool{exp: buckets}, tally, keep)
 		}()
 	}
 	var err error
@@ -388,8 +389,12 @@ func (r *Reader) readStale(ctx context.Context, experimentID string, stale map[s
 // staleBuckets reads the distinct counts of the given buckets of one or
 // two experiments ("" the untagged traffic) on the events table
 // (analyze/cohort_buckets.sql over the range the buckets span), passing
-// each row of them to keep.
-func (r *Reader) staleBuckets(ctx context.Context, stale map[string]map[uint32]bool, keep func(bucketKey, []uint64, bool)) error {
+// each row of them to keep. The statement answers each key by its
+// cityHash64 (experiment, service, operation); the rows are named by the
+// keys of tally (the tally rows of the stale buckets, read before), and a
+// row no tally key hashes to (a key first inserted after the tally was
+// read) is left out, as the answer is built from the tally's keys.
+func (r *Reader) staleBuckets(ctx context.Context, stale map[string]map[uint32]bool, tally map[bucketKey]uint64, keep func(bucketKey, []uint64, bool)) error {
 	var (
 		lo, hi uint32
 		exps   []string
@@ -406,12 +411,47 @@ func (r *Reader) staleBuckets(ctx context.Context, stale map[string]map[uint32]b
 	if len(exps) == 0 || len(exps) > 2 {
 		return fmt.Errorf("cohort buckets: %d experiments in one read, want 1 or 2", len(exps))
 	}
-	q := queries.Params{"experiment_id": exps[0], "untagged_id": exps[len(exps)-1], "since_s": int64(lo), "until_s": int64(hi) + 10}
-	return r.scan(ctx, "analyze/cohort_buckets.sql", q, func(k bucketKey, v []uint64) {
-		if stale[k.exp][k.bucket] {
-			keep(k, v, false)
+	type hashedKey struct {
+		bucket uint32
+		cohort string
+		hash   uint64
+	}
+	names := make(map[hashedKey]bucketKey, len(tally))
+	hashes := map[[3]string]uint64{}
+	for k := range tally {
+		if !stale[k.exp][k.bucket] {
+			continue
 		}
-	}, 2)
+		s := [3]string{k.exp, k.service, k.operation}
+		h, ok := hashes[s]
+		if !ok {
+			h = cityHash64Strings(k.exp, k.service, k.operation)
+			hashes[s] = h
+		}
+		names[hashedKey{k.bucket, k.cohort, h}] = k
+	}
+	q := queries.Params{"experiment_id": exps[0], "untagged_id": exps[len(exps)-1], "since_s": int64(lo), "until_s": int64(hi) + 10}
+	rows, err := r.C.Query(ctx, "analyze/cohort_buckets.sql", q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		hk   hashedKey
+		vals = make([]uint64, 2)
+	)
+	for rows.Next() {
+		if err := rows.Scan(&hk.bucket, &hk.cohort, &hk.hash, &vals[0], &vals[1]); err != nil {
+			return fmt.Errorf("scan analyze/cohort_buckets.sql: %w", err)
+		}
+		if k, ok := names[hk]; ok {
+			keep(k, vals, false)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read analyze/cohort_buckets.sql: %w", err)
+	}
+	return nil
 }
 
 // Claims on computing an hour of untagged settled counts
@@ -483,7 +523,7 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 	}
 	if len(own) > 0 {
 		mine := map[bucketKey]settledRow{}
-		if err := r.staleBuckets(ctx, map[string]map[uint32]bool{exp: own}, func(k bucketKey, v []uint64, _ bool) {
+		if err := r.staleBuckets(ctx, map[string]map[uint32]bool{exp: own}, tally, func(k bucketKey, v []uint64, _ bool) {
 			mine[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
 		}); err != nil {
 			return err
@@ -514,7 +554,7 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 		case <-ctx.Done():
 			return fmt.Errorf("wait for the settled untagged counts: %w", ctx.Err())
 		case <-deadline.C:
-			return r.staleBuckets(ctx, map[string]map[uint32]bool{exp: left}, keep)
+			return r.staleBuckets(ctx, map[string]map[uint32]bool{exp: left}, tally, keep)
 		case <-tick.C:
 		}
 		var lo, hi uint32
@@ -566,7 +606,7 @@ func (r *Reader) claimedBuckets(ctx context.Context, exp string, buckets map[uin
 			}
 		}
 		if len(superseded) > 0 {
-			if err := r.staleBuckets(ctx, map[string]map[uint32]bool{exp: superseded}, keep); err != nil {
+			if err := r.staleBuckets(ctx, map[string]map[uint32]bool{exp: superseded}, tally, keep); err != nil {
 				return err
 			}
 			for b := range superseded {
@@ -1636,6 +1676,34 @@ func Sampled(timeNs uint64, c telemetry.Cohort, rate SampleRate) bool {
 		share = rate.ExperimentPPM
 	}
 	return intHash64(timeNs)%1_000_000 < uint64(share)
+}
+
+// cityHash64Strings is ClickHouse's cityHash64 of string arguments: each
+// hashed with CityHash64 v1.0.2 and combined left to right with its
+// Hash128to64, as ClickHouse combines the hashes of several arguments
+// (TestCityHash64StringsMatchesClickHouse holds values from 18.16 and
+// chDB 26.9).
+func cityHash64Strings(ss ...string) uint64 {
+	var h uint64
+	for i, s := range ss {
+		x := city.CH64([]byte(s))
+		if i == 0 {
+			h = x
+			continue
+		}
+		h = hash128to64(h, x)
+	}
+	return h
+}
+
+// hash128to64 is CityHash's Hash128to64 of the 128-bit value (lo, hi).
+func hash128to64(lo, hi uint64) uint64 {
+	const mul = 0x9ddfea08eb382d69
+	a := (lo ^ hi) * mul
+	a ^= a >> 47
+	b := (hi ^ a) * mul
+	b ^= b >> 47
+	return b * mul
 }
 
 // intHash64 is ClickHouse's intHash64 (Murmur3's 64-bit finalizer of x
