@@ -108,11 +108,12 @@ func TestQuietLookReadsOnlyTheTally(t *testing.T) {
 	// The untagged traffic in the tail: the look asks whether a trace was
 	// decided (no), and reads neither unit rows nor a sample.
 	want := map[string]uint64{"cohort_tally": 1, "trace_cohorts_v2": 1}
+	var got map[string]uint64
 	logCaughtUp(func() bool {
-		return maps.Equal(want, statementsOn(ctx, t, c, t0, t1, "cohort_tally", "unit_tally", "trace_cohorts_v2"))
+		got = statementsOn(ctx, t, c, t0, t1, "cohort_tally", "unit_tally", "trace_cohorts_v2")
+		return maps.Equal(want, got)
 	})
-	assert.Equal(t, want, statementsOn(ctx, t, c, t0, t1, "cohort_tally", "unit_tally", "trace_cohorts_v2"),
-		"the quiet look reads the tally and asks about traces")
+	assert.Equal(t, want, got, "the quiet look reads the tally and asks about traces")
 	assert.Zero(t, statementsLike(ctx, t, c, t0, t1, "%duration_ns,%event_time_ns%"), "no latency sample read")
 
 	// Two late events: one in a bucket the quiet look left open that
@@ -132,8 +133,8 @@ func TestQuietLookReadsOnlyTheTally(t *testing.T) {
 // logCaughtUp polls, up to 5 s, until ok holds: under load the query log
 // entry of a statement the client has already read to the end can reach
 // the log after SYSTEM FLUSH LOGS (a clean-clone CI run missed the quiet
-// look's tally read once, on a tree whose make test passed). The
-// assertion after it still fails on a wrong count.
+// look's tally read once, on a tree whose make test passed). The caller
+// keeps what ok last read and asserts on it, so a wrong count still fails.
 func logCaughtUp(ok func() bool) {
 	for deadline := time.Now().Add(5 * time.Second); !ok() && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
@@ -215,8 +216,12 @@ func TestLiveKeepsADecidedTrace(t *testing.T) {
 		}
 	}
 	t1 := time.Now().Add(time.Second)
-	logCaughtUp(func() bool { return statementsLike(ctx, t, c, t0, t1, "%AS decided%") == 1 })
-	assert.Equal(t, uint64(1), statementsLike(ctx, t, c, t0, t1, "%AS decided%"), "asked at the first look after the decision only")
+	var asked uint64
+	logCaughtUp(func() bool {
+		asked = statementsLike(ctx, t, c, t0, t1, "%AS decided%")
+		return asked == 1
+	})
+	assert.Equal(t, uint64(1), asked, "asked at the first look after the decision only")
 
 	// An untagged event record of a decided trace alone in the next look's
 	// tail: the bucket rows count it untagged (trace_buckets.sql takes

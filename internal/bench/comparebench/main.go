@@ -534,17 +534,18 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	if err := waitWatchers(cmds, dir, tag); err != nil {
 		return coldFigures{}, err
 	}
-	cold := cpu/wall.Seconds() + max(0, chCPU/wall.Seconds()-chBaseRate)
+	chNet := max(0, chCPU/wall.Seconds()-chBaseRate)
+	cold := cpu/wall.Seconds() + chNet
 	fmt.Printf("\ncold start: %d `analyze live` processes %s started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
 		liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
 	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
 	if chPid > 0 {
 		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers (10 s before, no merge running) %6.2f%%: net %6.2f%%\n",
-			chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*max(0, chCPU/wall.Seconds()-chBaseRate))
+			chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*chNet)
 	}
 	fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
-	f := coldFigures{analyze: cpu / wall.Seconds(), clickhouse: max(0, chCPU/wall.Seconds()-chBaseRate), charged: cold, wall: wall}
+	f := coldFigures{analyze: cpu / wall.Seconds(), clickhouse: chNet, charged: cold, wall: wall}
 	if profile {
 		if err := printStatementCPU(ctx, c, db, t0, t0.Add(wall), "the cold start's"); err != nil {
 			return coldFigures{}, err
