@@ -82,7 +82,7 @@ func TestCompose(t *testing.T) {
 	d := docs(t, "compose/docker-compose.yml")
 	require.Len(t, d, 1)
 	services := m(d[0]["services"])
-	for _, s := range []string{"kafka", "clickhouse", "migrate", "ingest", "sink", "watch", "alertmanager", "grafana"} {
+	for _, s := range []string{"kafka", "clickhouse", "migrate", "ingest", "sink", "watch", "settle", "alertmanager", "grafana"} {
 		require.Contains(t, services, s)
 	}
 	for name, v := range services {
@@ -164,7 +164,7 @@ func container(t *testing.T, obj map[string]any) map[string]any {
 func TestKubernetes(t *testing.T) {
 	objs := k8s(t)
 	for _, k := range []string{"Namespace/steadystate", "ConfigMap/steadystate", "Secret/steadystate", "Job/migrate",
-		"Deployment/ingest", "Service/ingest", "HorizontalPodAutoscaler/ingest", "Deployment/sink", "Deployment/watch"} {
+		"Deployment/ingest", "Service/ingest", "HorizontalPodAutoscaler/ingest", "Deployment/sink", "Deployment/watch", "Deployment/settle"} {
 		require.Contains(t, objs, k)
 	}
 	ingest := container(t, objs["Deployment/ingest"])
@@ -200,6 +200,10 @@ func TestKubernetes(t *testing.T) {
 		assert.Equal(t, "/healthz", m(m(c["livenessProbe"])["httpGet"])["path"], d)
 	}
 	assert.Equal(t, 1, m(objs["Deployment/watch"]["spec"])["replicas"], "one watcher, or alerts double")
+	assert.Equal(t, 1, m(objs["Deployment/settle"]["spec"])["replicas"], "one settler: a second repeats its work")
+	settle := container(t, objs["Deployment/settle"])
+	assert.Equal(t, []string{"settle"}, strs(settle["args"])[:1])
+	assert.Equal(t, "/healthz", m(m(settle["livenessProbe"])["httpGet"])["path"], "Deployment/settle")
 
 	cm := m(objs["ConfigMap/steadystate"]["data"])
 	for _, k := range []string{"STEADYSTATE_KAFKA_BROKERS", "STEADYSTATE_CLICKHOUSE_ADDR", "STEADYSTATE_CLICKHOUSE_DATABASE"} {

@@ -55,6 +55,7 @@ func crossParams(fx fixture.Options) map[string]queries.Params {
 		"analyze/cohort_buckets.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_tally.sql":       {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since - 600, "until_s": until},
 		"analyze/cohort_settled.sql":     {"experiment_id": fx.ExperimentID, "untagged_id": "", "since_s": since, "until_s": until},
+		"analyze/settle_targets.sql":     {"since_s": since - 600, "until_s": until},
 		"analyze/window_rows.sql":        {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/unit_settled.sql":       {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until},
 		"analyze/unit_slice_rows.sql":    {"experiment_id": fx.ExperimentID, "since_s": since, "until_s": until, "unit_max": uint64(1) << 63},

@@ -2,7 +2,7 @@
 # `make demo`: a whole game day on this machine in a few minutes.
 #
 #   1. provision Kafka and ClickHouse (make up), build, migrate;
-#   2. start ingest serve + sink (+ analyze watch) and the simulated system
+#   2. start ingest serve + sink (+ analyze watch and settle) and the simulated system
 #      (cmd/demo: checkout -> payment/recommendations, a publish pipeline
 #      with synthetic publishes, two alert rules), all on loopback;
 #   3. baseline traffic, then `analyze run start`, switch the payment-chaos
@@ -140,6 +140,12 @@ if has bin/analyze watch; then
   start watch bin/analyze watch --interval 5s --consumer-group steadystate-demo-sink --webhook "http://$HTTP/v1/alerts/alertmanager"
 else
   echo "(analyze watch is not available in this build: skipped)"
+fi
+if has bin/analyze settle; then
+  # Counts each settled bucket once, so live's looks read cached counts.
+  start settle bin/analyze settle --interval 10s
+else
+  echo "(analyze settle is not available in this build: skipped)"
 fi
 echo "ingest: OTLP gRPC $GRPC, HTTP $HTTP; logs in $LOGS"
 

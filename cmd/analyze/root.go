@@ -94,6 +94,7 @@ database $STEADYSTATE_CLICKHOUSE_DATABASE (default steadystate).
 	root.AddCommand(newCmdReplay(f))
 	root.AddCommand(newCmdFlows(f))
 	root.AddCommand(newCmdWatch(f, nil))
+	root.AddCommand(newCmdSettle(f, nil))
 	root.AddCommand(newCmdRetention(f))
 	return root
 }

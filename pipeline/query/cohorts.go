@@ -135,6 +135,13 @@ func (r *Reader) BucketsAround(ctx context.Context, experimentID string, from, a
 // viewBuckets is Buckets without the events resolved by their trace in
 // ClickHouse: the cohort views' exact distinct counts alone.
 func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, error) {
+	rows, _, err := r.bucketRows(ctx, experimentID, since, until, untagged)
+	return rows, err
+}
+
+// bucketRows is viewBuckets that also returns how many buckets it counted
+// on the events table (their cached counts were missing or stale).
+func (r *Reader) bucketRows(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, int, error) {
 	other := experimentID
 	if untagged {
 		other = ""
@@ -164,7 +171,7 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		err = serr
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cachedOf := matchSettled(tallyRows, settledRows)
 	// The buckets of each experiment ("" the untagged) whose cached
@@ -204,7 +211,11 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		fresh[k] = settledRow{events: v[0], errors: v[1], rowsAt: tally[k]}
 	}
 	if err := r.readStale(ctx, experimentID, stale, tally, keep); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	counted := 0
+	for _, buckets := range stale {
+		counted += len(buckets)
 	}
 	out := make([]BucketRow, 0, len(tallyRows))
 	for i, t := range tallyRows {
@@ -222,15 +233,15 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 		}
 		c, err := telemetry.ParseCohort(k.cohort)
 		if err != nil {
-			return nil, fmt.Errorf("cohort buckets: %w", err)
+			return nil, 0, fmt.Errorf("cohort buckets: %w", err)
 		}
 		out = append(out, BucketRow{Bucket: time.Unix(int64(k.bucket), 0).UTC(), Cohort: c, Service: k.service, Operation: k.operation,
 			Events: int64(v.events), Errors: int64(v.errors), Rows: int64(t.rows)})
 	}
 	if err := r.settle(ctx, fresh); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, nil
+	return out, counted, nil
 }
 
 type keyedTally struct {

@@ -77,6 +77,9 @@ import (
 	"github.com/steadystate/steadystate/queries"
 )
 
+// coldBare: also measure the cold starts without the settler.
+var coldBare *bool
+
 func main() {
 	events := flag.Int("events", 10_000_000, "events of the compared experiment")
 	liveEvents := flag.Int("live-events", 250_000, "events of each live experiment")
@@ -84,6 +87,7 @@ func main() {
 	repeat := flag.Int("repeat", 20, "timed repetitions")
 	liveFor := flag.Duration("live-for", 60*time.Second, "how long the live processes run")
 	coldFor := flag.Duration("cold-for", 30*time.Second, "cold start: how long the live processes are measured from their start on a database nobody has looked at (0: skip)")
+	coldBare = flag.Bool("cold-bare", true, "also measure each cold start without the settle loop (`analyze settle`): the watchers' first looks count the hour themselves")
 	coldSame := flag.Bool("cold-same", true, "also measure the cold start with every live process watching the same experiment (bench-live-01), as a team watching one game day does")
 	db := flag.String("database", "steadystate_bench_compare", "database to (re)create")
 	keep := flag.Bool("keep", false, "keep the loaded database when it exists (skip loading)")
@@ -422,16 +426,15 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	if coldFor > 0 {
 		// The watchers of one experiment first, so the steady measurement
 		// below starts, as before, after the cold start of all of them.
-		if coldSame {
-			if _, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, true, profile); err != nil {
+		for _, k := range coldCases(coldSame, *coldBare) {
+			f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, k, profile)
+			if err != nil {
 				return err
 			}
+			if k.settler && !k.same {
+				cold, coldWall = f.charged, f.wall
+			}
 		}
-		f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, false, profile)
-		if err != nil {
-			return err
-		}
-		cold, coldWall = f.charged, f.wall
 	}
 	// Each process is measured from after its first look (which reads the
 	// whole hour once) for liveFor: the steady-state cost of watching.
@@ -504,7 +507,7 @@ type coldFigures struct {
 // tallies emptied), each on its own experiment or (same) all on
 // bench-live-01, and prints their CPU and ClickHouse's net CPU from their
 // start over coldFor, start-up and first looks included.
-func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, same, profile bool) (coldFigures, error) {
+func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN int, start time.Time, coldFor time.Duration, chPid int, k coldCase, profile bool) (coldFigures, error) {
 	for _, name := range []string{"bench/bench_forget_settled.sql", "bench/bench_forget_claims.sql", "bench/bench_forget_unit_settled.sql"} {
 		forget, err := c.SQL(name, nil)
 		if err != nil {
@@ -515,8 +518,14 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 		}
 	}
 	tag, what := "cold", "each on its own experiment"
-	if same {
+	if k.same {
 		tag, what = "cold-same", "all on one experiment (bench-live-01)"
+	}
+	if k.settler {
+		tag += "-settler"
+		if err := backfill(ctx, c, bin, dir, db, start, chPid); err != nil {
+			return coldFigures{}, err
+		}
 	}
 	chBaseRate, err := quietRate(ctx, c, db, chPid)
 	if err != nil {
@@ -524,26 +533,54 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	}
 	chBefore := cpuSeconds(chPid)
 	t0 := time.Now()
-	cmds, err := startWatchers(bin, dir, db, liveN, same, start, coldFor+5*time.Second, tag, profile)
+	var loop []*exec.Cmd
+	if k.settler {
+		// The settle loop as deployed (its defaults), charged with the
+		// watchers.
+		cmd, err := startAnalyze(bin, dir, db, tag+"-loop", "settle")
+		if err != nil {
+			return coldFigures{}, err
+		}
+		loop = append(loop, cmd)
+	}
+	cmds, err := startWatchers(bin, dir, db, liveN, k.same, start, coldFor+5*time.Second, tag, profile)
 	if err != nil {
+		stopWatchers(loop)
 		return coldFigures{}, err
 	}
 	time.Sleep(coldFor)
-	cpu, wall := watchersCPU(cmds), time.Since(t0)
+	cpu, wall := watchersCPU(cmds)+watchersCPU(loop), time.Since(t0)
 	chCPU := cpuSeconds(chPid) - chBefore
+	stopWatchers(loop)
 	if err := waitWatchers(cmds, dir, tag); err != nil {
 		return coldFigures{}, err
 	}
+	for _, cmd := range loop {
+		if err := cmd.Wait(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, tag+"-loop.log"))
+			return coldFigures{}, fmt.Errorf("settle loop: %w: %s", err, log)
+		}
+	}
 	chNet := max(0, chCPU/wall.Seconds()-chBaseRate)
 	cold := cpu/wall.Seconds() + chNet
-	fmt.Printf("\ncold start: %d `analyze live` processes %s started together on a database nobody has looked at (cohort_settled and settle_claims emptied), %s from their start (%d looks each at 5 s):\n",
-		liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
-	fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
+	if k.settler {
+		fmt.Printf("\ncold start: %d `analyze live` processes %s started together, with `analyze settle` running as deployed (the hour counted ahead by it, above), %s from their start (%d looks each at 5 s):\n",
+			liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
+		fmt.Printf("  analyze processes CPU (watchers and the settle loop) %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
+	} else {
+		fmt.Printf("\ncold start without a settler: %d `analyze live` processes %s started together on a database nobody has looked at (cohort_settled and settle_claims emptied, no `analyze settle` running: the first looks count the hour), %s from their start (%d looks each at 5 s):\n",
+			liveN, what, wall.Round(time.Second), int(coldFor/(5*time.Second))+1)
+		fmt.Printf("  analyze processes CPU            %8.2f s = %6.2f%% of one core\n", cpu, 100*cpu/wall.Seconds())
+	}
 	if chPid > 0 {
 		fmt.Printf("  ClickHouse server CPU (process)  %8.2f s = %6.2f%% of one core; without watchers (10 s before, no merge running) %6.2f%%: net %6.2f%%\n",
 			chCPU, 100*chCPU/wall.Seconds(), 100*chBaseRate, 100*chNet)
 	}
-	fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
+	if k.settler {
+		fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (target <= 25%%: %s)\n", 100*cold, yesNo(cold <= 0.25))
+	} else {
+		fmt.Printf("  cold start charged (analyze + ClickHouse net) = %6.2f%% of one core (no target: it is the deployed setup's, with the settler running)\n", 100*cold)
+	}
 	fmt.Printf("  load average (1, 5, 15 min): %s\n", loadAvg())
 	f := coldFigures{analyze: cpu / wall.Seconds(), clickhouse: chNet, charged: cold, wall: wall}
 	if profile {
@@ -558,6 +595,74 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 		fmt.Printf("  the watchers' statements' CPU (query_log) %6.2f s = %6.2f%% of one core; with analyze's %6.2f%%\n", st, 100*f.statements, 100*(f.analyze+f.statements))
 	}
 	return f, nil
+}
+
+// coldCase is one cold start: the watchers all on one experiment or each
+// on its own, with the settle loop running as deployed or without it.
+type coldCase struct{ same, settler bool }
+
+// coldCases are the cold starts to measure, in order: per experiment
+// layout, without the settler (when bare) and then with it.
+func coldCases(same, bare bool) []coldCase {
+	var out []coldCase
+	for _, s := range []bool{true, false} {
+		if s && !same {
+			continue
+		}
+		if bare {
+			out = append(out, coldCase{same: s})
+		}
+		out = append(out, coldCase{same: s, settler: true})
+	}
+	return out
+}
+
+func (k coldCase) String() string {
+	what := "20 experiments"
+	if k.same {
+		what = "one experiment"
+	}
+	if !k.settler {
+		what += ", no settler"
+	}
+	return what
+}
+
+// backfill counts the loaded hour as `analyze settle` does when it runs
+// while the traffic arrives (one `settle --once` over the stored range,
+// on the emptied cache) and prints its CPU, analyze's and ClickHouse's
+// net, per million stored events: the cost the settler moves from the
+// watchers' first looks to the time the traffic settles.
+func backfill(ctx context.Context, c *store.Client, bin, dir, db string, start time.Time, chPid int) error {
+	var events uint64
+	if err := scalar(ctx, c, "bench/events_count.sql", queries.Params{"experiment_id": ""}, &events); err != nil {
+		return err
+	}
+	base, err := quietRate(ctx, c, db, chPid)
+	if err != nil {
+		return err
+	}
+	lookback := time.Since(start).Truncate(time.Minute) + 10*time.Minute
+	ch0, t0 := cpuSeconds(chPid), time.Now()
+	cmd, err := startAnalyze(bin, dir, db, "backfill", "settle", "--once", "--lookback", lookback.String())
+	if err != nil {
+		return err
+	}
+	if err := cmd.Wait(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "backfill.log"))
+		return fmt.Errorf("settle --once: %w: %s", err, log)
+	}
+	wall := time.Since(t0)
+	chNet := max(0, cpuSeconds(chPid)-ch0-base*wall.Seconds())
+	var cpu float64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "backfill.out"))
+	fmt.Printf("\nsettler: `analyze settle --once --lookback %s` on the emptied cache counted the stored traffic (%d events) in %s: %s", lookback, events, wall.Round(time.Millisecond), out)
+	fmt.Printf("  analyze %.2f s + ClickHouse net %.2f s = %.3f CPU-s per million stored events (what the settle loop spends as the traffic settles)\n",
+		cpu, chNet, (cpu+chNet)/(float64(events)/1e6))
+	return nil
 }
 
 // quietRate waits (up to a minute) until no merge runs in db or in the
@@ -627,10 +732,7 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		bins = append(bins, alt)
 	}
 	chPid := stagecpu.StatePID("clickhouse")
-	cases := []bool{false}
-	if coldSame {
-		cases = []bool{true, false}
-	}
+	cases := coldCases(coldSame, *coldBare)
 	// figs[build][case] over the rounds.
 	figs := make([][][]coldFigures, len(bins))
 	for b := range bins {
@@ -638,9 +740,9 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 	}
 	for k := 0; k < rounds; k++ {
 		for b, bin := range bins {
-			for ci, same := range cases {
+			for ci, cc := range cases {
 				fmt.Printf("\nround %d, build %d (%s):", k+1, b, bin)
-				f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, same, profile)
+				f, err := coldStart(ctx, c, bin, dir, db, liveN, start, coldFor, chPid, cc, profile)
 				if err != nil {
 					return err
 				}
@@ -649,11 +751,8 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 		}
 	}
 	fmt.Printf("\ncold start, %d rounds, %% of one core: median [min..max] (analyze + ClickHouse net = charged)\n", rounds)
-	for ci, same := range cases {
-		what := fmt.Sprintf("%d experiments", liveN)
-		if same {
-			what = "one experiment"
-		}
+	for ci, cc := range cases {
+		what := cc.String()
 		for b := range bins {
 			pick := func(get func(coldFigures) float64) string {
 				xs := make([]float64, 0, rounds)
@@ -662,11 +761,11 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 				}
 				return spread(xs)
 			}
-			fmt.Printf("  %-16s build %d: analyze %s + ClickHouse %s = %s\n", what, b,
+			fmt.Printf("  %-27s build %d: analyze %s + ClickHouse %s = %s\n", what, b,
 				pick(func(f coldFigures) float64 { return f.analyze }), pick(func(f coldFigures) float64 { return f.clickhouse }),
 				pick(func(f coldFigures) float64 { return f.charged }))
 			if profile {
-				fmt.Printf("  %-16s build %d: analyze + statements (query_log) %s\n", what, b, pick(func(f coldFigures) float64 { return f.analyze + f.statements }))
+				fmt.Printf("  %-27s build %d: analyze + statements (query_log) %s\n", what, b, pick(func(f coldFigures) float64 { return f.analyze + f.statements }))
 			}
 		}
 		if len(bins) == 2 {
@@ -674,14 +773,14 @@ func runCold(db string, liveN int, coldFor time.Duration, coldSame bool, rounds 
 			for k := range figs[0][ci] {
 				xs = append(xs, figs[1][ci][k].charged/figs[0][ci][k].charged)
 			}
-			fmt.Printf("  %-16s build 1 / build 0 charged, per round: %s\n", what, spread(xs))
+			fmt.Printf("  %-27s build 1 / build 0 charged, per round: %s\n", what, spread(xs))
 			if profile {
 				xs = xs[:0]
 				for k := range figs[0][ci] {
 					a, b := figs[0][ci][k], figs[1][ci][k]
 					xs = append(xs, (b.analyze+b.statements)/(a.analyze+a.statements))
 				}
-				fmt.Printf("  %-16s build 1 / build 0 analyze + statements, per round: %s\n", what, spread(xs))
+				fmt.Printf("  %-27s build 1 / build 0 analyze + statements, per round: %s\n", what, spread(xs))
 			}
 		}
 	}
@@ -790,6 +889,26 @@ func startExps(bin, dir, db string, exps []string, start time.Time, d time.Durat
 		cmds = append(cmds, cmd)
 	}
 	return cmds, nil
+}
+
+// startAnalyze starts `analyze args...` on db, its output in
+// dir/<tag>.out and its stderr in dir/<tag>.log.
+func startAnalyze(bin, dir, db, tag string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(bin, append([]string{"--experiments", dir}, args...)...)
+	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
+	out, err := os.Create(filepath.Join(dir, tag+".out"))
+	if err != nil {
+		return nil, fmt.Errorf("output file: %w", err)
+	}
+	errf, err := os.Create(filepath.Join(dir, tag+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = out, errf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start analyze %s: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
 }
 
 // firstLooksDone reports whether each of the n processes has written its
