@@ -16,7 +16,7 @@ const module = "github.com/steadystate/steadystate/"
 // module its non-test code may import. Data flows one way:
 //
 //	ingest:     receive -> tag -> produce -> (Kafka, bus) -> sink -> store
-//	read side:  store -> query -> analysis, flows -> gather -> findings -> report, backlog
+//	read side:  store -> query -> analysis, flows, settle -> gather -> findings -> report, backlog
 //
 // so a stage imports only what comes before it (the types it consumes) and
 // the shared leaves (telemetry, experiment, stats, bus, wait, notify). No
@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"pipeline/query":                 {"pipeline/experiment", "pipeline/store", "pipeline/telemetry", "queries"},
 	"pipeline/analysis":              {"pipeline/experiment", "pipeline/notify", "pipeline/query", "pipeline/stats", "pipeline/store", "pipeline/telemetry"},
 	"pipeline/flows":                 {"pipeline/experiment", "pipeline/notify", "pipeline/query", "pipeline/store", "pipeline/telemetry"},
+	"pipeline/settle":                {"pipeline/query"},
 	"pipeline/gather":                {"pipeline/analysis", "pipeline/experiment", "pipeline/findings", "pipeline/flows", "pipeline/query", "pipeline/telemetry"},
 	"pipeline/warroom":               {"pipeline/analysis", "pipeline/experiment", "pipeline/flows", "pipeline/listen", "pipeline/query"},
 	"pipeline/synth":                 {"pipeline/experiment", "pipeline/telemetry", "pipeline/wait"},
