@@ -139,8 +139,9 @@ func (r *Reader) viewBuckets(ctx context.Context, experimentID string, since, un
 	return rows, err
 }
 
-// bucketRows is viewBuckets that also returns how many buckets it counted
-// on the events table (their cached counts were missing or stale).
+// bucketRows is viewBuckets that also returns how many buckets' cached
+// counts were missing or stale (counted on the events table, or taken
+// from a claimant that cached them meanwhile).
 func (r *Reader) bucketRows(ctx context.Context, experimentID string, since, until time.Time, untagged bool) ([]BucketRow, int, error) {
 	other := experimentID
 	if untagged {

@@ -463,9 +463,7 @@ func liveCPU(ctx context.Context, c *store.Client, db string, liveN, liveEvents 
 	}
 	var total time.Duration
 	for _, cmd := range cmds {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		}
+		total += exitedCPU(cmd)
 	}
 	sec := wall.Seconds()
 	chNet := max(0, chCPU/sec-chBaseRate)
@@ -537,7 +535,7 @@ func coldStart(ctx context.Context, c *store.Client, bin, dir, db string, liveN 
 	if k.settler {
 		// The settle loop as deployed (its defaults), charged with the
 		// watchers.
-		cmd, err := startAnalyze(bin, dir, db, tag+"-loop", "settle")
+		cmd, err := startAnalyze(bin, dir, db, tag+"-loop", nil, "settle")
 		if err != nil {
 			return coldFigures{}, err
 		}
@@ -644,7 +642,7 @@ func backfill(ctx context.Context, c *store.Client, bin, dir, db string, start t
 	}
 	lookback := time.Since(start).Truncate(time.Minute) + 10*time.Minute
 	ch0, t0 := cpuSeconds(chPid), time.Now()
-	cmd, err := startAnalyze(bin, dir, db, "backfill", "settle", "--once", "--lookback", lookback.String())
+	cmd, err := startAnalyze(bin, dir, db, "backfill", nil, "settle", "--once", "--lookback", lookback.String())
 	if err != nil {
 		return err
 	}
@@ -654,10 +652,7 @@ func backfill(ctx context.Context, c *store.Client, bin, dir, db string, start t
 	}
 	wall := time.Since(t0)
 	chNet := max(0, cpuSeconds(chPid)-ch0-base*wall.Seconds())
-	var cpu float64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
+	cpu := exitedCPU(cmd).Seconds()
 	out, _ := os.ReadFile(filepath.Join(dir, "backfill.out"))
 	fmt.Printf("\nsettler: `analyze settle --once --lookback %s` on the emptied cache counted the stored traffic (%d events) in %s: %s", lookback, events, wall.Round(time.Millisecond), out)
 	fmt.Printf("  analyze %.2f s + ClickHouse net %.2f s = %.3f CPU-s per million stored events (what the settle loop spends as the traffic settles)\n",
@@ -865,37 +860,28 @@ func startWatchers(bin, dir, db string, n int, same bool, start time.Time, d tim
 // experiment of exps, watching from start for d; the i-th (from 1) writes
 // its looks to dir/<tag>-NN.out and its stderr to dir/<tag>-NN.log.
 func startExps(bin, dir, db string, exps []string, start time.Time, d time.Duration, tag string, logQueries bool) ([]*exec.Cmd, error) {
+	var env []string
+	if logQueries {
+		env = append(env, store.EnvLogQueries+"=1")
+	}
 	var cmds []*exec.Cmd
 	for n, exp := range exps {
-		i := n + 1
-		cmd := exec.Command(bin, "--experiments", dir, "live", exp,
-			"--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
-		cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
-		if logQueries {
-			cmd.Env = append(cmd.Env, store.EnvLogQueries+"=1")
-		}
-		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.out", tag, i)))
+		cmd, err := startAnalyze(bin, dir, db, fmt.Sprintf("%s-%02d", tag, n+1), env,
+			"live", exp, "--since", start.Format(time.RFC3339), "--interval", "5s", "--duration", d.String())
 		if err != nil {
-			return nil, fmt.Errorf("output file: %w", err)
-		}
-		errf, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%02d.log", tag, i)))
-		if err != nil {
-			return nil, fmt.Errorf("log file: %w", err)
-		}
-		cmd.Stdout, cmd.Stderr = out, errf
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start live %d: %w", i, err)
+			return nil, err
 		}
 		cmds = append(cmds, cmd)
 	}
 	return cmds, nil
 }
 
-// startAnalyze starts `analyze args...` on db, its output in
-// dir/<tag>.out and its stderr in dir/<tag>.log.
-func startAnalyze(bin, dir, db, tag string, args ...string) (*exec.Cmd, error) {
+// startAnalyze starts `analyze args...` on db with env added to this
+// process's environment, its output in dir/<tag>.out and its stderr in
+// dir/<tag>.log.
+func startAnalyze(bin, dir, db, tag string, env []string, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, append([]string{"--experiments", dir}, args...)...)
-	cmd.Env = append(os.Environ(), store.EnvDatabase+"="+db)
+	cmd.Env = append(append(os.Environ(), store.EnvDatabase+"="+db), env...)
 	out, err := os.Create(filepath.Join(dir, tag+".out"))
 	if err != nil {
 		return nil, fmt.Errorf("output file: %w", err)
@@ -1015,6 +1001,15 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "NO"
+}
+
+// exitedCPU is the user and system CPU of a process that has exited
+// (cmd.Wait returned).
+func exitedCPU(cmd *exec.Cmd) time.Duration {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return 0
 }
 
 func cpuSeconds(pid int) float64 { return stagecpu.PIDCPU(pid).Seconds() }

@@ -421,13 +421,12 @@ func TestClusterZooKeeperOutage(t *testing.T) {
 // the 6-partition topic is its high-water mark, or fails after within.
 func waitCaughtUp(ctx context.Context, t *testing.T, topic, group string, within time.Duration) {
 	t.Helper()
-	tr := bus.NewTransport()
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	client, done := groupClient()
+	defer done()
 	var hwm, committed map[int]int64
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		var err error
-		hwm, committed, err = bus.Offsets(ctx, client, topic, group, []int{0, 1, 2, 3, 4, 5})
+		hwm, committed, err = bus.Offsets(ctx, client, topic, group, sixPartitions)
 		require.NoError(t, err)
 		behind := false
 		for p, end := range hwm {
@@ -440,12 +439,22 @@ func waitCaughtUp(ctx context.Context, t *testing.T, topic, group string, within
 	t.Fatalf("group %s did not commit %s to the end within %s: high-water marks %v, committed %v", group, topic, within, hwm, committed)
 }
 
+// sixPartitions are the partitions of the fault tests' topics
+// (clustertest.Topic(t, 6)).
+var sixPartitions = []int{0, 1, 2, 3, 4, 5}
+
+// groupClient is a Kafka client of the cluster's brokers on a transport
+// of its own; done closes the transport's connections.
+func groupClient() (client *kafka.Client, done func()) {
+	tr := bus.NewTransport()
+	return &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second, Transport: tr}, tr.CloseIdleConnections
+}
+
 func committedTotal(ctx context.Context, t *testing.T, topic, group string) int64 {
 	t.Helper()
-	tr := bus.NewTransport()
-	defer tr.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(clustertest.Brokers...), Timeout: 10 * time.Second, Transport: tr}
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3, 4, 5}}})
+	client, done := groupClient()
+	defer done()
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: sixPartitions}})
 	require.NoError(t, err)
 	var sum int64
 	for _, p := range resp.Topics[topic] {
